@@ -1,0 +1,6 @@
+/** Catalogue section: flows. zh first; en must have the same keys. */
+const zh = {};
+
+const en: Record<keyof typeof zh, string> = {};
+
+export const flows = { zh, en };

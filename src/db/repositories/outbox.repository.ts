@@ -1,0 +1,57 @@
+import { and, eq, inArray } from 'drizzle-orm';
+import type { NoticeKind } from '../../domain/index.js';
+import type { Executor } from '../client.js';
+import { outbox } from '../schema.js';
+
+export type OutboxRow = typeof outbox.$inferSelect;
+
+export interface NoticeDraft {
+  recipientStaffId: string;
+  kind: NoticeKind;
+  /** Unique per message: a retried or repeated cause writes nothing twice. */
+  dedupeKey: string;
+  incidentId?: string | null;
+  subjectId?: string | null;
+  timerId?: string | null;
+  /** Ids and small values only; the text is rendered at send time in the recipient's language. */
+  params?: Record<string, unknown>;
+  isDrill?: boolean;
+  notBefore?: Date | null;
+}
+
+export async function enqueueNotices(db: Executor, drafts: readonly NoticeDraft[]): Promise<OutboxRow[]> {
+  if (drafts.length === 0) return [];
+  return db
+    .insert(outbox)
+    .values(
+      drafts.map((d) => ({
+        recipientStaffId: d.recipientStaffId,
+        kind: d.kind,
+        dedupeKey: d.dedupeKey.replace(/:/g, '-'),
+        incidentId: d.incidentId ?? null,
+        subjectId: d.subjectId ?? null,
+        timerId: d.timerId ?? null,
+        params: d.params ?? {},
+        isDrill: d.isDrill ?? false,
+        notBefore: d.notBefore ?? null,
+      })),
+    )
+    .onConflictDoNothing({ target: outbox.dedupeKey })
+    .returning();
+}
+
+export async function findOutbox(db: Executor, id: string): Promise<OutboxRow | undefined> {
+  const [row] = await db.select().from(outbox).where(eq(outbox.id, id));
+  return row;
+}
+
+export async function pendingOutbox(db: Executor, limit = 500): Promise<OutboxRow[]> {
+  return db.select().from(outbox).where(inArray(outbox.status, ['pending', 'sending'])).orderBy(outbox.createdAt).limit(limit);
+}
+
+export async function outboxFor(db: Executor, opts: { incidentId?: string; recipientStaffId?: string }): Promise<OutboxRow[]> {
+  const conds = [];
+  if (opts.incidentId) conds.push(eq(outbox.incidentId, opts.incidentId));
+  if (opts.recipientStaffId) conds.push(eq(outbox.recipientStaffId, opts.recipientStaffId));
+  return db.select().from(outbox).where(and(...conds)).orderBy(outbox.createdAt);
+}

@@ -1,0 +1,71 @@
+import { and, eq, inArray, lte, sql } from 'drizzle-orm';
+import type { TimerKind, TimerSpec } from '../../domain/index.js';
+import type { Executor } from '../client.js';
+import { timers } from '../schema.js';
+
+export type TimerRow = typeof timers.$inferSelect;
+
+/** Writes deadlines as rows; a deadline already written (same dedupe key) is left as it is. */
+export async function insertTimers(db: Executor, specs: readonly TimerSpec[], opts: { isDrill?: boolean } = {}): Promise<TimerRow[]> {
+  if (specs.length === 0) return [];
+  return db
+    .insert(timers)
+    .values(
+      specs.map((t) => ({
+        kind: t.kind,
+        level: t.level,
+        dueAt: t.dueAt,
+        dedupeKey: t.dedupeKey,
+        incidentId: t.incidentId ?? null,
+        subjectId: t.subjectId ?? null,
+        cycle: t.cycle ?? null,
+        target: t.target,
+        isDrill: opts.isDrill ?? false,
+      })),
+    )
+    .onConflictDoNothing({ target: timers.dedupeKey })
+    .returning();
+}
+
+/** Closes the pending timers of an incident (or subject) that an event satisfied; returns them so their jobs can be removed. */
+export async function cancelTimers(
+  db: Executor,
+  owner: { incidentId?: string; subjectId?: string; cycle?: string },
+  kinds: readonly TimerKind[],
+  now: Date,
+): Promise<TimerRow[]> {
+  if (kinds.length === 0) return [];
+  const conds = [eq(timers.state, 'pending'), inArray(timers.kind, [...kinds])];
+  if (owner.incidentId) conds.push(eq(timers.incidentId, owner.incidentId));
+  if (owner.subjectId) conds.push(eq(timers.subjectId, owner.subjectId));
+  if (owner.cycle) conds.push(eq(timers.cycle, owner.cycle));
+  if (!owner.incidentId && !owner.subjectId) throw new Error('cancelTimers needs an owner');
+  return db.update(timers).set({ state: 'cancelled', cancelledAt: now }).where(and(...conds)).returning();
+}
+
+/** Marks a timer fired exactly once: only the caller that flips it from pending gets the row back. */
+export async function claimTimer(db: Executor, id: string, now: Date, outcome: string): Promise<TimerRow | undefined> {
+  const [row] = await db
+    .update(timers)
+    .set({ state: 'fired', firedAt: now, outcome })
+    .where(and(eq(timers.id, id), eq(timers.state, 'pending')))
+    .returning();
+  return row;
+}
+
+export async function findTimerByKey(db: Executor, dedupeKey: string): Promise<TimerRow | undefined> {
+  const [row] = await db.select().from(timers).where(eq(timers.dedupeKey, dedupeKey));
+  return row;
+}
+
+export async function pendingTimers(db: Executor, opts: { incidentId?: string; dueBefore?: Date } = {}): Promise<TimerRow[]> {
+  const conds = [eq(timers.state, 'pending')];
+  if (opts.incidentId) conds.push(eq(timers.incidentId, opts.incidentId));
+  if (opts.dueBefore) conds.push(lte(timers.dueAt, opts.dueBefore));
+  return db.select().from(timers).where(and(...conds)).orderBy(timers.dueAt);
+}
+
+export async function countPendingTimers(db: Executor): Promise<number> {
+  const [r] = await db.select({ n: sql<number>`count(*)::int` }).from(timers).where(eq(timers.state, 'pending'));
+  return r?.n ?? 0;
+}

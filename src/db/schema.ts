@@ -1,0 +1,559 @@
+/**
+ * The whole product's schema. PostgreSQL is the source of truth: incidents, deadlines (timers) and
+ * messages still to send (outbox) live here first; the queues are rebuilt from these rows.
+ * BullMQ's PostgreSQL backend keeps its own tables in the `bullmq` schema of the same database.
+ */
+import { sql } from 'drizzle-orm';
+import {
+  bigint,
+  bigserial,
+  boolean,
+  customType,
+  date,
+  doublePrecision,
+  index,
+  integer,
+  jsonb,
+  pgTable,
+  primaryKey,
+  text,
+  timestamp,
+  uniqueIndex,
+  uuid,
+} from 'drizzle-orm/pg-core';
+
+const bytea = customType<{ data: Buffer; driverData: Buffer }>({ dataType: () => 'bytea' });
+const ts = (name: string) => timestamp(name, { withTimezone: true, mode: 'date' });
+const tgId = (name: string) => bigint(name, { mode: 'number' });
+
+// ---------------------------------------------------------------------------------------------
+// Organisation
+
+export const units = pgTable('units', {
+  id: uuid('id').primaryKey().defaultRandom(),
+  /** Stable key from the org file, e.g. `office-gongchen`. */
+  code: text('code').notNull().unique(),
+  kind: text('kind').notNull(), // UnitKind
+  name: text('name').notNull(),
+  nameEn: text('name_en'),
+  parentId: uuid('parent_id'),
+  /** Other county/district justice bureaus that may be notified (五(一)). */
+  external: boolean('external').notNull().default(false),
+  createdAt: ts('created_at').notNull().defaultNow(),
+});
+
+export const staff = pgTable(
+  'staff',
+  {
+    id: uuid('id').primaryKey().defaultRandom(),
+    code: text('code').notNull().unique(),
+    name: text('name').notNull(),
+    unitId: uuid('unit_id')
+      .notNull()
+      .references(() => units.id),
+    telegramUserId: tgId('telegram_user_id').unique(),
+    /** Private chat with the bot; equals the user id for private chats. */
+    chatId: tgId('chat_id'),
+    language: text('language').notNull().default('zh'), // 'zh' | 'en'
+    phone: text('phone'),
+    active: boolean('active').notNull().default(true),
+    /** False once Telegram answered 403: the person blocked the bot. */
+    reachable: boolean('reachable').notNull().default(true),
+    /** Marked away (leave, travel): acting holders stand in. */
+    away: boolean('away').notNull().default(false),
+    createdAt: ts('created_at').notNull().defaultNow(),
+    updatedAt: ts('updated_at').notNull().defaultNow(),
+  },
+  (t) => [index('staff_unit_idx').on(t.unitId)],
+);
+
+/** A seat in the organisation: one holder, optionally an acting holder. */
+export const positions = pgTable(
+  'positions',
+  {
+    id: uuid('id').primaryKey().defaultRandom(),
+    code: text('code').notNull().unique(),
+    kind: text('kind').notNull(), // PositionKind
+    unitId: uuid('unit_id')
+      .notNull()
+      .references(() => units.id),
+    holderStaffId: uuid('holder_staff_id').references(() => staff.id),
+    actingStaffId: uuid('acting_staff_id').references(() => staff.id),
+  },
+  (t) => [index('positions_kind_idx').on(t.kind, t.unitId)],
+);
+
+export const invites = pgTable('invites', {
+  id: uuid('id').primaryKey().defaultRandom(),
+  code: text('code').notNull().unique(),
+  unitId: uuid('unit_id')
+    .notNull()
+    .references(() => units.id),
+  positionKind: text('position_kind').notNull(),
+  /** Binds to an existing staff record when set; otherwise redeeming creates one. */
+  staffId: uuid('staff_id').references(() => staff.id),
+  createdBy: text('created_by').notNull(),
+  createdAt: ts('created_at').notNull().defaultNow(),
+  expiresAt: ts('expires_at').notNull(),
+  usedAt: ts('used_at'),
+  usedByTelegramId: tgId('used_by_telegram_id'),
+});
+
+/** Deployment settings, such as policy overrides from the org file. */
+export const settings = pgTable('settings', {
+  key: text('key').primaryKey(),
+  value: jsonb('value').notNull(),
+  updatedAt: ts('updated_at').notNull().defaultNow(),
+});
+
+// ---------------------------------------------------------------------------------------------
+// Subjects (社区矫正对象). Name and ID number are encrypted (AES-256-GCM); the ID number also
+// has a keyed hash (HMAC-SHA-256) for exact look-up without decrypting.
+
+export const subjects = pgTable(
+  'subjects',
+  {
+    id: uuid('id').primaryKey().defaultRandom(),
+    code: text('code').notNull().unique(),
+    nameEnc: bytea('name_enc').notNull(),
+    idNumberEnc: bytea('id_number_enc'),
+    idNumberHash: text('id_number_hash').unique(),
+    officeUnitId: uuid('office_unit_id')
+      .notNull()
+      .references(() => units.id),
+    responsibleStaffId: uuid('responsible_staff_id').references(() => staff.id),
+    status: text('status').notNull().default('active'), // active | away | absconded | terminated
+    riskLevel: text('risk_level').notNull().default('normal'), // low | normal | high
+    supervisionEndsOn: date('supervision_ends_on'),
+    lastScreenedAt: ts('last_screened_at'),
+    createdAt: ts('created_at').notNull().defaultNow(),
+    updatedAt: ts('updated_at').notNull().defaultNow(),
+  },
+  (t) => [index('subjects_office_idx').on(t.officeUnitId)],
+);
+
+/** Approved absences (外出): daily contact is owed for every day within [startsOn, endsOn]. */
+export const absences = pgTable(
+  'absences',
+  {
+    id: uuid('id').primaryKey().defaultRandom(),
+    subjectId: uuid('subject_id')
+      .notNull()
+      .references(() => subjects.id),
+    destination: text('destination').notNull(),
+    startsOn: date('starts_on').notNull(),
+    endsOn: date('ends_on').notNull(),
+    approvedByStaffId: uuid('approved_by_staff_id').references(() => staff.id),
+    createdByStaffId: uuid('created_by_staff_id').references(() => staff.id),
+    createdAt: ts('created_at').notNull().defaultNow(),
+    cancelledAt: ts('cancelled_at'),
+  },
+  (t) => [index('absences_dates_idx').on(t.startsOn, t.endsOn)],
+);
+
+export const contactLogs = pgTable(
+  'contact_logs',
+  {
+    id: uuid('id').primaryKey().defaultRandom(),
+    subjectId: uuid('subject_id')
+      .notNull()
+      .references(() => subjects.id),
+    absenceId: uuid('absence_id').references(() => absences.id),
+    /** The local day (TIMEZONE) the contact counts for. */
+    localDate: date('local_date').notNull(),
+    result: text('result').notNull(), // reached | not_reached | abnormal
+    note: text('note'),
+    staffId: uuid('staff_id')
+      .notNull()
+      .references(() => staff.id),
+    at: ts('at').notNull(),
+  },
+  (t) => [index('contact_logs_subject_day_idx').on(t.subjectId, t.localDate)],
+);
+
+/** Prevention (七(一)): periodic screening results. */
+export const screenings = pgTable('screenings', {
+  id: uuid('id').primaryKey().defaultRandom(),
+  subjectId: uuid('subject_id')
+    .notNull()
+    .references(() => subjects.id),
+  result: text('result').notNull(), // stable | watch | unstable
+  note: text('note'),
+  staffId: uuid('staff_id')
+    .notNull()
+    .references(() => staff.id),
+  at: ts('at').notNull(),
+});
+
+// ---------------------------------------------------------------------------------------------
+// Incidents
+
+export const incidentCounters = pgTable('incident_counters', {
+  year: integer('year').primaryKey(),
+  last: integer('last').notNull(),
+});
+
+export const incidents = pgTable(
+  'incidents',
+  {
+    id: uuid('id').primaryKey().defaultRandom(),
+    number: text('number').notNull().unique(),
+    type: text('type').notNull(), // IncidentType
+    scenario: text('scenario'), // EpidemicScenario
+    criticality: text('criticality').notNull(),
+    subjectId: uuid('subject_id').references(() => subjects.id),
+    /** Free text when the person is unknown or not a subject. */
+    subjectNote: text('subject_note'),
+    officeUnitId: uuid('office_unit_id')
+      .notNull()
+      .references(() => units.id),
+    reporterStaffId: uuid('reporter_staff_id')
+      .notNull()
+      .references(() => staff.id),
+    occurredAt: ts('occurred_at'),
+    discoveredAt: ts('discovered_at').notNull(),
+    reportedAt: ts('reported_at').notNull(),
+    place: text('place'),
+    latitude: doublePrecision('latitude'),
+    longitude: doublePrecision('longitude'),
+    injured: integer('injured').notNull().default(0),
+    dead: integer('dead').notNull().default(0),
+    description: text('description').notNull(),
+    /** Telegram file ids of photos, voice notes and documents sent with the report. */
+    media: jsonb('media').$type<Array<{ kind: string; fileId: string }>>().notNull().default([]),
+    status: text('status').notNull(), // IncidentStatus
+    closure: text('closure'), // resolved | false_alarm
+    isDrill: boolean('is_drill').notNull().default(false),
+    lateReport: boolean('late_report').notNull().default(false),
+    /** The escalation policy in force when reported (EscalationPolicy). */
+    policy: jsonb('policy').notNull(),
+    acknowledgedAt: ts('acknowledged_at'),
+    acknowledgedByStaffId: uuid('acknowledged_by_staff_id').references(() => staff.id),
+    closedAt: ts('closed_at'),
+    closedByStaffId: uuid('closed_by_staff_id').references(() => staff.id),
+    closeCause: text('close_cause'),
+    closeLessons: text('close_lessons'),
+    closeMeasures: text('close_measures'),
+    falseAlarmReason: text('false_alarm_reason'),
+    lastProgressAt: ts('last_progress_at'),
+    progressCycle: integer('progress_cycle').notNull().default(1),
+    /** Bumped on every change; a card drawn at an older version is stale. */
+    version: integer('version').notNull().default(1),
+    updatedAt: ts('updated_at').notNull().defaultNow(),
+  },
+  (t) => [index('incidents_office_status_idx').on(t.officeUnitId, t.status), index('incidents_reported_idx').on(t.reportedAt)],
+);
+
+export const incidentSteps = pgTable(
+  'incident_steps',
+  {
+    id: uuid('id').primaryKey().defaultRandom(),
+    incidentId: uuid('incident_id')
+      .notNull()
+      .references(() => incidents.id),
+    key: text('key').notNull(),
+    ordinal: integer('ordinal').notNull(),
+    actor: text('actor').notNull(), // StepActor
+    required: boolean('required').notNull(),
+    condition: text('condition'),
+    state: text('state').notNull(), // pending | done | not_applicable
+    naReason: text('na_reason'),
+    /** How it was done: phone, visit, system, in person… */
+    how: text('how'),
+    note: text('note'),
+    doneByStaffId: uuid('done_by_staff_id').references(() => staff.id),
+    doneAt: ts('done_at'),
+  },
+  (t) => [uniqueIndex('incident_steps_key_idx').on(t.incidentId, t.key)],
+);
+
+/** 续报 and every other entry in the incident's timeline that carries text. */
+export const incidentUpdates = pgTable(
+  'incident_updates',
+  {
+    id: uuid('id').primaryKey().defaultRandom(),
+    incidentId: uuid('incident_id')
+      .notNull()
+      .references(() => incidents.id),
+    staffId: uuid('staff_id')
+      .notNull()
+      .references(() => staff.id),
+    kind: text('kind').notNull().default('progress'), // progress | note | step_note
+    text: text('text').notNull(),
+    media: jsonb('media').$type<Array<{ kind: string; fileId: string }>>().notNull().default([]),
+    at: ts('at').notNull(),
+  },
+  (t) => [index('incident_updates_incident_idx').on(t.incidentId, t.at)],
+);
+
+/** 三: commander, on-site command and the five working groups. */
+export const incidentRoles = pgTable(
+  'incident_roles',
+  {
+    id: uuid('id').primaryKey().defaultRandom(),
+    incidentId: uuid('incident_id')
+      .notNull()
+      .references(() => incidents.id),
+    role: text('role').notNull(), // commander | onsite_command | group_onsite | group_order | group_medical | group_logistics | group_info
+    staffId: uuid('staff_id')
+      .notNull()
+      .references(() => staff.id),
+    assignedByStaffId: uuid('assigned_by_staff_id')
+      .notNull()
+      .references(() => staff.id),
+    at: ts('at').notNull(),
+  },
+  (t) => [uniqueIndex('incident_roles_unique_idx').on(t.incidentId, t.role, t.staffId)],
+);
+
+/** 四(四): each attempt to find an absconded subject. */
+export const searchAttempts = pgTable('search_attempts', {
+  id: uuid('id').primaryKey().defaultRandom(),
+  incidentId: uuid('incident_id')
+    .notNull()
+    .references(() => incidents.id),
+  method: text('method').notNull(), // phone | system | field
+  result: text('result').notNull(),
+  found: boolean('found').notNull().default(false),
+  staffId: uuid('staff_id')
+    .notNull()
+    .references(() => staff.id),
+  at: ts('at').notNull(),
+});
+
+/** Other counties/districts involved (五(一)), each notification a recorded step with its receipt. */
+export const countyNotifications = pgTable('county_notifications', {
+  id: uuid('id').primaryKey().defaultRandom(),
+  incidentId: uuid('incident_id')
+    .notNull()
+    .references(() => incidents.id),
+  county: text('county').notNull(),
+  notifiedAt: ts('notified_at'),
+  notifiedByStaffId: uuid('notified_by_staff_id').references(() => staff.id),
+  how: text('how'),
+  receipt: text('receipt'),
+  createdAt: ts('created_at').notNull().defaultNow(),
+});
+
+/** One card message per incident per chat, edited in place. */
+export const incidentCards = pgTable(
+  'incident_cards',
+  {
+    incidentId: uuid('incident_id')
+      .notNull()
+      .references(() => incidents.id),
+    chatId: tgId('chat_id').notNull(),
+    messageId: integer('message_id').notNull(),
+    drawnVersion: integer('drawn_version').notNull(),
+    updatedAt: ts('updated_at').notNull().defaultNow(),
+  },
+  (t) => [primaryKey({ columns: [t.incidentId, t.chatId] })],
+);
+
+// ---------------------------------------------------------------------------------------------
+// After the incident (五(二)(三)), accountability (七(四)), drills (七(二))
+
+export const writtenReports = pgTable('written_reports', {
+  id: uuid('id').primaryKey().defaultRandom(),
+  incidentId: uuid('incident_id')
+    .notNull()
+    .unique()
+    .references(() => incidents.id),
+  /** The level currently holding the draft: office | section | deputy_director | director | upper_liaison | approved. */
+  stage: text('stage').notNull(),
+  currentVersion: integer('current_version').notNull().default(1),
+  dueAt: ts('due_at').notNull(),
+  createdAt: ts('created_at').notNull().defaultNow(),
+  updatedAt: ts('updated_at').notNull().defaultNow(),
+});
+
+export const writtenReportVersions = pgTable(
+  'written_report_versions',
+  {
+    id: uuid('id').primaryKey().defaultRandom(),
+    reportId: uuid('report_id')
+      .notNull()
+      .references(() => writtenReports.id),
+    version: integer('version').notNull(),
+    /** Sections: course, cause, lessons, measures, screening results… */
+    body: jsonb('body').$type<Record<string, string>>().notNull(),
+    editedByStaffId: uuid('edited_by_staff_id').references(() => staff.id),
+    at: ts('at').notNull(),
+  },
+  (t) => [uniqueIndex('written_report_versions_idx').on(t.reportId, t.version)],
+);
+
+export const writtenReportSignoffs = pgTable('written_report_signoffs', {
+  id: uuid('id').primaryKey().defaultRandom(),
+  reportId: uuid('report_id')
+    .notNull()
+    .references(() => writtenReports.id),
+  version: integer('version').notNull(),
+  stage: text('stage').notNull(),
+  decision: text('decision').notNull(), // submitted | approved | returned
+  comment: text('comment'),
+  staffId: uuid('staff_id')
+    .notNull()
+    .references(() => staff.id),
+  at: ts('at').notNull(),
+});
+
+/** 五(三): public information, drafted, reviewed by the functional department, approved by the bureau. */
+export const publicReleases = pgTable('public_releases', {
+  id: uuid('id').primaryKey().defaultRandom(),
+  incidentId: uuid('incident_id')
+    .notNull()
+    .references(() => incidents.id),
+  text: text('text').notNull(),
+  state: text('state').notNull(), // draft | reviewed | approved | released
+  draftedByStaffId: uuid('drafted_by_staff_id').notNull().references(() => staff.id),
+  reviewedByStaffId: uuid('reviewed_by_staff_id').references(() => staff.id),
+  reviewedAt: ts('reviewed_at'),
+  approvedByStaffId: uuid('approved_by_staff_id').references(() => staff.id),
+  approvedAt: ts('approved_at'),
+  releasedAt: ts('released_at'),
+  createdAt: ts('created_at').notNull().defaultNow(),
+});
+
+/** Manual findings of false or concealed reports; automatic ones are computed from the timeline. */
+export const accountabilityFindings = pgTable('accountability_findings', {
+  id: uuid('id').primaryKey().defaultRandom(),
+  incidentId: uuid('incident_id').references(() => incidents.id),
+  rule: text('rule').notNull(), // false_report | concealed_report | …
+  subjectStaffId: uuid('subject_staff_id').references(() => staff.id),
+  subjectUnitId: uuid('subject_unit_id').references(() => units.id),
+  reason: text('reason').notNull(),
+  evidence: jsonb('evidence').notNull(),
+  recordedByStaffId: uuid('recorded_by_staff_id')
+    .notNull()
+    .references(() => staff.id),
+  at: ts('at').notNull(),
+});
+
+export const drills = pgTable('drills', {
+  id: uuid('id').primaryKey().defaultRandom(),
+  incidentId: uuid('incident_id').references(() => incidents.id),
+  type: text('type').notNull(),
+  startedByStaffId: uuid('started_by_staff_id')
+    .notNull()
+    .references(() => staff.id),
+  startedAt: ts('started_at').notNull(),
+  endedAt: ts('ended_at'),
+  evaluation: jsonb('evaluation'),
+});
+
+// ---------------------------------------------------------------------------------------------
+// Machinery: timers, outbox, updates, flows, audit
+
+/** Every deadline the escalation policy creates. PostgreSQL, not Redis, says what is due. */
+export const timers = pgTable(
+  'timers',
+  {
+    id: uuid('id').primaryKey().defaultRandom(),
+    kind: text('kind').notNull(), // TimerKind
+    incidentId: uuid('incident_id').references(() => incidents.id),
+    subjectId: uuid('subject_id').references(() => subjects.id),
+    level: integer('level').notNull(),
+    cycle: text('cycle'),
+    dueAt: ts('due_at').notNull(),
+    state: text('state').notNull().default('pending'), // pending | fired | cancelled
+    /** Deterministic, also the BullMQ job id. */
+    dedupeKey: text('dedupe_key').notNull().unique(),
+    target: jsonb('target').notNull(),
+    isDrill: boolean('is_drill').notNull().default(false),
+    createdAt: ts('created_at').notNull().defaultNow(),
+    firedAt: ts('fired_at'),
+    cancelledAt: ts('cancelled_at'),
+    outcome: text('outcome'),
+  },
+  (t) => [
+    index('timers_pending_due_idx')
+      .on(t.dueAt)
+      .where(sql`${t.state} = 'pending'`),
+    index('timers_incident_idx').on(t.incidentId),
+  ],
+);
+
+/** Every message the system must send (not direct replies) is first a row here. */
+export const outbox = pgTable(
+  'outbox',
+  {
+    id: uuid('id').primaryKey().defaultRandom(),
+    recipientStaffId: uuid('recipient_staff_id')
+      .notNull()
+      .references(() => staff.id),
+    /** Message kind in the catalogue, e.g. `incident_reported`, `ack_escalation`. */
+    kind: text('kind').notNull(),
+    incidentId: uuid('incident_id').references(() => incidents.id),
+    subjectId: uuid('subject_id').references(() => subjects.id),
+    timerId: uuid('timer_id').references(() => timers.id),
+    /** Ids and small values the message is rendered from at send time; never names or ID numbers. */
+    params: jsonb('params').notNull().default({}),
+    dedupeKey: text('dedupe_key').notNull().unique(),
+    status: text('status').notNull().default('pending'), // pending | sending | sent | failed | dead
+    attempts: integer('attempts').notNull().default(0),
+    lastError: text('last_error'),
+    telegramMessageId: integer('telegram_message_id'),
+    isDrill: boolean('is_drill').notNull().default(false),
+    notBefore: ts('not_before'),
+    createdAt: ts('created_at').notNull().defaultNow(),
+    sentAt: ts('sent_at'),
+  },
+  (t) => [
+    index('outbox_pending_idx')
+      .on(t.createdAt)
+      .where(sql`${t.status} in ('pending', 'sending')`),
+  ],
+);
+
+/** Update ids already handled, to drop a Telegram update delivered twice. */
+export const processedUpdates = pgTable('processed_updates', {
+  updateId: tgId('update_id').primaryKey(),
+  receivedAt: ts('received_at').notNull().defaultNow(),
+});
+
+/** A conversation in progress, one per chat: `{ version, step, data }`, never only in memory. */
+export const flowStates = pgTable('flow_states', {
+  chatId: tgId('chat_id').primaryKey(),
+  userId: tgId('user_id').notNull(),
+  flow: text('flow').notNull(),
+  version: integer('version').notNull(),
+  step: text('step').notNull(),
+  data: jsonb('data').notNull(),
+  updatedAt: ts('updated_at').notNull(),
+  expiresAt: ts('expires_at').notNull(),
+});
+
+/** Jobs that run once a day, to find days missed while the system was down. */
+export const dailyRuns = pgTable(
+  'daily_runs',
+  {
+    kind: text('kind').notNull(), // contact_reminder | contact_check | digest | …
+    localDate: date('local_date').notNull(),
+    ranAt: ts('ran_at').notNull(),
+    missed: boolean('missed').notNull().default(false),
+  },
+  (t) => [primaryKey({ columns: [t.kind, t.localDate] })],
+);
+
+/**
+ * Append-only audit trail. Each row carries the previous row's hash and its own; the hash is
+ * computed by a trigger, and UPDATE and DELETE are refused by another (see drizzle/0001).
+ */
+export const auditLog = pgTable(
+  'audit_log',
+  {
+    id: bigserial('id', { mode: 'number' }).primaryKey(),
+    at: ts('at').notNull(),
+    actorStaffId: uuid('actor_staff_id'),
+    actorTelegramId: tgId('actor_telegram_id'),
+    action: text('action').notNull(),
+    entity: text('entity').notNull(),
+    entityId: text('entity_id'),
+    incidentId: uuid('incident_id'),
+    data: jsonb('data').notNull().default({}),
+    prevHash: text('prev_hash'),
+    hash: text('hash'),
+  },
+  (t) => [index('audit_incident_idx').on(t.incidentId, t.id)],
+);

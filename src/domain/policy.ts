@@ -1,0 +1,288 @@
+/**
+ * The escalation policy as data, with the defaults of domain.md, and the pure functions that turn an
+ * incident and a time into the deadlines it creates. The policy is copied onto each incident when it is
+ * reported (a snapshot), so later edits do not move the deadlines of running incidents.
+ */
+import { z } from 'zod';
+import type { Criticality } from './incident-types.js';
+import type { PositionKind } from './roles.js';
+import { addMs, atLocalTime, DAY, HOUR, MINUTE } from './time.js';
+
+const byCriticality = z.object({ critical: z.number().int().positive(), standard: z.number().int().positive() });
+const hhmm = z.string().regex(/^([01]\d|2[0-3]):[0-5]\d$/);
+
+export const escalationPolicySchema = z.object({
+  version: z.literal(1),
+  /** Seconds for the section to acknowledge (签收); then the deputy director, and as long again, the director. */
+  ackSeconds: byCriticality,
+  /** Mandatory information: seconds from the report by which each level must have been told, acknowledged or not. */
+  informSeconds: z.object({ deputy_director: byCriticality, director: byCriticality }),
+  /** Seconds between progress reports (续报) while open. */
+  progressSeconds: byCriticality,
+  /** Seconds after a missed progress report's reminder before the section is told. */
+  progressEscalateSeconds: byCriticality,
+  /** Seconds from the report by which "reported to the upper-level agency" must be marked. */
+  upperReportSeconds: byCriticality,
+  /** Seconds after that reminder before the deputy director is told. */
+  upperReportEscalateSeconds: byCriticality,
+  /** Seconds from the report by which the required playbook steps should be marked. */
+  stepDueSeconds: byCriticality,
+  stepEscalateSeconds: byCriticality,
+  /** Seconds after closure by which the written report is due. */
+  writtenReportDueSeconds: z.number().int().positive(),
+  /** Reminders this many seconds before the written report is due. */
+  writtenReportRemindBeforeSeconds: z.array(z.number().int().positive()).max(5),
+  dailyContact: z.object({
+    reminderAt: hhmm,
+    checkAt: hhmm,
+    /** Seconds after the check before the section is told. */
+    sectionAfterSeconds: z.number().int().positive(),
+    /** Failed contacts in a row that offer to open an absconding incident. */
+    failuresBeforeAbsconding: z.number().int().min(1),
+  }),
+  /** 迟报: reported more than this many seconds after discovery. */
+  lateReportSeconds: z.number().int().positive(),
+  digestAt: hhmm,
+});
+
+export type EscalationPolicy = z.infer<typeof escalationPolicySchema>;
+
+const s = (ms: number) => Math.round(ms / 1000);
+
+export const DEFAULT_POLICY: EscalationPolicy = {
+  version: 1,
+  ackSeconds: { critical: s(5 * MINUTE), standard: s(15 * MINUTE) },
+  informSeconds: {
+    deputy_director: { critical: s(15 * MINUTE), standard: s(1 * HOUR) },
+    director: { critical: s(30 * MINUTE), standard: s(4 * HOUR) },
+  },
+  progressSeconds: { critical: s(30 * MINUTE), standard: s(4 * HOUR) },
+  progressEscalateSeconds: { critical: s(15 * MINUTE), standard: s(1 * HOUR) },
+  upperReportSeconds: { critical: s(1 * HOUR), standard: s(4 * HOUR) },
+  upperReportEscalateSeconds: { critical: s(30 * MINUTE), standard: s(1 * HOUR) },
+  stepDueSeconds: { critical: s(2 * HOUR), standard: s(8 * HOUR) },
+  stepEscalateSeconds: { critical: s(1 * HOUR), standard: s(4 * HOUR) },
+  writtenReportDueSeconds: s(7 * DAY),
+  writtenReportRemindBeforeSeconds: [s(3 * DAY), s(1 * DAY)],
+  dailyContact: { reminderAt: '09:00', checkAt: '18:00', sectionAfterSeconds: s(1 * HOUR), failuresBeforeAbsconding: 2 },
+  lateReportSeconds: s(30 * MINUTE),
+  digestAt: '18:00',
+};
+
+type DeepPartial<T> = { [K in keyof T]?: T[K] extends object ? (T[K] extends unknown[] ? T[K] : DeepPartial<T[K]>) : T[K] };
+export type PolicyOverrides = DeepPartial<Omit<EscalationPolicy, 'version'>>;
+
+function merge<T>(base: T, over: unknown): T {
+  if (over === undefined || over === null || typeof over !== 'object' || Array.isArray(over)) return (over ?? base) as T;
+  const out: Record<string, unknown> = { ...(base as Record<string, unknown>) };
+  for (const [k, v] of Object.entries(over)) out[k] = merge((base as Record<string, unknown>)[k], v);
+  return out as T;
+}
+
+/** Defaults overlaid with a deployment's overrides, validated. */
+export function resolvePolicy(overrides: PolicyOverrides = {}, base: EscalationPolicy = DEFAULT_POLICY): EscalationPolicy {
+  return escalationPolicySchema.parse(merge(base, overrides));
+}
+
+/** Every duration multiplied by a factor (the sandbox uses 1/60 so minutes become seconds). */
+export function scalePolicy(policy: EscalationPolicy, factor: number): EscalationPolicy {
+  const scale = (n: number) => Math.max(1, Math.round(n * factor));
+  const walk = (v: unknown, key: string): unknown => {
+    if (typeof v === 'number') return key === 'failuresBeforeAbsconding' || key === 'version' ? v : scale(v);
+    if (Array.isArray(v)) return v.map((x) => walk(x, key));
+    if (v && typeof v === 'object') return Object.fromEntries(Object.entries(v).map(([k, x]) => [k, walk(x, k)]));
+    return v;
+  };
+  return escalationPolicySchema.parse(walk(policy, ''));
+}
+
+/** 迟报: whether a report came later than the threshold after discovery. */
+export function isLateReport(discoveredAt: Date, reportedAt: Date, policy: EscalationPolicy): boolean {
+  return reportedAt.getTime() - discoveredAt.getTime() > policy.lateReportSeconds * 1000;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Timers: every deadline is a row. Levels go up the chain; level 0 is a reminder to whoever owes it.
+
+export const TIMER_KINDS = [
+  'ack',
+  'inform',
+  'progress',
+  'upper_report',
+  'steps_overdue',
+  'written_report',
+  'contact_check',
+] as const;
+export type TimerKind = (typeof TIMER_KINDS)[number];
+
+/** Who a timer's message goes to when it fires. */
+export type TimerTarget =
+  | { kind: 'reporter' }
+  | { kind: 'position'; position: PositionKind; scope: 'office' | 'bureau' }
+  | { kind: 'responsible_officer' };
+
+export interface TimerSpec {
+  kind: TimerKind;
+  level: number;
+  dueAt: Date;
+  /** Unique per deadline; also the BullMQ job id, so `:` is never used. */
+  dedupeKey: string;
+  incidentId?: string;
+  subjectId?: string;
+  /** Progress-report cycle, or the local date for daily contacts. */
+  cycle?: string;
+  target: TimerTarget;
+}
+
+const sec = (n: number) => n * 1000;
+
+export function timerDedupeKey(kind: TimerKind, ownerId: string, level: number, cycle?: string): string {
+  return [kind, ownerId, ...(cycle === undefined ? [] : [cycle]), String(level)].join('-').replace(/:/g, '-');
+}
+
+/** Who a timer kind at a level pages. */
+export function timerTarget(kind: TimerKind, level: number): TimerTarget {
+  const pos = (position: PositionKind, scope: 'office' | 'bureau' = 'bureau'): TimerTarget => ({ kind: 'position', position, scope });
+  switch (kind) {
+    case 'ack':
+      return level <= 1 ? pos('deputy_director') : pos('director');
+    case 'inform':
+      return level <= 1 ? pos('deputy_director') : pos('director');
+    case 'progress':
+      return level === 0 ? { kind: 'reporter' } : pos('section');
+    case 'upper_report':
+      return level === 0 ? pos('section') : pos('deputy_director');
+    case 'steps_overdue':
+      return level === 0 ? { kind: 'reporter' } : pos('section');
+    case 'written_report':
+      return level < 2 ? pos('office_head', 'office') : level === 2 ? pos('section') : pos('deputy_director');
+    case 'contact_check':
+      return level === 0 ? pos('office_head', 'office') : pos('section');
+  }
+}
+
+export interface ReportedIncidentTiming {
+  id: string;
+  criticality: Criticality;
+  reportedAt: Date;
+}
+
+/** The deadlines a new report creates: acknowledgement ladder, mandatory information, progress, upper report, steps. */
+export function timersOnReport(incident: ReportedIncidentTiming, policy: EscalationPolicy): TimerSpec[] {
+  const c = incident.criticality;
+  const at = (ms: number) => addMs(incident.reportedAt, ms);
+  const mk = (kind: TimerKind, level: number, dueAt: Date, cycle?: string): TimerSpec => ({
+    kind,
+    level,
+    dueAt,
+    dedupeKey: timerDedupeKey(kind, incident.id, level, cycle),
+    incidentId: incident.id,
+    target: timerTarget(kind, level),
+    ...(cycle === undefined ? {} : { cycle }),
+  });
+  const ack = sec(policy.ackSeconds[c]);
+  const upper = sec(policy.upperReportSeconds[c]);
+  const steps = sec(policy.stepDueSeconds[c]);
+  return [
+    mk('ack', 1, at(ack)),
+    mk('ack', 2, at(2 * ack)),
+    mk('inform', 1, at(sec(policy.informSeconds.deputy_director[c]))),
+    mk('inform', 2, at(sec(policy.informSeconds.director[c]))),
+    ...progressTimers(incident, policy, incident.reportedAt, 1),
+    mk('upper_report', 0, at(upper)),
+    mk('upper_report', 1, at(upper + sec(policy.upperReportEscalateSeconds[c]))),
+    mk('steps_overdue', 0, at(steps)),
+    mk('steps_overdue', 1, at(steps + sec(policy.stepEscalateSeconds[c]))),
+  ];
+}
+
+/** The next progress-report deadline, counted from the last report (or from the incident report). */
+export function progressTimers(incident: ReportedIncidentTiming, policy: EscalationPolicy, lastReportAt: Date, cycle: number): TimerSpec[] {
+  const c = incident.criticality;
+  const due = addMs(lastReportAt, sec(policy.progressSeconds[c]));
+  return [0, 1].map((level) => ({
+    kind: 'progress' as const,
+    level,
+    dueAt: level === 0 ? due : addMs(due, sec(policy.progressEscalateSeconds[c])),
+    dedupeKey: timerDedupeKey('progress', incident.id, level, String(cycle)),
+    incidentId: incident.id,
+    cycle: String(cycle),
+    target: timerTarget('progress', level),
+  }));
+}
+
+/** The written report (书面报告) is due after closure: reminders before, escalation when overdue. */
+export function writtenReportTimers(incidentId: string, closedAt: Date, policy: EscalationPolicy): TimerSpec[] {
+  const due = addMs(closedAt, sec(policy.writtenReportDueSeconds));
+  const reminders = [...policy.writtenReportRemindBeforeSeconds].sort((a, b) => b - a).slice(0, 2);
+  const specs: TimerSpec[] = reminders.map((before, i) => ({
+    kind: 'written_report',
+    level: i,
+    dueAt: addMs(due, -sec(before)),
+    dedupeKey: timerDedupeKey('written_report', incidentId, i),
+    incidentId,
+    target: timerTarget('written_report', i),
+  }));
+  specs.push({ kind: 'written_report', level: 2, dueAt: due, dedupeKey: timerDedupeKey('written_report', incidentId, 2), incidentId, target: timerTarget('written_report', 2) });
+  return specs.filter((t) => t.dueAt.getTime() > closedAt.getTime());
+}
+
+/** Due date of the written report, for display. */
+export function writtenReportDueAt(closedAt: Date, policy: EscalationPolicy): Date {
+  return addMs(closedAt, sec(policy.writtenReportDueSeconds));
+}
+
+/** Daily contact for a subject away: the 09:00 reminder, and the checks at 18:00 (office head) and later (section). */
+export function dailyContactSchedule(date: string, policy: EscalationPolicy, tz: string): { reminderAt: Date; checkAt: Date; sectionAt: Date } {
+  const checkAt = atLocalTime(date, policy.dailyContact.checkAt, tz);
+  return {
+    reminderAt: atLocalTime(date, policy.dailyContact.reminderAt, tz),
+    checkAt,
+    sectionAt: addMs(checkAt, sec(policy.dailyContact.sectionAfterSeconds)),
+  };
+}
+
+export function contactCheckTimers(subjectId: string, date: string, policy: EscalationPolicy, tz: string): TimerSpec[] {
+  const { checkAt, sectionAt } = dailyContactSchedule(date, policy, tz);
+  return [
+    { kind: 'contact_check', level: 0, dueAt: checkAt, dedupeKey: timerDedupeKey('contact_check', subjectId, 0, date), subjectId, cycle: date, target: timerTarget('contact_check', 0) },
+    { kind: 'contact_check', level: 1, dueAt: sectionAt, dedupeKey: timerDedupeKey('contact_check', subjectId, 1, date), subjectId, cycle: date, target: timerTarget('contact_check', 1) },
+  ];
+}
+
+/** What closes a timer: the event it waits for. Mandatory information ('inform') is closed by nothing but firing. */
+export type TimerSatisfier = 'acknowledged' | 'progress_reported' | 'upper_reported' | 'steps_complete' | 'report_submitted' | 'contact_logged' | 'incident_closed';
+
+export function timerKindsClosedBy(event: TimerSatisfier): readonly TimerKind[] {
+  switch (event) {
+    case 'acknowledged':
+      return ['ack'];
+    case 'progress_reported':
+      return ['progress'];
+    case 'upper_reported':
+      return ['upper_report'];
+    case 'steps_complete':
+      return ['steps_overdue'];
+    case 'report_submitted':
+      return ['written_report'];
+    case 'contact_logged':
+      return ['contact_check'];
+    case 'incident_closed':
+      return ['ack', 'progress', 'upper_report', 'steps_overdue'];
+  }
+}
+
+export interface PendingTimerView {
+  kind: TimerKind;
+  level: number;
+  dueAt: Date;
+  target: TimerTarget;
+}
+
+/** "What is due next, to whom": pending deadlines in order, the overdue ones first. */
+export function nextDeadlines<T extends PendingTimerView>(timers: readonly T[], now: Date, limit = 3): Array<T & { overdue: boolean }> {
+  return [...timers]
+    .sort((a, b) => a.dueAt.getTime() - b.dueAt.getTime())
+    .slice(0, limit)
+    .map((t) => ({ ...t, overdue: t.dueAt.getTime() <= now.getTime() }));
+}

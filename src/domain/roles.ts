@@ -1,0 +1,115 @@
+/**
+ * Units, positions and the reporting line (逐级报告):
+ * officer → office head → section → deputy director → director → upper-level agency.
+ */
+
+export const UNIT_KINDS = ['bureau', 'section', 'office', 'upper', 'department'] as const;
+export type UnitKind = (typeof UNIT_KINDS)[number];
+
+export const POSITION_KINDS = [
+  'officer',
+  'office_head',
+  'section',
+  'deputy_director',
+  'director',
+  'upper_liaison',
+  'info_reviewer',
+] as const;
+export type PositionKind = (typeof POSITION_KINDS)[number];
+
+/** The reporting line, lowest first. `info_reviewer` (functional department) is outside it. */
+export const REPORTING_LINE: readonly PositionKind[] = ['officer', 'office_head', 'section', 'deputy_director', 'director', 'upper_liaison'];
+
+export function nextInLine(position: PositionKind): PositionKind | undefined {
+  const i = REPORTING_LINE.indexOf(position);
+  return i < 0 ? undefined : REPORTING_LINE[i + 1];
+}
+
+/** A seat: the holder, and an acting holder who stands in when the holder is away or unreachable. */
+export interface PositionSeat {
+  kind: PositionKind;
+  unitId: string;
+  holderStaffId: string | null;
+  actingStaffId: string | null;
+}
+
+export interface StaffAvailability {
+  id: string;
+  active: boolean;
+  reachable: boolean;
+  away: boolean;
+}
+
+/** Who actually gets a position's messages now: the holder, else the acting holder, else nobody. */
+export function effectiveHolder(seat: PositionSeat, staff: ReadonlyMap<string, StaffAvailability>): string | null {
+  const available = (id: string | null) => {
+    if (!id) return false;
+    const s = staff.get(id);
+    return !!s && s.active && s.reachable && !s.away;
+  };
+  if (available(seat.holderStaffId)) return seat.holderStaffId;
+  if (available(seat.actingStaffId)) return seat.actingStaffId;
+  return null;
+}
+
+/** Everyone who holds a kind of position within a unit (or anywhere, for bureau-level kinds), resolved to who is available. */
+export function holdersOf(
+  kind: PositionKind,
+  seats: readonly PositionSeat[],
+  staff: ReadonlyMap<string, StaffAvailability>,
+  unitId?: string,
+): string[] {
+  const ids = seats
+    .filter((s) => s.kind === kind && (unitId === undefined || s.unitId === unitId))
+    .map((s) => effectiveHolder(s, staff))
+    .filter((id): id is string => id !== null);
+  return [...new Set(ids)];
+}
+
+/** The person acting, as the domain needs to know them for permission checks. */
+export interface Actor {
+  staffId: string;
+  unitId: string;
+  unitKind: UnitKind;
+  positions: readonly PositionKind[];
+}
+
+/** Section staff and bureau leaders see every office; everyone else sees their own unit. */
+export function hasBureauWideView(actor: Actor): boolean {
+  return actor.positions.some((p) => p === 'section' || p === 'deputy_director' || p === 'director' || p === 'upper_liaison');
+}
+
+export function canSeeOffice(actor: Actor, officeUnitId: string): boolean {
+  return hasBureauWideView(actor) || actor.unitId === officeUnitId;
+}
+
+/** 签收: the section receives reports; a leader reached by escalation may acknowledge too. */
+export function canAcknowledge(actor: Actor): boolean {
+  return actor.positions.some((p) => p === 'section' || p === 'deputy_director' || p === 'director');
+}
+
+export function isSection(actor: Actor): boolean {
+  return actor.positions.includes('section');
+}
+
+export function isLeader(actor: Actor): boolean {
+  return actor.positions.some((p) => p === 'deputy_director' || p === 'director');
+}
+
+/** Whether an actor may work on (update, mark steps, assign) an incident of the given office. */
+export function canHandleIncident(actor: Actor, officeUnitId: string): boolean {
+  if (actor.positions.includes('upper_liaison') && actor.positions.length === 1) return false;
+  return isSection(actor) || isLeader(actor) || actor.unitId === officeUnitId;
+}
+
+/** A step's actor decides who may mark it: office staff mark office steps, section marks section steps. */
+export function canMarkStep(actor: Actor, officeUnitId: string, stepActor: 'office' | 'section' | 'either'): boolean {
+  if (!canHandleIncident(actor, officeUnitId)) return false;
+  if (stepActor === 'section') return isSection(actor) || isLeader(actor);
+  if (stepActor === 'office') return actor.unitId === officeUnitId || isSection(actor);
+  return true;
+}
+
+export function canReportIncident(actor: Actor): boolean {
+  return actor.positions.some((p) => p === 'officer' || p === 'office_head' || p === 'section');
+}
