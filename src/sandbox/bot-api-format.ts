@@ -612,5 +612,5 @@ function sanitizeEntities(text: string, list: MessageEntity[]): MessageEntity[] 
 
 /** Text a user types in a client: no markup, but Telegram still detects commands, links, etc. */
 export function formatIncoming(text: string): FormattedText {
-  return { text, entities: detectEntities(text) };
+  return { text, entities: sortEntities(detectEntities(text)) };
 }

@@ -40,7 +40,10 @@ export interface StoredMessage {
   /** Id of the bot that sent it, or that the user addressed (for routing button presses). */
   botId: number;
   deleted: boolean;
+  /** Prior versions, oldest first; never mutated once recorded. */
   history: TgMessage[];
+  /** Server-wide change counter at creation or last edit (orders bot output vs user actions). */
+  seq: number;
   /** Reply keyboard / remove / force_reply sent along: not part of Message, kept for the page. */
   chatKeyboard?: ChatKeyboard;
 }
@@ -53,6 +56,8 @@ export interface ChatRecord {
   byId: Map<number, StoredMessage>;
   pinned: number[];
   keyboard?: ChatKeyboard;
+  /** Change counter at the latest simulated user action in this chat. */
+  userActionSeq: number;
 }
 
 export interface FileRecord {
@@ -100,7 +105,7 @@ export function toSandboxMessage(s: StoredMessage): SandboxMessage {
     message_id: m.message_id,
     from_bot: s.fromBot,
     date: m.date,
-    history: s.history.map((h) => structuredClone(h)),
+    history: [...s.history],
     raw: structuredClone(m),
   };
   if (m.from) view.from = m.from;
@@ -218,10 +223,10 @@ export class SandboxState {
     return rec;
   }
 
-  addMessage(rec: ChatRecord, build: (messageId: number) => Omit<StoredMessage, 'chatId' | 'history' | 'deleted'>): StoredMessage {
+  addMessage(rec: ChatRecord, seq: number, build: (messageId: number) => Omit<StoredMessage, 'chatId' | 'history' | 'deleted' | 'seq'>): StoredMessage {
     const id = rec.nextMessageId++;
     const partial = build(id);
-    const stored: StoredMessage = { ...partial, chatId: rec.chat.id, deleted: false, history: [] };
+    const stored: StoredMessage = { ...partial, chatId: rec.chat.id, deleted: false, history: [], seq };
     rec.messages.push(stored);
     rec.byId.set(id, stored);
     return stored;
@@ -263,7 +268,7 @@ export class SandboxState {
 }
 
 function newChatRecord(chat: TgChat, members: number[]): ChatRecord {
-  return { chat, memberIds: new Set(members), nextMessageId: 1, messages: [], byId: new Map(), pinned: [] };
+  return { chat, memberIds: new Set(members), nextMessageId: 1, messages: [], byId: new Map(), pinned: [], userActionSeq: 0 };
 }
 
 const INLINE_ACTIONS = [
@@ -293,13 +298,14 @@ export function parseReplyMarkup(raw: unknown): ParsedMarkup {
   const obj = value as Record<string, unknown>;
   if ('inline_keyboard' in obj) return { inline: parseInlineKeyboard(obj.inline_keyboard) };
   if ('keyboard' in obj) return { keyboard: parseReplyKeyboard(obj) };
-  if (obj.remove_keyboard === true) return { keyboard: { remove_keyboard: true } };
+  if (obj.remove_keyboard === true || obj.hide_keyboard === true) return { keyboard: { remove_keyboard: true } };
   if (obj.force_reply === true) {
     const kb: ChatKeyboard = { force_reply: true };
     if (typeof obj.input_field_placeholder === 'string') kb.input_field_placeholder = obj.input_field_placeholder;
     return { keyboard: kb };
   }
-  throw badRequest("can't find field \"inline_keyboard\"");
+  // Like the Bot API server: an object with none of the known fields means "no markup".
+  return {};
 }
 
 function parseInlineKeyboard(rows: unknown): InlineKeyboardMarkup {

@@ -110,6 +110,7 @@ export interface TgMessage {
   location?: TgLocation;
   pinned_message?: TgMessage;
   reply_markup?: InlineKeyboardMarkup;
+  has_protected_content?: boolean;
   link_preview_options?: Record<string, unknown>;
 }
 
