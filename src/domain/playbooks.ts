@@ -125,12 +125,9 @@ const TYPE_PLAYBOOKS: Readonly<Record<Exclude<IncidentType, 'epidemic'>, readonl
       condition: 'found',
     }),
     punish(),
-    step('report_final_punishment', 'section', '将最终处罚结果上报上一级社区矫正机构', 'Report the final punishment to the upper-level agency', {
-      condition: 'found',
-    }),
-    step('notify_procuratorate_final', 'section', '将最终处罚结果通报执行地人民检察院', 'Notify the procuratorate of the final punishment', {
-      condition: 'found',
-    }),
+    // The seed ties only the order to report to "found"; punishment and its reports follow in any case.
+    step('report_final_punishment', 'section', '将最终处罚结果上报上一级社区矫正机构', 'Report the final punishment to the upper-level agency'),
+    step('notify_procuratorate_final', 'section', '将最终处罚结果通报执行地人民检察院', 'Notify the procuratorate of the final punishment'),
   ],
   disruption: [
     step('keep_order_remove', 'either', '维护现场秩序，将违规人员劝离现场并批评训诫，教育其他人员', 'Keep order, remove the offender, admonish them and educate the others'),
@@ -157,7 +154,8 @@ const TYPE_PLAYBOOKS: Readonly<Record<Exclude<IncidentType, 'epidemic'>, readonl
       condition: 'subject_died',
     }),
     reportUpward(),
-    step('notify_authority_police', 'section', '通报决定机关、执行地人民检察院和公安机关', 'Notify the deciding authority, the procuratorate and the police'),
+    // The procuratorate has its own step below, so it is not counted twice.
+    step('notify_authority_police', 'section', '通报决定机关和公安机关', 'Notify the deciding authority and the police'),
     notifyProcuratorate(),
   ],
   workplace_violence: [

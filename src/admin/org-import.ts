@@ -1,0 +1,316 @@
+/**
+ * `org import <file.yaml>`: units, staff, positions (with acting holders) and policy overrides from one
+ * YAML file. Everything is validated before anything is written, and the writes are one transaction, so
+ * a bad file changes nothing. Rows are upserted by code and only touched when they differ, so importing
+ * the same file twice leaves the same state.
+ *
+ * The file describes the organisation; it does not delete: a person who leaves is set `active: false`.
+ * A Telegram user id or a language missing from the file keeps the one set when an invite was redeemed.
+ */
+import { inArray, sql } from 'drizzle-orm';
+import { isMap, isScalar, isSeq, LineCounter, parseDocument, type Document } from 'yaml';
+import { z } from 'zod';
+import type { Database, Executor } from '../db/client.js';
+import { appendAudit } from '../db/repositories/audit.repository.js';
+import { positions, settings, staff, units } from '../db/schema.js';
+import { POSITION_KINDS, UNIT_KINDS, type PolicyOverrides } from '../domain/index.js';
+import { formatPath, InputFileError, type InputProblem } from './errors.js';
+import { POLICY_OVERRIDES_KEY, validatePolicyOverrides } from './policy.js';
+import { seatMismatch } from './positions.js';
+
+const code = z
+  .string({ error: 'expected a code (quote it if it looks like a number)' })
+  .regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/, 'must be 1–64 characters of letters, digits, . _ -');
+const label = z.string().trim().min(1, 'must not be empty').max(200, 'must be at most 200 characters');
+
+const unitSchema = z.strictObject({
+  code,
+  kind: z.enum(UNIT_KINDS),
+  name: label,
+  name_en: label.nullish(),
+  parent: code.nullish(),
+  /** Another county's justice bureau, notified under 五(一). */
+  external: z.boolean().default(false),
+});
+
+const staffSchema = z.strictObject({
+  code,
+  name: label,
+  unit: code,
+  /** Left out: the language the person chose when redeeming an invite stays; new staff get zh. */
+  language: z.enum(['zh', 'en']).nullish(),
+  phone: z
+    .union([z.string(), z.number()])
+    .transform(String)
+    .pipe(z.string().regex(/^[0-9+() -]{3,32}$/, 'must be a phone number'))
+    .nullish(),
+  active: z.boolean().default(true),
+  telegram_user_id: z.number().int().positive().max(Number.MAX_SAFE_INTEGER).nullish(),
+});
+
+const positionSchema = z.strictObject({
+  code,
+  kind: z.enum(POSITION_KINDS),
+  unit: code,
+  holder: code.nullish(),
+  acting: code.nullish(),
+});
+
+export const orgFileSchema = z.strictObject({
+  units: z.array(unitSchema).min(1, 'must list at least one unit'),
+  staff: z.array(staffSchema).default([]),
+  positions: z.array(positionSchema).default([]),
+  policy_overrides: z.unknown().optional(),
+});
+
+export type OrgFile = Omit<z.output<typeof orgFileSchema>, 'policy_overrides'> & { policy_overrides: PolicyOverrides };
+
+/** Parses and checks an org file: shape, then every reference between codes. Throws InputFileError. */
+export function parseOrgFile(text: string): OrgFile {
+  const lines = new LineCounter();
+  const doc = parseDocument(text, { lineCounter: lines, uniqueKeys: true });
+  if (doc.errors.length) {
+    throw new InputFileError(
+      'org',
+      doc.errors.map((e) => ({ where: '(yaml)', message: e.message.split('\n')[0]!.replace(/ at line \d+, column \d+:?$/, ''), ...(e.linePos ? { line: e.linePos[0].line } : {}) })),
+    );
+  }
+  const lineOf = (path: ReadonlyArray<PropertyKey>) => nodeLine(doc, lines, path);
+  const parsed = orgFileSchema.safeParse(doc.toJS());
+  if (!parsed.success) {
+    throw new InputFileError(
+      'org',
+      parsed.error.issues.flatMap((issue) => {
+        if (issue.code === 'unrecognized_keys') {
+          return issue.keys.map((k) => withLine({ where: formatPath([...issue.path, k]), message: 'is not a known field' }, lineOf([...issue.path, k])));
+        }
+        return [withLine({ where: formatPath(issue.path), message: issue.message }, lineOf(issue.path))];
+      }),
+    );
+  }
+  const org = parsed.data;
+  const problems = checkReferences(org);
+  const policy = validatePolicyOverrides(org.policy_overrides);
+  problems.push(...policy.problems);
+  if (problems.length) throw new InputFileError('org', problems.map((p) => withLine(p, lineOf(pathOf(p.where)))));
+  return { ...org, policy_overrides: policy.overrides };
+}
+
+function withLine(p: InputProblem, line: number | undefined): InputProblem {
+  return line === undefined ? p : { ...p, line };
+}
+
+/** `staff[3].unit` → ['staff', 3, 'unit'], to find its line. */
+function pathOf(where: string): PropertyKey[] {
+  return [...where.matchAll(/([^.[\]]+)|\[(\d+)\]/g)].map((m) => (m[2] !== undefined ? Number(m[2]) : m[1]!));
+}
+
+/** The line of the deepest node along a path that exists in the document. */
+function nodeLine(doc: Document, lines: LineCounter, path: ReadonlyArray<PropertyKey>): number | undefined {
+  for (let n = path.length; n >= 1; n--) {
+    const node = doc.getIn(path.slice(0, n) as unknown[], true);
+    if (node && (isScalar(node) || isMap(node) || isSeq(node)) && node.range) return lines.linePos(node.range[0]).line;
+  }
+  return undefined;
+}
+
+function checkReferences(org: z.output<typeof orgFileSchema>): InputProblem[] {
+  const problems: InputProblem[] = [];
+  const firstIndex = <T extends { code: string }>(list: readonly T[], section: string) => {
+    const seen = new Map<string, number>();
+    list.forEach((item, i) => {
+      const prior = seen.get(item.code);
+      if (prior !== undefined) problems.push({ where: `${section}[${i}].code`, message: `duplicate code '${item.code}' (first at ${section}[${prior}])` });
+      else seen.set(item.code, i);
+    });
+    return seen;
+  };
+  const unitIdx = firstIndex(org.units, 'units');
+  const staffIdx = firstIndex(org.staff, 'staff');
+  firstIndex(org.positions, 'positions');
+
+  org.units.forEach((u, i) => {
+    if (u.parent == null) return;
+    if (!unitIdx.has(u.parent)) {
+      problems.push({ where: `units[${i}].parent`, message: `unknown unit '${u.parent}'` });
+      return;
+    }
+    // Walk up; coming back to this unit means a cycle.
+    const seen = new Set([u.code]);
+    for (let p: string | null | undefined = u.parent; p != null; p = org.units[unitIdx.get(p) ?? -1]?.parent) {
+      if (seen.has(p)) {
+        problems.push({ where: `units[${i}].parent`, message: `units form a cycle through '${p}'` });
+        break;
+      }
+      seen.add(p);
+    }
+  });
+
+  const tgSeen = new Map<number, number>();
+  org.staff.forEach((s, i) => {
+    if (!unitIdx.has(s.unit)) problems.push({ where: `staff[${i}].unit`, message: `unknown unit '${s.unit}'` });
+    if (s.telegram_user_id != null) {
+      const prior = tgSeen.get(s.telegram_user_id);
+      if (prior !== undefined) problems.push({ where: `staff[${i}].telegram_user_id`, message: `also given to staff[${prior}]` });
+      else tgSeen.set(s.telegram_user_id, i);
+    }
+  });
+
+  org.positions.forEach((p, i) => {
+    const ui = unitIdx.get(p.unit);
+    if (ui === undefined) problems.push({ where: `positions[${i}].unit`, message: `unknown unit '${p.unit}'` });
+    else {
+      const mismatch = seatMismatch(p.kind, org.units[ui]!.kind);
+      if (mismatch) problems.push({ where: `positions[${i}].unit`, message: mismatch });
+    }
+    for (const field of ['holder', 'acting'] as const) {
+      const ref = p[field];
+      if (ref != null && !staffIdx.has(ref)) problems.push({ where: `positions[${i}].${field}`, message: `unknown staff '${ref}'` });
+    }
+    if (p.holder != null && p.holder === p.acting) problems.push({ where: `positions[${i}].acting`, message: 'the acting holder must be someone other than the holder' });
+  });
+  return problems;
+}
+
+export interface UpsertCounts {
+  created: number;
+  updated: number;
+  unchanged: number;
+}
+
+export interface OrgImportResult {
+  units: UpsertCounts;
+  staff: UpsertCounts;
+  positions: UpsertCounts;
+  policyOverridesChanged: boolean;
+}
+
+const counts = (): UpsertCounts => ({ created: 0, updated: 0, unchanged: 0 });
+
+/** Writes a parsed org file in one transaction, with an `org.imported` audit entry (counts only). */
+export async function importOrg(db: Database, org: OrgFile, opts: { now: Date; source?: string }): Promise<OrgImportResult> {
+  return db.transaction(async (tx) => {
+    await refuseForeignTelegramIds(tx, org);
+    const result: OrgImportResult = { units: counts(), staff: counts(), positions: counts(), policyOverridesChanged: false };
+    const tally = (c: UpsertCounts, row: { inserted: boolean } | undefined) => {
+      if (!row) c.unchanged++;
+      else if (row.inserted) c.created++;
+      else c.updated++;
+    };
+
+    const unitIds = new Map<string, string>();
+    for (const u of parentsFirst(org.units)) {
+      const [row] = await tx
+        .insert(units)
+        .values({ code: u.code, kind: u.kind, name: u.name, nameEn: u.name_en ?? null, parentId: u.parent ? unitIds.get(u.parent)! : null, external: u.external })
+        .onConflictDoUpdate({
+          target: units.code,
+          set: { kind: sql`excluded.kind`, name: sql`excluded.name`, nameEn: sql`excluded.name_en`, parentId: sql`excluded.parent_id`, external: sql`excluded.external` },
+          setWhere: sql`(${units.kind}, ${units.name}, ${units.nameEn}, ${units.parentId}, ${units.external})
+            is distinct from (excluded.kind, excluded.name, excluded.name_en, excluded.parent_id, excluded.external)`,
+        })
+        .returning({ id: units.id, inserted: sql<boolean>`(xmax = 0)` });
+      tally(result.units, row);
+      unitIds.set(u.code, row?.id ?? (await idByCode(tx, 'units', u.code)));
+    }
+
+    const staffIds = new Map<string, string>();
+    for (const s of org.staff) {
+      const tg = s.telegram_user_id ?? null;
+      const language = s.language ?? null;
+      const [row] = await tx
+        .insert(staff)
+        .values({ code: s.code, name: s.name, unitId: unitIds.get(s.unit)!, language: language ?? 'zh', phone: s.phone ?? null, active: s.active, telegramUserId: tg, chatId: tg, createdAt: opts.now, updatedAt: opts.now })
+        .onConflictDoUpdate({
+          target: staff.code,
+          set: {
+            name: sql`excluded.name`,
+            unitId: sql`excluded.unit_id`,
+            language: sql`coalesce(${language}::text, ${staff.language})`,
+            phone: sql`excluded.phone`,
+            active: sql`excluded.active`,
+            // Absent from the file: keep the id an invite bound.
+            telegramUserId: sql`coalesce(excluded.telegram_user_id, ${staff.telegramUserId})`,
+            chatId: sql`coalesce(excluded.chat_id, ${staff.chatId})`,
+            updatedAt: opts.now,
+          },
+          setWhere: sql`(${staff.name}, ${staff.unitId}, ${staff.language}, ${staff.phone}, ${staff.active}, ${staff.telegramUserId})
+            is distinct from (excluded.name, excluded.unit_id, coalesce(${language}::text, ${staff.language}), excluded.phone, excluded.active, coalesce(excluded.telegram_user_id, ${staff.telegramUserId}))`,
+        })
+        .returning({ id: staff.id, inserted: sql<boolean>`(xmax = 0)` });
+      tally(result.staff, row);
+      staffIds.set(s.code, row?.id ?? (await idByCode(tx, 'staff', s.code)));
+    }
+
+    for (const p of org.positions) {
+      const [row] = await tx
+        .insert(positions)
+        .values({
+          code: p.code,
+          kind: p.kind,
+          unitId: unitIds.get(p.unit)!,
+          holderStaffId: p.holder ? staffIds.get(p.holder)! : null,
+          actingStaffId: p.acting ? staffIds.get(p.acting)! : null,
+        })
+        .onConflictDoUpdate({
+          target: positions.code,
+          set: { kind: sql`excluded.kind`, unitId: sql`excluded.unit_id`, holderStaffId: sql`excluded.holder_staff_id`, actingStaffId: sql`excluded.acting_staff_id` },
+          setWhere: sql`(${positions.kind}, ${positions.unitId}, ${positions.holderStaffId}, ${positions.actingStaffId})
+            is distinct from (excluded.kind, excluded.unit_id, excluded.holder_staff_id, excluded.acting_staff_id)`,
+        })
+        .returning({ id: positions.id, inserted: sql<boolean>`(xmax = 0)` });
+      tally(result.positions, row);
+    }
+
+    // The file is the whole truth for the policy: no overrides in it means the defaults.
+    const changed = await tx
+      .insert(settings)
+      .values({ key: POLICY_OVERRIDES_KEY, value: org.policy_overrides, updatedAt: opts.now })
+      .onConflictDoUpdate({
+        target: settings.key,
+        set: { value: sql`excluded.value`, updatedAt: opts.now },
+        setWhere: sql`${settings.value} is distinct from excluded.value`,
+      })
+      .returning({ key: settings.key });
+    result.policyOverridesChanged = changed.length > 0;
+
+    await appendAudit(tx, { at: opts.now, action: 'org.imported', entity: 'org', data: { source: opts.source ?? 'cli', ...result } });
+    return result;
+  });
+}
+
+async function idByCode(tx: Executor, table: 'units' | 'staff', c: string): Promise<string> {
+  const t = table === 'units' ? units : staff;
+  const [row] = await tx.select({ id: t.id }).from(t).where(sql`${t.code} = ${c}`);
+  return row!.id;
+}
+
+/** A Telegram account already bound to someone else must not silently move; refuses the file instead. */
+async function refuseForeignTelegramIds(tx: Executor, org: OrgFile): Promise<void> {
+  const given = org.staff.flatMap((s, i) => (s.telegram_user_id != null ? [{ i, code: s.code, tg: s.telegram_user_id }] : []));
+  if (given.length === 0) return;
+  const holders = await tx
+    .select({ code: staff.code, tg: staff.telegramUserId })
+    .from(staff)
+    .where(inArray(staff.telegramUserId, given.map((g) => g.tg)));
+  const problems = given.flatMap((g) => {
+    const holder = holders.find((h) => h.tg === g.tg && h.code !== g.code);
+    return holder ? [{ where: `staff[${g.i}].telegram_user_id`, message: `already bound to staff '${holder.code}'` }] : [];
+  });
+  if (problems.length) throw new InputFileError('org', problems);
+}
+
+/** Units ordered so that every parent comes before its children (cycles were refused earlier). */
+function parentsFirst<T extends { code: string; parent?: string | null | undefined }>(list: readonly T[]): T[] {
+  const byCode = new Map(list.map((u) => [u.code, u]));
+  const out: T[] = [];
+  const placed = new Set<string>();
+  const place = (u: T) => {
+    if (placed.has(u.code)) return;
+    if (u.parent) place(byCode.get(u.parent)!);
+    placed.add(u.code);
+    out.push(u);
+  };
+  list.forEach(place);
+  return out;
+}

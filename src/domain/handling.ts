@@ -1,0 +1,138 @@
+/**
+ * Working an incident once it is reported: who may assign the HQ roles (三) and close it, the absconding
+ * search of 四(四) as data, and the daily contact of a subject away (外出). Pure functions, no I/O.
+ */
+import type { StepState } from './playbooks.js';
+import { canHandleIncident, isLeader, isSection, type Actor } from './roles.js';
+import { daysBetween } from './time.js';
+
+/** 三: the commander, the on-site command and the five working groups. */
+export const INCIDENT_ROLES = [
+  'commander',
+  'onsite_command',
+  'group_onsite',
+  'group_order',
+  'group_medical',
+  'group_logistics',
+  'group_info',
+] as const;
+export type IncidentRole = (typeof INCIDENT_ROLES)[number];
+
+export function isIncidentRole(value: string): value is IncidentRole {
+  return (INCIDENT_ROLES as readonly string[]).includes(value);
+}
+
+/**
+ * The HQ (director, deputy, the section as its office) names the commander; the head of the office
+ * concerned may staff the on-site command and the working groups of its own small team (三).
+ */
+export function canAssignRole(actor: Actor, officeUnitId: string, role: IncidentRole): boolean {
+  if (!canHandleIncident(actor, officeUnitId)) return false;
+  if (isSection(actor) || isLeader(actor)) return true;
+  return role !== 'commander' && actor.unitId === officeUnitId && actor.positions.includes('office_head');
+}
+
+/** Whether the actor may open the role picker at all. */
+export function canAssignAnyRole(actor: Actor, officeUnitId: string): boolean {
+  return INCIDENT_ROLES.some((r) => canAssignRole(actor, officeUnitId, r));
+}
+
+/**
+ * 五(三): closing establishes the course, cause, lessons and measures and starts the written report,
+ * which the office head submits level by level; so the head of the office, the section or a leader closes.
+ */
+export function canCloseIncident(actor: Actor, officeUnitId: string): boolean {
+  if (!canHandleIncident(actor, officeUnitId)) return false;
+  if (isSection(actor) || isLeader(actor)) return true;
+  return actor.unitId === officeUnitId && actor.positions.includes('office_head');
+}
+
+// ---------------------------------------------------------------------------------------------
+// 四(四) absconding: search at once, each attempt recorded with its result.
+
+export const SEARCH_METHODS = ['phone', 'system', 'field'] as const;
+export type SearchMethod = (typeof SEARCH_METHODS)[number];
+
+/** The checklist step a search attempt by this method satisfies. */
+export function searchStepKey(method: SearchMethod): string {
+  return method === 'phone' ? 'search_phone' : method === 'system' ? 'search_system' : 'search_field';
+}
+
+/**
+ * How a search ends (or turns): found and ordered to report, found and brought back, not found after
+ * searching (report to the section), or it may lead to types 一/二/三 (notify the police station at once).
+ */
+export const ABSCONDING_OUTCOMES = ['found_ordered', 'found_brought_back', 'not_found', 'may_escalate'] as const;
+export type AbscondingOutcome = (typeof ABSCONDING_OUTCOMES)[number];
+
+export interface StepMark {
+  key: string;
+  state: Exclude<StepState, 'pending'>;
+  how?: string;
+  /** For not applicable: `condition:<name>` when a condition turned out not to hold. */
+  naReason?: string;
+}
+
+/** The checklist marks an outcome makes; steps already decided are left as they are by the service. */
+export function marksForAbscondingOutcome(outcome: AbscondingOutcome): StepMark[] {
+  switch (outcome) {
+    case 'found_ordered':
+      return [
+        { key: 'order_report_or_bring_back', state: 'done', how: 'ordered_to_report' },
+        { key: 'report_section_not_found', state: 'not_applicable', naReason: 'condition:still_not_found' },
+      ];
+    case 'found_brought_back':
+      return [
+        { key: 'order_report_or_bring_back', state: 'done', how: 'brought_back' },
+        { key: 'report_section_not_found', state: 'not_applicable', naReason: 'condition:still_not_found' },
+      ];
+    case 'not_found':
+      return [{ key: 'report_section_not_found', state: 'done', how: 'bot' }];
+    case 'may_escalate':
+      return [{ key: 'notify_local_police', state: 'done', how: 'bot' }];
+  }
+}
+
+/** A finding ends the search: the steps that only apply while still missing no longer do. */
+export function isFoundOutcome(outcome: AbscondingOutcome): boolean {
+  return outcome === 'found_ordered' || outcome === 'found_brought_back';
+}
+
+// ---------------------------------------------------------------------------------------------
+// 外出: approved absences and the daily contact they require.
+
+export const CONTACT_RESULTS = ['reached', 'not_reached', 'abnormal'] as const;
+export type ContactResult = (typeof CONTACT_RESULTS)[number];
+
+/** Failed contacts in a row, newest first; a reached or abnormal contact ends the run. */
+export function consecutiveFailedContacts(resultsNewestFirst: readonly ContactResult[]): number {
+  let n = 0;
+  for (const r of resultsNewestFirst) {
+    if (r !== 'not_reached') break;
+    n++;
+  }
+  return n;
+}
+
+/** Whether the failures in a row are enough to offer opening an absconding incident. */
+export function shouldSuggestAbsconding(resultsNewestFirst: readonly ContactResult[], failuresBeforeAbsconding: number): boolean {
+  return consecutiveFailedContacts(resultsNewestFirst) >= failuresBeforeAbsconding;
+}
+
+export type AbsenceRefusal = 'ends_before_start' | 'ended_already' | 'too_long';
+
+/** Longest absence the bot registers in one go, in days; longer leave is renewed. */
+export const MAX_ABSENCE_DAYS = 92;
+
+/** Checks an absence's dates (YYYY-MM-DD, local): it must not end before it starts, nor be over already. */
+export function checkAbsenceDates(startsOn: string, endsOn: string, today: string): AbsenceRefusal | null {
+  if (daysBetween(startsOn, endsOn) < 0) return 'ends_before_start';
+  if (daysBetween(today, endsOn) < 0) return 'ended_already';
+  if (daysBetween(startsOn, endsOn) > MAX_ABSENCE_DAYS) return 'too_long';
+  return null;
+}
+
+/** The commander is one person (the director by the plan); the command and the groups have members. */
+export function isSingleHolderRole(role: IncidentRole): boolean {
+  return role === 'commander';
+}

