@@ -30,8 +30,13 @@ export const CALLBACK_ACTIONS = [
   'wr',
   'rel',
   'drill',
+  'stats', // /stats month choice and CSV exports
+  'acct', // manual accountability finding (谎报、瞒报)
+  'scr', // screening result for a subject
+  'cty', // cross-county notification
   // conversational form steps
   'f', // flow choice: key = choice, id = flow token
+  'lang', // /language: key = zh | en
   'nop',
 ] as const;
 export type CallbackAction = (typeof CALLBACK_ACTIONS)[number];

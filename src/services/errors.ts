@@ -5,7 +5,11 @@ export type RefusalCode =
   | 'stale'
   | 'already_done'
   | 'invalid_input'
-  | 'wrong_status';
+  | 'wrong_status'
+  /** An invite past its expiry. */
+  | 'expired'
+  /** A Telegram account already bound to a staff record, or a staff record already bound to another account. */
+  | 'already_bound';
 
 export class ServiceRefusal extends Error {
   override readonly name = 'ServiceRefusal';

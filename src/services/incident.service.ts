@@ -2,7 +2,7 @@
  * Incident use cases. Each is one transaction that writes the change, its audit entry, the timers it
  * creates or closes and the outbox rows for the chain; the dispatcher is told only after commit.
  */
-import { eq } from 'drizzle-orm';
+import { and, desc, eq, inArray } from 'drizzle-orm';
 import type { Executor } from '../db/client.js';
 import { appendAudit } from '../db/repositories/audit.repository.js';
 import {
@@ -18,8 +18,31 @@ import {
 import { loadOrgSnapshot } from '../db/repositories/org.repository.js';
 import { enqueueNotices, type NoticeDraft } from '../db/repositories/outbox.repository.js';
 import { cancelTimers, insertTimers } from '../db/repositories/timer.repository.js';
-import { subjects } from '../db/schema.js';
+import { incidentRoles, incidents, incidentSteps, incidentUpdates, searchAttempts, staff, subjects, units } from '../db/schema.js';
 import {
+  canAssignRole,
+  canCloseIncident,
+  canHandleIncident,
+  canMarkStep,
+  hasBureauWideView,
+  IllegalTransitionError,
+  isFoundOutcome,
+  isOpen,
+  isSingleHolderRole,
+  marksForAbscondingOutcome,
+  OPEN_STATUSES,
+  progressTimers,
+  searchStepKey,
+  targetsOnClose,
+  targetsOnProgress,
+  writtenReportTimers,
+  type AbscondingOutcome,
+  type Closure,
+  type Criticality,
+  type IncidentEvent,
+  type IncidentRole,
+  type SearchMethod,
+  type StepActor,
   canAcknowledge,
   canReportIncident,
   canSeeOffice,
@@ -227,3 +250,421 @@ export async function getIncident(deps: Pick<ServiceDeps, 'db'>, actor: Actor, i
 }
 
 
+// ---------------------------------------------------------------------------------------------
+// Working the incident: progress, checklist, roles, the absconding search, closing.
+
+type Media = Array<{ kind: string; fileId: string }>;
+
+/** Longest free text a use case stores (a Telegram message is at most 4096 characters). */
+export const MAX_TEXT = 4000;
+
+function requireText(text: string, field: string): string {
+  const trimmed = text.trim();
+  if (trimmed === '' || trimmed.length > MAX_TEXT) throw new ServiceRefusal('invalid_input', field);
+  return trimmed;
+}
+
+function requireOpen(incident: IncidentRow): void {
+  if (!isOpen(incident.status as IncidentStatus)) throw new ServiceRefusal('wrong_status');
+}
+
+function lifecycleOf(incident: IncidentRow) {
+  return { status: incident.status as IncidentStatus, closure: (incident.closure as Closure | null) ?? null };
+}
+
+/** The first piece of handling work after acknowledgement moves the incident to in_progress. */
+function handlingPatch(incident: IncidentRow): { status?: IncidentStatus } {
+  return incident.status === 'acknowledged' ? { status: transition(lifecycleOf(incident), { kind: 'begin_handling' }).status } : {};
+}
+
+/** Applies a lifecycle event, turning the state machine's refusal into a service refusal. */
+function applyEvent(incident: IncidentRow, event: IncidentEvent, actor: Actor) {
+  try {
+    return transition(lifecycleOf(incident), event, actor);
+  } catch (e) {
+    if (!(e instanceof IllegalTransitionError)) throw e;
+    const code = e.reason === 'not_permitted' ? 'not_permitted' : e.reason === 'missing_text' ? 'invalid_input' : 'wrong_status';
+    throw new ServiceRefusal(code, e.detail);
+  }
+}
+
+/** When no required step is still pending, the overdue-steps ladder has nothing left to chase. */
+async function cancelStepTimersIfComplete(tx: Executor, incidentId: string, now: Date) {
+  const pending = await tx
+    .select({ key: incidentSteps.key })
+    .from(incidentSteps)
+    .where(and(eq(incidentSteps.incidentId, incidentId), eq(incidentSteps.state, 'pending'), eq(incidentSteps.required, true)));
+  return pending.length === 0 ? cancelTimers(tx, { incidentId }, timerKindsClosedBy('steps_complete'), now) : [];
+}
+
+async function findStep(tx: Executor, incidentId: string, ref: StepRef): Promise<StepRow> {
+  const cond = 'key' in ref ? eq(incidentSteps.key, ref.key) : eq(incidentSteps.ordinal, ref.ordinal);
+  const [step] = await tx.select().from(incidentSteps).where(and(eq(incidentSteps.incidentId, incidentId), cond));
+  if (!step) throw new ServiceRefusal('not_found', 'step');
+  return step;
+}
+
+export interface ProgressInput {
+  text: string;
+  media?: Media;
+}
+
+/**
+ * 续报: the update goes into the timeline and to the chain; the current progress deadline is met, so its
+ * timers close and the next cycle's open, counted from now.
+ */
+export async function reportProgress(
+  deps: ServiceDeps,
+  actor: Actor,
+  incidentId: string,
+  input: ProgressInput,
+  expectedVersion?: number,
+): Promise<{ incident: IncidentRow; updateId: string }> {
+  const text = requireText(input.text, 'text');
+  const now = deps.clock.now();
+  const result = await deps.db.transaction(async (tx) => {
+    const current = await loadForChange(tx, actor, incidentId, expectedVersion);
+    if (!canHandleIncident(actor, current.officeUnitId)) throw new ServiceRefusal('not_permitted');
+    requireOpen(current);
+    const [update] = await tx
+      .insert(incidentUpdates)
+      .values({ incidentId, staffId: actor.staffId, kind: 'progress', text, media: input.media ?? [], at: now })
+      .returning({ id: incidentUpdates.id });
+    const cancelled = await cancelTimers(tx, { incidentId }, timerKindsClosedBy('progress_reported'), now);
+    const cycle = current.progressCycle + 1;
+    const created = await insertTimers(
+      tx,
+      progressTimers({ id: incidentId, criticality: current.criticality as Criticality, reportedAt: current.reportedAt }, policyOf(current), now, cycle),
+      { isDrill: current.isDrill },
+    );
+    const updated = await updateIncident(tx, incidentId, { ...handlingPatch(current), lastProgressAt: now, progressCycle: cycle }, now);
+    const org = await loadOrgSnapshot(tx);
+    const outbox = await enqueueNotices(
+      tx,
+      noticesFor(org, targetsOnProgress(), updated, 'progress_reported', `u${update!.id}`, { exclude: actor.staffId, params: { updateId: update!.id, byStaffId: actor.staffId } }),
+    );
+    await appendAudit(tx, {
+      at: now,
+      action: 'incident.progress',
+      entity: 'incident',
+      entityId: incidentId,
+      incidentId,
+      actorStaffId: actor.staffId,
+      data: { updateId: update!.id, cycle: current.progressCycle, media: (input.media ?? []).length },
+    });
+    return { incident: updated, updateId: update!.id, change: { ...emptyChange(), timersCreated: created, timersCancelled: cancelled, outboxCreated: outbox } };
+  });
+  await deps.dispatcher.afterCommit(result.change);
+  return { incident: result.incident, updateId: result.updateId };
+}
+
+export type StepRef = { ordinal: number } | { key: string };
+
+export type StepAction =
+  | { kind: 'done'; how?: string | null; note?: string | null }
+  | { kind: 'not_applicable'; reason: string }
+  | { kind: 'note'; text: string };
+
+/**
+ * Marks a checklist step done or not applicable (with a reason), or adds a note. Marking 上报上一级
+ * meets the upper-report deadline; the last required step meets the overdue-steps deadline.
+ */
+export async function markStep(
+  deps: ServiceDeps,
+  actor: Actor,
+  incidentId: string,
+  ref: StepRef,
+  action: StepAction,
+  expectedVersion?: number,
+): Promise<{ incident: IncidentRow; step: StepRow }> {
+  const text = action.kind === 'not_applicable' ? requireText(action.reason, 'reason') : action.kind === 'note' ? requireText(action.text, 'note') : null;
+  const note = action.kind === 'done' && action.note ? requireText(action.note, 'note') : null;
+  const now = deps.clock.now();
+  const result = await deps.db.transaction(async (tx) => {
+    const current = await loadForChange(tx, actor, incidentId, expectedVersion);
+    requireOpen(current);
+    const step = await findStep(tx, incidentId, ref);
+    if (!canMarkStep(actor, current.officeUnitId, step.actor as StepActor)) throw new ServiceRefusal('not_permitted');
+    if (action.kind !== 'note' && step.state !== 'pending') throw new ServiceRefusal('already_done');
+    let patch: Partial<StepRow>;
+    if (action.kind === 'done') patch = { state: 'done', how: action.how ?? null, doneByStaffId: actor.staffId, doneAt: now, ...(note ? { note } : {}) };
+    else if (action.kind === 'not_applicable') patch = { state: 'not_applicable', naReason: text, doneByStaffId: actor.staffId, doneAt: now };
+    else patch = { note: text };
+    const [saved] = await tx.update(incidentSteps).set(patch).where(eq(incidentSteps.id, step.id)).returning();
+    if (action.kind === 'note' || note) {
+      await tx.insert(incidentUpdates).values({ incidentId, staffId: actor.staffId, kind: 'step_note', text: (text ?? note)!, at: now });
+    }
+    const cancelled = [];
+    if (action.kind !== 'note') {
+      if (step.key === 'report_upward') cancelled.push(...(await cancelTimers(tx, { incidentId }, timerKindsClosedBy('upper_reported'), now)));
+      cancelled.push(...(await cancelStepTimersIfComplete(tx, incidentId, now)));
+    }
+    const updated = await updateIncident(tx, incidentId, handlingPatch(current), now);
+    await appendAudit(tx, {
+      at: now,
+      action: `step.${action.kind}`,
+      entity: 'incident_step',
+      entityId: step.id,
+      incidentId,
+      actorStaffId: actor.staffId,
+      data: { key: step.key, ordinal: step.ordinal, ...(action.kind === 'done' ? { how: action.how ?? null } : {}) },
+    });
+    return { incident: updated, step: saved!, change: { ...emptyChange(), timersCancelled: cancelled } };
+  });
+  await deps.dispatcher.afterCommit(result.change);
+  return { incident: result.incident, step: result.step };
+}
+
+/** 上报上一级: the section reports to the upper-level agency (by phone, in writing…). */
+export function markUpperReported(deps: ServiceDeps, actor: Actor, incidentId: string, how: string, expectedVersion?: number) {
+  return markStep(deps, actor, incidentId, { key: 'report_upward' }, { kind: 'done', how }, expectedVersion);
+}
+
+/** 通报检察院: the procuratorate of the place of execution is notified. */
+export function markProcuratorateNotified(deps: ServiceDeps, actor: Actor, incidentId: string, how: string, expectedVersion?: number) {
+  return markStep(deps, actor, incidentId, { key: 'notify_procuratorate' }, { kind: 'done', how }, expectedVersion);
+}
+
+export interface AssignableStaff {
+  id: string;
+  name: string;
+  unitId: string;
+}
+
+/** Who may be given an HQ role on an incident: active staff of its office, of the section and of the bureau. */
+export async function assignableStaff(deps: Pick<ServiceDeps, 'db'>, officeUnitId: string): Promise<AssignableStaff[]> {
+  const hq = await deps.db.select({ id: units.id }).from(units).where(inArray(units.kind, ['bureau', 'section']));
+  const unitIds = [officeUnitId, ...hq.map((u) => u.id)];
+  return deps.db
+    .select({ id: staff.id, name: staff.name, unitId: staff.unitId })
+    .from(staff)
+    .where(and(inArray(staff.unitId, unitIds), eq(staff.active, true)))
+    .orderBy(staff.code);
+}
+
+export interface RoleAssignment {
+  role: IncidentRole;
+  staffId: string;
+}
+
+export async function rolesOf(deps: Pick<ServiceDeps, 'db'>, incidentId: string): Promise<RoleAssignment[]> {
+  const rows = await deps.db.select({ role: incidentRoles.role, staffId: incidentRoles.staffId }).from(incidentRoles).where(eq(incidentRoles.incidentId, incidentId)).orderBy(incidentRoles.at);
+  return rows.map((r) => ({ role: r.role as IncidentRole, staffId: r.staffId }));
+}
+
+/** 指派: gives (or takes back) an HQ role; a new commander replaces the previous one. */
+export async function setRole(
+  deps: ServiceDeps,
+  actor: Actor,
+  incidentId: string,
+  role: IncidentRole,
+  staffId: string,
+  assigned: boolean,
+  expectedVersion?: number,
+): Promise<IncidentRow> {
+  const now = deps.clock.now();
+  const incident = await deps.db.transaction(async (tx) => {
+    const current = await loadForChange(tx, actor, incidentId, expectedVersion);
+    requireOpen(current);
+    if (!canAssignRole(actor, current.officeUnitId, role)) throw new ServiceRefusal('not_permitted');
+    const candidates = await assignableStaff({ db: tx as ServiceDeps['db'] }, current.officeUnitId);
+    if (assigned && !candidates.some((c) => c.id === staffId)) throw new ServiceRefusal('invalid_input', 'staff');
+    const existing = await tx
+      .select({ id: incidentRoles.id })
+      .from(incidentRoles)
+      .where(and(eq(incidentRoles.incidentId, incidentId), eq(incidentRoles.role, role), eq(incidentRoles.staffId, staffId)));
+    if (assigned === existing.length > 0) throw new ServiceRefusal('already_done');
+    const audit = [];
+    if (assigned) {
+      if (isSingleHolderRole(role)) {
+        const replaced = await tx.delete(incidentRoles).where(and(eq(incidentRoles.incidentId, incidentId), eq(incidentRoles.role, role))).returning({ staffId: incidentRoles.staffId });
+        for (const r of replaced) audit.push({ action: 'role.removed', staffId: r.staffId });
+      }
+      await tx.insert(incidentRoles).values({ incidentId, role, staffId, assignedByStaffId: actor.staffId, at: now });
+      audit.push({ action: 'role.assigned', staffId });
+    } else {
+      await tx.delete(incidentRoles).where(eq(incidentRoles.id, existing[0]!.id));
+      audit.push({ action: 'role.removed', staffId });
+    }
+    const updated = await updateIncident(tx, incidentId, handlingPatch(current), now);
+    await appendAudit(
+      tx,
+      audit.map((a) => ({ at: now, action: a.action, entity: 'incident', entityId: incidentId, incidentId, actorStaffId: actor.staffId, data: { role, staffId: a.staffId } })),
+    );
+    return updated;
+  });
+  return incident;
+}
+
+export interface CloseInput {
+  cause: string;
+  lessons: string;
+  measures: string;
+}
+
+/**
+ * 结案 (五(三)): establishes cause, lessons and measures; the running deadlines close and the written
+ * report's deadlines open. The written report itself is drafted in its own flow.
+ */
+export async function closeIncident(deps: ServiceDeps, actor: Actor, incidentId: string, input: CloseInput, expectedVersion?: number): Promise<IncidentRow> {
+  const texts = { cause: input.cause.trim(), lessons: input.lessons.trim(), measures: input.measures.trim() };
+  for (const [k, v] of Object.entries(texts)) if (v.length > MAX_TEXT) throw new ServiceRefusal('invalid_input', k);
+  const now = deps.clock.now();
+  const result = await deps.db.transaction(async (tx) => {
+    const current = await loadForChange(tx, actor, incidentId, expectedVersion);
+    if (!canCloseIncident(actor, current.officeUnitId)) throw new ServiceRefusal('not_permitted');
+    const next = applyEvent(current, { kind: 'close', ...texts }, actor);
+    const updated = await updateIncident(
+      tx,
+      incidentId,
+      { status: next.status, closure: next.closure, closedAt: now, closedByStaffId: actor.staffId, closeCause: texts.cause, closeLessons: texts.lessons, closeMeasures: texts.measures },
+      now,
+    );
+    const cancelled = await cancelTimers(tx, { incidentId }, timerKindsClosedBy('incident_closed'), now);
+    const created = await insertTimers(tx, writtenReportTimers(incidentId, now, policyOf(current)), { isDrill: current.isDrill });
+    const org = await loadOrgSnapshot(tx);
+    const outbox = await enqueueNotices(tx, noticesFor(org, targetsOnClose(), updated, 'incident_closed', 'closed', { exclude: actor.staffId, params: { byStaffId: actor.staffId, closure: 'resolved' } }));
+    await appendAudit(tx, { at: now, action: 'incident.closed', entity: 'incident', entityId: incidentId, incidentId, actorStaffId: actor.staffId, data: { closure: 'resolved' } });
+    return { incident: updated, change: { ...emptyChange(), timersCreated: created, timersCancelled: cancelled, outboxCreated: outbox } };
+  });
+  await deps.dispatcher.afterCommit(result.change);
+  return result.incident;
+}
+
+/** 误报: the section alone closes a false alarm, with a reason; no written report follows. */
+export async function closeFalseAlarm(deps: ServiceDeps, actor: Actor, incidentId: string, reason: string, expectedVersion?: number): Promise<IncidentRow> {
+  const text = requireText(reason, 'reason');
+  const now = deps.clock.now();
+  const result = await deps.db.transaction(async (tx) => {
+    const current = await loadForChange(tx, actor, incidentId, expectedVersion);
+    const next = applyEvent(current, { kind: 'close_false_alarm', reason: text }, actor);
+    const updated = await updateIncident(tx, incidentId, { status: next.status, closure: next.closure, closedAt: now, closedByStaffId: actor.staffId, falseAlarmReason: text }, now);
+    const cancelled = await cancelTimers(tx, { incidentId }, timerKindsClosedBy('incident_closed'), now);
+    const org = await loadOrgSnapshot(tx);
+    const outbox = await enqueueNotices(tx, noticesFor(org, targetsOnClose(), updated, 'incident_closed', 'closed', { exclude: actor.staffId, params: { byStaffId: actor.staffId, closure: 'false_alarm' } }));
+    await appendAudit(tx, { at: now, action: 'incident.false_alarm', entity: 'incident', entityId: incidentId, incidentId, actorStaffId: actor.staffId, data: { closure: 'false_alarm' } });
+    return { incident: updated, change: { ...emptyChange(), timersCancelled: cancelled, outboxCreated: outbox } };
+  });
+  await deps.dispatcher.afterCommit(result.change);
+  return result.incident;
+}
+
+export interface SearchAttemptInput {
+  method: SearchMethod;
+  result: string;
+  found: boolean;
+  at: Date;
+}
+
+export type SearchAttemptRow = typeof searchAttempts.$inferSelect;
+
+function requireAbsconding(incident: IncidentRow): void {
+  if (incident.type !== 'absconding') throw new ServiceRefusal('wrong_status', 'not an absconding incident');
+}
+
+/** 四(四): one attempt to find the subject, with its method, result and time; the method's step is done. */
+export async function recordSearchAttempt(
+  deps: ServiceDeps,
+  actor: Actor,
+  incidentId: string,
+  input: SearchAttemptInput,
+  expectedVersion?: number,
+): Promise<{ incident: IncidentRow; attempt: SearchAttemptRow }> {
+  const resultText = requireText(input.result, 'result');
+  const now = deps.clock.now();
+  if (input.at.getTime() > now.getTime() + 5 * 60_000) throw new ServiceRefusal('invalid_input', 'at');
+  const result = await deps.db.transaction(async (tx) => {
+    const current = await loadForChange(tx, actor, incidentId, expectedVersion);
+    requireAbsconding(current);
+    requireOpen(current);
+    if (!canMarkStep(actor, current.officeUnitId, 'office')) throw new ServiceRefusal('not_permitted');
+    const [attempt] = await tx
+      .insert(searchAttempts)
+      .values({ incidentId, method: input.method, result: resultText, found: input.found, staffId: actor.staffId, at: input.at })
+      .returning();
+    await tx
+      .update(incidentSteps)
+      .set({ state: 'done', how: input.method, note: resultText, doneByStaffId: actor.staffId, doneAt: input.at })
+      .where(and(eq(incidentSteps.incidentId, incidentId), eq(incidentSteps.key, searchStepKey(input.method)), eq(incidentSteps.state, 'pending')));
+    const cancelled = await cancelStepTimersIfComplete(tx, incidentId, now);
+    const updated = await updateIncident(tx, incidentId, handlingPatch(current), now);
+    await appendAudit(tx, {
+      at: now,
+      action: 'search.attempt',
+      entity: 'search_attempt',
+      entityId: attempt!.id,
+      incidentId,
+      actorStaffId: actor.staffId,
+      data: { method: input.method, found: input.found, at: input.at.toISOString() },
+    });
+    return { incident: updated, attempt: attempt!, change: { ...emptyChange(), timersCancelled: cancelled } };
+  });
+  await deps.dispatcher.afterCommit(result.change);
+  return { incident: result.incident, attempt: result.attempt };
+}
+
+export async function searchAttemptsOf(deps: Pick<ServiceDeps, 'db'>, incidentId: string): Promise<SearchAttemptRow[]> {
+  return deps.db.select().from(searchAttempts).where(eq(searchAttempts.incidentId, incidentId)).orderBy(searchAttempts.at);
+}
+
+/** Where the search ends or turns: found (ordered to report / brought back), not found, or it may escalate. */
+export async function recordAbscondingOutcome(
+  deps: ServiceDeps,
+  actor: Actor,
+  incidentId: string,
+  outcome: AbscondingOutcome,
+  expectedVersion?: number,
+): Promise<IncidentRow> {
+  const now = deps.clock.now();
+  const result = await deps.db.transaction(async (tx) => {
+    const current = await loadForChange(tx, actor, incidentId, expectedVersion);
+    requireAbsconding(current);
+    requireOpen(current);
+    let applied = 0;
+    for (const mark of marksForAbscondingOutcome(outcome)) {
+      const [step] = await tx.select().from(incidentSteps).where(and(eq(incidentSteps.incidentId, incidentId), eq(incidentSteps.key, mark.key)));
+      if (!step || step.state !== 'pending') continue;
+      if (!canMarkStep(actor, current.officeUnitId, step.actor as StepActor)) throw new ServiceRefusal('not_permitted');
+      await tx
+        .update(incidentSteps)
+        .set({ state: mark.state, how: mark.how ?? null, naReason: mark.naReason ?? null, doneByStaffId: actor.staffId, doneAt: now })
+        .where(eq(incidentSteps.id, step.id));
+      applied++;
+    }
+    if (applied === 0) throw new ServiceRefusal('already_done');
+    const cancelled = await cancelStepTimersIfComplete(tx, incidentId, now);
+    const updated = await updateIncident(tx, incidentId, handlingPatch(current), now);
+    await appendAudit(tx, {
+      at: now,
+      action: 'absconding.outcome',
+      entity: 'incident',
+      entityId: incidentId,
+      incidentId,
+      actorStaffId: actor.staffId,
+      data: { outcome, found: isFoundOutcome(outcome) },
+    });
+    return { incident: updated, change: { ...emptyChange(), timersCancelled: cancelled } };
+  });
+  await deps.dispatcher.afterCommit(result.change);
+  return result.incident;
+}
+
+/** /incidents: the open incidents the actor may see, newest first; one extra row says whether there is a next page. */
+export async function listVisibleIncidents(
+  deps: Pick<ServiceDeps, 'db'>,
+  actor: Actor,
+  page: number,
+  pageSize = 8,
+): Promise<{ items: IncidentRow[]; hasMore: boolean }> {
+  const conds = [inArray(incidents.status, [...OPEN_STATUSES])];
+  if (!hasBureauWideView(actor)) conds.push(eq(incidents.officeUnitId, actor.unitId));
+  // The number breaks ties between reports made in the same instant.
+  const rows = await deps.db
+    .select()
+    .from(incidents)
+    .where(and(...conds))
+    .orderBy(desc(incidents.reportedAt), desc(incidents.number))
+    .limit(pageSize + 1)
+    .offset(Math.max(0, page) * pageSize);
+  return { items: rows.slice(0, pageSize), hasMore: rows.length > pageSize };
+}

@@ -1,0 +1,49 @@
+# syntax=docker/dockerfile:1
+# The bot and its workers in one image; `--role bot|worker|all` picks what a container runs.
+# No compile step: the TypeScript sources run under tsx, exactly as `npm start` runs them.
+
+ARG NODE_IMAGE=node:20-bookworm-slim
+
+# ---- 1. dependencies: production packages only, from the lockfile ------------------------------
+FROM ${NODE_IMAGE} AS deps
+WORKDIR /app
+ENV NODE_ENV=production
+COPY package.json package-lock.json ./
+RUN npm ci --omit=dev --no-audit --no-fund \
+ && npm cache clean --force
+
+# ---- 2. check: the full toolchain type-checks the sources this image ships ----------------------
+FROM ${NODE_IMAGE} AS check
+WORKDIR /app
+COPY package.json package-lock.json ./
+RUN npm ci --no-audit --no-fund
+COPY tsconfig.json vitest.config.ts drizzle.config.ts ./
+COPY src ./src
+COPY test ./test
+RUN npx tsc --noEmit -p . && touch /app/.typechecked
+
+# ---- 3. runtime: sources, migrations and production modules, as an unprivileged user -----------
+FROM ${NODE_IMAGE} AS runtime
+WORKDIR /app
+ENV NODE_ENV=production \
+    HOST=0.0.0.0 \
+    PORT=8080 \
+    DATA_DIR=/data
+COPY --from=deps --chown=root:root /app/node_modules ./node_modules
+COPY --from=check /app/.typechecked ./.typechecked
+COPY package.json tsconfig.json ./
+COPY src ./src
+COPY drizzle ./drizzle
+COPY examples ./examples
+# The image's files stay root-owned and read-only to the app; only DATA_DIR is writable.
+RUN mkdir -p /data && chown node:node /data
+USER node
+VOLUME ["/data"]
+EXPOSE 8080
+STOPSIGNAL SIGTERM
+# Liveness only (/healthz): readiness (/readyz) belongs to the load balancer, and a database outage
+# must not make Docker restart every container at once.
+HEALTHCHECK --interval=15s --timeout=3s --start-period=40s --retries=3 \
+  CMD ["node", "-e", "fetch('http://127.0.0.1:'+(process.env.PORT||8080)+'/healthz').then(r=>process.exit(r.ok?0:1),()=>process.exit(1))"]
+ENTRYPOINT ["node", "--import", "tsx", "src/main.ts"]
+CMD ["--role", "all"]

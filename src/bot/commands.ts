@@ -1,0 +1,70 @@
+/**
+ * The command menu: setMyCommands for the default scope in Chinese and English, and a menu per position
+ * in each staff member's own chat. All of these calls are optional: some Bot API servers answer 500 to
+ * them, and the bot must run anyway.
+ */
+import { loggableError } from './log-safe.js';
+import { and, eq, isNotNull } from 'drizzle-orm';
+import type { Telegram } from 'telegraf';
+import type { Executor } from '../db/client.js';
+import { actorFor } from '../db/repositories/org.repository.js';
+import { staff } from '../db/schema.js';
+import type { BotCommand } from 'telegraf/types';
+import type { Logger } from '../logger.js';
+import { canReportIncident, type Actor } from '../domain/index.js';
+import { t, type Lang, type MessageKey } from './messages/index.js';
+
+const COMMANDS = ['report', 'incidents', 'away', 'subjects', 'help', 'language', 'cancel'] as const;
+type Command = (typeof COMMANDS)[number];
+
+/** Which commands a person's menu shows: reporting for those who report, subjects and absences for the offices and the section. */
+export function commandsFor(actor: Actor | undefined): Command[] {
+  if (!actor) return [...COMMANDS];
+  const works = actor.positions.some((p) => p === 'officer' || p === 'office_head' || p === 'section');
+  return COMMANDS.filter((c) => {
+    if (c === 'report') return canReportIncident(actor);
+    if (c === 'away') return works;
+    if (c === 'subjects') return works || actor.positions.some((p) => p === 'deputy_director' || p === 'director');
+    return true;
+  });
+}
+
+export function botCommands(commands: readonly Command[], lang: Lang): BotCommand[] {
+  return commands.map((c) => ({ command: c, description: t(lang, `cmd.${c}` as MessageKey) }));
+}
+
+async function optional(logger: Logger, what: string, call: () => Promise<unknown>): Promise<boolean> {
+  try {
+    await call();
+    return true;
+  } catch (err) {
+    logger.warn({ err: loggableError(err), what }, 'optional Bot API call failed; carrying on');
+    return false;
+  }
+}
+
+/** Default menus: Chinese for everyone, English for English-language clients. */
+export async function syncDefaultCommands(telegram: Telegram, logger: Logger): Promise<void> {
+  await optional(logger, 'setMyCommands zh', () => telegram.setMyCommands(botCommands(COMMANDS, 'zh')));
+  await optional(logger, 'setMyCommands en', () => telegram.setMyCommands(botCommands(COMMANDS, 'en'), { language_code: 'en' }));
+}
+
+/** One person's menu, in their chat, for their positions and language. */
+export async function setStaffMenu(telegram: Telegram, logger: Logger, chatId: number, actor: Actor, lang: Lang): Promise<boolean> {
+  return optional(logger, 'setMyCommands chat', () => telegram.setMyCommands(botCommands(commandsFor(actor), lang), { scope: { type: 'chat', chat_id: chatId } }));
+}
+
+/**
+ * Every bound staff member's menu, spaced to stay far below Telegram's ~30 messages a second. Run in
+ * the background at start; a failure is logged and skipped.
+ */
+export async function syncStaffMenus(telegram: Telegram, db: Executor, logger: Logger, spacingMs = 100): Promise<number> {
+  const people = await db.select().from(staff).where(and(eq(staff.active, true), isNotNull(staff.chatId)));
+  let set = 0;
+  for (const person of people) {
+    const actor = await actorFor(db, person);
+    if (await setStaffMenu(telegram, logger, Number(person.chatId), actor, person.language === 'en' ? 'en' : 'zh')) set++;
+    await new Promise((r) => setTimeout(r, spacingMs));
+  }
+  return set;
+}

@@ -1,0 +1,73 @@
+/**
+ * What a handler knows about the update it handles: the dependencies, who is acting (once identified)
+ * and in which language to answer.
+ */
+import { loggableError } from './log-safe.js';
+import type { Context } from 'telegraf';
+import type { Logger } from '../logger.js';
+import type { StaffRow } from '../db/repositories/org.repository.js';
+import type { Actor, ChatKind } from '../domain/index.js';
+import type { ChatLocks } from '../services/update-gate.js';
+import type { ServiceDeps } from '../services/ports.js';
+import { t, type Lang, type MessageKey, type Params } from './messages/index.js';
+import type { Telegraf } from 'telegraf';
+
+/** Adds commands and handlers of another part of the product (written reports, drills…) to the bot. */
+export interface BotPlugin {
+  name: string;
+  /** Installed after identification and the size guard, before the flows' own handlers. */
+  install(bot: Telegraf<BotContext>): void;
+}
+
+export interface BotDeps extends ServiceDeps {
+  logger: Logger;
+  botToken: string;
+  /** TELEGRAM_API_ROOT: every Bot API call goes there. */
+  telegramApiRoot: string;
+  botUsername?: string;
+  /** Per-chat serialisation; default: advisory locks on the service database's own pool. */
+  chatLocks?: ChatLocks;
+  /** How long an unfinished form is kept, in seconds (default 24 h). */
+  flowTtlSeconds?: number;
+  /** telegraf's handlerTimeout, in milliseconds (default 90 s). */
+  handlerTimeoutMs?: number;
+  plugins?: readonly BotPlugin[];
+}
+
+export interface Identity {
+  staff: StaffRow;
+  actor: Actor;
+}
+
+export interface BotContext extends Context {
+  deps: BotDeps;
+  /** Set by the identification middleware for registered, active staff. */
+  who?: Identity;
+  lang: Lang;
+  /** Whether the callback query was answered already (each must be answered once). */
+  cbAnswered?: boolean;
+}
+
+export function say(ctx: BotContext, key: MessageKey, params?: Params): string {
+  return t(ctx.lang, key, params);
+}
+
+export function chatKindOf(ctx: Context): ChatKind {
+  return ctx.chat?.type === 'private' || ctx.chat === undefined ? 'private' : 'group';
+}
+
+/** The identified staff member; handlers behind the identification middleware may rely on it. */
+export function whoOf(ctx: BotContext): Identity {
+  if (!ctx.who) throw new Error('handler reached without an identified staff member');
+  return ctx.who;
+}
+
+/** Answers the callback query once; later calls are ignored. */
+export async function answerCallback(ctx: BotContext, text?: string, alert = false): Promise<void> {
+  if (!ctx.callbackQuery || ctx.cbAnswered) return;
+  ctx.cbAnswered = true;
+  await ctx.answerCbQuery(text, alert ? { show_alert: true } : undefined).catch((err: unknown) => {
+    // A query older than about 15 s can no longer be answered; the edit that follows still shows the result.
+    ctx.deps.logger.debug({ err: loggableError(err), updateId: ctx.update.update_id }, 'answerCallbackQuery failed');
+  });
+}

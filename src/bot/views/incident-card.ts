@@ -1,0 +1,287 @@
+/**
+ * The incident card: one message per incident per chat, edited in place. `loadIncidentCardView` reads
+ * everything the card shows; `renderIncidentCard` is pure and turns it into Telegram HTML and the
+ * buttons this viewer may use. The notifications send and edit cards for the chain with the same two.
+ */
+import { and, desc, eq, inArray } from 'drizzle-orm';
+import type { InlineKeyboardMarkup } from 'telegraf/types';
+import type { Database, Executor } from '../../db/client.js';
+import type { PiiCipher } from '../../db/pii-crypto.js';
+import { findIncident, stepsOf, type IncidentRow, type StepRow } from '../../db/repositories/incident.repository.js';
+import { pendingTimers } from '../../db/repositories/timer.repository.js';
+import { incidentRoles, incidentUpdates, searchAttempts, staff, subjects, units } from '../../db/schema.js';
+import {
+  canAcknowledge,
+  canAssignAnyRole,
+  canCloseIncident,
+  canHandleIncident,
+  canMarkStep,
+  canSeeOffice,
+  canTransition,
+  formatLocal,
+  INCIDENT_ROLES,
+  isOpen,
+  isSection,
+  nextDeadlines,
+  type Actor,
+  type ChatKind,
+  type Closure,
+  type IncidentStatus,
+  type PiiMode,
+  type StepActor,
+  type SubjectIdentity,
+  type TimerKind,
+  type TimerTarget,
+} from '../../domain/index.js';
+import { fitMessage, truncate, userText, escapeHtml } from '../html.js';
+import { button, markup, type Keyboard } from '../keyboards.js';
+import { t, type Lang } from '../messages/index.js';
+import {
+  casualtiesText,
+  conditionText,
+  criticalityLabel,
+  howLabel,
+  methodLabel,
+  notApplicableText,
+  roleLabel,
+  statusLabel,
+  stepText,
+  subjectText,
+  targetLabel,
+  timerKindLabel,
+  typeLabel,
+  unitName,
+} from './labels.js';
+
+export interface IncidentCardView {
+  incident: IncidentRow;
+  steps: StepRow[];
+  roles: Array<{ role: string; staffId: string }>;
+  lastUpdate: { text: string; at: Date; staffId: string; media: number } | null;
+  pendingTimers: Array<{ kind: TimerKind; level: number; dueAt: Date; target: TimerTarget }>;
+  /** Decrypted; the renderer masks it per PII_MODE and chat kind. */
+  subject: SubjectIdentity | null;
+  office: { name: string; nameEn: string | null } | undefined;
+  /** Names of the staff the card mentions, by id. */
+  staffNames: Record<string, string>;
+  searchAttempts: Array<{ method: string; result: string; found: boolean; at: Date }>;
+}
+
+export interface CardViewer {
+  actor: Actor;
+  chatKind?: ChatKind;
+}
+
+/** A card can show one step's actions, or the choice of how 上报上一级 / 通报检察院 was done. */
+export type CardFocus = { kind: 'step'; ordinal: number } | { kind: 'how'; action: 'upper' | 'proc' };
+
+export interface RenderedCard {
+  text: string;
+  reply_markup: InlineKeyboardMarkup;
+}
+
+/** The two section steps with buttons of their own on the card. */
+export const UPPER_STEP = 'report_upward';
+export const PROCURATORATE_STEP = 'notify_procuratorate';
+/** How 上报上一级 / 通报检察院 may have been done. */
+export const REPORT_HOWS = ['phone', 'written', 'system'] as const;
+
+export async function loadIncidentCardView(db: Database | Executor, incidentId: string, cipher: PiiCipher): Promise<IncidentCardView | undefined> {
+  const incident = await findIncident(db, incidentId);
+  if (!incident) return undefined;
+  const [steps, roles, updates, timers, attempts, officeRows, subjectRows] = await Promise.all([
+    stepsOf(db, incidentId),
+    db.select({ role: incidentRoles.role, staffId: incidentRoles.staffId }).from(incidentRoles).where(eq(incidentRoles.incidentId, incidentId)).orderBy(incidentRoles.at),
+    db
+      .select()
+      .from(incidentUpdates)
+      .where(and(eq(incidentUpdates.incidentId, incidentId), eq(incidentUpdates.kind, 'progress')))
+      .orderBy(desc(incidentUpdates.at))
+      .limit(1),
+    pendingTimers(db, { incidentId }),
+    db.select().from(searchAttempts).where(eq(searchAttempts.incidentId, incidentId)).orderBy(searchAttempts.at),
+    db.select({ name: units.name, nameEn: units.nameEn }).from(units).where(eq(units.id, incident.officeUnitId)),
+    incident.subjectId ? db.select().from(subjects).where(eq(subjects.id, incident.subjectId)) : Promise.resolve([]),
+  ]);
+  const last = updates[0];
+  const ids = new Set<string>([incident.reporterStaffId]);
+  for (const id of [incident.acknowledgedByStaffId, incident.closedByStaffId, last?.staffId]) if (id) ids.add(id);
+  for (const s of steps) if (s.doneByStaffId) ids.add(s.doneByStaffId);
+  for (const r of roles) ids.add(r.staffId);
+  const names = await db.select({ id: staff.id, name: staff.name }).from(staff).where(inArray(staff.id, [...ids]));
+  const subjectRow = subjectRows[0];
+  return {
+    incident,
+    steps,
+    roles,
+    lastUpdate: last ? { text: last.text, at: last.at, staffId: last.staffId, media: last.media.length } : null,
+    pendingTimers: timers.map((x) => ({ kind: x.kind as TimerKind, level: x.level, dueAt: x.dueAt, target: x.target as TimerTarget })),
+    subject: subjectRow
+      ? { code: subjectRow.code, name: cipher.decrypt(subjectRow.nameEnc), idNumber: subjectRow.idNumberEnc ? cipher.decrypt(subjectRow.idNumberEnc) : null }
+      : null,
+    office: officeRows[0],
+    staffNames: Object.fromEntries(names.map((n) => [n.id, n.name])),
+    searchAttempts: attempts.map((a) => ({ method: a.method, result: a.result, found: a.found, at: a.at })),
+  };
+}
+
+const STEP_ICON = { pending: '⬜', done: '✅', not_applicable: '➖' } as const;
+
+/** Pure: the card's text (Telegram HTML) and the buttons this viewer may use. */
+export function renderIncidentCard(
+  view: IncidentCardView,
+  viewer: CardViewer,
+  lang: Lang,
+  now: Date,
+  tz: string,
+  piiMode: PiiMode,
+  focus?: CardFocus,
+): RenderedCard {
+  const i = view.incident;
+  const chat = viewer.chatKind ?? 'private';
+  const when = (d: Date) => formatLocal(d, tz, now);
+  const name = (id: string | null | undefined) => escapeHtml((id && view.staffNames[id]) || t(lang, 'card.someone'));
+  const open = isOpen(i.status as IncidentStatus);
+
+  const flags = [statusLabel(i.status, lang), criticalityLabel(i.criticality, lang)];
+  if (i.lateReport) flags.push(t(lang, 'card.late'));
+  if (i.isDrill) flags.push(t(lang, 'card.drill'));
+  const lines: string[] = [
+    `${i.isDrill ? t(lang, 'drill.prefix') : ''}${i.criticality === 'critical' ? '🔴' : '🟠'} <b>${escapeHtml(i.number)}</b> ${escapeHtml(typeLabel(i.type, lang, i.scenario))}`,
+    flags.join(' · '),
+    t(lang, 'card.subject', { subject: escapeHtml(subjectText(view.subject, piiMode, chat, lang, i.subjectNote ? truncate(i.subjectNote, 80) : null)) }),
+    t(lang, 'card.time', { discovered: when(i.discoveredAt), reported: when(i.reportedAt) }),
+  ];
+  if (i.place || i.latitude !== null) {
+    const loc = i.latitude !== null && i.longitude !== null ? t(lang, 'card.location', { lat: i.latitude.toFixed(5), lon: i.longitude.toFixed(5) }) : '';
+    lines.push(t(lang, 'card.place', { place: [i.place ? userText(i.place, 120) : '', loc].filter(Boolean).join(' ') }));
+  }
+  lines.push(t(lang, 'card.casualties', { text: casualtiesText(i.injured, i.dead, lang) }));
+  lines.push(t(lang, 'card.reporter', { name: name(i.reporterStaffId), office: escapeHtml(unitName(view.office, lang)) }));
+  if (i.acknowledgedAt) lines.push(t(lang, 'card.acknowledged', { name: name(i.acknowledgedByStaffId), time: when(i.acknowledgedAt) }));
+  lines.push(t(lang, 'card.description', { text: userText(i.description, 400) }));
+
+  const deadlines = nextDeadlines(view.pendingTimers, now, 3);
+  if (deadlines.length) {
+    lines.push('', t(lang, 'card.deadlines'));
+    for (const d of deadlines) {
+      lines.push(
+        t(lang, 'card.deadline_line', { time: when(d.dueAt), kind: timerKindLabel(d.kind, lang), target: targetLabel(d.target, lang) }) + (d.overdue ? t(lang, 'card.overdue') : ''),
+      );
+    }
+  }
+
+  const applicable = view.steps.filter((s) => s.state !== 'not_applicable');
+  lines.push('', t(lang, 'card.checklist', { done: applicable.filter((s) => s.state === 'done').length, total: applicable.length }));
+  for (const s of view.steps) {
+    const text = escapeHtml(stepText(i.type, i.scenario, s.key, lang));
+    let line = `${STEP_ICON[s.state as keyof typeof STEP_ICON] ?? '⬜'} ${s.ordinal}. ${text}`;
+    if (s.state === 'done') {
+      const how = s.how && s.how !== 'bot' ? ` (${howLabel(s.how, lang)})` : '';
+      line += how + (s.doneAt ? t(lang, 'card.done_by', { name: name(s.doneByStaffId), time: when(s.doneAt) }) : '');
+    } else if (s.state === 'not_applicable') {
+      line += ` — ${escapeHtml(truncate(notApplicableText(s.naReason, lang), 80))}`;
+    } else if (s.condition) {
+      line += t(lang, 'card.step_pending_condition', { condition: escapeHtml(conditionText(s.condition, lang)) });
+    }
+    if (s.note && s.state !== 'not_applicable') line += `\n    💬 ${userText(s.note, 100)}`;
+    lines.push(line);
+  }
+
+  if (view.searchAttempts.length) {
+    lines.push('', t(lang, 'card.search'));
+    for (const a of view.searchAttempts.slice(-5)) {
+      lines.push(t(lang, 'card.search_line', { time: when(a.at), method: methodLabel(a.method, lang), result: userText(a.result, 80) }));
+    }
+  }
+
+  if (view.roles.length) {
+    lines.push('', t(lang, 'card.roles'));
+    for (const role of INCIDENT_ROLES) {
+      const holders = view.roles.filter((r) => r.role === role).map((r) => name(r.staffId));
+      if (holders.length) lines.push(t(lang, 'card.role_line', { role: roleLabel(role, lang), names: holders.join(lang === 'zh' ? '、' : ', ') }));
+    }
+  }
+
+  if (view.lastUpdate) {
+    const u = view.lastUpdate;
+    lines.push(
+      '',
+      t(lang, 'card.last_update', { time: when(u.at), name: name(u.staffId), text: userText(u.text, 300) }) + (u.media ? t(lang, 'card.media_count', { count: u.media }) : ''),
+    );
+  }
+
+  if (i.closedAt && i.closure === 'false_alarm') {
+    lines.push('', t(lang, 'card.false_alarm', { time: when(i.closedAt), name: name(i.closedByStaffId), text: userText(i.falseAlarmReason ?? '', 300) }));
+  } else if (i.closedAt) {
+    lines.push('', t(lang, 'card.closed', { time: when(i.closedAt), name: name(i.closedByStaffId) }));
+    lines.push(t(lang, 'card.close_cause', { text: userText(i.closeCause ?? '', 300) }));
+    lines.push(t(lang, 'card.close_lessons', { text: userText(i.closeLessons ?? '', 300) }));
+    lines.push(t(lang, 'card.close_measures', { text: userText(i.closeMeasures ?? '', 300) }));
+  }
+
+  const keyboard = open ? cardKeyboard(view, viewer.actor, lang, focus, chat) : [[button(t(lang, 'button.refresh'), { a: 'card', i: i.id })]];
+  if (focus) lines.push('', focusLine(view, lang, focus));
+  return { text: fitMessage(lines), reply_markup: markup(keyboard) };
+}
+
+function focusLine(view: IncidentCardView, lang: Lang, focus: CardFocus): string {
+  const key = focus.kind === 'how' ? (focus.action === 'upper' ? UPPER_STEP : PROCURATORATE_STEP) : undefined;
+  const step = view.steps.find((s) => (key ? s.key === key : s.ordinal === (focus as { ordinal: number }).ordinal));
+  if (!step) return '';
+  const line = t(lang, 'card.focus_step', { ordinal: step.ordinal, text: escapeHtml(stepText(view.incident.type, view.incident.scenario, step.key, lang)) });
+  return focus.kind === 'how' ? `${line}\n${t(lang, 'card.focus_how')}` : line;
+}
+
+/** Forms (progress, roles, closing, step reasons) open in the private chat only; a group card keeps the one-tap buttons. */
+function cardKeyboard(view: IncidentCardView, actor: Actor, lang: Lang, focus: CardFocus | undefined, chat: ChatKind): Keyboard {
+  const forms = chat === 'private';
+  const i = view.incident;
+  const v = i.version;
+  const id = i.id;
+  const back = button(t(lang, 'button.back'), { a: 'card', i: id });
+  if (!canSeeOffice(actor, i.officeUnitId)) return [[back]];
+
+  if (focus?.kind === 'step' && forms) {
+    return [
+      [
+        button(t(lang, 'button.step_done'), { a: 'sdone', i: id, k: String(focus.ordinal), v }),
+        button(t(lang, 'button.step_na'), { a: 'sna', i: id, k: String(focus.ordinal), v }),
+      ],
+      [button(t(lang, 'button.step_note'), { a: 'snote', i: id, k: String(focus.ordinal), v }), back],
+    ];
+  }
+  if (focus?.kind === 'how') {
+    return [REPORT_HOWS.map((how) => button(howLabel(how, lang), { a: focus.action, i: id, k: how, v })), [back]];
+  }
+
+  const rows: Keyboard = [];
+  const office = i.officeUnitId;
+  const lifecycle = { status: i.status as IncidentStatus, closure: (i.closure as Closure | null) ?? null };
+  if (i.status === 'reported' && canAcknowledge(actor)) rows.push([button(t(lang, 'button.ack'), { a: 'ack', i: id, v })]);
+  const handle = forms && canHandleIncident(actor, office);
+  rows.push([
+    ...(handle ? [button(t(lang, 'button.progress'), { a: 'prog', i: id, v })] : []),
+    ...(forms && canAssignAnyRole(actor, office) ? [button(t(lang, 'button.assign'), { a: 'asgn', i: id, v })] : []),
+  ]);
+  const pending = (key: string) => view.steps.find((s) => s.key === key && s.state === 'pending');
+  const upper = pending(UPPER_STEP);
+  const proc = pending(PROCURATORATE_STEP);
+  rows.push([
+    ...(upper && canMarkStep(actor, office, upper.actor as StepActor) ? [button(t(lang, 'button.upper'), { a: 'upper', i: id, v })] : []),
+    ...(proc && canMarkStep(actor, office, proc.actor as StepActor) ? [button(t(lang, 'button.proc'), { a: 'proc', i: id, v })] : []),
+  ]);
+  if (forms && i.type === 'absconding' && canMarkStep(actor, office, 'office')) rows.push([button(t(lang, 'button.search'), { a: 'search', i: id, v })]);
+  for (const s of forms ? view.steps : []) {
+    if (s.state !== 'pending' || s.key === UPPER_STEP || s.key === PROCURATORATE_STEP) continue;
+    if (!canMarkStep(actor, office, s.actor as StepActor)) continue;
+    rows.push([button(`⬜ ${s.ordinal}. ${truncate(stepText(i.type, i.scenario, s.key, lang), 30)}`, { a: 'step', i: id, k: String(s.ordinal), v })]);
+  }
+  const closeProbe = { kind: 'close' as const, cause: 'x', lessons: 'x', measures: 'x' };
+  if (forms) rows.push([
+    ...(canCloseIncident(actor, office) && canTransition(lifecycle, closeProbe, actor) ? [button(t(lang, 'button.close'), { a: 'close', i: id, v })] : []),
+    ...(isSection(actor) && canTransition(lifecycle, { kind: 'close_false_alarm', reason: 'x' }, actor) ? [button(t(lang, 'button.false_alarm'), { a: 'falarm', i: id, v })] : []),
+  ]);
+  rows.push([button(t(lang, 'button.refresh'), { a: 'card', i: id })]);
+  return rows;
+}

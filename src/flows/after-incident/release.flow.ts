@@ -1,0 +1,124 @@
+/**
+ * Public information in the chat: /release lists the releases waiting on you; /release <number> shows an
+ * incident's releases and lets the bureau draft one. Each card offers the one next step its state allows:
+ * review (functional department), approve (bureau leader), mark released, or edit.
+ */
+import { desc, inArray } from 'drizzle-orm';
+import { answerCallback, type BotContext } from '../../bot/context.js';
+import type { CallbackData } from '../../bot/callback-data.js';
+import { escapeHtml } from '../../bot/html.js';
+import { button, markup, type Button } from '../../bot/keyboards.js';
+import type { MessageKey } from '../../bot/messages/index.js';
+import { findIncident } from '../../db/repositories/incident.repository.js';
+import { findStaffByIds } from '../../db/repositories/org.repository.js';
+import { publicReleases } from '../../db/schema.js';
+import { canApproveRelease, canDraftRelease, canMarkReleased, canReviewRelease, type ReleaseState } from '../../domain/public-release.js';
+import { canSeeOffice } from '../../domain/roles.js';
+import { formatLocal } from '../../domain/time.js';
+import { ServiceRefusal } from '../../services/errors.js';
+import { approveRelease, draftRelease, editRelease, findRelease, markReleased, releasesOf, reviewRelease, type ReleaseRow } from '../../services/release.service.js';
+import { awaitInput, clearInput, commandArgs, drillMark, incidentByNumber, m, quote, reply, show, type PendingInput, type View } from './common.js';
+
+export async function renderReleaseCard(ctx: BotContext, row: ReleaseRow): Promise<View> {
+  const actor = ctx.who!.actor;
+  const incident = await findIncident(ctx.deps.db, row.incidentId);
+  const people = await findStaffByIds(ctx.deps.db, [row.draftedByStaffId, row.reviewedByStaffId, row.approvedByStaffId].filter((x): x is string => !!x));
+  const name = (id: string | null) => escapeHtml(people.find((p) => p.id === id)?.name ?? '');
+  const tz = ctx.deps.timeZone;
+  const now = ctx.deps.clock.now();
+  const state = row.state as ReleaseState;
+  const lines = [
+    `${drillMark(ctx, incident?.isDrill ?? false)}${m(ctx, 'rel.card.title', { number: incident?.number ?? '' })}`,
+    m(ctx, 'rel.card.state', { state: m(ctx, `rel.state.${state}` as MessageKey) }),
+    m(ctx, 'rel.card.drafted', { name: name(row.draftedByStaffId), at: formatLocal(row.createdAt, tz, now) }),
+  ];
+  if (row.reviewedAt) lines.push(m(ctx, 'rel.card.reviewed', { name: name(row.reviewedByStaffId), at: formatLocal(row.reviewedAt, tz, now) }));
+  if (row.approvedAt) lines.push(m(ctx, 'rel.card.approved', { name: name(row.approvedByStaffId), at: formatLocal(row.approvedAt, tz, now) }));
+  if (row.releasedAt) lines.push(m(ctx, 'rel.card.released', { at: formatLocal(row.releasedAt, tz, now) }));
+  lines.push('', `<blockquote>${quote(row.text, 3000)}</blockquote>`);
+
+  const buttons: Button[] = [];
+  if (state === 'draft' && canReviewRelease(actor)) buttons.push(button(m(ctx, 'rel.button.review'), { a: 'rel', i: row.id, k: 'rev' }));
+  if (state === 'reviewed' && canApproveRelease(actor)) buttons.push(button(m(ctx, 'rel.button.approve'), { a: 'rel', i: row.id, k: 'apr' }));
+  if (state === 'approved' && canMarkReleased(actor)) buttons.push(button(m(ctx, 'rel.button.release'), { a: 'rel', i: row.id, k: 'pub' }));
+  const rows: Button[][] = [buttons];
+  if (state !== 'released' && canDraftRelease(actor)) rows.push([button(m(ctx, 'rel.button.edit'), { a: 'rel', i: row.id, k: 'edit' })]);
+  return { text: lines.join('\n'), reply_markup: markup(rows) };
+}
+
+/** The releases this actor can act on now. */
+async function releasesWaiting(ctx: BotContext): Promise<ReleaseRow[]> {
+  const actor = ctx.who!.actor;
+  const states: ReleaseState[] = [];
+  if (canReviewRelease(actor)) states.push('draft');
+  if (canApproveRelease(actor)) states.push('reviewed');
+  if (canMarkReleased(actor)) states.push('approved');
+  if (states.length === 0) return [];
+  return ctx.deps.db.select().from(publicReleases).where(inArray(publicReleases.state, states)).orderBy(desc(publicReleases.createdAt)).limit(10);
+}
+
+export async function onReleaseCommand(ctx: BotContext): Promise<void> {
+  const arg = commandArgs(ctx);
+  const actor = ctx.who!.actor;
+  if (arg) {
+    const incident = await incidentByNumber(ctx, arg);
+    if (!incident) {
+      await ctx.reply(m(ctx, 'ai.no_incident', { number: arg }));
+      return;
+    }
+    const rows = await releasesOf(ctx.deps.db, incident.id);
+    for (const r of rows.slice(0, 5)) await reply(ctx, await renderReleaseCard(ctx, r));
+    await reply(ctx, {
+      text: rows.length ? m(ctx, 'rel.incident_has', { number: incident.number, count: rows.length }) : m(ctx, 'rel.incident_none', { number: incident.number }),
+      ...(canDraftRelease(actor) ? { reply_markup: markup([[button(m(ctx, 'rel.button.new'), { a: 'rel', i: incident.id, k: 'new' })]]) } : {}),
+    });
+    return;
+  }
+  const waiting = await releasesWaiting(ctx);
+  if (waiting.length === 0) {
+    await ctx.reply(m(ctx, 'rel.list_empty'));
+    return;
+  }
+  for (const r of waiting) await reply(ctx, await renderReleaseCard(ctx, r));
+}
+
+export async function onReleaseButton(ctx: BotContext, cb: CallbackData): Promise<void> {
+  if (!cb.i || !cb.k) throw new ServiceRefusal('invalid_input');
+  const actor = ctx.who!.actor;
+  if (cb.k === 'new') {
+    const incident = await findIncident(ctx.deps.db, cb.i);
+    if (!incident || !canSeeOffice(actor, incident.officeUnitId)) throw new ServiceRefusal('not_found');
+    if (!canDraftRelease(actor)) throw new ServiceRefusal('not_permitted');
+    await awaitInput(ctx, { kind: 'rel_draft', incidentId: incident.id });
+    await reply(ctx, { text: `${m(ctx, 'rel.draft_prompt', { number: incident.number })}\n\n${m(ctx, 'ai.cancel_hint')}` });
+    return;
+  }
+  if (cb.k === 'edit') {
+    const row = await findRelease(ctx.deps.db, cb.i);
+    if (!row) throw new ServiceRefusal('not_found');
+    if (!canDraftRelease(actor)) throw new ServiceRefusal('not_permitted');
+    await awaitInput(ctx, { kind: 'rel_edit', releaseId: row.id });
+    await reply(ctx, { text: `${m(ctx, 'rel.edit_prompt')}\n\n${m(ctx, 'ai.cancel_hint')}` });
+    return;
+  }
+  if (cb.k === 'card') {
+    const row = await findRelease(ctx.deps.db, cb.i);
+    const incident = row ? await findIncident(ctx.deps.db, row.incidentId) : undefined;
+    if (!row || !incident || (!canSeeOffice(actor, incident.officeUnitId) && !canReviewRelease(actor))) throw new ServiceRefusal('not_found');
+    await show(ctx, await renderReleaseCard(ctx, row));
+    return;
+  }
+  const step = { rev: reviewRelease, apr: approveRelease, pub: markReleased }[cb.k];
+  if (!step) throw new ServiceRefusal('invalid_input');
+  const row = await step(ctx.deps, actor, cb.i);
+  await answerCallback(ctx, m(ctx, `rel.done.${row.state}` as MessageKey));
+  await show(ctx, await renderReleaseCard(ctx, row));
+}
+
+export async function onReleaseInput(ctx: BotContext, input: Extract<PendingInput, { kind: 'rel_draft' | 'rel_edit' }>, text: string): Promise<void> {
+  const actor = ctx.who!.actor;
+  const row = input.kind === 'rel_draft' ? await draftRelease(ctx.deps, actor, input.incidentId, text) : await editRelease(ctx.deps, actor, input.releaseId, text);
+  await clearInput(ctx);
+  await ctx.reply(m(ctx, input.kind === 'rel_draft' ? 'rel.drafted' : 'rel.edited'));
+  await reply(ctx, await renderReleaseCard(ctx, row));
+}

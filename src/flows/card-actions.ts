@@ -1,0 +1,245 @@
+/**
+ * What the incident card's buttons do. Every press is checked again here and in the service: the
+ * incident exists, this person may see it and do this to it (by unit and position), and the card was
+ * drawn at the incident's current version. A refused press is answered and written to the audit trail.
+ */
+import { findIncident, stepsOf, type IncidentRow } from '../db/repositories/incident.repository.js';
+import { appendAudit } from '../db/repositories/audit.repository.js';
+import {
+  canAssignAnyRole,
+  canCloseIncident,
+  canHandleIncident,
+  canMarkStep,
+  canSeeOffice,
+  isSection,
+  type StepActor,
+} from '../domain/index.js';
+import { answerCallback, say, whoOf, type BotContext } from '../bot/context.js';
+import type { CallbackData } from '../bot/callback-data.js';
+import type { MessageKey } from '../bot/messages/index.js';
+import { redrawCardHere, sendCard } from '../bot/views/card-messages.js';
+import { PROCURATORATE_STEP, REPORT_HOWS, UPPER_STEP } from '../bot/views/incident-card.js';
+import { ServiceRefusal } from '../services/errors.js';
+import { acknowledgeIncident, markProcuratorateNotified, markStep, markUpperReported } from '../services/incident.service.js';
+import { assignFlow } from './assign.flow.js';
+import { closeFlow, falseAlarmFlow } from './close.flow.js';
+import type { FlowEngine } from './engine.js';
+import { progressFlow } from './progress.flow.js';
+import { searchFlow } from './search.flow.js';
+import { stepNoteFlow } from './step-note.flow.js';
+
+export const CARD_ACTIONS = ['card', 'ack', 'prog', 'asgn', 'upper', 'proc', 'close', 'falarm', 'step', 'sdone', 'sna', 'snote', 'search'] as const;
+
+export type RefusalReason =
+  | 'malformed'
+  | 'not_found'
+  | 'not_permitted'
+  | 'stale'
+  | 'already_done'
+  | 'wrong_status'
+  | 'invalid_input'
+  | 'stale_flow'
+  | 'unknown_action'
+  | 'wrong_chat';
+
+/** Card presses that open a form: forms belong in the private chat, not in a group. */
+const FORM_ACTIONS: ReadonlySet<string> = new Set(['prog', 'asgn', 'close', 'falarm', 'search', 'sna', 'snote']);
+
+/** A press that changes nothing; the router answers it with `key` and audits it with `reason`. */
+export class CallbackRefused extends Error {
+  override readonly name = 'CallbackRefused';
+  constructor(
+    readonly reason: RefusalReason,
+    readonly key: MessageKey,
+    readonly incidentId?: string,
+  ) {
+    super(`callback refused: ${reason}`);
+  }
+}
+
+/** Writes `callback.refused` with what was pressed and why; never the raw text of a message. */
+export async function auditRefusal(ctx: BotContext, cb: CallbackData | undefined, reason: RefusalReason, raw?: string): Promise<void> {
+  await appendAudit(ctx.deps.db, {
+    at: ctx.deps.clock.now(),
+    action: 'callback.refused',
+    entity: 'callback',
+    entityId: cb?.i ?? null,
+    incidentId: cb && CARD_ACTIONS.includes(cb.a as (typeof CARD_ACTIONS)[number]) && reason !== 'not_found' && reason !== 'not_permitted' ? (cb.i ?? null) : null,
+    actorStaffId: ctx.who?.staff.id ?? null,
+    actorTelegramId: ctx.from?.id ?? null,
+    data: { reason, action: cb?.a ?? null, key: cb?.k ?? null, version: cb?.v ?? null, ...(raw !== undefined ? { raw: raw.slice(0, 64) } : {}) },
+  });
+}
+
+function refusalFrom(err: ServiceRefusal, incidentId: string): CallbackRefused {
+  switch (err.code) {
+    case 'stale':
+      return new CallbackRefused('stale', 'refuse.stale', incidentId);
+    case 'already_done':
+      return new CallbackRefused('already_done', 'refuse.already_done', incidentId);
+    case 'not_permitted':
+      return new CallbackRefused('not_permitted', 'refuse.not_permitted', incidentId);
+    case 'not_found':
+      return new CallbackRefused('not_found', 'refuse.not_found', incidentId);
+    case 'wrong_status':
+      return new CallbackRefused('wrong_status', 'refuse.wrong_status', incidentId);
+    default:
+      return new CallbackRefused('invalid_input', 'refuse.invalid_input', incidentId);
+  }
+}
+
+/** Runs a service call for a card press; its refusals become answered, audited refusals. */
+async function serviceCall(incidentId: string, fn: () => Promise<unknown>): Promise<void> {
+  try {
+    await fn();
+  } catch (err) {
+    if (err instanceof ServiceRefusal) throw refusalFrom(err, incidentId);
+    throw err;
+  }
+}
+
+function stepOrdinal(cb: CallbackData): number {
+  const n = Number(cb.k);
+  if (!Number.isInteger(n) || n < 1 || n > 100) throw new CallbackRefused('malformed', 'refuse.bad_button');
+  return n;
+}
+
+/** Loads the pressed incident and checks reach and version; a stale card is answered and redrawn. */
+async function loadPressed(ctx: BotContext, cb: CallbackData): Promise<IncidentRow> {
+  if (!cb.i) throw new CallbackRefused('malformed', 'refuse.bad_button');
+  const incident = await findIncident(ctx.deps.db, cb.i);
+  // Another office's incident looks the same as one that does not exist.
+  if (!incident || !canSeeOffice(whoOf(ctx).actor, incident.officeUnitId)) throw new CallbackRefused('not_found', 'refuse.not_found');
+  const versioned = cb.a !== 'card';
+  if (versioned && cb.v !== incident.version) throw new CallbackRefused('stale', staleKey(cb, incident), incident.id);
+  return incident;
+}
+
+/** A 签收 press that lost the race is told it was done by someone else; any other press that the card was out of date. */
+function staleKey(cb: CallbackData, incident: IncidentRow): MessageKey {
+  return cb.a === 'ack' && incident.status !== 'reported' ? 'refuse.already_done' : 'refuse.stale';
+}
+
+export async function handleCardAction(ctx: BotContext, cb: CallbackData, engine: FlowEngine): Promise<void> {
+  const { actor } = whoOf(ctx);
+  const deps = ctx.deps;
+  const incident = await loadPressed(ctx, cb);
+  const id = incident.id;
+  const office = incident.officeUnitId;
+  const deny = () => new CallbackRefused('not_permitted', 'refuse.not_permitted', id);
+  if (FORM_ACTIONS.has(cb.a) && ctx.chat?.type !== 'private') throw new CallbackRefused('wrong_chat', 'group.use_private', id);
+
+  switch (cb.a) {
+    case 'card':
+      await answerCallback(ctx);
+      if (cb.k === 'open') await sendCard(ctx.telegram, deps, ctx.chat!.id, id, { actor }, ctx.lang);
+      else await redrawCardHere(ctx, id);
+      return;
+
+    case 'ack':
+      try {
+        await serviceCall(id, () => acknowledgeIncident(deps, actor, id, cb.v));
+      } catch (err) {
+        if (err instanceof CallbackRefused && err.reason === 'stale') {
+          const now = await findIncident(deps.db, id);
+          throw new CallbackRefused('stale', now ? staleKey(cb, now) : 'refuse.stale', id);
+        }
+        throw err;
+      }
+      await answerCallback(ctx, say(ctx, 'card.acked'));
+      await redrawCardHere(ctx, id);
+      return;
+
+    case 'step': {
+      const ordinal = stepOrdinal(cb);
+      const step = (await stepsOf(deps.db, id)).find((s) => s.ordinal === ordinal);
+      if (!step) throw new CallbackRefused('malformed', 'refuse.bad_button', id);
+      if (!canMarkStep(actor, office, step.actor as StepActor)) throw deny();
+      if (step.state !== 'pending') throw new CallbackRefused('already_done', 'refuse.already_done', id);
+      await answerCallback(ctx);
+      await redrawCardHere(ctx, id, { kind: 'step', ordinal });
+      return;
+    }
+
+    case 'sdone': {
+      const ordinal = stepOrdinal(cb);
+      await serviceCall(id, () => markStep(deps, actor, id, { ordinal }, { kind: 'done' }, cb.v));
+      await answerCallback(ctx, say(ctx, 'card.marked'));
+      await redrawCardHere(ctx, id);
+      return;
+    }
+
+    case 'sna':
+    case 'snote': {
+      const ordinal = stepOrdinal(cb);
+      const step = (await stepsOf(deps.db, id)).find((s) => s.ordinal === ordinal);
+      if (!step) throw new CallbackRefused('malformed', 'refuse.bad_button', id);
+      if (!canMarkStep(actor, office, step.actor as StepActor)) throw deny();
+      if (cb.a === 'sna' && step.state !== 'pending') throw new CallbackRefused('already_done', 'refuse.already_done', id);
+      await answerCallback(ctx);
+      await engine.start(ctx, stepNoteFlow, 'text', {
+        incidentId: id,
+        ordinal,
+        kind: cb.a === 'sna' ? 'not_applicable' : 'note',
+        type: incident.type,
+        scenario: incident.scenario,
+        key: step.key,
+      });
+      return;
+    }
+
+    case 'upper':
+    case 'proc': {
+      const key = cb.a === 'upper' ? UPPER_STEP : PROCURATORATE_STEP;
+      const step = (await stepsOf(deps.db, id)).find((s) => s.key === key);
+      if (!step) throw new CallbackRefused('malformed', 'refuse.bad_button', id);
+      if (!canMarkStep(actor, office, step.actor as StepActor)) throw deny();
+      if (step.state !== 'pending') throw new CallbackRefused('already_done', 'refuse.already_done', id);
+      if (!cb.k) {
+        await answerCallback(ctx);
+        await redrawCardHere(ctx, id, { kind: 'how', action: cb.a });
+        return;
+      }
+      if (!(REPORT_HOWS as readonly string[]).includes(cb.k)) throw new CallbackRefused('malformed', 'refuse.bad_button', id);
+      const how = cb.k;
+      await serviceCall(id, () => (cb.a === 'upper' ? markUpperReported(deps, actor, id, how, cb.v) : markProcuratorateNotified(deps, actor, id, how, cb.v)));
+      await answerCallback(ctx, say(ctx, 'card.marked'));
+      await redrawCardHere(ctx, id);
+      return;
+    }
+
+    case 'prog':
+      if (!canHandleIncident(actor, office)) throw deny();
+      await answerCallback(ctx);
+      await engine.start(ctx, progressFlow, 'text', { incidentId: id, number: incident.number, media: [] });
+      return;
+
+    case 'asgn':
+      if (!canAssignAnyRole(actor, office)) throw deny();
+      await answerCallback(ctx);
+      await engine.start(ctx, assignFlow, 'role', { incidentId: id, number: incident.number, page: 0 }, { edit: true });
+      return;
+
+    case 'close':
+      if (!canCloseIncident(actor, office)) throw deny();
+      await answerCallback(ctx);
+      await engine.start(ctx, closeFlow, 'cause', { incidentId: id, number: incident.number });
+      return;
+
+    case 'falarm':
+      if (!isSection(actor)) throw deny();
+      await answerCallback(ctx);
+      await engine.start(ctx, falseAlarmFlow, 'reason', { incidentId: id, number: incident.number });
+      return;
+
+    case 'search':
+      if (incident.type !== 'absconding') throw new CallbackRefused('malformed', 'refuse.bad_button', id);
+      if (!canMarkStep(actor, office, 'office')) throw deny();
+      await answerCallback(ctx);
+      await engine.start(ctx, searchFlow, 'menu', { incidentId: id, number: incident.number });
+      return;
+
+    default:
+      throw new CallbackRefused('unknown_action', 'refuse.bad_button');
+  }
+}

@@ -1,0 +1,113 @@
+/**
+ * 结案: the course and cause, the lessons and the measures, each required and not blank, then a
+ * confirmation. 误报: the section closes a false alarm with a reason.
+ */
+import { z } from 'zod';
+import { userText } from '../bot/html.js';
+import { sendCard } from '../bot/views/card-messages.js';
+import { formatLocal, writtenReportDueAt } from '../domain/index.js';
+import { closeFalseAlarm, closeIncident, MAX_TEXT, policyOf } from '../services/incident.service.js';
+import type { Flow, FlowEnv, Outcome } from './engine.js';
+import type { MessageKey } from '../bot/messages/index.js';
+
+export const closeData = z.object({
+  incidentId: z.uuid(),
+  number: z.string().max(20),
+  cause: z.string().max(MAX_TEXT).optional(),
+  lessons: z.string().max(MAX_TEXT).optional(),
+  measures: z.string().max(MAX_TEXT).optional(),
+});
+export type CloseData = z.infer<typeof closeData>;
+
+function required(env: FlowEnv, text: string): { ok: string } | { error: string } {
+  const trimmed = text.trim();
+  if (trimmed === '') return { error: env.say('close.blank') };
+  if (trimmed.length > MAX_TEXT) return { error: env.say('refuse.too_long', { max: MAX_TEXT }) };
+  return { ok: trimmed };
+}
+
+function textStep(ask: MessageKey, field: 'cause' | 'lessons' | 'measures', next: string) {
+  return {
+    prompt: (env: FlowEnv, data: CloseData) => ({ text: env.say(ask, { number: data.number }) }),
+    onText: (env: FlowEnv, data: CloseData, text: string): Outcome<CloseData> => {
+      const r = required(env, text);
+      return 'error' in r ? { stay: true, error: r.error } : { next, data: { ...data, [field]: r.ok } };
+    },
+  };
+}
+
+export const closeFlow: Flow<CloseData> = {
+  name: 'close',
+  version: 1,
+  data: closeData,
+  steps: {
+    cause: textStep('close.ask_cause', 'cause', 'lessons'),
+    lessons: textStep('close.ask_lessons', 'lessons', 'measures'),
+    measures: textStep('close.ask_measures', 'measures', 'confirm'),
+    confirm: {
+      prompt: async (env, data) => {
+        const policy = await env.deps.policy();
+        return {
+          text: env.say('close.confirm', {
+            cause: userText(data.cause ?? '', 800),
+            lessons: userText(data.lessons ?? '', 800),
+            measures: userText(data.measures ?? '', 800),
+            days: Math.round(policy.writtenReportDueSeconds / 86_400),
+          }),
+          rows: [[env.choice(env.say('button.confirm_close'), 'close')]],
+        };
+      },
+      onChoice: (env, data, key) => {
+        if (key !== 'close' || !data.cause || !data.lessons || !data.measures) return { stay: true };
+        return {
+          finish: async () => {
+            const incident = await closeIncident(env.deps, env.who.actor, data.incidentId, { cause: data.cause!, lessons: data.lessons!, measures: data.measures! });
+            const due = writtenReportDueAt(incident.closedAt!, policyOf(incident));
+            return async () => {
+              await env.ctx.reply(env.say('close.done', { due: formatLocal(due, env.deps.timeZone) }));
+              await sendCard(env.ctx.telegram, env.deps, env.chatId, data.incidentId, { actor: env.who.actor }, env.lang);
+            };
+          },
+        };
+      },
+    },
+  },
+};
+
+export const falseAlarmData = z.object({
+  incidentId: z.uuid(),
+  number: z.string().max(20),
+  reason: z.string().max(MAX_TEXT).optional(),
+});
+export type FalseAlarmData = z.infer<typeof falseAlarmData>;
+
+export const falseAlarmFlow: Flow<FalseAlarmData> = {
+  name: 'false_alarm',
+  version: 1,
+  data: falseAlarmData,
+  steps: {
+    reason: {
+      prompt: (env, data) => ({ text: env.say('falarm.ask', { number: data.number }) }),
+      onText: (env, data, text) => {
+        const r = required(env, text);
+        return 'error' in r ? { stay: true, error: r.error } : { next: 'confirm', data: { ...data, reason: r.ok } };
+      },
+    },
+    confirm: {
+      prompt: (env, data) => ({
+        text: env.say('falarm.confirm', { number: data.number, reason: userText(data.reason ?? '', 800) }),
+        rows: [[env.choice(env.say('button.confirm_false_alarm'), 'confirm')]],
+      }),
+      onChoice: (env, data, key) => {
+        if (key !== 'confirm' || !data.reason) return { stay: true };
+        return {
+          closing: env.say('falarm.done'),
+          finish: async () => {
+            await closeFalseAlarm(env.deps, env.who.actor, data.incidentId, data.reason!);
+            return () => sendCard(env.ctx.telegram, env.deps, env.chatId, data.incidentId, { actor: env.who.actor }, env.lang).then(() => {});
+          },
+        };
+      },
+    },
+  },
+};

@@ -1,0 +1,42 @@
+/** Small pieces the flows share: subject buttons, counts, dates typed by a user. */
+import { addDays, localDate, parseLocalDate, subjectLabel } from '../domain/index.js';
+import type { SubjectView } from '../services/subject.service.js';
+import type { FlowEnv } from './engine.js';
+import { truncate } from '../bot/html.js';
+
+/** A subject on a button in a private chat, masked per PII_MODE. */
+export function subjectButtonText(env: FlowEnv, s: SubjectView): string {
+  return truncate(subjectLabel(s, env.deps.piiMode, 'private'), 40);
+}
+
+/** 1–999 from what a user typed ("3", "３", "3人"). */
+export function parseCount(text: string): number | undefined {
+  const normalised = text.trim().replace(/[０-９]/g, (d) => String.fromCharCode(d.charCodeAt(0) - 0xfee0)).replace(/\s*(人|名|个|people|persons?)$/i, '');
+  if (!/^\d{1,3}$/.test(normalised)) return undefined;
+  const n = Number(normalised);
+  return n >= 1 && n <= 999 ? n : undefined;
+}
+
+/**
+ * A local date typed as `12-05`, `12/5`, `12月5日` or `2026-12-05`; without a year, the next such date
+ * from today (within the coming year), since absences are registered ahead.
+ */
+export function parseLocalDateInput(text: string, today: string): string | undefined {
+  const s = text.trim().replace(/[０-９]/g, (d) => String.fromCharCode(d.charCodeAt(0) - 0xfee0));
+  const m = /^(?:(\d{4})[-/.年])?(\d{1,2})[-/.月](\d{1,2})日?$/.exec(s);
+  if (!m) return undefined;
+  const month = Number(m[2]);
+  const day = Number(m[3]);
+  if (month < 1 || month > 12 || day < 1 || day > 31) return undefined;
+  const pad = (n: number) => String(n).padStart(2, '0');
+  const build = (year: number) => `${year}-${pad(month)}-${pad(day)}`;
+  const year = m[1] ? Number(m[1]) : parseLocalDate(today).year;
+  let date = build(year);
+  if (addDays(date, 0) !== date) return undefined; // 02-31 and the like
+  if (!m[1] && date < addDays(today, -31)) date = build(year + 1);
+  return date;
+}
+
+export function todayIn(env: FlowEnv): string {
+  return localDate(env.now, env.deps.timeZone);
+}

@@ -1,0 +1,66 @@
+/**
+ * The daily contact with a subject away (外出): reached, not reached or abnormal, with a note. Opened
+ * from /away or straight from the 09:00 reminder's button (`contact:<subjectId>`).
+ */
+import { z } from 'zod';
+import { escapeHtml } from '../bot/html.js';
+import { button, markup } from '../bot/keyboards.js';
+import { contactResultLabel } from '../bot/views/labels.js';
+import { CONTACT_RESULTS, subjectLabel, type ContactResult } from '../domain/index.js';
+import { getSubject, logContact } from '../services/subject.service.js';
+import type { Flow, FlowEnv, Outcome } from './engine.js';
+
+export const contactData = z.object({
+  subjectId: z.uuid(),
+  result: z.enum(CONTACT_RESULTS).optional(),
+});
+export type ContactData = z.infer<typeof contactData>;
+
+async function label(env: FlowEnv, subjectId: string): Promise<string> {
+  return escapeHtml(subjectLabel(await getSubject(env.deps, env.who.actor, subjectId), env.deps.piiMode, 'private'));
+}
+
+function save(env: FlowEnv, data: ContactData, note: string | null): Outcome<ContactData> {
+  return {
+    finish: async () => {
+      const result = data.result!;
+      const outcome = await logContact(env.deps, env.who.actor, data.subjectId, { result, note });
+      const subject = await label(env, data.subjectId);
+      return async () => {
+        await env.ctx.reply(env.say('contact.logged', { subject, result: contactResultLabel(result, env.lang) }), { parse_mode: 'HTML' });
+        if (outcome.suggestAbsconding) {
+          await env.ctx.reply(env.say('contact.suggest_absconding', { subject, count: outcome.failuresInARow }), {
+            parse_mode: 'HTML',
+            reply_markup: markup([[button(env.say('button.report_absconding'), { a: 'abscond', i: data.subjectId })]]),
+          });
+        }
+      };
+    },
+    closing: env.say('flow.closed_prompt'),
+  };
+}
+
+export const contactFlow: Flow<ContactData> = {
+  name: 'contact',
+  version: 1,
+  data: contactData,
+  steps: {
+    result: {
+      prompt: async (env, data) => ({
+        text: env.say('contact.ask_result', { subject: await label(env, data.subjectId) }),
+        rows: CONTACT_RESULTS.map((r) => [env.choice(contactResultLabel(r, env.lang), r)]),
+      }),
+      onChoice: (env, data, key) =>
+        (CONTACT_RESULTS as readonly string[]).includes(key) ? { next: 'note', data: { ...data, result: key as ContactResult } } : { stay: true },
+    },
+    note: {
+      prompt: (env) => ({ text: env.say('contact.ask_note'), rows: [[env.choice(env.say('button.skip'), 'skip')]] }),
+      onChoice: (env, data, key) => (key === 'skip' ? save(env, data, null) : { stay: true }),
+      onText: (env, data, text) => {
+        const note = text.trim();
+        if (note.length > 1000) return { stay: true, error: env.say('refuse.too_long', { max: 1000 }) };
+        return save(env, data, note || null);
+      },
+    },
+  },
+};

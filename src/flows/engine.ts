@@ -1,0 +1,324 @@
+/**
+ * A small engine for step-by-step forms in a chat. A flow is a set of named steps; each step draws a
+ * prompt (text and buttons) and answers a choice, a text, a location or a file with an outcome: go to a
+ * step, stay with an error, or finish. The engine adds « back and ✖ cancel to every prompt, keeps the
+ * state in PostgreSQL (`{ d: data, h: history, s: sequence, m: prompt message }`) and checks that a
+ * pressed button belongs to the prompt now showing (its `v` is the prompt's sequence number).
+ */
+import { loggableError } from '../bot/log-safe.js';
+import { z } from 'zod';
+import { answerCallback, say, whoOf, type BotContext, type BotDeps, type Identity } from '../bot/context.js';
+import type { CallbackData } from '../bot/callback-data.js';
+import { button, markup, type Button, type Keyboard } from '../bot/keyboards.js';
+import { t, type Lang, type MessageKey, type Params } from '../bot/messages/index.js';
+import { isNotModified } from '../bot/views/card-messages.js';
+import { ServiceRefusal } from '../services/errors.js';
+import { clearFlowState, loadFlowState, saveFlowState, type FlowSchema } from '../services/flow-state.js';
+
+export interface FlowEnv {
+  ctx: BotContext;
+  deps: BotDeps;
+  who: Identity;
+  lang: Lang;
+  now: Date;
+  chatId: number;
+  say(key: MessageKey, params?: Params): string;
+  /** A button of the prompt being drawn: `key` is what the step's onChoice receives, `id` an optional uuid. */
+  choice(text: string, key: string, id?: string): Button;
+}
+
+export interface Prompt {
+  /** Telegram HTML. */
+  text: string;
+  rows?: Keyboard;
+  /** Leave out « back (first steps); ✖ cancel is always there. */
+  noBack?: boolean;
+}
+
+export type MediaInput = { kind: 'photo' | 'voice' | 'video' | 'document' | 'audio'; fileId: string; caption?: string };
+export type LocationInput = { latitude: number; longitude: number };
+
+export type Outcome<D> =
+  /** Go to a step; the current one goes on the history for « back. `note` is shown above the next prompt. */
+  | { next: string; data: D; note?: string; reset?: boolean }
+  /** Stay on this step and draw it again, with an error or a note. */
+  | { stay: true; data?: D; error?: string; note?: string }
+  /**
+   * The form is complete: run the use case. The state is cleared once it succeeded or was refused, and
+   * only then does what `finish` returned run (replies, the card): a failed reply must not leave a
+   * form that could be confirmed twice.
+   */
+  | { finish: () => Promise<void | AfterCommit>; closing?: string; keep?: boolean };
+
+export type AfterCommit = () => Promise<void>;
+
+type Result<D> = Outcome<D> | Promise<Outcome<D>>;
+
+export interface Step<D> {
+  prompt(env: FlowEnv, data: D): Prompt | Promise<Prompt>;
+  onChoice?(env: FlowEnv, data: D, key: string, id: string | undefined): Result<D>;
+  onText?(env: FlowEnv, data: D, text: string): Result<D>;
+  onLocation?(env: FlowEnv, data: D, location: LocationInput): Result<D>;
+  onMedia?(env: FlowEnv, data: D, media: MediaInput): Result<D>;
+}
+
+export interface Flow<D> {
+  name: string;
+  /** Bump when the data or the steps change shape: stored states of an older version are discarded. */
+  version: number;
+  data: z.ZodType<D>;
+  steps: Record<string, Step<D>>;
+  /** Called when the flow is cancelled, with the message its prompt was in (e.g. to redraw a card there). */
+  onCancel?(env: FlowEnv, data: D, promptMessageId: number | undefined): Promise<boolean>;
+}
+
+interface Envelope<D = unknown> {
+  d: D;
+  h: string[];
+  s: number;
+  m?: number | undefined;
+}
+
+/** Keys of the engine's own buttons; a step's choice keys must not use them. */
+const BACK = '_back';
+const CANCEL = '_cancel';
+const MAX_HISTORY = 30;
+
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+type AnyFlow = Flow<any>;
+
+export interface FlowEngine {
+  /** Starts (or restarts) a flow at a step. Refuses, with an alert, to replace an unfinished report. */
+  start<D>(ctx: BotContext, flow: Flow<D>, step: string, data: D, opts?: { edit?: boolean; note?: string }): Promise<boolean>;
+  /** A flow button (`f`) was pressed. */
+  onChoice(ctx: BotContext, cb: CallbackData): Promise<void>;
+  /** A message (not a command) arrived; false when no flow was waiting for it. */
+  onInput(ctx: BotContext, input: { text: string } | { location: LocationInput } | { media: MediaInput }): Promise<boolean>;
+  /** /cancel. */
+  cancel(ctx: BotContext): Promise<boolean>;
+  /** Name of the flow in progress in this chat, if any. */
+  current(ctx: BotContext): Promise<string | undefined>;
+}
+
+export function createFlowEngine(flows: readonly AnyFlow[]): FlowEngine {
+  const byName = new Map<string, AnyFlow>(flows.map((f) => [f.name, f]));
+  const schemas = new Map<string, FlowSchema>(
+    flows.map((f) => [
+      f.name,
+      {
+        version: f.version,
+        steps: Object.keys(f.steps),
+        data: z.object({ d: f.data, h: z.array(z.string()).max(MAX_HISTORY), s: z.number().int().min(0), m: z.number().int().optional() }),
+      },
+    ]),
+  );
+
+  const ttl = (deps: BotDeps) => deps.flowTtlSeconds ?? 24 * 3600;
+
+  function envFor(ctx: BotContext, seq: () => number): FlowEnv {
+    const deps = ctx.deps;
+    return {
+      ctx,
+      deps,
+      who: whoOf(ctx),
+      lang: ctx.lang,
+      now: deps.clock.now(),
+      chatId: ctx.chat!.id,
+      say: (key, params) => say(ctx, key, params),
+      choice: (text, key, id) => button(text, { a: 'f', k: key, ...(id ? { i: id } : {}), v: seq() }),
+    };
+  }
+
+  /** Loads this chat's state; an expired or unusable one is removed and the user is told, once. */
+  async function load(ctx: BotContext): Promise<{ flow: AnyFlow; step: string; env: Envelope } | undefined> {
+    const deps = ctx.deps;
+    const loaded = await loadFlowState(deps.db, ctx.chat!.id, deps.clock.now(), schemas);
+    if (loaded.status === 'none' || loaded.status === 'foreign') return undefined;
+    if (loaded.status === 'expired' || loaded.status === 'discarded') {
+      deps.logger.info({ chatId: ctx.chat!.id, flow: loaded.flow, status: loaded.status }, 'flow state dropped');
+      await ctx.reply(say(ctx, loaded.status === 'expired' ? 'flow.expired' : 'flow.discarded'));
+      return undefined;
+    }
+    const flow = byName.get(loaded.state.flow)!;
+    return { flow, step: loaded.state.step, env: loaded.state.data as Envelope };
+  }
+
+  async function stripKeyboard(ctx: BotContext, messageId: number | undefined, text?: string): Promise<void> {
+    if (messageId === undefined) return;
+    const chatId = ctx.chat!.id;
+    const call = text
+      ? ctx.telegram.editMessageText(chatId, messageId, undefined, text, { parse_mode: 'HTML', reply_markup: { inline_keyboard: [] } })
+      : ctx.telegram.editMessageReplyMarkup(chatId, messageId, undefined, { inline_keyboard: [] });
+    await call.catch((err: unknown) => {
+      if (!isNotModified(err)) ctx.deps.logger.debug({ err: loggableError(err), chatId, messageId }, 'could not close an old prompt');
+    });
+  }
+
+  /** Draws a step's prompt (editing the pressed message, or as a new message) and saves the state. */
+  async function show(ctx: BotContext, flow: AnyFlow, stepName: string, envelope: Envelope, mode: 'edit' | 'new', lines: string[] = []): Promise<void> {
+    const step = flow.steps[stepName];
+    if (!step) throw new Error(`flow ${flow.name} has no step ${stepName}`);
+    const next: Envelope = { ...envelope, s: envelope.s + 1 };
+    const env = envFor(ctx, () => next.s);
+    const prompt = await step.prompt(env, next.d);
+    const nav: Button[] = [];
+    if (!prompt.noBack && next.h.length > 0) nav.push(env.choice(t(ctx.lang, 'button.back'), BACK));
+    nav.push(env.choice(t(ctx.lang, 'button.cancel'), CANCEL));
+    const keyboard = markup([...(prompt.rows ?? []), nav]);
+    const text = [...lines, prompt.text].join('\n\n');
+    const chatId = ctx.chat!.id;
+    const pressed = ctx.callbackQuery?.message?.message_id;
+    let messageId: number | undefined;
+    if (mode === 'edit' && pressed !== undefined) {
+      try {
+        await ctx.telegram.editMessageText(chatId, pressed, undefined, text, { parse_mode: 'HTML', reply_markup: keyboard, link_preview_options: { is_disabled: true } });
+      } catch (err) {
+        if (!isNotModified(err)) throw err;
+      }
+      messageId = pressed;
+      if (next.m !== undefined && next.m !== pressed) await stripKeyboard(ctx, next.m);
+    } else {
+      if (next.m !== undefined) await stripKeyboard(ctx, next.m);
+      const sent = await ctx.telegram.sendMessage(chatId, text, { parse_mode: 'HTML', reply_markup: keyboard, link_preview_options: { is_disabled: true } });
+      messageId = sent.message_id;
+    }
+    next.m = messageId;
+    await saveFlowState(ctx.deps.db, chatId, ctx.from!.id, { flow: flow.name, version: flow.version, step: stepName, data: next }, ctx.deps.clock.now(), ttl(ctx.deps));
+  }
+
+  async function apply(ctx: BotContext, flow: AnyFlow, stepName: string, envelope: Envelope, outcome: Outcome<unknown>, mode: 'edit' | 'new'): Promise<void> {
+    if ('next' in outcome) {
+      const h = outcome.reset ? [] : outcome.next === stepName ? envelope.h : [...envelope.h, stepName].slice(-MAX_HISTORY);
+      await show(ctx, flow, outcome.next, { ...envelope, d: outcome.data, h }, mode, outcome.note ? [outcome.note] : []);
+      return;
+    }
+    if ('stay' in outcome) {
+      const lines = [...(outcome.note ? [outcome.note] : []), ...(outcome.error ? [t(ctx.lang, 'flow.error', { error: outcome.error })] : [])];
+      await show(ctx, flow, stepName, { ...envelope, d: outcome.data ?? envelope.d }, mode, lines);
+      return;
+    }
+    let after: void | AfterCommit;
+    try {
+      after = await outcome.finish();
+    } catch (err) {
+      if (!(err instanceof ServiceRefusal)) throw err;
+      await clearFlowState(ctx.deps.db, ctx.chat!.id);
+      await stripKeyboard(ctx, envelope.m);
+      await answerCallback(ctx, t(ctx.lang, refusalKey(err)), true);
+      await ctx.reply(t(ctx.lang, refusalKey(err)));
+      return;
+    }
+    await clearFlowState(ctx.deps.db, ctx.chat!.id);
+    if (!outcome.keep) await stripKeyboard(ctx, envelope.m, outcome.closing);
+    if (after) await after();
+  }
+
+  async function run(ctx: BotContext, loaded: { flow: AnyFlow; step: string; env: Envelope }, mode: 'edit' | 'new', handler: (env: FlowEnv, step: Step<unknown>) => Result<unknown> | undefined): Promise<boolean> {
+    const step = loaded.flow.steps[loaded.step]!;
+    const env = envFor(ctx, () => loaded.env.s);
+    const result = handler(env, step);
+    if (result === undefined) return false;
+    await apply(ctx, loaded.flow, loaded.step, loaded.env, await result, mode);
+    return true;
+  }
+
+  return {
+    async start(ctx, flow, step, data, opts = {}) {
+      const existing = await loadFlowState(ctx.deps.db, ctx.chat!.id, ctx.deps.clock.now(), schemas);
+      if (existing.status === 'ok' && existing.state.flow === 'report' && flow.name !== 'report') {
+        const text = say(ctx, 'flow.busy_report');
+        if (ctx.callbackQuery && !ctx.cbAnswered) await answerCallback(ctx, text, true);
+        else await ctx.reply(text);
+        return false;
+      }
+      if (existing.status === 'ok') {
+        // The form being replaced closes as if cancelled (the role picker gives its message back to the card).
+        const previous = byName.get(existing.state.flow)!;
+        const env0 = existing.state.data as Envelope;
+        const restored = previous.onCancel ? await previous.onCancel(envFor(ctx, () => env0.s), env0.d, env0.m) : false;
+        if (!restored) await stripKeyboard(ctx, env0.m);
+      }
+      await show(ctx, flow as AnyFlow, step, { d: data, h: [], s: 0 }, opts.edit ? 'edit' : 'new', opts.note ? [opts.note] : []);
+      return true;
+    },
+
+    async onChoice(ctx, cb) {
+      const loaded = await load(ctx);
+      // The router answers and audits a press that is not the current prompt's.
+      if (!loaded || cb.v !== loaded.env.s || !cb.k) throw new StaleFlowButton();
+      const step = loaded.flow.steps[loaded.step]!;
+      if (cb.k !== CANCEL && cb.k !== BACK && !step.onChoice) throw new StaleFlowButton();
+      await answerCallback(ctx);
+      if (cb.k === CANCEL) {
+        await cancelLoaded(ctx, loaded, true);
+        return;
+      }
+      if (cb.k === BACK) {
+        const h = [...loaded.env.h];
+        const previous = h.pop();
+        if (previous) await show(ctx, loaded.flow, previous, { ...loaded.env, h }, 'edit');
+        return;
+      }
+      await run(ctx, loaded, 'edit', (env, s) => s.onChoice?.(env, loaded.env.d, cb.k!, cb.i));
+    },
+
+    async onInput(ctx, input) {
+      const loaded = await load(ctx);
+      if (!loaded) return false;
+      const handled = await run(ctx, loaded, 'new', (env, step) => {
+        if ('text' in input) return step.onText?.(env, loaded.env.d, input.text);
+        if ('location' in input) return step.onLocation?.(env, loaded.env.d, input.location);
+        return step.onMedia?.(env, loaded.env.d, input.media);
+      });
+      if (!handled) await ctx.reply(say(ctx, 'flow.use_buttons'));
+      return true;
+    },
+
+    async cancel(ctx) {
+      const loaded = await load(ctx);
+      if (!loaded) {
+        // /cancel always works: a form kept by another part of the bot is dropped too.
+        if (!(await clearFlowState(ctx.deps.db, ctx.chat!.id))) return false;
+        await ctx.reply(say(ctx, 'cancelled'));
+        return true;
+      }
+      await cancelLoaded(ctx, loaded, false);
+      return true;
+    },
+
+    async current(ctx) {
+      const loaded = await loadFlowState(ctx.deps.db, ctx.chat!.id, ctx.deps.clock.now(), schemas);
+      return loaded.status === 'ok' ? loaded.state.flow : undefined;
+    },
+  };
+
+  async function cancelLoaded(ctx: BotContext, loaded: { flow: AnyFlow; step: string; env: Envelope }, fromButton: boolean): Promise<void> {
+    await clearFlowState(ctx.deps.db, ctx.chat!.id);
+    const env = envFor(ctx, () => loaded.env.s);
+    const restored = loaded.flow.onCancel ? await loaded.flow.onCancel(env, loaded.env.d, loaded.env.m) : false;
+    if (!restored) await stripKeyboard(ctx, loaded.env.m, fromButton ? say(ctx, 'cancelled') : undefined);
+    if (!fromButton) await ctx.reply(say(ctx, 'cancelled'));
+  }
+}
+
+/** A press on a flow button that is not the current prompt's: refused and audited by the router. */
+export class StaleFlowButton extends Error {
+  override readonly name = 'StaleFlowButton';
+  constructor() {
+    super('flow button is not the current prompt');
+  }
+}
+
+export function refusalKey(err: ServiceRefusal): MessageKey {
+  switch (err.code) {
+    case 'not_found':
+    case 'not_permitted':
+    case 'stale':
+    case 'already_done':
+    case 'invalid_input':
+    case 'wrong_status':
+      return `refuse.${err.code}`;
+    default:
+      return 'refuse.invalid_input';
+  }
+}

@@ -1,0 +1,65 @@
+/** 续报: text (required) and optional photos or voice notes, into the timeline and to the chain. */
+import { z } from 'zod';
+import { sendCard } from '../bot/views/card-messages.js';
+import { reportProgress } from '../services/incident.service.js';
+import type { Flow, FlowEnv, MediaInput, Outcome } from './engine.js';
+import { MAX_DESCRIPTION, MAX_MEDIA } from './report.flow.js';
+
+export const progressData = z.object({
+  incidentId: z.uuid(),
+  number: z.string().max(20),
+  text: z.string().max(MAX_DESCRIPTION).optional(),
+  media: z.array(z.object({ kind: z.string().max(16), fileId: z.string().min(1).max(256) })).max(MAX_MEDIA).default([]),
+});
+export type ProgressData = z.infer<typeof progressData>;
+
+function addMedia(env: FlowEnv, data: ProgressData, media: MediaInput): Outcome<ProgressData> {
+  if (data.media.length >= MAX_MEDIA) return { stay: true, error: env.say('report.media_full', { max: MAX_MEDIA }) };
+  const next = { ...data, media: [...data.media, { kind: media.kind, fileId: media.fileId }] };
+  const note = env.say('report.media_saved', { count: next.media.length });
+  const caption = media.caption?.trim();
+  if (caption && !data.text) return { next: 'more', data: { ...next, text: caption.slice(0, MAX_DESCRIPTION) }, note };
+  return { stay: true, data: next, note };
+}
+
+export const progressFlow: Flow<ProgressData> = {
+  name: 'progress',
+  version: 1,
+  data: progressData,
+  steps: {
+    text: {
+      prompt: (env, data) => ({ text: env.say('progress.ask', { number: data.number }) }),
+      onText: (env, data, text) => {
+        const trimmed = text.trim();
+        if (trimmed === '') return { stay: true, error: env.say('progress.blank') };
+        if (trimmed.length > MAX_DESCRIPTION) return { stay: true, error: env.say('report.description_too_long', { max: MAX_DESCRIPTION }) };
+        return { next: 'more', data: { ...data, text: trimmed } };
+      },
+      onMedia: (env, data, media) => addMedia(env, data, media),
+    },
+    more: {
+      prompt: (env, data) => ({
+        text: [env.say('progress.ask_more'), data.media.length ? env.say('report.media_saved', { count: data.media.length }) : ''].filter(Boolean).join('\n'),
+        rows: [[env.choice(env.say('button.submit'), 'submit')]],
+      }),
+      onMedia: (env, data, media) => addMedia(env, data, media),
+      onText: (env, data, text) => {
+        const combined = `${data.text ?? ''}\n${text.trim()}`.trim();
+        if (combined.length > MAX_DESCRIPTION) return { stay: true, error: env.say('report.description_too_long', { max: MAX_DESCRIPTION }) };
+        return { stay: true, data: { ...data, text: combined } };
+      },
+      onChoice: (env, data, key) => {
+        if (key !== 'submit' || !data.text) return { stay: true };
+        return {
+          closing: env.say('progress.done'),
+          finish: async () => {
+            await reportProgress(env.deps, env.who.actor, data.incidentId, { text: data.text!, media: data.media });
+            return async () => {
+              await sendCard(env.ctx.telegram, env.deps, env.chatId, data.incidentId, { actor: env.who.actor }, env.lang);
+            };
+          },
+        };
+      },
+    },
+  },
+};

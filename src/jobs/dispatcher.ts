@@ -1,0 +1,91 @@
+/**
+ * The Dispatcher the services call after they commit: a created timer gets a delayed job whose id is
+ * the timer's dedupe key, a cancelled timer's job is removed, a new outbox row gets a send job whose id is
+ * the outbox id. A queue outage never reaches the user: PostgreSQL already has the rows, and the outbox
+ * relay and the reconciler (woken here) catch up.
+ */
+import type { Logger } from '../logger.js';
+import type { Clock } from '../domain/index.js';
+import type { CommittedChange, Dispatcher } from '../services/ports.js';
+import { JOB_OPTIONS, jobIdOf } from './catalogue.js';
+import type { JobCounters } from './metrics.js';
+import type { AnyQueue } from './queue-backend.js';
+
+export interface DispatcherContext {
+  queues: { timers: AnyQueue; send: AnyQueue };
+  clock: Clock;
+  logger: Logger;
+  counters: JobCounters;
+  /** Milliseconds an enqueue may take before the user's request moves on without it. Default 3 000. */
+  enqueueTimeoutMs?: number;
+  /** Told when something could not be enqueued, so the relay/reconciler run soon. */
+  onEnqueueFailed?: (what: 'timers' | 'send') => void;
+}
+
+class EnqueueTimeout extends Error {
+  override readonly name = 'EnqueueTimeout';
+}
+
+export interface TimerJobSpec {
+  id: string;
+  dedupeKey: string;
+  dueAt: Date;
+}
+
+/** The job that fires a timer: id = dedupe key, delayed until due (now if already due). */
+export function timerJob(t: TimerJobSpec, now: Date) {
+  return {
+    name: 'timer.fire' as const,
+    data: { timerId: t.id },
+    opts: { ...JOB_OPTIONS['timer.fire'], jobId: jobIdOf(t.dedupeKey), delay: Math.max(0, t.dueAt.getTime() - now.getTime()) },
+  };
+}
+
+/** The job that sends an outbox row: id = the outbox id. */
+export function sendJob(outboxId: string, notBefore: Date | null = null, now?: Date) {
+  const delay = notBefore && now ? Math.max(0, notBefore.getTime() - now.getTime()) : 0;
+  return { name: 'outbox.send' as const, data: { outboxId }, opts: { ...JOB_OPTIONS['outbox.send'], jobId: outboxId, ...(delay ? { delay } : {}) } };
+}
+
+export class QueueDispatcher implements Dispatcher {
+  constructor(private readonly ctx: DispatcherContext) {}
+
+  async afterCommit(change: CommittedChange): Promise<void> {
+    await Promise.all([
+      this.guard('timers', () => this.scheduleTimers(change.timersCreated), change.timersCreated.length > 0),
+      this.guard('timers', () => this.unscheduleTimers(change.timersCancelled.map((t) => t.dedupeKey)), change.timersCancelled.length > 0),
+      this.guard('send', () => this.enqueueSends(change.outboxCreated.map((o) => o.id)), change.outboxCreated.length > 0),
+    ]);
+  }
+
+  async scheduleTimers(timers: ReadonlyArray<TimerJobSpec>): Promise<void> {
+    if (timers.length === 0) return;
+    const now = this.ctx.clock.now();
+    await this.ctx.queues.timers.addBulk(timers.map((t) => timerJob(t, now)));
+  }
+
+  /** Removes the jobs of closed timers; a job that is running or already gone is left alone (it will find the row closed). */
+  async unscheduleTimers(dedupeKeys: readonly string[]): Promise<void> {
+    await Promise.all(dedupeKeys.map((k) => this.ctx.queues.timers.remove(jobIdOf(k)).catch(() => 0)));
+  }
+
+  async enqueueSends(outboxIds: readonly string[]): Promise<void> {
+    if (outboxIds.length === 0) return;
+    await this.ctx.queues.send.addBulk(outboxIds.map((id) => sendJob(id)));
+  }
+
+  private async guard(what: 'timers' | 'send', run: () => Promise<void>, needed: boolean): Promise<void> {
+    if (!needed) return;
+    const ms = this.ctx.enqueueTimeoutMs ?? 3_000;
+    let timer: NodeJS.Timeout | undefined;
+    try {
+      await Promise.race([run(), new Promise<never>((_, reject) => (timer = setTimeout(() => reject(new EnqueueTimeout(`enqueue took over ${ms} ms`)), ms)))]);
+    } catch (err) {
+      this.ctx.counters.enqueueFailures++;
+      this.ctx.logger.warn({ err, what }, 'could not enqueue after commit; PostgreSQL has the rows, the relay/reconciler will catch up');
+      this.ctx.onEnqueueFailed?.(what);
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+}

@@ -1,0 +1,237 @@
+/**
+ * The job system, wired once: the queues on the chosen backend, the Dispatcher the services call after
+ * commit, and — in a process that runs workers — the workers, the outbox relay, the timer reconciler, the
+ * daily schedulers and the missed-day check. `close()` stops taking jobs, lets running ones finish within
+ * a deadline (worker.close() has none of its own) and closes the connections.
+ */
+import { UnrecoverableError } from 'bullmq';
+import { SEND_QUEUE_LIMITER, type TelegramGateway } from '../bot/telegram-gateway.js';
+import type { Logger } from '../logger.js';
+import { detectMissedDailyRuns, type MissedDaysReport } from '../services/daily-contact.service.js';
+import type { NotificationDeps } from '../services/notification.service.js';
+import type { ServiceDeps } from '../services/ports.js';
+import { alertOverdueTimers } from '../services/timer.service.js';
+import { assertEveryJobHasProcessor, isJobName, JOB_QUEUE, parsePayload, QUEUE_KEYS, type JobName, type QueueKey } from './catalogue.js';
+import { QueueDispatcher } from './dispatcher.js';
+import { createJobCounters, type JobCounters, type JobMetricsHook } from './metrics.js';
+import { OutboxRelay } from './outbox-relay.js';
+import { PROCESSORS, type Processor, type ProcessorContext, type ProcessorMap } from './processors.js';
+import type { AnyJob, AnyQueue, AnyWorker, QueueBackend, WorkerTuning } from './queue-backend.js';
+import { TimerReconciler, type ReconcileReport } from './reconciler.js';
+import { ensureDailySchedulers } from './schedulers.js';
+
+/** Everything a service needs except the dispatcher, which the job system provides. */
+export type BaseServiceDeps = Omit<ServiceDeps, 'dispatcher'>;
+
+export interface JobTuning {
+  sendConcurrency: number;
+  timerConcurrency: number;
+  /** Milliseconds a worker's job lock lasts; a killed worker's job is retried after it expires. */
+  lockDurationMs: number;
+  /** Milliseconds between stalled-job checks. */
+  stalledIntervalMs: number;
+  relayEveryMs: number;
+  /** 0: reconcile at start only (and when asked). */
+  reconcileEveryMs: number;
+  overdueAlertAfterMs: number;
+  /** Milliseconds a send attempt may still be in flight after its stamp (default: gateway timeout + 5 s). */
+  sendInFlightGuardMs?: number;
+  earlyToleranceMs: number;
+  shutdownDeadlineMs: number;
+  enqueueTimeoutMs: number;
+}
+
+export const DEFAULT_TUNING: JobTuning = {
+  sendConcurrency: 10,
+  timerConcurrency: 5,
+  lockDurationMs: 30_000,
+  stalledIntervalMs: 30_000,
+  relayEveryMs: 5_000,
+  reconcileEveryMs: 60_000,
+  overdueAlertAfterMs: 60_000,
+  earlyToleranceMs: 1_000,
+  shutdownDeadlineMs: 10_000,
+  enqueueTimeoutMs: 3_000,
+};
+
+export interface JobSystemOptions {
+  backend: QueueBackend;
+  gateway: TelegramGateway;
+  logger: Logger;
+  metrics?: JobMetricsHook;
+  tuning?: Partial<JobTuning>;
+  /** Replaces processors (tests); start-up still fails if one is missing. */
+  processors?: Partial<ProcessorMap>;
+}
+
+export interface StartWorkersOptions {
+  /** Install the 09:00 / 18:00 job schedulers (default true). */
+  schedulers?: boolean;
+  /** Look for daily runs missed while down, and run today's if late (default true). */
+  catchUp?: boolean;
+  /** Run only these queues' workers (default all). */
+  queues?: readonly QueueKey[];
+}
+
+export interface JobSystemMetrics extends JobCounters {
+  backend: QueueBackend['kind'];
+  workers: number;
+}
+
+export interface JobSystem {
+  readonly backend: QueueBackend;
+  readonly queues: Readonly<Record<QueueKey, AnyQueue>>;
+  readonly dispatcher: QueueDispatcher;
+  /** The services' dependencies, with this system's dispatcher. */
+  readonly deps: ServiceDeps;
+  readonly notificationDeps: NotificationDeps;
+  startWorkers(opts?: StartWorkersOptions): Promise<void>;
+  /** One reconciliation pass now (also what runs every minute). */
+  reconcile(): Promise<ReconcileReport>;
+  /** One outbox relay pass now. */
+  relay(): Promise<number>;
+  installSchedulers(): Promise<number>;
+  detectMissedDays(): Promise<MissedDaysReport>;
+  metrics(): JobSystemMetrics;
+  close(opts?: { deadlineMs?: number }): Promise<void>;
+}
+
+const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms).unref());
+
+export function createJobSystem(base: BaseServiceDeps, opts: JobSystemOptions): JobSystem {
+  const tuning: JobTuning = { ...DEFAULT_TUNING, ...opts.tuning };
+  const { backend, logger } = opts;
+  const counters = createJobCounters();
+  const queues = Object.fromEntries(QUEUE_KEYS.map((k) => [k, backend.createQueue(k)])) as Record<QueueKey, AnyQueue>;
+  for (const [key, q] of Object.entries(queues)) q.on('error', (err: Error) => logger.warn({ err, queue: key }, 'queue connection error'));
+
+  let relay: OutboxRelay | undefined;
+  let reconciler: TimerReconciler | undefined;
+  const dispatcher = new QueueDispatcher({
+    queues,
+    clock: base.clock,
+    logger,
+    counters,
+    enqueueTimeoutMs: tuning.enqueueTimeoutMs,
+    onEnqueueFailed: (what) => (what === 'send' ? relay?.wake() : undefined),
+  });
+  const deps: ServiceDeps = { ...base, dispatcher };
+  const notificationDeps: NotificationDeps = {
+    ...deps,
+    gateway: opts.gateway,
+    ...(tuning.sendInFlightGuardMs !== undefined ? { sendInFlightGuardMs: tuning.sendInFlightGuardMs } : {}),
+  };
+  const processors: ProcessorMap = { ...PROCESSORS, ...opts.processors } as ProcessorMap;
+  assertEveryJobHasProcessor(processors);
+
+  const workers: AnyWorker[] = [];
+  let schedulersWanted = false;
+
+  const installSchedulers = async () => ensureDailySchedulers(queues.daily, await base.policy(), base.timeZone);
+
+  relay = new OutboxRelay({ db: base.db, clock: base.clock, queue: queues.send, logger, counters, everyMs: tuning.relayEveryMs });
+  reconciler = new TimerReconciler({
+    db: base.db,
+    clock: base.clock,
+    queue: queues.timers,
+    logger,
+    counters,
+    ...(opts.metrics ? { metrics: opts.metrics } : {}),
+    everyMs: tuning.reconcileEveryMs,
+    overdueAlertAfterMs: tuning.overdueAlertAfterMs,
+    lockName: `${backend.namespace}:reconcile`,
+    alertOverdue: (rows) => alertOverdueTimers(deps, rows),
+    // A wiped Redis loses the schedulers too: each reconciliation puts them back.
+    ensureSchedulers: async () => {
+      if (schedulersWanted) await installSchedulers();
+    },
+  });
+
+  function makeWorker(key: QueueKey): AnyWorker {
+    let worker: AnyWorker | undefined;
+    const ctx: ProcessorContext = {
+      deps: notificationDeps,
+      logger,
+      counters,
+      ...(opts.metrics ? { metrics: opts.metrics } : {}),
+      earlyToleranceMs: tuning.earlyToleranceMs,
+      rateLimit: async (ms) => {
+        await worker!.rateLimit(ms);
+      },
+      rateLimitError: () => backend.rateLimitError(),
+    };
+    const run = async (job: AnyJob, token?: string) => {
+      if (!isJobName(job.name) || JOB_QUEUE[job.name] !== key) throw new UnrecoverableError(`no processor for ${job.name} on ${key}`);
+      const name: JobName = job.name;
+      let data: unknown;
+      try {
+        data = parsePayload(name, job.data);
+      } catch (e) {
+        throw new UnrecoverableError((e as Error).message);
+      }
+      return (processors[name] as Processor<JobName>)(data as never, job, token, ctx);
+    };
+    const workerTuning: WorkerTuning = {
+      concurrency: key === 'send' ? tuning.sendConcurrency : key === 'timers' ? tuning.timerConcurrency : 1,
+      lockDuration: tuning.lockDurationMs,
+      stalledInterval: tuning.stalledIntervalMs,
+      ...(key === 'send' ? { limiter: { ...SEND_QUEUE_LIMITER } } : {}),
+    };
+    worker = backend.createWorker(key, run, workerTuning);
+    worker.on('failed', (job: AnyJob | undefined, err: Error) =>
+      logger.warn({ queue: key, job: job?.name, jobId: job?.id, attempts: job?.attemptsMade, err: { name: err.name, message: err.message } }, 'job failed'),
+    );
+    worker.on('completed', (job: AnyJob, outcome: unknown) => logger.debug({ queue: key, job: job.name, jobId: job.id, outcome }, 'job done'));
+    worker.on('error', (err: Error) => logger.warn({ err, queue: key }, 'worker error'));
+    opts.metrics?.observeWorker?.(worker);
+    return worker;
+  }
+
+  const system: JobSystem = {
+    backend,
+    queues,
+    dispatcher,
+    deps,
+    notificationDeps,
+
+    async startWorkers(start: StartWorkersOptions = {}) {
+      const keys = start.queues ?? QUEUE_KEYS;
+      for (const key of keys) workers.push(makeWorker(key));
+      schedulersWanted = start.schedulers !== false;
+      if (schedulersWanted) await installSchedulers();
+      relay!.start();
+      reconciler!.start();
+      if (start.catchUp !== false) {
+        // Not awaited: start-up does not wait for a late daily run.
+        void detectMissedDailyRuns(deps)
+          .then((r) => {
+            if (r.missed.contact_reminder.length || r.missed.digest.length || r.ranLate.length) logger.warn({ missed: r.missed, ranLate: r.ranLate }, 'daily runs missed while down');
+          })
+          .catch((err: unknown) => logger.error({ err }, 'missed-day check failed'));
+      }
+      logger.info({ backend: backend.kind, queues: keys }, 'workers started');
+    },
+
+    reconcile: () => reconciler!.runOnce(),
+    relay: () => relay!.runOnce(),
+    installSchedulers,
+    detectMissedDays: () => detectMissedDailyRuns(deps),
+
+    metrics: () => ({ ...counters, messages: { ...counters.messages }, backend: backend.kind, workers: workers.length }),
+
+    async close(closeOpts = {}) {
+      const deadline = closeOpts.deadlineMs ?? tuning.shutdownDeadlineMs;
+      await Promise.all([relay!.stop(), reconciler!.stop()]);
+      // close() stops taking jobs and waits for the running ones, with no limit of its own.
+      const closing = Promise.all(workers.map((w) => w.close()));
+      const finished = await Promise.race([closing.then(() => true), sleep(deadline).then(() => false)]);
+      if (!finished) {
+        logger.warn({ deadlineMs: deadline }, 'jobs still running at the shutdown deadline; their locks will expire and they will be retried');
+        for (const w of workers) w.cancelAllJobs('shutdown');
+      }
+      await Promise.race([Promise.all(Object.values(queues).map((q) => q.close().catch(() => undefined))), sleep(2_000)]);
+    },
+  };
+  return system;
+}
+

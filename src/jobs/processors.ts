@@ -1,0 +1,102 @@
+/**
+ * The processors: thin, like handlers. Each parses its payload, calls one service, and returns an outcome
+ * (`sent`, `skipped: already acknowledged`…) or throws a signal: UnrecoverableError for what retrying
+ * cannot fix, RateLimitError after a 429 (not counted as a failure), DelayedError when the job must
+ * wait, and anything else to be retried with backoff.
+ */
+import { DelayedError, UnrecoverableError } from 'bullmq';
+import { TelegramBadRequest, TelegramBlocked, TelegramRateLimited, TelegramTransient } from '../bot/telegram-gateway.js';
+import { localDate } from '../domain/index.js';
+import type { Logger } from '../logger.js';
+import { runDailyContactReminders } from '../services/daily-contact.service.js';
+import { runDailyDigest } from '../services/digest.service.js';
+import { sendOutboxMessage, type NotificationDeps } from '../services/notification.service.js';
+import { fireTimer } from '../services/timer.service.js';
+import type { JobName, JobPayload } from './catalogue.js';
+import type { JobCounters, JobMetricsHook, SendResult } from './metrics.js';
+import type { AnyJob } from './queue-backend.js';
+
+export interface ProcessorContext {
+  deps: NotificationDeps;
+  logger: Logger;
+  counters: JobCounters;
+  metrics?: JobMetricsHook;
+  /** Milliseconds a timer may fire early (clock skew between machines) before it is put back. */
+  earlyToleranceMs: number;
+  /** Pauses the whole send queue (worker.rateLimit) after a 429. */
+  rateLimit(ms: number): Promise<void>;
+  rateLimitError(): Error;
+}
+
+export type Processor<N extends JobName> = (data: JobPayload<N>, job: AnyJob, token: string | undefined, ctx: ProcessorContext) => Promise<string>;
+export type ProcessorMap = { [N in JobName]: Processor<N> };
+
+/** Puts the job back to wait until `until`, without counting an attempt. */
+async function waitUntil(job: AnyJob, token: string | undefined, until: Date): Promise<never> {
+  await job.moveToDelayed(until.getTime(), token);
+  throw new DelayedError();
+}
+
+export const handleTimerFire: Processor<'timer.fire'> = async ({ timerId }, job, token, ctx) => {
+  const r = await fireTimer(ctx.deps, timerId, { earlyToleranceMs: ctx.earlyToleranceMs });
+  if (r.status === 'not_due') return waitUntil(job, token, r.dueAt);
+  return r.outcome;
+};
+
+export const handleOutboxSend: Processor<'outbox.send'> = async ({ outboxId }, job, token, ctx) => {
+  const count = (result: SendResult) => {
+    ctx.counters.messages[result]++;
+    ctx.metrics?.messageSent?.(result);
+  };
+  try {
+    const r = await sendOutboxMessage(ctx.deps, outboxId);
+    switch (r.status) {
+      case 'deferred':
+        return waitUntil(job, token, r.until);
+      case 'rerouted':
+        count(r.reason === 'blocked' ? '403' : 'error');
+        // Not retried: the person cannot receive it; the row is closed and moved to whoever stands in.
+        throw new UnrecoverableError(r.outcome);
+      case 'sent':
+        count('ok');
+        return r.outcome;
+      default:
+        return r.outcome;
+    }
+  } catch (e) {
+    if (e instanceof TelegramRateLimited) {
+      count('429');
+      // Telegram said how long: the queue waits exactly that, and the job is not counted as failed.
+      await ctx.rateLimit(e.retryAfterSeconds * 1000);
+      throw ctx.rateLimitError();
+    }
+    if (e instanceof TelegramBlocked || e instanceof TelegramBadRequest) {
+      count(e instanceof TelegramBlocked ? '403' : 'error');
+      throw new UnrecoverableError(`${e.name}: ${e.code}`);
+    }
+    if (e instanceof TelegramTransient) count('error');
+    throw e;
+  }
+};
+
+/** The scheduled run's own day: when it was due, not when a worker got to it. */
+function runDay(job: AnyJob, tz: string): string {
+  return localDate(new Date(job.timestamp + (job.opts?.delay ?? 0)), tz);
+}
+
+export const handleDailyContactReminders: Processor<'daily.contact_reminders'> = async ({ date }, job, _token, ctx) => {
+  const r = await runDailyContactReminders(ctx.deps, date ?? runDay(job, ctx.deps.timeZone));
+  return `sent: ${r.officers} reminders for ${r.subjects} subjects`;
+};
+
+export const handleDailyDigest: Processor<'daily.digest'> = async ({ date }, job, _token, ctx) => {
+  const r = await runDailyDigest(ctx.deps, date ?? runDay(job, ctx.deps.timeZone));
+  return `sent: digest to ${r.recipients}`;
+};
+
+export const PROCESSORS: ProcessorMap = {
+  'timer.fire': handleTimerFire,
+  'outbox.send': handleOutboxSend,
+  'daily.contact_reminders': handleDailyContactReminders,
+  'daily.digest': handleDailyDigest,
+};

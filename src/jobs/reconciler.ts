@@ -1,0 +1,150 @@
+/**
+ * The reconciler and auditor. PostgreSQL says which timers are pending; the timers queue should hold one
+ * delayed job per pending timer, with the timer's dedupe key as its id. At start and every minute:
+ * - a pending timer without a job gets one again (same deterministic id) — e.g. after Redis lost its
+ *   data (FLUSHALL, a restart without persistence) or the dispatcher could not enqueue;
+ * - a job without a pending timer is removed (its timer was cancelled while the queue was away);
+ * - the drift is counted, logged and passed to the metrics hook;
+ * - a timer more than a minute past due is the dead man's switch: the section is alerted, once per timer.
+ * It also puts back the daily job schedulers, which a wiped Redis loses too. One process at a time does
+ * this (a PostgreSQL advisory lock); the others skip the run.
+ */
+import { and, eq, inArray, sql } from 'drizzle-orm';
+import type { Database } from '../db/client.js';
+import { timers } from '../db/schema.js';
+import type { Clock } from '../domain/index.js';
+import type { Logger } from '../logger.js';
+import { jobIdOf } from './catalogue.js';
+import { timerJob } from './dispatcher.js';
+import type { JobCounters, JobMetricsHook, ReconcileDrift } from './metrics.js';
+import { LIVE_STATES } from './outbox-relay.js';
+import type { AnyQueue } from './queue-backend.js';
+
+export interface ReconcilerContext {
+  db: Database;
+  clock: Clock;
+  queue: AnyQueue;
+  logger: Logger;
+  counters: JobCounters;
+  metrics?: JobMetricsHook;
+  /** Milliseconds between runs (60 000 in production). 0: only when asked. */
+  everyMs: number;
+  /** Milliseconds past due after which a pending timer raises the alert (60 000). */
+  overdueAlertAfterMs: number;
+  /** Key of the advisory lock that lets one process reconcile at a time. */
+  lockName: string;
+  /** Writes the alert to the section (timer.service alertOverdueTimers). */
+  alertOverdue: (overdue: Array<typeof timers.$inferSelect>) => Promise<number>;
+  /** Puts back what else lives only in the queue (job schedulers). */
+  ensureSchedulers?: () => Promise<void>;
+}
+
+export type ReconcileReport = ReconcileDrift & { skipped?: 'locked' };
+
+export class TimerReconciler {
+  private timer: NodeJS.Timeout | undefined;
+  private running: Promise<ReconcileReport> | undefined;
+  private stopped = true;
+
+  constructor(private readonly ctx: ReconcilerContext) {}
+
+  start(): void {
+    if (!this.stopped) return;
+    this.stopped = false;
+    this.kick();
+    if (this.ctx.everyMs > 0) {
+      this.timer = setInterval(() => this.kick(), this.ctx.everyMs);
+      this.timer.unref();
+    }
+  }
+
+  stop(): Promise<unknown> {
+    this.stopped = true;
+    clearInterval(this.timer);
+    return this.running ?? Promise.resolve();
+  }
+
+  private kick(): void {
+    if (this.stopped) return;
+    this.runOnce().catch((err: unknown) => this.ctx.logger.warn({ err }, 'timer reconciliation failed'));
+  }
+
+  /** One pass; concurrent calls share it. */
+  runOnce(): Promise<ReconcileReport> {
+    this.running ??= this.pass().finally(() => (this.running = undefined));
+    return this.running;
+  }
+
+  private async pass(): Promise<ReconcileReport> {
+    const { db, queue: q, clock } = this.ctx;
+    const report = await db.transaction(async (tx) => {
+      const [lock] = await tx.execute<{ locked: boolean }>(sql`select pg_try_advisory_xact_lock(hashtext(${this.ctx.lockName})) as locked`);
+      const now = clock.now();
+      if (!lock?.locked) return { at: now, pending: 0, missing: 0, orphaned: 0, overdue: 0, skipped: 'locked' as const, overdueRows: [] };
+
+      if (this.ctx.ensureSchedulers) await this.ctx.ensureSchedulers().catch((err: unknown) => this.ctx.logger.warn({ err }, 'could not restore job schedulers'));
+
+      const pending = await tx.select().from(timers).where(eq(timers.state, 'pending'));
+      const byJobId = new Map(pending.map((t) => [jobIdOf(t.dedupeKey), t]));
+      const live = await q.getRanges([...LIVE_STATES], 0, -1);
+      const liveSet = new Set(live);
+
+      // Missing: pending in PostgreSQL, no live job. A finished job with that id would swallow the add: remove it first.
+      let missing = pending.filter((t) => !liveSet.has(jobIdOf(t.dedupeKey)));
+      if (missing.length) {
+        // A timer that fired between the two reads is not missing.
+        const still = await tx.select({ id: timers.id }).from(timers).where(and(inArray(timers.id, missing.map((t) => t.id)), eq(timers.state, 'pending')));
+        const stillIds = new Set(still.map((r) => r.id));
+        missing = missing.filter((t) => stillIds.has(t.id));
+      }
+      if (missing.length) {
+        const finished = new Set(await q.getRanges(['completed', 'failed'], 0, -1));
+        await Promise.all(missing.filter((t) => finished.has(jobIdOf(t.dedupeKey))).map((t) => q.remove(jobIdOf(t.dedupeKey)).catch(() => 0)));
+        for (let i = 0; i < missing.length; i += 1_000) await q.addBulk(missing.slice(i, i + 1_000).map((t) => timerJob(t, now)));
+      }
+
+      // Orphans: a waiting or delayed job whose timer is no longer pending (cancelled while the queue was away).
+      const candidates = live.filter((id) => !byJobId.has(id));
+      let orphaned = 0;
+      if (candidates.length) {
+        const waiting = new Set(await q.getRanges(['delayed', 'wait', 'prioritized'], 0, -1));
+        const stillPending = await tx
+          .select({ key: timers.dedupeKey })
+          .from(timers)
+          .where(and(inArray(timers.dedupeKey, candidates), eq(timers.state, 'pending')));
+        const keep = new Set(stillPending.map((r) => jobIdOf(r.key)));
+        for (const id of candidates) {
+          if (!waiting.has(id) || keep.has(id)) continue;
+          orphaned += (await q.remove(id).catch(() => 0)) ? 1 : 0;
+        }
+      }
+
+      // Overdue: the dead man's switch. A delayed job that should have run is promoted as well.
+      // Counted from when the timer could first have fired: a timer written already due (a late daily run) is not overdue at once.
+      const overdueRows = pending.filter((t) => now.getTime() - Math.max(t.dueAt.getTime(), t.createdAt.getTime()) > this.ctx.overdueAlertAfterMs);
+      for (let i = 0; i < overdueRows.length; i += 100) {
+        await Promise.all(
+          overdueRows.slice(i, i + 100).map(async (t) => {
+            const job = await q.getJob(jobIdOf(t.dedupeKey));
+            if (job && (await job.isDelayed())) await job.promote().catch(() => undefined);
+          }),
+        );
+      }
+      return { at: now, pending: pending.length, missing: missing.length, orphaned, overdue: overdueRows.length, overdueRows };
+    });
+
+    if ('skipped' in report && report.skipped) return { at: report.at, pending: 0, missing: 0, orphaned: 0, overdue: 0, skipped: 'locked' };
+    const alerted = report.overdueRows.length ? await this.ctx.alertOverdue(report.overdueRows) : 0;
+    const drift: ReconcileDrift = { at: report.at, pending: report.pending, missing: report.missing, orphaned: report.orphaned, overdue: report.overdue };
+    const c = this.ctx.counters;
+    c.reconcileRuns++;
+    c.timersRestored += drift.missing;
+    c.orphansRemoved += drift.orphaned;
+    c.overdueAlerts += alerted;
+    c.lastDrift = drift;
+    this.ctx.metrics?.reconcilerRan?.({ missing: drift.missing, orphaned: drift.orphaned });
+    const log = drift.missing || drift.orphaned || drift.overdue ? this.ctx.logger.warn.bind(this.ctx.logger) : this.ctx.logger.debug.bind(this.ctx.logger);
+    log({ drift, alerted }, 'timer reconciliation');
+    return drift;
+  }
+}

@@ -1,0 +1,300 @@
+/**
+ * The accountability register (七(四)) and the monthly statistics behind /stats. Lateness and omissions
+ * are computed from the timeline rows each time (they cannot drift from the facts); false and concealed
+ * reports are findings the section records, with evidence and a reason. Drill incidents never count.
+ */
+import { and, eq, gte, inArray, lt, lte } from 'drizzle-orm';
+import type { Executor } from '../db/client.js';
+import { appendAudit } from '../db/repositories/audit.repository.js';
+import {
+  absences,
+  accountabilityFindings,
+  auditLog,
+  contactLogs,
+  incidents,
+  incidentSteps,
+  incidentUpdates,
+  staff,
+  subjects,
+  units,
+} from '../db/schema.js';
+import { t, type Lang } from '../bot/messages/index.js';
+import { registerCsv, statsCsv } from '../reports/csv.js';
+import {
+  computeStats,
+  incidentFindings,
+  manualFindingEntry,
+  missedContactFindings,
+  monthRange,
+  sortRegister,
+  validateManualFinding,
+  type IncidentTimeline,
+  type ManualRule,
+  type MonthlyStats,
+  type RegisterEntry,
+  type RegisterEvidence,
+} from '../domain/accountability.js';
+import type { Criticality } from '../domain/incident-types.js';
+import type { EscalationPolicy } from '../domain/policy.js';
+import { hasBureauWideView, isLeader, isSection, type Actor } from '../domain/roles.js';
+import { ServiceRefusal } from './errors.js';
+import type { ServiceDeps } from './ports.js';
+
+type IncidentRow = typeof incidents.$inferSelect;
+
+/** The corrections section's unit, which answers for acknowledgements and section steps. */
+export async function sectionUnitId(db: Executor): Promise<string | null> {
+  const [row] = await db.select({ id: units.id }).from(units).where(eq(units.kind, 'section')).orderBy(units.code).limit(1);
+  return row?.id ?? null;
+}
+
+function timelineIncident(i: IncidentRow): IncidentTimeline['incident'] {
+  return {
+    id: i.id,
+    officeUnitId: i.officeUnitId,
+    reporterStaffId: i.reporterStaffId,
+    criticality: i.criticality as Criticality,
+    discoveredAt: i.discoveredAt,
+    reportedAt: i.reportedAt,
+    acknowledgedAt: i.acknowledgedAt,
+    acknowledgedByStaffId: i.acknowledgedByStaffId,
+    closedAt: i.closedAt,
+    closedByStaffId: i.closedByStaffId,
+    closure: i.closure,
+    isDrill: i.isDrill,
+  };
+}
+
+/** The timelines of several incidents, loaded in three queries. */
+export async function loadTimelines(db: Executor, rows: readonly IncidentRow[]): Promise<IncidentTimeline[]> {
+  if (rows.length === 0) return [];
+  const ids = rows.map((r) => r.id);
+  const [steps, updates, audit] = await Promise.all([
+    db.select().from(incidentSteps).where(inArray(incidentSteps.incidentId, ids)).orderBy(incidentSteps.ordinal),
+    db.select().from(incidentUpdates).where(inArray(incidentUpdates.incidentId, ids)).orderBy(incidentUpdates.at),
+    db.select().from(auditLog).where(inArray(auditLog.incidentId, ids)).orderBy(auditLog.id),
+  ]);
+  return rows.map((i) => ({
+    incident: timelineIncident(i),
+    policy: i.policy as EscalationPolicy,
+    steps: steps.filter((s) => s.incidentId === i.id),
+    updates: updates.filter((u) => u.incidentId === i.id),
+    audit: audit
+      .filter((a) => a.incidentId === i.id)
+      .map((a) => ({ id: Number(a.id), at: a.at, action: a.action, entity: a.entity, entityId: a.entityId, actorStaffId: a.actorStaffId, data: (a.data ?? {}) as Record<string, unknown> })),
+  }));
+}
+
+export async function loadIncidentTimeline(db: Executor, incidentId: string): Promise<IncidentTimeline | undefined> {
+  const [row] = await db.select().from(incidents).where(eq(incidents.id, incidentId));
+  if (!row) return undefined;
+  return (await loadTimelines(db, [row]))[0];
+}
+
+export interface MonthQuery {
+  /** `YYYY-MM`, local to the time zone. */
+  month: string;
+  timeZone: string;
+  now: Date;
+  /** Policy for daily contacts (check time); the deployment's current policy. */
+  policy: EscalationPolicy;
+}
+
+/**
+ * The register for a month: findings of the (non-drill) incidents reported in it, the daily contacts
+ * owed in it and not logged, and the manual findings recorded in it. Newest first.
+ */
+export async function accountabilityRegister(db: Executor, q: MonthQuery): Promise<RegisterEntry[]> {
+  const { from, to, firstDay, lastDay } = monthRange(q.month, q.timeZone);
+  const section = await sectionUnitId(db);
+  const rows = await db
+    .select()
+    .from(incidents)
+    .where(and(eq(incidents.isDrill, false), gte(incidents.reportedAt, from), lt(incidents.reportedAt, to)));
+  const timelines = await loadTimelines(db, rows);
+  const entries = timelines.flatMap((t) => incidentFindings(t, { sectionUnitId: section, now: q.now }));
+
+  const away = await db
+    .select({
+      id: absences.id,
+      subjectId: absences.subjectId,
+      startsOn: absences.startsOn,
+      endsOn: absences.endsOn,
+      cancelledAt: absences.cancelledAt,
+      officeUnitId: subjects.officeUnitId,
+      responsibleStaffId: subjects.responsibleStaffId,
+    })
+    .from(absences)
+    .innerJoin(subjects, eq(subjects.id, absences.subjectId))
+    .where(and(lte(absences.startsOn, lastDay), gte(absences.endsOn, firstDay)));
+  if (away.length) {
+    const logs = await db
+      .select({ subjectId: contactLogs.subjectId, localDate: contactLogs.localDate })
+      .from(contactLogs)
+      .where(and(inArray(contactLogs.subjectId, [...new Set(away.map((a) => a.subjectId))]), gte(contactLogs.localDate, firstDay), lte(contactLogs.localDate, lastDay)));
+    entries.push(...missedContactFindings(away, logs, { from: firstDay, to: lastDay }, q.policy, q.timeZone, q.now));
+  }
+
+  const manual = await db
+    .select({ finding: accountabilityFindings, isDrill: incidents.isDrill })
+    .from(accountabilityFindings)
+    .leftJoin(incidents, eq(incidents.id, accountabilityFindings.incidentId))
+    .where(and(gte(accountabilityFindings.at, from), lt(accountabilityFindings.at, to)));
+  entries.push(...manual.filter((m) => m.isDrill !== true).map((m) => manualFindingEntry(m.finding)));
+  return sortRegister(entries);
+}
+
+/** The statistics of a month, per office and per person, with the register they count. */
+export async function monthlyStats(db: Executor, q: MonthQuery): Promise<{ stats: MonthlyStats; entries: RegisterEntry[] }> {
+  const { from, to } = monthRange(q.month, q.timeZone);
+  const rows = await db
+    .select()
+    .from(incidents)
+    .where(and(eq(incidents.isDrill, false), gte(incidents.reportedAt, from), lt(incidents.reportedAt, to)));
+  const entries = await accountabilityRegister(db, q);
+  return { stats: computeStats(rows, entries), entries };
+}
+
+/** Who may see the register and the statistics: the section and leaders see all; an office head sees their office. */
+export function canViewAccountability(actor: Actor): boolean {
+  return hasBureauWideView(actor) || actor.positions.includes('office_head');
+}
+
+/** Narrows what an office head sees to their own office and its people. */
+export function visibleRegister(actor: Actor, entries: readonly RegisterEntry[], staffUnit: ReadonlyMap<string, string>): RegisterEntry[] {
+  if (hasBureauWideView(actor)) return [...entries];
+  return entries.filter((e) => e.unitId === actor.unitId || (e.staffId !== null && staffUnit.get(e.staffId) === actor.unitId));
+}
+
+export function visibleStats(actor: Actor, stats: MonthlyStats, staffUnit: ReadonlyMap<string, string>): MonthlyStats {
+  if (hasBureauWideView(actor)) return stats;
+  return {
+    offices: stats.offices.filter((r) => r.id === actor.unitId),
+    people: stats.people.filter((r) => staffUnit.get(r.id) === actor.unitId),
+  };
+}
+
+export interface ManualFindingInput {
+  incidentId: string | null;
+  rule: ManualRule;
+  staffId: string | null;
+  unitId: string | null;
+  reason: string;
+  evidence: RegisterEvidence;
+}
+
+export type FindingRow = typeof accountabilityFindings.$inferSelect;
+
+/**
+ * 谎报、瞒报: the section (or a leader) records a finding by hand. The evidence must name timeline rows;
+ * when it names an incident, the incident's audit rows are checked to belong to it.
+ */
+export async function recordFinding(deps: ServiceDeps, actor: Actor, input: ManualFindingInput): Promise<FindingRow> {
+  if (!isSection(actor) && !isLeader(actor)) throw new ServiceRefusal('not_permitted');
+  const problems = validateManualFinding(input);
+  if (problems.length) throw new ServiceRefusal('invalid_input', problems.join(','));
+  if (input.reason.length > 2000) throw new ServiceRefusal('invalid_input', 'reason');
+  const now = deps.clock.now();
+  return deps.db.transaction(async (tx) => {
+    if (input.incidentId) {
+      const [inc] = await tx.select({ id: incidents.id, isDrill: incidents.isDrill }).from(incidents).where(eq(incidents.id, input.incidentId));
+      if (!inc) throw new ServiceRefusal('not_found', 'incident');
+      if (inc.isDrill) throw new ServiceRefusal('invalid_input', 'drill');
+      if (input.evidence.auditIds.length) {
+        const own = await tx
+          .select({ id: auditLog.id })
+          .from(auditLog)
+          .where(and(eq(auditLog.incidentId, input.incidentId), inArray(auditLog.id, input.evidence.auditIds)));
+        if (own.length !== new Set(input.evidence.auditIds).size) throw new ServiceRefusal('invalid_input', 'evidence');
+      }
+      if (input.evidence.stepIds.length) {
+        const own = await tx
+          .select({ id: incidentSteps.id })
+          .from(incidentSteps)
+          .where(and(eq(incidentSteps.incidentId, input.incidentId), inArray(incidentSteps.id, input.evidence.stepIds)));
+        if (own.length !== new Set(input.evidence.stepIds).size) throw new ServiceRefusal('invalid_input', 'evidence');
+      }
+    }
+    const [row] = await tx
+      .insert(accountabilityFindings)
+      .values({
+        incidentId: input.incidentId,
+        rule: input.rule,
+        subjectStaffId: input.staffId,
+        subjectUnitId: input.unitId,
+        reason: input.reason.trim(),
+        evidence: input.evidence,
+        recordedByStaffId: actor.staffId,
+        at: now,
+      })
+      .returning();
+    await appendAudit(tx, {
+      at: now,
+      action: 'accountability.finding',
+      entity: 'accountability_finding',
+      entityId: row!.id,
+      incidentId: input.incidentId,
+      actorStaffId: actor.staffId,
+      data: { rule: input.rule, staffId: input.staffId, unitId: input.unitId, evidence: input.evidence },
+    });
+    return row!;
+  });
+}
+
+/** Names for the units, people, incidents and subjects a set of entries and rows mention. */
+export async function namesFor(db: Executor, entries: readonly RegisterEntry[], stats?: MonthlyStats, lang: Lang = 'zh') {
+  const unitIds = new Set<string>();
+  const staffIds = new Set<string>();
+  const incidentIds = new Set<string>();
+  const subjectIds = new Set<string>();
+  for (const e of entries) {
+    if (e.unitId) unitIds.add(e.unitId);
+    if (e.staffId) staffIds.add(e.staffId);
+    if (e.incidentId) incidentIds.add(e.incidentId);
+    if (e.subjectId) subjectIds.add(e.subjectId);
+  }
+  for (const r of stats?.offices ?? []) unitIds.add(r.id);
+  for (const r of stats?.people ?? []) staffIds.add(r.id);
+  const [u, st, inc, sub] = await Promise.all([
+    unitIds.size ? db.select({ id: units.id, name: units.name, nameEn: units.nameEn }).from(units).where(inArray(units.id, [...unitIds])) : Promise.resolve([]),
+    staffIds.size ? db.select({ id: staff.id, name: staff.name, unitId: staff.unitId }).from(staff).where(inArray(staff.id, [...staffIds])) : Promise.resolve([]),
+    incidentIds.size ? db.select({ id: incidents.id, number: incidents.number }).from(incidents).where(inArray(incidents.id, [...incidentIds])) : Promise.resolve([]),
+    subjectIds.size ? db.select({ id: subjects.id, code: subjects.code }).from(subjects).where(inArray(subjects.id, [...subjectIds])) : Promise.resolve([]),
+  ]);
+  const unitName = new Map(u.map((x) => [x.id, (lang === 'en' ? x.nameEn : null) ?? x.name]));
+  const staffName = new Map(st.map((x) => [x.id, x.name]));
+  const staffUnit = new Map(st.map((x) => [x.id, x.unitId]));
+  const numbers = new Map(inc.map((x) => [x.id, x.number]));
+  const codes = new Map(sub.map((x) => [x.id, x.code]));
+  return {
+    unit: (id: string) => unitName.get(id) ?? id.slice(0, 8),
+    staff: (id: string) => staffName.get(id) ?? id.slice(0, 8),
+    incidentNumber: (id: string) => numbers.get(id) ?? id.slice(0, 8),
+    subjectCode: (id: string) => codes.get(id) ?? id.slice(0, 8),
+    staffUnit,
+  };
+}
+
+/** /stats as a CSV document, narrowed to what the actor may see. */
+export async function statsCsvFile(deps: Pick<ServiceDeps, 'db' | 'clock' | 'timeZone' | 'policy'>, actor: Actor, month: string, lang: Lang = 'zh'): Promise<{ filename: string; data: Buffer }> {
+  if (!canViewAccountability(actor)) throw new ServiceRefusal('not_permitted');
+  const { stats, entries } = await monthlyStats(deps.db, { month, timeZone: deps.timeZone, now: deps.clock.now(), policy: await deps.policy() });
+  const names = await namesFor(deps.db, entries, stats, lang);
+  const visible = visibleStats(actor, stats, names.staffUnit);
+  return { filename: t(lang, 'stats.csv.filename', { month }), data: Buffer.from(statsCsv(visible, names, lang), 'utf8') };
+}
+
+/** The register of a month as a CSV document, narrowed to what the actor may see. */
+export async function registerCsvFile(deps: Pick<ServiceDeps, 'db' | 'clock' | 'timeZone' | 'policy'>, actor: Actor, month: string, lang: Lang = 'zh'): Promise<{ filename: string; data: Buffer }> {
+  if (!canViewAccountability(actor)) throw new ServiceRefusal('not_permitted');
+  const entries = await accountabilityRegister(deps.db, { month, timeZone: deps.timeZone, now: deps.clock.now(), policy: await deps.policy() });
+  const names = await namesFor(deps.db, entries, undefined, lang);
+  const visible = visibleRegister(actor, entries, names.staffUnit);
+  return { filename: t(lang, 'acct.csv.filename', { month }), data: Buffer.from(registerCsv(visible, { ...names, timeZone: deps.timeZone }, lang), 'utf8') };
+}
+
+/** The audit rows of an incident, as evidence to pick from for a manual finding. */
+export async function incidentAuditIds(db: Executor, incidentId: string): Promise<number[]> {
+  const rows = await db.select({ id: auditLog.id }).from(auditLog).where(eq(auditLog.incidentId, incidentId)).orderBy(auditLog.id);
+  return rows.map((r) => Number(r.id));
+}

@@ -1,0 +1,109 @@
+/**
+ * The daily digest (18:00 by default) to the section and the leaders: open incidents, overdue steps and
+ * written reports, and the subjects away today with their contact status. The outbox row carries only
+ * the date; the content is read when the message is drawn, so it is current when it arrives.
+ */
+import { and, desc, eq, gte, inArray, isNull, lte } from 'drizzle-orm';
+import type { Executor } from '../db/client.js';
+import { loadOrgSnapshot } from '../db/repositories/org.repository.js';
+import { enqueueNotices, type NoticeDraft } from '../db/repositories/outbox.repository.js';
+import { absences, contactLogs, dailyRuns, incidents, incidentSteps, subjects, units, writtenReports } from '../db/schema.js';
+import { addMs, localDate, OPEN_STATUSES, resolveTarget, type Criticality, type PositionKind } from '../domain/index.js';
+import { policyOf } from './incident.service.js';
+import { emptyChange, type ServiceDeps } from './ports.js';
+
+export interface DigestData {
+  date: string;
+  open: Array<{ id: string; number: string; type: string; officeName: string; status: string }>;
+  overdueSteps: Array<{ number: string; count: number }>;
+  overdueReports: Array<{ number: string; due: Date }>;
+  away: Array<{ subjectId: string; code: string; nameEnc: Buffer; officeName: string; contact: string | null }>;
+}
+
+/** Who gets the digest: the section and the leaders (or whoever acts for them). */
+export const DIGEST_POSITIONS: readonly PositionKind[] = ['section', 'deputy_director', 'director'];
+
+/** Reads the digest's content for a local day, as of `now`. Drills are left out. */
+export async function buildDigest(db: Executor, date: string, now: Date): Promise<DigestData> {
+  const unitRows = await db.select({ id: units.id, name: units.name }).from(units);
+  const unitName = new Map(unitRows.map((u) => [u.id, u.name]));
+  const open = await db
+    .select()
+    .from(incidents)
+    .where(and(inArray(incidents.status, [...OPEN_STATUSES]), eq(incidents.isDrill, false)))
+    .orderBy(incidents.reportedAt);
+
+  const pendingSteps = open.length
+    ? await db
+        .select({ incidentId: incidentSteps.incidentId })
+        .from(incidentSteps)
+        .where(and(inArray(incidentSteps.incidentId, open.map((i) => i.id)), eq(incidentSteps.required, true), eq(incidentSteps.state, 'pending')))
+    : [];
+  const pendingBy = new Map<string, number>();
+  for (const s of pendingSteps) pendingBy.set(s.incidentId, (pendingBy.get(s.incidentId) ?? 0) + 1);
+  const overdueSteps = open
+    .filter((i) => (pendingBy.get(i.id) ?? 0) > 0 && addMs(i.reportedAt, policyOf(i).stepDueSeconds[i.criticality as Criticality] * 1000) < now)
+    .map((i) => ({ number: i.number, count: pendingBy.get(i.id)! }));
+
+  const closed = await db
+    .select({ number: incidents.number, closedAt: incidents.closedAt, policy: incidents.policy, due: writtenReports.dueAt, stage: writtenReports.stage })
+    .from(incidents)
+    .leftJoin(writtenReports, eq(writtenReports.incidentId, incidents.id))
+    .where(and(eq(incidents.status, 'closed'), eq(incidents.closure, 'resolved'), eq(incidents.isDrill, false)));
+  const overdueReports = closed
+    .map((r) => ({ number: r.number, stage: r.stage, due: r.due ?? (r.closedAt ? addMs(r.closedAt, policyOf(r).writtenReportDueSeconds * 1000) : null) }))
+    .filter((r): r is { number: string; stage: string | null; due: Date } => r.due !== null && r.due < now && (r.stage === null || r.stage === 'office'))
+    .map((r) => ({ number: r.number, due: r.due }));
+
+  const awayRows = await db
+    .select({ subjectId: subjects.id, code: subjects.code, nameEnc: subjects.nameEnc, office: subjects.officeUnitId })
+    .from(absences)
+    .innerJoin(subjects, eq(subjects.id, absences.subjectId))
+    .where(and(lte(absences.startsOn, date), gte(absences.endsOn, date), isNull(absences.cancelledAt)))
+    .orderBy(subjects.code);
+  const ids = [...new Set(awayRows.map((r) => r.subjectId))];
+  const logs = ids.length
+    ? await db
+        .select({ subjectId: contactLogs.subjectId, result: contactLogs.result })
+        .from(contactLogs)
+        .where(and(inArray(contactLogs.subjectId, ids), eq(contactLogs.localDate, date)))
+        .orderBy(desc(contactLogs.at))
+    : [];
+  const seen = new Set<string>();
+  const away = awayRows
+    .filter((r) => !seen.has(r.subjectId) && seen.add(r.subjectId))
+    .map((r) => ({ subjectId: r.subjectId, code: r.code, nameEnc: r.nameEnc, officeName: unitName.get(r.office) ?? '', contact: logs.find((l) => l.subjectId === r.subjectId)?.result ?? null }));
+
+  return {
+    date,
+    open: open.map((i) => ({ id: i.id, number: i.number, type: i.type, officeName: unitName.get(i.officeUnitId) ?? '', status: i.status })),
+    overdueSteps,
+    overdueReports,
+    away,
+  };
+}
+
+/** Writes the day's digest for each recipient (once per day and person) and records the run. */
+export async function runDailyDigest(deps: ServiceDeps, date?: string): Promise<{ date: string; recipients: number }> {
+  const now = deps.clock.now();
+  const day = date ?? localDate(now, deps.timeZone);
+  const created = await deps.db.transaction(async (tx) => {
+    const org = await loadOrgSnapshot(tx);
+    const ids = new Set<string>();
+    for (const position of DIGEST_POSITIONS) {
+      for (const id of resolveTarget({ kind: 'position', position, scope: 'bureau' }, { officeUnitId: null }, org)) ids.add(id);
+    }
+    const drafts: NoticeDraft[] = [...ids].map((recipientStaffId) => ({
+      recipientStaffId,
+      kind: 'daily_digest',
+      dedupeKey: `daily_digest-${day}-${recipientStaffId}`,
+      params: { date: day },
+    }));
+    const rows = await enqueueNotices(tx, drafts);
+    await tx.insert(dailyRuns).values({ kind: 'digest', localDate: day, ranAt: now }).onConflictDoNothing();
+    return rows;
+  });
+  await deps.dispatcher.afterCommit({ ...emptyChange(), outboxCreated: created });
+  return { date: day, recipients: created.length };
+}
+

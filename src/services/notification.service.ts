@@ -1,0 +1,576 @@
+/**
+ * Sends one outbox row: draws it for its recipient, in their language, at send time (the row holds ids
+ * only), and sends or edits it through the Telegram gateway.
+ *
+ * Exactly once, as far as Telegram allows:
+ * - A row found `sent` sends nothing: a retried or duplicated job is harmless.
+ * - Right before the HTTP call the row is marked `sending` with an attempt stamp (attempt_started_at),
+ *   and right after Telegram answers it is marked `sent` with the message id. A crash before the stamp
+ *   leaves the row `pending`: the retry sends it once. A crash after `sent` is recorded changes nothing.
+ * - The residual window: a crash (SIGKILL, power loss) after the request left and before `sent` is
+ *   committed — one network round trip plus one UPDATE. The Bot API has no idempotency key and no way to
+ *   ask whether a message arrived, so no system can close this window; one can only choose a side. We
+ *   choose at-least-once: a row found `sending` from an attempt that is over is sent again, with a
+ *   "re-sent, ignore if you have it" note. So a crash there can cost one marked duplicate, never a lost
+ *   escalation. A timeout (the request may have arrived) is treated the same way.
+ * - An attempt stamped less than `sendInFlightGuardMs` ago may still be in flight in another process:
+ *   the job waits until it is surely over instead of racing it.
+ *
+ * Where the recipient already has the incident's card, a change (acknowledged, progress, closed) edits
+ * that card; anything that needs attention is a new message, which becomes the card.
+ */
+import { and, eq, gte, inArray, isNull, lte } from 'drizzle-orm';
+import { z } from 'zod';
+import type { InlineKeyboardMarkup } from 'telegraf/types';
+import { encodeCallback } from '../bot/callback-data.js';
+import { escapeHtml, fitMessage, truncate } from '../bot/html.js';
+import { button, markup } from '../bot/keyboards.js';
+import { t, type Lang, type MessageKey, type Params } from '../bot/messages/index.js';
+import {
+  TelegramBadRequest,
+  TelegramBlocked,
+  TelegramRateLimited,
+  TelegramTransient,
+  type Delivered,
+  type OutgoingMessage,
+  type TelegramGateway,
+} from '../bot/telegram-gateway.js';
+import { cardMessageOf, recordCardMessage } from '../bot/views/card-messages.js';
+import { loadIncidentCardView, renderIncidentCard } from '../bot/views/incident-card.js';
+import { positionLabel, stepText, timerKindLabel, typeLabel, unitName, contactResultLabel, statusLabel } from '../bot/views/labels.js';
+import type { Database, Executor } from '../db/client.js';
+import { appendAudit } from '../db/repositories/audit.repository.js';
+import { actorFor, findStaffById, loadOrgSnapshot, type StaffRow } from '../db/repositories/org.repository.js';
+import { enqueueNotices, findOutbox, type NoticeDraft, type OutboxRow } from '../db/repositories/outbox.repository.js';
+import { absences, incidentCards, incidents, incidentSteps, incidentUpdates, outbox, staff, subjects, units } from '../db/schema.js';
+import {
+  canAcknowledge,
+  formatLocal,
+  holdersOf,
+  nextInLine,
+  subjectLabel,
+  type NoticeKind,
+  type OrgSnapshot,
+  type PositionKind,
+  type PositionSeat,
+  type StaffAvailability,
+} from '../domain/index.js';
+import { buildDigest } from './digest.service.js';
+import { emptyChange, type ServiceDeps } from './ports.js';
+
+export interface NotificationDeps extends ServiceDeps {
+  gateway: TelegramGateway;
+  /** Milliseconds an attempt may still be in flight after its stamp. Default: the gateway's timeout + 5 s. */
+  sendInFlightGuardMs?: number;
+}
+
+export type SendOutcome =
+  | { status: 'sent'; messageId: number; mode: 'new' | 'edit'; resent: boolean; outcome: string }
+  | { status: 'skipped'; reason: string; outcome: string }
+  /** Not yet: `notBefore` is ahead, or another attempt may still be in flight. */
+  | { status: 'deferred'; until: Date; outcome: string }
+  /** The recipient cannot be reached: the row is closed and the message moved to who stands in. */
+  | { status: 'rerouted'; reason: RerouteReason; to: string[]; outcome: string };
+
+export type RerouteReason = 'blocked' | 'chat_not_found' | 'no_chat' | 'inactive';
+
+/** The message kinds that report a change: edit the recipient's card when there is one. */
+const CARD_EDIT_KINDS: ReadonlySet<string> = new Set<NoticeKind>(['incident_acknowledged', 'progress_reported', 'incident_closed']);
+
+export class SendClaimRefused extends Error {
+  override readonly name = 'SendClaimRefused';
+  constructor(
+    readonly state: 'sent' | 'dead' | 'in_flight' | 'gone',
+    readonly until?: Date,
+  ) {
+    super(`send claim refused: ${state}`);
+  }
+}
+
+interface Claim {
+  attempt: number;
+  /** A previous attempt may have reached Telegram. */
+  maybeDelivered: boolean;
+}
+
+const guardOf = (deps: NotificationDeps) => deps.sendInFlightGuardMs ?? deps.gateway.requestTimeoutMs + 5_000;
+
+/** Sends (or edits) one outbox row. Throws the gateway's errors for the caller to map to queue signals. */
+export async function sendOutboxMessage(deps: NotificationDeps, outboxId: string): Promise<SendOutcome> {
+  const now = deps.clock.now();
+  const row = await findOutbox(deps.db, outboxId);
+  if (!row) return { status: 'skipped', reason: 'unknown outbox row', outcome: 'skipped: unknown outbox row' };
+  if (row.status === 'sent') return { status: 'skipped', reason: 'already sent', outcome: 'skipped: already sent' };
+  if (row.status === 'dead') return { status: 'skipped', reason: 'closed', outcome: 'skipped: closed' };
+  if (row.notBefore && row.notBefore > now) return { status: 'deferred', until: row.notBefore, outcome: 'deferred: not before' };
+  const inFlightUntil = row.status === 'sending' && row.attemptStartedAt ? new Date(row.attemptStartedAt.getTime() + guardOf(deps)) : undefined;
+  if (inFlightUntil && inFlightUntil > now) return { status: 'deferred', until: inFlightUntil, outcome: 'deferred: another attempt may be in flight' };
+
+  const recipient = await findStaffById(deps.db, row.recipientStaffId);
+  if (!recipient || !recipient.active) return reroute(deps, row, 'inactive');
+  if (recipient.chatId === null) return reroute(deps, row, 'no_chat');
+  const chatId = recipient.chatId;
+  const lang: Lang = recipient.language === 'en' ? 'en' : 'zh';
+
+  const drawn = await drawNotice(deps, row, recipient, lang, now);
+  if (!drawn) {
+    await deps.db.update(outbox).set({ status: 'dead', lastError: 'nothing to draw', attemptStartedAt: null }).where(eq(outbox.id, row.id));
+    return { status: 'skipped', reason: 'nothing to draw', outcome: 'skipped: nothing to draw' };
+  }
+  const card = row.incidentId ? await cardMessageOf(deps.db, row.incidentId, chatId) : undefined;
+  let mode: 'new' | 'edit' = card && CARD_EDIT_KINDS.has(row.kind) ? 'edit' : 'new';
+
+  let claim: Claim | undefined;
+  const hooks = {
+    beforeRequest: async (): Promise<OutgoingMessage | void> => {
+      claim ??= await claimForSending(deps.db, row.id, deps.clock.now(), guardOf(deps));
+      if (claim.maybeDelivered && mode === 'new') return withNote(drawn.message, t(lang, 'notice.resent'));
+    },
+  };
+
+  let delivered: Delivered;
+  try {
+    if (mode === 'edit') {
+      try {
+        delivered = await deps.gateway.editMessage(chatId, card!.messageId, drawn.message, hooks);
+      } catch (e) {
+        if (!(e instanceof TelegramBadRequest && e.messageGone)) throw e;
+        // The card is gone (deleted, too old): the change goes out as a new message, which becomes the card.
+        await deps.db.delete(incidentCards).where(and(eq(incidentCards.incidentId, row.incidentId!), eq(incidentCards.chatId, chatId)));
+        mode = 'new';
+        delivered = await deps.gateway.sendMessage(chatId, drawn.message, hooks);
+      }
+    } else {
+      delivered = await deps.gateway.sendMessage(chatId, drawn.message, hooks);
+    }
+  } catch (e) {
+    if (e instanceof SendClaimRefused) {
+      if (e.state === 'in_flight') return { status: 'deferred', until: e.until!, outcome: 'deferred: another attempt may be in flight' };
+      return { status: 'skipped', reason: e.state === 'sent' ? 'already sent' : 'closed', outcome: `skipped: ${e.state === 'sent' ? 'already sent' : 'closed'}` };
+    }
+    if (claim) await releaseClaim(deps.db, row.id, claim.attempt, e);
+    if (e instanceof TelegramBlocked) return reroute(deps, row, 'blocked');
+    if (e instanceof TelegramBadRequest && e.chatNotFound) return reroute(deps, row, 'chat_not_found');
+    if (e instanceof TelegramBadRequest) {
+      await deps.db.update(outbox).set({ status: 'dead', lastError: describe(e) }).where(eq(outbox.id, row.id));
+    }
+    throw e;
+  }
+
+  // Recorded at once, in one statement: this is the end of the window in which a crash could duplicate.
+  const sentAt = deps.clock.now();
+  await deps.db
+    .update(outbox)
+    .set({ status: 'sent', telegramMessageId: delivered.messageId, sentAt, attemptStartedAt: null, lastError: null })
+    .where(eq(outbox.id, row.id));
+  if (row.incidentId && drawn.cardVersion !== undefined) {
+    await recordCardMessage(deps.db, row.incidentId, chatId, delivered.messageId, drawn.cardVersion, sentAt);
+  }
+  const resent = mode === 'new' && !!claim?.maybeDelivered;
+  return { status: 'sent', messageId: delivered.messageId, mode, resent, outcome: mode === 'edit' ? 'sent: card edited' : resent ? 'sent: re-sent after an uncertain attempt' : 'sent' };
+}
+
+/** Marks the row `sending` with a fresh stamp, unless it was sent, closed, or another attempt may be in flight. */
+async function claimForSending(db: Database, id: string, now: Date, guardMs: number): Promise<Claim> {
+  return db.transaction(async (tx) => {
+    const [row] = await tx.select().from(outbox).where(eq(outbox.id, id)).for('update');
+    if (!row) throw new SendClaimRefused('gone');
+    if (row.status === 'sent' || row.status === 'dead') throw new SendClaimRefused(row.status);
+    if (row.status === 'sending' && row.attemptStartedAt && now.getTime() - row.attemptStartedAt.getTime() < guardMs) {
+      throw new SendClaimRefused('in_flight', new Date(row.attemptStartedAt.getTime() + guardMs));
+    }
+    const attempt = row.attempts + 1;
+    await tx.update(outbox).set({ status: 'sending', attempts: attempt, attemptStartedAt: now }).where(eq(outbox.id, id));
+    return { attempt, maybeDelivered: row.status === 'sending' };
+  });
+}
+
+/**
+ * After a failed call: a definite "no" from Telegram puts the row back to be tried again; an answer we
+ * never got (timeout, reset) leaves it `sending` without a stamp — over, but possibly delivered.
+ */
+async function releaseClaim(db: Database, id: string, attempt: number, err: unknown): Promise<void> {
+  const ambiguous = err instanceof TelegramTransient ? err.ambiguous : !(err instanceof TelegramRateLimited || err instanceof TelegramBadRequest || err instanceof TelegramBlocked);
+  const status = ambiguous ? 'sending' : err instanceof TelegramRateLimited ? 'pending' : 'failed';
+  await db
+    .update(outbox)
+    .set({ status, attemptStartedAt: null, lastError: describe(err) })
+    .where(and(eq(outbox.id, id), eq(outbox.attempts, attempt), eq(outbox.status, 'sending')));
+}
+
+function describe(err: unknown): string {
+  const e = err as Error;
+  return `${e?.name ?? 'Error'}: ${String(e?.message ?? err)}`.slice(0, 300);
+}
+
+function withNote(message: OutgoingMessage, note: string): OutgoingMessage {
+  return { ...message, text: fitMessage([escapeHtml(note), ...message.text.split('\n')]) };
+}
+
+// ---------------------------------------------------------------------------------------------
+// Unreachable recipients: who stands in.
+
+/**
+ * Who receives a person's messages when they cannot: for each seat they hold, the seat's other holder
+ * (the acting holder, or the holder when they were acting), else the next level of the reporting line.
+ * Someone without a seat falls back to their office head, then the section. Pure.
+ */
+export function standInsFor(staffId: string, unitId: string | null, org: OrgSnapshot): string[] {
+  const usable = (id: string | null): id is string => {
+    if (!id || id === staffId) return false;
+    const s = org.staff.get(id);
+    return !!s && s.active && s.reachable && !s.away;
+  };
+  const out = new Set<string>();
+  const upFrom = (kind: PositionKind | undefined, unit: string | undefined) => {
+    for (let next = kind; next; next = nextInLine(next)) {
+      const scoped = next === 'office_head' || next === 'officer' ? unit : undefined;
+      const ids = holdersOf(next, org.seats, org.staff as ReadonlyMap<string, StaffAvailability>, scoped).filter((id) => id !== staffId);
+      if (ids.length) return ids.forEach((id) => out.add(id));
+    }
+  };
+  const seats: PositionSeat[] = org.seats.filter((s) => s.holderStaffId === staffId || s.actingStaffId === staffId);
+  for (const seat of seats) {
+    const other = [seat.holderStaffId, seat.actingStaffId].find(usable);
+    if (other) out.add(other);
+    else upFrom(nextInLine(seat.kind) ?? 'section', seat.unitId);
+  }
+  if (seats.length === 0) upFrom('office_head', unitId ?? undefined);
+  return [...out];
+}
+
+/** Closes the row and writes it again for whoever stands in; a 403 also marks the person unreachable. */
+async function reroute(deps: NotificationDeps, row: OutboxRow, reason: RerouteReason): Promise<SendOutcome> {
+  const now = deps.clock.now();
+  const created = await deps.db.transaction(async (tx) => {
+    const [person] = await tx.select().from(staff).where(eq(staff.id, row.recipientStaffId)).for('update');
+    if (reason === 'blocked' && person?.reachable) {
+      await tx.update(staff).set({ reachable: false, updatedAt: now }).where(eq(staff.id, row.recipientStaffId));
+    }
+    const closed = await tx
+      .update(outbox)
+      .set({ status: 'dead', lastError: `unreachable: ${reason}`, attemptStartedAt: null })
+      .where(and(eq(outbox.id, row.id), inArray(outbox.status, ['pending', 'sending', 'failed'])))
+      .returning({ id: outbox.id });
+    if (closed.length === 0) return [];
+    const org = await loadOrgSnapshot(tx);
+    const to = standInsFor(row.recipientStaffId, person?.unitId ?? null, org);
+    const drafts: NoticeDraft[] = to.map((recipientStaffId) => ({
+      recipientStaffId,
+      kind: row.kind as NoticeKind,
+      incidentId: row.incidentId,
+      subjectId: row.subjectId,
+      timerId: row.timerId,
+      isDrill: row.isDrill,
+      dedupeKey: `${row.dedupeKey}-via-${recipientStaffId}`,
+      params: { ...(row.params as Record<string, unknown>), standInFor: row.recipientStaffId },
+    }));
+    const rows = await enqueueNotices(tx, drafts);
+    await appendAudit(tx, {
+      at: now,
+      action: reason === 'blocked' ? 'staff.unreachable' : 'notice.rerouted',
+      entity: 'staff',
+      entityId: row.recipientStaffId,
+      incidentId: row.incidentId,
+      data: { outboxId: row.id, kind: row.kind, reason, standIns: to },
+    });
+    return rows;
+  });
+  await deps.dispatcher.afterCommit({ ...emptyChange(), outboxCreated: created });
+  const to = created.map((r) => r.recipientStaffId);
+  return { status: 'rerouted', reason, to, outcome: `rerouted: ${reason}, moved to ${to.length}` };
+}
+
+// ---------------------------------------------------------------------------------------------
+// Drawing a notice for its recipient.
+
+/** Params the notices read; all optional, ids and small values only. */
+const paramsSchema = z
+  .object({
+    level: z.number().optional(),
+    notAcknowledgedBy: z.array(z.string()).optional(),
+    since: z.string().optional(),
+    position: z.string().optional(),
+    cycle: z.string().nullable().optional(),
+    last: z.string().optional(),
+    due: z.string().optional(),
+    count: z.number().optional(),
+    date: z.string().optional(),
+    dates: z.array(z.string()).optional(),
+    what: z.string().optional(),
+    subjectIds: z.array(z.string()).optional(),
+    subjectDaysWithoutContact: z.number().optional(),
+    officerStaffId: z.string().nullable().optional(),
+    byStaffId: z.string().optional(),
+    updateId: z.string().optional(),
+    closure: z.string().optional(),
+    timerKind: z.string().optional(),
+    minutes: z.number().optional(),
+    standInFor: z.string().optional(),
+    comment: z.string().optional(),
+    text: z.string().optional(),
+  })
+  .passthrough();
+type NoticeParams = z.infer<typeof paramsSchema>;
+
+interface Drawn {
+  message: OutgoingMessage;
+  /** Set when the message is the incident's card: its version, recorded in incident_cards. */
+  cardVersion?: number;
+}
+
+/** Renders one catalogue text with every value HTML-escaped. */
+function tx(lang: Lang, key: MessageKey, params: Params = {}): string {
+  const safe: Params = {};
+  for (const [k, v] of Object.entries(params)) safe[k] = typeof v === 'string' ? escapeHtml(v) : v;
+  return t(lang, key, safe);
+}
+
+async function staffNames(db: Executor, ids: ReadonlyArray<string | null | undefined>): Promise<Map<string, string>> {
+  const wanted = [...new Set(ids.filter((x): x is string => !!x))];
+  if (wanted.length === 0) return new Map();
+  const rows = await db.select({ id: staff.id, name: staff.name }).from(staff).where(inArray(staff.id, wanted));
+  return new Map(rows.map((r) => [r.id, r.name]));
+}
+
+async function drawNotice(deps: NotificationDeps, row: OutboxRow, recipient: StaffRow, lang: Lang, now: Date): Promise<Drawn | undefined> {
+  const p: NoticeParams = paramsSchema.safeParse(row.params).data ?? {};
+  const when = (iso: string | Date | undefined) => (iso ? formatLocal(new Date(iso), deps.timeZone, now) : '');
+  const notes: string[] = [];
+  if (p.standInFor) {
+    const names = await staffNames(deps.db, [p.standInFor]);
+    notes.push(tx(lang, 'notice.stand_in', { name: names.get(p.standInFor) ?? t(lang, 'notice.unknown_person') }));
+  }
+  const drill = row.isDrill ? t(lang, 'drill.prefix') : '';
+
+  if (row.incidentId && row.kind !== 'timer_overdue_alert') {
+    const header = await incidentHeader(deps, row, p, recipient, lang, now, when);
+    if (header === undefined) return undefined;
+    const view = await loadIncidentCardView(deps.db, row.incidentId, deps.cipher);
+    if (!view) return undefined;
+    const actor = await actorFor(deps.db, recipient);
+    const card = renderIncidentCard(view, { actor, chatKind: 'private' }, lang, now, deps.timeZone, deps.piiMode);
+    // The card's own title carries the drill mark.
+    const text = fitMessage([header, ...notes, '', ...card.text.split('\n')]);
+    return { message: { text, parseMode: 'HTML', replyMarkup: card.reply_markup }, cardVersion: view.incident.version };
+  }
+
+  const body = await plainNotice(deps, row, p, lang, now, when);
+  if (!body) return undefined;
+  return { message: { text: fitMessage([drill + body.text, ...notes]), parseMode: 'HTML', ...(body.markup ? { replyMarkup: body.markup } : {}) } };
+}
+
+/** The line(s) above the card that say why this message came. */
+async function incidentHeader(
+  deps: NotificationDeps,
+  row: OutboxRow,
+  p: NoticeParams,
+  recipient: StaffRow,
+  lang: Lang,
+  now: Date,
+  when: (iso: string | Date | undefined) => string,
+): Promise<string | undefined> {
+  const [incident] = await deps.db.select().from(incidents).where(eq(incidents.id, row.incidentId!));
+  if (!incident) return undefined;
+  const names = await staffNames(deps.db, [p.byStaffId, incident.reporterStaffId, incident.acknowledgedByStaffId]);
+  const nameOf = (id: string | null | undefined) => (id && names.get(id)) || t(lang, 'notice.unknown_person');
+  switch (row.kind as NoticeKind) {
+    case 'incident_reported': {
+      const actor = await actorFor(deps.db, recipient);
+      return tx(lang, canAcknowledge(actor) ? 'notice.incident_reported' : 'notice.incident_reported.fyi');
+    }
+    case 'incident_acknowledged':
+      return tx(lang, 'notice.incident_acknowledged', { by: nameOf(p.byStaffId ?? incident.acknowledgedByStaffId), at: when(incident.acknowledgedAt ?? now) });
+    case 'progress_reported': {
+      const [update] = p.updateId ? await deps.db.select().from(incidentUpdates).where(eq(incidentUpdates.id, p.updateId)) : [];
+      return tx(lang, 'notice.progress_reported', { by: nameOf(p.byStaffId ?? update?.staffId), at: when(update?.at ?? now), text: truncate(update?.text ?? '', 300) });
+    }
+    case 'incident_closed':
+      return tx(lang, 'notice.incident_closed', { by: nameOf(p.byStaffId ?? incident.closedByStaffId), closure: t(lang, p.closure === 'false_alarm' ? 'notice.closure.false_alarm' : 'notice.closure.resolved') });
+    case 'ack_escalation': {
+      const who = await notAcknowledgedText(deps.db, (p.notAcknowledgedBy ?? ['section']) as PositionKind[], lang);
+      const since = p.since ? new Date(p.since) : incident.reportedAt;
+      return tx(lang, 'notice.ack_escalation', { who, since: when(since), minutes: Math.max(0, Math.floor((now.getTime() - since.getTime()) / 60_000)) });
+    }
+    case 'inform_level':
+      return tx(lang, 'notice.inform_level', { position: positionLabel(p.position ?? 'deputy_director', lang) });
+    case 'progress_reminder':
+      return tx(lang, 'notice.progress_reminder', { last: when(p.last ?? incident.lastProgressAt ?? incident.reportedAt) });
+    case 'progress_escalation':
+      return tx(lang, 'notice.progress_escalation', { reporter: nameOf(incident.reporterStaffId), last: when(p.last ?? incident.lastProgressAt ?? incident.reportedAt) });
+    case 'upper_report_reminder':
+      return tx(lang, 'notice.upper_report_reminder', { due: when(p.due) });
+    case 'upper_report_escalation':
+      return tx(lang, 'notice.upper_report_escalation', { due: when(p.due) });
+    case 'steps_overdue_reminder':
+    case 'steps_overdue_escalation': {
+      const pending = await deps.db
+        .select({ key: incidentSteps.key, ordinal: incidentSteps.ordinal })
+        .from(incidentSteps)
+        .where(and(eq(incidentSteps.incidentId, incident.id), eq(incidentSteps.required, true), eq(incidentSteps.state, 'pending')))
+        .orderBy(incidentSteps.ordinal);
+      const steps = pending.slice(0, 8).map((s) => `· ${s.ordinal}. ${stepText(incident.type, incident.scenario, s.key, lang)}`);
+      if (pending.length > 8) steps.push(t(lang, 'notice.list_more', { count: pending.length - 8 }));
+      const key = row.kind === 'steps_overdue_reminder' ? 'notice.steps_overdue_reminder' : 'notice.steps_overdue_escalation';
+      return tx(lang, key, { count: pending.length, steps: steps.join('\n') });
+    }
+    case 'written_report_reminder':
+      return tx(lang, 'notice.written_report_reminder', { due: when(p.due) });
+    case 'written_report_escalation':
+      return tx(lang, 'notice.written_report_escalation', { due: when(p.due) });
+    case 'report_review_requested':
+      return tx(lang, 'notice.report_review_requested', { number: incident.number });
+    case 'report_returned':
+      return tx(lang, 'notice.report_returned', { number: incident.number, comment: truncate(p.comment ?? '', 300) });
+    case 'report_approved':
+      return tx(lang, 'notice.report_approved', { number: incident.number });
+    case 'release_review_requested':
+      return tx(lang, 'notice.release_review_requested', { number: incident.number });
+    default:
+      return tx(lang, 'notice.inform_level', { position: statusLabel(incident.status, lang) });
+  }
+}
+
+/** "the corrections section (A, B) and the deputy director (C)": who has not acknowledged. */
+async function notAcknowledgedText(db: Executor, positions: readonly PositionKind[], lang: Lang): Promise<string> {
+  const org = await loadOrgSnapshot(db);
+  const parts: string[] = [];
+  for (const position of positions) {
+    const holders = org.seats.filter((s) => s.kind === position).flatMap((s) => [s.holderStaffId, s.actingStaffId].filter((x): x is string => !!x));
+    const names = await staffNames(db, holders);
+    const list = [...names.values()].join(lang === 'zh' ? '、' : ', ');
+    parts.push(list ? `${positionLabel(position, lang)}（${list}）` : positionLabel(position, lang));
+  }
+  return parts.join(lang === 'zh' ? '、' : ' and ');
+}
+
+async function subjectLabelOf(deps: NotificationDeps, subjectId: string): Promise<{ label: string; officeUnitId: string; responsibleStaffId: string | null } | undefined> {
+  const [s] = await deps.db.select().from(subjects).where(eq(subjects.id, subjectId));
+  if (!s) return undefined;
+  return { label: subjectLabel({ code: s.code, name: deps.cipher.decrypt(s.nameEnc) }, deps.piiMode, 'private'), officeUnitId: s.officeUnitId, responsibleStaffId: s.responsibleStaffId };
+}
+
+async function unitNameOf(db: Executor, id: string, lang: Lang): Promise<string> {
+  const [u] = await db.select({ name: units.name, nameEn: units.nameEn }).from(units).where(eq(units.id, id));
+  return unitName(u, lang);
+}
+
+/** Notices that are not about one incident: daily contact, the digest, system alerts. */
+async function plainNotice(
+  deps: NotificationDeps,
+  row: OutboxRow,
+  p: NoticeParams,
+  lang: Lang,
+  now: Date,
+  when: (iso: string | Date | undefined) => string,
+): Promise<{ text: string; markup?: InlineKeyboardMarkup } | undefined> {
+  const date = p.date ?? '';
+  switch (row.kind as NoticeKind) {
+    case 'contact_reminder': {
+      const ids = p.subjectIds ?? [];
+      if (ids.length === 0) return undefined;
+      const rows = await deps.db
+        .select({ id: subjects.id, code: subjects.code, nameEnc: subjects.nameEnc, endsOn: absences.endsOn })
+        .from(subjects)
+        .innerJoin(absences, and(eq(absences.subjectId, subjects.id), lte(absences.startsOn, date), gte(absences.endsOn, date), isNull(absences.cancelledAt)))
+        .where(inArray(subjects.id, ids))
+        .orderBy(subjects.code);
+      const seen = new Set<string>();
+      const list = rows.filter((r) => !seen.has(r.id) && seen.add(r.id));
+      if (list.length === 0) return undefined;
+      const labels = list.map((r) => ({ id: r.id, label: subjectLabel({ code: r.code, name: deps.cipher.decrypt(r.nameEnc) }, deps.piiMode, 'private'), until: r.endsOn }));
+      const lines = labels.map((s, i) => tx(lang, 'notice.contact_reminder.line', { n: i + 1, subject: s.label, until: s.until }));
+      const text = tx(lang, 'notice.contact_reminder', { date, count: labels.length, list: '' }) + lines.join('\n');
+      const keyboard = labels.slice(0, 90).map((s) => [button(truncate(t(lang, 'notice.button.contact', { subject: s.label }), 60), { a: 'contact', i: s.id })]);
+      return { text, markup: markup(keyboard) };
+    }
+    case 'contact_check_head':
+    case 'contact_check_section': {
+      if (!row.subjectId) return undefined;
+      const s = await subjectLabelOf(deps, row.subjectId);
+      if (!s) return undefined;
+      const names = await staffNames(deps.db, [p.officerStaffId ?? s.responsibleStaffId]);
+      const officer = names.get((p.officerStaffId ?? s.responsibleStaffId) ?? '') ?? t(lang, 'notice.unknown_person');
+      const params = { subject: s.label, date, time: when(now), officer, office: await unitNameOf(deps.db, s.officeUnitId, lang) };
+      return { text: tx(lang, row.kind === 'contact_check_head' ? 'notice.contact_check_head' : 'notice.contact_check_section', params) };
+    }
+    case 'absconding_suggestion': {
+      if (!row.subjectId) return undefined;
+      const s = await subjectLabelOf(deps, row.subjectId);
+      if (!s) return undefined;
+      return {
+        text: tx(lang, 'notice.absconding_suggestion', { subject: s.label, count: p.count ?? 2, last: when(p.last) }),
+        markup: markup([[button(t(lang, 'notice.button.abscond'), { a: 'abscond', i: row.subjectId })]]),
+      };
+    }
+    case 'missed_days': {
+      const what = p.what === 'digest' ? 'notice.daily.digest' : 'notice.daily.contact_reminder';
+      const policy = await deps.policy();
+      const time = p.what === 'digest' ? policy.digestAt : policy.dailyContact.reminderAt;
+      const extra = p.subjectDaysWithoutContact ? tx(lang, 'notice.missed_days.contacts', { count: p.subjectDaysWithoutContact }) : '';
+      return { text: tx(lang, 'notice.missed_days', { what: t(lang, what, { time }), dates: (p.dates ?? []).join(lang === 'zh' ? '、' : ', '), extra }) };
+    }
+    case 'timer_overdue_alert': {
+      let where = '';
+      let keyboard: InlineKeyboardMarkup | undefined;
+      if (row.incidentId) {
+        const [i] = await deps.db.select({ number: incidents.number }).from(incidents).where(eq(incidents.id, row.incidentId));
+        where = tx(lang, 'notice.timer_overdue_alert.incident', { number: i?.number ?? '' });
+        keyboard = markup([[button(t(lang, 'notice.button.open'), { a: 'card', i: row.incidentId })]]);
+      } else if (row.subjectId) {
+        const s = await subjectLabelOf(deps, row.subjectId);
+        where = tx(lang, 'notice.timer_overdue_alert.subject', { subject: s?.label ?? '' });
+      }
+      // `where` is escaped already; the rest is escaped here.
+      const text = t(lang, 'notice.timer_overdue_alert', { what: where, timer: escapeHtml(timerKindLabel(p.timerKind ?? '', lang)), due: when(p.due), minutes: p.minutes ?? 1 });
+      return { text, ...(keyboard ? { markup: keyboard } : {}) };
+    }
+    case 'daily_digest':
+      return { text: await digestText(deps, date, lang, now) };
+    case 'screening_due': {
+      if (!row.subjectId) return undefined;
+      const s = await subjectLabelOf(deps, row.subjectId);
+      return s ? { text: tx(lang, 'notice.screening_due', { subject: s.label }) } : undefined;
+    }
+    case 'drill_reminder':
+      return { text: tx(lang, 'notice.drill_reminder', { text: truncate(p.text ?? '', 300) }) };
+    default:
+      return undefined;
+  }
+}
+
+async function digestText(deps: NotificationDeps, date: string, lang: Lang, now: Date): Promise<string> {
+  const d = await buildDigest(deps.db, date, now);
+  const lines: string[] = [tx(lang, 'notice.daily_digest', { date }), ''];
+  const section = (title: string, items: string[]) => {
+    lines.push(title);
+    if (items.length === 0) lines.push(t(lang, 'notice.digest.none'));
+    const shown = items.slice(0, 15);
+    lines.push(...shown);
+    if (items.length > shown.length) lines.push(t(lang, 'notice.list_more', { count: items.length - shown.length }));
+    lines.push('');
+  };
+  section(
+    tx(lang, 'notice.digest.open', { count: d.open.length }),
+    d.open.map((i) => tx(lang, 'notice.digest.open_line', { number: i.number, type: typeLabel(i.type, lang), office: i.officeName, status: statusLabel(i.status, lang) })),
+  );
+  section(
+    tx(lang, 'notice.digest.overdue_steps', { count: d.overdueSteps.length }),
+    d.overdueSteps.map((s) => tx(lang, 'notice.digest.overdue_steps_line', { number: s.number, count: s.count })),
+  );
+  section(
+    tx(lang, 'notice.digest.overdue_reports', { count: d.overdueReports.length }),
+    d.overdueReports.map((r) => tx(lang, 'notice.digest.overdue_reports_line', { number: r.number, due: formatLocal(r.due, deps.timeZone, now) })),
+  );
+  section(
+    tx(lang, 'notice.digest.away', { count: d.away.length }),
+    d.away.map((a) =>
+      tx(lang, 'notice.digest.away_line', {
+        subject: subjectLabel({ code: a.code, name: deps.cipher.decrypt(a.nameEnc) }, deps.piiMode, 'private'),
+        office: a.officeName,
+        contact: a.contact ? contactResultLabel(a.contact, lang) : t(lang, 'notice.contact.none'),
+      }),
+    ),
+  );
+  return lines.join('\n').trimEnd();
+}

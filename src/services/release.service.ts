@@ -1,0 +1,123 @@
+/**
+ * Public information release (对外发布, 五(三)): the bureau drafts, the functional department reviews, the
+ * bureau approves, and only then is the text marked released. Each step is one transaction with its audit
+ * entry and the notice to whoever acts next; the domain state machine refuses any shortcut.
+ */
+import { desc, eq } from 'drizzle-orm';
+import type { Executor } from '../db/client.js';
+import { appendAudit } from '../db/repositories/audit.repository.js';
+import { lockIncident, type IncidentRow } from '../db/repositories/incident.repository.js';
+import { loadOrgSnapshot } from '../db/repositories/org.repository.js';
+import { enqueueNotices } from '../db/repositories/outbox.repository.js';
+import { publicReleases } from '../db/schema.js';
+import type { TimerTarget } from '../domain/policy.js';
+import { canDraftRelease, MAX_RELEASE_CHARS, nextReleaseState, type ReleaseAction, type ReleaseState } from '../domain/public-release.js';
+import { canSeeOffice, type Actor } from '../domain/roles.js';
+import { ServiceRefusal } from './errors.js';
+import { noticesFor } from './incident.service.js';
+import { emptyChange, type ServiceDeps } from './ports.js';
+
+export type ReleaseRow = typeof publicReleases.$inferSelect;
+
+function requireText(text: string): string {
+  const s = text.trim();
+  if (s === '' || s.length > MAX_RELEASE_CHARS) throw new ServiceRefusal('invalid_input', 'text');
+  return s;
+}
+
+const REVIEWERS: TimerTarget[] = [{ kind: 'position', position: 'info_reviewer', scope: 'bureau' }];
+const APPROVERS: TimerTarget[] = [
+  { kind: 'position', position: 'deputy_director', scope: 'bureau' },
+  { kind: 'position', position: 'director', scope: 'bureau' },
+];
+
+/** Drafts a release for an incident; the functional department is asked to review it. */
+export async function draftRelease(deps: ServiceDeps, actor: Actor, incidentId: string, text: string): Promise<ReleaseRow> {
+  if (!canDraftRelease(actor)) throw new ServiceRefusal('not_permitted');
+  const body = requireText(text);
+  const now = deps.clock.now();
+  const result = await deps.db.transaction(async (tx) => {
+    const incident = await lockIncident(tx, incidentId);
+    if (!incident || !canSeeOffice(actor, incident.officeUnitId)) throw new ServiceRefusal('not_found');
+    const [row] = await tx.insert(publicReleases).values({ incidentId, text: body, state: 'draft', draftedByStaffId: actor.staffId, createdAt: now }).returning();
+    const outbox = await notify(tx, incident, row!, REVIEWERS, 'review', actor, now);
+    await audit(tx, now, actor, row!, 'drafted', { length: body.length });
+    return { row: row!, change: { ...emptyChange(), outboxCreated: outbox } };
+  });
+  await deps.dispatcher.afterCommit(result.change);
+  return result.row;
+}
+
+/** Asks the next people to act; the key carries the time, so a text edited and sent back asks again. */
+async function notify(tx: Executor, incident: IncidentRow, row: ReleaseRow, targets: TimerTarget[], step: 'review' | 'approve', actor: Actor, at: Date) {
+  const org = await loadOrgSnapshot(tx);
+  const round = `${row.id}-${step}-${at.getTime()}`;
+  return enqueueNotices(tx, noticesFor(org, targets, incident, 'release_review_requested', round, { exclude: actor.staffId, params: { releaseId: row.id, step } }));
+}
+
+async function audit(tx: Executor, at: Date, actor: Actor, row: ReleaseRow, what: string, data: Record<string, unknown> = {}) {
+  await appendAudit(tx, {
+    at,
+    action: `release.${what}`,
+    entity: 'public_release',
+    entityId: row.id,
+    incidentId: row.incidentId,
+    actorStaffId: actor.staffId,
+    data: { state: row.state, ...data },
+  });
+}
+
+async function lockRelease(tx: Executor, id: string): Promise<ReleaseRow> {
+  const [row] = await tx.select().from(publicReleases).where(eq(publicReleases.id, id)).for('update');
+  if (!row) throw new ServiceRefusal('not_found');
+  return row;
+}
+
+/**
+ * Applies one step of the release. Editing sends the text back to draft (its review and approval no
+ * longer hold); review and approval stamp who and when; release requires both stamps.
+ * Throws ReleaseError when the state machine refuses.
+ */
+async function step(deps: ServiceDeps, actor: Actor, releaseId: string, action: ReleaseAction, text?: string): Promise<ReleaseRow> {
+  const now = deps.clock.now();
+  const body = action === 'edit' ? requireText(text ?? '') : null;
+  const result = await deps.db.transaction(async (tx) => {
+    const current = await lockRelease(tx, releaseId);
+    const incident = await lockIncident(tx, current.incidentId);
+    if (!incident) throw new ServiceRefusal('not_found');
+    // The functional department is outside the office tree; it sees what it is asked to review.
+    if (!canSeeOffice(actor, incident.officeUnitId) && !actor.positions.includes('info_reviewer')) throw new ServiceRefusal('not_found');
+    const next: ReleaseState = nextReleaseState({ state: current.state as ReleaseState, reviewedAt: current.reviewedAt, approvedAt: current.approvedAt }, action, actor);
+    const patch: Partial<ReleaseRow> = { state: next };
+    if (action === 'edit') Object.assign(patch, { text: body, reviewedAt: null, reviewedByStaffId: null, approvedAt: null, approvedByStaffId: null });
+    if (action === 'review') Object.assign(patch, { reviewedAt: now, reviewedByStaffId: actor.staffId });
+    if (action === 'approve') Object.assign(patch, { approvedAt: now, approvedByStaffId: actor.staffId });
+    if (action === 'release') Object.assign(patch, { releasedAt: now });
+    const [row] = await tx.update(publicReleases).set(patch).where(eq(publicReleases.id, releaseId)).returning();
+    let outbox: Array<{ id: string }> = [];
+    if (action === 'review') outbox = await notify(tx, incident, row!, APPROVERS, 'approve', actor, now);
+    if (action === 'edit') outbox = await notify(tx, incident, row!, REVIEWERS, 'review', actor, now);
+    const verb = action === 'edit' ? 'edited' : action === 'review' ? 'reviewed' : action === 'approve' ? 'approved' : 'released';
+    await audit(tx, now, actor, row!, verb, action === 'edit' ? { length: body!.length, from: current.state } : {});
+    return { row: row!, change: { ...emptyChange(), outboxCreated: outbox } };
+  });
+  await deps.dispatcher.afterCommit(result.change);
+  return result.row;
+}
+
+export const editRelease = (deps: ServiceDeps, actor: Actor, releaseId: string, text: string) => step(deps, actor, releaseId, 'edit', text);
+/** 审核: the functional department (position `info_reviewer`). */
+export const reviewRelease = (deps: ServiceDeps, actor: Actor, releaseId: string) => step(deps, actor, releaseId, 'review');
+/** 审批: the bureau (director or deputy director), only after the review. */
+export const approveRelease = (deps: ServiceDeps, actor: Actor, releaseId: string) => step(deps, actor, releaseId, 'approve');
+/** 统一发布: marked released, only with both the review and the approval on file. */
+export const markReleased = (deps: ServiceDeps, actor: Actor, releaseId: string) => step(deps, actor, releaseId, 'release');
+
+export async function findRelease(db: Executor, id: string): Promise<ReleaseRow | undefined> {
+  const [row] = await db.select().from(publicReleases).where(eq(publicReleases.id, id));
+  return row;
+}
+
+export async function releasesOf(db: Executor, incidentId: string): Promise<ReleaseRow[]> {
+  return db.select().from(publicReleases).where(eq(publicReleases.incidentId, incidentId)).orderBy(desc(publicReleases.createdAt));
+}

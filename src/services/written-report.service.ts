@@ -1,0 +1,589 @@
+/**
+ * The written report (书面报告, 五(二)) use cases: the draft opened at closing and prefilled from the
+ * timeline, edits (each a new version), the sign-off chain office → section → deputy director → director
+ * → upper-level agency (each decision a sign-off row, an audit entry, an incident status change where the
+ * lifecycle says so, and notices to the next level), and the .docx export at any stage.
+ */
+import { and, asc, eq, inArray } from 'drizzle-orm';
+import type { Executor } from '../db/client.js';
+import { appendAudit } from '../db/repositories/audit.repository.js';
+import { lockIncident, updateIncident, type IncidentRow } from '../db/repositories/incident.repository.js';
+import { loadOrgSnapshot } from '../db/repositories/org.repository.js';
+import { enqueueNotices } from '../db/repositories/outbox.repository.js';
+import { cancelTimers } from '../db/repositories/timer.repository.js';
+import {
+  countyNotifications,
+  incidents,
+  incidentRoles,
+  incidentSteps,
+  incidentUpdates,
+  searchAttempts,
+  staff,
+  subjects,
+  units,
+  writtenReports,
+  writtenReportSignoffs,
+  writtenReportVersions,
+} from '../db/schema.js';
+import { t, type Lang, type MessageKey } from '../bot/messages/index.js';
+import { IllegalTransitionError, transition, type Closure, type IncidentStatus } from '../domain/incident-state.js';
+import type { EpidemicScenario, IncidentType } from '../domain/incident-types.js';
+import { CONDITION_TEXT, findPlaybookStep, STEP_CONDITIONS, type StepCondition } from '../domain/playbooks.js';
+import { isLateReport, timerKindsClosedBy, writtenReportDueAt, type EscalationPolicy, type TimerTarget } from '../domain/policy.js';
+import { subjectLabel } from '../domain/pii.js';
+import { canSeeOffice, type Actor } from '../domain/roles.js';
+import {
+  canEditAt,
+  canSignAt,
+  decideSignoff,
+  isReportSectionKey,
+  MAX_SECTION_CHARS,
+  reportSections,
+  STAGE_POSITION,
+  type ReportSectionKey,
+  type ReportSectionSpec,
+  type ReportShapeFacts,
+  type SignoffDecision,
+  type SignoffOutcome,
+  type WrittenReportAction,
+  type WrittenReportStage,
+} from '../domain/written-report.js';
+import { renderWrittenReportDocx, typeLabel, writtenReportFileName } from '../reports/docx/written-report.docx.js';
+import { docDateTime } from '../reports/format.js';
+import { ServiceRefusal } from './errors.js';
+import { noticesFor } from './incident.service.js';
+import { emptyChange, type ServiceDeps } from './ports.js';
+
+export type WrittenReportRow = typeof writtenReports.$inferSelect;
+export type WrittenReportVersionRow = typeof writtenReportVersions.$inferSelect;
+export type WrittenReportSignoffRow = typeof writtenReportSignoffs.$inferSelect;
+
+export interface SignoffView extends WrittenReportSignoffRow {
+  staffName: string;
+}
+
+export interface WrittenReportView {
+  report: WrittenReportRow;
+  stage: WrittenReportStage;
+  incident: IncidentRow;
+  /** The current version's body. */
+  body: Record<string, string>;
+  shape: ReportShapeFacts;
+  sections: ReportSectionSpec[];
+  versions: Array<Pick<WrittenReportVersionRow, 'version' | 'editedByStaffId' | 'at'>>;
+  signoffs: SignoffView[];
+}
+
+// ---------------------------------------------------------------------------------------------
+// Opening the draft
+
+export interface OpenDraftOptions {
+  /** Zone the prefill's times are written in; the deployment's TIMEZONE. */
+  timeZone?: string;
+  /** Language of the prefilled text; an official report is in Chinese. */
+  lang?: Lang;
+}
+
+export interface OpenedDraft {
+  report: WrittenReportRow;
+  /** False when a draft already existed (the call is idempotent). */
+  created: boolean;
+}
+
+/**
+ * Opens the written report's draft for a closed incident, prefilled from its timeline: call it inside the
+ * close transaction. Idempotent (one report per incident); returns null for a false alarm, which needs no
+ * report, and for an incident that is not closed. The due date follows the incident's policy snapshot;
+ * its timers are written by the close use case (writtenReportTimers).
+ */
+export async function openWrittenReportDraft(tx: Executor, incidentId: string, now: Date, opts: OpenDraftOptions = {}): Promise<OpenedDraft | null> {
+  const [incident] = await tx.select().from(incidents).where(eq(incidents.id, incidentId));
+  if (!incident || incident.closure === 'false_alarm' || !incident.closedAt) return null;
+  const [existing] = await tx.select().from(writtenReports).where(eq(writtenReports.incidentId, incidentId));
+  if (existing) return { report: existing, created: false };
+  const body = await prefillBody(tx, incident, opts.timeZone ?? 'Asia/Shanghai', opts.lang ?? 'zh');
+  const [report] = await tx
+    .insert(writtenReports)
+    .values({
+      incidentId,
+      stage: 'office' satisfies WrittenReportStage,
+      currentVersion: 1,
+      dueAt: writtenReportDueAt(incident.closedAt, incident.policy as EscalationPolicy),
+      createdAt: now,
+      updatedAt: now,
+    })
+    .onConflictDoNothing({ target: writtenReports.incidentId })
+    .returning();
+  if (!report) {
+    // A concurrent close opened it first.
+    const [row] = await tx.select().from(writtenReports).where(eq(writtenReports.incidentId, incidentId));
+    return { report: row!, created: false };
+  }
+  await tx.insert(writtenReportVersions).values({ reportId: report.id, version: 1, body, editedByStaffId: null, at: now });
+  await appendAudit(tx, {
+    at: now,
+    action: 'written_report.opened',
+    entity: 'written_report',
+    entityId: report.id,
+    incidentId,
+    data: { version: 1, dueAt: report.dueAt.toISOString(), sections: Object.keys(body) },
+  });
+  return { report, created: true };
+}
+
+async function shapeOf(db: Executor, incident: IncidentRow): Promise<ReportShapeFacts> {
+  const counties = await db.select({ id: countyNotifications.id }).from(countyNotifications).where(eq(countyNotifications.incidentId, incident.id)).limit(1);
+  return {
+    type: incident.type as IncidentType,
+    scenario: (incident.scenario as EpidemicScenario | null) ?? null,
+    injured: incident.injured,
+    dead: incident.dead,
+    counties: counties.length > 0,
+  };
+}
+
+/**
+ * The draft's text from the timeline: what happened and when, who did what (acknowledgement, roles,
+ * progress reports, closing), each playbook step with its time and who, and what the type asks for
+ * (search attempts, casualties, counties, 情形四 screening). Cause, lessons and measures start from what
+ * was entered at closing. The subject appears by code only; the .docx adds the label PII_MODE allows.
+ */
+export async function prefillBody(db: Executor, incident: IncidentRow, tz: string, lang: Lang): Promise<Record<string, string>> {
+  const m = (key: MessageKey, params: Record<string, string | number | null | undefined> = {}) => t(lang, key, params);
+  const at = (d: Date) => docDateTime(d, tz, lang);
+  const type = incident.type as IncidentType;
+  const scenario = (incident.scenario as EpidemicScenario | null) ?? null;
+  const [steps, updates, roles, attempts, counties, office, subject] = await Promise.all([
+    db.select().from(incidentSteps).where(eq(incidentSteps.incidentId, incident.id)).orderBy(asc(incidentSteps.ordinal)),
+    db.select().from(incidentUpdates).where(eq(incidentUpdates.incidentId, incident.id)).orderBy(asc(incidentUpdates.at)),
+    db.select().from(incidentRoles).where(eq(incidentRoles.incidentId, incident.id)).orderBy(asc(incidentRoles.at)),
+    db.select().from(searchAttempts).where(eq(searchAttempts.incidentId, incident.id)).orderBy(asc(searchAttempts.at)),
+    db.select().from(countyNotifications).where(eq(countyNotifications.incidentId, incident.id)).orderBy(asc(countyNotifications.createdAt)),
+    db.select({ name: units.name, nameEn: units.nameEn }).from(units).where(eq(units.id, incident.officeUnitId)),
+    incident.subjectId ? db.select({ code: subjects.code }).from(subjects).where(eq(subjects.id, incident.subjectId)) : Promise.resolve([]),
+  ]);
+  const staffIds = new Set<string>([incident.reporterStaffId]);
+  for (const id of [incident.acknowledgedByStaffId, incident.closedByStaffId]) if (id) staffIds.add(id);
+  for (const s of steps) if (s.doneByStaffId) staffIds.add(s.doneByStaffId);
+  for (const u of updates) staffIds.add(u.staffId);
+  for (const r of roles) staffIds.add(r.staffId);
+  for (const a of attempts) staffIds.add(a.staffId);
+  for (const c of counties) if (c.notifiedByStaffId) staffIds.add(c.notifiedByStaffId);
+  const names = await staffNames(db, [...staffIds]);
+  const name = (id: string | null) => (id ? (names.get(id) ?? id.slice(0, 8)) : m('wr.doc.unknown'));
+  const officeName = (lang === 'en' ? office[0]?.nameEn : null) ?? office[0]?.name ?? '';
+  const stepText = (key: string) => findPlaybookStep(type, scenario, key)?.text[lang] ?? key;
+
+  // 事件经过: the facts in time order.
+  const subjectText = subject[0]
+    ? m('wr.prefill.subject', { code: subject[0].code }) + (incident.subjectNote ? m('wr.prefill.subject_note', { note: incident.subjectNote }) : '')
+    : (incident.subjectNote ?? m('wr.doc.unknown'));
+  const course: Array<{ at: Date; line: string }> = [];
+  course.push({ at: incident.discoveredAt, line: m('wr.prefill.discovered', { at: at(incident.discoveredAt), office: officeName, subject: subjectText, type: typeLabel(type, scenario, lang) }) });
+  const policy = incident.policy as EscalationPolicy;
+  const lateMinutes = Math.round((incident.reportedAt.getTime() - incident.discoveredAt.getTime()) / 60_000);
+  course.push({
+    at: incident.reportedAt,
+    line: isLateReport(incident.discoveredAt, incident.reportedAt, policy)
+      ? m('wr.prefill.reported_late', { at: at(incident.reportedAt), name: name(incident.reporterStaffId), minutes: lateMinutes })
+      : m('wr.prefill.reported', { at: at(incident.reportedAt), name: name(incident.reporterStaffId) }),
+  });
+  if (incident.acknowledgedAt) course.push({ at: incident.acknowledgedAt, line: m('wr.prefill.acknowledged', { at: at(incident.acknowledgedAt), name: name(incident.acknowledgedByStaffId) }) });
+  for (const r of roles) course.push({ at: r.at, line: m('wr.prefill.role', { at: at(r.at), name: name(r.staffId), role: m(`wr.role.${r.role}` as MessageKey) }) });
+  for (const u of updates.filter((x) => x.kind === 'progress')) course.push({ at: u.at, line: m('wr.prefill.progress', { at: at(u.at), name: name(u.staffId), text: u.text }) });
+  if (incident.closedAt) course.push({ at: incident.closedAt, line: m('wr.prefill.closed', { at: at(incident.closedAt), name: name(incident.closedByStaffId) }) });
+  course.sort((a, b) => a.at.getTime() - b.at.getTime());
+  const courseText = [m('wr.prefill.description', { text: incident.description }), ...course.map((c) => c.line)].join('\n');
+
+  // 处置情况: every playbook step with its state, time and who.
+  const handling = steps
+    .map((s, i) => {
+      const n = i + 1;
+      const label = stepText(s.key);
+      if (s.state === 'done') {
+        return m('wr.prefill.step_done', {
+          n,
+          step: label,
+          at: s.doneAt ? at(s.doneAt) : m('wr.doc.unknown'),
+          name: name(s.doneByStaffId),
+          how: s.how ? `，${s.how}` : '',
+          note: s.note ?? '',
+        }).trim();
+      }
+      if (s.state === 'not_applicable') {
+        const cond = s.naReason?.startsWith('condition:') ? s.naReason.slice('condition:'.length) : null;
+        const reason = cond && isStepConditionKey(cond) ? m('wr.prefill.na_condition', { condition: CONDITION_TEXT[cond][lang] }) : (s.naReason ?? '');
+        return m('wr.prefill.step_na', { n, step: label, reason });
+      }
+      return m('wr.prefill.step_pending', { n, step: label });
+    })
+    .join('\n');
+
+  const body: Record<string, string> = {};
+  const shape = await shapeOf(db, incident);
+  for (const spec of reportSections(shape)) {
+    switch (spec.key) {
+      case 'course':
+        body.course = courseText;
+        break;
+      case 'handling':
+        body.handling = handling;
+        break;
+      case 'search':
+        body.search = attempts
+          .map((a) =>
+            m('wr.prefill.search', {
+              at: at(a.at),
+              name: name(a.staffId),
+              method: m(`wr.search.${a.method}` as MessageKey),
+              result: a.result,
+              found: a.found ? m('wr.prefill.search_found') : '',
+            }),
+          )
+          .join('\n');
+        break;
+      case 'casualties':
+        body.casualties = m('wr.prefill.casualties', { injured: incident.injured, dead: incident.dead });
+        break;
+      case 'counties':
+        body.counties = counties
+          .map((c) =>
+            c.notifiedAt
+              ? m('wr.prefill.county_done', { county: c.county, at: at(c.notifiedAt), name: name(c.notifiedByStaffId), how: c.how ?? '', receipt: c.receipt ?? '' })
+              : m('wr.prefill.county_pending', { county: c.county }),
+          )
+          .join('\n');
+        break;
+      case 'screening':
+        // 情形四: what the screening steps recorded; the office completes the results.
+        body.screening = steps
+          .filter((s) => (s.key === 'screen_staff_subjects' || s.key === 'phone_report_screening') && s.note)
+          .map((s) => m('wr.prefill.screening', { step: stepText(s.key), at: s.doneAt ? at(s.doneAt) : m('wr.doc.unknown'), name: name(s.doneByStaffId), note: s.note }))
+          .join('\n');
+        break;
+      case 'cause':
+        body.cause = incident.closeCause ?? '';
+        break;
+      case 'lessons':
+        body.lessons = incident.closeLessons ?? '';
+        break;
+      case 'measures':
+        body.measures = incident.closeMeasures ?? '';
+        break;
+    }
+  }
+  return body;
+}
+
+const isStepConditionKey = (v: string): v is StepCondition => (STEP_CONDITIONS as readonly string[]).includes(v);
+
+async function staffNames(db: Executor, ids: readonly string[]): Promise<Map<string, string>> {
+  if (ids.length === 0) return new Map();
+  const rows = await db.select({ id: staff.id, name: staff.name }).from(staff).where(inArray(staff.id, [...ids]));
+  return new Map(rows.map((r) => [r.id, r.name]));
+}
+
+// ---------------------------------------------------------------------------------------------
+// Reading
+
+export async function loadWrittenReport(db: Executor, reportId: string): Promise<WrittenReportView | undefined> {
+  const [report] = await db.select().from(writtenReports).where(eq(writtenReports.id, reportId));
+  if (!report) return undefined;
+  return viewOf(db, report);
+}
+
+export async function writtenReportForIncident(db: Executor, incidentId: string): Promise<WrittenReportView | undefined> {
+  const [report] = await db.select().from(writtenReports).where(eq(writtenReports.incidentId, incidentId));
+  return report ? viewOf(db, report) : undefined;
+}
+
+async function viewOf(db: Executor, report: WrittenReportRow): Promise<WrittenReportView> {
+  const [incident] = await db.select().from(incidents).where(eq(incidents.id, report.incidentId));
+  const versions = await db
+    .select()
+    .from(writtenReportVersions)
+    .where(eq(writtenReportVersions.reportId, report.id))
+    .orderBy(asc(writtenReportVersions.version));
+  const signoffs = await db
+    .select({ s: writtenReportSignoffs, staffName: staff.name })
+    .from(writtenReportSignoffs)
+    .innerJoin(staff, eq(staff.id, writtenReportSignoffs.staffId))
+    .where(eq(writtenReportSignoffs.reportId, report.id))
+    .orderBy(asc(writtenReportSignoffs.at), asc(writtenReportSignoffs.id));
+  const current = versions.find((v) => v.version === report.currentVersion) ?? versions[versions.length - 1];
+  const shape = await shapeOf(db, incident!);
+  return {
+    report,
+    stage: report.stage as WrittenReportStage,
+    incident: incident!,
+    body: { ...(current?.body ?? {}) },
+    shape,
+    sections: reportSections(shape),
+    versions: versions.map((v) => ({ version: v.version, editedByStaffId: v.editedByStaffId, at: v.at })),
+    signoffs: signoffs.map((r) => ({ ...r.s, staffName: r.staffName })),
+  };
+}
+
+/** Whether the actor may read the report: whoever sees the office, and the upper-level agency. */
+export function canReadReport(actor: Actor, officeUnitId: string): boolean {
+  return canSeeOffice(actor, officeUnitId) || actor.positions.includes('upper_liaison');
+}
+
+/** The body of an earlier version, to compare or restore. */
+export async function reportVersionBody(db: Executor, reportId: string, version: number): Promise<Record<string, string> | undefined> {
+  const [row] = await db
+    .select({ body: writtenReportVersions.body })
+    .from(writtenReportVersions)
+    .where(and(eq(writtenReportVersions.reportId, reportId), eq(writtenReportVersions.version, version)));
+  return row?.body;
+}
+
+/** Reports waiting on this actor: at a stage they sign or edit. */
+export async function reportsAwaiting(db: Executor, actor: Actor, limit = 10): Promise<Array<{ report: WrittenReportRow; incident: IncidentRow }>> {
+  const rows = await db
+    .select({ report: writtenReports, incident: incidents })
+    .from(writtenReports)
+    .innerJoin(incidents, eq(incidents.id, writtenReports.incidentId))
+    .where(inArray(writtenReports.stage, ['office', 'section', 'deputy_director', 'director', 'upper_liaison']))
+    .orderBy(asc(writtenReports.dueAt));
+  return rows
+    .filter((r) => {
+      const stage = r.report.stage as WrittenReportStage;
+      return canSignAt(actor, stage, r.incident.officeUnitId) || canEditAt(actor, stage, r.incident.officeUnitId);
+    })
+    .slice(0, limit);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Editing
+
+async function lockReport(tx: Executor, reportId: string): Promise<WrittenReportRow> {
+  const [row] = await tx.select().from(writtenReports).where(eq(writtenReports.id, reportId)).for('update');
+  if (!row) throw new ServiceRefusal('not_found');
+  return row;
+}
+
+/**
+ * Changes sections of the draft; the result is a new version (the old ones stay). Only the level that
+ * holds the draft edits it (the office, or the section at its stage). `expectedVersion` guards against
+ * overwriting an edit the person has not seen.
+ */
+export async function editWrittenReport(
+  deps: ServiceDeps,
+  actor: Actor,
+  reportId: string,
+  patch: Partial<Record<ReportSectionKey, string>>,
+  expectedVersion?: number,
+): Promise<WrittenReportView> {
+  const now = deps.clock.now();
+  const keys = Object.keys(patch);
+  if (keys.length === 0) throw new ServiceRefusal('invalid_input', 'sections');
+  for (const k of keys) {
+    if (!isReportSectionKey(k)) throw new ServiceRefusal('invalid_input', k);
+    if ((patch[k] ?? '').length > MAX_SECTION_CHARS) throw new ServiceRefusal('invalid_input', k);
+  }
+  await deps.db.transaction(async (tx) => {
+    const report = await lockReport(tx, reportId);
+    const incident = await lockIncident(tx, report.incidentId);
+    if (!incident || !canReadReport(actor, incident.officeUnitId)) throw new ServiceRefusal('not_found');
+    const stage = report.stage as WrittenReportStage;
+    if (!canEditAt(actor, stage, incident.officeUnitId)) throw new ServiceRefusal(stage === 'approved' ? 'wrong_status' : 'not_permitted');
+    if (expectedVersion !== undefined && expectedVersion !== report.currentVersion) throw new ServiceRefusal('stale');
+    const shape = await shapeOf(tx, incident);
+    const allowed = new Set(reportSections(shape).map((s) => s.key));
+    for (const k of keys) if (!allowed.has(k as ReportSectionKey)) throw new ServiceRefusal('invalid_input', k);
+    const [current] = await tx
+      .select()
+      .from(writtenReportVersions)
+      .where(and(eq(writtenReportVersions.reportId, reportId), eq(writtenReportVersions.version, report.currentVersion)));
+    const body: Record<string, string> = { ...(current?.body ?? {}) };
+    const changed: string[] = [];
+    for (const k of keys) {
+      const text = (patch[k as ReportSectionKey] ?? '').trim();
+      if (body[k] !== text) {
+        body[k] = text;
+        changed.push(k);
+      }
+    }
+    if (changed.length === 0) return;
+    const version = report.currentVersion + 1;
+    await tx.insert(writtenReportVersions).values({ reportId, version, body, editedByStaffId: actor.staffId, at: now });
+    await tx.update(writtenReports).set({ currentVersion: version, updatedAt: now }).where(eq(writtenReports.id, reportId));
+    await appendAudit(tx, {
+      at: now,
+      action: 'written_report.edited',
+      entity: 'written_report',
+      entityId: reportId,
+      incidentId: report.incidentId,
+      actorStaffId: actor.staffId,
+      data: { version, stage, sections: changed },
+    });
+  });
+  return (await loadWrittenReport(deps.db, reportId))!;
+}
+
+// ---------------------------------------------------------------------------------------------
+// The sign-off chain
+
+export interface SignoffResult {
+  view: WrittenReportView;
+  signoff: WrittenReportSignoffRow;
+  outcome: SignoffOutcome;
+}
+
+function stageTarget(stage: WrittenReportStage): TimerTarget[] {
+  if (stage === 'approved') {
+    return [
+      { kind: 'position', position: 'office_head', scope: 'office' },
+      { kind: 'position', position: 'section', scope: 'bureau' },
+    ];
+  }
+  return [{ kind: 'position', position: STAGE_POSITION[stage], scope: stage === 'office' ? 'office' : 'bureau' }];
+}
+
+/**
+ * One level's decision: the office submits; each level above approves (up one level) or returns (down one
+ * level, with a comment). Writes the sign-off, moves the stage, moves the incident (closed →
+ * report_submitted → report_approved, or back to closed when returned to the office), closes the
+ * written-report deadlines on submission, tells the next level, and appends the audit entry.
+ * Throws WrittenReportError (not permitted, wrong stage, missing sections or comment) or ServiceRefusal.
+ */
+export async function signOffWrittenReport(
+  deps: ServiceDeps,
+  actor: Actor,
+  reportId: string,
+  action: WrittenReportAction,
+  expectedVersion?: number,
+): Promise<SignoffResult> {
+  const now = deps.clock.now();
+  const comment = action.kind === 'return' ? action.comment.trim() : null;
+  if (comment !== null && comment.length > MAX_SECTION_CHARS) throw new ServiceRefusal('invalid_input', 'comment');
+  const result = await deps.db.transaction(async (tx) => {
+    const report = await lockReport(tx, reportId);
+    const incident = await lockIncident(tx, report.incidentId);
+    if (!incident || !canReadReport(actor, incident.officeUnitId)) throw new ServiceRefusal('not_found');
+    if (expectedVersion !== undefined && expectedVersion !== report.currentVersion) throw new ServiceRefusal('stale');
+    const stage = report.stage as WrittenReportStage;
+    const [current] = await tx
+      .select()
+      .from(writtenReportVersions)
+      .where(and(eq(writtenReportVersions.reportId, reportId), eq(writtenReportVersions.version, report.currentVersion)));
+    const shape = await shapeOf(tx, incident);
+    const outcome = decideSignoff({ stage, officeUnitId: incident.officeUnitId, shape, body: current?.body ?? {} }, action, actor);
+
+    let incidentStatus = incident.status;
+    if (outcome.incidentEvent) {
+      try {
+        const next = transition({ status: incident.status as IncidentStatus, closure: (incident.closure as Closure | null) ?? null }, outcome.incidentEvent, actor);
+        incidentStatus = next.status;
+      } catch (e) {
+        if (e instanceof IllegalTransitionError) throw new ServiceRefusal('wrong_status', e.message);
+        throw e;
+      }
+      await updateIncident(tx, incident.id, { status: incidentStatus }, now);
+    }
+
+    const decision: SignoffDecision = outcome.decision;
+    const [signoff] = await tx
+      .insert(writtenReportSignoffs)
+      .values({ reportId, version: report.currentVersion, stage, decision, comment, staffId: actor.staffId, at: now })
+      .returning();
+    await tx.update(writtenReports).set({ stage: outcome.next, updatedAt: now }).where(eq(writtenReports.id, reportId));
+
+    const cancelled = decision === 'submitted' ? await cancelTimers(tx, { incidentId: incident.id }, timerKindsClosedBy('report_submitted'), now) : [];
+    const org = await loadOrgSnapshot(tx);
+    const kind = decision === 'returned' ? 'report_returned' : outcome.next === 'approved' ? 'report_approved' : 'report_review_requested';
+    const outbox = await enqueueNotices(
+      tx,
+      noticesFor(org, stageTarget(outcome.next), incident, kind, `wr${signoff!.id}`, {
+        exclude: actor.staffId,
+        // `comment` is what the notice renderer shows for a return; the sign-off row keeps the full text.
+        params: { reportId, signoffId: signoff!.id, stage: outcome.next, fromStage: stage, version: report.currentVersion, byStaffId: actor.staffId, ...(comment ? { comment: comment.slice(0, 300) } : {}) },
+      }),
+    );
+    await appendAudit(tx, {
+      at: now,
+      action: `written_report.${decision}`,
+      entity: 'written_report',
+      entityId: reportId,
+      incidentId: incident.id,
+      actorStaffId: actor.staffId,
+      // The comment stays in the sign-off row; the audit names it by id.
+      data: { signoffId: signoff!.id, fromStage: stage, toStage: outcome.next, version: report.currentVersion, incidentStatus },
+    });
+    return { signoff: signoff!, outcome, change: { ...emptyChange(), timersCancelled: cancelled, outboxCreated: outbox } };
+  });
+  await deps.dispatcher.afterCommit(result.change);
+  return { view: (await loadWrittenReport(deps.db, reportId))!, signoff: result.signoff, outcome: result.outcome };
+}
+
+export const submitWrittenReport = (deps: ServiceDeps, actor: Actor, reportId: string, expectedVersion?: number) =>
+  signOffWrittenReport(deps, actor, reportId, { kind: 'submit' }, expectedVersion);
+export const approveWrittenReport = (deps: ServiceDeps, actor: Actor, reportId: string, expectedVersion?: number) =>
+  signOffWrittenReport(deps, actor, reportId, { kind: 'approve' }, expectedVersion);
+export const returnWrittenReport = (deps: ServiceDeps, actor: Actor, reportId: string, comment: string, expectedVersion?: number) =>
+  signOffWrittenReport(deps, actor, reportId, { kind: 'return', comment }, expectedVersion);
+
+// ---------------------------------------------------------------------------------------------
+// The .docx
+
+export interface ExportedFile {
+  filename: string;
+  data: Buffer;
+}
+
+/** The report as an official .docx at whatever stage it is; the subject is labelled per PII_MODE. */
+export async function exportWrittenReportDocx(
+  deps: Pick<ServiceDeps, 'db' | 'clock' | 'timeZone' | 'piiMode' | 'cipher'>,
+  actor: Actor,
+  reportId: string,
+  lang: Lang = 'zh',
+): Promise<ExportedFile & { view: WrittenReportView }> {
+  const view = await loadWrittenReport(deps.db, reportId);
+  if (!view || !canReadReport(actor, view.incident.officeUnitId)) throw new ServiceRefusal('not_found');
+  const inc = view.incident;
+  const [bureau] = await deps.db.select().from(units).where(eq(units.kind, 'bureau')).limit(1);
+  const [upper] = await deps.db.select().from(units).where(eq(units.kind, 'upper')).limit(1);
+  const [office] = await deps.db.select().from(units).where(eq(units.id, inc.officeUnitId));
+  const names = await staffNames(deps.db, [inc.reporterStaffId]);
+  let subject: string | null = inc.subjectNote;
+  if (inc.subjectId) {
+    const [s] = await deps.db.select().from(subjects).where(eq(subjects.id, inc.subjectId));
+    if (s) subject = subjectLabel({ code: s.code, name: deps.cipher.decrypt(s.nameEnc) }, deps.piiMode, 'private');
+  }
+  const unitName = (u: typeof bureau) => (u ? ((lang === 'en' ? u.nameEn : null) ?? u.name) : '');
+  const data = await renderWrittenReportDocx({
+    lang,
+    timeZone: deps.timeZone,
+    now: deps.clock.now(),
+    authority: unitName(bureau),
+    upperName: unitName(upper),
+    officeName: unitName(office),
+    incident: {
+      number: inc.number,
+      type: inc.type as IncidentType,
+      scenario: (inc.scenario as EpidemicScenario | null) ?? null,
+      occurredAt: inc.occurredAt,
+      discoveredAt: inc.discoveredAt,
+      reportedAt: inc.reportedAt,
+      closedAt: inc.closedAt,
+      place: inc.place,
+      injured: inc.injured,
+      dead: inc.dead,
+      reporterName: names.get(inc.reporterStaffId) ?? '',
+      subjectLabel: subject,
+    },
+    stage: view.stage,
+    version: view.report.currentVersion,
+    sections: view.sections.map((s) => ({ key: s.key, text: view.body[s.key] ?? '' })),
+    signoffs: view.signoffs.map((s) => ({
+      stage: s.stage as WrittenReportStage,
+      decision: s.decision as SignoffDecision,
+      comment: s.comment,
+      name: s.staffName,
+      at: s.at,
+      version: s.version,
+    })),
+  });
+  return { filename: writtenReportFileName(inc.number, view.report.currentVersion), data, view };
+}

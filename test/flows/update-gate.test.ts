@@ -1,0 +1,90 @@
+/**
+ * The update gates on the real PostgreSQL: a per-chat lock that holds across processes (two separate
+ * connection pools stand for two bot processes), and update ids claimed once under concurrency.
+ */
+import postgres from 'postgres';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { claimUpdate, createPgChatLocks, pruneProcessedUpdates } from '../../src/services/update-gate.js';
+import { createTestDatabase, type TestDatabase } from '../helpers/db.js';
+
+let t: TestDatabase;
+let processA: postgres.Sql;
+let processB: postgres.Sql;
+
+beforeAll(async () => {
+  t = await createTestDatabase();
+  processA = postgres(t.url, { max: 3, onnotice: () => {} });
+  processB = postgres(t.url, { max: 3, onnotice: () => {} });
+});
+afterAll(async () => {
+  await processA?.end({ timeout: 5 });
+  await processB?.end({ timeout: 5 });
+  await t?.drop();
+});
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+describe('per-chat locks', () => {
+  it('two processes never run the same chat at once, and do run different chats at once', async () => {
+    const a = createPgChatLocks(processA, { dedicated: true });
+    const b = createPgChatLocks(processB, { dedicated: true });
+    const events: string[] = [];
+    const critical = (who: string) => async () => {
+      events.push(`${who}:in`);
+      await sleep(150);
+      events.push(`${who}:out`);
+    };
+    await Promise.all([a.withChatLock(42, critical('a')), b.withChatLock(42, critical('b'))]);
+    // One ran entirely before the other.
+    const first = events[0]!.slice(0, 1);
+    const second = first === 'a' ? 'b' : 'a';
+    expect(events).toEqual([`${first}:in`, `${first}:out`, `${second}:in`, `${second}:out`]);
+
+    events.length = 0;
+    await Promise.all([a.withChatLock(1, critical('x')), b.withChatLock(2, critical('y'))]);
+    // Both were inside before either left.
+    expect(events.slice(0, 2).sort()).toEqual(['x:in', 'y:in']);
+  });
+
+  it('within a process, updates of a chat queue in order and a failure does not block the next', async () => {
+    const locks = createPgChatLocks(processA, { dedicated: true });
+    const order: number[] = [];
+    const runs = [1, 2, 3].map((n) =>
+      locks.withChatLock(7, async () => {
+        await sleep(20 * (4 - n));
+        order.push(n);
+        if (n === 2) throw new Error('handler failed');
+      }),
+    );
+    const results = await Promise.allSettled(runs);
+    expect(order).toEqual([1, 2, 3]);
+    expect(results.map((r) => r.status)).toEqual(['fulfilled', 'rejected', 'fulfilled']);
+    // The lock was released: another process takes it at once.
+    const other = createPgChatLocks(processB, { dedicated: true });
+    await other.withChatLock(7, async () => {});
+  });
+
+  it('many chats at once do not exhaust the pool (holders are capped below it)', async () => {
+    const shared = postgres(t.url, { max: 4, onnotice: () => {} });
+    try {
+      const locks = createPgChatLocks(shared); // shared with "handlers": at most half the pool holds locks
+      const done = await Promise.all(
+        Array.from({ length: 12 }, (_, chat) => locks.withChatLock(chat, async () => (await shared`select ${chat}::int as n`)[0]!.n as number)),
+      );
+      expect(done).toEqual(Array.from({ length: 12 }, (_, i) => i));
+    } finally {
+      await shared.end({ timeout: 5 });
+    }
+  });
+});
+
+describe('update ids', () => {
+  it('are claimed once, even by concurrent deliveries', async () => {
+    const now = new Date();
+    const claims = await Promise.all(Array.from({ length: 8 }, () => claimUpdate(t.db, 555, now)));
+    expect(claims.filter(Boolean)).toHaveLength(1);
+    expect(await claimUpdate(t.db, 556, now)).toBe(true);
+    expect(await pruneProcessedUpdates(t.db, new Date(now.getTime() + 1000))).toBe(2);
+    expect(await claimUpdate(t.db, 555, now)).toBe(true);
+  });
+});

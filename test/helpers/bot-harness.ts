@@ -1,0 +1,238 @@
+/**
+ * End-to-end harness: a fresh database with the seeded organisation, the Bot API stand-in over HTTP,
+ * and `createBot` wired to both, in webhook mode (default) or long polling. Tests act as the seeded
+ * staff (their Telegram ids) and read what each chat shows.
+ *
+ *   const h = await startBotHarness();
+ *   const reply = await h.send('officerA1', '/report');
+ *   await h.press('officerA1', reply, 'f:...');   // or h.pressText('officerA1', reply, '🕒 现在')
+ *   await h.close();
+ */
+import { randomBytes } from 'node:crypto';
+import { Writable } from 'node:stream';
+import type { FastifyInstance } from 'fastify';
+import postgres from 'postgres';
+import type { Telegraf } from 'telegraf';
+import type { AddressInfo } from 'node:net';
+import { createBot, startBot, type BotContext, type BotDeps, type BotPlugin, type RunningBot } from '../../src/bot/index.js';
+import { createHttpServer, mountWebhook } from '../../src/http/server.js';
+import { createLogger } from '../../src/logger.js';
+import { DEFAULT_POLICY, type EscalationPolicy, type PiiMode } from '../../src/domain/index.js';
+import { noopDispatcher, type Dispatcher } from '../../src/services/ports.js';
+import { createPgChatLocks } from '../../src/services/update-gate.js';
+import { startBotApiServer, type BotApiServer, type CallbackAnswer, type SandboxMessage } from '../../src/sandbox/bot-api-server.js';
+import { createTestDatabase, type TestDatabase } from './db.js';
+import { ManualClock, seedOrg, TG, type SeededOrg, type StaffKey } from './fixtures.js';
+
+export const TEST_BOT_TOKEN = '123456:TEST-TOKEN';
+
+export interface BotHarnessOptions {
+  mode?: 'webhook' | 'polling';
+  clock?: ManualClock;
+  policy?: EscalationPolicy;
+  piiMode?: PiiMode;
+  dispatcher?: Dispatcher;
+  /** Telegram language of each seeded user (default: `en` for section2 and officerA2, else `zh-hans`). */
+  languages?: Partial<Record<StaffKey | 'stranger', string>>;
+  /** Installed into the bot (BotDeps.plugins); `h.deps.plugins = …` then `h.restart()` works too. */
+  plugins?: BotPlugin[];
+  /**
+   * Reuse an existing database (another harness's) instead of creating one. Mind that a new Bot API
+   * stand-in numbers its updates from 1 again, and update ids already handled in that database are dropped.
+   */
+  database?: { db: TestDatabase; org: SeededOrg };
+}
+
+export type Who = StaffKey | 'stranger' | number;
+
+export interface BotHarness {
+  api: BotApiServer;
+  db: TestDatabase;
+  org: SeededOrg;
+  clock: ManualClock;
+  deps: BotDeps;
+  bot: Telegraf<BotContext>;
+  mode: 'webhook' | 'polling';
+  /** Webhook mode: the bot's HTTP server, its URL and secret. */
+  http?: FastifyInstance;
+  webhookUrl?: string;
+  webhookSecret?: string;
+  /** Structured log lines the bot wrote. */
+  logs: Array<Record<string, unknown>>;
+  tg(who: Who): number;
+  /** Sends a text as `who`, waits until the bot is done, returns the bot's last message in that chat. */
+  send(who: Who, text: string): Promise<SandboxMessage>;
+  sendLocation(who: Who, latitude: number, longitude: number): Promise<SandboxMessage>;
+  sendPhoto(who: Who, caption?: string): Promise<SandboxMessage>;
+  sendVoice(who: Who): Promise<SandboxMessage>;
+  /** Presses a button (by callback data) on a message, waits until the bot is done, returns the answer. */
+  press(who: Who, message: SandboxMessage | number, data: string): Promise<CallbackAnswer>;
+  /** Presses a button the message no longer shows (an old keyboard, a forged press), as a stale client would. */
+  pressForced(who: Who, messageId: number, data: string): Promise<CallbackAnswer>;
+  /** Presses the button with this text (exact, or the first containing it). */
+  pressText(who: Who, message: SandboxMessage | number, text: string): Promise<CallbackAnswer>;
+  last(who: Who): SandboxMessage;
+  messages(who: Who): SandboxMessage[];
+  idle(): Promise<void>;
+  /** A new bot instance (same database), as after a process restart. */
+  restart(): Promise<void>;
+  close(): Promise<void>;
+}
+
+const DEFAULT_LANGUAGES: Partial<Record<StaffKey | 'stranger', string>> = { section2: 'en', officerA2: 'en' };
+
+export async function startBotHarness(opts: BotHarnessOptions = {}): Promise<BotHarness> {
+  const mode = opts.mode ?? 'webhook';
+  const clock = opts.clock ?? new ManualClock();
+  const db = opts.database?.db ?? (await createTestDatabase());
+  const org = opts.database?.org ?? (await seedOrg(db.db));
+  const api = await startBotApiServer({ longPollMaxSeconds: 1 });
+  const languages = { ...DEFAULT_LANGUAGES, ...opts.languages };
+  for (const [key, id] of Object.entries(TG)) {
+    api.addUser({ id, first_name: key, language_code: languages[key as StaffKey] ?? 'zh-hans' });
+  }
+
+  const logs: Array<Record<string, unknown>> = [];
+  const sink = new Writable({
+    write(chunk: Buffer, _enc, done) {
+      for (const line of chunk.toString('utf8').split('\n')) if (line.trim()) logs.push(JSON.parse(line) as Record<string, unknown>);
+      done();
+    },
+  });
+  const logger = createLogger('debug', sink);
+  // A pool of its own for the chat locks, so a held lock never takes a connection the handlers need.
+  const lockSql = postgres(db.url, { max: 4, onnotice: () => {} });
+  const deps: BotDeps = {
+    db: db.db,
+    clock,
+    timeZone: 'Asia/Shanghai',
+    piiMode: opts.piiMode ?? 'masked',
+    cipher: org.cipher,
+    policy: async () => opts.policy ?? DEFAULT_POLICY,
+    dispatcher: opts.dispatcher ?? noopDispatcher,
+    logger,
+    botToken: TEST_BOT_TOKEN,
+    telegramApiRoot: api.url,
+    chatLocks: createPgChatLocks(lockSql, { dedicated: true }),
+    ...(opts.plugins ? { plugins: opts.plugins } : {}),
+  };
+
+  const webhookSecret = randomBytes(24).toString('base64url');
+  let bot!: Telegraf<BotContext>;
+  let http: FastifyInstance | undefined;
+  let running: RunningBot | undefined;
+  let webhookUrl: string | undefined;
+
+  async function boot(): Promise<void> {
+    bot = createBot(deps);
+    if (mode === 'webhook') {
+      http = createHttpServer({ logger });
+      const path = '/telegram/webhook';
+      mountWebhook(http, { path, secretToken: webhookSecret, handler: bot.webhookCallback(path, { secretToken: webhookSecret }), logger });
+      await http.listen({ port: 0, host: '127.0.0.1' });
+      webhookUrl = `http://127.0.0.1:${(http.server.address() as AddressInfo).port}${path}`;
+      running = await startBot(bot, { botMode: 'webhook', webhookUrl, webhookSecret }, http);
+    } else {
+      const polling = api.waitForRequest('getUpdates', undefined, { timeoutMs: 10_000 });
+      running = await startBot(bot, { botMode: 'polling' });
+      await polling;
+    }
+    harness.bot = bot;
+    harness.http = http;
+    harness.webhookUrl = webhookUrl;
+  }
+
+  async function shutdown(): Promise<void> {
+    await running?.stop();
+    if (http) await http.close();
+    running = undefined;
+    http = undefined;
+  }
+
+  const tg = (who: Who) => (typeof who === 'number' ? who : TG[who]);
+  const idle = () => api.waitForIdle({ quietMs: mode === 'polling' ? 150 : 60, timeoutMs: 15_000 });
+  const last = (who: Who) => {
+    const m = api.lastBotMessage(tg(who));
+    if (!m) throw new Error(`no bot message in the chat of ${String(who)}`);
+    return m;
+  };
+  const idOf = (m: SandboxMessage | number) => (typeof m === 'number' ? m : m.message_id);
+
+  const harness: BotHarness = {
+    api,
+    db,
+    org,
+    clock,
+    deps,
+    bot,
+    mode,
+    webhookSecret,
+    logs,
+    tg,
+    async send(who, text) {
+      api.sendText(tg(who), text);
+      await idle();
+      return last(who);
+    },
+    async sendLocation(who, latitude, longitude) {
+      api.sendLocation(tg(who), latitude, longitude);
+      await idle();
+      return last(who);
+    },
+    async sendPhoto(who, caption) {
+      api.sendPhoto(tg(who), caption === undefined ? {} : { caption });
+      await idle();
+      return last(who);
+    },
+    async sendVoice(who) {
+      api.sendVoice(tg(who));
+      await idle();
+      return last(who);
+    },
+    async press(who, message, data) {
+      const { callbackQueryId } = api.pressButton(tg(who), idOf(message), data);
+      await idle();
+      return api.waitForCallbackAnswer(callbackQueryId, { timeoutMs: 5000 });
+    },
+    async pressForced(who, messageId, data) {
+      const { callbackQueryId } = api.pressButton(tg(who), messageId, data, { force: true });
+      await idle();
+      return api.waitForCallbackAnswer(callbackQueryId, { timeoutMs: 5000 });
+    },
+    async pressText(who, message, text) {
+      const m = typeof message === 'number' ? api.message(tg(who), message) : api.message(tg(who), message.message_id);
+      const buttons = api.inlineButtons(m);
+      const b = buttons.find((x) => x.text === text) ?? buttons.find((x) => x.text.includes(text));
+      if (!b?.callback_data) throw new Error(`no button "${text}" on message ${idOf(message)}: ${buttons.map((x) => x.text).join(' | ')}`);
+      return harness.press(who, idOf(message), b.callback_data);
+    },
+    last,
+    messages: (who) => api.messages(tg(who)),
+    idle,
+    async restart() {
+      await shutdown();
+      await boot();
+    },
+    async close() {
+      await shutdown().catch(() => {});
+      await api.close();
+      await lockSql.end({ timeout: 5 });
+      if (!opts.database) await db.drop();
+    },
+  };
+  await boot();
+  return harness;
+}
+
+/** The callback data of the button whose text is (or contains) `text`. */
+export function buttonData(message: SandboxMessage | undefined, text: string): string {
+  const buttons = message?.reply_markup?.inline_keyboard.flat() ?? [];
+  const b = buttons.find((x) => x.text === text) ?? buttons.find((x) => x.text.includes(text));
+  if (!b?.callback_data) throw new Error(`no button "${text}": ${buttons.map((x) => x.text).join(' | ')}`);
+  return b.callback_data;
+}
+
+/** All button texts of a message. */
+export function buttonTexts(message: SandboxMessage | undefined): string[] {
+  return message?.reply_markup?.inline_keyboard.flat().map((b) => b.text) ?? [];
+}

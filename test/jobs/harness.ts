@@ -1,0 +1,177 @@
+/**
+ * What the job tests share: a fresh database with the seeded organisation, the Bot API stand-in with
+ * every seeded person as a Telegram user, and the job system on Redis (a unique prefix) or on BullMQ's
+ * PostgreSQL backend (in the test database), with policy times shortened to seconds.
+ */
+import { randomUUID } from 'node:crypto';
+import { spawn, type ChildProcess } from 'node:child_process';
+import { createTelegramGateway } from '../../src/bot/telegram-gateway.js';
+import { freePort } from '../../src/db/embedded.js';
+import { resolvePolicy, type Clock, type EscalationPolicy, type PolicyOverrides } from '../../src/domain/index.js';
+import { createJobSystem, createQueueBackend, type JobSystem, type JobTuning } from '../../src/jobs/index.js';
+import { createLogger } from '../../src/logger.js';
+import { startBotApiServer, type BotApiServer, type SandboxMessage } from '../../src/sandbox/bot-api-server.js';
+import type { ServiceDeps } from '../../src/services/ports.js';
+import { createTestDatabase, type TestDatabase } from '../helpers/db.js';
+import { seedOrg, TG, type SeededOrg } from '../helpers/fixtures.js';
+
+export const SHARED_REDIS = process.env.TEST_REDIS_URL ?? 'redis://127.0.0.1:6379';
+export type BackendKind = 'redis' | 'postgres';
+
+/** Every duration an hour, except what the test shortens. */
+export function fastPolicy(overrides: PolicyOverrides = {}): EscalationPolicy {
+  const hour = { critical: 3600, standard: 3600 };
+  return resolvePolicy({
+    ackSeconds: hour,
+    informSeconds: { deputy_director: hour, director: hour },
+    progressSeconds: hour,
+    progressEscalateSeconds: hour,
+    upperReportSeconds: hour,
+    upperReportEscalateSeconds: hour,
+    stepDueSeconds: hour,
+    stepEscalateSeconds: hour,
+    ...overrides,
+  });
+}
+
+export const systemClock: Clock = { now: () => new Date() };
+
+export interface HarnessOptions {
+  backend: BackendKind;
+  redisUrl?: string;
+  policy?: EscalationPolicy;
+  clock?: Clock;
+  tuning?: Partial<JobTuning>;
+  /** Start workers (default true). */
+  workers?: boolean;
+  /** Install the daily job schedulers when starting workers (default false). */
+  schedulers?: boolean;
+  /** Reuse an existing database and org (several job systems on one database). */
+  db?: TestDatabase;
+  org?: SeededOrg;
+  api?: BotApiServer;
+  namespace?: string;
+  gatewayTimeoutMs?: number;
+}
+
+export interface Harness {
+  t: TestDatabase;
+  org: SeededOrg;
+  api: BotApiServer;
+  jobs: JobSystem;
+  deps: ServiceDeps;
+  namespace: string;
+  policy: EscalationPolicy;
+  close(): Promise<void>;
+}
+
+const quiet = createLogger(process.env.TEST_LOG_LEVEL ?? 'silent');
+
+export async function startApi(): Promise<BotApiServer> {
+  const api = await startBotApiServer();
+  for (const [key, id] of Object.entries(TG)) {
+    api.addUser({ id, first_name: key, language_code: key === 'section2' || key === 'officerA2' ? 'en' : 'zh' });
+  }
+  return api;
+}
+
+export async function startHarness(opts: HarnessOptions): Promise<Harness> {
+  const t = opts.db ?? (await createTestDatabase());
+  const org = opts.org ?? (await seedOrg(t.db));
+  const api = opts.api ?? (await startApi());
+  const namespace = opts.namespace ?? `test-${randomUUID().slice(0, 8)}`;
+  const policy = opts.policy ?? fastPolicy();
+  const backend = createQueueBackend(
+    opts.backend === 'redis' ? { redisUrl: opts.redisUrl ?? SHARED_REDIS, namespace } : { databaseUrl: t.url, namespace: namespace.replace(/-/g, '_'), pgPoolMax: 2 },
+  );
+  const gateway = createTelegramGateway({ apiRoot: api.url, token: api.token, requestTimeoutMs: opts.gatewayTimeoutMs ?? 5_000 });
+  const jobs = createJobSystem(
+    { db: t.db, clock: opts.clock ?? systemClock, timeZone: 'Asia/Shanghai', piiMode: 'masked', cipher: org.cipher, policy: async () => policy },
+    { backend, gateway, logger: quiet, tuning: { relayEveryMs: 1_000, reconcileEveryMs: 0, ...opts.tuning } },
+  );
+  if (opts.workers !== false) await jobs.startWorkers({ schedulers: opts.schedulers ?? false, catchUp: false });
+  return {
+    t,
+    org,
+    api,
+    jobs,
+    deps: jobs.deps,
+    namespace,
+    policy,
+    async close() {
+      await jobs.close({ deadlineMs: 3_000 });
+      if (opts.backend === 'redis') await wipeRedisPrefix(opts.redisUrl ?? SHARED_REDIS, namespace);
+      if (!opts.api) await api.close();
+      if (!opts.db) await t.drop();
+    },
+  };
+}
+
+/** Deletes this test's keys (never FLUSHALL on the shared Redis). */
+export async function wipeRedisPrefix(url: string, prefix: string): Promise<void> {
+  const { Redis } = await import('ioredis');
+  const r = new Redis(url, { lazyConnect: true, maxRetriesPerRequest: 1 });
+  try {
+    await r.connect();
+    let cursor = '0';
+    do {
+      const [next, keys] = await r.scan(cursor, 'MATCH', `${prefix}:*`, 'COUNT', 500);
+      cursor = next;
+      if (keys.length) await r.del(...keys);
+    } while (cursor !== '0');
+  } catch {
+    // a throwaway server already stopped
+  } finally {
+    r.disconnect();
+  }
+}
+
+/** Bot messages in a person's private chat whose text matches. */
+export function botTexts(api: BotApiServer, chatId: number, match?: RegExp): SandboxMessage[] {
+  return api.botMessages(chatId).filter((m) => !match || match.test(m.text ?? ''));
+}
+
+export async function waitFor<T>(probe: () => Promise<T | undefined> | T | undefined, opts: { timeoutMs?: number; everyMs?: number; what?: string } = {}): Promise<T> {
+  const until = Date.now() + (opts.timeoutMs ?? 10_000);
+  for (;;) {
+    const v = await probe();
+    if (v !== undefined && v !== false && v !== null) return v;
+    if (Date.now() > until) throw new Error(`timed out waiting for ${opts.what ?? 'a condition'}`);
+    await new Promise((r) => setTimeout(r, opts.everyMs ?? 50));
+  }
+}
+
+export const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
+
+/** A throwaway redis-server on a free port, for tests that wipe or stop Redis. */
+export async function startThrowawayRedis(): Promise<{ url: string; port: number; stop(): Promise<void>; child: ChildProcess }> {
+  const port = await freePort();
+  const child = spawn('redis-server', ['--port', String(port), '--save', '', '--appendonly', 'no', '--bind', '127.0.0.1'], { stdio: 'ignore' });
+  const { Redis } = await import('ioredis');
+  await waitFor(
+    async () => {
+      const r = new Redis({ port, host: '127.0.0.1', lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null });
+      r.on('error', () => undefined);
+      try {
+        await r.connect();
+        return (await r.ping()) === 'PONG';
+      } catch {
+        return undefined;
+      } finally {
+        r.disconnect();
+      }
+    },
+    { timeoutMs: 10_000, what: 'redis-server to start' },
+  );
+  return {
+    url: `redis://127.0.0.1:${port}`,
+    port,
+    child,
+    stop: () =>
+      new Promise<void>((resolve) => {
+        if (child.exitCode !== null) return resolve();
+        child.once('exit', () => resolve());
+        child.kill('SIGTERM');
+      }),
+  };
+}

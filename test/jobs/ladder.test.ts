@@ -1,0 +1,99 @@
+/**
+ * The acknowledgement ladder and mandatory information, end to end: report → timers in PostgreSQL →
+ * delayed jobs → outbox → the Bot API stand-in over HTTP. Runs on Redis and on BullMQ's PostgreSQL backend.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { decodeCallback } from '../../src/bot/callback-data.js';
+import { acknowledgeIncident, reportIncident } from '../../src/services/incident.service.js';
+import { TG } from '../helpers/fixtures.js';
+import { botTexts, fastPolicy, sleep, startHarness, waitFor, type BackendKind, type Harness } from './harness.js';
+
+const ACK = 2; // seconds before the deputy director, and as long again before the director
+
+describe.each<BackendKind>(['redis', 'postgres'])('the ladder on %s', (backend) => {
+  let h: Harness;
+
+  beforeAll(async () => {
+    h = await startHarness({
+      backend,
+      policy: fastPolicy({ ackSeconds: { critical: ACK, standard: ACK }, informSeconds: { deputy_director: { critical: 3, standard: 3 }, director: { critical: 5, standard: 5 } } }),
+    });
+  });
+  afterAll(async () => h?.close());
+
+  const report = (description: string) =>
+    reportIncident(h.deps, h.org.actor('officerA1'), {
+      type: 'violent_crime',
+      subjectId: h.org.subjects.a1,
+      officeUnitId: h.org.units.officeA,
+      discoveredAt: new Date(),
+      injured: 0,
+      dead: 0,
+      description,
+    });
+
+  it('unacknowledged: the deputy director gets the ping, then the director, each once, saying who and since when, with an acknowledge button', async () => {
+    const started = Date.now();
+    const { incident } = await report('持刀威胁邻居');
+    // The section and the office head hear of it at once.
+    await h.api.waitForBotMessage(TG.section, (m) => (m.text ?? '').includes(incident.number), { after: 0, timeoutMs: 5_000 });
+
+    const deputy = await h.api.waitForBotMessage(TG.deputy, (m) => (m.text ?? '').includes('未按时签收'), { after: 0, timeoutMs: 8_000 });
+    const deputyAt = Date.now() - started;
+    expect(deputyAt).toBeGreaterThanOrEqual(ACK * 1000 - 200);
+    expect(deputy.text).toContain(incident.number);
+    expect(deputy.text).toContain('社区矫正管理科');
+    expect(deputy.text).toContain('科员丙'); // who did not acknowledge
+    const ack = h.api.inlineButtons(deputy).map((b) => decodeCallback(b.callback_data)).find((d) => d?.a === 'ack');
+    expect(ack).toEqual({ a: 'ack', i: incident.id, v: incident.version });
+
+    const director = await h.api.waitForBotMessage(TG.director, (m) => (m.text ?? '').includes('未按时签收'), { after: 0, timeoutMs: 8_000 });
+    expect(Date.now() - started).toBeGreaterThanOrEqual(2 * ACK * 1000 - 200);
+    expect(director.text).toContain('分管副局长'); // the deputy has not acknowledged either
+
+    // Mandatory information finds both already told: no second message to either.
+    await sleep(2_500);
+    expect(botTexts(h.api, TG.deputy, new RegExp(incident.number))).toHaveLength(1);
+    expect(botTexts(h.api, TG.director, new RegExp(incident.number))).toHaveLength(1);
+    const timers = await h.t.sql`select kind, level, state, outcome from timers where incident_id = ${incident.id} and kind in ('ack', 'inform') order by kind, level`;
+    expect(timers.map((x) => `${x.kind}${x.level}:${x.outcome}`)).toEqual(['ack1:sent', 'ack2:sent', 'inform1:skipped: already informed', 'inform2:skipped: already informed']);
+  }, 30_000);
+
+  it('acknowledged in time: no acknowledgement ping to anyone above the section', async () => {
+    const { incident } = await report('醉酒滋事');
+    await acknowledgeIncident(h.deps, h.org.actor('section'), incident.id);
+    await sleep((2 * ACK + 1) * 1000);
+    const pings = [TG.deputy, TG.director].flatMap((chat) => botTexts(h.api, chat, new RegExp(`${incident.number}[\\s\\S]*未按时签收|未按时签收[\\s\\S]*${incident.number}`)));
+    expect(pings).toHaveLength(0);
+    const ackTimers = await h.t.sql`select state from timers where incident_id = ${incident.id} and kind = 'ack'`;
+    expect(ackTimers.every((x) => x.state === 'cancelled')).toBe(true);
+    // Their jobs were removed, not left to fire.
+    for (const level of [1, 2]) expect(await h.jobs.queues.timers.getJob(`ack-${incident.id}-${level}`)).toBeUndefined();
+  }, 30_000);
+
+  it('mandatory information still reaches every level after acknowledgement, whoever acknowledged', async () => {
+    const { incident } = await report('扬言自伤');
+    await acknowledgeIncident(h.deps, h.org.actor('section2'), incident.id);
+    const deputy = await h.api.waitForBotMessage(TG.deputy, (m) => (m.text ?? '').includes(incident.number), { after: 0, timeoutMs: 8_000 });
+    expect(deputy.text).toContain('逐级报告');
+    expect(deputy.text).toContain('分管副局长');
+    const director = await h.api.waitForBotMessage(TG.director, (m) => (m.text ?? '').includes(incident.number), { after: 0, timeoutMs: 8_000 });
+    expect(director.text).toContain('逐级报告');
+    expect(director.text).not.toContain('未按时签收');
+    // The leaders' card shows it acknowledged, and no acknowledge button.
+    expect(h.api.inlineButtons(director).some((b) => b.callback_data?.startsWith('ack:'))).toBe(false);
+    await sleep(1_500);
+    expect(botTexts(h.api, TG.deputy, new RegExp(incident.number))).toHaveLength(1);
+    expect(botTexts(h.api, TG.director, new RegExp(incident.number))).toHaveLength(1);
+  }, 30_000);
+
+  it('a timer job that fires after its row was closed finds it closed and sends nothing', async () => {
+    const { incident } = await report('测试关闭后触发');
+    await acknowledgeIncident(h.deps, h.org.actor('section'), incident.id);
+    const [timer] = await h.t.sql`select id, dedupe_key from timers where incident_id = ${incident.id} and kind = 'ack' and level = 1`;
+    // The job comes back anyway (a stale copy, a restore): it must skip.
+    const job = await h.jobs.queues.timers.add('timer.fire', { timerId: timer!.id }, { jobId: `${timer!.dedupe_key}-again` });
+    const outcome = await waitFor(async () => ((await job.getState()) === 'completed' ? (await h.jobs.queues.timers.getJob(job.id!))?.returnvalue : undefined), { timeoutMs: 8_000 });
+    expect(outcome).toBe('skipped: already cancelled');
+  }, 30_000);
+});
