@@ -13,6 +13,7 @@
  */
 import { pathToFileURL } from 'node:url';
 import type { FastifyInstance } from 'fastify';
+import postgres from 'postgres';
 import { effectivePolicy } from './admin/policy.js';
 import { createBot, startBot, type RunningBot } from './bot/index.js';
 import { createTelegramGateway } from './bot/telegram-gateway.js';
@@ -28,6 +29,7 @@ import { createLogger, type Logger } from './logger.js';
 import { postgresCheck, queueCheck } from './ops/health.js';
 import { metrics as opsMetrics } from './ops/metrics.js';
 import { registerOpsRoutes } from './ops/routes.js';
+import { createPgChatLocks, type ChatLocks } from './services/update-gate.js';
 
 export const ROLES = ['all', 'bot', 'worker'] as const;
 export type Role = (typeof ROLES)[number];
@@ -68,13 +70,17 @@ export interface AppHandle {
   logger: Logger;
   db: DbHandle;
   jobs: JobSystem;
-  http?: FastifyInstance;
+  /** The ops server (/healthz, /readyz, /metrics; and the webhook where the bot runs): every role has one. */
+  http: FastifyInstance;
   /** Drains and closes everything; resolves when done (never rejects). */
   shutdown(reason?: string): Promise<void>;
 }
 
 /** Milliseconds running jobs get to finish on shutdown. */
 const SHUTDOWN_DEADLINE_MS = 10_000;
+
+/** Connections of the per-chat lock pool: at most this many chats are handled at the same moment. */
+const CHAT_LOCK_POOL = 10;
 
 export async function runApp(opts: RunAppOptions): Promise<AppHandle> {
   const { config, role } = opts;
@@ -91,6 +97,8 @@ export async function runApp(opts: RunAppOptions): Promise<AppHandle> {
   }
   const db = connectDatabase(databaseUrl, { applicationName: `corrections-${role}` });
   await migrateDatabase(db);
+  // /metrics reads open incidents and pending timers from here when scraped.
+  opsMetrics.useDatabase(db.db);
   const cipher = new PiiCipher(await loadPiiKey(config.piiKey, config.dataDir));
 
   const backend = createQueueBackend({ redisUrl: config.redisUrl, databaseUrl, ...(opts.queueNamespace ? { namespace: opts.queueNamespace } : {}) });
@@ -116,22 +124,30 @@ export async function runApp(opts: RunAppOptions): Promise<AppHandle> {
     await jobs.startWorkers(queues ? { queues } : {});
   }
 
+  // Every role serves /healthz, /readyz and /metrics (the image's HEALTHCHECK and Prometheus ask each
+  // process); only a process with the bot mounts the webhook and the queue dashboard.
   let shuttingDown = false;
-  let http: FastifyInstance | undefined;
-  if (role !== 'worker') {
-    http = createHttpServer({ logger });
-    await registerOpsRoutes(http, {
-      readiness: [postgresCheck(db.sql), queueCheck(jobs.queues.send, 'queue')],
-      queues: Object.values(jobs.queues) as never,
-      adminPassword: config.adminPassword,
-      logger,
-      isShuttingDown: () => shuttingDown,
-    });
-    const bot = await startBotPart({ config, logger, jobs, http });
-    if (bot) closers.push(bot.stop);
-    if (!http.server.listening) await http.listen({ port: config.port, host: config.host });
-    logger.info({ port: (http.server.address() as { port?: number } | null)?.port ?? config.port }, 'http listening');
+  const http = createHttpServer({ logger });
+  await registerOpsRoutes(http, {
+    readiness: [postgresCheck(db.sql), queueCheck(jobs.queues.send, 'queue')],
+    queues: Object.values(jobs.queues) as never,
+    adminPassword: role === 'worker' ? undefined : config.adminPassword,
+    logger,
+    isShuttingDown: () => shuttingDown,
+  });
+  const botToken = config.botToken;
+  if (role !== 'worker' && botToken) {
+    // The per-chat locks hold a connection for a whole update: a small pool of their own, so held locks
+    // never take the connections the handlers need.
+    const chatLockSql = postgres(databaseUrl, { max: CHAT_LOCK_POOL, onnotice: () => {}, connection: { application_name: 'corrections-chat-locks' } });
+    closers.push(() => chatLockSql.end({ timeout: 5 }));
+    const bot = await startBotPart({ config: { ...config, botToken }, logger, jobs, http, chatLocks: createPgChatLocks(chatLockSql, { dedicated: true }) });
+    closers.push(bot.stop);
+  } else if (role !== 'worker') {
+    logger.warn('no BOT_TOKEN: the bot is not started (the sandbox, src/sandbox, runs one of its own)');
   }
+  if (!http.server.listening) await http.listen({ port: config.port, host: config.host });
+  logger.info({ port: (http.server.address() as { port?: number } | null)?.port ?? config.port }, 'http listening');
 
   let shutdownPromise: Promise<void> | undefined;
   const shutdown = (reason = 'shutdown'): Promise<void> =>
@@ -140,13 +156,13 @@ export async function runApp(opts: RunAppOptions): Promise<AppHandle> {
       logger.info({ reason }, 'draining');
       for (const close of closers.reverse()) await close().catch((err: unknown) => logger.warn({ err }, 'error while stopping'));
       await jobs.close({ deadlineMs: SHUTDOWN_DEADLINE_MS }).catch((err: unknown) => logger.warn({ err }, 'error while closing the job system'));
-      await http?.close().catch(() => undefined);
+      await http.close().catch(() => undefined);
       await db.close().catch(() => undefined);
       await embedded?.stop().catch(() => undefined);
       logger.info('stopped');
     })());
 
-  return { config, role, logger, db, jobs, ...(http ? { http } : {}), shutdown };
+  return { config, role, logger, db, jobs, http, shutdown };
 }
 
 /**
@@ -165,15 +181,12 @@ async function startEmbedded(dataDir: string): Promise<EmbeddedDatabase> {
 // ---------------------------------------------------------------------------------------------
 // The bot (the flows: src/bot/index.ts, src/bot/run.ts), with the after-incident plugin.
 
-async function startBotPart(ctx: { config: Config; logger: Logger; jobs: JobSystem; http: FastifyInstance }): Promise<RunningBot | undefined> {
+async function startBotPart(ctx: { config: Config & { botToken: string }; logger: Logger; jobs: JobSystem; http: FastifyInstance; chatLocks: ChatLocks }): Promise<RunningBot> {
   const { config, logger, jobs, http } = ctx;
-  if (!config.botToken) {
-    logger.warn('no BOT_TOKEN: the bot is not started (the sandbox, src/sandbox, runs one of its own)');
-    return undefined;
-  }
   const bot = createBot({
     ...jobs.deps,
     logger,
+    chatLocks: ctx.chatLocks,
     botToken: config.botToken,
     telegramApiRoot: config.telegramApiRoot,
     ...(config.botUsername ? { botUsername: config.botUsername } : {}),

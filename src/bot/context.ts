@@ -5,6 +5,7 @@
 import { loggableError } from './log-safe.js';
 import type { Context } from 'telegraf';
 import type { Logger } from '../logger.js';
+import type { OpsMetrics } from '../ops/metrics.js';
 import type { StaffRow } from '../db/repositories/org.repository.js';
 import type { Actor, ChatKind } from '../domain/index.js';
 import type { ChatLocks } from '../services/update-gate.js';
@@ -32,6 +33,8 @@ export interface BotDeps extends ServiceDeps {
   /** telegraf's handlerTimeout, in milliseconds (default 90 s). */
   handlerTimeoutMs?: number;
   plugins?: readonly BotPlugin[];
+  /** Where updates handled and messages sent are counted (default: the process-wide metrics); false: not at all. */
+  opsMetrics?: OpsMetrics | false;
 }
 
 export interface Identity {

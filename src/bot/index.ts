@@ -20,6 +20,7 @@ import { searchFlow } from '../flows/search.flow.js';
 import { stepNoteFlow } from '../flows/step-note.flow.js';
 import { subjectsFlow } from '../flows/subjects.flow.js';
 import { sendAwayList, sendAwayMenu, sendIncidentList } from '../flows/subject-view.js';
+import { opsMiddleware } from '../ops/telegraf.js';
 import { ServiceRefusal } from '../services/errors.js';
 import { redeemInvite } from '../services/invite.service.js';
 import { setStaffLanguage } from '../services/staff.service.js';
@@ -66,6 +67,8 @@ export function createBot(deps: BotDeps): Telegraf<BotContext> {
     }
   });
 
+  // First, so every update is timed and counted, and its sends through ctx.telegram too.
+  if (deps.opsMetrics !== false) bot.use(opsMiddleware({ logger: deps.logger, ...(deps.opsMetrics ? { metrics: deps.opsMetrics } : {}) }));
   bot.use(clientLanguage, dedupeUpdates, serialisePerChat(locks), trackReachability, ignoreGroupChatter, identifyStaff, guardSize);
 
   for (const plugin of deps.plugins ?? []) plugin.install(bot);

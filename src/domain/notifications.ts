@@ -34,6 +34,7 @@ export const NOTICE_KINDS = [
   'release_review_requested',
   'drill_reminder',
   'screening_due',
+  'role_assigned',
 ] as const;
 export type NoticeKind = (typeof NOTICE_KINDS)[number];
 

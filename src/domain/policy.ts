@@ -32,6 +32,8 @@ export const escalationPolicySchema = z.object({
   writtenReportDueSeconds: z.number().int().positive(),
   /** Reminders this many seconds before the written report is due. */
   writtenReportRemindBeforeSeconds: z.array(z.number().int().positive()).max(5),
+  /** Seconds after the written report fell due (the section is told then) before the deputy director is told. */
+  writtenReportEscalateSeconds: z.number().int().positive().default(86_400),
   dailyContact: z.object({
     reminderAt: hhmm,
     checkAt: hhmm,
@@ -64,6 +66,7 @@ export const DEFAULT_POLICY: EscalationPolicy = {
   stepEscalateSeconds: { critical: s(1 * HOUR), standard: s(4 * HOUR) },
   writtenReportDueSeconds: s(7 * DAY),
   writtenReportRemindBeforeSeconds: [s(3 * DAY), s(1 * DAY)],
+  writtenReportEscalateSeconds: s(1 * DAY),
   dailyContact: { reminderAt: '09:00', checkAt: '18:00', sectionAfterSeconds: s(1 * HOUR), failuresBeforeAbsconding: 2 },
   lateReportSeconds: s(30 * MINUTE),
   digestAt: '18:00',
@@ -211,20 +214,42 @@ export function progressTimers(incident: ReportedIncidentTiming, policy: Escalat
   }));
 }
 
+/**
+ * The written report's deadlines, counted from its due date: reminders to the office head before (levels
+ * 0 and 1), the section when it is due (2), the deputy director a while after (3).
+ */
+function writtenReportSchedule(incidentId: string, due: Date, policy: EscalationPolicy, cycle?: string): TimerSpec[] {
+  const mk = (level: number, dueAt: Date): TimerSpec => ({
+    kind: 'written_report',
+    level,
+    dueAt,
+    dedupeKey: timerDedupeKey('written_report', incidentId, level, cycle),
+    incidentId,
+    target: timerTarget('written_report', level),
+    ...(cycle === undefined ? {} : { cycle }),
+  });
+  const reminders = [...policy.writtenReportRemindBeforeSeconds].sort((a, b) => b - a).slice(0, 2);
+  // A policy snapshotted before the deputy director's level existed has no value for it.
+  const escalate = policy.writtenReportEscalateSeconds ?? DEFAULT_POLICY.writtenReportEscalateSeconds;
+  return [...reminders.map((before, i) => mk(i, addMs(due, -sec(before)))), mk(2, due), mk(3, addMs(due, sec(escalate)))];
+}
+
 /** The written report (书面报告) is due after closure: reminders before, escalation when overdue. */
 export function writtenReportTimers(incidentId: string, closedAt: Date, policy: EscalationPolicy): TimerSpec[] {
-  const due = addMs(closedAt, sec(policy.writtenReportDueSeconds));
-  const reminders = [...policy.writtenReportRemindBeforeSeconds].sort((a, b) => b - a).slice(0, 2);
-  const specs: TimerSpec[] = reminders.map((before, i) => ({
-    kind: 'written_report',
-    level: i,
-    dueAt: addMs(due, -sec(before)),
-    dedupeKey: timerDedupeKey('written_report', incidentId, i),
-    incidentId,
-    target: timerTarget('written_report', i),
-  }));
-  specs.push({ kind: 'written_report', level: 2, dueAt: due, dedupeKey: timerDedupeKey('written_report', incidentId, 2), incidentId, target: timerTarget('written_report', 2) });
-  return specs.filter((t) => t.dueAt.getTime() > closedAt.getTime());
+  return writtenReportSchedule(incidentId, writtenReportDueAt(closedAt, policy), policy).filter((t) => t.dueAt.getTime() > closedAt.getTime());
+}
+
+/**
+ * After the report was returned to the office: its deadlines again, still counted from the original due
+ * date — those still ahead are kept, and a due date already passed escalates to the section at once.
+ * `round` counts the returns to the office, so each round's timers are rows (and jobs) of their own.
+ */
+export function writtenReportTimersAfterReturn(incidentId: string, dueAt: Date, now: Date, policy: EscalationPolicy, round: number): TimerSpec[] {
+  const specs = writtenReportSchedule(incidentId, dueAt, policy, `r${round}`);
+  const ahead = specs.filter((t) => t.dueAt.getTime() > now.getTime());
+  if (dueAt.getTime() > now.getTime()) return ahead;
+  const overdue = specs.find((t) => t.level === 2)!;
+  return [{ ...overdue, dueAt: now }, ...ahead];
 }
 
 /** Due date of the written report, for display. */

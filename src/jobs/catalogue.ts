@@ -21,6 +21,8 @@ export const JOB_PAYLOADS = {
   'daily.contact_reminders': z.object({ date: localDay.optional() }),
   /** 18:00: the daily digest to the section and the leaders. */
   'daily.digest': z.object({ date: localDay.optional() }),
+  /** Once a day, with the contact reminders: screenings due, the drill reminder, pruning old update ids. */
+  'daily.checks': z.object({}),
 } as const;
 
 export type JobName = keyof typeof JOB_PAYLOADS;
@@ -35,6 +37,7 @@ export const JOB_QUEUE: Readonly<Record<JobName, QueueKey>> = {
   'outbox.send': 'send',
   'daily.contact_reminders': 'daily',
   'daily.digest': 'daily',
+  'daily.checks': 'daily',
 };
 
 /** Retries and retention per job. Timers and sends retry with backoff; a 429 is not counted (RateLimitError). */
@@ -43,6 +46,7 @@ export const JOB_OPTIONS: Readonly<Record<JobName, { attempts: number; backoff: 
   'outbox.send': { attempts: 10, backoff: { type: 'exponential', delay: 1_000 }, removeOnComplete: { age: 3_600, count: 5_000 }, removeOnFail: { age: 86_400 } },
   'daily.contact_reminders': { attempts: 5, backoff: { type: 'exponential', delay: 30_000 }, removeOnComplete: { age: 7 * 86_400, count: 100 }, removeOnFail: { age: 30 * 86_400 } },
   'daily.digest': { attempts: 5, backoff: { type: 'exponential', delay: 30_000 }, removeOnComplete: { age: 7 * 86_400, count: 100 }, removeOnFail: { age: 30 * 86_400 } },
+  'daily.checks': { attempts: 5, backoff: { type: 'exponential', delay: 30_000 }, removeOnComplete: { age: 7 * 86_400, count: 100 }, removeOnFail: { age: 30 * 86_400 } },
 };
 
 /** Custom BullMQ job ids must not contain `:` (BullMQ reserves it). */

@@ -8,9 +8,11 @@ import { DelayedError, UnrecoverableError } from 'bullmq';
 import { TelegramBadRequest, TelegramBlocked, TelegramRateLimited, TelegramTransient } from '../bot/telegram-gateway.js';
 import { localDate } from '../domain/index.js';
 import type { Logger } from '../logger.js';
+import { runDailyChecks } from '../services/daily-checks.service.js';
 import { runDailyContactReminders } from '../services/daily-contact.service.js';
 import { runDailyDigest } from '../services/digest.service.js';
 import { sendOutboxMessage, type NotificationDeps } from '../services/notification.service.js';
+import type { IncidentRef } from '../services/ports.js';
 import { fireTimer } from '../services/timer.service.js';
 import type { JobName, JobPayload } from './catalogue.js';
 import type { JobCounters, JobMetricsHook, SendResult } from './metrics.js';
@@ -37,9 +39,15 @@ async function waitUntil(job: AnyJob, token: string | undefined, until: Date): P
   throw new DelayedError();
 }
 
+/** Log fields naming an incident: its id and its number, never a person. */
+const incidentFields = (incident: IncidentRef | undefined) => (incident ? { incidentId: incident.id, incident: incident.number } : {});
+
 export const handleTimerFire: Processor<'timer.fire'> = async ({ timerId }, job, token, ctx) => {
   const r = await fireTimer(ctx.deps, timerId, { earlyToleranceMs: ctx.earlyToleranceMs });
   if (r.status === 'not_due') return waitUntil(job, token, r.dueAt);
+  const log = ctx.logger.child({ job: job.name, jobId: job.id, timerId, ...incidentFields(r.incident) });
+  if (r.status === 'sent') log.info({ notices: r.notices }, 'timer fired');
+  else log.debug({ outcome: r.outcome }, 'timer closed without a message');
   return r.outcome;
 };
 
@@ -55,10 +63,12 @@ export const handleOutboxSend: Processor<'outbox.send'> = async ({ outboxId }, j
         return waitUntil(job, token, r.until);
       case 'rerouted':
         count(r.reason === 'blocked' ? '403' : 'error');
+        ctx.logger.warn({ job: job.name, jobId: job.id, outboxId, reason: r.reason, standIns: r.to.length, ...incidentFields(r.incident) }, 'recipient unreachable: notice moved to who stands in');
         // Not retried: the person cannot receive it; the row is closed and moved to whoever stands in.
         throw new UnrecoverableError(r.outcome);
       case 'sent':
         count('ok');
+        ctx.logger.debug({ job: job.name, jobId: job.id, outboxId, mode: r.mode, resent: r.resent, ...incidentFields(r.incident) }, 'notice sent');
         return r.outcome;
       default:
         return r.outcome;
@@ -94,9 +104,15 @@ export const handleDailyDigest: Processor<'daily.digest'> = async ({ date }, job
   return `sent: digest to ${r.recipients}`;
 };
 
+export const handleDailyChecks: Processor<'daily.checks'> = async (_data, _job, _token, ctx) => {
+  const r = await runDailyChecks(ctx.deps);
+  return `done: ${r.screeningNotices} screening reminders, drill reminder ${r.drillReminderDue ? `due (${r.drillNotices} sent)` : 'not due'}, ${r.updatesPruned} update ids pruned`;
+};
+
 export const PROCESSORS: ProcessorMap = {
   'timer.fire': handleTimerFire,
   'outbox.send': handleOutboxSend,
   'daily.contact_reminders': handleDailyContactReminders,
   'daily.digest': handleDailyDigest,
+  'daily.checks': handleDailyChecks,
 };

@@ -1,8 +1,9 @@
 /**
- * The daily runs as BullMQ job schedulers with a time zone: 09:00 contact reminders and the 18:00 digest
- * (the times come from the deployment's policy). A scheduler creates its next run only when the current
- * one starts, so runs missed while no worker was up are not replayed: daily-contact.service detects
- * those days at start.
+ * The daily runs as BullMQ job schedulers with a time zone: 09:00 contact reminders and daily checks
+ * (screenings, drill reminder, pruning), and the 18:00 digest (the times come from the deployment's
+ * policy). A scheduler creates its next run only when the current one starts, so runs missed while no
+ * worker was up are not replayed: daily-contact.service detects those days at start; the daily checks
+ * catch up on their own the next day.
  */
 import { parseTimeOfDay, type EscalationPolicy } from '../domain/index.js';
 import { JOB_OPTIONS, type JobName } from './catalogue.js';
@@ -10,7 +11,7 @@ import type { AnyQueue } from './queue-backend.js';
 
 export interface DailySchedule {
   id: string;
-  job: Extract<JobName, 'daily.contact_reminders' | 'daily.digest'>;
+  job: Extract<JobName, 'daily.contact_reminders' | 'daily.digest' | 'daily.checks'>;
   /** Cron with seconds: `0 <min> <hour> * * *`. */
   pattern: string;
 }
@@ -25,6 +26,7 @@ export function dailySchedules(policy: EscalationPolicy): DailySchedule[] {
   return [
     { id: 'daily-contact-reminders', job: 'daily.contact_reminders', pattern: dailyPattern(policy.dailyContact.reminderAt) },
     { id: 'daily-digest', job: 'daily.digest', pattern: dailyPattern(policy.digestAt) },
+    { id: 'daily-checks', job: 'daily.checks', pattern: dailyPattern(policy.dailyContact.reminderAt) },
   ];
 }
 

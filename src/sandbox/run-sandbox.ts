@@ -30,7 +30,6 @@ import { createHttpServer } from '../http/server.js';
 import type { JobTuning } from '../jobs/index.js';
 import type { Logger } from '../logger.js';
 import { runApp, type AppHandle } from '../main.js';
-import { metrics as opsMetrics } from '../ops/metrics.js';
 import { startDrill } from '../services/drill.service.js';
 import { startBotApiServer, type BotApiServer } from './bot-api-server.js';
 import { buildPageConfig, type DrillTrigger, type PageConfig } from './page-config.js';
@@ -151,7 +150,6 @@ export async function startSandbox(config: Config, logger: Logger, opts: StartSa
       ...(opts.queueNamespace ? { queueNamespace: opts.queueNamespace } : {}),
     });
     cleanups.push(() => app.shutdown('sandbox stopping'));
-    opsMetrics.useDatabase(app.db.db);
     const opsPort = (app.http?.server.address() as AddressInfo | null)?.port;
     const opsUrl = opsPort ? `http://${host}:${opsPort}` : undefined;
 
@@ -168,7 +166,7 @@ export async function startSandbox(config: Config, logger: Logger, opts: StartSa
       const { incident } = await startDrill(app.jobs.deps, actor, { type, officeUnitId: officer.unitId, ...(type === 'epidemic' ? { scenario: 's1' as const } : {}) });
       // The report flow shows the reporter the card; a drill started here does the same for the section.
       await sendCard(telegram, botDeps, section.chatId, incident.id, { actor }, section.languageCode === 'en' ? 'en' : 'zh').catch((err: unknown) =>
-        log.warn({ err, incident: incident.number }, 'could not show the drill card to the section'),
+        log.warn({ err, incidentId: incident.id, incident: incident.number }, 'could not show the drill card to the section'),
       );
       return { incidentNumber: incident.number };
     };

@@ -1,6 +1,7 @@
 /**
  * The daily digest (18:00 by default) to the section and the leaders: open incidents, overdue steps and
- * written reports, and the subjects away today with their contact status. The outbox row carries only
+ * written reports, the subjects away today with their contact status, and the subjects whose latest
+ * screening found them unstable. The outbox row carries only
  * the date; the content is read when the message is drawn, so it is current when it arrives.
  */
 import { and, desc, eq, gte, inArray, isNull, lte } from 'drizzle-orm';
@@ -11,6 +12,7 @@ import { absences, contactLogs, dailyRuns, incidents, incidentSteps, subjects, u
 import { addMs, localDate, OPEN_STATUSES, resolveTarget, type Criticality, type PositionKind } from '../domain/index.js';
 import { policyOf } from './incident.service.js';
 import { emptyChange, type ServiceDeps } from './ports.js';
+import { unstableSubjectsForDigest } from './screening.service.js';
 
 export interface DigestData {
   date: string;
@@ -18,6 +20,8 @@ export interface DigestData {
   overdueSteps: Array<{ number: string; count: number }>;
   overdueReports: Array<{ number: string; due: Date }>;
   away: Array<{ subjectId: string; code: string; nameEnc: Buffer; officeName: string; contact: string | null }>;
+  /** Subjects whose latest screening (七(一)) found them unstable; `isNew` within the last 24 hours. */
+  unstable: Array<{ subjectId: string; code: string; nameEnc: Buffer; officeName: string; isNew: boolean }>;
 }
 
 /** Who gets the digest: the section and the leaders (or whoever acts for them). */
@@ -74,12 +78,21 @@ export async function buildDigest(db: Executor, date: string, now: Date): Promis
     .filter((r) => !seen.has(r.subjectId) && seen.add(r.subjectId))
     .map((r) => ({ subjectId: r.subjectId, code: r.code, nameEnc: r.nameEnc, officeName: unitName.get(r.office) ?? '', contact: logs.find((l) => l.subjectId === r.subjectId)?.result ?? null }));
 
+  const unstableRows = await unstableSubjectsForDigest(db, now);
+  const names = unstableRows.length
+    ? new Map((await db.select({ id: subjects.id, nameEnc: subjects.nameEnc }).from(subjects).where(inArray(subjects.id, unstableRows.map((u) => u.subjectId)))).map((r) => [r.id, r.nameEnc]))
+    : new Map<string, Buffer>();
+  const unstable = unstableRows
+    .filter((u) => names.has(u.subjectId))
+    .map((u) => ({ subjectId: u.subjectId, code: u.code, nameEnc: names.get(u.subjectId)!, officeName: unitName.get(u.officeUnitId) ?? '', isNew: u.isNew }));
+
   return {
     date,
     open: open.map((i) => ({ id: i.id, number: i.number, type: i.type, officeName: unitName.get(i.officeUnitId) ?? '', status: i.status })),
     overdueSteps,
     overdueReports,
     away,
+    unstable,
   };
 }
 

@@ -198,8 +198,8 @@ export async function checkDrillReminder(deps: ServiceDeps): Promise<{ due: bool
         recipientStaffId,
         kind: 'drill_reminder' as const,
         dedupeKey: `drill_reminder-${month}-${recipientStaffId}`,
-        // `text` for the notice renderer (notice.drill_reminder); the date is kept for a renderer that localises it.
-        params: { lastDrillAt: last ? last.toISOString() : null, text: t('zh', 'drill.reminder_text', { last: last ? localDate(last, deps.timeZone) : t('zh', 'drill.reminder_never') }) },
+        // Values only: the renderer writes the text in the recipient's language when it is sent.
+        params: { lastDrillAt: last ? last.toISOString() : null },
       })),
     );
   });

@@ -50,7 +50,6 @@ import {
   formatIncidentNumber,
   instantiatePlaybook,
   isLateReport,
-  resolveTarget,
   targetsOnAcknowledge,
   targetsOnReport,
   timerKindsClosedBy,
@@ -62,12 +61,14 @@ import {
   type EscalationPolicy,
   type IncidentStatus,
   type IncidentType,
-  type NoticeKind,
-  type OrgSnapshot,
-  type TimerTarget,
 } from '../domain/index.js';
+import { nameCountiesTx } from './county.service.js';
 import { ServiceRefusal } from './errors.js';
+import { cardRedrawsFor, noticesFor } from './notices.js';
 import { emptyChange, type CommittedChange, type ServiceDeps } from './ports.js';
+import { openWrittenReportDraft } from './written-report.service.js';
+
+export { noticesFor } from './notices.js';
 
 export interface IncidentReport {
   type: IncidentType;
@@ -93,31 +94,6 @@ export interface ReportResult {
   incident: IncidentRow;
   steps: StepRow[];
   change: CommittedChange;
-}
-
-/** Writes notices for targets, one row per person, never to the person who caused them. */
-export function noticesFor(
-  org: OrgSnapshot,
-  targets: readonly TimerTarget[],
-  incident: Pick<IncidentRow, 'id' | 'officeUnitId' | 'reporterStaffId' | 'isDrill'>,
-  kind: NoticeKind,
-  keyPart: string,
-  opts: { exclude?: string | null; params?: Record<string, unknown>; timerId?: string } = {},
-): NoticeDraft[] {
-  const ids = new Set<string>();
-  for (const t of targets) {
-    for (const id of resolveTarget(t, { officeUnitId: incident.officeUnitId, reporterStaffId: incident.reporterStaffId }, org)) ids.add(id);
-  }
-  if (opts.exclude) ids.delete(opts.exclude);
-  return [...ids].map((recipientStaffId) => ({
-    recipientStaffId,
-    kind,
-    incidentId: incident.id,
-    dedupeKey: `${kind}-${incident.id}-${keyPart}-${recipientStaffId}`,
-    params: opts.params ?? {},
-    isDrill: incident.isDrill,
-    timerId: opts.timerId ?? null,
-  }));
 }
 
 /** 上报: the incident, its checklist, its timeline entry, its deadlines and its notices, all or nothing. */
@@ -173,6 +149,8 @@ export async function reportIncident(deps: ServiceDeps, actor: Actor, report: In
       incident.id,
       checklist.map((s) => (s.key === 'report_section' ? { ...s, state: 'done' as const, doneByStaffId: actor.staffId, doneAt: now, how: 'bot' } : s)),
     );
+    // 五(一): counties named in the report are recorded at once; notifying each is the section's step.
+    if (report.otherCounties?.length) await nameCountiesTx(tx, incident.id, report.otherCounties, actor.staffId, now);
     const timers = await insertTimers(tx, timersOnReport({ id: incident.id, criticality, reportedAt: now }, policyOf(incident)), {
       isDrill: incident.isDrill,
     });
@@ -216,7 +194,10 @@ export async function loadForChange(tx: Executor, actor: Actor, incidentId: stri
   return incident;
 }
 
-/** 签收: the section receives the report; closes the acknowledgement ladder, never the mandatory information. */
+/**
+ * 签收: the section receives the report; closes the acknowledgement ladder, never the mandatory information.
+ * Every card of the incident others hold is redrawn, so none keeps offering 签收.
+ */
 export async function acknowledgeIncident(deps: ServiceDeps, actor: Actor, incidentId: string, expectedVersion?: number): Promise<IncidentRow> {
   if (!canAcknowledge(actor)) throw new ServiceRefusal('not_permitted');
   const now = deps.clock.now();
@@ -227,7 +208,10 @@ export async function acknowledgeIncident(deps: ServiceDeps, actor: Actor, incid
     const updated = await updateIncident(tx, incidentId, { status: next.status, acknowledgedAt: now, acknowledgedByStaffId: actor.staffId }, now);
     const cancelled = await cancelTimers(tx, { incidentId }, timerKindsClosedBy('acknowledged'), now);
     const org = await loadOrgSnapshot(tx);
-    const outbox = await enqueueNotices(tx, noticesFor(org, targetsOnAcknowledge(), updated, 'incident_acknowledged', 'ack', { exclude: actor.staffId, params: { byStaffId: actor.staffId } }));
+    const params = { byStaffId: actor.staffId };
+    const told = noticesFor(org, targetsOnAcknowledge(), updated, 'incident_acknowledged', 'ack', { exclude: actor.staffId, params });
+    const redraws = await cardRedrawsFor(tx, updated, 'incident_acknowledged', 'ack', told, { exclude: actor.staffId, params });
+    const outbox = await enqueueNotices(tx, [...told, ...redraws]);
     await appendAudit(tx, {
       at: now,
       action: 'incident.acknowledged',
@@ -463,7 +447,7 @@ export async function setRole(
   expectedVersion?: number,
 ): Promise<IncidentRow> {
   const now = deps.clock.now();
-  const incident = await deps.db.transaction(async (tx) => {
+  const { incident, change } = await deps.db.transaction(async (tx) => {
     const current = await loadForChange(tx, actor, incidentId, expectedVersion);
     requireOpen(current);
     if (!canAssignRole(actor, current.officeUnitId, role)) throw new ServiceRefusal('not_permitted');
@@ -475,13 +459,25 @@ export async function setRole(
       .where(and(eq(incidentRoles.incidentId, incidentId), eq(incidentRoles.role, role), eq(incidentRoles.staffId, staffId)));
     if (assigned === existing.length > 0) throw new ServiceRefusal('already_done');
     const audit = [];
+    const notices: NoticeDraft[] = [];
     if (assigned) {
       if (isSingleHolderRole(role)) {
         const replaced = await tx.delete(incidentRoles).where(and(eq(incidentRoles.incidentId, incidentId), eq(incidentRoles.role, role))).returning({ staffId: incidentRoles.staffId });
         for (const r of replaced) audit.push({ action: 'role.removed', staffId: r.staffId });
       }
-      await tx.insert(incidentRoles).values({ incidentId, role, staffId, assignedByStaffId: actor.staffId, at: now });
+      const [given] = await tx.insert(incidentRoles).values({ incidentId, role, staffId, assignedByStaffId: actor.staffId, at: now }).returning({ id: incidentRoles.id });
       audit.push({ action: 'role.assigned', staffId });
+      // The assignee is told, with the card; someone who took a role themselves knows already.
+      if (staffId !== actor.staffId) {
+        notices.push({
+          recipientStaffId: staffId,
+          kind: 'role_assigned',
+          incidentId,
+          dedupeKey: `role_assigned-${incidentId}-${given!.id}`,
+          params: { role, byStaffId: actor.staffId },
+          isDrill: current.isDrill,
+        });
+      }
     } else {
       await tx.delete(incidentRoles).where(eq(incidentRoles.id, existing[0]!.id));
       audit.push({ action: 'role.removed', staffId });
@@ -491,8 +487,10 @@ export async function setRole(
       tx,
       audit.map((a) => ({ at: now, action: a.action, entity: 'incident', entityId: incidentId, incidentId, actorStaffId: actor.staffId, data: { role, staffId: a.staffId } })),
     );
-    return updated;
+    const outbox = await enqueueNotices(tx, notices);
+    return { incident: updated, change: { ...emptyChange(), outboxCreated: outbox } };
   });
+  await deps.dispatcher.afterCommit(change);
   return incident;
 }
 
@@ -504,7 +502,7 @@ export interface CloseInput {
 
 /**
  * 结案 (五(三)): establishes cause, lessons and measures; the running deadlines close and the written
- * report's deadlines open. The written report itself is drafted in its own flow.
+ * report's deadlines open, with its draft prefilled from the timeline (edited in its own flow).
  */
 export async function closeIncident(deps: ServiceDeps, actor: Actor, incidentId: string, input: CloseInput, expectedVersion?: number): Promise<IncidentRow> {
   const texts = { cause: input.cause.trim(), lessons: input.lessons.trim(), measures: input.measures.trim() };
@@ -522,8 +520,12 @@ export async function closeIncident(deps: ServiceDeps, actor: Actor, incidentId:
     );
     const cancelled = await cancelTimers(tx, { incidentId }, timerKindsClosedBy('incident_closed'), now);
     const created = await insertTimers(tx, writtenReportTimers(incidentId, now, policyOf(current)), { isDrill: current.isDrill });
+    await openWrittenReportDraft(tx, incidentId, now, { timeZone: deps.timeZone });
     const org = await loadOrgSnapshot(tx);
-    const outbox = await enqueueNotices(tx, noticesFor(org, targetsOnClose(), updated, 'incident_closed', 'closed', { exclude: actor.staffId, params: { byStaffId: actor.staffId, closure: 'resolved' } }));
+    const params = { byStaffId: actor.staffId, closure: 'resolved' };
+    const told = noticesFor(org, targetsOnClose(), updated, 'incident_closed', 'closed', { exclude: actor.staffId, params });
+    const redraws = await cardRedrawsFor(tx, updated, 'incident_closed', 'closed', told, { exclude: actor.staffId, params });
+    const outbox = await enqueueNotices(tx, [...told, ...redraws]);
     await appendAudit(tx, { at: now, action: 'incident.closed', entity: 'incident', entityId: incidentId, incidentId, actorStaffId: actor.staffId, data: { closure: 'resolved' } });
     return { incident: updated, change: { ...emptyChange(), timersCreated: created, timersCancelled: cancelled, outboxCreated: outbox } };
   });
@@ -541,7 +543,10 @@ export async function closeFalseAlarm(deps: ServiceDeps, actor: Actor, incidentI
     const updated = await updateIncident(tx, incidentId, { status: next.status, closure: next.closure, closedAt: now, closedByStaffId: actor.staffId, falseAlarmReason: text }, now);
     const cancelled = await cancelTimers(tx, { incidentId }, timerKindsClosedBy('incident_closed'), now);
     const org = await loadOrgSnapshot(tx);
-    const outbox = await enqueueNotices(tx, noticesFor(org, targetsOnClose(), updated, 'incident_closed', 'closed', { exclude: actor.staffId, params: { byStaffId: actor.staffId, closure: 'false_alarm' } }));
+    const params = { byStaffId: actor.staffId, closure: 'false_alarm' };
+    const told = noticesFor(org, targetsOnClose(), updated, 'incident_closed', 'closed', { exclude: actor.staffId, params });
+    const redraws = await cardRedrawsFor(tx, updated, 'incident_closed', 'closed', told, { exclude: actor.staffId, params });
+    const outbox = await enqueueNotices(tx, [...told, ...redraws]);
     await appendAudit(tx, { at: now, action: 'incident.false_alarm', entity: 'incident', entityId: incidentId, incidentId, actorStaffId: actor.staffId, data: { closure: 'false_alarm' } });
     return { incident: updated, change: { ...emptyChange(), timersCancelled: cancelled, outboxCreated: outbox } };
   });

@@ -37,9 +37,10 @@ import {
 } from '../bot/telegram-gateway.js';
 import { cardMessageOf, recordCardMessage } from '../bot/views/card-messages.js';
 import { loadIncidentCardView, renderIncidentCard } from '../bot/views/incident-card.js';
-import { positionLabel, stepText, timerKindLabel, typeLabel, unitName, contactResultLabel, statusLabel } from '../bot/views/labels.js';
+import { positionLabel, roleLabel, stepText, timerKindLabel, typeLabel, unitName, contactResultLabel, statusLabel } from '../bot/views/labels.js';
 import type { Database, Executor } from '../db/client.js';
 import { appendAudit } from '../db/repositories/audit.repository.js';
+import { findIncidentRef } from '../db/repositories/incident.repository.js';
 import { actorFor, findStaffById, loadOrgSnapshot, type StaffRow } from '../db/repositories/org.repository.js';
 import { enqueueNotices, findOutbox, type NoticeDraft, type OutboxRow } from '../db/repositories/outbox.repository.js';
 import { absences, incidentCards, incidents, incidentSteps, incidentUpdates, outbox, staff, subjects, units } from '../db/schema.js';
@@ -47,6 +48,7 @@ import {
   canAcknowledge,
   formatLocal,
   holdersOf,
+  localDate,
   nextInLine,
   subjectLabel,
   type NoticeKind,
@@ -56,7 +58,7 @@ import {
   type StaffAvailability,
 } from '../domain/index.js';
 import { buildDigest } from './digest.service.js';
-import { emptyChange, type ServiceDeps } from './ports.js';
+import { emptyChange, type IncidentRef, type ServiceDeps } from './ports.js';
 
 export interface NotificationDeps extends ServiceDeps {
   gateway: TelegramGateway;
@@ -65,12 +67,12 @@ export interface NotificationDeps extends ServiceDeps {
 }
 
 export type SendOutcome =
-  | { status: 'sent'; messageId: number; mode: 'new' | 'edit'; resent: boolean; outcome: string }
+  | { status: 'sent'; messageId: number; mode: 'new' | 'edit'; resent: boolean; outcome: string; incident?: IncidentRef }
   | { status: 'skipped'; reason: string; outcome: string }
   /** Not yet: `notBefore` is ahead, or another attempt may still be in flight. */
   | { status: 'deferred'; until: Date; outcome: string }
   /** The recipient cannot be reached: the row is closed and the message moved to who stands in. */
-  | { status: 'rerouted'; reason: RerouteReason; to: string[]; outcome: string };
+  | { status: 'rerouted'; reason: RerouteReason; to: string[]; outcome: string; incident?: IncidentRef };
 
 export type RerouteReason = 'blocked' | 'chat_not_found' | 'no_chat' | 'inactive';
 
@@ -112,13 +114,13 @@ export async function sendOutboxMessage(deps: NotificationDeps, outboxId: string
   const chatId = recipient.chatId;
   const lang: Lang = recipient.language === 'en' ? 'en' : 'zh';
 
-  const drawn = await drawNotice(deps, row, recipient, lang, now);
-  if (!drawn) {
-    await deps.db.update(outbox).set({ status: 'dead', lastError: 'nothing to draw', attemptStartedAt: null }).where(eq(outbox.id, row.id));
-    return { status: 'skipped', reason: 'nothing to draw', outcome: 'skipped: nothing to draw' };
-  }
   const card = row.incidentId ? await cardMessageOf(deps.db, row.incidentId, chatId) : undefined;
-  let mode: 'new' | 'edit' = card && CARD_EDIT_KINDS.has(row.kind) ? 'edit' : 'new';
+  // A redraw of a card someone holds (cardRedrawsFor) only ever edits it; without a card there is nothing to do.
+  const cardOnly = paramsSchema.safeParse(row.params).data?.cardOnly === true;
+  if (cardOnly && !card) return closeRow(deps.db, row.id, 'no card to redraw');
+  const drawn = await drawNotice(deps, row, recipient, lang, now);
+  if (!drawn) return closeRow(deps.db, row.id, 'nothing to draw');
+  let mode: 'new' | 'edit' = card && (cardOnly || CARD_EDIT_KINDS.has(row.kind)) ? 'edit' : 'new';
 
   let claim: Claim | undefined;
   const hooks = {
@@ -137,6 +139,7 @@ export async function sendOutboxMessage(deps: NotificationDeps, outboxId: string
         if (!(e instanceof TelegramBadRequest && e.messageGone)) throw e;
         // The card is gone (deleted, too old): the change goes out as a new message, which becomes the card.
         await deps.db.delete(incidentCards).where(and(eq(incidentCards.incidentId, row.incidentId!), eq(incidentCards.chatId, chatId)));
+        if (cardOnly) return closeRow(deps.db, row.id, 'card gone');
         mode = 'new';
         delivered = await deps.gateway.sendMessage(chatId, drawn.message, hooks);
       }
@@ -165,9 +168,40 @@ export async function sendOutboxMessage(deps: NotificationDeps, outboxId: string
     .where(eq(outbox.id, row.id));
   if (row.incidentId && drawn.cardVersion !== undefined) {
     await recordCardMessage(deps.db, row.incidentId, chatId, delivered.messageId, drawn.cardVersion, sentAt);
+    await redrawIfChanged(deps, row, recipient, lang, chatId, delivered.messageId, drawn.cardVersion);
   }
   const resent = mode === 'new' && !!claim?.maybeDelivered;
-  return { status: 'sent', messageId: delivered.messageId, mode, resent, outcome: mode === 'edit' ? 'sent: card edited' : resent ? 'sent: re-sent after an uncertain attempt' : 'sent' };
+  return {
+    status: 'sent',
+    messageId: delivered.messageId,
+    mode,
+    resent,
+    outcome: mode === 'edit' ? 'sent: card edited' : resent ? 'sent: re-sent after an uncertain attempt' : 'sent',
+    ...(drawn.incident ? { incident: drawn.incident } : {}),
+  };
+}
+
+/**
+ * A change committed while this card was being drawn and sent (an acknowledgement in the same second as
+ * an escalation) looked for cards to redraw before this one was recorded: draw it once more, in place.
+ */
+async function redrawIfChanged(deps: NotificationDeps, row: OutboxRow, recipient: StaffRow, lang: Lang, chatId: number, messageId: number, drawnVersion: number): Promise<void> {
+  const [current] = await deps.db.select({ version: incidents.version }).from(incidents).where(eq(incidents.id, row.incidentId!));
+  if (!current || current.version <= drawnVersion) return;
+  try {
+    const again = await drawNotice(deps, row, recipient, lang, deps.clock.now());
+    if (!again || again.cardVersion === undefined) return;
+    await deps.gateway.editMessage(chatId, messageId, again.message);
+    await recordCardMessage(deps.db, row.incidentId!, chatId, messageId, again.cardVersion, deps.clock.now());
+  } catch {
+    // Best effort: the message was sent; a stale card is redrawn by the next change or when a button on it is pressed.
+  }
+}
+
+/** Closes a row that has nothing to send. */
+async function closeRow(db: Database, id: string, reason: string): Promise<SendOutcome> {
+  await db.update(outbox).set({ status: 'dead', lastError: reason, attemptStartedAt: null }).where(eq(outbox.id, id));
+  return { status: 'skipped', reason, outcome: `skipped: ${reason}` };
 }
 
 /** Marks the row `sending` with a fresh stamp, unless it was sent, closed, or another attempt may be in flight. */
@@ -278,7 +312,8 @@ async function reroute(deps: NotificationDeps, row: OutboxRow, reason: RerouteRe
   });
   await deps.dispatcher.afterCommit({ ...emptyChange(), outboxCreated: created });
   const to = created.map((r) => r.recipientStaffId);
-  return { status: 'rerouted', reason, to, outcome: `rerouted: ${reason}, moved to ${to.length}` };
+  const incident = row.incidentId ? await findIncidentRef(deps.db, row.incidentId) : undefined;
+  return { status: 'rerouted', reason, to, outcome: `rerouted: ${reason}, moved to ${to.length}`, ...(incident ? { incident } : {}) };
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -308,7 +343,10 @@ const paramsSchema = z
     minutes: z.number().optional(),
     standInFor: z.string().optional(),
     comment: z.string().optional(),
-    text: z.string().optional(),
+    role: z.string().optional(),
+    /** A redraw of a card the recipient holds: edit it, never send a new message. */
+    cardOnly: z.boolean().optional(),
+    lastDrillAt: z.string().nullable().optional(),
   })
   .passthrough();
 type NoticeParams = z.infer<typeof paramsSchema>;
@@ -317,6 +355,8 @@ interface Drawn {
   message: OutgoingMessage;
   /** Set when the message is the incident's card: its version, recorded in incident_cards. */
   cardVersion?: number;
+  /** The incident the message is about, for the log. */
+  incident?: IncidentRef;
 }
 
 /** Renders one catalogue text with every value HTML-escaped. */
@@ -352,7 +392,7 @@ async function drawNotice(deps: NotificationDeps, row: OutboxRow, recipient: Sta
     const card = renderIncidentCard(view, { actor, chatKind: 'private' }, lang, now, deps.timeZone, deps.piiMode);
     // The card's own title carries the drill mark.
     const text = fitMessage([header, ...notes, '', ...card.text.split('\n')]);
-    return { message: { text, parseMode: 'HTML', replyMarkup: card.reply_markup }, cardVersion: view.incident.version };
+    return { message: { text, parseMode: 'HTML', replyMarkup: card.reply_markup }, cardVersion: view.incident.version, incident: { id: view.incident.id, number: view.incident.number } };
   }
 
   const body = await plainNotice(deps, row, p, lang, now, when);
@@ -426,6 +466,8 @@ async function incidentHeader(
       return tx(lang, 'notice.report_approved', { number: incident.number });
     case 'release_review_requested':
       return tx(lang, 'notice.release_review_requested', { number: incident.number });
+    case 'role_assigned':
+      return tx(lang, 'notice.role_assigned', { by: nameOf(p.byStaffId), role: roleLabel(p.role ?? '', lang) });
     default:
       return tx(lang, 'notice.inform_level', { position: statusLabel(incident.status, lang) });
   }
@@ -532,8 +574,10 @@ async function plainNotice(
       const s = await subjectLabelOf(deps, row.subjectId);
       return s ? { text: tx(lang, 'notice.screening_due', { subject: s.label }) } : undefined;
     }
-    case 'drill_reminder':
-      return { text: tx(lang, 'notice.drill_reminder', { text: truncate(p.text ?? '', 300) }) };
+    case 'drill_reminder': {
+      const last = p.lastDrillAt ? localDate(new Date(p.lastDrillAt), deps.timeZone) : t(lang, 'drill.reminder_never');
+      return { text: tx(lang, 'notice.drill_reminder', { text: t(lang, 'drill.reminder_text', { last }) }) };
+    }
     default:
       return undefined;
   }
@@ -569,6 +613,16 @@ async function digestText(deps: NotificationDeps, date: string, lang: Lang, now:
         subject: subjectLabel({ code: a.code, name: deps.cipher.decrypt(a.nameEnc) }, deps.piiMode, 'private'),
         office: a.officeName,
         contact: a.contact ? contactResultLabel(a.contact, lang) : t(lang, 'notice.contact.none'),
+      }),
+    ),
+  );
+  section(
+    tx(lang, 'notice.digest.unstable', { count: d.unstable.length }),
+    d.unstable.map((u) =>
+      tx(lang, 'notice.digest.unstable_line', {
+        subject: subjectLabel({ code: u.code, name: deps.cipher.decrypt(u.nameEnc) }, deps.piiMode, 'private'),
+        office: u.officeName,
+        new: u.isNew ? t(lang, 'notice.digest.unstable_new') : '',
       }),
     ),
   );

@@ -36,3 +36,9 @@ export interface ServiceDeps {
 export function emptyChange(): { timersCreated: CommittedChange['timersCreated'][number][]; timersCancelled: CommittedChange['timersCancelled'][number][]; outboxCreated: CommittedChange['outboxCreated'][number][] } {
   return { timersCreated: [], timersCancelled: [], outboxCreated: [] };
 }
+
+/** An incident as log lines name it: its id and its number (never a person's name). */
+export interface IncidentRef {
+  id: string;
+  number: string;
+}

@@ -9,7 +9,7 @@ import { and, eq, inArray, ne } from 'drizzle-orm';
 import { z } from 'zod';
 import type { Executor } from '../db/client.js';
 import { appendAudit } from '../db/repositories/audit.repository.js';
-import { lockIncident, stepsOf } from '../db/repositories/incident.repository.js';
+import { findIncidentRef, lockIncident, stepsOf } from '../db/repositories/incident.repository.js';
 import { loadOrgSnapshot } from '../db/repositories/org.repository.js';
 import { enqueueNotices, type NoticeDraft } from '../db/repositories/outbox.repository.js';
 import { claimTimer, type TimerRow } from '../db/repositories/timer.repository.js';
@@ -28,11 +28,11 @@ import {
   type TimerTarget,
 } from '../domain/index.js';
 import { noticesFor, policyOf } from './incident.service.js';
-import { emptyChange, type CommittedChange, type ServiceDeps } from './ports.js';
+import { emptyChange, type CommittedChange, type IncidentRef, type ServiceDeps } from './ports.js';
 
 export type TimerOutcome =
-  | { status: 'sent'; notices: number; outcome: string }
-  | { status: 'skipped'; reason: string; outcome: string }
+  | { status: 'sent'; notices: number; outcome: string; incident?: IncidentRef }
+  | { status: 'skipped'; reason: string; outcome: string; incident?: IncidentRef }
   /** Fired early (clock skew between machines): the job should wait until `dueAt`. */
   | { status: 'not_due'; dueAt: Date; outcome: string };
 
@@ -76,6 +76,8 @@ export async function fireTimer(deps: ServiceDeps, timerId: string, opts: { earl
     return { status: 'not_due', dueAt: row.dueAt, outcome: 'not due yet' };
   }
 
+  const incident = row.incidentId ? await findIncidentRef(deps.db, row.incidentId) : undefined;
+  const ref = incident ? { incident } : {};
   const result = await deps.db.transaction(async (tx) => {
     const org = await loadOrgSnapshot(tx);
     const decision = row.incidentId ? await decideIncidentTimer(tx, row, org, now) : await decideSubjectTimer(tx, row, org);
@@ -95,9 +97,10 @@ export async function fireTimer(deps: ServiceDeps, timerId: string, opts: { earl
     return { outcome, skipped: undefined, change: { ...emptyChange(), outboxCreated: created }, notices: created.length };
   });
   await deps.dispatcher.afterCommit(result.change);
-  if (result.skipped !== undefined) return { status: 'skipped', reason: result.skipped, outcome: result.outcome };
-  return { status: 'sent', notices: result.notices, outcome: result.outcome };
+  if (result.skipped !== undefined) return { status: 'skipped', reason: result.skipped, outcome: result.outcome, ...ref };
+  return { status: 'sent', notices: result.notices, outcome: result.outcome, ...ref };
 }
+
 
 async function decideIncidentTimer(tx: Executor, row: TimerRow, org: OrgSnapshot, now: Date): Promise<Decision> {
   const incident = await lockIncident(tx, row.incidentId!);

@@ -10,7 +10,7 @@ import { appendAudit } from '../db/repositories/audit.repository.js';
 import { lockIncident, updateIncident, type IncidentRow } from '../db/repositories/incident.repository.js';
 import { loadOrgSnapshot } from '../db/repositories/org.repository.js';
 import { enqueueNotices } from '../db/repositories/outbox.repository.js';
-import { cancelTimers } from '../db/repositories/timer.repository.js';
+import { cancelTimers, insertTimers } from '../db/repositories/timer.repository.js';
 import {
   countyNotifications,
   incidents,
@@ -29,7 +29,7 @@ import { t, type Lang, type MessageKey } from '../bot/messages/index.js';
 import { IllegalTransitionError, transition, type Closure, type IncidentStatus } from '../domain/incident-state.js';
 import type { EpidemicScenario, IncidentType } from '../domain/incident-types.js';
 import { CONDITION_TEXT, findPlaybookStep, STEP_CONDITIONS, type StepCondition } from '../domain/playbooks.js';
-import { isLateReport, timerKindsClosedBy, writtenReportDueAt, type EscalationPolicy, type TimerTarget } from '../domain/policy.js';
+import { isLateReport, timerKindsClosedBy, writtenReportDueAt, writtenReportTimersAfterReturn, type EscalationPolicy, type TimerTarget } from '../domain/policy.js';
 import { subjectLabel } from '../domain/pii.js';
 import { canSeeOffice, type Actor } from '../domain/roles.js';
 import {
@@ -51,7 +51,7 @@ import {
 import { renderWrittenReportDocx, typeLabel, writtenReportFileName } from '../reports/docx/written-report.docx.js';
 import { docDateTime } from '../reports/format.js';
 import { ServiceRefusal } from './errors.js';
-import { noticesFor } from './incident.service.js';
+import { noticesFor } from './notices.js';
 import { emptyChange, type ServiceDeps } from './ports.js';
 
 export type WrittenReportRow = typeof writtenReports.$inferSelect;
@@ -445,7 +445,8 @@ function stageTarget(stage: WrittenReportStage): TimerTarget[] {
  * One level's decision: the office submits; each level above approves (up one level) or returns (down one
  * level, with a comment). Writes the sign-off, moves the stage, moves the incident (closed →
  * report_submitted → report_approved, or back to closed when returned to the office), closes the
- * written-report deadlines on submission, tells the next level, and appends the audit entry.
+ * written-report deadlines on submission and opens them again when it comes back to the office, tells
+ * the next level, and appends the audit entry.
  * Throws WrittenReportError (not permitted, wrong stage, missing sections or comment) or ServiceRefusal.
  */
 export async function signOffWrittenReport(
@@ -491,6 +492,13 @@ export async function signOffWrittenReport(
     await tx.update(writtenReports).set({ stage: outcome.next, updatedAt: now }).where(eq(writtenReports.id, reportId));
 
     const cancelled = decision === 'submitted' ? await cancelTimers(tx, { incidentId: incident.id }, timerKindsClosedBy('report_submitted'), now) : [];
+    // Back at the office the report is owed again: its reminders resume, counted from the original due date.
+    const created =
+      decision === 'returned' && outcome.next === 'office'
+        ? await insertTimers(tx, writtenReportTimersAfterReturn(incident.id, report.dueAt, now, incident.policy as EscalationPolicy, await returnsToOffice(tx, reportId)), {
+            isDrill: incident.isDrill,
+          })
+        : [];
     const org = await loadOrgSnapshot(tx);
     const kind = decision === 'returned' ? 'report_returned' : outcome.next === 'approved' ? 'report_approved' : 'report_review_requested';
     const outbox = await enqueueNotices(
@@ -511,10 +519,19 @@ export async function signOffWrittenReport(
       // The comment stays in the sign-off row; the audit names it by id.
       data: { signoffId: signoff!.id, fromStage: stage, toStage: outcome.next, version: report.currentVersion, incidentStatus },
     });
-    return { signoff: signoff!, outcome, change: { ...emptyChange(), timersCancelled: cancelled, outboxCreated: outbox } };
+    return { signoff: signoff!, outcome, change: { ...emptyChange(), timersCreated: created, timersCancelled: cancelled, outboxCreated: outbox } };
   });
   await deps.dispatcher.afterCommit(result.change);
   return { view: (await loadWrittenReport(deps.db, reportId))!, signoff: result.signoff, outcome: result.outcome };
+}
+
+/** How many times the report went back to the office (a return from the section), this one included. */
+async function returnsToOffice(tx: Executor, reportId: string): Promise<number> {
+  const rows = await tx
+    .select({ id: writtenReportSignoffs.id })
+    .from(writtenReportSignoffs)
+    .where(and(eq(writtenReportSignoffs.reportId, reportId), eq(writtenReportSignoffs.decision, 'returned'), eq(writtenReportSignoffs.stage, 'section')));
+  return rows.length;
 }
 
 export const submitWrittenReport = (deps: ServiceDeps, actor: Actor, reportId: string, expectedVersion?: number) =>

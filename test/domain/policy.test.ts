@@ -21,6 +21,7 @@ import {
   timersOnReport,
   writtenReportDueAt,
   writtenReportTimers,
+  writtenReportTimersAfterReturn,
   type Criticality,
   type EscalationPolicy,
   type TimerSpec,
@@ -106,19 +107,47 @@ describe('written report (书面报告): 7 days after closure, reminders 3 and 1
   const closed = new Date('2026-12-01T08:00:00Z');
   const after = (ms: number) => new Date(closed.getTime() + ms);
 
-  it('due date and the three timers', () => {
+  it('due date and the four timers: office head twice, the section when due, the deputy director a day later', () => {
     expect(writtenReportDueAt(closed, DEFAULT_POLICY)).toEqual(after(7 * DAY));
     const specs = writtenReportTimers(ID, closed, DEFAULT_POLICY);
-    expect(specs).toHaveLength(3);
+    expect(specs).toHaveLength(4);
     expect(find(specs, 'written_report', 0)).toMatchObject({ dueAt: after(4 * DAY), target: position('office_head', 'office') });
     expect(find(specs, 'written_report', 1)).toMatchObject({ dueAt: after(6 * DAY), target: position('office_head', 'office') });
     expect(find(specs, 'written_report', 2)).toMatchObject({ dueAt: after(7 * DAY), target: position('section') });
+    expect(find(specs, 'written_report', 3)).toMatchObject({ dueAt: after(8 * DAY), target: position('deputy_director'), dedupeKey: `written_report-${ID}-3` });
   });
 
   it('drops a reminder that would fall before the closure itself', () => {
     const policy = resolvePolicy({ writtenReportDueSeconds: 2 * 86_400 });
     const specs = writtenReportTimers(ID, closed, policy);
-    expect(specs.map((s) => s.level)).toEqual([1, 2]);
+    expect(specs.map((s) => s.level)).toEqual([1, 2, 3]);
+  });
+
+  it('a policy snapshotted before the deputy director level still gets it, a day after the due date', () => {
+    const { writtenReportEscalateSeconds: _, ...old } = DEFAULT_POLICY;
+    expect(find(writtenReportTimers(ID, closed, old as EscalationPolicy), 'written_report', 3).dueAt).toEqual(after(8 * DAY));
+  });
+
+  it('returned to the office: the deadlines still ahead of the original due date come back, as a new round', () => {
+    const due = after(7 * DAY);
+    const specs = writtenReportTimersAfterReturn(ID, due, after(5 * DAY), DEFAULT_POLICY, 1);
+    expect(specs.map((s) => [s.level, s.dueAt])).toEqual([
+      [1, after(6 * DAY)],
+      [2, due],
+      [3, after(8 * DAY)],
+    ]);
+    expect(specs.map((s) => s.dedupeKey)).toEqual([1, 2, 3].map((l) => `written_report-${ID}-r1-${l}`));
+    expect(specs.every((s) => s.cycle === 'r1')).toBe(true);
+  });
+
+  it('returned after the due date: the section is told at once; the deputy director still when due', () => {
+    const now = after(7 * DAY + 2 * HOUR);
+    const specs = writtenReportTimersAfterReturn(ID, after(7 * DAY), now, DEFAULT_POLICY, 2);
+    expect(specs.map((s) => [s.level, s.dueAt, s.target])).toEqual([
+      [2, now, position('section')],
+      [3, after(8 * DAY), position('deputy_director')],
+    ]);
+    expect(writtenReportTimersAfterReturn(ID, after(7 * DAY), after(9 * DAY), DEFAULT_POLICY, 3).map((s) => s.level)).toEqual([2]);
   });
 });
 

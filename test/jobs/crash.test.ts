@@ -60,6 +60,9 @@ function childEnv(redisUrl: string, extra: Record<string, string> = {}): NodeJS.
     PII_KEY: piiKey.toString('base64'),
     DATA_DIR: dataDir,
     LOG_LEVEL: 'warn',
+    // Every role serves /healthz and /metrics: a free port each, as several workers run side by side.
+    PORT: '0',
+    HOST: '127.0.0.1',
     ...extra,
   };
 }
@@ -94,10 +97,11 @@ async function producer(namespace: string): Promise<Harness> {
   return h;
 }
 
+/** Plain notices whose text carries a marker (missed_days shows the dates it is given). */
 async function notify(h: Harness, recipient: keyof SeededOrg['staff'], texts: string[]) {
   const rows = await enqueueNotices(
     t.db,
-    texts.map((text) => ({ recipientStaffId: org.staff[recipient], kind: 'drill_reminder' as const, dedupeKey: `crash-${text}-${randomUUID()}`, params: { text } })),
+    texts.map((text) => ({ recipientStaffId: org.staff[recipient], kind: 'missed_days' as const, dedupeKey: `crash-${text}-${randomUUID()}`, params: { what: 'digest', dates: [text] } })),
   );
   await h.jobs.dispatcher.afterCommit({ ...emptyChange(), outboxCreated: rows });
   return rows;

@@ -20,9 +20,9 @@ beforeAll(async () => {
 });
 afterAll(async () => h?.close());
 
-/** Writes one plain notice for a person and hands it to the dispatcher, as a service would. */
+/** Writes one plain notice for a person (missed_days shows the dates it is given: the test's marker) and hands it to the dispatcher, as a service would. */
 async function notify(recipient: keyof typeof h.org.staff, text: string) {
-  const rows = await enqueueNotices(h.t.db, [{ recipientStaffId: h.org.staff[recipient], kind: 'drill_reminder', dedupeKey: `test-${text}`, params: { text } }]);
+  const rows = await enqueueNotices(h.t.db, [{ recipientStaffId: h.org.staff[recipient], kind: 'missed_days', dedupeKey: `test-${text}`, params: { what: 'digest', dates: [text] } }]);
   await h.jobs.dispatcher.afterCommit({ ...emptyChange(), outboxCreated: rows });
   return rows[0]!;
 }

@@ -8,8 +8,8 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { createTelegramGateway } from '../../src/bot/telegram-gateway.js';
 import { freePort } from '../../src/db/embedded.js';
 import { resolvePolicy, type Clock, type EscalationPolicy, type PolicyOverrides } from '../../src/domain/index.js';
-import { createJobSystem, createQueueBackend, type JobSystem, type JobTuning } from '../../src/jobs/index.js';
-import { createLogger } from '../../src/logger.js';
+import { createJobSystem, createQueueBackend, type JobMetricsHook, type JobSystem, type JobTuning } from '../../src/jobs/index.js';
+import { createLogger, type Logger } from '../../src/logger.js';
 import { startBotApiServer, type BotApiServer, type SandboxMessage } from '../../src/sandbox/bot-api-server.js';
 import type { ServiceDeps } from '../../src/services/ports.js';
 import { createTestDatabase, type TestDatabase } from '../helpers/db.js';
@@ -52,6 +52,9 @@ export interface HarnessOptions {
   api?: BotApiServer;
   namespace?: string;
   gatewayTimeoutMs?: number;
+  /** Default: silent (TEST_LOG_LEVEL to see it). */
+  logger?: Logger;
+  metrics?: JobMetricsHook;
 }
 
 export interface Harness {
@@ -87,7 +90,7 @@ export async function startHarness(opts: HarnessOptions): Promise<Harness> {
   const gateway = createTelegramGateway({ apiRoot: api.url, token: api.token, requestTimeoutMs: opts.gatewayTimeoutMs ?? 5_000 });
   const jobs = createJobSystem(
     { db: t.db, clock: opts.clock ?? systemClock, timeZone: 'Asia/Shanghai', piiMode: 'masked', cipher: org.cipher, policy: async () => policy },
-    { backend, gateway, logger: quiet, tuning: { relayEveryMs: 1_000, reconcileEveryMs: 0, ...opts.tuning } },
+    { backend, gateway, logger: opts.logger ?? quiet, ...(opts.metrics ? { metrics: opts.metrics } : {}), tuning: { relayEveryMs: 1_000, reconcileEveryMs: 0, ...opts.tuning } },
   );
   if (opts.workers !== false) await jobs.startWorkers({ schedulers: opts.schedulers ?? false, catchUp: false });
   return {

@@ -50,9 +50,9 @@ describe('recovery from a wiped Redis', () => {
     await waitFor(() => h.jobs.metrics().timersRestored > restoredBefore || undefined, { what: 'the drift to be counted' });
     const schedulers = await waitFor(async () => {
       const list = await h.jobs.queues.daily.getJobSchedulers();
-      return list.length === 2 ? list : undefined;
+      return list.length === 3 ? list : undefined;
     }, { what: 'the schedulers to be restored' });
-    expect(schedulers.map((s) => s.key).sort()).toEqual(['daily-contact-reminders', 'daily-digest']);
+    expect(schedulers.map((s) => s.key).sort()).toEqual(['daily-checks', 'daily-contact-reminders', 'daily-digest']);
     expect(schedulers.every((s) => s.tz === 'Asia/Shanghai')).toBe(true);
 
     await h.api.waitForBotMessage(TG.deputy, (m) => (m.text ?? '').includes(incident.number), { after: 0, timeoutMs: 8_000 });

@@ -67,6 +67,9 @@ const zh = {
   'notice.digest.overdue_reports_line': '· {number}：应于 {due} 提交',
   'notice.digest.away': '今日外出对象 {count} 人：',
   'notice.digest.away_line': '· {subject}（{office}）：{contact}',
+  'notice.digest.unstable': '排查不稳定对象 {count} 人：',
+  'notice.digest.unstable_line': '· {subject}（{office}）{new}',
+  'notice.digest.unstable_new': '（近 24 小时新发现）',
   'notice.digest.none': '· 无',
 
   // --- after the incident and around it (issue 5 writes these rows)
@@ -76,6 +79,7 @@ const zh = {
   'notice.release_review_requested': '📰 有一份信息发布稿待审核（事件 {number}）。',
   'notice.drill_reminder': '🎯 应急演练提醒：{text}',
   'notice.screening_due': '🔎 对象 {subject} 的定期排查已到期，请开展排查并登记结果。',
+  'notice.role_assigned': '👤 {by} 指派您担任本事件的“{role}”。',
 };
 
 const en: Record<keyof typeof zh, string> = {
@@ -133,6 +137,9 @@ const en: Record<keyof typeof zh, string> = {
   'notice.digest.overdue_reports_line': '· {number}: due by {due}',
   'notice.digest.away': 'Subjects away today: {count}',
   'notice.digest.away_line': '· {subject} ({office}): {contact}',
+  'notice.digest.unstable': 'Subjects screened unstable: {count}',
+  'notice.digest.unstable_line': '· {subject} ({office}){new}',
+  'notice.digest.unstable_new': ' (new in the last 24 h)',
   'notice.digest.none': '· none',
 
   'notice.report_review_requested': '📄 The written report of incident {number} was submitted for your review.',
@@ -141,6 +148,7 @@ const en: Record<keyof typeof zh, string> = {
   'notice.release_review_requested': '📰 A public information draft awaits review (incident {number}).',
   'notice.drill_reminder': '🎯 Drill reminder: {text}',
   'notice.screening_due': '🔎 The periodic screening of {subject} is due. Please screen and log the result.',
+  'notice.role_assigned': '👤 {by} assigned you the role "{role}" in this incident.',
 };
 
 export const notices = { zh, en };

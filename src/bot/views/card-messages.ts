@@ -49,7 +49,7 @@ export async function sendCard(
   if (previous && previous.messageId !== sent.message_id) {
     await telegram
       .editMessageText(chatId, previous.messageId, undefined, t(lang, 'card.moved', { number: view.incident.number }), { reply_markup: { inline_keyboard: [] } })
-      .catch((err: unknown) => deps.logger.debug({ err: loggableError(err), incidentId, chatId }, 'could not retire an old card'));
+      .catch((err: unknown) => deps.logger.debug({ err: loggableError(err), incidentId, incident: view.incident.number, chatId }, 'could not retire an old card'));
   }
   return sent.message_id;
 }

@@ -54,6 +54,12 @@ export async function findIncident(db: Executor, id: string): Promise<IncidentRo
   return row;
 }
 
+/** The incident's id and number: what a log line names it by. */
+export async function findIncidentRef(db: Executor, id: string): Promise<{ id: string; number: string } | undefined> {
+  const [row] = await db.select({ id: incidents.id, number: incidents.number }).from(incidents).where(eq(incidents.id, id));
+  return row;
+}
+
 /** Locks the incident row for the rest of the transaction, so concurrent changes serialise. */
 export async function lockIncident(db: Executor, id: string): Promise<IncidentRow | undefined> {
   const [row] = await db.select().from(incidents).where(eq(incidents.id, id)).for('update');

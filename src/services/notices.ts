@@ -1,0 +1,76 @@
+/**
+ * Turning "who must know" into outbox drafts: one row per person for a change of an incident, and the
+ * redraws of every card of the incident that people already hold. Kept apart from the incident use cases
+ * so the written-report and release services can use it without importing them (and they it).
+ */
+import { and, eq } from 'drizzle-orm';
+import type { Executor } from '../db/client.js';
+import type { IncidentRow } from '../db/repositories/incident.repository.js';
+import type { NoticeDraft } from '../db/repositories/outbox.repository.js';
+import { incidentCards, staff } from '../db/schema.js';
+import { resolveTarget, type NoticeKind, type OrgSnapshot, type TimerTarget } from '../domain/index.js';
+
+type NoticeIncident = Pick<IncidentRow, 'id' | 'officeUnitId' | 'reporterStaffId' | 'isDrill'>;
+
+/** Writes notices for targets, one row per person, never to the person who caused them. */
+export function noticesFor(
+  org: OrgSnapshot,
+  targets: readonly TimerTarget[],
+  incident: NoticeIncident,
+  kind: NoticeKind,
+  keyPart: string,
+  opts: { exclude?: string | null; params?: Record<string, unknown>; timerId?: string } = {},
+): NoticeDraft[] {
+  const ids = new Set<string>();
+  for (const t of targets) {
+    for (const id of resolveTarget(t, { officeUnitId: incident.officeUnitId, reporterStaffId: incident.reporterStaffId }, org)) ids.add(id);
+  }
+  if (opts.exclude) ids.delete(opts.exclude);
+  return [...ids].map((recipientStaffId) => ({
+    recipientStaffId,
+    kind,
+    incidentId: incident.id,
+    dedupeKey: `${kind}-${incident.id}-${keyPart}-${recipientStaffId}`,
+    params: opts.params ?? {},
+    isDrill: incident.isDrill,
+    timerId: opts.timerId ?? null,
+  }));
+}
+
+/** Active staff whose private chat holds a card of the incident (incident_cards). */
+export async function cardHolders(tx: Executor, incidentId: string): Promise<string[]> {
+  const rows = await tx
+    .select({ id: staff.id })
+    .from(incidentCards)
+    .innerJoin(staff, eq(staff.chatId, incidentCards.chatId))
+    .where(and(eq(incidentCards.incidentId, incidentId), eq(staff.active, true)));
+  return [...new Set(rows.map((r) => r.id))];
+}
+
+/**
+ * The same change for everyone else who holds a card of the incident (a leader paged by the ladder, the
+ * second section holder, a role holder): their card is redrawn in place — `cardOnly` makes the sender
+ * edit it and never send a new message — so no old card keeps offering 签收 or other stale buttons.
+ */
+export async function cardRedrawsFor(
+  tx: Executor,
+  incident: NoticeIncident,
+  kind: NoticeKind,
+  keyPart: string,
+  already: readonly NoticeDraft[],
+  opts: { exclude?: string | null; params?: Record<string, unknown> } = {},
+): Promise<NoticeDraft[]> {
+  const told = new Set(already.map((d) => d.recipientStaffId));
+  if (opts.exclude) told.add(opts.exclude);
+  return (await cardHolders(tx, incident.id))
+    .filter((id) => !told.has(id))
+    .map((recipientStaffId) => ({
+      recipientStaffId,
+      kind,
+      incidentId: incident.id,
+      dedupeKey: `${kind}-${incident.id}-${keyPart}-${recipientStaffId}`,
+      params: { ...opts.params, cardOnly: true },
+      isDrill: incident.isDrill,
+      timerId: null,
+    }));
+}
