@@ -11,7 +11,7 @@ import { actorFor } from '../db/repositories/org.repository.js';
 import { staff } from '../db/schema.js';
 import type { BotCommand } from 'telegraf/types';
 import type { Logger } from '../logger.js';
-import { canReportIncident, type Actor } from '../domain/index.js';
+import { canLookUpSubjects, canReportIncident, keepsSubjectRecords, type Actor } from '../domain/index.js';
 import { t, type Lang, type MessageKey } from './messages/index.js';
 
 const COMMANDS = ['report', 'incidents', 'away', 'subjects', 'help', 'language', 'cancel'] as const;
@@ -20,11 +20,10 @@ type Command = (typeof COMMANDS)[number];
 /** Which commands a person's menu shows: reporting for those who report, subjects and absences for the offices and the section. */
 export function commandsFor(actor: Actor | undefined): Command[] {
   if (!actor) return [...COMMANDS];
-  const works = actor.positions.some((p) => p === 'officer' || p === 'office_head' || p === 'section');
   return COMMANDS.filter((c) => {
     if (c === 'report') return canReportIncident(actor);
-    if (c === 'away') return works;
-    if (c === 'subjects') return works || actor.positions.some((p) => p === 'deputy_director' || p === 'director');
+    if (c === 'away') return keepsSubjectRecords(actor);
+    if (c === 'subjects') return canLookUpSubjects(actor);
     return true;
   });
 }

@@ -113,3 +113,21 @@ export function canMarkStep(actor: Actor, officeUnitId: string, stepActor: 'offi
 export function canReportIncident(actor: Actor): boolean {
   return actor.positions.some((p) => p === 'officer' || p === 'office_head' || p === 'section');
 }
+
+/** Office staff and the section keep subjects' absences (外出) and daily contacts. */
+export function keepsSubjectRecords(actor: Actor): boolean {
+  return actor.positions.some((p) => p === 'officer' || p === 'office_head' || p === 'section');
+}
+
+/** Subjects are looked up by those who keep them, and by the leaders. */
+export function canLookUpSubjects(actor: Actor): boolean {
+  return keepsSubjectRecords(actor) || isLeader(actor);
+}
+
+/**
+ * After-incident papers (written report, public release) are read by whoever sees the office, and by the
+ * upper-level liaison and the functional department's reviewer, who sign off or review them.
+ */
+export function canReadIncidentPapers(actor: Actor, officeUnitId: string): boolean {
+  return canSeeOffice(actor, officeUnitId) || actor.positions.some((p) => p === 'upper_liaison' || p === 'info_reviewer');
+}

@@ -12,7 +12,7 @@ import { hasMessage, t, type MessageKey, type Params } from '../../bot/messages/
 import { findIncidentByNumber, type IncidentRow } from '../../db/repositories/incident.repository.js';
 import { flowStates } from '../../db/schema.js';
 import { ReleaseError } from '../../domain/public-release.js';
-import { canSeeOffice } from '../../domain/roles.js';
+import { canReadIncidentPapers } from '../../domain/roles.js';
 import { WrittenReportError } from '../../domain/written-report.js';
 import { ServiceRefusal } from '../../services/errors.js';
 import { clearFlowState, saveFlowState } from '../../services/flow-state.js';
@@ -124,7 +124,7 @@ export async function incidentByNumber(ctx: BotContext, text: string | undefined
   if (!/^\d{4}-\d{4,}$/.test(number)) return undefined;
   const incident = await findIncidentByNumber(ctx.deps.db, number);
   if (!incident || !ctx.who) return undefined;
-  if (!canSeeOffice(ctx.who.actor, incident.officeUnitId) && !ctx.who.actor.positions.some((p) => p === 'upper_liaison' || p === 'info_reviewer')) return undefined;
+  if (!canReadIncidentPapers(ctx.who.actor, incident.officeUnitId)) return undefined;
   return incident;
 }
 
