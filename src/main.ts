@@ -29,6 +29,7 @@ import { createLogger, type Logger } from './logger.js';
 import { postgresCheck, queueCheck } from './ops/health.js';
 import { metrics as opsMetrics } from './ops/metrics.js';
 import { registerOpsRoutes } from './ops/routes.js';
+import { isPostgresJsClosedSocketWrite } from './services/database-unavailable.js';
 import { createPgChatLocks, type ChatLocks } from './services/update-gate.js';
 
 export const ROLES = ['all', 'bot', 'worker'] as const;
@@ -209,6 +210,21 @@ async function main(): Promise<void> {
   }
   const logger = createLogger(config.logLevel);
   process.on('unhandledRejection', (err) => logger.error({ err }, 'unhandled rejection'));
+  // The last line of defence for errors thrown outside every handler. One is known and harmless:
+  // postgres.js 3.4.9 can throw from a timer when a connection closed with a write pending
+  // (porsager/postgres#1154, #1208). That connection is closed already and the pool opens a new one for
+  // the next query; at worst the query being written never settles, and every update is bounded by
+  // telegraf's handlerTimeout — so the process carries on. Anything else leaves a state nobody planned
+  // for: log it, exit 1, and let the supervisor (compose: restart: unless-stopped) start a clean process,
+  // as Node would by default, but with the error in the log.
+  process.on('uncaughtException', (err, origin) => {
+    if (isPostgresJsClosedSocketWrite(err)) {
+      logger.error({ err, origin }, 'postgres.js wrote to a closed database connection; carrying on');
+      return;
+    }
+    logger.fatal({ err, origin }, 'uncaught exception');
+    process.exit(1);
+  });
 
   // With no token, `npm start` is the sandbox: a local Bot API server and page around this same app.
   const start = (): Promise<Pick<AppHandle, 'shutdown'>> =>

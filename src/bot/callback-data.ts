@@ -61,8 +61,8 @@ export function encodeCallback(d: CallbackData): string {
 }
 
 /** Parses untrusted callback data; undefined for anything malformed or forged. */
-export function decodeCallback(raw: string | undefined): CallbackData | undefined {
-  if (!raw || Buffer.byteLength(raw) > MAX_CALLBACK_BYTES) return undefined;
+export function decodeCallback(raw: unknown): CallbackData | undefined {
+  if (typeof raw !== 'string' || !raw || Buffer.byteLength(raw) > MAX_CALLBACK_BYTES) return undefined;
   const [a, i, k, v, ...rest] = raw.split(':');
   if (rest.length) return undefined;
   const parsed = callbackSchema.safeParse({

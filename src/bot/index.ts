@@ -1,8 +1,11 @@
 /**
- * The bot: `createBot(deps)` wires the gates (handled once, one at a time per chat, staff only, size),
- * the commands, the incident card's buttons and the conversational flows. `bot.catch` is the one error
- * edge: the user gets a short apology in their language, the log gets the error.
+ * The bot: `createBot(deps)` wires the gates (well-formed, one at a time per chat, handled once, staff
+ * only, size), the commands, the incident card's buttons and the conversational flows. `bot.catch` is the
+ * one error edge: the log gets the error; the user gets "temporarily unavailable" when the database is
+ * out of reach (and the update is left for Telegram to deliver again), else a short apology, in their
+ * language.
  */
+import type { ServerResponse } from 'node:http';
 import type postgres from 'postgres';
 import { Telegraf } from 'telegraf';
 import type { Message } from 'telegraf/types';
@@ -20,7 +23,9 @@ import { searchFlow } from '../flows/search.flow.js';
 import { stepNoteFlow } from '../flows/step-note.flow.js';
 import { subjectsFlow } from '../flows/subjects.flow.js';
 import { sendAwayList, sendAwayMenu, sendIncidentList } from '../flows/subject-view.js';
+import { metrics as processMetrics } from '../ops/metrics.js';
 import { opsMiddleware } from '../ops/telegraf.js';
+import { isDatabaseUnavailable } from '../services/database-unavailable.js';
 import { ServiceRefusal } from '../services/errors.js';
 import { redeemInvite } from '../services/invite.service.js';
 import { setStaffLanguage } from '../services/staff.service.js';
@@ -34,6 +39,7 @@ import { escapeHtml } from './html.js';
 import { button, markup } from './keyboards.js';
 import { langOf, t, type Lang, type MessageKey } from './messages/index.js';
 import { clientLanguage, dedupeUpdates, guardSize, identifyStaff, ignoreGroupChatter, serialisePerChat, trackReachability } from './middleware.js';
+import { dropMalformedUpdates } from './update-shape.js';
 import { redrawCardHere } from './views/card-messages.js';
 import { positionLabel, unitName } from './views/labels.js';
 
@@ -56,9 +62,22 @@ export function createBot(deps: BotDeps): Telegraf<BotContext> {
   const engine = createFlowEngine(FLOWS);
   const locks = deps.chatLocks ?? createPgChatLocks(sqlClientOf(deps));
 
+  const tellUnavailable = unavailableNotice(deps);
   bot.catch(async (err, ctx) => {
     const c = ctx as BotContext;
-    deps.logger.error({ err: loggableError(err), updateId: c.update?.update_id, updateType: c.updateType, chatId: c.chat?.id, staffId: c.who?.staff.id }, 'update handling failed');
+    const where = { updateId: c.update?.update_id, updateType: updateTypeOf(c), chatId: c.chat?.id, staffId: c.who?.staff.id };
+    if (isDatabaseUnavailable(err)) {
+      // The update was not recorded as handled (dedupeUpdates records it only afterwards). Webhook: a
+      // non-2xx answer makes Telegram deliver it again, with growing pauses, for up to 24 hours, and it
+      // is handled in full once the database is back. Polling: telegraf confirms the batch's offset
+      // whatever happened to each update, so this one is gone — the user is told and must send it
+      // again. Production runs the webhook (the compose default) for this reason.
+      deps.logger.warn({ err: loggableError(err), ...where }, 'database unavailable: update left for redelivery');
+      askForRedelivery(c);
+      await tellUnavailable(c);
+      return;
+    }
+    deps.logger.error({ err: loggableError(err), ...where }, 'update handling failed');
     try {
       await answerCallback(c, t(c.lang ?? 'zh', 'error.generic'));
       if (c.chat) await c.telegram.sendMessage(c.chat.id, t(c.lang ?? 'zh', 'error.generic'));
@@ -67,9 +86,13 @@ export function createBot(deps: BotDeps): Telegraf<BotContext> {
     }
   });
 
-  // First, so every update is timed and counted, and its sends through ctx.telegram too.
+  // First of all: a malformed update goes no further (and is not timed as handled).
+  const metrics = deps.opsMetrics === false ? undefined : (deps.opsMetrics ?? processMetrics);
+  bot.use(dropMalformedUpdates({ logger: deps.logger, metrics }));
+  // Then every update is timed and counted, and its sends through ctx.telegram too.
   if (deps.opsMetrics !== false) bot.use(opsMiddleware({ logger: deps.logger, ...(deps.opsMetrics ? { metrics: deps.opsMetrics } : {}) }));
-  bot.use(clientLanguage, dedupeUpdates, serialisePerChat(locks), trackReachability, ignoreGroupChatter, identifyStaff, guardSize);
+  // The chat's lock before the duplicate check: a duplicate waits for the first delivery to finish.
+  bot.use(clientLanguage, serialisePerChat(locks), dedupeUpdates, trackReachability, ignoreGroupChatter, identifyStaff, guardSize);
 
   for (const plugin of deps.plugins ?? []) plugin.install(bot);
 
@@ -109,6 +132,51 @@ export function createBot(deps: BotDeps): Telegraf<BotContext> {
   });
 
   return bot;
+}
+
+/** telegraf's update kind, or undefined for an update it cannot classify (its getter throws). */
+function updateTypeOf(ctx: BotContext): string | undefined {
+  try {
+    return ctx.updateType;
+  } catch {
+    return undefined;
+  }
+}
+
+/** Webhook mode: the answer to this webhook call becomes 503, so Telegram delivers the update again later. */
+function askForRedelivery(ctx: BotContext): void {
+  // telegraf gives each update's Telegram client the webhook's response (`webhookReply`) and ends it
+  // with 200 after bot.catch, keeping the status set here. Absent in polling mode.
+  const response = (ctx.telegram as unknown as { response?: ServerResponse }).response;
+  if (response && !response.headersSent) response.statusCode = 503;
+}
+
+/** Milliseconds between two "temporarily unavailable" notices to one chat: Telegram redelivers every few seconds. */
+const UNAVAILABLE_NOTICE_EVERY_MS = 60_000;
+
+/**
+ * Tells the user, in their language (their Telegram's: the staff record is out of reach), that the system
+ * is temporarily unavailable — once a minute per chat, however often the update comes back meanwhile.
+ * Answers a button press every time, so the client stops its spinner.
+ */
+function unavailableNotice(deps: BotDeps): (ctx: BotContext) => Promise<void> {
+  const lastTold = new Map<number, number>();
+  return async (ctx) => {
+    const text = t(ctx.lang ?? 'zh', 'error.unavailable');
+    try {
+      await answerCallback(ctx, text);
+      const chatId = ctx.chat?.id;
+      if (chatId === undefined) return;
+      const now = deps.clock.now().getTime();
+      const last = lastTold.get(chatId);
+      if (last !== undefined && now - last < UNAVAILABLE_NOTICE_EVERY_MS && now >= last) return;
+      if (lastTold.size > 10_000) lastTold.clear();
+      lastTold.set(chatId, now);
+      await ctx.telegram.sendMessage(chatId, text);
+    } catch (replyErr) {
+      deps.logger.warn({ err: loggableError(replyErr), updateId: ctx.update?.update_id }, 'could not say the system is unavailable');
+    }
+  };
 }
 
 /** The postgres.js client under drizzle, for advisory locks on reserved connections. */

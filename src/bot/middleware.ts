@@ -1,13 +1,15 @@
 /**
- * The gates every update passes, in order: handled once (update_id in PostgreSQL), one at a time per chat
- * (advisory lock), from registered and active staff (anyone else gets a polite refusal and an audit
- * entry), and of a size Telegram itself would accept.
+ * The gates every update passes, in order: one at a time per chat (advisory lock), handled once
+ * (update_id in PostgreSQL, checked under the lock and recorded once handled), from registered and
+ * active staff (anyone else gets a polite refusal and an audit entry), and of a size Telegram itself
+ * would accept. Malformed updates never get here (update-shape.ts drops them first).
  */
 import type { MiddlewareFn } from 'telegraf';
 import { appendAudit } from '../db/repositories/audit.repository.js';
 import { actorFor, findStaffByTelegramId, markStaffUnreachable } from '../db/repositories/org.repository.js';
-import { claimUpdate, pruneProcessedUpdates, type ChatLocks } from '../services/update-gate.js';
+import { claimUpdate, pruneProcessedUpdates, recordUpdateHandled, wasUpdateHandled, type ChatLocks } from '../services/update-gate.js';
 import { answerCallback, type BotContext } from './context.js';
+import { loggableError } from './log-safe.js';
 import { MAX_CAPTION_CHARS, MAX_MESSAGE_CHARS } from './html.js';
 import { langOf, t } from './messages/index.js';
 
@@ -17,29 +19,49 @@ export const clientLanguage: MiddlewareFn<BotContext> = (ctx, next) => {
   return next();
 };
 
-/** (1) A Telegram update is handled once, even when delivered twice at the same moment. */
-export const dedupeUpdates: MiddlewareFn<BotContext> = async (ctx, next) => {
-  const first = await claimUpdate(ctx.deps.db, ctx.update.update_id, ctx.deps.clock.now());
-  if (!first) {
-    ctx.deps.logger.info({ updateId: ctx.update.update_id }, 'duplicate update dropped');
-    return;
-  }
-  // Telegram keeps an update for 24 hours at most: now and then, forget ids older than two days.
-  if (ctx.update.update_id % 500 === 0) {
-    const before = new Date(ctx.deps.clock.now().getTime() - 2 * 86_400_000);
-    await pruneProcessedUpdates(ctx.deps.db, before).catch(() => 0);
-  }
-  return next();
-};
+/** The key updates are serialised by: the chat, else the sender. */
+function chatKeyOf(ctx: BotContext): number | undefined {
+  return ctx.chat?.id ?? ctx.from?.id;
+}
 
-/** (2) Updates of one chat are handled one at a time, across processes. */
+/** (1) Updates of one chat are handled one at a time, across processes. */
 export function serialisePerChat(locks: ChatLocks): MiddlewareFn<BotContext> {
   return (ctx, next) => {
-    const key = ctx.chat?.id ?? ctx.from?.id;
+    const key = chatKeyOf(ctx);
     if (key === undefined) return next();
     return locks.withChatLock(key, () => next());
   };
 }
+
+/**
+ * (2) A Telegram update is handled once, even when delivered twice at the same moment: under the chat's
+ * lock a duplicate waits for the first delivery to finish, then finds its id recorded. The id is recorded
+ * only after the handlers finished, so an update whose handling failed — the database went away
+ * mid-way — is handled in full when Telegram delivers it again (bot.catch asks for that).
+ */
+export const dedupeUpdates: MiddlewareFn<BotContext> = async (ctx, next) => {
+  const { db, clock, logger } = ctx.deps;
+  const updateId = ctx.update.update_id;
+  if (chatKeyOf(ctx) === undefined) {
+    // Nothing to serialise by: claimed up front, so two concurrent deliveries cannot both run.
+    if (!(await claimUpdate(db, updateId, clock.now()))) return void logger.info({ updateId }, 'duplicate update dropped');
+    return next();
+  }
+  if (await wasUpdateHandled(db, updateId)) return void logger.info({ updateId }, 'duplicate update dropped');
+  await next();
+  // Handled: should the database go away just now, the update is still done. Asking Telegram for it
+  // again would apply it twice (a form's text to the step after), so a failed record is only logged.
+  const recorded = await recordUpdateHandled(db, updateId, clock.now()).then(
+    () => true,
+    (err: unknown) => void logger.warn({ err: loggableError(err), updateId }, 'handled update not recorded'),
+  );
+  if (!recorded) return;
+  // Telegram keeps an update for 24 hours at most: now and then, forget ids older than two days.
+  if (updateId % 500 === 0) {
+    const before = new Date(clock.now().getTime() - 2 * 86_400_000);
+    await pruneProcessedUpdates(db, before).catch(() => 0);
+  }
+};
 
 /** In groups the bot answers commands and buttons only; chatter is none of its business. */
 export const ignoreGroupChatter: MiddlewareFn<BotContext> = (ctx, next) => {

@@ -40,6 +40,9 @@ export async function startBot(bot: Telegraf<BotContext>, config: StartBotConfig
     : Promise.resolve();
 
   if (config.botMode === 'polling') {
+    // telegraf confirms a batch's offset whether or not each update was handled: an update that fails
+    // while the database is away is lost (its user is told to try again). The webhook does not lose it
+    // (bot.catch answers 503 and Telegram delivers it again), which is why production runs the webhook.
     let started!: () => void;
     const ready = new Promise<void>((resolve) => (started = resolve));
     const running = bot.launch({ dropPendingUpdates: false, allowedUpdates: [...ALLOWED_UPDATES] }, () => started()).catch((err: unknown) => {

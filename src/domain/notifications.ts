@@ -38,6 +38,14 @@ export const NOTICE_KINDS = [
 ] as const;
 export type NoticeKind = (typeof NOTICE_KINDS)[number];
 
+/**
+ * A notice a deadline sent — an escalation, a reminder, an overdue-timer alert — goes out before routine
+ * notices (a new report's fan-out, a digest) already waiting: a missed deadline must not queue behind them.
+ */
+export function isUrgentNotice(notice: { kind: string; timerId?: string | null | undefined }): boolean {
+  return (notice.timerId !== undefined && notice.timerId !== null) || notice.kind === 'timer_overdue_alert';
+}
+
 /** Who hears of a new report at once: the section (the hub) and the head of the office, unless they reported it. */
 export function targetsOnReport(): TimerTarget[] {
   return [

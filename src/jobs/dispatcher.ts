@@ -5,7 +5,7 @@
  * relay and the reconciler (woken here) catch up.
  */
 import type { Logger } from '../logger.js';
-import type { Clock } from '../domain/index.js';
+import { isUrgentNotice, type Clock } from '../domain/index.js';
 import type { CommittedChange, Dispatcher } from '../services/ports.js';
 import { JOB_OPTIONS, jobIdOf } from './catalogue.js';
 import type { JobCounters } from './metrics.js';
@@ -41,10 +41,33 @@ export function timerJob(t: TimerJobSpec, now: Date) {
   };
 }
 
-/** The job that sends an outbox row: id = the outbox id. */
-export function sendJob(outboxId: string, notBefore: Date | null = null, now?: Date) {
-  const delay = notBefore && now ? Math.max(0, notBefore.getTime() - now.getTime()) : 0;
-  return { name: 'outbox.send' as const, data: { outboxId }, opts: { ...JOB_OPTIONS['outbox.send'], jobId: outboxId, ...(delay ? { delay } : {}) } };
+/**
+ * BullMQ priorities of send jobs (lower goes first, on both backends): a deadline's notice overtakes the
+ * routine ones already waiting — after a burst of reports the send queue holds minutes of fan-out at
+ * Telegram's 30 a second, and an escalation must not wait behind it.
+ */
+export const SEND_PRIORITY = { urgent: 1, routine: 10 } as const;
+
+/** An outbox row to send; without its kind it counts as routine. */
+export interface SendSpec {
+  id: string;
+  kind?: string | undefined;
+  timerId?: string | null | undefined;
+  notBefore?: Date | null | undefined;
+}
+
+export function sendPriorityOf(row: SendSpec): number {
+  return row.kind !== undefined && isUrgentNotice({ kind: row.kind, timerId: row.timerId }) ? SEND_PRIORITY.urgent : SEND_PRIORITY.routine;
+}
+
+/** The job that sends an outbox row: id = the outbox id; held until `notBefore` when the row has one. */
+export function sendJob(row: SendSpec, now?: Date) {
+  const delay = row.notBefore && now ? Math.max(0, row.notBefore.getTime() - now.getTime()) : 0;
+  return {
+    name: 'outbox.send' as const,
+    data: { outboxId: row.id },
+    opts: { ...JOB_OPTIONS['outbox.send'], jobId: row.id, priority: sendPriorityOf(row), ...(delay ? { delay } : {}) },
+  };
 }
 
 export class QueueDispatcher implements Dispatcher {
@@ -54,7 +77,7 @@ export class QueueDispatcher implements Dispatcher {
     await Promise.all([
       this.guard('timers', () => this.scheduleTimers(change.timersCreated), change.timersCreated.length > 0),
       this.guard('timers', () => this.unscheduleTimers(change.timersCancelled.map((t) => t.dedupeKey)), change.timersCancelled.length > 0),
-      this.guard('send', () => this.enqueueSends(change.outboxCreated.map((o) => o.id)), change.outboxCreated.length > 0),
+      this.guard('send', () => this.enqueueSends(change.outboxCreated), change.outboxCreated.length > 0),
     ]);
   }
 
@@ -69,9 +92,10 @@ export class QueueDispatcher implements Dispatcher {
     await Promise.all(dedupeKeys.map((k) => this.ctx.queues.timers.remove(jobIdOf(k)).catch(() => 0)));
   }
 
-  async enqueueSends(outboxIds: readonly string[]): Promise<void> {
-    if (outboxIds.length === 0) return;
-    await this.ctx.queues.send.addBulk(outboxIds.map((id) => sendJob(id)));
+  /** Send jobs for outbox rows (an id alone is a routine notice). */
+  async enqueueSends(rows: ReadonlyArray<string | SendSpec>): Promise<void> {
+    if (rows.length === 0) return;
+    await this.ctx.queues.send.addBulk(rows.map((r) => sendJob(typeof r === 'string' ? { id: r } : r)));
   }
 
   private async guard(what: 'timers' | 'send', run: () => Promise<void>, needed: boolean): Promise<void> {

@@ -33,6 +33,8 @@ export interface JobTuning {
   relayEveryMs: number;
   /** 0: reconcile at start only (and when asked). */
   reconcileEveryMs: number;
+  /** Milliseconds between looks for a wiped Redis (its reconciliation mark gone); 0: none. */
+  wipeCheckEveryMs: number;
   overdueAlertAfterMs: number;
   /** Milliseconds a send attempt may still be in flight after its stamp (default: gateway timeout + 5 s). */
   sendInFlightGuardMs?: number;
@@ -48,6 +50,7 @@ export const DEFAULT_TUNING: JobTuning = {
   stalledIntervalMs: 30_000,
   relayEveryMs: 5_000,
   reconcileEveryMs: 60_000,
+  wipeCheckEveryMs: 1_000,
   overdueAlertAfterMs: 60_000,
   earlyToleranceMs: 1_000,
   shutdownDeadlineMs: 10_000,
@@ -130,6 +133,8 @@ export function createJobSystem(base: BaseServiceDeps, opts: JobSystemOptions): 
   const installSchedulers = async () => ensureDailySchedulers(queues.daily, await base.policy(), base.timeZone);
 
   relay = new OutboxRelay({ db: base.db, clock: base.clock, queue: queues.send, logger, counters, everyMs: tuning.relayEveryMs });
+  // Redis only: a wipe between two minute-long passes is seen within a second (PostgreSQL cannot lose jobs alone).
+  const wipeMark = backend.storeMark?.(queues.timers, 'timer-reconciler');
   reconciler = new TimerReconciler({
     db: base.db,
     clock: base.clock,
@@ -140,6 +145,9 @@ export function createJobSystem(base: BaseServiceDeps, opts: JobSystemOptions): 
     everyMs: tuning.reconcileEveryMs,
     overdueAlertAfterMs: tuning.overdueAlertAfterMs,
     lockName: `${backend.namespace}:reconcile`,
+    ...(wipeMark ? { wipeCheck: { mark: wipeMark, everyMs: tuning.wipeCheckEveryMs } } : {}),
+    // The send jobs went with the timers: the relay puts them back now rather than on its next run.
+    onWipe: () => relay?.wake(0),
     alertOverdue: (rows) => alertOverdueTimers(deps, rows),
     // A wiped Redis loses the schedulers too: each reconciliation puts them back.
     ensureSchedulers: async () => {

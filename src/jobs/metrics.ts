@@ -32,6 +32,8 @@ export interface JobCounters {
   orphansRemoved: number;
   overdueAlerts: number;
   lastDrift: ReconcileDrift | null;
+  /** Times the queue store was found wiped (its reconciliation mark gone) between passes. */
+  wipesDetected: number;
   relayRuns: number;
   /** Outbox rows the relay had to (re)enqueue because no job carried them. */
   outboxRequeued: number;
@@ -47,6 +49,7 @@ export function createJobCounters(): JobCounters {
     orphansRemoved: 0,
     overdueAlerts: 0,
     lastDrift: null,
+    wipesDetected: 0,
     relayRuns: 0,
     outboxRequeued: 0,
     enqueueFailures: 0,

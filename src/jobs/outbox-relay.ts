@@ -71,7 +71,7 @@ export class OutboxRelay {
   private async pass(): Promise<number> {
     this.ctx.counters.relayRuns++;
     const rows = await this.ctx.db
-      .select({ id: outbox.id, notBefore: outbox.notBefore })
+      .select({ id: outbox.id, kind: outbox.kind, timerId: outbox.timerId, notBefore: outbox.notBefore })
       .from(outbox)
       // Rows younger than a second are the dispatcher's to enqueue; counting them would be false drift.
       .where(and(inArray(outbox.status, ['pending', 'sending', 'failed']), sql`${outbox.createdAt} < now() - interval '1 second'`))
@@ -85,7 +85,7 @@ export class OutboxRelay {
     const finished = new Set(await q.getRanges(['completed', 'failed'], 0, -1));
     await Promise.all(missing.filter((r) => finished.has(r.id)).map((r) => q.remove(r.id).catch(() => 0)));
     const now = this.ctx.clock.now();
-    await q.addBulk(missing.map((r) => sendJob(r.id, r.notBefore, now)));
+    await q.addBulk(missing.map((r) => sendJob(r, now)));
     this.ctx.counters.outboxRequeued += missing.length;
     this.ctx.logger.info({ requeued: missing.length }, 'outbox relay enqueued rows that had no send job');
     return missing.length;

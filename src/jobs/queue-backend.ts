@@ -33,6 +33,17 @@ export interface QueueBackendConfig {
 
 export type WorkerTuning = Pick<WorkerOptions, 'concurrency' | 'lockDuration' | 'stalledInterval' | 'limiter' | 'maxStalledCount' | 'drainDelay'>;
 
+/**
+ * A mark kept in the queue store next to the jobs: whatever takes the jobs away (FLUSHALL, a Redis restart
+ * without persistence, a failover to an empty replica) takes the mark too, so a missing mark says "rebuild
+ * from PostgreSQL now" within one cheap read.
+ */
+export interface StoreMark {
+  set(): Promise<void>;
+  /** False when the mark is gone. Throws when the store cannot be reached (that is not a wipe, yet). */
+  present(): Promise<boolean>;
+}
+
 export interface QueueBackend {
   readonly kind: QueueBackendKind;
   readonly namespace: string;
@@ -42,6 +53,8 @@ export interface QueueBackend {
   createWorker(base: string, processor: JobProcessor, tuning?: WorkerTuning): AnyWorker;
   /** The error a processor throws after `worker.rateLimit(ms)`: the job waits, not counted as failed. */
   rateLimitError(): Error;
+  /** A mark on `queue`'s connection, where the store can lose its jobs on its own; undefined where it cannot. */
+  storeMark?(queue: AnyQueue, name: string): StoreMark | undefined;
 }
 
 export class QueueBackendConfigError extends Error {
@@ -68,6 +81,18 @@ function redisBackend(url: string, namespace: string): QueueBackend {
     createWorker: (base, processor, tuning = {}) =>
       new Worker(base, processor, { connection: { url, maxRetriesPerRequest: null }, prefix: namespace, ...tuning }) as AnyWorker,
     rateLimitError: () => Worker.RateLimitError(),
+    storeMark: (queue, name) => {
+      // Outside every queue's keys (`<prefix>:<queue>:…`): no queue is named `marks`.
+      const key = `${namespace}:marks:${name}`;
+      // The queue's own connection (no offline queue: a read while Redis is away fails at once).
+      const client = () => (queue.getBackend() as unknown as { client: Promise<{ get(k: string): Promise<string | null>; set(k: string, v: string): Promise<unknown> }> }).client;
+      return {
+        set: async () => {
+          await (await client()).set(key, new Date().toISOString());
+        },
+        present: async () => (await (await client()).get(key)) !== null,
+      };
+    },
   };
 }
 
@@ -84,5 +109,8 @@ function postgresBackend(connectionString: string, namespace: string, max: numbe
     createWorker: (base, processor, tuning = {}) =>
       new pg.Worker(queueName(base), processor, { connection: connection(), ...tuning }) as unknown as AnyWorker,
     rateLimitError: () => pg.Worker.RateLimitError(),
+    // No storeMark: the jobs live in PostgreSQL next to the timers. Nothing wipes one without the other
+    // (a restored backup restores both), so there is no wipe to detect; the periodic pass still audits.
+    storeMark: () => undefined,
   };
 }

@@ -55,6 +55,7 @@ export class OpsMetrics {
   readonly registry = new Registry();
 
   private readonly updates: Counter<'kind' | 'outcome'>;
+  private readonly updatesDropped: Counter<'reason'>;
   private readonly updateSeconds: Histogram<'kind'>;
   private readonly messages: Counter<'result'>;
   private readonly jobLateness: Histogram<'queue' | 'name'>;
@@ -78,6 +79,12 @@ export class OpsMetrics {
       name: 'corrections_updates_handled_total',
       help: 'Telegram updates handled, by kind (message, callback_query, …) and outcome (ok, error).',
       labelNames: ['kind', 'outcome'],
+      registers,
+    });
+    this.updatesDropped = new Counter({
+      name: 'corrections_updates_dropped_total',
+      help: 'Telegram updates dropped before any handler, by reason (malformed: not the shape Telegram sends).',
+      labelNames: ['reason'],
       registers,
     });
     this.updateSeconds = new Histogram({
@@ -188,6 +195,11 @@ export class OpsMetrics {
   updateHandled(kind: string, seconds: number, outcome: 'ok' | 'error' = 'ok'): void {
     this.updates.inc({ kind, outcome });
     this.updateSeconds.observe({ kind }, seconds);
+  }
+
+  /** One update dropped at the edge, before any handler ran. */
+  updateDropped(reason: 'malformed'): void {
+    this.updatesDropped.inc({ reason });
   }
 
   // ---- called by the gateway (and the bot middleware for direct replies) ---------------------

@@ -27,6 +27,7 @@ import { escapeHtml, fitMessage, truncate } from '../bot/html.js';
 import { button, markup } from '../bot/keyboards.js';
 import { t, type Lang, type MessageKey, type Params } from '../bot/messages/index.js';
 import {
+  ChatSlotAhead,
   TelegramBadRequest,
   TelegramBlocked,
   TelegramRateLimited,
@@ -48,6 +49,7 @@ import {
   canAcknowledge,
   formatLocal,
   holdersOf,
+  isUrgentNotice,
   localDate,
   nextInLine,
   subjectLabel,
@@ -118,12 +120,20 @@ export async function sendOutboxMessage(deps: NotificationDeps, outboxId: string
   // A redraw of a card someone holds (cardRedrawsFor) only ever edits it; without a card there is nothing to do.
   const cardOnly = paramsSchema.safeParse(row.params).data?.cardOnly === true;
   if (cardOnly && !card) return closeRow(deps.db, row.id, 'no card to redraw');
+  const urgent = isUrgentNotice(row);
+  // A chat with messages queued ahead of this one (the section during a burst of reports): the job comes back
+  // for the slot kept for this row instead of holding a worker slot, and draws the message then, not now.
+  // Real time, not deps.clock: it is Telegram's clock and the queue's.
+  const slotIn = deps.gateway.reserveChat(chatId, row.id, { urgent });
+  if (slotIn > deps.gateway.maxInlineWaitMs) return { status: 'deferred', until: new Date(Date.now() + slotIn), outcome: 'deferred: chat busy' };
   const drawn = await drawNotice(deps, row, recipient, lang, now);
   if (!drawn) return closeRow(deps.db, row.id, 'nothing to draw');
   let mode: 'new' | 'edit' = card && (cardOnly || CARD_EDIT_KINDS.has(row.kind)) ? 'edit' : 'new';
 
   let claim: Claim | undefined;
   const hooks = {
+    spacingKey: row.id,
+    urgent,
     beforeRequest: async (): Promise<OutgoingMessage | void> => {
       claim ??= await claimForSending(deps.db, row.id, deps.clock.now(), guardOf(deps));
       if (claim.maybeDelivered && mode === 'new') return withNote(drawn.message, t(lang, 'notice.resent'));
@@ -151,7 +161,8 @@ export async function sendOutboxMessage(deps: NotificationDeps, outboxId: string
       if (e.state === 'in_flight') return { status: 'deferred', until: e.until!, outcome: 'deferred: another attempt may be in flight' };
       return { status: 'skipped', reason: e.state === 'sent' ? 'already sent' : 'closed', outcome: `skipped: ${e.state === 'sent' ? 'already sent' : 'closed'}` };
     }
-    if (claim) await releaseClaim(deps.db, row.id, claim.attempt, e);
+    if (claim) await releaseClaim(deps.db, row.id, claim, e);
+    if (e instanceof ChatSlotAhead) return { status: 'deferred', until: new Date(e.until), outcome: 'deferred: chat busy' };
     if (e instanceof TelegramBlocked) return reroute(deps, row, 'blocked');
     if (e instanceof TelegramBadRequest && e.chatNotFound) return reroute(deps, row, 'chat_not_found');
     if (e instanceof TelegramBadRequest) {
@@ -221,15 +232,19 @@ async function claimForSending(db: Database, id: string, now: Date, guardMs: num
 
 /**
  * After a failed call: a definite "no" from Telegram puts the row back to be tried again; an answer we
- * never got (timeout, reset) leaves it `sending` without a stamp — over, but possibly delivered.
+ * never got (timeout, reset) leaves it `sending` without a stamp — over, but possibly delivered. So does
+ * any failure of an attempt that was itself a re-send of a possibly delivered one: the doubt stays until a
+ * send succeeds, so the message that finally goes out carries the "re-sent" note.
  */
-async function releaseClaim(db: Database, id: string, attempt: number, err: unknown): Promise<void> {
-  const ambiguous = err instanceof TelegramTransient ? err.ambiguous : !(err instanceof TelegramRateLimited || err instanceof TelegramBadRequest || err instanceof TelegramBlocked);
-  const status = ambiguous ? 'sending' : err instanceof TelegramRateLimited ? 'pending' : 'failed';
+async function releaseClaim(db: Database, id: string, claim: Claim, err: unknown): Promise<void> {
+  // ChatSlotAhead: nothing left (the card edit before it was refused); the row waits for its slot.
+  const notSent = err instanceof TelegramRateLimited || err instanceof ChatSlotAhead;
+  const ambiguous = err instanceof TelegramTransient ? err.ambiguous : !(notSent || err instanceof TelegramBadRequest || err instanceof TelegramBlocked);
+  const status = ambiguous || claim.maybeDelivered ? 'sending' : notSent ? 'pending' : 'failed';
   await db
     .update(outbox)
     .set({ status, attemptStartedAt: null, lastError: describe(err) })
-    .where(and(eq(outbox.id, id), eq(outbox.attempts, attempt), eq(outbox.status, 'sending')));
+    .where(and(eq(outbox.id, id), eq(outbox.attempts, claim.attempt), eq(outbox.status, 'sending')));
 }
 
 function describe(err: unknown): string {

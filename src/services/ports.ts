@@ -11,8 +11,8 @@ export interface CommittedChange {
   timersCreated: ReadonlyArray<{ id: string; dedupeKey: string; dueAt: Date }>;
   /** Timers the change closed, whose jobs can be removed. */
   timersCancelled: ReadonlyArray<{ id: string; dedupeKey: string }>;
-  /** Outbox rows written by the change, to send now. */
-  outboxCreated: ReadonlyArray<{ id: string }>;
+  /** Outbox rows written by the change, to send now (kind and timer: to send a deadline's notices first). */
+  outboxCreated: ReadonlyArray<{ id: string; kind?: string; timerId?: string | null }>;
 }
 
 export interface Dispatcher {

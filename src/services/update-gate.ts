@@ -1,21 +1,35 @@
 /**
- * The two gates every Telegram update passes before a handler sees it: handled once (update_id recorded
- * in PostgreSQL, so a redelivery is dropped whether it comes by webhook or polling, at once or later),
- * and one at a time per chat (a PostgreSQL advisory lock, so two quick taps never race, even across
- * several bot processes).
+ * The two gates every Telegram update passes before a handler sees it: one at a time per chat (a
+ * PostgreSQL advisory lock, so two quick taps never race, even across several bot processes), and
+ * handled once (update_id recorded in PostgreSQL once its handling finished, so a redelivery is
+ * dropped whether it comes by webhook or polling, at once or later — and an update whose handling
+ * failed because the database was away is handled when Telegram delivers it again).
  */
-import { lt } from 'drizzle-orm';
+import { eq, lt } from 'drizzle-orm';
 import type postgres from 'postgres';
 import type { Executor } from '../db/client.js';
 import { processedUpdates } from '../db/schema.js';
+import { isDatabaseUnavailable } from './database-unavailable.js';
 
 /**
  * Records an update id; true for the first delivery only. Two concurrent deliveries meet at the primary
- * key: the second waits for the first to commit and then inserts nothing.
+ * key: the second waits for the first to commit and then inserts nothing. For updates that cannot be
+ * serialised per chat (no chat, no sender), claimed before handling.
  */
 export async function claimUpdate(db: Executor, updateId: number, now: Date): Promise<boolean> {
   const rows = await db.insert(processedUpdates).values({ updateId, receivedAt: now }).onConflictDoNothing().returning({ id: processedUpdates.updateId });
   return rows.length > 0;
+}
+
+/** Whether an update was handled already. Checked under the chat's lock, so a concurrent duplicate waits for the first. */
+export async function wasUpdateHandled(db: Executor, updateId: number): Promise<boolean> {
+  const rows = await db.select({ id: processedUpdates.updateId }).from(processedUpdates).where(eq(processedUpdates.updateId, updateId)).limit(1);
+  return rows.length > 0;
+}
+
+/** Records an update as handled, once its handling finished (still under the chat's lock). */
+export async function recordUpdateHandled(db: Executor, updateId: number, now: Date): Promise<void> {
+  await db.insert(processedUpdates).values({ updateId, receivedAt: now }).onConflictDoNothing();
 }
 
 /** Telegram keeps an update for 24 hours at most; ids older than that cannot come back. */
@@ -48,11 +62,16 @@ export interface PgChatLocksOptions {
 /**
  * Advisory locks on reserved connections. Within a process, updates of one chat also queue in memory
  * first, so one chat never holds more than one connection.
+ *
+ * A reserved connection whose server went away (restart, failover) is never used again: postgres.js
+ * 3.4.9 throws from a timer — uncatchable, it ends the process — when a query is written to a reserved
+ * connection after its socket closed (porsager/postgres#1208), and `release()` would hand the dead
+ * connection back to the pool for the next holder. Its session locks went with the session anyway.
  */
 export function createPgChatLocks(sql: postgres.Sql, opts: PgChatLocksOptions = {}): ChatLocks {
   const poolSize = Number((sql.options as { max?: number }).max ?? 10);
   const maxHolders = Math.max(1, opts.maxHolders ?? (opts.dedicated ? poolSize : Math.floor(poolSize / 2)));
-  const lockTimeoutMs = opts.lockTimeoutMs ?? 60_000;
+  const lockTimeoutMs = Math.max(1, Math.trunc(opts.lockTimeoutMs ?? 60_000));
   const tails = new Map<number, Promise<unknown>>();
   let holders = 0;
   const waiting: Array<() => void> = [];
@@ -72,20 +91,25 @@ export function createPgChatLocks(sql: postgres.Sql, opts: PgChatLocksOptions = 
 
   const lockAcrossProcesses = async <T>(chatId: number, fn: () => Promise<T>): Promise<T> => {
     await acquireSlot();
-    let reserved: postgres.ReservedSql | undefined;
+    let held: Held | undefined;
+    /** Whether the connection may go back to the pool: open, and holding no lock of ours. */
+    let reusable = false;
     try {
-      reserved = await sql.reserve();
-      await reserved`select set_config('lock_timeout', ${`${lockTimeoutMs}ms`}, false)`;
-      await reserved`select pg_advisory_lock(${LOCK_NAMESPACE}::int4, hashtext(${String(chatId)}))`;
+      held = { sql: await sql.reserve() };
+      try {
+        await lockSession(held, chatId, lockTimeoutMs);
+      } catch (err) {
+        // A lock timeout leaves a healthy connection; a connection error, a dead one.
+        reusable = !isDatabaseUnavailable(err) && stillOpen(held);
+        throw err;
+      }
       try {
         return await fn();
       } finally {
-        await reserved`select pg_advisory_unlock(${LOCK_NAMESPACE}::int4, hashtext(${String(chatId)}))`.catch(() => {
-          // A broken connection drops its session locks with it.
-        });
+        reusable = await unlockSession(held, chatId);
       }
     } finally {
-      reserved?.release();
+      if (held && reusable) held.sql.release();
       releaseSlot();
     }
   };
@@ -102,4 +126,57 @@ export function createPgChatLocks(sql: postgres.Sql, opts: PgChatLocksOptions = 
       return run;
     },
   };
+}
+
+/**
+ * What postgres.js 3.4 keeps on its connection object (internal; only read here): `reserved` is set by
+ * `sql.reserve()` and cleared, synchronously with the socket, when the connection closes. A query's
+ * `onexecute` option (the hook `sql.begin` uses) hands the object over.
+ */
+interface PgConnectionInternals {
+  reserved?: unknown;
+}
+
+interface Held {
+  sql: postgres.ReservedSql;
+  connection?: PgConnectionInternals;
+  /** `connection.reserved` while it is ours; anything else means it closed (or was reserved anew). */
+  token?: unknown;
+}
+
+/** Whether the reserved connection is still open and ours. Unknown internals (another version): assumed open. */
+function stillOpen(held: Held): boolean {
+  return held.connection === undefined || (held.token !== undefined && held.connection.reserved === held.token);
+}
+
+/** Longest wait for the unlock, in milliseconds: a connection that does not answer is given up. */
+const UNLOCK_TIMEOUT_MS = 5_000;
+
+async function lockSession(held: Held, chatId: number, lockTimeoutMs: number): Promise<void> {
+  // Without parameters, so postgres.js sends it at once and calls `onexecute` with the connection.
+  const onexecute = (connection: PgConnectionInternals) => {
+    held.connection = connection;
+    held.token = connection.reserved;
+    return true;
+  };
+  await held.sql.unsafe(`select set_config('lock_timeout', '${lockTimeoutMs}ms', false)`, [], { onexecute } as postgres.UnsafeQueryOptions);
+  await held.sql`select pg_advisory_lock(${LOCK_NAMESPACE}::int4, hashtext(${String(chatId)}))`;
+}
+
+/** Unlocks; true when the connection is open and holds nothing of ours (it may go back to the pool). */
+async function unlockSession(held: Held, chatId: number): Promise<boolean> {
+  // A closed connection dropped its session locks with it; writing to it would crash the process.
+  if (!stillOpen(held)) return false;
+  let timer: NodeJS.Timeout | undefined;
+  // A connection that breaks while unlocking takes the session, and its locks, with it.
+  const unlocked = held.sql`select pg_advisory_unlock(${LOCK_NAMESPACE}::int4, hashtext(${String(chatId)}))`.then(
+    () => true,
+    () => false,
+  );
+  const gaveUp = new Promise<false>((resolve) => (timer = setTimeout(() => resolve(false), UNLOCK_TIMEOUT_MS)));
+  try {
+    return await Promise.race([unlocked, gaveUp]);
+  } finally {
+    clearTimeout(timer);
+  }
 }

@@ -117,21 +117,38 @@ describe('a worker killed mid-send', () => {
     await notify(h, 'headA', ['warm-up']);
     await api.waitForBotMessage(TG.headA, (m) => (m.text ?? '').includes('warm-up'), { after: 0, timeoutMs: 10_000 });
 
-    // Two messages to one chat: one goes out, the other waits its turn (1 a second per chat) inside the job.
-    const [m1, m2] = await notify(h, 'headB', ['kill-one', 'kill-two']);
-    const first = await waitFor(async () => ((await statusOf(m1!.id)) === 'sent' ? m1 : (await statusOf(m2!.id)) === 'sent' ? m2 : undefined), { everyMs: 5, what: 'one send' });
+    // One message goes out; the job of the other is held mid-send — drawn, about to claim its row, which the
+    // test keeps locked — so the worker dies with the job running and nothing yet with Telegram.
+    const [m1] = await notify(h, 'headB', ['kill-one']);
+    await waitFor(async () => ((await statusOf(m1!.id)) === 'sent' ? true : undefined), { what: 'the first send' });
+    const [second] = await enqueueNotices(t.db, [{ recipientStaffId: org.staff.headB, kind: 'missed_days', dedupeKey: `crash-kill-two-${randomUUID()}`, params: { what: 'digest', dates: ['kill-two'] } }]);
+    let release!: () => void;
+    let locked!: () => void;
+    const isLocked = new Promise<void>((r) => (locked = r));
+    const held = t.sql.begin(async (sql) => {
+      await sql`select id from outbox where id = ${second!.id} for update`;
+      locked();
+      await new Promise<void>((r) => (release = r));
+    });
+    await isLocked;
+    await h.jobs.dispatcher.afterCommit({ ...emptyChange(), outboxCreated: [second!] });
+    const waiting = () => t.sql`select pid from pg_stat_activity where datname = current_database() and wait_event_type = 'Lock'`;
+    await waitFor(async () => ((await waiting()).length > 0 ? true : undefined), { timeoutMs: 10_000, what: 'the send to wait for its row' });
     child.kill('SIGKILL');
-    const second = first === m1 ? m2! : m1!;
     await new Promise((r) => child.once('exit', r));
+    // The dead worker's database session would otherwise go on once the lock is free.
+    for (const { pid } of await waiting()) await t.sql`select pg_terminate_backend(${pid})`;
+    release();
+    await held;
 
-    // Killed mid-send: the second job was running, its message not yet with Telegram.
-    expect(await statusOf(second.id)).toBe('pending');
-    expect(await (await h.jobs.queues.send.getJob(second.id))?.getState()).toBe('active');
+    // Killed mid-send: the job was running, its message not yet with Telegram.
+    expect(await statusOf(second!.id)).toBe('pending');
+    expect(await (await h.jobs.queues.send.getJob(second!.id))?.getState()).toBe('active');
     expect(botTexts(api, TG.headB, /kill-/)).toHaveLength(1);
 
     // Another worker takes over once the dead worker's lock expires.
     await h.jobs.startWorkers({ schedulers: false, catchUp: false });
-    await waitFor(async () => ((await statusOf(second.id)) === 'sent' ? true : undefined), { timeoutMs: 15_000, what: 'the second message to be sent' });
+    await waitFor(async () => ((await statusOf(second!.id)) === 'sent' ? true : undefined), { timeoutMs: 15_000, what: 'the second message to be sent' });
     await sleep(1_500);
     expect(botTexts(api, TG.headB, /kill-one/)).toHaveLength(1);
     const two = botTexts(api, TG.headB, /kill-two/);

@@ -18,8 +18,8 @@ export type MessageKey = keyof typeof zh;
 export type Params = Record<string, string | number | null | undefined>;
 
 /** Telegram's language_code → the catalogue's language: English only for English, Chinese for everything else. */
-export function langOf(languageCode: string | null | undefined): Lang {
-  return languageCode?.toLowerCase().startsWith('en') ? 'en' : 'zh';
+export function langOf(languageCode: unknown): Lang {
+  return typeof languageCode === 'string' && languageCode.toLowerCase().startsWith('en') ? 'en' : 'zh';
 }
 
 /** Renders a message; `{name}` placeholders take params, missing ones are left visible so a test catches them. */

@@ -1,0 +1,89 @@
+/**
+ * R10: two bot processes in webhook mode (behind a round-robin load balancer) and two worker processes
+ * share one PostgreSQL and one Redis, under report-form load like P6. Must hold: every incident handled
+ * once; no duplicate notifications.
+ */
+import { count, inArray, like, sql } from 'drizzle-orm';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { t } from '../../src/bot/messages/index.js';
+import { incidents, outbox } from '../../src/db/schema.js';
+import { runLoad, startLoadGenerator } from '../../bench/lib/loadgen-client.js';
+import type { Child } from '../../bench/lib/processes.js';
+import { pointWebhook } from '../../bench/lib/webhook.js';
+import { startBalancer, type Balancer } from './helpers/balancer.js';
+import { countDelivery } from './helpers/delivery.js';
+import { recordFigure, size } from './helpers/figures.js';
+import { createWorld, eventually, sleep, type World } from './helpers/world.js';
+
+const STAFF = size(200, 20);
+const RATE = size(120, 40);
+
+let world: World;
+let gen: Child;
+let lb: Balancer | undefined;
+beforeAll(async () => {
+  world = await createWorld({ offices: size(8, 2), officersPerOffice: STAFF / size(8, 2) });
+  gen = await startLoadGenerator();
+});
+afterAll(async () => {
+  await gen?.stop();
+  await lb?.close();
+  await world?.close();
+});
+
+describe('R10 two bots and two workers sharing PostgreSQL and Redis', () => {
+  it('handles every incident once and sends no notification twice', async () => {
+    const { server, tracker, org, db } = world;
+    const bots = [await world.start('bot'), await world.start('bot')];
+    await world.start('worker');
+    await world.start('worker');
+    lb = await startBalancer(bots.map((b) => b.webhookUrl!), '/telegram/webhook');
+    await pointWebhook(server, lb.url, world.webhookSecret);
+
+    const staff = org.officers.slice(0, STAFF);
+    const run = await runLoad(gen, tracker, {
+      apiUrl: server.url,
+      scenario: 'report-form',
+      users: staff.map((o) => ({ userId: o.telegramId, chatId: o.telegramId, subjectQuery: o.subjectCode })),
+      iterations: 1,
+      ratePerSecond: RATE,
+      stepTimeoutMs: 120_000,
+    });
+
+    // Every notice of these incidents sent (the section's arrive one a second: wait for them).
+    const ours = await db.db.select({ id: incidents.id }).from(incidents).where(like(incidents.description, 'bench description %'));
+    const ids = ours.map((i) => i.id);
+    const rowsOf = async () => (ids.length ? await db.db.select({ id: outbox.id, status: outbox.status }).from(outbox).where(inArray(outbox.incidentId, ids)) : []);
+    await eventually(async () => (await rowsOf()).every((r) => r.status === 'sent' || r.status === 'dead'), 'every notice sent', size(600_000, 120_000), 1_000);
+    await sleep(1_500);
+    const rows = await rowsOf();
+    const delivery = await countDelivery(db.db, server, rows.map((r) => r.id));
+
+    // Handled once: one incident per form, and each reporter told "submitted" once.
+    const perForm = await db.db
+      .select({ d: incidents.description, n: count() })
+      .from(incidents)
+      .where(like(incidents.description, 'bench description %'))
+      .groupBy(incidents.description)
+      .having(sql`count(*) > 1`);
+    const submitted = t('zh', 'report.submitted', { number: '' }).slice(0, 4);
+    const confirmations = staff.map((o) => server.botMessages(o.telegramId).filter((m) => (m.text ?? '').startsWith(submitted)).length);
+    const twice = confirmations.filter((n) => n > 1).length;
+    const held = run.failed === 0 && ids.length === STAFF && perForm.length === 0 && twice === 0 && delivery.duplicates === 0 && delivery.lost === 0;
+    recordFigure({
+      id: 'R10',
+      what: `2 bot processes (webhook, load-balanced) + 2 workers, ${STAFF} staff completing the report form at ${RATE}/s`,
+      figure: `${run.completed}/${STAFF} forms → ${ids.length} incidents, ${perForm.length} handled twice, ${twice} double confirmations; ${rows.length} notices: ${delivery.duplicates} duplicates, ${delivery.lost} lost; webhook calls per bot ${lb.counts.join('/')}`,
+      target: 'every incident handled once; no duplicate notifications',
+      verdict: held ? 'held' : 'broken',
+      ...(run.errors.length ? { note: `first failures: ${run.errors.slice(0, 2).join(' | ')}` } : {}),
+      data: { run: { ...run, clientLatencyMs: undefined }, incidents: ids.length, perForm, delivery, balancer: lb.counts },
+    });
+    expect(run.failed).toBe(0);
+    expect(ids.length).toBe(STAFF);
+    expect(perForm).toEqual([]);
+    expect(twice).toBe(0);
+    expect(delivery.lost).toBe(0);
+    expect(delivery.duplicates).toBe(0);
+  });
+});
