@@ -44,6 +44,8 @@ export interface JobTuning {
 }
 
 export const DEFAULT_TUNING: JobTuning = {
+  // The limiter starts a send every 34 ms, so 10 slots carry jobs of up to ~340 ms (20–150 ms warm, 300–450 ms
+  // cold on a loaded machine). A chat's spacing no longer holds a slot: the job waits in the delayed set.
   sendConcurrency: 10,
   timerConcurrency: 5,
   lockDurationMs: 30_000,
