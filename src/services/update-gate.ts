@@ -57,6 +57,8 @@ export interface PgChatLocksOptions {
   dedicated?: boolean;
   /** Longest wait for another process's lock, in milliseconds (default 60 000). */
   lockTimeoutMs?: number;
+  /** Longest wait for a connection to hold the lock on, in milliseconds (default 10 000). */
+  reserveTimeoutMs?: number;
 }
 
 /**
@@ -72,6 +74,7 @@ export function createPgChatLocks(sql: postgres.Sql, opts: PgChatLocksOptions = 
   const poolSize = Number((sql.options as { max?: number }).max ?? 10);
   const maxHolders = Math.max(1, opts.maxHolders ?? (opts.dedicated ? poolSize : Math.floor(poolSize / 2)));
   const lockTimeoutMs = Math.max(1, Math.trunc(opts.lockTimeoutMs ?? 60_000));
+  const reserveTimeoutMs = Math.max(1, Math.trunc(opts.reserveTimeoutMs ?? 10_000));
   const tails = new Map<number, Promise<unknown>>();
   let holders = 0;
   const waiting: Array<() => void> = [];
@@ -95,7 +98,7 @@ export function createPgChatLocks(sql: postgres.Sql, opts: PgChatLocksOptions = 
     /** Whether the connection may go back to the pool: open, and holding no lock of ours. */
     let reusable = false;
     try {
-      held = { sql: await sql.reserve() };
+      held = { sql: await reserveWithin(sql, reserveTimeoutMs) };
       try {
         await lockSession(held, chatId, lockTimeoutMs);
       } catch (err) {
@@ -126,6 +129,35 @@ export function createPgChatLocks(sql: postgres.Sql, opts: PgChatLocksOptions = 
       return run;
     },
   };
+}
+
+/**
+ * `sql.reserve()` with a deadline. postgres.js 3.4.9 can lose a waiting reservation for good: when a
+ * connection closes while a reservation waits, it reconnects with that reservation as its first query,
+ * and a reservation is never handed the connection it opened (index.js `onclose`, connection.js
+ * `initial.reserve`). After a database restart the update would hang, with its chat behind it. Past the
+ * deadline the wait counts as "database unavailable" (the update is delivered again); a connection that
+ * still arrives later goes straight back to the pool.
+ */
+async function reserveWithin(sql: postgres.Sql, timeoutMs: number): Promise<postgres.ReservedSql> {
+  let timer: NodeJS.Timeout | undefined;
+  let gaveUp = false;
+  const reserving = sql.reserve();
+  const deadline = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => {
+      gaveUp = true;
+      reject(Object.assign(new Error(`no database connection for the chat lock within ${timeoutMs} ms`), { code: 'CONNECT_TIMEOUT' }));
+    }, timeoutMs);
+  });
+  void reserving.then(
+    (late) => void (gaveUp && late.release()),
+    () => undefined,
+  );
+  try {
+    return await Promise.race([reserving, deadline]);
+  } finally {
+    clearTimeout(timer);
+  }
 }
 
 /**

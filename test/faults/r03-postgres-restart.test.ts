@@ -20,6 +20,12 @@ import { createWorld, sleep, type World } from './helpers/world.js';
 const USERS = size(10, 5);
 const FORMS = size(6, 3);
 const DOWN_MS = size(6_000, 3_000);
+const LEAD_MS = size(4_000, 3_000);
+/** Actions in one report form (bench/loadgen.ts's script). */
+const ACTIONS_PER_FORM = 10;
+// Paced so that the load outlasts the outage by a few seconds whatever the machine's speed: a closed
+// loop could finish every form before PostgreSQL goes away, and the case would test nothing.
+const RATE = Math.max(1, Math.floor((USERS * FORMS * ACTIONS_PER_FORM) / ((LEAD_MS + DOWN_MS) / 1000 + 5)));
 
 let world: World;
 let gen: Child;
@@ -41,8 +47,8 @@ describe('R3 PostgreSQL restarted mid-run', () => {
     const users = org.officers.slice(0, USERS).map((o) => ({ userId: o.telegramId, chatId: o.telegramId, subjectQuery: o.subjectCode }));
     const before = (await db.db.select({ n: count() }).from(incidents))[0]!.n;
 
-    const load = runLoad(gen, tracker, { apiUrl: server.url, scenario: 'report-form', users, iterations: FORMS, stepTimeoutMs: 120_000 });
-    await sleep(size(4_000, 3_000));
+    const load = runLoad(gen, tracker, { apiUrl: server.url, scenario: 'report-form', users, iterations: FORMS, ratePerSecond: RATE, stepTimeoutMs: 120_000 });
+    await sleep(LEAD_MS);
     const outage = await world.restartPostgres(DOWN_MS);
     const result = await load;
 

@@ -4,6 +4,7 @@
  */
 import postgres from 'postgres';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { isDatabaseUnavailable } from '../../src/services/database-unavailable.js';
 import { claimUpdate, createPgChatLocks, pruneProcessedUpdates } from '../../src/services/update-gate.js';
 import { createTestDatabase, type TestDatabase } from '../helpers/db.js';
 
@@ -74,6 +75,30 @@ describe('per-chat locks', () => {
       expect(done).toEqual(Array.from({ length: 12 }, (_, i) => i));
     } finally {
       await shared.end({ timeout: 5 });
+    }
+  });
+
+  it('gives up waiting for a connection in time, as "database unavailable", and the late connection goes back to the pool', async () => {
+    // One connection, held by someone else (as a reservation postgres.js lost after a restart would never come).
+    const tiny = postgres(t.url, { max: 1, onnotice: () => {} });
+    try {
+      const holder = await tiny.reserve();
+      const locks = createPgChatLocks(tiny, { dedicated: true, reserveTimeoutMs: 200 });
+      let ran = false;
+      const waited = await locks.withChatLock(5, async () => void (ran = true)).then(
+        () => undefined,
+        (err: unknown) => err,
+      );
+      expect(ran).toBe(false);
+      expect(isDatabaseUnavailable(waited)).toBe(true);
+      holder.release();
+      // The reservation that arrived after the deadline was handed back: the pool still serves.
+      const [row] = await tiny`select 1 as n`;
+      expect(row!.n).toBe(1);
+      await locks.withChatLock(5, async () => void (ran = true));
+      expect(ran).toBe(true);
+    } finally {
+      await tiny.end({ timeout: 5 });
     }
   });
 });
