@@ -225,6 +225,11 @@ export const incidents = pgTable(
     closure: text('closure'), // resolved | false_alarm
     isDrill: boolean('is_drill').notNull().default(false),
     lateReport: boolean('late_report').notNull().default(false),
+    /**
+     * The report form's own key: a submit delivered again after its incident committed (the database
+     * went away before the form was cleared) finds the incident instead of reporting it twice.
+     */
+    submissionKey: uuid('submission_key').unique(),
     /** The escalation policy in force when reported (EscalationPolicy). */
     policy: jsonb('policy').notNull(),
     acknowledgedAt: ts('acknowledged_at'),

@@ -2,9 +2,10 @@
  * A small engine for step-by-step forms in a chat. A flow is a set of named steps; each step draws a
  * prompt (text and buttons) and answers a choice, a text, a location or a file with an outcome: go to a
  * step, stay with an error, or finish. The engine adds « back and ✖ cancel to every prompt, keeps the
- * state in PostgreSQL (`{ d: data, h: history, s: sequence, m: prompt message }`) and checks that a
+ * state in PostgreSQL (`{ d: data, h: history, s: sequence, m: prompt message, k: form key }`) and checks that a
  * pressed button belongs to the prompt now showing (its `v` is the prompt's sequence number).
  */
+import { randomUUID } from 'node:crypto';
 import { loggableError } from '../bot/log-safe.js';
 import { z } from 'zod';
 import { answerCallback, say, whoOf, type BotContext, type BotDeps, type Identity } from '../bot/context.js';
@@ -22,6 +23,11 @@ export interface FlowEnv {
   lang: Lang;
   now: Date;
   chatId: number;
+  /**
+   * This form's own key, the same for every step and every delivery of an update: a use case that
+   * creates something takes it, so a submit delivered again after it committed creates nothing new.
+   */
+  formKey: string | undefined;
   say(key: MessageKey, params?: Params): string;
   /** A button of the prompt being drawn: `key` is what the step's onChoice receives, `id` an optional uuid. */
   choice(text: string, key: string, id?: string): Button;
@@ -77,6 +83,8 @@ interface Envelope<D = unknown> {
   h: string[];
   s: number;
   m?: number | undefined;
+  /** The form's key (FlowEnv.formKey), given when the form starts. */
+  k?: string | undefined;
 }
 
 /** Keys of the engine's own buttons; a step's choice keys must not use them. */
@@ -108,14 +116,14 @@ export function createFlowEngine(flows: readonly AnyFlow[]): FlowEngine {
       {
         version: f.version,
         steps: Object.keys(f.steps),
-        data: z.object({ d: f.data, h: z.array(z.string()).max(MAX_HISTORY), s: z.number().int().min(0), m: z.number().int().optional() }),
+        data: z.object({ d: f.data, h: z.array(z.string()).max(MAX_HISTORY), s: z.number().int().min(0), m: z.number().int().optional(), k: z.uuid().optional() }),
       },
     ]),
   );
 
   const ttl = (deps: BotDeps) => deps.flowTtlSeconds ?? 24 * 3600;
 
-  function envFor(ctx: BotContext, seq: () => number): FlowEnv {
+  function envFor(ctx: BotContext, seq: () => number, formKey?: string): FlowEnv {
     const deps = ctx.deps;
     return {
       ctx,
@@ -124,6 +132,7 @@ export function createFlowEngine(flows: readonly AnyFlow[]): FlowEngine {
       lang: ctx.lang,
       now: deps.clock.now(),
       chatId: ctx.chat!.id,
+      formKey,
       say: (key, params) => say(ctx, key, params),
       choice: (text, key, id) => button(text, { a: 'f', k: key, ...(id ? { i: id } : {}), v: seq() }),
     };
@@ -159,7 +168,7 @@ export function createFlowEngine(flows: readonly AnyFlow[]): FlowEngine {
     const step = flow.steps[stepName];
     if (!step) throw new Error(`flow ${flow.name} has no step ${stepName}`);
     const next: Envelope = { ...envelope, s: envelope.s + 1 };
-    const env = envFor(ctx, () => next.s);
+    const env = envFor(ctx, () => next.s, next.k);
     const prompt = await step.prompt(env, next.d);
     const nav: Button[] = [];
     if (!prompt.noBack && next.h.length > 0) nav.push(env.choice(t(ctx.lang, 'button.back'), BACK));
@@ -215,7 +224,7 @@ export function createFlowEngine(flows: readonly AnyFlow[]): FlowEngine {
 
   async function run(ctx: BotContext, loaded: { flow: AnyFlow; step: string; env: Envelope }, mode: 'edit' | 'new', handler: (env: FlowEnv, step: Step<unknown>) => Result<unknown> | undefined): Promise<boolean> {
     const step = loaded.flow.steps[loaded.step]!;
-    const env = envFor(ctx, () => loaded.env.s);
+    const env = envFor(ctx, () => loaded.env.s, loaded.env.k);
     const result = handler(env, step);
     if (result === undefined) return false;
     await apply(ctx, loaded.flow, loaded.step, loaded.env, await result, mode);
@@ -235,10 +244,10 @@ export function createFlowEngine(flows: readonly AnyFlow[]): FlowEngine {
         // The form being replaced closes as if cancelled (the role picker gives its message back to the card).
         const previous = byName.get(existing.state.flow)!;
         const env0 = existing.state.data as Envelope;
-        const restored = previous.onCancel ? await previous.onCancel(envFor(ctx, () => env0.s), env0.d, env0.m) : false;
+        const restored = previous.onCancel ? await previous.onCancel(envFor(ctx, () => env0.s, env0.k), env0.d, env0.m) : false;
         if (!restored) await stripKeyboard(ctx, env0.m);
       }
-      await show(ctx, flow as AnyFlow, step, { d: data, h: [], s: 0 }, opts.edit ? 'edit' : 'new', opts.note ? [opts.note] : []);
+      await show(ctx, flow as AnyFlow, step, { d: data, h: [], s: 0, k: randomUUID() }, opts.edit ? 'edit' : 'new', opts.note ? [opts.note] : []);
       return true;
     },
 
@@ -294,7 +303,7 @@ export function createFlowEngine(flows: readonly AnyFlow[]): FlowEngine {
 
   async function cancelLoaded(ctx: BotContext, loaded: { flow: AnyFlow; step: string; env: Envelope }, fromButton: boolean): Promise<void> {
     await clearFlowState(ctx.deps.db, ctx.chat!.id);
-    const env = envFor(ctx, () => loaded.env.s);
+    const env = envFor(ctx, () => loaded.env.s, loaded.env.k);
     const restored = loaded.flow.onCancel ? await loaded.flow.onCancel(env, loaded.env.d, loaded.env.m) : false;
     if (!restored) await stripKeyboard(ctx, loaded.env.m, fromButton ? say(ctx, 'cancelled') : undefined);
     if (!fromButton) await ctx.reply(say(ctx, 'cancelled'));

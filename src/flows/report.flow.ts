@@ -303,6 +303,7 @@ const steps: Record<string, Step<ReportData>> = {
             dead: data.dead,
             description: data.description!,
             media: data.media,
+            ...(env.formKey ? { submissionKey: env.formKey } : {}),
           });
           return async () => {
             await env.ctx.reply(env.say('report.submitted', { number: incident.number }), { parse_mode: 'HTML' });

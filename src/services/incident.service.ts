@@ -88,12 +88,16 @@ export interface IncidentReport {
   isDrill?: boolean;
   atOffice?: boolean;
   otherCounties?: string[];
+  /** The form's key (a uuid): the same key submitted again returns the incident it already reported. */
+  submissionKey?: string;
 }
 
 export interface ReportResult {
   incident: IncidentRow;
   steps: StepRow[];
   change: CommittedChange;
+  /** True when this submission had reported the incident already: nothing new was written or sent. */
+  alreadyReported?: boolean;
 }
 
 /** 上报: the incident, its checklist, its timeline entry, its deadlines and its notices, all or nothing. */
@@ -105,7 +109,14 @@ export async function reportIncident(deps: ServiceDeps, actor: Actor, report: In
   const policy = await deps.policy();
   const criticality = criticalityOf(report.type, report.scenario ?? null);
 
-  const result = await deps.db.transaction(async (tx) => {
+  const result = await deps.db.transaction(async (tx): Promise<ReportResult> => {
+    if (report.submissionKey) {
+      const [earlier] = await tx.select().from(incidents).where(eq(incidents.submissionKey, report.submissionKey));
+      if (earlier) {
+        if (earlier.reporterStaffId !== actor.staffId) throw new ServiceRefusal('not_permitted');
+        return { incident: earlier, steps: [], change: emptyChange(), alreadyReported: true };
+      }
+    }
     if (report.subjectId) {
       const [s] = await tx.select({ office: subjects.officeUnitId }).from(subjects).where(eq(subjects.id, report.subjectId));
       if (!s || !canSeeOffice(actor, s.office)) throw new ServiceRefusal('not_permitted', 'subject');
@@ -134,6 +145,7 @@ export async function reportIncident(deps: ServiceDeps, actor: Actor, report: In
       status: 'reported' satisfies IncidentStatus,
       isDrill: report.isDrill ?? false,
       lateReport: isLateReport(report.discoveredAt, now, policy),
+      submissionKey: report.submissionKey ?? null,
       policy,
       lastProgressAt: now,
     });

@@ -93,4 +93,24 @@ describe('the report transaction', () => {
     expect(afterCommit).toHaveBeenCalledTimes(1);
     expect(await verifyAuditChain(t.db)).toEqual({ ok: true, rows: 1 });
   });
+
+  it('a form submitted twice under one key reports once; the second answer is the first incident', async () => {
+    const key = '6f1c2a6e-3d0b-4c36-9b1e-5a1f0d2e7c11';
+    const first = await reportIncident(deps, org.actor('officerA1'), { ...report(), submissionKey: key });
+    const before = await counts();
+    afterCommit.mockClear();
+    const again = await reportIncident(deps, org.actor('officerA1'), { ...report(), submissionKey: key });
+    expect(again.alreadyReported).toBe(true);
+    expect(again.incident.id).toBe(first.incident.id);
+    expect(again.change.timersCreated).toEqual([]);
+    expect(again.change.outboxCreated).toEqual([]);
+    expect(await counts()).toEqual(before);
+    // Someone else cannot claim another's form key.
+    const other = await reportIncident(deps, org.actor('officerA2'), { ...report(), submissionKey: key }).then(
+      () => undefined,
+      (e: unknown) => e,
+    );
+    expect((other as { code?: string } | undefined)?.code).toBe('not_permitted');
+    expect(await counts()).toEqual(before);
+  });
 });

@@ -47,11 +47,19 @@ this attempt's error.
    the handler ran, and nobody was told "temporarily unavailable". The product now records the update
    after its handlers finish, answers \`error.unavailable\` and lets Telegram deliver it again: the last
    full run lost none and said so 10 times.
-3. Open: one update was carried out twice in the last full run (61 incidents from 60 forms). A submit
-   that had committed its incident, with the database gone before the form's state was cleared or the
-   update recorded, is delivered again and submits again. Remedy: make the form's completion idempotent —
-   clear the flow state inside \`reportIncident\`'s transaction, or store the form's token on the
-   incident under a unique constraint so the second submit finds the first.
+3. Fixed since: one update was carried out twice in an earlier full run (61 incidents from 60 forms). A
+   submit that had committed its incident, with the database gone before the form's state was cleared,
+   was delivered again and submitted again. Each form now carries its own key (a uuid given when it
+   starts, kept in its saved state); the incident stores it under a unique constraint, and a second
+   submit with the same key answers with the first incident and writes and sends nothing
+   (\`test/flows/report.test.ts\`, \`test/db/report-transaction.test.ts\`).
+4. Fixed since, found by CI: an update hung for good after PostgreSQL came back, its chat behind it,
+   until telegraf's 90 s handler timeout consumed it (1 update lost). postgres.js 3.4.9 hands a
+   \`sql.reserve()\` that is waiting when a connection closes to the reconnecting connection as its first
+   query, and never resolves it once that connection opens. The per-chat lock now waits at most 10 s for
+   its connection; past that the update is "temporarily unavailable" and Telegram delivers it again
+   (\`test/flows/update-gate.test.ts\`). The case's load is now paced to outlast the outage: a fast
+   machine could otherwise finish every form before PostgreSQL went away.
 
 **R5: malformed input.** No crash, no unhandled rejection and nothing written for a stranger in any run.
 Before the product began checking update shapes at the edge, some malformed updates reached code that

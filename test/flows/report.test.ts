@@ -258,6 +258,39 @@ describe('the form survives a restart', () => {
     expect(h.last('officerB1').text).toContain('五、严重滋扰管理秩序');
   });
 
+  it('a submit delivered again after its incident committed reports nothing twice', async () => {
+    let m = await h.send('officerB1', '/report');
+    await h.pressText('officerB1', m, '五、严重滋扰');
+    m = await h.send('officerB1', '王');
+    await h.pressText('officerB1', m, 'SQ-B-001');
+    await h.pressText('officerB1', h.last('officerB1'), '现在');
+    m = await h.send('officerB1', '司法所门口');
+    await h.pressText('officerB1', m, '无伤亡');
+    m = await h.send('officerB1', '在门口吵闹。');
+    await h.pressText('officerB1', m, '下一步');
+    const confirm = h.last('officerB1');
+    const submit = buttonData(confirm, '确认上报');
+    // The database goes away just after the report committed and before the form was cleared: the form
+    // is still at its last step when Telegram delivers the submit again.
+    const [saved] = await h.db.sql`select to_jsonb(f) as row from flow_states f where chat_id = ${h.tg('officerB1')}`;
+    const [{ n: before }] = (await h.db.sql`select count(*)::int as n from incidents`) as unknown as [{ n: number }];
+    const seen = h.api.botMessages(h.tg('officerB1')).length;
+    await h.press('officerB1', confirm, submit);
+    const first = h.api.botMessages(h.tg('officerB1')).slice(seen).find((x) => x.text?.includes('已上报'));
+    const number = /\d{4}-\d{4,}/.exec(first?.text ?? '')?.[0];
+    expect(number).toBeDefined();
+    await h.db.sql`insert into flow_states select * from jsonb_populate_record(null::flow_states, ${JSON.stringify(saved!.row)}::jsonb)`;
+    await h.pressForced('officerB1', confirm.message_id, submit);
+
+    const [{ n: after }] = (await h.db.sql`select count(*)::int as n from incidents`) as unknown as [{ n: number }];
+    expect(after).toBe(before + 1);
+    const told = h.api.botMessages(h.tg('officerB1')).slice(seen).filter((x) => x.text?.includes('已上报'));
+    expect(told).toHaveLength(2);
+    expect(told[1]!.text).toContain(number!);
+    const [{ n: reported }] = (await h.db.sql`select count(*)::int as n from audit_log where action = 'incident.reported' and data->>'number' = ${number!}`) as unknown as [{ n: number }];
+    expect(reported).toBe(1);
+  });
+
   it('discards a saved form of an unknown version, and says so', async () => {
     await h.send('officerB1', '/report');
     await h.db.sql`update flow_states set version = 99 where chat_id = ${h.tg('officerB1')}`;
