@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import type { JobTuning } from './jobs/job-system.js';
 
 /** How much of a subject's identity a chat message may show. */
 export const PII_MODES = ['codes', 'masked', 'full'] as const;
@@ -11,6 +12,12 @@ const optionalString = z
   .trim()
   .transform((v) => (v === '' ? undefined : v))
   .optional();
+
+/** An optional whole number within bounds, from an environment string. */
+function optionalInt(min: number, max: number) {
+  return optionalString.pipe(z.coerce.number<string | undefined>().int().min(min).max(max).optional());
+}
+const optionalMs = optionalInt;
 
 const configSchema = z
   .object({
@@ -51,6 +58,21 @@ const configSchema = z
     ADMIN_PASSWORD: optionalString,
     /** Multiplies every policy duration; the sandbox uses a small factor so escalation shows in minutes. */
     POLICY_TIME_SCALE: z.coerce.number().positive().max(1).default(1),
+    // Operational timings (src/jobs/job-system.ts DEFAULT_TUNING when unset; docs/operations.md says when to change them).
+    /** Longest a bot handler may take before the update is answered with an apology. */
+    HANDLER_TIMEOUT_MS: optionalMs(1_000, 600_000),
+    /** Telegram sends a worker runs at once. */
+    SEND_CONCURRENCY: optionalInt(1, 100),
+    /** Escalation timers a worker runs at once. */
+    TIMER_CONCURRENCY: optionalInt(1, 100),
+    /** A worker's job lock; a killed worker's job runs again once it expires. */
+    JOB_LOCK_MS: optionalMs(5_000, 600_000),
+    /** How often the outbox relay looks for notices the queue does not have. */
+    OUTBOX_RELAY_EVERY_MS: optionalMs(500, 600_000),
+    /** How often the timers in PostgreSQL are compared with the queue (0: at start only). */
+    RECONCILE_EVERY_MS: optionalMs(0, 3_600_000),
+    /** How long a stopping worker waits for jobs in hand. */
+    SHUTDOWN_DEADLINE_MS: optionalMs(1_000, 600_000),
   })
   .superRefine((cfg, ctx) => {
     if (cfg.BOT_MODE === 'webhook') {
@@ -80,6 +102,9 @@ export interface Config {
   piiKey: Buffer | undefined;
   adminPassword: string | undefined;
   policyTimeScale: number;
+  handlerTimeoutMs: number | undefined;
+  /** Only what the environment set; the rest keeps the job system's defaults. */
+  jobTuning: Partial<JobTuning>;
 }
 
 /** Every variable the schema knows; the deployment test checks compose.yaml against it. */
@@ -124,7 +149,20 @@ export function parseConfig(env: Readonly<Record<string, string | undefined>>): 
     piiKey: c.PII_KEY === undefined ? undefined : decodeKey(c.PII_KEY),
     adminPassword: c.ADMIN_PASSWORD,
     policyTimeScale: c.POLICY_TIME_SCALE,
+    handlerTimeoutMs: c.HANDLER_TIMEOUT_MS,
+    jobTuning: definedOnly({
+      sendConcurrency: c.SEND_CONCURRENCY,
+      timerConcurrency: c.TIMER_CONCURRENCY,
+      lockDurationMs: c.JOB_LOCK_MS,
+      relayEveryMs: c.OUTBOX_RELAY_EVERY_MS,
+      reconcileEveryMs: c.RECONCILE_EVERY_MS,
+      shutdownDeadlineMs: c.SHUTDOWN_DEADLINE_MS,
+    }),
   };
+}
+
+function definedOnly<T extends object>(o: { [K in keyof T]: T[K] | undefined }): Partial<T> {
+  return Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as Partial<T>;
 }
 
 // zod's default messages can echo the input ("received 'abc'"); rebuild them from the issue kind only.

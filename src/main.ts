@@ -113,7 +113,7 @@ export async function runApp(opts: RunAppOptions): Promise<AppHandle> {
       cipher,
       policy: () => effectivePolicy(db.db, config.policyTimeScale),
     },
-    { backend, gateway, logger, metrics: opsMetrics, ...(opts.jobTuning ? { tuning: opts.jobTuning } : {}) },
+    { backend, gateway, logger, metrics: opsMetrics, tuning: { ...config.jobTuning, ...opts.jobTuning } },
   );
   logger.info({ role, queueBackend: backend.kind, database: embedded ? 'embedded' : 'external' }, 'starting');
 
@@ -191,6 +191,7 @@ async function startBotPart(ctx: { config: Config & { botToken: string }; logger
     botToken: config.botToken,
     telegramApiRoot: config.telegramApiRoot,
     ...(config.botUsername ? { botUsername: config.botUsername } : {}),
+    ...(config.handlerTimeoutMs ? { handlerTimeoutMs: config.handlerTimeoutMs } : {}),
     plugins: [afterIncidentPlugin()],
   });
   return startBot(bot, config, http);

@@ -59,6 +59,29 @@ describe('parseConfig', () => {
     expect(c.piiKey).toEqual(Buffer.from(key, 'hex'));
   });
 
+  it('reads the operational timings, passing on only those set', () => {
+    expect(parseConfig({}).jobTuning).toEqual({});
+    expect(parseConfig({}).handlerTimeoutMs).toBeUndefined();
+    const c = parseConfig({ SEND_CONCURRENCY: '4', TIMER_CONCURRENCY: '2', JOB_LOCK_MS: '60000', OUTBOX_RELAY_EVERY_MS: '2000', RECONCILE_EVERY_MS: '0', SHUTDOWN_DEADLINE_MS: '15000', HANDLER_TIMEOUT_MS: '15000' });
+    expect(c.jobTuning).toEqual({ sendConcurrency: 4, timerConcurrency: 2, lockDurationMs: 60_000, relayEveryMs: 2_000, reconcileEveryMs: 0, shutdownDeadlineMs: 15_000 });
+    expect(c.handlerTimeoutMs).toBe(15_000);
+  });
+
+  it('refuses a timing out of range or not a number, naming the variable', () => {
+    const problems = (env: Record<string, string>) => {
+      try {
+        parseConfig(env);
+        return [];
+      } catch (e) {
+        return (e as ConfigError).problems.map((p) => p.variable);
+      }
+    };
+    expect(problems({ SEND_CONCURRENCY: '0' })).toEqual(['SEND_CONCURRENCY']);
+    expect(problems({ JOB_LOCK_MS: '100' })).toEqual(['JOB_LOCK_MS']);
+    expect(problems({ RECONCILE_EVERY_MS: 'soon' })).toEqual(['RECONCILE_EVERY_MS']);
+    expect(problems({ HANDLER_TIMEOUT_MS: '1.5' })).toEqual(['HANDLER_TIMEOUT_MS']);
+  });
+
   it('webhook mode needs both WEBHOOK_URL and WEBHOOK_SECRET', () => {
     const e = refusal({ BOT_MODE: 'webhook' });
     expect(e.problems.map((p) => p.variable).sort()).toEqual(['WEBHOOK_SECRET', 'WEBHOOK_URL']);
