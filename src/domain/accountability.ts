@@ -532,24 +532,18 @@ export function computeStats(incidents: readonly StatsIncident[], entries: reado
       c.total++;
     }
   }
-  const officeRows: StatsRow[] = [...offices].map(([id, o]) => ({
-    scope: 'office',
+  // An office is timed on all its incidents; a person on what they reported, acknowledged and closed.
+  const row = (scope: StatsRow['scope'], id: string, reported: readonly StatsIncident[], acked: readonly StatsIncident[], closed: readonly StatsIncident[], register: StatsRow['register']): StatsRow => ({
+    scope,
     id,
-    incidents: o.incidents.length,
-    toReport: durationStats(o.incidents.flatMap((i) => d(i.discoveredAt, i.reportedAt))),
-    toAcknowledge: durationStats(o.incidents.flatMap((i) => d(i.reportedAt, i.acknowledgedAt))),
-    toClose: durationStats(o.incidents.flatMap((i) => d(i.reportedAt, i.closedAt))),
-    register: o.counts,
-  }));
-  const personRows: StatsRow[] = [...people].map(([id, p]) => ({
-    scope: 'person',
-    id,
-    incidents: p.reported.length,
-    toReport: durationStats(p.reported.flatMap((i) => d(i.discoveredAt, i.reportedAt))),
-    toAcknowledge: durationStats(p.acked.flatMap((i) => d(i.reportedAt, i.acknowledgedAt))),
-    toClose: durationStats(p.closed.flatMap((i) => d(i.reportedAt, i.closedAt))),
-    register: p.counts,
-  }));
+    incidents: reported.length,
+    toReport: durationStats(reported.flatMap((i) => d(i.discoveredAt, i.reportedAt))),
+    toAcknowledge: durationStats(acked.flatMap((i) => d(i.reportedAt, i.acknowledgedAt))),
+    toClose: durationStats(closed.flatMap((i) => d(i.reportedAt, i.closedAt))),
+    register,
+  });
+  const officeRows = [...offices].map(([id, o]) => row('office', id, o.incidents, o.incidents, o.incidents, o.counts));
+  const personRows = [...people].map(([id, p]) => row('person', id, p.reported, p.acked, p.closed, p.counts));
   const order = (a: StatsRow, b: StatsRow) => b.incidents - a.incidents || b.register.total - a.register.total || a.id.localeCompare(b.id);
   return { offices: officeRows.sort(order), people: personRows.sort(order) };
 }

@@ -4,7 +4,7 @@
  * scenario 三, wrong input at each typed step, and a restart in the middle of the form.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { buttonData, buttonTexts, startBotHarness, type BotHarness } from '../helpers/bot-harness.js';
+import { buttonData, buttonTexts, reportThroughForm, startBotHarness, type BotHarness } from '../helpers/bot-harness.js';
 
 let h: BotHarness;
 
@@ -125,17 +125,8 @@ describe('a type 一 report with casualties', () => {
 
 describe('an absconding (四) report and its search', () => {
   it('records attempts by method, then not found, then may escalate, then found and brought back', async () => {
-    let m = await h.send('officerA1', '/report');
-    await h.pressText('officerA1', m, '四、脱离监督管理');
-    m = await h.send('officerA1', 'SQ-A-002');
-    await h.pressText('officerA1', m, 'SQ-A-002');
-    m = h.last('officerA1');
-    await h.pressText('officerA1', m, '现在');
-    m = await h.send('officerA1', '住所');
-    await h.pressText('officerA1', m, '无伤亡');
-    m = await h.send('officerA1', '今日未报到，电话关机。');
-    await h.pressText('officerA1', m, '下一步');
-    await h.pressText('officerA1', h.last('officerA1'), '确认上报');
+    await reportThroughForm(h, 'officerA1', { type: '四、脱离监督管理', subject: 'SQ-A-002', pick: 'SQ-A-002', place: '住所', description: '今日未报到，电话关机。' });
+    let m;
     let card = h.last('officerA1');
     expect(card.text).toContain('四、脱离监督管理');
     expect(buttonTexts(card)).toContain('🔍 查找记录');

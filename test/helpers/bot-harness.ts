@@ -17,6 +17,7 @@ import type { AddressInfo } from 'node:net';
 import { createBot, startBot, type BotContext, type BotDeps, type BotPlugin, type RunningBot } from '../../src/bot/index.js';
 import { createHttpServer, mountWebhook } from '../../src/http/server.js';
 import { createLogger } from '../../src/logger.js';
+import { langOf, t } from '../../src/bot/messages/index.js';
 import { DEFAULT_POLICY, type EscalationPolicy, type PiiMode } from '../../src/domain/index.js';
 import { noopDispatcher, type Dispatcher } from '../../src/services/ports.js';
 import { createPgChatLocks } from '../../src/services/update-gate.js';
@@ -235,4 +236,50 @@ export function buttonData(message: SandboxMessage | undefined, text: string): s
 /** All button texts of a message. */
 export function buttonTexts(message: SandboxMessage | undefined): string[] {
   return message?.reply_markup?.inline_keyboard.flat().map((b) => b.text) ?? [];
+}
+
+/** What `reportThroughForm` answers at each step of /report. Button texts are in the user's language. */
+export interface ReportAnswers {
+  /** The type button's text or part of it: '五、严重滋扰', '一、', '5. '. Not type 九: its scenario step is not walked. */
+  type: string;
+  /** Typed at the subject step: a name, a code or an ID number. */
+  subject: string;
+  /** The found subject's button text or part of it: 'SQ-B-001'. */
+  pick: string;
+  /** Typed at the time step ('09:45', '昨天 23:00'); without it the "now" button is pressed. */
+  time?: string;
+  place: string;
+  /** A casualties button that leads straight to the description (default: the "none" button). */
+  casualties?: string;
+  description: string;
+}
+
+/**
+ * Walks /report for `who` from the command to the submit, for tests where the report is only setup,
+ * and returns the number the bot announced and the incident's id. Form buttons are read from the
+ * catalogue in the user's Telegram language, so zh and en staff both work; a step that does not show
+ * the expected button fails at that step.
+ */
+export async function reportThroughForm(h: BotHarness, who: Who, answers: ReportAnswers): Promise<{ number: string; incidentId: string }> {
+  const lang = langOf(h.api.users().find((u) => u.id === h.tg(who))?.language_code);
+  let m = await h.send(who, '/report');
+  await h.pressText(who, m, answers.type);
+  m = await h.send(who, answers.subject);
+  await h.pressText(who, m, answers.pick);
+  if (answers.time === undefined) await h.pressText(who, h.last(who), t(lang, 'button.now'));
+  else await h.send(who, answers.time);
+  m = await h.send(who, answers.place);
+  await h.pressText(who, m, answers.casualties ?? t(lang, 'button.casualties_none'));
+  m = await h.send(who, answers.description);
+  await h.pressText(who, m, t(lang, 'button.next'));
+  const seen = h.api.botMessages(h.tg(who)).length;
+  await h.pressText(who, h.last(who), t(lang, 'button.submit_report'));
+  // The text before {number} in "✅ 已上报，编号 <b>{number}</b>…", without its markup.
+  const marker = t(lang, 'report.submitted').split('{number}')[0]!.replace(/<[^>]*>/g, '').trim();
+  const told = h.api.botMessages(h.tg(who)).slice(seen).map((x) => x.text ?? '').find((x) => x.includes(marker)) ?? '';
+  const number = /\d{4}-\d{4,}/.exec(told.slice(told.indexOf(marker)))?.[0];
+  if (!number) throw new Error(`no "${marker}" after submitting; last message: ${h.last(who).text ?? ''}`);
+  const [row] = await h.db.sql`select id from incidents where number = ${number}`;
+  if (!row) throw new Error(`incident ${number} not in the database`);
+  return { number, incidentId: row.id as string };
 }
