@@ -8,6 +8,7 @@ import { sendCard } from '../bot/views/card-messages.js';
 import { formatLocal, writtenReportDueAt } from '../domain/index.js';
 import { closeFalseAlarm, closeIncident, MAX_TEXT, policyOf } from '../services/incident.service.js';
 import type { Flow, FlowEnv, Outcome } from './engine.js';
+import { requiredText } from './common.js';
 import type { MessageKey } from '../bot/messages/index.js';
 
 export const closeData = z.object({
@@ -19,12 +20,7 @@ export const closeData = z.object({
 });
 export type CloseData = z.infer<typeof closeData>;
 
-function required(env: FlowEnv, text: string): { ok: string } | { error: string } {
-  const trimmed = text.trim();
-  if (trimmed === '') return { error: env.say('close.blank') };
-  if (trimmed.length > MAX_TEXT) return { error: env.say('refuse.too_long', { max: MAX_TEXT }) };
-  return { ok: trimmed };
-}
+const required = (env: FlowEnv, text: string) => requiredText(env, text, 'close.blank', MAX_TEXT);
 
 function textStep(ask: MessageKey, field: 'cause' | 'lessons' | 'measures', next: string) {
   return {

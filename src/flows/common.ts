@@ -1,5 +1,6 @@
 /** Small pieces the flows share: subject buttons, counts, dates typed by a user. */
 import { addDays, localDate, parseLocalDate, subjectLabel } from '../domain/index.js';
+import type { MessageKey } from '../bot/messages/index.js';
 import type { SubjectView } from '../services/subject.service.js';
 import type { FlowEnv } from './engine.js';
 import { truncate } from '../bot/html.js';
@@ -39,4 +40,12 @@ export function parseLocalDateInput(text: string, today: string): string | undef
 
 export function todayIn(env: FlowEnv): string {
   return localDate(env.now, env.deps.timeZone);
+}
+
+/** A typed text a step requires: trimmed, not blank (told with `blank`), at most `max` characters. */
+export function requiredText(env: FlowEnv, text: string, blank: MessageKey, max: number): { ok: string } | { error: string } {
+  const trimmed = text.trim();
+  if (trimmed === '') return { error: env.say(blank) };
+  if (trimmed.length > max) return { error: env.say('refuse.too_long', { max }) };
+  return { ok: trimmed };
 }

@@ -4,6 +4,7 @@ import { escapeHtml } from '../bot/html.js';
 import { sendCard } from '../bot/views/card-messages.js';
 import { stepText } from '../bot/views/labels.js';
 import { markStep, MAX_TEXT } from '../services/incident.service.js';
+import { requiredText } from './common.js';
 import type { Flow } from './engine.js';
 
 export const stepNoteData = z.object({
@@ -29,9 +30,9 @@ export const stepNoteFlow: Flow<StepNoteData> = {
         }),
       }),
       onText: (env, data, text) => {
-        const trimmed = text.trim();
-        if (trimmed === '') return { stay: true, error: env.say(data.kind === 'note' ? 'step.note_blank' : 'step.reason_blank') };
-        if (trimmed.length > MAX_TEXT) return { stay: true, error: env.say('refuse.too_long', { max: MAX_TEXT }) };
+        const r = requiredText(env, text, data.kind === 'note' ? 'step.note_blank' : 'step.reason_blank', MAX_TEXT);
+        if ('error' in r) return { stay: true, error: r.error };
+        const trimmed = r.ok;
         return {
           closing: env.say(data.kind === 'note' ? 'step.note_done' : 'step.na_done'),
           finish: async () => {
