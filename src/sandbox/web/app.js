@@ -409,18 +409,28 @@ function entityElement(e, content, pane) {
   }
 }
 
+function keyboardRow(className) {
+  const r = document.createElement('div');
+  r.className = className;
+  return r;
+}
+
+function keyboardButton(className, testid, text) {
+  const btn = document.createElement('button');
+  btn.type = 'button';
+  btn.className = className;
+  btn.dataset.testid = testid;
+  btn.textContent = text;
+  return btn;
+}
+
 function renderInlineKeyboard(pane, m, rows) {
   const kb = document.createElement('div');
   kb.className = 'ikb';
   for (const row of rows) {
-    const r = document.createElement('div');
-    r.className = 'ikb-row';
+    const r = keyboardRow('ikb-row');
     for (const b of row) {
-      const btn = document.createElement('button');
-      btn.type = 'button';
-      btn.className = 'ikb-btn';
-      btn.dataset.testid = 'inline-button';
-      btn.textContent = b.text;
+      const btn = keyboardButton('ikb-btn', 'inline-button', b.text);
       btn.title = b.text;
       if (b.callback_data !== undefined) {
         btn.dataset.callbackData = b.callback_data;
@@ -462,14 +472,9 @@ function renderReplyKeyboard(pane) {
   pane.input.placeholder = kb?.input_field_placeholder ?? t('sandbox.composer.placeholder');
   if (!kb) return;
   for (const row of kb.keyboard) {
-    const r = document.createElement('div');
-    r.className = 'rk-row';
+    const r = keyboardRow('rk-row');
     for (const b of row) {
-      const btn = document.createElement('button');
-      btn.type = 'button';
-      btn.className = 'rk-btn';
-      btn.dataset.testid = 'reply-button';
-      btn.textContent = b.request_location ? `📍 ${b.text}` : b.text;
+      const btn = keyboardButton('rk-btn', 'reply-button', b.request_location ? `📍 ${b.text}` : b.text);
       btn.addEventListener('click', () => void (b.request_location ? sendLocation(pane) : sendText(pane, b.text)));
       if (b.request_contact) btn.disabled = true;
       r.append(btn);
