@@ -417,6 +417,10 @@ export const publicReleases = pgTable('public_releases', {
   approvedByStaffId: uuid('approved_by_staff_id').references(() => staff.id),
   approvedAt: ts('approved_at'),
   releasedAt: ts('released_at'),
+  /** The last send-back (退回修改): who, when and why; shown on the card until the text is next edited. */
+  returnedAt: ts('returned_at'),
+  returnedByStaffId: uuid('returned_by_staff_id').references(() => staff.id),
+  returnComment: text('return_comment'),
   createdAt: ts('created_at').notNull().defaultNow(),
 });
 

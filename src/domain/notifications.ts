@@ -32,6 +32,7 @@ export const NOTICE_KINDS = [
   'report_returned',
   'report_approved',
   'release_review_requested',
+  'release_returned',
   'drill_reminder',
   'screening_due',
   'role_assigned',

@@ -8,9 +8,20 @@ import type { Actor } from './roles.js';
 export const RELEASE_STATES = ['draft', 'reviewed', 'approved', 'released'] as const;
 export type ReleaseState = (typeof RELEASE_STATES)[number];
 
-export type ReleaseAction = 'edit' | 'review' | 'approve' | 'release';
+/** `send_back` (退回修改): the reviewer or the approver returns the draft to the drafter with a comment. */
+export type ReleaseAction = 'edit' | 'review' | 'approve' | 'release' | 'send_back';
 
-export type ReleaseRefusal = 'not_permitted' | 'not_reviewed' | 'not_approved' | 'already_released' | 'wrong_state' | 'empty_text';
+export type ReleaseRefusal =
+  | 'not_permitted'
+  | 'not_reviewed'
+  | 'not_approved'
+  | 'already_released'
+  | 'already_approved'
+  | 'awaiting_edit'
+  | 'wrong_state'
+  | 'empty_text'
+  | 'empty_comment'
+  | 'comment_too_long';
 
 export class ReleaseError extends Error {
   override readonly name = 'ReleaseError';
@@ -41,17 +52,51 @@ export function canMarkReleased(actor: Actor): boolean {
   return canDraftRelease(actor);
 }
 
+/**
+ * Who may send a release back, and when: the functional department a draft it has not passed yet, a bureau
+ * leader a reviewed draft awaiting approval. Once approved it is past both (the bureau may still edit it,
+ * which sends it through review again); once released it never changes. Null when allowed.
+ */
+export function sendBackRefusal(state: ReleaseState, actor: Actor): ReleaseRefusal | null {
+  if (state === 'released') return 'already_released';
+  if (state === 'approved') return 'already_approved';
+  const reviews = canReviewRelease(actor);
+  const approves = canApproveRelease(actor);
+  if (!reviews && !approves) return 'not_permitted';
+  // A reviewer facing a reviewed draft, or a leader facing one not yet reviewed: not their step.
+  if (state === 'draft' ? !reviews : !approves) return 'wrong_state';
+  return null;
+}
+
+export function canSendBackRelease(actor: Actor, state: ReleaseState): boolean {
+  return sendBackRefusal(state, actor) === null;
+}
+
+/** Longest comment when sending a release back, in characters. */
+export const MAX_SEND_BACK_COMMENT_CHARS = 500;
+
+/** Why a send-back comment is refused (compared after trimming), or null when it will do. */
+export function sendBackCommentRefusal(comment: string): ReleaseRefusal | null {
+  const c = comment.trim();
+  if (c === '') return 'empty_comment';
+  if (c.length > MAX_SEND_BACK_COMMENT_CHARS) return 'comment_too_long';
+  return null;
+}
+
 export interface ReleaseFacts {
   state: ReleaseState;
+  /** Set when it was sent back; cleared by the next edit. Until then it cannot be passed as it stands. */
+  returnedAt?: Date | null;
   reviewedAt: Date | null;
   approvedAt: Date | null;
 }
 
 /**
  * The next state after an action, or ReleaseError. Release checks the review and the approval themselves,
- * not only the state, so a row edited by hand cannot skip either.
+ * not only the state, so a row edited by hand cannot skip either. `comment` is the reason for a send-back
+ * (required there, ignored otherwise).
  */
-export function nextReleaseState(facts: ReleaseFacts, action: ReleaseAction, actor: Actor): ReleaseState {
+export function nextReleaseState(facts: ReleaseFacts, action: ReleaseAction, actor: Actor, comment?: string): ReleaseState {
   const refuse = (reason: ReleaseRefusal): never => {
     throw new ReleaseError(reason, facts.state, action);
   };
@@ -64,6 +109,7 @@ export function nextReleaseState(facts: ReleaseFacts, action: ReleaseAction, act
     case 'review':
       if (!canReviewRelease(actor)) refuse('not_permitted');
       if (facts.state !== 'draft') refuse('wrong_state');
+      if (facts.returnedAt) refuse('awaiting_edit');
       return 'reviewed';
     case 'approve':
       if (!canApproveRelease(actor)) refuse('not_permitted');
@@ -74,6 +120,14 @@ export function nextReleaseState(facts: ReleaseFacts, action: ReleaseAction, act
       if (!facts.reviewedAt) refuse('not_reviewed');
       if (facts.state !== 'approved' || !facts.approvedAt) refuse('not_approved');
       return 'released';
+    case 'send_back': {
+      const who = sendBackRefusal(facts.state, actor);
+      if (who) refuse(who);
+      const why = sendBackCommentRefusal(comment ?? '');
+      if (why) refuse(why);
+      // Back to the drafter; the service clears the review and approval stamps.
+      return 'draft';
+    }
   }
 }
 

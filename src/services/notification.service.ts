@@ -44,7 +44,7 @@ import { appendAudit } from '../db/repositories/audit.repository.js';
 import { findIncidentRef } from '../db/repositories/incident.repository.js';
 import { actorFor, findStaffById, loadOrgSnapshot, type StaffRow } from '../db/repositories/org.repository.js';
 import { enqueueNotices, findOutbox, type NoticeDraft, type OutboxRow } from '../db/repositories/outbox.repository.js';
-import { absences, incidentCards, incidents, incidentSteps, incidentUpdates, outbox, staff, subjects, units } from '../db/schema.js';
+import { absences, incidentCards, incidents, incidentSteps, incidentUpdates, outbox, publicReleases, staff, subjects, units } from '../db/schema.js';
 import {
   canAcknowledge,
   formatLocal,
@@ -358,6 +358,7 @@ const paramsSchema = z
     minutes: z.number().optional(),
     standInFor: z.string().optional(),
     comment: z.string().optional(),
+    releaseId: z.string().optional(),
     role: z.string().optional(),
     /** A redraw of a card the recipient holds: edit it, never send a new message. */
     cardOnly: z.boolean().optional(),
@@ -481,6 +482,11 @@ async function incidentHeader(
       return tx(lang, 'notice.report_approved', { number: incident.number });
     case 'release_review_requested':
       return tx(lang, 'notice.release_review_requested', { number: incident.number });
+    case 'release_returned': {
+      // The comment is read from the row (params carry ids only); an edit since then has answered it.
+      const [release] = p.releaseId ? await deps.db.select({ comment: publicReleases.returnComment }).from(publicReleases).where(eq(publicReleases.id, p.releaseId)) : [];
+      return tx(lang, 'notice.release_returned', { number: incident.number, by: nameOf(p.byStaffId), comment: truncate(release?.comment ?? '', 300) });
+    }
     case 'role_assigned':
       return tx(lang, 'notice.role_assigned', { by: nameOf(p.byStaffId), role: roleLabel(p.role ?? '', lang) });
     default:

@@ -8,10 +8,10 @@ import type { Executor } from '../db/client.js';
 import { appendAudit } from '../db/repositories/audit.repository.js';
 import { lockIncident, type IncidentRow } from '../db/repositories/incident.repository.js';
 import { loadOrgSnapshot } from '../db/repositories/org.repository.js';
-import { enqueueNotices } from '../db/repositories/outbox.repository.js';
+import { enqueueNotices, type NoticeDraft } from '../db/repositories/outbox.repository.js';
 import { publicReleases } from '../db/schema.js';
 import type { TimerTarget } from '../domain/policy.js';
-import { canDraftRelease, MAX_RELEASE_CHARS, nextReleaseState, type ReleaseAction, type ReleaseState } from '../domain/public-release.js';
+import { canDraftRelease, MAX_RELEASE_CHARS, nextReleaseState, type ReleaseAction, type ReleaseFacts, type ReleaseState } from '../domain/public-release.js';
 import { canSeeOffice, type Actor } from '../domain/roles.js';
 import { ServiceRefusal } from './errors.js';
 import { noticesFor } from './incident.service.js';
@@ -30,6 +30,8 @@ const APPROVERS: TimerTarget[] = [
   { kind: 'position', position: 'deputy_director', scope: 'bureau' },
   { kind: 'position', position: 'director', scope: 'bureau' },
 ];
+/** Who hears of a send-back when the drafter can no longer be reached: the section, which drafts for the bureau. */
+const DRAFTERS: TimerTarget[] = [{ kind: 'position', position: 'section', scope: 'bureau' }];
 
 /** Drafts a release for an incident; the functional department is asked to review it. */
 export async function draftRelease(deps: ServiceDeps, actor: Actor, incidentId: string, text: string): Promise<ReleaseRow> {
@@ -73,23 +75,35 @@ async function lockRelease(tx: Executor, id: string): Promise<ReleaseRow> {
   return row;
 }
 
+/** Locks a release and its incident, if the actor may see them. */
+async function lockForStep(tx: Executor, actor: Actor, releaseId: string): Promise<{ current: ReleaseRow; incident: IncidentRow }> {
+  const current = await lockRelease(tx, releaseId);
+  const incident = await lockIncident(tx, current.incidentId);
+  if (!incident) throw new ServiceRefusal('not_found');
+  // The functional department is outside the office tree; it sees what it is asked to review.
+  if (!canSeeOffice(actor, incident.officeUnitId) && !actor.positions.includes('info_reviewer')) throw new ServiceRefusal('not_found');
+  return { current, incident };
+}
+
+/** A row with no send-back on it: what an edit writes. */
+const NOT_RETURNED = { returnedAt: null, returnedByStaffId: null, returnComment: null } satisfies Partial<ReleaseRow>;
+
+const factsOf = (row: ReleaseRow): ReleaseFacts => ({ state: row.state as ReleaseState, returnedAt: row.returnedAt, reviewedAt: row.reviewedAt, approvedAt: row.approvedAt });
+
 /**
  * Applies one step of the release. Editing sends the text back to draft (its review and approval no
  * longer hold); review and approval stamp who and when; release requires both stamps.
  * Throws ReleaseError when the state machine refuses.
  */
-async function step(deps: ServiceDeps, actor: Actor, releaseId: string, action: ReleaseAction, text?: string): Promise<ReleaseRow> {
+async function step(deps: ServiceDeps, actor: Actor, releaseId: string, action: Exclude<ReleaseAction, 'send_back'>, text?: string): Promise<ReleaseRow> {
   const now = deps.clock.now();
   const body = action === 'edit' ? requireText(text ?? '') : null;
   const result = await deps.db.transaction(async (tx) => {
-    const current = await lockRelease(tx, releaseId);
-    const incident = await lockIncident(tx, current.incidentId);
-    if (!incident) throw new ServiceRefusal('not_found');
-    // The functional department is outside the office tree; it sees what it is asked to review.
-    if (!canSeeOffice(actor, incident.officeUnitId) && !actor.positions.includes('info_reviewer')) throw new ServiceRefusal('not_found');
-    const next: ReleaseState = nextReleaseState({ state: current.state as ReleaseState, reviewedAt: current.reviewedAt, approvedAt: current.approvedAt }, action, actor);
+    const { current, incident } = await lockForStep(tx, actor, releaseId);
+    const next: ReleaseState = nextReleaseState(factsOf(current), action, actor);
     const patch: Partial<ReleaseRow> = { state: next };
-    if (action === 'edit') Object.assign(patch, { text: body, reviewedAt: null, reviewedByStaffId: null, approvedAt: null, approvedByStaffId: null });
+    // A new text answers the last send-back, so its comment leaves the card with it.
+    if (action === 'edit') Object.assign(patch, { text: body, reviewedAt: null, reviewedByStaffId: null, approvedAt: null, approvedByStaffId: null, ...NOT_RETURNED });
     if (action === 'review') Object.assign(patch, { reviewedAt: now, reviewedByStaffId: actor.staffId });
     if (action === 'approve') Object.assign(patch, { approvedAt: now, approvedByStaffId: actor.staffId });
     if (action === 'release') Object.assign(patch, { releasedAt: now });
@@ -112,6 +126,57 @@ export const reviewRelease = (deps: ServiceDeps, actor: Actor, releaseId: string
 export const approveRelease = (deps: ServiceDeps, actor: Actor, releaseId: string) => step(deps, actor, releaseId, 'approve');
 /** 统一发布: marked released, only with both the review and the approval on file. */
 export const markReleased = (deps: ServiceDeps, actor: Actor, releaseId: string) => step(deps, actor, releaseId, 'release');
+
+/**
+ * 退回修改: the functional department sends back a draft it will not pass, or a bureau leader a reviewed
+ * draft it will not approve, with a comment. The text goes back to draft with its review and approval
+ * stamps cleared; the comment stays on the row (and the card) until the text is next edited; the drafter is
+ * told. Throws ReleaseError when the state machine refuses (who, when, or the comment), changing nothing.
+ */
+export async function sendBackRelease(deps: ServiceDeps, actor: Actor, releaseId: string, comment: string): Promise<ReleaseRow> {
+  const now = deps.clock.now();
+  const result = await deps.db.transaction(async (tx) => {
+    const { current, incident } = await lockForStep(tx, actor, releaseId);
+    const next = nextReleaseState(factsOf(current), 'send_back', actor, comment);
+    const reason = comment.trim();
+    const [row] = await tx
+      .update(publicReleases)
+      .set({ state: next, reviewedAt: null, reviewedByStaffId: null, approvedAt: null, approvedByStaffId: null, returnedAt: now, returnedByStaffId: actor.staffId, returnComment: reason })
+      .where(eq(publicReleases.id, releaseId))
+      .returning();
+    const outbox = await enqueueNotices(tx, await drafterNotices(tx, incident, row!, actor, now));
+    // The comment is free text (it may name people): the row keeps it, the hash-chained trail its length.
+    await audit(tx, now, actor, row!, 'returned', { from: current.state, length: reason.length });
+    return { row: row!, change: { ...emptyChange(), outboxCreated: outbox } };
+  });
+  await deps.dispatcher.afterCommit(result.change);
+  return result.row;
+}
+
+/**
+ * The notice of a send-back goes to the one person who drafted the text; should they no longer be reachable
+ * (left, or no chat), to the section, which drafts for the bureau. Never to the person who sent it back.
+ * The params carry ids only: the renderer reads the comment from the row.
+ */
+async function drafterNotices(tx: Executor, incident: IncidentRow, row: ReleaseRow, actor: Actor, at: Date): Promise<NoticeDraft[]> {
+  const org = await loadOrgSnapshot(tx);
+  const round = `${row.id}-returned-${at.getTime()}`;
+  const params = { releaseId: row.id, byStaffId: actor.staffId };
+  const drafter = org.staff.get(row.draftedByStaffId);
+  if (!drafter?.active || !drafter.reachable) return noticesFor(org, DRAFTERS, incident, 'release_returned', round, { exclude: actor.staffId, params });
+  if (row.draftedByStaffId === actor.staffId) return [];
+  return [
+    {
+      recipientStaffId: row.draftedByStaffId,
+      kind: 'release_returned',
+      incidentId: incident.id,
+      dedupeKey: `release_returned-${incident.id}-${round}-${row.draftedByStaffId}`,
+      params,
+      isDrill: incident.isDrill,
+      timerId: null,
+    },
+  ];
+}
 
 export async function findRelease(db: Executor, id: string): Promise<ReleaseRow | undefined> {
   const [row] = await db.select().from(publicReleases).where(eq(publicReleases.id, id));

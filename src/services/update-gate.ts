@@ -191,8 +191,15 @@ async function lockSession(held: Held, chatId: number, lockTimeoutMs: number): P
     held.token = connection.reserved;
     return true;
   };
-  await held.sql.unsafe(`select set_config('lock_timeout', '${lockTimeoutMs}ms', false)`, [], { onexecute } as postgres.UnsafeQueryOptions);
-  await held.sql`select pg_advisory_lock(${LOCK_NAMESPACE}::int4, hashtext(${String(chatId)}))`;
+  // One round trip: the materialised CTE sets the wait limit before the lock is asked for. Only integers
+  // are spliced in, so the text is safe without parameters.
+  const chat = String(Math.trunc(chatId));
+  await held.sql.unsafe(
+    `with wait_limit as materialized (select set_config('lock_timeout', '${Math.trunc(lockTimeoutMs)}ms', false)) ` +
+      `select pg_advisory_lock(${LOCK_NAMESPACE}::int4, hashtext('${chat}')) from wait_limit`,
+    [],
+    { onexecute } as postgres.UnsafeQueryOptions,
+  );
 }
 
 /** Unlocks; true when the connection is open and holds nothing of ours (it may go back to the pool). */

@@ -4,10 +4,12 @@
  * a screening, and a cross-county notification with its receipt.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { eq } from 'drizzle-orm';
-import { positions, staff, subjects, units } from '../../src/db/schema.js';
+import { and, eq } from 'drizzle-orm';
+import { outbox, positions, publicReleases, staff, subjects, units } from '../../src/db/schema.js';
 import { afterIncidentPlugin } from '../../src/flows/after-incident/index.js';
-import { startBotHarness, buttonData, buttonTexts, type BotHarness } from '../helpers/bot-harness.js';
+import { createTelegramGateway } from '../../src/bot/telegram-gateway.js';
+import { sendOutboxMessage } from '../../src/services/notification.service.js';
+import { startBotHarness, buttonData, buttonTexts, TEST_BOT_TOKEN, type BotHarness } from '../helpers/bot-harness.js';
 import { ManualClock } from '../helpers/fixtures.js';
 import { closedIncident, docxText } from './helpers.js';
 
@@ -49,6 +51,66 @@ describe('around the incident, through the bot', () => {
     expect(done.text).toContain('状态：已发布');
     expect(done.text).toMatch(/审核：审核员.*\n批准：局长甲/);
     expect(buttonTexts(done)).toEqual([]);
+  });
+
+  it('public release: the reviewer and then a leader send it back with a reason; the card shows it until the next edit', async () => {
+    const { incident } = await closedIncident(h.deps, h.org, clock);
+    await h.pressText('section', await h.send('section', `/release ${incident.number}`), '📝 起草发布稿');
+    const drafted = await h.send('section', '11月29日，一社区矫正对象在公益活动中滋扰秩序。');
+    const releaseId = /rel:([0-9a-f-]{36}):/.exec(buttonData(drafted, '✏️ 修改'))![1]!;
+    const row = async () => (await h.db.db.select().from(publicReleases).where(eq(publicReleases.id, releaseId)))[0]!;
+    const cardOf = (who: number | 'director' | 'section') => h.messages(who).filter((x) => x.text?.includes(incident.number) && x.text.includes('对外发布稿')).at(-1)!;
+
+    expect(buttonTexts(drafted)).not.toContain('↩ 退回修改');
+    expect(await h.pressForced('section', drafted.message_id, `rel:${releaseId}:ret`)).toMatchObject({ show_alert: true, text: '您没有权限执行此操作。' });
+
+    await h.send(REVIEWER, '/release');
+    const forReview = cardOf(REVIEWER);
+    expect(buttonTexts(forReview)).toEqual(['✅ 审核通过', '↩ 退回修改']);
+    await h.pressText(REVIEWER, forReview, '↩ 退回修改');
+    expect(h.last(REVIEWER).text).toContain('请发送退回意见（最多 500 字）');
+    // Too long: told so, nothing changes, and the chat still waits for the reason.
+    expect((await h.send(REVIEWER, '改'.repeat(501))).text).toBe('退回意见过长（最多 500 字），请精简后重新发送。');
+    expect(await row()).toMatchObject({ state: 'draft', returnComment: null });
+    const returned = await h.send(REVIEWER, '请核实发生时间。');
+    expect(returned.text).toMatch(/↩️ 退回修改：审核员 .*：请核实发生时间。/);
+    expect(h.messages(REVIEWER).at(-2)!.text).toBe('发布稿已退回修改，已通知起草人。');
+    expect(await row()).toMatchObject({ state: 'draft', returnComment: '请核实发生时间。' });
+    const toDrafter = await h.db.db.select().from(outbox).where(and(eq(outbox.kind, 'release_returned'), eq(outbox.incidentId, incident.id)));
+    expect(toDrafter.map((r) => r.recipientStaffId)).toEqual([h.org.staff.section]);
+    // Delivered as the sender would: the drafter reads who sent it back and why.
+    const gateway = createTelegramGateway({ apiRoot: h.api.url, token: TEST_BOT_TOKEN });
+    expect(await sendOutboxMessage({ ...h.deps, gateway }, toDrafter[0]!.id)).toMatchObject({ status: 'sent' });
+    expect(h.last('section').text).toContain(`您起草的信息发布稿（事件 ${incident.number}）被审核员退回修改：请核实发生时间。`);
+
+    // Sent back, it cannot be passed as it stands: the drafter edits it first.
+    expect(buttonTexts(returned)).not.toContain('✅ 审核通过');
+    expect(await h.pressForced(REVIEWER, returned.message_id, buttonData(forReview, '✅ 审核通过'))).toMatchObject({ show_alert: true, text: '发布稿已退回修改，须由起草方修改后才能审核。' });
+    expect(await row()).toMatchObject({ state: 'draft', reviewedAt: null });
+    await h.pressText('section', drafted, '✏️ 修改');
+    const corrected = await h.send('section', '11月29日上午，一社区矫正对象在公益活动中滋扰秩序。');
+    expect(corrected.text).toContain('待职能部门审核');
+    expect(corrected.text).not.toContain('退回修改');
+
+    // Passed on review now; the leader sends it back too, and the review stamp goes.
+    await h.send(REVIEWER, '/release');
+    await h.pressText(REVIEWER, cardOf(REVIEWER), '✅ 审核通过');
+    await h.send('director', '/release');
+    const forApproval = cardOf('director');
+    expect(buttonTexts(forApproval)).toEqual(['✅ 批准发布', '↩ 退回修改', '✏️ 修改']);
+    await h.pressText('director', forApproval, '↩ 退回修改');
+    const back = await h.send('director', '口径请与宣传部统一。');
+    expect(back.text).toContain('状态：待职能部门审核');
+    expect(back.text).toMatch(/↩️ 退回修改：局长甲 .*：口径请与宣传部统一。/);
+    expect(back.text).not.toContain('审核：审核员');
+    // A leader drafts too, so only the edit is left to them on a draft.
+    expect(buttonTexts(back)).toEqual(['✏️ 修改']);
+
+    // The drafter edits: the comment leaves the card.
+    await h.pressText('section', corrected, '✏️ 修改');
+    const edited = await h.send('section', '11月29日上午，一社区矫正对象在公益活动中滋扰秩序，已依法处置。');
+    expect(edited.text).toContain('待职能部门审核');
+    expect(edited.text).not.toContain('退回修改');
   });
 
   it('/stats for a month, its CSV, the register, and a concealed report recorded by hand', async () => {

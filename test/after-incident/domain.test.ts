@@ -13,7 +13,14 @@ import {
 import { addMonths, drillReminderDue, evaluateDrill } from '../../src/domain/drill.js';
 import { DEFAULT_POLICY, MINUTE, type Actor } from '../../src/domain/index.js';
 import { riskAfterScreening, screeningDueDate, isScreeningDue, screeningIntervalDays } from '../../src/domain/prevention.js';
-import { nextReleaseState, ReleaseError, type ReleaseAction, type ReleaseState } from '../../src/domain/public-release.js';
+import {
+  canSendBackRelease,
+  MAX_SEND_BACK_COMMENT_CHARS,
+  nextReleaseState,
+  ReleaseError,
+  type ReleaseAction,
+  type ReleaseState,
+} from '../../src/domain/public-release.js';
 import {
   canEditAt,
   chineseNumeral,
@@ -131,6 +138,81 @@ describe('public release', () => {
         }
       }),
     );
+  });
+});
+
+describe('public release: sending back with a comment (退回修改)', () => {
+  const at = new Date('2026-11-29T02:00:00Z');
+  const facts = {
+    draft: { state: 'draft', reviewedAt: null, approvedAt: null },
+    reviewed: { state: 'reviewed', reviewedAt: at, approvedAt: null },
+    approved: { state: 'approved', reviewedAt: at, approvedAt: at },
+    released: { state: 'released', reviewedAt: at, approvedAt: at },
+  } satisfies Record<ReleaseState, { state: ReleaseState; reviewedAt: Date | null; approvedAt: Date | null }>;
+  const refusal = (f: (typeof facts)[ReleaseState], who: Actor, comment?: string) => {
+    try {
+      nextReleaseState(f, 'send_back', who, comment);
+    } catch (e) {
+      expect(e).toBeInstanceOf(ReleaseError);
+      expect(e).toMatchObject({ action: 'send_back', state: f.state });
+      return (e as ReleaseError).reason;
+    }
+    return null;
+  };
+
+  it('the reviewer sends back a draft, a leader a reviewed one; either goes back to draft', () => {
+    expect(nextReleaseState(facts.draft, 'send_back', reviewer, '时间表述不准确')).toBe('draft');
+    expect(nextReleaseState(facts.reviewed, 'send_back', deputy, '请删去对象住址')).toBe('draft');
+    expect(nextReleaseState(facts.reviewed, 'send_back', director, '口径需与宣传部一致')).toBe('draft');
+    expect(canSendBackRelease(reviewer, 'draft')).toBe(true);
+    expect(canSendBackRelease(director, 'reviewed')).toBe(true);
+  });
+
+  it('is not the reviewer’s once reviewed, nor a leader’s before the review', () => {
+    expect(refusal(facts.reviewed, reviewer, '意见')).toBe('wrong_state');
+    expect(refusal(facts.draft, deputy, '意见')).toBe('wrong_state');
+    expect(refusal(facts.draft, director, '意见')).toBe('wrong_state');
+    expect(canSendBackRelease(reviewer, 'reviewed')).toBe(false);
+    expect(canSendBackRelease(deputy, 'draft')).toBe(false);
+  });
+
+  it('is refused to anyone who neither reviews nor approves, in any open state', () => {
+    for (const who of [section, officer, head, upper]) {
+      expect(refusal(facts.draft, who, '意见')).toBe('not_permitted');
+      expect(refusal(facts.reviewed, who, '意见')).toBe('not_permitted');
+      expect(canSendBackRelease(who, 'draft')).toBe(false);
+    }
+  });
+
+  it('nobody sends back an approved or a released one', () => {
+    for (const who of [reviewer, deputy, director, section]) {
+      expect(refusal(facts.approved, who, '意见')).toBe('already_approved');
+      expect(refusal(facts.released, who, '意见')).toBe('already_released');
+      expect(canSendBackRelease(who, 'approved')).toBe(false);
+      expect(canSendBackRelease(who, 'released')).toBe(false);
+    }
+  });
+
+  it('needs a reason: not empty after trimming, and not longer than the limit', () => {
+    expect(refusal(facts.draft, reviewer)).toBe('empty_comment');
+    expect(refusal(facts.draft, reviewer, '')).toBe('empty_comment');
+    expect(refusal(facts.reviewed, director, ' \n\t ')).toBe('empty_comment');
+    expect(refusal(facts.draft, reviewer, '改'.repeat(MAX_SEND_BACK_COMMENT_CHARS + 1))).toBe('comment_too_long');
+    // The limit is on the trimmed reason: surrounding spaces do not count.
+    expect(refusal(facts.draft, reviewer, `  ${'改'.repeat(MAX_SEND_BACK_COMMENT_CHARS)}  `)).toBeNull();
+  });
+
+  it('a draft sent back cannot be passed as it stands: the drafter edits it first', () => {
+    const returned = { ...facts.draft, returnedAt: at };
+    expect(() => nextReleaseState(returned, 'review', reviewer)).toThrow(expect.objectContaining({ reason: 'awaiting_edit' }) as Error);
+    // Editing is what clears the mark (the service does), and then the review goes ahead.
+    expect(nextReleaseState(returned, 'edit', section)).toBe('draft');
+    expect(nextReleaseState({ ...returned, returnedAt: null }, 'review', reviewer)).toBe('reviewed');
+  });
+
+  it('checks who and when before the reason: the wrong person hears that, not that the reason is missing', () => {
+    expect(refusal(facts.draft, section, '')).toBe('not_permitted');
+    expect(refusal(facts.approved, director, '')).toBe('already_approved');
   });
 });
 

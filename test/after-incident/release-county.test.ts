@@ -1,12 +1,12 @@
-import { and, eq } from 'drizzle-orm';
+import { and, eq, sql } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { auditLog, incidentSteps, outbox, positions, publicReleases, staff, units } from '../../src/db/schema.js';
 import type { Actor } from '../../src/domain/index.js';
-import { ReleaseError } from '../../src/domain/public-release.js';
+import { MAX_SEND_BACK_COMMENT_CHARS, ReleaseError } from '../../src/domain/public-release.js';
 import { countiesOf, nameCounties, recordCountyNotified } from '../../src/services/county.service.js';
 import { reportIncident } from '../../src/services/incident.service.js';
 import type { ServiceDeps } from '../../src/services/ports.js';
-import { approveRelease, draftRelease, editRelease, markReleased, reviewRelease } from '../../src/services/release.service.js';
+import { approveRelease, draftRelease, editRelease, findRelease, markReleased, reviewRelease, sendBackRelease } from '../../src/services/release.service.js';
 import { loadWrittenReport, openWrittenReportDraft } from '../../src/services/written-report.service.js';
 import { createTestDatabase, type TestDatabase } from '../helpers/db.js';
 import { ManualClock, seedOrg, type SeededOrg } from '../helpers/fixtures.js';
@@ -74,6 +74,118 @@ describe('public information release', () => {
 
     await t.db.update(publicReleases).set({ state: 'approved', approvedAt: clock.now(), approvedByStaffId: org.staff.director }).where(eq(publicReleases.id, draft.id));
     await expect(markReleased(deps, org.actor('section'), draft.id)).rejects.toMatchObject({ reason: 'not_reviewed' });
+  });
+});
+
+describe('sending a release back with a comment (退回修改)', () => {
+  const returnedNotices = (releaseId: string) => t.db.select().from(outbox).where(and(eq(outbox.kind, 'release_returned'), sql`${outbox.params}->>'releaseId' = ${releaseId}`));
+  const auditOf = (releaseId: string) =>
+    t.db.select({ action: auditLog.action, data: auditLog.data, actor: auditLog.actorStaffId }).from(auditLog).where(and(eq(auditLog.entity, 'public_release'), eq(auditLog.entityId, releaseId))).orderBy(auditLog.id);
+
+  it('the reviewer sends back a draft: back to draft with the comment, the drafter told, the trail written', async () => {
+    const { incident } = await closedIncident(deps, org, clock);
+    const draft = await draftRelease(deps, org.actor('section2'), incident.id, '初稿：对象在公益活动中滋扰秩序。');
+    clock.advance(60_000);
+    const back = await sendBackRelease(deps, reviewer, draft.id, '  时间、地点表述不准确，请核实后修改。 ');
+    expect(back).toMatchObject({
+      state: 'draft',
+      text: draft.text,
+      returnedByStaffId: reviewer.staffId,
+      returnComment: '时间、地点表述不准确，请核实后修改。',
+      reviewedAt: null,
+      approvedAt: null,
+    });
+    expect(back.returnedAt).toEqual(clock.now());
+    expect(await findRelease(t.db, draft.id)).toEqual(back);
+
+    // Only the person who drafted it, not every holder of the drafting position.
+    const told = await returnedNotices(draft.id);
+    expect(told.map((r) => r.recipientStaffId)).toEqual([org.staff.section2]);
+    expect(told[0]).toMatchObject({ incidentId: incident.id, params: { releaseId: draft.id, byStaffId: reviewer.staffId } });
+    expect(JSON.stringify(told[0]!.params)).not.toContain('核实');
+
+    const trail = await auditOf(draft.id);
+    expect(trail.map((a) => a.action)).toEqual(['release.drafted', 'release.returned']);
+    expect(trail[1]).toMatchObject({ actor: reviewer.staffId, data: { state: 'draft', from: 'draft', length: '时间、地点表述不准确，请核实后修改。'.length } });
+    expect(JSON.stringify(trail[1]!.data)).not.toContain('核实');
+  });
+
+  it('a leader sends back a reviewed draft: the review stamp is cleared; an edit clears the comment and asks for review again', async () => {
+    const { incident } = await closedIncident(deps, org, clock);
+    const draft = await draftRelease(deps, org.actor('section'), incident.id, '通报稿');
+    clock.advance(60_000);
+    const reviewed = await reviewRelease(deps, reviewer, draft.id);
+    expect(reviewed.reviewedByStaffId).toBe(reviewer.staffId);
+    clock.advance(60_000);
+    const back = await sendBackRelease(deps, org.actor('deputy'), draft.id, '口径请与宣传部统一');
+    expect(back).toMatchObject({ state: 'draft', reviewedAt: null, reviewedByStaffId: null, approvedAt: null, approvedByStaffId: null, returnedByStaffId: org.staff.deputy, returnComment: '口径请与宣传部统一' });
+    expect((await returnedNotices(draft.id)).map((r) => r.recipientStaffId)).toEqual([org.staff.section]);
+    // Back at draft it can no longer be approved without a new review.
+    await expect(approveRelease(deps, org.actor('director'), draft.id)).rejects.toMatchObject({ reason: 'not_reviewed' });
+
+    clock.advance(60_000);
+    const edited = await editRelease(deps, org.actor('section'), draft.id, '修改后的通报稿');
+    expect(edited).toMatchObject({ state: 'draft', text: '修改后的通报稿', returnedAt: null, returnedByStaffId: null, returnComment: null });
+    expect((await auditOf(draft.id)).map((a) => a.action)).toEqual(['release.drafted', 'release.reviewed', 'release.returned', 'release.edited']);
+    // The edit asks the reviewer again, as any edit does.
+    const asks = await t.db.select().from(outbox).where(and(eq(outbox.kind, 'release_review_requested'), eq(outbox.incidentId, incident.id), eq(outbox.recipientStaffId, reviewer.staffId)));
+    expect(asks).toHaveLength(2);
+  });
+
+  it('is refused to anyone else, at the wrong step, once approved or released, and without a fitting reason — changing nothing', async () => {
+    const { incident } = await closedIncident(deps, org, clock);
+    const draft = await draftRelease(deps, org.actor('section'), incident.id, '通报稿');
+    const unchanged = async (expected: Awaited<ReturnType<typeof findRelease>>) => {
+      expect(await findRelease(t.db, draft.id)).toEqual(expected);
+      expect(await returnedNotices(draft.id)).toEqual([]);
+      expect((await auditOf(draft.id)).some((a) => a.action === 'release.returned')).toBe(false);
+    };
+
+    let before = await findRelease(t.db, draft.id);
+    await expect(sendBackRelease(deps, org.actor('section'), draft.id, '意见')).rejects.toMatchObject({ name: 'ReleaseError', reason: 'not_permitted' });
+    await expect(sendBackRelease(deps, org.actor('officerA1'), draft.id, '意见')).rejects.toMatchObject({ reason: 'not_permitted' });
+    await expect(sendBackRelease(deps, org.actor('director'), draft.id, '意见')).rejects.toMatchObject({ reason: 'wrong_state' });
+    await expect(sendBackRelease(deps, reviewer, draft.id, '   ')).rejects.toMatchObject({ reason: 'empty_comment' });
+    await expect(sendBackRelease(deps, reviewer, draft.id, '改'.repeat(MAX_SEND_BACK_COMMENT_CHARS + 1))).rejects.toMatchObject({ reason: 'comment_too_long' });
+    await unchanged(before);
+
+    await reviewRelease(deps, reviewer, draft.id);
+    before = await findRelease(t.db, draft.id);
+    await expect(sendBackRelease(deps, reviewer, draft.id, '意见')).rejects.toMatchObject({ reason: 'wrong_state' });
+    await expect(sendBackRelease(deps, org.actor('deputy'), draft.id, '')).rejects.toMatchObject({ reason: 'empty_comment' });
+    await unchanged(before);
+
+    await approveRelease(deps, org.actor('director'), draft.id);
+    before = await findRelease(t.db, draft.id);
+    for (const who of [reviewer, org.actor('deputy'), org.actor('director')]) {
+      await expect(sendBackRelease(deps, who, draft.id, '意见')).rejects.toMatchObject({ reason: 'already_approved' });
+    }
+    await unchanged(before);
+
+    await markReleased(deps, org.actor('section'), draft.id);
+    before = await findRelease(t.db, draft.id);
+    for (const who of [reviewer, org.actor('director')]) {
+      await expect(sendBackRelease(deps, who, draft.id, '意见')).rejects.toMatchObject({ reason: 'already_released' });
+    }
+    await unchanged(before);
+  });
+
+  it('a drafter who can no longer be reached: the section hears instead; a leader who drafted and sends back is not told of their own act', async () => {
+    const { incident } = await closedIncident(deps, org, clock);
+    const draft = await draftRelease(deps, org.actor('director'), incident.id, '局领导起草的通报稿');
+    await t.db.update(staff).set({ reachable: false }).where(eq(staff.id, org.staff.director));
+    try {
+      await sendBackRelease(deps, reviewer, draft.id, '请补充处置结果');
+      expect((await returnedNotices(draft.id)).map((r) => r.recipientStaffId).sort()).toEqual([org.staff.section, org.staff.section2].sort());
+    } finally {
+      await t.db.update(staff).set({ reachable: true }).where(eq(staff.id, org.staff.director));
+    }
+
+    const own = await draftRelease(deps, org.actor('deputy'), incident.id, '副局长起草的通报稿');
+    await reviewRelease(deps, reviewer, own.id);
+    const back = await sendBackRelease(deps, org.actor('deputy'), own.id, '自行撤回再改');
+    expect(back.state).toBe('draft');
+    expect(await returnedNotices(own.id)).toEqual([]);
   });
 });
 

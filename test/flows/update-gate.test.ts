@@ -78,6 +78,24 @@ describe('per-chat locks', () => {
     }
   });
 
+  it('waits for another process no longer than the lock timeout, and the connection stays usable', async () => {
+    const a = createPgChatLocks(processA, { dedicated: true });
+    const b = createPgChatLocks(processB, { dedicated: true, lockTimeoutMs: 300 });
+    let release!: () => void;
+    const holding = a.withChatLock(9, () => new Promise<void>((r) => (release = r)));
+    await sleep(100);
+    const started = Date.now();
+    const refused = await b.withChatLock(9, async () => 'ran').then(
+      (v) => v,
+      (err: unknown) => err as { code?: string },
+    );
+    expect(refused).toMatchObject({ code: '55P03' }); // lock_not_available
+    expect(Date.now() - started).toBeLessThan(5_000);
+    release();
+    await holding;
+    expect(await b.withChatLock(9, async () => 'ran')).toBe('ran');
+  });
+
   it('gives up waiting for a connection in time, as "database unavailable", and the late connection goes back to the pool', async () => {
     // One connection, held by someone else (as a reservation postgres.js lost after a restart would never come).
     const tiny = postgres(t.url, { max: 1, onnotice: () => {} });

@@ -11,7 +11,7 @@ import { escapeHtml, truncate } from '../../bot/html.js';
 import { hasMessage, t, type MessageKey, type Params } from '../../bot/messages/index.js';
 import { findIncidentByNumber, type IncidentRow } from '../../db/repositories/incident.repository.js';
 import { flowStates } from '../../db/schema.js';
-import { ReleaseError } from '../../domain/public-release.js';
+import { MAX_SEND_BACK_COMMENT_CHARS, ReleaseError } from '../../domain/public-release.js';
 import { canReadIncidentPapers } from '../../domain/roles.js';
 import { WrittenReportError } from '../../domain/written-report.js';
 import { ServiceRefusal } from '../../services/errors.js';
@@ -28,6 +28,7 @@ export const pendingInputSchema = z.discriminatedUnion('kind', [
   z.object({ kind: z.literal('wr_return'), reportId: uuid, version: z.number().int() }),
   z.object({ kind: z.literal('rel_draft'), incidentId: uuid }),
   z.object({ kind: z.literal('rel_edit'), releaseId: uuid }),
+  z.object({ kind: z.literal('rel_return'), releaseId: uuid }),
   z.object({ kind: z.literal('finding_reason'), incidentId: uuid, rule: z.enum(['false_report', 'concealed_report']), who: z.enum(['office', 'reporter']) }),
   z.object({ kind: z.literal('screen_note'), subjectId: uuid, result: z.enum(['stable', 'watch', 'unstable']) }),
   z.object({ kind: z.literal('county_add'), incidentId: uuid }),
@@ -98,7 +99,7 @@ export function refusalText(ctx: BotContext, err: unknown): string | undefined {
     const sections = err.detail.map((k) => (hasMessage(`wr.section.${k}`) ? m(ctx, `wr.section.${k}` as MessageKey) : k)).join('、');
     return m(ctx, `wr.refuse.${err.reason}` as MessageKey, { sections });
   }
-  if (err instanceof ReleaseError) return m(ctx, `rel.refuse.${err.reason}` as MessageKey);
+  if (err instanceof ReleaseError) return m(ctx, `rel.refuse.${err.reason}` as MessageKey, { max: MAX_SEND_BACK_COMMENT_CHARS });
   return undefined;
 }
 

@@ -55,6 +55,7 @@ async function onInput(ctx: BotContext, input: PendingInput, text: string): Prom
       return onWrittenReportInput(ctx, input, text);
     case 'rel_draft':
     case 'rel_edit':
+    case 'rel_return':
       return onReleaseInput(ctx, input, text);
     case 'finding_reason':
       return onFindingInput(ctx, input, text);

@@ -1,7 +1,8 @@
 /**
  * Public information in the chat: /release lists the releases waiting on you; /release <number> shows an
  * incident's releases and lets the bureau draft one. Each card offers the one next step its state allows:
- * review (functional department), approve (bureau leader), mark released, or edit.
+ * review (functional department), approve (bureau leader), mark released, or edit — and to whoever may
+ * review or approve it now, send it back to the drafter with a comment (退回修改).
  */
 import { desc, inArray } from 'drizzle-orm';
 import { answerCallback, type BotContext } from '../../bot/context.js';
@@ -12,17 +13,28 @@ import type { MessageKey } from '../../bot/messages/index.js';
 import { findIncident } from '../../db/repositories/incident.repository.js';
 import { findStaffByIds } from '../../db/repositories/org.repository.js';
 import { publicReleases } from '../../db/schema.js';
-import { canApproveRelease, canDraftRelease, canMarkReleased, canReviewRelease, type ReleaseState } from '../../domain/public-release.js';
+import {
+  canApproveRelease,
+  canDraftRelease,
+  canMarkReleased,
+  canReviewRelease,
+  canSendBackRelease,
+  MAX_SEND_BACK_COMMENT_CHARS,
+  ReleaseError,
+  sendBackCommentRefusal,
+  sendBackRefusal,
+  type ReleaseState,
+} from '../../domain/public-release.js';
 import { canSeeOffice } from '../../domain/roles.js';
 import { formatLocal } from '../../domain/time.js';
 import { ServiceRefusal } from '../../services/errors.js';
-import { approveRelease, draftRelease, editRelease, findRelease, markReleased, releasesOf, reviewRelease, type ReleaseRow } from '../../services/release.service.js';
+import { approveRelease, draftRelease, editRelease, findRelease, markReleased, releasesOf, reviewRelease, sendBackRelease, type ReleaseRow } from '../../services/release.service.js';
 import { awaitInput, clearInput, commandArgs, drillMark, incidentByNumber, m, quote, reply, show, type PendingInput, type View } from './common.js';
 
 export async function renderReleaseCard(ctx: BotContext, row: ReleaseRow): Promise<View> {
   const actor = ctx.who!.actor;
   const incident = await findIncident(ctx.deps.db, row.incidentId);
-  const people = await findStaffByIds(ctx.deps.db, [row.draftedByStaffId, row.reviewedByStaffId, row.approvedByStaffId].filter((x): x is string => !!x));
+  const people = await findStaffByIds(ctx.deps.db, [row.draftedByStaffId, row.reviewedByStaffId, row.approvedByStaffId, row.returnedByStaffId].filter((x): x is string => !!x));
   const name = (id: string | null) => escapeHtml(people.find((p) => p.id === id)?.name ?? '');
   const tz = ctx.deps.timeZone;
   const now = ctx.deps.clock.now();
@@ -35,12 +47,15 @@ export async function renderReleaseCard(ctx: BotContext, row: ReleaseRow): Promi
   if (row.reviewedAt) lines.push(m(ctx, 'rel.card.reviewed', { name: name(row.reviewedByStaffId), at: formatLocal(row.reviewedAt, tz, now) }));
   if (row.approvedAt) lines.push(m(ctx, 'rel.card.approved', { name: name(row.approvedByStaffId), at: formatLocal(row.approvedAt, tz, now) }));
   if (row.releasedAt) lines.push(m(ctx, 'rel.card.released', { at: formatLocal(row.releasedAt, tz, now) }));
+  if (row.returnedAt) lines.push(m(ctx, 'rel.card.returned', { name: name(row.returnedByStaffId), at: formatLocal(row.returnedAt, tz, now), comment: quote(row.returnComment ?? '', MAX_SEND_BACK_COMMENT_CHARS) }));
   lines.push('', `<blockquote>${quote(row.text, 3000)}</blockquote>`);
 
   const buttons: Button[] = [];
-  if (state === 'draft' && canReviewRelease(actor)) buttons.push(button(m(ctx, 'rel.button.review'), { a: 'rel', i: row.id, k: 'rev' }));
+  // A draft sent back waits for the drafter's edit before it can be passed.
+  if (state === 'draft' && !row.returnedAt && canReviewRelease(actor)) buttons.push(button(m(ctx, 'rel.button.review'), { a: 'rel', i: row.id, k: 'rev' }));
   if (state === 'reviewed' && canApproveRelease(actor)) buttons.push(button(m(ctx, 'rel.button.approve'), { a: 'rel', i: row.id, k: 'apr' }));
   if (state === 'approved' && canMarkReleased(actor)) buttons.push(button(m(ctx, 'rel.button.release'), { a: 'rel', i: row.id, k: 'pub' }));
+  if (canSendBackRelease(actor, state)) buttons.push(button(m(ctx, 'rel.button.send_back'), { a: 'rel', i: row.id, k: 'ret' }));
   const rows: Button[][] = [buttons];
   if (state !== 'released' && canDraftRelease(actor)) rows.push([button(m(ctx, 'rel.button.edit'), { a: 'rel', i: row.id, k: 'edit' })]);
   return { text: lines.join('\n'), reply_markup: markup(rows) };
@@ -101,6 +116,17 @@ export async function onReleaseButton(ctx: BotContext, cb: CallbackData): Promis
     await reply(ctx, { text: `${m(ctx, 'rel.edit_prompt')}\n\n${m(ctx, 'ai.cancel_hint')}` });
     return;
   }
+  if (cb.k === 'ret') {
+    const row = await findRelease(ctx.deps.db, cb.i);
+    const incident = row ? await findIncident(ctx.deps.db, row.incidentId) : undefined;
+    if (!row || !incident || (!canSeeOffice(actor, incident.officeUnitId) && !canReviewRelease(actor))) throw new ServiceRefusal('not_found');
+    // Refused now rather than after the user typed a reason; the service checks again on the answer.
+    const refusal = sendBackRefusal(row.state as ReleaseState, actor);
+    if (refusal) throw new ReleaseError(refusal, row.state as ReleaseState, 'send_back');
+    await awaitInput(ctx, { kind: 'rel_return', releaseId: row.id });
+    await reply(ctx, { text: `${m(ctx, 'rel.send_back_prompt', { number: incident.number, max: MAX_SEND_BACK_COMMENT_CHARS })}\n\n${m(ctx, 'ai.cancel_hint')}` });
+    return;
+  }
   if (cb.k === 'card') {
     const row = await findRelease(ctx.deps.db, cb.i);
     const incident = row ? await findIncident(ctx.deps.db, row.incidentId) : undefined;
@@ -115,8 +141,21 @@ export async function onReleaseButton(ctx: BotContext, cb: CallbackData): Promis
   await show(ctx, await renderReleaseCard(ctx, row));
 }
 
-export async function onReleaseInput(ctx: BotContext, input: Extract<PendingInput, { kind: 'rel_draft' | 'rel_edit' }>, text: string): Promise<void> {
+export async function onReleaseInput(ctx: BotContext, input: Extract<PendingInput, { kind: 'rel_draft' | 'rel_edit' | 'rel_return' }>, text: string): Promise<void> {
   const actor = ctx.who!.actor;
+  if (input.kind === 'rel_return') {
+    // An empty or too long reason: the chat keeps waiting for a better one.
+    const problem = sendBackCommentRefusal(text);
+    if (problem) {
+      await ctx.reply(m(ctx, `rel.refuse.${problem}` as MessageKey, { max: MAX_SEND_BACK_COMMENT_CHARS }));
+      return;
+    }
+    const row = await sendBackRelease(ctx.deps, actor, input.releaseId, text);
+    await clearInput(ctx);
+    await ctx.reply(m(ctx, 'rel.sent_back'));
+    await reply(ctx, await renderReleaseCard(ctx, row));
+    return;
+  }
   const row = input.kind === 'rel_draft' ? await draftRelease(ctx.deps, actor, input.incidentId, text) : await editRelease(ctx.deps, actor, input.releaseId, text);
   await clearInput(ctx);
   await ctx.reply(m(ctx, input.kind === 'rel_draft' ? 'rel.drafted' : 'rel.edited'));
