@@ -44,7 +44,7 @@ import { appendAudit } from '../db/repositories/audit.repository.js';
 import { findIncidentRef } from '../db/repositories/incident.repository.js';
 import { actorFor, findStaffById, loadOrgSnapshot, type StaffRow } from '../db/repositories/org.repository.js';
 import { enqueueNotices, findOutbox, type NoticeDraft, type OutboxRow } from '../db/repositories/outbox.repository.js';
-import { absences, incidentCards, incidents, incidentSteps, incidentUpdates, outbox, publicReleases, staff, subjects, units } from '../db/schema.js';
+import { absences, incidentCards, incidents, incidentSteps, incidentUpdates, outbox, publicReleases, staff, subjects, units, writtenReportSignoffs } from '../db/schema.js';
 import {
   canAcknowledge,
   formatLocal,
@@ -357,7 +357,9 @@ const paramsSchema = z
     timerKind: z.string().optional(),
     minutes: z.number().optional(),
     standInFor: z.string().optional(),
+    /** Rows written before comments were read from their sign-off carried the text itself. */
     comment: z.string().optional(),
+    signoffId: z.string().optional(),
     releaseId: z.string().optional(),
     role: z.string().optional(),
     /** A redraw of a card the recipient holds: edit it, never send a new message. */
@@ -476,8 +478,11 @@ async function incidentHeader(
       return tx(lang, 'notice.written_report_escalation', { due: when(p.due) });
     case 'report_review_requested':
       return tx(lang, 'notice.report_review_requested', { number: incident.number });
-    case 'report_returned':
-      return tx(lang, 'notice.report_returned', { number: incident.number, comment: truncate(p.comment ?? '', 300) });
+    case 'report_returned': {
+      // The comment is read from the sign-off (params carry ids only: a comment may name people).
+      const [signoff] = p.signoffId ? await deps.db.select({ comment: writtenReportSignoffs.comment }).from(writtenReportSignoffs).where(eq(writtenReportSignoffs.id, p.signoffId)) : [];
+      return tx(lang, 'notice.report_returned', { number: incident.number, comment: truncate(signoff?.comment ?? p.comment ?? '', 300) });
+    }
     case 'report_approved':
       return tx(lang, 'notice.report_approved', { number: incident.number });
     case 'release_review_requested':

@@ -505,8 +505,8 @@ export async function signOffWrittenReport(
       tx,
       noticesFor(org, stageTarget(outcome.next), incident, kind, `wr${signoff!.id}`, {
         exclude: actor.staffId,
-        // `comment` is what the notice renderer shows for a return; the sign-off row keeps the full text.
-        params: { reportId, signoffId: signoff!.id, stage: outcome.next, fromStage: stage, version: report.currentVersion, byStaffId: actor.staffId, ...(comment ? { comment: comment.slice(0, 300) } : {}) },
+        // Ids only: the notice reads a return's comment from the sign-off row when it is sent.
+        params: { reportId, signoffId: signoff!.id, stage: outcome.next, fromStage: stage, version: report.currentVersion, byStaffId: actor.staffId },
       }),
     );
     await appendAudit(tx, {

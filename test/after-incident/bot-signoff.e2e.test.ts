@@ -4,10 +4,12 @@
  * up, the upper-level agency approves, and the .docx the chat receives carries the sign-offs.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { eq } from 'drizzle-orm';
-import { incidents } from '../../src/db/schema.js';
+import { and, eq } from 'drizzle-orm';
+import { createTelegramGateway } from '../../src/bot/telegram-gateway.js';
+import { incidents, outbox } from '../../src/db/schema.js';
+import { sendOutboxMessage } from '../../src/services/notification.service.js';
 import { afterIncidentPlugin } from '../../src/flows/after-incident/index.js';
-import { startBotHarness, buttonTexts, type BotHarness } from '../helpers/bot-harness.js';
+import { startBotHarness, buttonTexts, TEST_BOT_TOKEN, type BotHarness } from '../helpers/bot-harness.js';
 import { ManualClock } from '../helpers/fixtures.js';
 import { closedIncident, docxText } from './helpers.js';
 
@@ -61,6 +63,12 @@ describe('the written report through the bot', () => {
     expect(returned.text).toContain('当前：社区矫正管理科');
     expect(returned.text).toContain('退回修改');
     expect(returned.text).toContain('经验教训部分请结合本所实际');
+    // The section is told, with the comment read from the sign-off: the queued notice carries ids only.
+    const [notice] = await h.db.db.select().from(outbox).where(and(eq(outbox.kind, 'report_returned'), eq(outbox.incidentId, incident.id)));
+    expect(JSON.stringify(notice!.params)).not.toContain('经验教训');
+    const gateway = createTelegramGateway({ apiRoot: h.api.url, token: TEST_BOT_TOKEN });
+    expect(await sendOutboxMessage({ ...h.deps, gateway }, notice!.id)).toMatchObject({ status: 'sent' });
+    expect(h.last('section').text).toContain(`事件 ${incident.number} 的书面报告被退回修改。经验教训部分请结合本所实际`);
 
     // The section fixes the lessons itself and sends it back up.
     clock.advance(60_000);
