@@ -7,6 +7,7 @@
 import { UnrecoverableError } from 'bullmq';
 import { SEND_QUEUE_LIMITER, type TelegramGateway } from '../bot/telegram-gateway.js';
 import type { Logger } from '../logger.js';
+import { runLateDailyChecks } from '../services/daily-checks.service.js';
 import { detectMissedDailyRuns, type MissedDaysReport } from '../services/daily-contact.service.js';
 import type { NotificationDeps } from '../services/notification.service.js';
 import type { ServiceDeps } from '../services/ports.js';
@@ -214,8 +215,10 @@ export function createJobSystem(base: BaseServiceDeps, opts: JobSystemOptions): 
       if (start.catchUp !== false) {
         // Not awaited: start-up does not wait for a late daily run.
         void detectMissedDailyRuns(deps)
-          .then((r) => {
-            if (r.missed.contact_reminder.length || r.missed.digest.length || r.ranLate.length) logger.warn({ missed: r.missed, ranLate: r.ranLate }, 'daily runs missed while down');
+          .then(async (r) => {
+            const checks = await runLateDailyChecks(deps);
+            const ranLate = checks ? [...r.ranLate, 'checks'] : r.ranLate;
+            if (r.missed.contact_reminder.length || r.missed.digest.length || ranLate.length) logger.warn({ missed: r.missed, ranLate }, 'daily runs missed while down');
           })
           .catch((err: unknown) => logger.error({ err }, 'missed-day check failed'));
       }

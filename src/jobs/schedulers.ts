@@ -2,8 +2,8 @@
  * The daily runs as BullMQ job schedulers with a time zone: 09:00 contact reminders and daily checks
  * (screenings, drill reminder, pruning), and the 18:00 digest (the times come from the deployment's
  * policy). A scheduler creates its next run only when the current one starts, so runs missed while no
- * worker was up are not replayed: daily-contact.service detects those days at start; the daily checks
- * catch up on their own the next day.
+ * worker was up are not replayed: daily-contact.service detects those days at start, and
+ * daily-checks.service runs today's checks late if their time has passed.
  */
 import { parseTimeOfDay, type EscalationPolicy } from '../domain/index.js';
 import { JOB_OPTIONS, type JobName } from './catalogue.js';

@@ -2,9 +2,12 @@
  * The daily checks that need no time of their own, run once a day next to the contact reminders: the
  * screening reminders (七(一)), the drill reminder (七(二), at least one a year), and pruning the update ids
  * the bot keeps to drop redeliveries. Each is idempotent (once per subject and due date, once per month,
- * a delete), so a second run writes nothing more, and a day missed while down is made good the next day.
+ * a delete), so a second run writes nothing more. Each run is recorded in daily_runs (kind `checks`), so
+ * a worker that starts after today's time and finds no run does it then (runLateDailyChecks).
  */
-import { addMs, DAY } from '../domain/index.js';
+import { and, eq } from 'drizzle-orm';
+import { dailyRuns } from '../db/schema.js';
+import { addMs, atLocalTime, DAY, localDate } from '../domain/index.js';
 import { checkDrillReminder } from './drill.service.js';
 import type { ServiceDeps } from './ports.js';
 import { remindDueScreenings } from './screening.service.js';
@@ -12,6 +15,9 @@ import { pruneProcessedUpdates } from './update-gate.js';
 
 /** Days an update id is kept; Telegram redelivers an update for 24 hours at most. */
 export const PROCESSED_UPDATES_KEEP_DAYS = 7;
+
+/** The daily_runs kind of these checks. */
+export const DAILY_CHECKS_RUN = 'checks';
 
 export interface DailyChecksResult {
   screeningsDue: number;
@@ -22,8 +28,24 @@ export interface DailyChecksResult {
 }
 
 export async function runDailyChecks(deps: ServiceDeps): Promise<DailyChecksResult> {
+  const now = deps.clock.now();
   const screenings = await remindDueScreenings(deps);
   const drill = await checkDrillReminder(deps);
-  const updatesPruned = await pruneProcessedUpdates(deps.db, addMs(deps.clock.now(), -PROCESSED_UPDATES_KEEP_DAYS * DAY));
+  const updatesPruned = await pruneProcessedUpdates(deps.db, addMs(now, -PROCESSED_UPDATES_KEEP_DAYS * DAY));
+  await deps.db.insert(dailyRuns).values({ kind: DAILY_CHECKS_RUN, localDate: localDate(now, deps.timeZone), ranAt: now }).onConflictDoNothing();
   return { screeningsDue: screenings.due, screeningNotices: screenings.outboxCreated, drillReminderDue: drill.due, drillNotices: drill.outboxCreated, updatesPruned };
+}
+
+/**
+ * Today's checks, done now if their time (the contact reminder's) has passed and no run is recorded:
+ * a worker that was down at 09:00 reminds of due screenings the same day, not the next. Undefined when
+ * nothing was late.
+ */
+export async function runLateDailyChecks(deps: ServiceDeps): Promise<DailyChecksResult | undefined> {
+  const now = deps.clock.now();
+  const today = localDate(now, deps.timeZone);
+  const policy = await deps.policy();
+  if (atLocalTime(today, policy.dailyContact.reminderAt, deps.timeZone) > now) return undefined;
+  const [ran] = await deps.db.select({ d: dailyRuns.localDate }).from(dailyRuns).where(and(eq(dailyRuns.kind, DAILY_CHECKS_RUN), eq(dailyRuns.localDate, today)));
+  return ran ? undefined : runDailyChecks(deps);
 }
