@@ -61,11 +61,11 @@ save the flow state, record the update as handled, release the lock. Each is a r
 read syscall on both sides, the largest single cost in the product's CPU profile on this virtual machine
 (\`writeBuffer\` under postgres.js). The echo bot makes none. The submit step (median 37–61 ms) is the
 p99: one transaction writes the incident, its steps, nine timers, notices and audit rows, and every audit
-insert takes the global audit advisory lock until commit. What would bring the median within 2×: fold
-the handled-check and the chat lock into one statement (\`src/services/update-gate.ts\`), set
-\`lock_timeout\` once per reserved connection rather than per update, and cache a staff member's identity
-and positions for a few seconds (\`identifyStaff\` in \`src/bot/middleware.ts\`): about five fewer round
-trips per step. The 50 ms p99 also needs a shorter submit transaction.
+insert takes the global audit advisory lock until commit. Since that run, three round trips are gone:
+the wait limit and the advisory lock are one statement, and the staff member and their positions are
+one query (\`identityByTelegramId\`) instead of four. What is left to try: fold the handled-check into the
+flow-state load, and cache identities for a few seconds (a deactivation would then take that long to
+bite). The 50 ms p99 also needs a shorter submit transaction.
 
 **P2 — met after the fix (1.05× the floor, no 429); was 1.4–2.1× with up to 21 answers of 429.** The send
 queue's limiter was BullMQ's fixed window \`{ max: 30, duration: 1000 }\`; Telegram, and the stand-in,

@@ -6,7 +6,7 @@
  */
 import type { MiddlewareFn } from 'telegraf';
 import { appendAudit } from '../db/repositories/audit.repository.js';
-import { actorFor, findStaffByTelegramId, markStaffUnreachable } from '../db/repositories/org.repository.js';
+import { findStaffByTelegramId, identityByTelegramId, markStaffUnreachable } from '../db/repositories/org.repository.js';
 import { claimUpdate, pruneProcessedUpdates, recordUpdateHandled, wasUpdateHandled, type ChatLocks } from '../services/update-gate.js';
 import { answerCallback, type BotContext } from './context.js';
 import { loggableError } from './log-safe.js';
@@ -100,10 +100,11 @@ export const identifyStaff: MiddlewareFn<BotContext> = async (ctx, next) => {
   const from = ctx.from;
   if (!from || from.is_bot) return;
   const deps = ctx.deps;
-  const person = await findStaffByTelegramId(deps.db, from.id);
-  if (person?.active) {
-    ctx.who = { staff: person, actor: await actorFor(deps.db, person) };
-    ctx.lang = person.language === 'en' ? 'en' : 'zh';
+  const identity = await identityByTelegramId(deps.db, from.id);
+  const person = identity?.staff;
+  if (identity?.staff.active) {
+    ctx.who = identity;
+    ctx.lang = identity.staff.language === 'en' ? 'en' : 'zh';
     return next();
   }
   const text = ctx.message && 'text' in ctx.message ? ctx.message.text : undefined;

@@ -1,4 +1,4 @@
-import { and, eq, inArray } from 'drizzle-orm';
+import { and, eq, inArray, sql } from 'drizzle-orm';
 import type { Actor, OrgSnapshot, PositionKind, PositionSeat, StaffAvailability, UnitKind } from '../../domain/index.js';
 import type { Executor } from '../client.js';
 import { positions, staff, units } from '../schema.js';
@@ -55,6 +55,25 @@ export async function actorFor(db: Executor, s: StaffRow): Promise<Actor> {
   const acting = await db.select({ kind: positions.kind }).from(positions).where(eq(positions.actingStaffId, s.id));
   const kinds = [...new Set([...held, ...acting].map((p) => p.kind as PositionKind))];
   return { staffId: s.id, unitId: s.unitId, unitKind: (unit?.kind ?? 'office') as UnitKind, positions: kinds };
+}
+
+/**
+ * The staff member behind a Telegram account with their positions, in one round trip (every update asks
+ * this): the same answer as findStaffByTelegramId followed by actorFor.
+ */
+export async function identityByTelegramId(db: Executor, telegramUserId: number): Promise<{ staff: StaffRow; actor: Actor } | undefined> {
+  const [row] = await db
+    .select({
+      staff,
+      unitKind: units.kind,
+      kinds: sql<string[]>`coalesce((select array_agg(distinct ${positions.kind}) from ${positions} where ${positions.holderStaffId} = ${staff.id} or ${positions.actingStaffId} = ${staff.id}), '{}')`,
+    })
+    .from(staff)
+    .leftJoin(units, eq(units.id, staff.unitId))
+    .where(eq(staff.telegramUserId, telegramUserId));
+  if (!row) return undefined;
+  const s = row.staff;
+  return { staff: s, actor: { staffId: s.id, unitId: s.unitId, unitKind: (row.unitKind ?? 'office') as UnitKind, positions: row.kinds as PositionKind[] } };
 }
 
 export async function markStaffUnreachable(db: Executor, staffId: string, reachable = false): Promise<void> {
