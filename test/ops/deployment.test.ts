@@ -153,11 +153,13 @@ describe('Dockerfile', () => {
     expect(users.at(-1)).not.toMatch(/^(root|0)(:|$)/);
   });
 
-  it('has a health check against /healthz and starts src/main.ts', () => {
+  it('has a health check against /healthz and starts the bundle the build stage made', () => {
     const hc = final.find((l) => /^HEALTHCHECK\s/i.test(l));
     expect(hc).toBeDefined();
     expect(read('Dockerfile')).toMatch(/\/healthz/);
-    expect(final.some((l) => /^ENTRYPOINT\s.*src\/main\.ts/.test(l))).toBe(true);
+    expect(final.some((l) => /^ENTRYPOINT\s.*dist\/bundle\/main\.mjs/.test(l))).toBe(true);
+    expect(final.some((l) => /^COPY\s+--from=build\s+\/app\/dist\s/.test(l))).toBe(true);
+    expect(stages.find((s) => /\sAS\s+build$/i.test(s[0]!))?.some((l) => /npm run build/.test(l))).toBe(true);
   });
 
   it('keeps secrets and local state out of the build context', () => {

@@ -4,24 +4,13 @@
  * document number (文号); the title in 二号 小标宋; the addressee; the body in 三号 仿宋 with first-level
  * headings 一、二、三 in 黑体; tables; the signature block and date; the copy-to line; page numbers
  * "— 1 —". The caller supplies every string (from the catalogue); this module only lays them out.
+ * `docx` is loaded when the first document is made, not at start: it is about 11 MB of memory that a
+ * process which never writes a document does not need.
  */
-import {
-  AlignmentType,
-  BorderStyle,
-  Document,
-  Footer,
-  Packer,
-  PageNumber,
-  Paragraph,
-  Table,
-  TableCell,
-  TableRow,
-  TextRun,
-  VerticalAlign,
-  WidthType,
-  type IRunOptions,
-} from 'docx';
+import type { IRunOptions, Paragraph, Table, TableCell, TextRun } from 'docx';
 import { chineseNumeral } from '../../domain/written-report.js';
+
+type Docx = typeof import('docx');
 
 export type DocLang = 'zh' | 'en';
 
@@ -70,112 +59,113 @@ export function numberedHeading(n: number, text: string, lang: DocLang): string 
   return lang === 'zh' ? `${chineseNumeral(n)}、${text}` : `${n}. ${text}`;
 }
 
-function run(text: string, opts: Partial<IRunOptions> = {}): TextRun {
-  return new TextRun({ text, font: FONT_BODY, size: SIZE_BODY, ...opts });
+function run(d: Docx, text: string, opts: Partial<IRunOptions> = {}): TextRun {
+  return new d.TextRun({ text, font: FONT_BODY, size: SIZE_BODY, ...opts });
 }
 
 /** Body text: each line its own paragraph, first line indented two characters. */
-function bodyParagraphs(text: string): Paragraph[] {
+function bodyParagraphs(d: Docx, text: string): Paragraph[] {
   const lines = text.split(/\r?\n/).filter((l) => l.trim() !== '');
   return (lines.length ? lines : ['']).map(
-    (line) => new Paragraph({ indent: { firstLine: 640 }, spacing: { line: 560 }, alignment: AlignmentType.JUSTIFIED, children: [run(line.trim())] }),
+    (line) => new d.Paragraph({ indent: { firstLine: 640 }, spacing: { line: 560 }, alignment: d.AlignmentType.JUSTIFIED, children: [run(d, line.trim())] }),
   );
 }
 
-function cell(text: string, opts: { bold?: boolean; width?: number } = {}): TableCell {
-  return new TableCell({
-    verticalAlign: VerticalAlign.CENTER,
-    ...(opts.width ? { width: { size: opts.width, type: WidthType.PERCENTAGE } } : {}),
+function cell(d: Docx, text: string, opts: { bold?: boolean; width?: number } = {}): TableCell {
+  return new d.TableCell({
+    verticalAlign: d.VerticalAlign.CENTER,
+    ...(opts.width ? { width: { size: opts.width, type: d.WidthType.PERCENTAGE } } : {}),
     children: text
       .split(/\r?\n/)
-      .map((line) => new Paragraph({ children: [run(line, { size: SIZE_TABLE, ...(opts.bold ? { bold: true, font: FONT_HEADING } : {}) })] })),
+      .map((line) => new d.Paragraph({ children: [run(d, line, { size: SIZE_TABLE, ...(opts.bold ? { bold: true, font: FONT_HEADING } : {}) })] })),
   });
 }
 
-function table(columns: readonly string[], rows: ReadonlyArray<readonly string[]>, widths?: readonly number[]): Table {
+function table(d: Docx, columns: readonly string[], rows: ReadonlyArray<readonly string[]>, widths?: readonly number[]): Table {
   const w = (i: number) => (widths ? { width: widths[i]! } : {});
-  return new Table({
-    width: { size: 100, type: WidthType.PERCENTAGE },
+  return new d.Table({
+    width: { size: 100, type: d.WidthType.PERCENTAGE },
     rows: [
-      new TableRow({ tableHeader: true, children: columns.map((c, i) => cell(c, { bold: true, ...w(i) })) }),
-      ...rows.map((r) => new TableRow({ children: r.map((c, i) => cell(c, w(i))) })),
+      new d.TableRow({ tableHeader: true, children: columns.map((c, i) => cell(d, c, { bold: true, ...w(i) })) }),
+      ...rows.map((r) => new d.TableRow({ children: r.map((c, i) => cell(d, c, w(i))) })),
     ],
   });
 }
 
-function pairs(rows: ReadonlyArray<readonly [string, string]>): Table {
-  return new Table({
-    width: { size: 100, type: WidthType.PERCENTAGE },
-    rows: rows.map(([k, v]) => new TableRow({ children: [cell(k, { bold: true, width: 25 }), cell(v, { width: 75 })] })),
+function pairs(d: Docx, rows: ReadonlyArray<readonly [string, string]>): Table {
+  return new d.Table({
+    width: { size: 100, type: d.WidthType.PERCENTAGE },
+    rows: rows.map(([k, v]) => new d.TableRow({ children: [cell(d, k, { bold: true, width: 25 }), cell(d, v, { width: 75 })] })),
   });
 }
 
-const blank = () => new Paragraph({ children: [run('')] });
+const blank = (d: Docx) => new d.Paragraph({ children: [run(d, '')] });
 
 /** Lays the model out and packs it into a .docx file. */
 export async function renderOfficialDocument(model: OfficialDocModel): Promise<Buffer> {
+  const d = await import('docx');
   const children: Array<Paragraph | Table> = [];
   children.push(
-    new Paragraph({
-      alignment: AlignmentType.CENTER,
+    new d.Paragraph({
+      alignment: d.AlignmentType.CENTER,
       spacing: { before: 400, after: 200 },
-      children: [new TextRun({ text: model.authority, font: FONT_TITLE, size: SIZE_AUTHORITY, color: RED })],
+      children: [new d.TextRun({ text: model.authority, font: FONT_TITLE, size: SIZE_AUTHORITY, color: RED })],
     }),
     // 发文字号, then the red separator line (版头分隔线).
-    new Paragraph({
-      alignment: AlignmentType.CENTER,
-      border: { bottom: { style: BorderStyle.SINGLE, size: 18, color: RED, space: 8 } },
+    new d.Paragraph({
+      alignment: d.AlignmentType.CENTER,
+      border: { bottom: { style: d.BorderStyle.SINGLE, size: 18, color: RED, space: 8 } },
       spacing: { after: 400 },
-      children: [run(model.number)],
+      children: [run(d, model.number)],
     }),
-    new Paragraph({
-      alignment: AlignmentType.CENTER,
+    new d.Paragraph({
+      alignment: d.AlignmentType.CENTER,
       spacing: { before: 200, after: model.status ? 120 : 400, line: 640 },
-      children: [new TextRun({ text: model.title, font: FONT_TITLE, size: SIZE_TITLE })],
+      children: [new d.TextRun({ text: model.title, font: FONT_TITLE, size: SIZE_TITLE })],
     }),
   );
   if (model.status) {
-    children.push(new Paragraph({ alignment: AlignmentType.CENTER, spacing: { after: 300 }, children: [run(model.status, { size: 24, color: '7F7F7F', italics: true })] }));
+    children.push(new d.Paragraph({ alignment: d.AlignmentType.CENTER, spacing: { after: 300 }, children: [run(d, model.status, { size: 24, color: '7F7F7F', italics: true })] }));
   }
-  if (model.recipient) children.push(new Paragraph({ spacing: { line: 560 }, children: [run(model.recipient)] }));
-  if (model.intro) children.push(...bodyParagraphs(model.intro));
+  if (model.recipient) children.push(new d.Paragraph({ spacing: { line: 560 }, children: [run(d, model.recipient)] }));
+  if (model.intro) children.push(...bodyParagraphs(d, model.intro));
 
   for (const b of model.blocks) {
     switch (b.kind) {
       case 'heading':
-        children.push(new Paragraph({ indent: { firstLine: 640 }, spacing: { before: 120, line: 560 }, children: [new TextRun({ text: b.text, font: FONT_HEADING, size: SIZE_BODY })] }));
+        children.push(new d.Paragraph({ indent: { firstLine: 640 }, spacing: { before: 120, line: 560 }, children: [new d.TextRun({ text: b.text, font: FONT_HEADING, size: SIZE_BODY })] }));
         break;
       case 'paragraph':
-        children.push(...bodyParagraphs(b.text));
+        children.push(...bodyParagraphs(d, b.text));
         break;
       case 'pairs':
-        children.push(pairs(b.rows), blank());
+        children.push(pairs(d, b.rows), blank(d));
         break;
       case 'table':
-        children.push(table(b.columns, b.rows, b.widths), blank());
+        children.push(table(d, b.columns, b.rows, b.widths), blank(d));
         break;
     }
   }
 
   if (model.signature) {
     children.push(
-      blank(),
-      new Paragraph({ alignment: AlignmentType.RIGHT, indent: { right: 640 }, children: [run(model.signature.unit)] }),
-      new Paragraph({ alignment: AlignmentType.RIGHT, indent: { right: 640 }, children: [run(model.signature.date)] }),
+      blank(d),
+      new d.Paragraph({ alignment: d.AlignmentType.RIGHT, indent: { right: 640 }, children: [run(d, model.signature.unit)] }),
+      new d.Paragraph({ alignment: d.AlignmentType.RIGHT, indent: { right: 640 }, children: [run(d, model.signature.date)] }),
     );
   }
   if (model.copyTo) {
     // 版记: the copy-to line between two rules.
     children.push(
-      blank(),
-      new Paragraph({
-        border: { top: { style: BorderStyle.SINGLE, size: 6, color: '000000', space: 4 }, bottom: { style: BorderStyle.SINGLE, size: 6, color: '000000', space: 4 } },
-        children: [run(model.copyTo, { size: 28 })],
+      blank(d),
+      new d.Paragraph({
+        border: { top: { style: d.BorderStyle.SINGLE, size: 6, color: '000000', space: 4 }, bottom: { style: d.BorderStyle.SINGLE, size: 6, color: '000000', space: 4 } },
+        children: [run(d, model.copyTo, { size: 28 })],
       }),
     );
   }
 
-  const doc = new Document({
+  const doc = new d.Document({
     creator: model.creator ?? model.authority,
     title: model.title,
     styles: { default: { document: { run: { font: FONT_BODY, size: SIZE_BODY } } } },
@@ -183,13 +173,13 @@ export async function renderOfficialDocument(model: OfficialDocModel): Promise<B
       {
         properties: { page: { size: { width: 11906, height: 16838 }, margin: { top: mm(37), bottom: mm(35), left: mm(28), right: mm(26) } } },
         footers: {
-          default: new Footer({
-            children: [new Paragraph({ alignment: AlignmentType.CENTER, children: [new TextRun({ children: ['— ', PageNumber.CURRENT, ' —'], size: 28 })] })],
+          default: new d.Footer({
+            children: [new d.Paragraph({ alignment: d.AlignmentType.CENTER, children: [new d.TextRun({ children: ['— ', d.PageNumber.CURRENT, ' —'], size: 28 })] })],
           }),
         },
         children,
       },
     ],
   });
-  return Packer.toBuffer(doc);
+  return d.Packer.toBuffer(doc);
 }
