@@ -25,6 +25,7 @@ import { subjectsFlow } from '../flows/subjects.flow.js';
 import { sendAwayList, sendAwayMenu, sendIncidentList } from '../flows/subject-view.js';
 import { metrics as processMetrics } from '../ops/metrics.js';
 import { opsMiddleware } from '../ops/telegraf.js';
+import { waitOutRateLimits } from './rate-limited-replies.js';
 import { isDatabaseUnavailable } from '../services/database-unavailable.js';
 import { ServiceRefusal } from '../services/errors.js';
 import { redeemInvite } from '../services/invite.service.js';
@@ -91,6 +92,8 @@ export function createBot(deps: BotDeps): Telegraf<BotContext> {
   bot.use(dropMalformedUpdates({ logger: deps.logger, metrics }));
   // Then every update is timed and counted, and its sends through ctx.telegram too.
   if (deps.opsMetrics !== false) bot.use(opsMiddleware({ logger: deps.logger, ...(deps.opsMetrics ? { metrics: deps.opsMetrics } : {}) }));
+  // A reply that meets Telegram's per-chat limit waits as told instead of being lost.
+  bot.use(waitOutRateLimits({ logger: deps.logger }));
   // The chat's lock before the duplicate check: a duplicate waits for the first delivery to finish.
   bot.use(clientLanguage, serialisePerChat(locks), dedupeUpdates, trackReachability, ignoreGroupChatter, identifyStaff, guardSize);
 

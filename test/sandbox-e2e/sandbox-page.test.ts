@@ -10,12 +10,12 @@ import { mkdir, mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { eq } from 'drizzle-orm';
+import { eq, inArray } from 'drizzle-orm';
 import { chromium, type Browser, type Locator, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { t, type MessageKey } from '../../src/bot/messages/index.js';
 import { parseConfig } from '../../src/config.js';
-import { incidents } from '../../src/db/schema.js';
+import { dailyRuns, incidents, outbox } from '../../src/db/schema.js';
 import { INCIDENT_TYPE_INFO } from '../../src/domain/index.js';
 import { createLogger } from '../../src/logger.js';
 import { startSandbox, type RunningSandbox } from '../../src/sandbox/run-sandbox.js';
@@ -99,6 +99,19 @@ describe('the sandbox page in a browser', () => {
     const officer = pane('officer');
     const section = pane('section');
     const deputy = pane('deputy_director');
+
+    // Start-up's own notices (today's reminders and checks, run late when the sandbox starts after their
+    // time) are delivered first, so that the form's prompts are the last message of the pane.
+    await expect
+      .poll(
+        async () => {
+          const today = await sandbox.app.db.db.select().from(dailyRuns).where(eq(dailyRuns.kind, 'checks'));
+          const unsent = await sandbox.app.db.db.select().from(outbox).where(inArray(outbox.status, ['pending', 'sending']));
+          return today.length > 0 && unsent.length === 0;
+        },
+        { timeout: 30_000 },
+      )
+      .toBe(true);
 
     await type(officer, '/report');
     await expectLast(officer, stepHeader(1, 'report.step.type'));

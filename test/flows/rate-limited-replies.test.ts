@@ -1,0 +1,44 @@
+/**
+ * A reply that meets Telegram's per-chat limit (429 with retry_after) is sent once the wait is over,
+ * instead of being lost; a wait longer than the cap is not held, and the user gets the usual apology.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { t } from '../../src/bot/messages/index.js';
+import { retryAfterSeconds } from '../../src/bot/rate-limited-replies.js';
+import { startBotHarness, type BotHarness } from '../helpers/bot-harness.js';
+
+let h: BotHarness;
+beforeAll(async () => {
+  h = await startBotHarness();
+});
+afterAll(async () => h?.close());
+
+describe('replies rate-limited by Telegram', () => {
+  it('wait out a 429 and arrive once', async () => {
+    const before = h.api.botMessages(h.tg('officerA1')).length;
+    h.api.failNext('sendMessage', { status: 429, retryAfter: 1 });
+    const started = Date.now();
+    const reply = await h.send('officerA1', '/report');
+    expect(Date.now() - started).toBeGreaterThanOrEqual(900);
+    expect(reply.text).toContain('第 1/7 步');
+    const sent = h.api.botMessages(h.tg('officerA1')).slice(before);
+    expect(sent).toHaveLength(1);
+    expect(sent[0]!.text).not.toContain(t('zh', 'error.generic'));
+    await h.send('officerA1', '/cancel');
+  });
+
+  it('do not hold the chat for a long wait', async () => {
+    h.api.failNext('sendMessage', { status: 429, retryAfter: 60 });
+    const started = Date.now();
+    const reply = await h.send('officerA1', '/report');
+    expect(Date.now() - started).toBeLessThan(10_000);
+    expect(reply.text).toBe(t('zh', 'error.generic'));
+    await h.send('officerA1', '/cancel');
+  });
+
+  it('read retry_after only from a 429', () => {
+    expect(retryAfterSeconds({ response: { error_code: 429, parameters: { retry_after: 3 } } })).toBe(3);
+    expect(retryAfterSeconds({ response: { error_code: 400, parameters: { retry_after: 3 } } })).toBeUndefined();
+    expect(retryAfterSeconds(new Error('x'))).toBeUndefined();
+  });
+});
