@@ -218,7 +218,9 @@ export function createJobSystem(base: BaseServiceDeps, opts: JobSystemOptions): 
           .then(async (r) => {
             const checks = await runLateDailyChecks(deps);
             const ranLate = checks ? [...r.ranLate, 'checks'] : r.ranLate;
-            if (r.missed.contact_reminder.length || r.missed.digest.length || ranLate.length) logger.warn({ missed: r.missed, ranLate }, 'daily runs missed while down');
+            // Days missed are worth a warning; today's runs done late (a first start, a restart after 09:00) are not.
+            if (r.missed.contact_reminder.length || r.missed.digest.length) logger.warn({ missed: r.missed, ranLate }, 'daily runs missed while down');
+            else if (ranLate.length) logger.info({ ranLate }, "today's daily runs done late, at start");
           })
           .catch((err: unknown) => logger.error({ err }, 'missed-day check failed'));
       }
