@@ -7,7 +7,7 @@
 import { randomBytes } from 'node:crypto';
 import type { Database } from '../../src/db/client.js';
 import { PiiCipher } from '../../src/db/pii-crypto.js';
-import { positions, staff, subjects, units } from '../../src/db/schema.js';
+import { drills, positions, staff, subjects, units } from '../../src/db/schema.js';
 import type { PositionKind } from '../../src/domain/index.js';
 
 export interface BenchPerson {
@@ -119,6 +119,8 @@ export async function seedBenchOrg(db: Database, opts: { offices: number; office
           idNumberHash: cipher.lookupHash(x.idNumber),
           officeUnitId: officeId,
           responsibleStaffId: x.staff.id,
+          // A steady state: screenings are current, so a worker's start-up checks remind nobody mid-run.
+          lastScreenedAt: new Date(),
         })),
       )
       .returning();
@@ -137,5 +139,7 @@ export async function seedBenchOrg(db: Database, opts: { offices: number; office
       everyone.push(p);
     });
   }
+  // This year's drill is done (七(二)), so the drill reminder stays quiet too.
+  await db.insert(drills).values({ type: 'violent_crime', startedByStaffId: leaders[2]!.staffId, startedAt: new Date(), endedAt: new Date() });
   return { piiKeyHex, cipher, bureauId: bureau!.id, sectionId, offices, leaders, heads, officers, everyone };
 }
