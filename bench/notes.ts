@@ -48,11 +48,11 @@ less.`;
 
 export const PERFORMANCE_NOTES = `## What the figures say, and what bounds each target that was missed
 
-The notes below are from the full runs of 2026-11-29 (four before the fixes made that day, one after);
+The notes below are from the full runs of 2026-11-29 (four before the fixes made that day, three after);
 the table above is the latest run. Several findings were fixed in the product while this work went on;
 they are kept, marked as fixed, because the bench is how a regression would show.
 
-**P1 — missed (median 5.9–7.1× the echo bot; p99 65–140 ms).** A form step costs 11–14 sequential
+**P1 — missed (median 5.8–7.1× the echo bot; p99 35–140 ms, 34.5 ms in the latest run).** A form step costs 11–14 sequential
 PostgreSQL statements before and around its one Telegram call (counted with \`BENCH_PG_COUNT=1\`, a
 counting proxy; 40–118 for the submit, which includes the notices the workers in the same process send):
 was this update handled, set the lock timeout and take the per-chat advisory lock on a reserved
@@ -91,22 +91,23 @@ delay from when the job is added, so restored timers fire late by the pass's len
 The rebuild itself always took 1.25–1.65 s for 10,000 timers; the rest was waiting for the next
 reconciliation, which ran every 60 s. The reconciler now notices a wiped Redis within seconds.
 
-**P5 — missed (idle 174–187 MB; 242–250 MB after a restart with 10,000 open incidents, 279–293 MB peak
-while the wiped queue is rebuilt).** The tsx loader costs 34–48 MB by itself (a worker thread with its
-own V8 isolate, compiling the sources); the same process bundled with esbuild and run by Node alone idles
-at 139–143 MB, within the limit. Fix: build once in the image (\`esbuild src/main.ts --bundle
---platform=node --format=esm --packages=external\`, or a \`tsc\` emit) and run \`node\` on the output (paths
-computed from \`import.meta.url\`, such as the migrations folder, must then still resolve). The loaded
-peak comes from the reconciliation pass holding every pending timer row and every job id at once (10,000
-of each, plus BullMQ's addBulk batches); reading pending timers in pages of 1,000 would bound it.
+**P5 — idle met since the production build (129 MB; was 174–187 MB under tsx); the loaded peak still
+missed (261 MB while the wiped queue is rebuilt with 10,000 open incidents; 162 MB after a restart with
+them).** The tsx loader cost 34–48 MB by itself (a worker thread with its own V8 isolate, compiling the
+sources). Production now runs the esbuild bundle under Node alone (\`npm run build\`, the image), and the
+bench measures that; docx and the queue dashboard load only when used (about 11 and 12 MB). The peak comes
+during P3/P4: the reconciliation pass reads every pending timer (now only the columns it uses: it held
+whole rows before, 279–293 MB) and every job id at once, and BullMQ's addBulk batches and the fired
+timers' jobs are live at the same time. Reading pending timers in pages of 1,000 would bound it further.
 
-**P6 — missed (63–114 updates/s on this shared machine, p99 11–24 s).** CPU per update is 10.9–13.9 ms
+**P6 — missed (181 updates/s in the latest run, after the round trips below were cut and production
+runs the bundle; 63–114 before; p99 7–24 s).** CPU per update was 10.9–13.9 ms before those changes and 7.1 ms after
 (product process 6.5–8.4 ms, PostgreSQL 4.2–5.4 ms, Redis 0.2–0.3 ms): two cores given to the product alone
-would sustain about 145–185 updates/s, so the target is missed by 10–30 % even without neighbours; the
+would have sustained about 145–185 updates/s then, about 280 now without neighbours; the
 p99 is queueing once the offered 250/s exceeds what the machine gives (the stand-in and the load generator
 share the same two cores here). The cost per update is P1's round trips — PostgreSQL's share is almost all
-per-statement overhead — plus each report's notices, sent by the workers in the same process. P1's fixes
-(about five fewer round trips per step) are the way to 200/s; running the bot and the workers in separate
+per-statement overhead — plus each report's notices, sent by the workers in the same process. Fewer round
+trips per step (three are gone) are the way to 200/s; running the bot and the workers in separate
 processes (\`--role bot\` / \`--role worker\`) also moves the sends off the bot's core. The bot process's
 pool (10 connections, of which the chat locks may hold 5) caps updates in flight at 5: raise it with the
 pool once the round trips are fewer.`;

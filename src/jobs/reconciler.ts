@@ -25,6 +25,20 @@ import type { JobCounters, JobMetricsHook, ReconcileDrift } from './metrics.js';
 import { LIVE_STATES } from './outbox-relay.js';
 import type { AnyQueue, StoreMark } from './queue-backend.js';
 
+
+/** What a pass needs of a pending timer: its job (id, key, due), its overdue check and its alert. */
+const PENDING_COLUMNS = {
+  id: timers.id,
+  kind: timers.kind,
+  dedupeKey: timers.dedupeKey,
+  dueAt: timers.dueAt,
+  createdAt: timers.createdAt,
+  incidentId: timers.incidentId,
+  subjectId: timers.subjectId,
+  isDrill: timers.isDrill,
+};
+export type PendingTimer = Pick<typeof timers.$inferSelect, keyof typeof PENDING_COLUMNS>;
+
 export interface ReconcilerContext {
   db: Database;
   clock: Clock;
@@ -39,7 +53,7 @@ export interface ReconcilerContext {
   /** Key of the advisory lock that lets one process reconcile at a time. */
   lockName: string;
   /** Writes the alert to the section (timer.service alertOverdueTimers). */
-  alertOverdue: (overdue: Array<typeof timers.$inferSelect>) => Promise<number>;
+  alertOverdue: (overdue: PendingTimer[]) => Promise<number>;
   /** Puts back what else lives only in the queue (job schedulers). */
   ensureSchedulers?: () => Promise<void>;
   /** Where the queue store can lose its jobs on its own (Redis): the mark a wipe takes away, and how often to look (ms). */
@@ -121,7 +135,8 @@ export class TimerReconciler {
       await this.ctx.wipeCheck?.mark.set();
       if (this.ctx.ensureSchedulers) await this.ctx.ensureSchedulers().catch((err: unknown) => this.ctx.logger.warn({ err }, 'could not restore job schedulers'));
 
-      const pending = await tx.select().from(timers).where(eq(timers.state, 'pending'));
+      // Only the columns a pass uses: with 10,000 timers pending, whole rows (targets and all) were tens of MB.
+      const pending: PendingTimer[] = await tx.select(PENDING_COLUMNS).from(timers).where(eq(timers.state, 'pending'));
       const byJobId = new Map(pending.map((t) => [jobIdOf(t.dedupeKey), t]));
       const live = await q.getRanges([...LIVE_STATES], 0, -1);
       const liveSet = new Set(live);
