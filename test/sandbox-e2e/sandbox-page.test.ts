@@ -167,6 +167,8 @@ describe('the sandbox page in a browser', () => {
       .poll(() => section.locator('[data-testid="bot-message"]', { hasText: shown('status.acknowledged') }).count(), { timeout: 10_000 })
       .toBeGreaterThan(0);
     await expect.poll(() => page.locator('[data-testid="edited-marker"]').count(), { timeout: 10_000 }).toBeGreaterThan(0);
+    // The deputy director's card, paged by the ladder, is redrawn too: no 签收 left on it.
+    await expect.poll(() => deputy.locator('[data-testid="inline-button"]', { hasText: shown('button.ack') }).count(), { timeout: 15_000 }).toBe(0);
 
     // The program's /metrics saw it: notifications sent, the open incident, its pending deadlines.
     const metricsText = await (await fetch(`${sandbox.opsUrl}/metrics`)).text();
