@@ -4,7 +4,7 @@
  * scenario 三, wrong input at each typed step, and a restart in the middle of the form.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { buttonData, buttonTexts, reportThroughForm, startBotHarness, type BotHarness } from '../helpers/bot-harness.js';
+import { buttonData, buttonTexts, fillReportForm, reportThroughForm, startBotHarness, type BotHarness } from '../helpers/bot-harness.js';
 
 let h: BotHarness;
 
@@ -250,16 +250,7 @@ describe('the form survives a restart', () => {
   });
 
   it('a submit delivered again after its incident committed reports nothing twice', async () => {
-    let m = await h.send('officerB1', '/report');
-    await h.pressText('officerB1', m, '五、严重滋扰');
-    m = await h.send('officerB1', '王');
-    await h.pressText('officerB1', m, 'SQ-B-001');
-    await h.pressText('officerB1', h.last('officerB1'), '现在');
-    m = await h.send('officerB1', '司法所门口');
-    await h.pressText('officerB1', m, '无伤亡');
-    m = await h.send('officerB1', '在门口吵闹。');
-    await h.pressText('officerB1', m, '下一步');
-    const confirm = h.last('officerB1');
+    const confirm = await fillReportForm(h, 'officerB1', { type: '五、严重滋扰', subject: '王', pick: 'SQ-B-001', place: '司法所门口', description: '在门口吵闹。' });
     const submit = buttonData(confirm, '确认上报');
     // The database goes away just after the report committed and before the form was cleared: the form
     // is still at its last step when Telegram delivers the submit again.

@@ -254,13 +254,8 @@ export interface ReportAnswers {
   description: string;
 }
 
-/**
- * Walks /report for `who` from the command to the submit, for tests where the report is only setup,
- * and returns the number the bot announced and the incident's id. Form buttons are read from the
- * catalogue in the user's Telegram language, so zh and en staff both work; a step that does not show
- * the expected button fails at that step.
- */
-export async function reportThroughForm(h: BotHarness, who: Who, answers: ReportAnswers): Promise<{ number: string; incidentId: string }> {
+/** Walks /report for `who` up to its confirmation screen, and returns that message (its submit not pressed). */
+export async function fillReportForm(h: BotHarness, who: Who, answers: ReportAnswers): Promise<SandboxMessage> {
   const lang = langOf(h.api.users().find((u) => u.id === h.tg(who))?.language_code);
   let m = await h.send(who, '/report');
   await h.pressText(who, m, answers.type);
@@ -272,8 +267,20 @@ export async function reportThroughForm(h: BotHarness, who: Who, answers: Report
   await h.pressText(who, m, answers.casualties ?? t(lang, 'button.casualties_none'));
   m = await h.send(who, answers.description);
   await h.pressText(who, m, t(lang, 'button.next'));
+  return h.last(who);
+}
+
+/**
+ * Walks /report for `who` from the command to the submit, for tests where the report is only setup,
+ * and returns the number the bot announced and the incident's id. Form buttons are read from the
+ * catalogue in the user's Telegram language, so zh and en staff both work; a step that does not show
+ * the expected button fails at that step.
+ */
+export async function reportThroughForm(h: BotHarness, who: Who, answers: ReportAnswers): Promise<{ number: string; incidentId: string }> {
+  const lang = langOf(h.api.users().find((u) => u.id === h.tg(who))?.language_code);
+  const confirm = await fillReportForm(h, who, answers);
   const seen = h.api.botMessages(h.tg(who)).length;
-  await h.pressText(who, h.last(who), t(lang, 'button.submit_report'));
+  await h.pressText(who, confirm, t(lang, 'button.submit_report'));
   // The text before {number} in "✅ 已上报，编号 <b>{number}</b>…", without its markup.
   const marker = t(lang, 'report.submitted').split('{number}')[0]!.replace(/<[^>]*>/g, '').trim();
   const told = h.api.botMessages(h.tg(who)).slice(seen).map((x) => x.text ?? '').find((x) => x.includes(marker)) ?? '';

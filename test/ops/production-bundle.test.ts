@@ -3,58 +3,42 @@
  * alone, finds what it locates from its own path — the migrations, the example organisation, the
  * sandbox page — serves, and drains on SIGTERM; the CLI bundle answers against a real database.
  */
-import { execFile, spawn, type ChildProcess } from 'node:child_process';
+import { execFile } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { mkdtemp, rm } from 'node:fs/promises';
-import os from 'node:os';
+import { rm } from 'node:fs/promises';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTestDatabase, type TestDatabase } from '../helpers/db.js';
+import { startSandboxProcess, type SandboxProcess } from '../helpers/sandbox-process.js';
 
 const root = fileURLToPath(new URL('../../', import.meta.url));
 const run = promisify(execFile);
-let child: ChildProcess | undefined;
-let dataDir: string | undefined;
+let sandbox: SandboxProcess | undefined;
 let t: TestDatabase | undefined;
 
 beforeAll(async () => {
   await run(process.execPath, ['scripts/build.mjs'], { cwd: root });
 }, 120_000);
 afterAll(async () => {
-  if (child && child.exitCode === null) child.kill('SIGKILL');
-  if (dataDir) await rm(dataDir, { recursive: true, force: true });
+  if (sandbox && sandbox.child.exitCode === null) sandbox.child.kill('SIGKILL');
+  if (sandbox) await rm(sandbox.dataDir, { recursive: true, force: true });
   await t?.drop();
 });
 
 describe('the production bundle', () => {
   it('runs with Node alone: sandbox page, example data, migrations, and a clean exit on SIGTERM', async () => {
-    dataDir = await mkdtemp(path.join(os.tmpdir(), 'bundle-start-'));
-    const env: NodeJS.ProcessEnv = { PATH: process.env.PATH, HOME: process.env.HOME, DATA_DIR: dataDir, PORT: '0', LOG_LEVEL: 'info' };
-    child = spawn(process.execPath, ['dist/bundle/main.mjs'], { cwd: root, env, stdio: ['ignore', 'pipe', 'pipe'] });
-    let out = '';
-    child.stdout!.on('data', (c: Buffer) => (out += c.toString('utf8')));
-    child.stderr!.on('data', (c: Buffer) => (out += c.toString('utf8')));
-    const exited = new Promise<number | null>((resolve) => child!.once('exit', (code) => resolve(code)));
-
-    const started = Date.now();
-    while (!/sandbox ready/.test(out)) {
-      if (child.exitCode !== null || Date.now() - started > 60_000) throw new Error(`the bundle did not start:\n${out}`);
-      await new Promise((r) => setTimeout(r, 200));
-    }
-    expect(out).toContain('example organisation and subjects loaded');
-    const ready = out.split('\n').map((l) => (l.trim() ? (JSON.parse(l) as Record<string, unknown>) : undefined)).find((l) => l?.msg && String(l.msg).startsWith('sandbox ready'))!;
-    const page = await fetch(String(ready.url));
+    sandbox = await startSandboxProcess(['dist/bundle/main.mjs'], { cwd: root, prefix: 'bundle-start-' });
+    expect(sandbox.output()).toContain('example organisation and subjects loaded');
+    const page = await fetch(sandbox.url);
     expect(page.status).toBe(200);
     expect(await page.text()).toContain('<main id="panes"');
-    const script = await fetch(new URL('app.js', String(ready.url)));
+    const script = await fetch(new URL('app.js', sandbox.url));
     expect(script.status).toBe(200);
 
-    child.kill('SIGTERM');
-    const code = await Promise.race([exited, new Promise<'timeout'>((r) => setTimeout(() => r('timeout'), 30_000))]);
-    expect(code).toBe(0);
-    expect(existsSync(path.join(dataDir, 'postgres', 'postmaster.pid'))).toBe(false);
+    expect(await sandbox.terminate()).toBe(0);
+    expect(existsSync(path.join(sandbox.dataDir, 'postgres', 'postmaster.pid'))).toBe(false);
   }, 90_000);
 
   it('the CLI bundle migrates and reads a real database', async () => {
