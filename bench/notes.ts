@@ -7,7 +7,8 @@
 export const PERFORMANCE_METHOD = `## How it is measured
 
 Three kinds of process, as in production: the product (\`runApp\` from \`src/main.ts\`, bot and workers
-in one process, run under tsx as the image runs it — through \`bench/sut-entry.ts\`, which only adds an
+in one process, bundled by esbuild and run by Node alone as the image runs it (BENCH_TSX=1: under tsx) —
+through \`bench/sut-entry.ts\`, which only adds an
 IPC hook to ask for a reconciliation), the Bot API stand-in (\`src/sandbox/bot-api-server.ts\`, in the
 bench process: it plays Telegram and timestamps what it receives), and a load generator of its own
 (\`bench/loadgen.ts\`) that acts as staff through the stand-in's user API over HTTP — a tap becomes an
