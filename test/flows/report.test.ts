@@ -126,14 +126,13 @@ describe('a type 一 report with casualties', () => {
 describe('an absconding (四) report and its search', () => {
   it('records attempts by method, then not found, then may escalate, then found and brought back', async () => {
     await reportThroughForm(h, 'officerA1', { type: '四、脱离监督管理', subject: 'SQ-A-002', pick: 'SQ-A-002', place: '住所', description: '今日未报到，电话关机。' });
-    let m;
     let card = h.last('officerA1');
     expect(card.text).toContain('四、脱离监督管理');
     expect(buttonTexts(card)).toContain('🔍 查找记录');
 
     // phone: not reached
     await h.pressText('officerA1', card, '查找记录');
-    m = h.last('officerA1');
+    let m = h.last('officerA1');
     expect(m.text).toContain('尚无查找记录');
     await h.pressText('officerA1', m, '通讯联络');
     m = h.last('officerA1');
