@@ -424,6 +424,25 @@ export const publicReleases = pgTable('public_releases', {
   createdAt: ts('created_at').notNull().defaultNow(),
 });
 
+/** Every send-back of a release, kept after the text is edited: who returned which state, when and why. */
+export const releaseSendBacks = pgTable(
+  'release_send_backs',
+  {
+    /** In the order written: the newest send-back has the highest. */
+    id: bigserial('id', { mode: 'number' }).primaryKey(),
+    releaseId: uuid('release_id')
+      .notNull()
+      .references(() => publicReleases.id),
+    at: ts('at').notNull(),
+    byStaffId: uuid('by_staff_id')
+      .notNull()
+      .references(() => staff.id),
+    fromState: text('from_state').notNull(), // draft | reviewed
+    comment: text('comment').notNull(),
+  },
+  (t) => [index('release_send_backs_release_idx').on(t.releaseId, t.id)],
+);
+
 /** Manual findings of false or concealed reports; automatic ones are computed from the timeline. */
 export const accountabilityFindings = pgTable('accountability_findings', {
   id: uuid('id').primaryKey().defaultRandom(),

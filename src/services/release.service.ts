@@ -9,7 +9,7 @@ import { appendAudit } from '../db/repositories/audit.repository.js';
 import { lockIncident, type IncidentRow } from '../db/repositories/incident.repository.js';
 import { loadOrgSnapshot } from '../db/repositories/org.repository.js';
 import { enqueueNotices, type NoticeDraft } from '../db/repositories/outbox.repository.js';
-import { publicReleases } from '../db/schema.js';
+import { publicReleases, releaseSendBacks } from '../db/schema.js';
 import type { TimerTarget } from '../domain/policy.js';
 import { canDraftRelease, MAX_RELEASE_CHARS, nextReleaseState, type ReleaseAction, type ReleaseFacts, type ReleaseState } from '../domain/public-release.js';
 import { canSeeOffice, type Actor } from '../domain/roles.js';
@@ -144,6 +144,8 @@ export async function sendBackRelease(deps: ServiceDeps, actor: Actor, releaseId
       .set({ state: next, reviewedAt: null, reviewedByStaffId: null, approvedAt: null, approvedByStaffId: null, returnedAt: now, returnedByStaffId: actor.staffId, returnComment: reason })
       .where(eq(publicReleases.id, releaseId))
       .returning();
+    // The history keeps every reason; the row only the one the next edit answers.
+    await tx.insert(releaseSendBacks).values({ releaseId, at: now, byStaffId: actor.staffId, fromState: current.state, comment: reason });
     const outbox = await enqueueNotices(tx, await drafterNotices(tx, incident, row!, actor, now));
     // The comment is free text (it may name people): the row keeps it, the hash-chained trail its length.
     await audit(tx, now, actor, row!, 'returned', { from: current.state, length: reason.length });
@@ -176,6 +178,13 @@ async function drafterNotices(tx: Executor, incident: IncidentRow, row: ReleaseR
       timerId: null,
     },
   ];
+}
+
+export type ReleaseSendBackRow = typeof releaseSendBacks.$inferSelect;
+
+/** A release's send-backs, the newest first. */
+export async function sendBacksOf(db: Executor, releaseId: string): Promise<ReleaseSendBackRow[]> {
+  return db.select().from(releaseSendBacks).where(eq(releaseSendBacks.releaseId, releaseId)).orderBy(desc(releaseSendBacks.id));
 }
 
 export async function findRelease(db: Executor, id: string): Promise<ReleaseRow | undefined> {

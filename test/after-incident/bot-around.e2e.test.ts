@@ -90,7 +90,8 @@ describe('around the incident, through the bot', () => {
     await h.pressText('section', drafted, '✏️ 修改');
     const corrected = await h.send('section', '11月29日上午，一社区矫正对象在公益活动中滋扰秩序。');
     expect(corrected.text).toContain('待职能部门审核');
-    expect(corrected.text).not.toContain('退回修改');
+    expect(corrected.text).not.toContain('↩️ 退回修改');
+    expect(corrected.text).toMatch(/此前退回（已修改）：审核员 .*：请核实发生时间。/);
 
     // Passed on review now; the leader sends it back too, and the review stamp goes.
     await h.send(REVIEWER, '/release');
@@ -106,11 +107,12 @@ describe('around the incident, through the bot', () => {
     // A leader drafts too, so only the edit is left to them on a draft.
     expect(buttonTexts(back)).toEqual(['✏️ 修改']);
 
-    // The drafter edits: the comment leaves the card.
+    // The drafter edits: the current send-back leaves the card; both reasons stay as its history.
     await h.pressText('section', corrected, '✏️ 修改');
     const edited = await h.send('section', '11月29日上午，一社区矫正对象在公益活动中滋扰秩序，已依法处置。');
     expect(edited.text).toContain('待职能部门审核');
-    expect(edited.text).not.toContain('退回修改');
+    expect(edited.text).not.toContain('↩️ 退回修改');
+    expect(edited.text).toMatch(/此前退回（已修改）：局长甲 .*：口径请与宣传部统一。\n· 此前退回（已修改）：审核员 .*：请核实发生时间。/);
   });
 
   it('/stats for a month, its CSV, the register, and a concealed report recorded by hand', async () => {

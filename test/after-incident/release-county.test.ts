@@ -6,7 +6,7 @@ import { MAX_SEND_BACK_COMMENT_CHARS, ReleaseError } from '../../src/domain/publ
 import { countiesOf, nameCounties, recordCountyNotified } from '../../src/services/county.service.js';
 import { reportIncident } from '../../src/services/incident.service.js';
 import type { ServiceDeps } from '../../src/services/ports.js';
-import { approveRelease, draftRelease, editRelease, findRelease, markReleased, reviewRelease, sendBackRelease } from '../../src/services/release.service.js';
+import { approveRelease, draftRelease, editRelease, findRelease, markReleased, reviewRelease, sendBackRelease, sendBacksOf } from '../../src/services/release.service.js';
 import { loadWrittenReport, openWrittenReportDraft } from '../../src/services/written-report.service.js';
 import { createTestDatabase, type TestDatabase } from '../helpers/db.js';
 import { ManualClock, seedOrg, type SeededOrg } from '../helpers/fixtures.js';
@@ -130,6 +130,15 @@ describe('sending a release back with a comment (退回修改)', () => {
     // The edit asks the reviewer again, as any edit does.
     const asks = await t.db.select().from(outbox).where(and(eq(outbox.kind, 'release_review_requested'), eq(outbox.incidentId, incident.id), eq(outbox.recipientStaffId, reviewer.staffId)));
     expect(asks).toHaveLength(2);
+
+    // The edit answered the reason; the history keeps it, and the next send-back joins it.
+    clock.advance(60_000);
+    await sendBackRelease(deps, reviewer, draft.id, '仍需核实时间');
+    const history = await sendBacksOf(t.db, draft.id);
+    expect(history.map((b) => [b.byStaffId, b.fromState, b.comment])).toEqual([
+      [reviewer.staffId, 'draft', '仍需核实时间'],
+      [org.staff.deputy, 'reviewed', '口径请与宣传部统一'],
+    ]);
   });
 
   it('is refused to anyone else, at the wrong step, once approved or released, and without a fitting reason — changing nothing', async () => {

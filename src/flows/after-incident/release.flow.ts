@@ -28,13 +28,23 @@ import {
 import { canSeeOffice } from '../../domain/roles.js';
 import { formatLocal } from '../../domain/time.js';
 import { ServiceRefusal } from '../../services/errors.js';
-import { approveRelease, draftRelease, editRelease, findRelease, markReleased, releasesOf, reviewRelease, sendBackRelease, type ReleaseRow } from '../../services/release.service.js';
+import { approveRelease, draftRelease, editRelease, findRelease, markReleased, releasesOf, reviewRelease, sendBackRelease, sendBacksOf, type ReleaseRow } from '../../services/release.service.js';
 import { awaitInput, clearInput, commandArgs, drillMark, incidentByNumber, m, quote, reply, show, type PendingInput, type View } from './common.js';
+
+/** Earlier send-backs listed on the card; the rest are counted. */
+const EARLIER_SHOWN = 3;
 
 export async function renderReleaseCard(ctx: BotContext, row: ReleaseRow): Promise<View> {
   const actor = ctx.who!.actor;
   const incident = await findIncident(ctx.deps.db, row.incidentId);
-  const people = await findStaffByIds(ctx.deps.db, [row.draftedByStaffId, row.reviewedByStaffId, row.approvedByStaffId, row.returnedByStaffId].filter((x): x is string => !!x));
+  // Send-backs the text was since edited to answer. The newest is the current one while the row still
+  // carries it (an edit clears it), and has its own line.
+  const history = await sendBacksOf(ctx.deps.db, row.id);
+  const earlier = row.returnedAt ? history.slice(1) : history;
+  const people = await findStaffByIds(
+    ctx.deps.db,
+    [row.draftedByStaffId, row.reviewedByStaffId, row.approvedByStaffId, row.returnedByStaffId, ...earlier.map((b) => b.byStaffId)].filter((x): x is string => !!x),
+  );
   const name = (id: string | null) => escapeHtml(people.find((p) => p.id === id)?.name ?? '');
   const tz = ctx.deps.timeZone;
   const now = ctx.deps.clock.now();
@@ -48,6 +58,8 @@ export async function renderReleaseCard(ctx: BotContext, row: ReleaseRow): Promi
   if (row.approvedAt) lines.push(m(ctx, 'rel.card.approved', { name: name(row.approvedByStaffId), at: formatLocal(row.approvedAt, tz, now) }));
   if (row.releasedAt) lines.push(m(ctx, 'rel.card.released', { at: formatLocal(row.releasedAt, tz, now) }));
   if (row.returnedAt) lines.push(m(ctx, 'rel.card.returned', { name: name(row.returnedByStaffId), at: formatLocal(row.returnedAt, tz, now), comment: quote(row.returnComment ?? '', MAX_SEND_BACK_COMMENT_CHARS) }));
+  for (const b of earlier.slice(0, EARLIER_SHOWN)) lines.push(m(ctx, 'rel.card.earlier_return', { name: name(b.byStaffId), at: formatLocal(b.at, tz, now), comment: quote(b.comment, 200) }));
+  if (earlier.length > EARLIER_SHOWN) lines.push(m(ctx, 'rel.card.earlier_more', { count: earlier.length - EARLIER_SHOWN }));
   lines.push('', `<blockquote>${quote(row.text, 3000)}</blockquote>`);
 
   const buttons: Button[] = [];
