@@ -72,7 +72,7 @@ flight) were not answered within 60 s, though each alone is answered in under 10
 sending — for the whole stall. That points at postgres.js's write scheduling (3.4.9 clears but does not
 reset its pending-write timer on teardown, LanternOps/breeze#3225); the trigger was not isolated, and
 the last two full runs had no such hang. Mitigation: a handler timeout well under Telegram's patience
-(e.g. 15 s, \`handlerTimeout\` in \`createBot\`).
+(e.g. \`HANDLER_TIMEOUT_MS=15000\`).
 
 **R2: restored within a second here.** The test runs the reconciler every 2 s; in production a wiped
 Redis is now noticed within a second as well (see P4 in docs/performance.md).`;
