@@ -49,11 +49,11 @@ less.`;
 
 export const PERFORMANCE_NOTES = `## What the figures say, and what bounds each target that was missed
 
-The notes below are from the full runs of 2026-11-29 (four before the fixes made that day, three after);
+The notes below are from the full runs of 2026-11-29 (four before the fixes made that day, four after);
 the table above is the latest run. Several findings were fixed in the product while this work went on;
 they are kept, marked as fixed, because the bench is how a regression would show.
 
-**P1 — missed (median 5.8–7.1× the echo bot; p99 35–140 ms, 34.5 ms in the latest run).** A form step costs 11–14 sequential
+**P1 — missed (median 5.8–7.1× the echo bot; p99 35–140 ms; under 50 ms in the last three runs).** A form step costs 11–14 sequential
 PostgreSQL statements before and around its one Telegram call (counted with \`BENCH_PG_COUNT=1\`, a
 counting proxy; 40–118 for the submit, which includes the notices the workers in the same process send):
 was this update handled, set the lock timeout and take the per-chat advisory lock on a reserved
@@ -92,16 +92,16 @@ delay from when the job is added, so restored timers fire late by the pass's len
 The rebuild itself always took 1.25–1.65 s for 10,000 timers; the rest was waiting for the next
 reconciliation, which ran every 60 s. The reconciler now notices a wiped Redis within seconds.
 
-**P5 — idle met since the production build (129 MB; was 174–187 MB under tsx); the loaded peak still
-missed (261 MB while the wiped queue is rebuilt with 10,000 open incidents; 162 MB after a restart with
-them).** The tsx loader cost 34–48 MB by itself (a worker thread with its own V8 isolate, compiling the
-sources). Production now runs the esbuild bundle under Node alone (\`npm run build\`, the image), and the
-bench measures that; docx and the queue dashboard load only when used (about 11 and 12 MB). The peak comes
-during P3/P4: the reconciliation pass reads every pending timer (now only the columns it uses: it held
-whole rows before, 279–293 MB) and every job id at once, and BullMQ's addBulk batches and the fired
-timers' jobs are live at the same time. Reading pending timers in pages of 1,000 would bound it further.
+**P5 — met in the latest run (idle 130 MB; 161 MB after a restart with 10,000 open incidents, 241 MB
+peak while the wiped queue is rebuilt, 0.97 of the limit); missed before the production build and the
+paged reconciler (idle 174–187 MB, peak 261–293 MB).** The tsx loader cost 34–48 MB by itself (a worker
+thread with its own V8 isolate, compiling the sources). Production now runs the esbuild bundle under
+Node alone (\`npm run build\`, the image), and the bench measures that; docx and the queue dashboard load
+only when used (about 11 and 12 MB). The peak comes during P3/P4, when the reconciliation pass rebuilds
+10,000 jobs: it now reads pending timers a thousand at a time and only the columns it uses (it held every
+whole row at once before). The peak is within 10 MB of the limit, so a busier run may cross it.
 
-**P6 — missed (181 updates/s in the latest run, after the round trips below were cut and production
+**P6 — missed (168–181 updates/s in the latest runs, after the round trips below were cut and production
 runs the bundle; 63–114 before; p99 7–24 s).** CPU per update was 10.9–13.9 ms before those changes and 7.1 ms after
 (product process 6.5–8.4 ms, PostgreSQL 4.2–5.4 ms, Redis 0.2–0.3 ms): two cores given to the product alone
 would have sustained about 145–185 updates/s then, about 280 now without neighbours; the

@@ -14,7 +14,7 @@
  * pass runs at once (10 000 timers are back within about two seconds). The PostgreSQL backend has no mark:
  * its jobs cannot vanish apart from the timer rows.
  */
-import { and, eq, inArray, sql } from 'drizzle-orm';
+import { and, eq, gt, inArray, sql } from 'drizzle-orm';
 import type { Database } from '../db/client.js';
 import { timers } from '../db/schema.js';
 import type { Clock } from '../domain/index.js';
@@ -38,6 +38,8 @@ const PENDING_COLUMNS = {
   isDrill: timers.isDrill,
 };
 export type PendingTimer = Pick<typeof timers.$inferSelect, keyof typeof PENDING_COLUMNS>;
+/** Pending timers read per page in a pass. */
+const PENDING_PAGE = 1_000;
 
 export interface ReconcilerContext {
   db: Database;
@@ -60,6 +62,8 @@ export interface ReconcilerContext {
   wipeCheck?: { mark: StoreMark; everyMs: number };
   /** Told when a wipe was seen (the outbox relay restores the lost send jobs). */
   onWipe?: () => void;
+  /** Pending timers read per page (default 1 000). */
+  pageSize?: number;
 }
 
 export type ReconcileReport = ReconcileDrift & { skipped?: 'locked' };
@@ -135,33 +139,51 @@ export class TimerReconciler {
       await this.ctx.wipeCheck?.mark.set();
       if (this.ctx.ensureSchedulers) await this.ctx.ensureSchedulers().catch((err: unknown) => this.ctx.logger.warn({ err }, 'could not restore job schedulers'));
 
-      // Only the columns a pass uses: with 10,000 timers pending, whole rows (targets and all) were tens of MB.
-      const pending: PendingTimer[] = await tx.select(PENDING_COLUMNS).from(timers).where(eq(timers.state, 'pending'));
-      const byJobId = new Map(pending.map((t) => [jobIdOf(t.dedupeKey), t]));
       const live = await q.getRanges([...LIVE_STATES], 0, -1);
       const liveSet = new Set(live);
+      // Pending timers in pages, so a pass holds a thousand rows at a time, not every one (10,000 open
+      // incidents are 10,000 rows), and only the columns it uses.
+      const pageSize = Math.max(1, this.ctx.pageSize ?? PENDING_PAGE);
+      const pendingJobIds = new Set<string>();
+      const overdueRows: PendingTimer[] = [];
+      let missingCount = 0;
+      let finished: Set<string> | undefined;
+      let after: string | undefined;
+      for (;;) {
+        const page: PendingTimer[] = await tx
+          .select(PENDING_COLUMNS)
+          .from(timers)
+          .where(and(eq(timers.state, 'pending'), after === undefined ? undefined : gt(timers.id, after)))
+          .orderBy(timers.id)
+          .limit(pageSize);
+        for (const t of page) pendingJobIds.add(jobIdOf(t.dedupeKey));
 
-      // Missing: pending in PostgreSQL, no live job. A finished job with that id would swallow the add: remove it first.
-      let missing = pending.filter((t) => !liveSet.has(jobIdOf(t.dedupeKey)));
-      if (missing.length) {
-        // A timer that fired between the two reads is not missing.
-        const still = await tx.select({ id: timers.id }).from(timers).where(and(inArray(timers.id, missing.map((t) => t.id)), eq(timers.state, 'pending')));
-        const stillIds = new Set(still.map((r) => r.id));
-        missing = missing.filter((t) => stillIds.has(t.id));
-      }
-      if (missing.length) {
-        const finished = new Set(await q.getRanges(['completed', 'failed'], 0, -1));
-        await Promise.all(missing.filter((t) => finished.has(jobIdOf(t.dedupeKey))).map((t) => q.remove(jobIdOf(t.dedupeKey)).catch(() => 0)));
-        // BullMQ counts a delay from when the job is added: each batch reads the clock again, so a long pass
-        // does not make the last restored timers late by its own length.
-        for (let i = 0; i < missing.length; i += 1_000) {
-          const batchNow = clock.now();
-          await q.addBulk(missing.slice(i, i + 1_000).map((t) => timerJob(t, batchNow)));
+        // Missing: pending in PostgreSQL, no live job. A finished job with that id would swallow the add: remove it first.
+        let missing = page.filter((t) => !liveSet.has(jobIdOf(t.dedupeKey)));
+        if (missing.length) {
+          // A timer that fired since the page was read is not missing.
+          const still = await tx.select({ id: timers.id }).from(timers).where(and(inArray(timers.id, missing.map((t) => t.id)), eq(timers.state, 'pending')));
+          const stillIds = new Set(still.map((r) => r.id));
+          missing = missing.filter((t) => stillIds.has(t.id));
         }
+        if (missing.length) {
+          finished ??= new Set(await q.getRanges(['completed', 'failed'], 0, -1));
+          const done = finished;
+          await Promise.all(missing.filter((t) => done.has(jobIdOf(t.dedupeKey))).map((t) => q.remove(jobIdOf(t.dedupeKey)).catch(() => 0)));
+          // BullMQ counts a delay from when the job is added: each page reads the clock again, so a long pass
+          // does not make the last restored timers late by its own length.
+          await q.addBulk(missing.map((t) => timerJob(t, clock.now())));
+          missingCount += missing.length;
+        }
+
+        // Overdue: counted from when the timer could first have fired: a timer written already due (a late daily run) is not overdue at once.
+        overdueRows.push(...page.filter((t) => now.getTime() - Math.max(t.dueAt.getTime(), t.createdAt.getTime()) > this.ctx.overdueAlertAfterMs));
+        if (page.length < pageSize) break;
+        after = page.at(-1)!.id;
       }
 
       // Orphans: a waiting or delayed job whose timer is no longer pending (cancelled while the queue was away).
-      const candidates = live.filter((id) => !byJobId.has(id));
+      const candidates = live.filter((id) => !pendingJobIds.has(id));
       let orphaned = 0;
       if (candidates.length) {
         const waiting = new Set(await q.getRanges(['delayed', 'wait', 'prioritized'], 0, -1));
@@ -177,8 +199,6 @@ export class TimerReconciler {
       }
 
       // Overdue: the dead man's switch. A delayed job that should have run is promoted as well.
-      // Counted from when the timer could first have fired: a timer written already due (a late daily run) is not overdue at once.
-      const overdueRows = pending.filter((t) => now.getTime() - Math.max(t.dueAt.getTime(), t.createdAt.getTime()) > this.ctx.overdueAlertAfterMs);
       for (let i = 0; i < overdueRows.length; i += 100) {
         await Promise.all(
           overdueRows.slice(i, i + 100).map(async (t) => {
@@ -187,7 +207,7 @@ export class TimerReconciler {
           }),
         );
       }
-      return { at: now, pending: pending.length, missing: missing.length, orphaned, overdue: overdueRows.length, overdueRows };
+      return { at: now, pending: pendingJobIds.size, missing: missingCount, orphaned, overdue: overdueRows.length, overdueRows };
     });
 
     if ('skipped' in report && report.skipped) return { at: report.at, pending: 0, missing: 0, orphaned: 0, overdue: 0, skipped: 'locked' };
