@@ -15,25 +15,15 @@ import { DAY, localDate } from '../../src/domain/index.js';
 import { createLogger } from '../../src/logger.js';
 import { countiesOf } from '../../src/services/county.service.js';
 import { runDailyDigest } from '../../src/services/digest.service.js';
-import { acknowledgeIncident, closeFalseAlarm, closeIncident, reportIncident, setRole } from '../../src/services/incident.service.js';
+import { acknowledgeIncident, closeFalseAlarm, closeIncident, setRole } from '../../src/services/incident.service.js';
 import { logScreening } from '../../src/services/screening.service.js';
 import { returnWrittenReport, submitWrittenReport, writtenReportForIncident } from '../../src/services/written-report.service.js';
 import { TG, type StaffKey } from '../helpers/fixtures.js';
-import { botTexts, fastPolicy, startHarness, waitFor, type Harness } from '../jobs/harness.js';
+import { botTexts, fastPolicy, reportViolentCrime, startHarness, waitFor, type Harness } from '../jobs/harness.js';
 
 const closing = { cause: '邻里纠纷激化', lessons: '走访不够', measures: '每周谈话一次' };
 
-const report = (h: Harness, description: string, extra: { otherCounties?: string[] } = {}) =>
-  reportIncident(h.deps, h.org.actor('officerA1'), {
-    type: 'violent_crime',
-    subjectId: h.org.subjects.a1,
-    officeUnitId: h.org.units.officeA,
-    discoveredAt: new Date(),
-    injured: 0,
-    dead: 0,
-    description,
-    ...extra,
-  });
+const report = (h: Harness, description: string, extra: { otherCounties?: string[] } = {}) => reportViolentCrime(h, description, extra);
 
 const hasAckButton = (h: Harness, chat: number, messageId: number) => h.api.inlineButtons(h.api.message(chat, messageId)).some((b) => b.callback_data?.startsWith('ack:'));
 

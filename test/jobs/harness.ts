@@ -11,6 +11,7 @@ import { resolvePolicy, type Clock, type EscalationPolicy, type PolicyOverrides 
 import { createJobSystem, createQueueBackend, type JobMetricsHook, type JobSystem, type JobTuning } from '../../src/jobs/index.js';
 import { createLogger, type Logger } from '../../src/logger.js';
 import { startBotApiServer, type BotApiServer, type SandboxMessage } from '../../src/sandbox/bot-api-server.js';
+import { reportIncident, type IncidentReport } from '../../src/services/incident.service.js';
 import type { ServiceDeps } from '../../src/services/ports.js';
 import { createTestDatabase, type TestDatabase } from '../helpers/db.js';
 import { seedOrg, TG, type SeededOrg } from '../helpers/fixtures.js';
@@ -177,4 +178,18 @@ export async function startThrowawayRedis(): Promise<{ url: string; port: number
         child.kill('SIGTERM');
       }),
   };
+}
+
+/** A type 一 incident reported now by officer A1 of office A, through the service: setup for timer tests. */
+export function reportViolentCrime(h: Pick<Harness, 'deps' | 'org'>, description: string, extra: Partial<IncidentReport> = {}) {
+  return reportIncident(h.deps, h.org.actor('officerA1'), {
+    type: 'violent_crime',
+    subjectId: h.org.subjects.a1,
+    officeUnitId: h.org.units.officeA,
+    discoveredAt: new Date(),
+    injured: 0,
+    dead: 0,
+    description,
+    ...extra,
+  });
 }

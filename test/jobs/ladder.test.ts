@@ -4,9 +4,9 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { decodeCallback } from '../../src/bot/callback-data.js';
-import { acknowledgeIncident, reportIncident } from '../../src/services/incident.service.js';
+import { acknowledgeIncident } from '../../src/services/incident.service.js';
 import { TG } from '../helpers/fixtures.js';
-import { botTexts, fastPolicy, sleep, startHarness, waitFor, type BackendKind, type Harness } from './harness.js';
+import { botTexts, fastPolicy, reportViolentCrime, sleep, startHarness, waitFor, type BackendKind, type Harness } from './harness.js';
 
 const ACK = 2; // seconds before the deputy director, and as long again before the director
 
@@ -21,16 +21,7 @@ describe.each<BackendKind>(['redis', 'postgres'])('the ladder on %s', (backend) 
   });
   afterAll(async () => h?.close());
 
-  const report = (description: string) =>
-    reportIncident(h.deps, h.org.actor('officerA1'), {
-      type: 'violent_crime',
-      subjectId: h.org.subjects.a1,
-      officeUnitId: h.org.units.officeA,
-      discoveredAt: new Date(),
-      injured: 0,
-      dead: 0,
-      description,
-    });
+  const report = (description: string) => reportViolentCrime(h, description);
 
   it('unacknowledged: the deputy director gets the ping, then the director, each once, saying who and since when, with an acknowledge button', async () => {
     const started = Date.now();

@@ -10,8 +10,7 @@ import { jobIdOf } from '../../src/jobs/catalogue.js';
 import { createJobCounters } from '../../src/jobs/metrics.js';
 import { TimerReconciler } from '../../src/jobs/reconciler.js';
 import { createLogger } from '../../src/logger.js';
-import { reportIncident } from '../../src/services/incident.service.js';
-import { fastPolicy, startHarness, startThrowawayRedis, type Harness } from './harness.js';
+import { fastPolicy, reportViolentCrime, startHarness, startThrowawayRedis, type Harness } from './harness.js';
 
 let redis: Awaited<ReturnType<typeof startThrowawayRedis>>;
 let h: Harness;
@@ -29,7 +28,7 @@ afterAll(async () => {
 describe('reconciling in pages', () => {
   it('restores every pending timer across pages, once, and removes an orphan', async () => {
     for (const n of [1, 2, 3]) {
-      await reportIncident(h.deps, h.org.actor('officerA1'), { type: 'violent_crime', officeUnitId: h.org.units.officeA, subjectNote: '不明', discoveredAt: new Date(), injured: 0, dead: 0, description: `分页 ${n}` });
+      await reportViolentCrime(h, `分页 ${n}`, { subjectId: null, subjectNote: '不明' });
     }
     const pending = await h.t.db.select({ id: timers.id, key: timers.dedupeKey }).from(timers).where(eq(timers.state, 'pending'));
     expect(pending.length).toBeGreaterThan(5);

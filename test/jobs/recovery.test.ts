@@ -7,9 +7,8 @@
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { timers } from '../../src/db/schema.js';
-import { reportIncident } from '../../src/services/incident.service.js';
 import { TG } from '../helpers/fixtures.js';
-import { botTexts, fastPolicy, sleep, startHarness, startThrowawayRedis, waitFor, type Harness } from './harness.js';
+import { botTexts, fastPolicy, reportViolentCrime, sleep, startHarness, startThrowawayRedis, waitFor, type Harness } from './harness.js';
 
 let redis: Awaited<ReturnType<typeof startThrowawayRedis>>;
 let h: Harness;
@@ -30,7 +29,7 @@ afterAll(async () => {
 });
 
 const report = (description: string) =>
-  reportIncident(h.deps, h.org.actor('officerA1'), { type: 'violent_crime', officeUnitId: h.org.units.officeA, subjectNote: '不明', discoveredAt: new Date(), injured: 0, dead: 0, description });
+  reportViolentCrime(h, description, { subjectId: null, subjectNote: '不明' });
 
 describe('recovery from a wiped Redis', () => {
   it('FLUSHALL mid-run: the reconciler restores the jobs and the schedulers, and the escalation arrives exactly once', async () => {
