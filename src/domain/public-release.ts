@@ -3,7 +3,7 @@
  * department (the `info_reviewer` position, configured in the org file), approved by the bureau (director
  * or deputy director), and only then marked released — in one voice. Pure state machine.
  */
-import type { Actor } from './roles.js';
+import { canSeeOffice, type Actor } from './roles.js';
 
 export const RELEASE_STATES = ['draft', 'reviewed', 'approved', 'released'] as const;
 export type ReleaseState = (typeof RELEASE_STATES)[number];
@@ -41,6 +41,11 @@ export function canDraftRelease(actor: Actor): boolean {
 
 export function canReviewRelease(actor: Actor): boolean {
   return actor.positions.includes('info_reviewer');
+}
+
+/** Who sees a release: whoever sees its incident's office, and the functional department that reviews it (outside the office tree). */
+export function canSeeRelease(actor: Actor, incidentOfficeUnitId: string): boolean {
+  return canSeeOffice(actor, incidentOfficeUnitId) || canReviewRelease(actor);
 }
 
 export function canApproveRelease(actor: Actor): boolean {
@@ -133,3 +138,14 @@ export function nextReleaseState(facts: ReleaseFacts, action: ReleaseAction, act
 
 /** Longest release text, in characters. */
 export const MAX_RELEASE_CHARS = 3000;
+
+/** Whether the actor may take this step now (the card offers exactly these). A send-back also needs its reason. */
+export function mayTakeReleaseStep(facts: ReleaseFacts, action: Exclude<ReleaseAction, 'send_back'>, actor: Actor): boolean {
+  try {
+    nextReleaseState(facts, action, actor);
+    return true;
+  } catch (e) {
+    if (e instanceof ReleaseError) return false;
+    throw e;
+  }
+}

@@ -11,7 +11,7 @@ import { loadOrgSnapshot } from '../db/repositories/org.repository.js';
 import { enqueueNotices, type NoticeDraft } from '../db/repositories/outbox.repository.js';
 import { publicReleases, releaseSendBacks } from '../db/schema.js';
 import type { TimerTarget } from '../domain/policy.js';
-import { canDraftRelease, MAX_RELEASE_CHARS, nextReleaseState, type ReleaseAction, type ReleaseFacts, type ReleaseState } from '../domain/public-release.js';
+import { canDraftRelease, canSeeRelease, MAX_RELEASE_CHARS, nextReleaseState, type ReleaseAction, type ReleaseFacts, type ReleaseState } from '../domain/public-release.js';
 import { canSeeOffice, type Actor } from '../domain/roles.js';
 import { ServiceRefusal } from './errors.js';
 import { noticesFor } from './incident.service.js';
@@ -80,8 +80,7 @@ async function lockForStep(tx: Executor, actor: Actor, releaseId: string): Promi
   const current = await lockRelease(tx, releaseId);
   const incident = await lockIncident(tx, current.incidentId);
   if (!incident) throw new ServiceRefusal('not_found');
-  // The functional department is outside the office tree; it sees what it is asked to review.
-  if (!canSeeOffice(actor, incident.officeUnitId) && !actor.positions.includes('info_reviewer')) throw new ServiceRefusal('not_found');
+  if (!canSeeRelease(actor, incident.officeUnitId)) throw new ServiceRefusal('not_found');
   return { current, incident };
 }
 

@@ -18,11 +18,14 @@ import {
   canDraftRelease,
   canMarkReleased,
   canReviewRelease,
+  canSeeRelease,
   canSendBackRelease,
   MAX_SEND_BACK_COMMENT_CHARS,
+  mayTakeReleaseStep,
   ReleaseError,
   sendBackCommentRefusal,
   sendBackRefusal,
+  type ReleaseFacts,
   type ReleaseState,
 } from '../../domain/public-release.js';
 import { canSeeOffice } from '../../domain/roles.js';
@@ -62,14 +65,15 @@ export async function renderReleaseCard(ctx: BotContext, row: ReleaseRow): Promi
   if (earlier.length > EARLIER_SHOWN) lines.push(m(ctx, 'rel.card.earlier_more', { count: earlier.length - EARLIER_SHOWN }));
   lines.push('', `<blockquote>${quote(row.text, 3000)}</blockquote>`);
 
+  const facts: ReleaseFacts = { state, returnedAt: row.returnedAt, reviewedAt: row.reviewedAt, approvedAt: row.approvedAt };
+  const may = (action: 'edit' | 'review' | 'approve' | 'release') => mayTakeReleaseStep(facts, action, actor);
   const buttons: Button[] = [];
-  // A draft sent back waits for the drafter's edit before it can be passed.
-  if (state === 'draft' && !row.returnedAt && canReviewRelease(actor)) buttons.push(button(m(ctx, 'rel.button.review'), { a: 'rel', i: row.id, k: 'rev' }));
-  if (state === 'reviewed' && canApproveRelease(actor)) buttons.push(button(m(ctx, 'rel.button.approve'), { a: 'rel', i: row.id, k: 'apr' }));
-  if (state === 'approved' && canMarkReleased(actor)) buttons.push(button(m(ctx, 'rel.button.release'), { a: 'rel', i: row.id, k: 'pub' }));
+  if (may('review')) buttons.push(button(m(ctx, 'rel.button.review'), { a: 'rel', i: row.id, k: 'rev' }));
+  if (may('approve')) buttons.push(button(m(ctx, 'rel.button.approve'), { a: 'rel', i: row.id, k: 'apr' }));
+  if (may('release')) buttons.push(button(m(ctx, 'rel.button.release'), { a: 'rel', i: row.id, k: 'pub' }));
   if (canSendBackRelease(actor, state)) buttons.push(button(m(ctx, 'rel.button.send_back'), { a: 'rel', i: row.id, k: 'ret' }));
   const rows: Button[][] = [buttons];
-  if (state !== 'released' && canDraftRelease(actor)) rows.push([button(m(ctx, 'rel.button.edit'), { a: 'rel', i: row.id, k: 'edit' })]);
+  if (may('edit')) rows.push([button(m(ctx, 'rel.button.edit'), { a: 'rel', i: row.id, k: 'edit' })]);
   return { text: lines.join('\n'), reply_markup: markup(rows) };
 }
 
@@ -131,7 +135,7 @@ export async function onReleaseButton(ctx: BotContext, cb: CallbackData): Promis
   if (cb.k === 'ret') {
     const row = await findRelease(ctx.deps.db, cb.i);
     const incident = row ? await findIncident(ctx.deps.db, row.incidentId) : undefined;
-    if (!row || !incident || (!canSeeOffice(actor, incident.officeUnitId) && !canReviewRelease(actor))) throw new ServiceRefusal('not_found');
+    if (!row || !incident || !canSeeRelease(actor, incident.officeUnitId)) throw new ServiceRefusal('not_found');
     // Refused now rather than after the user typed a reason; the service checks again on the answer.
     const refusal = sendBackRefusal(row.state as ReleaseState, actor);
     if (refusal) throw new ReleaseError(refusal, row.state as ReleaseState, 'send_back');
@@ -142,7 +146,7 @@ export async function onReleaseButton(ctx: BotContext, cb: CallbackData): Promis
   if (cb.k === 'card') {
     const row = await findRelease(ctx.deps.db, cb.i);
     const incident = row ? await findIncident(ctx.deps.db, row.incidentId) : undefined;
-    if (!row || !incident || (!canSeeOffice(actor, incident.officeUnitId) && !canReviewRelease(actor))) throw new ServiceRefusal('not_found');
+    if (!row || !incident || !canSeeRelease(actor, incident.officeUnitId)) throw new ServiceRefusal('not_found');
     await show(ctx, await renderReleaseCard(ctx, row));
     return;
   }
