@@ -8,8 +8,7 @@
  */
 import type { Context, MiddlewareFn } from 'telegraf';
 import type { Logger } from '../logger.js';
-
-type CallApi = (method: string, payload: unknown, opts?: unknown) => Promise<unknown>;
+import { wrapCallApi, type CallApi } from '../ops/telegraf.js';
 
 export interface RateLimitedRepliesOptions {
   logger: Logger;
@@ -33,23 +32,18 @@ export function waitOutRateLimits<C extends Context>(opts: RateLimitedRepliesOpt
   const retries = opts.retries ?? 2;
   const sleep = opts.sleep ?? ((ms: number) => new Promise<void>((r) => setTimeout(r, ms)));
   return (ctx, next) => {
-    const client = ctx.telegram as unknown as { callApi: CallApi; __waitsOutRateLimits?: true };
-    if (!client.__waitsOutRateLimits) {
-      const original = client.callApi.bind(client);
-      client.callApi = async (method, payload, callOpts) => {
-        for (let attempt = 0; ; attempt++) {
-          try {
-            return await original(method, payload, callOpts);
-          } catch (err) {
-            const seconds = retryAfterSeconds(err);
-            if (seconds === undefined || attempt >= retries || seconds * 1000 > maxWaitMs) throw err;
-            opts.logger.info({ method, retryAfter: seconds, updateId: ctx.update.update_id }, 'reply rate-limited: waiting as Telegram asks');
-            await sleep(Math.max(1, seconds) * 1000);
-          }
+    wrapCallApi(ctx.telegram as unknown as { callApi: CallApi }, '__waitsOutRateLimits', (original) => async (method, payload, callOpts) => {
+      for (let attempt = 0; ; attempt++) {
+        try {
+          return await original(method, payload, callOpts);
+        } catch (err) {
+          const seconds = retryAfterSeconds(err);
+          if (seconds === undefined || attempt >= retries || seconds * 1000 > maxWaitMs) throw err;
+          opts.logger.info({ method, retryAfter: seconds, updateId: ctx.update.update_id }, 'reply rate-limited: waiting as Telegram asks');
+          await sleep(Math.max(1, seconds) * 1000);
         }
-      };
-      client.__waitsOutRateLimits = true;
-    }
+      }
+    });
     return next();
   };
 }

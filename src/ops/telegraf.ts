@@ -36,7 +36,7 @@ export interface OpsMiddlewareOptions {
   metrics?: OpsMetrics;
 }
 
-type CallApi = (method: string, payload: unknown, opts?: unknown) => Promise<unknown>;
+export type CallApi = (method: string, payload: unknown, opts?: unknown) => Promise<unknown>;
 
 export function opsMiddleware<C extends Context>(opts: OpsMiddlewareOptions): MiddlewareFn<C> {
   const m = opts.metrics ?? processMetrics;
@@ -56,12 +56,20 @@ export function opsMiddleware<C extends Context>(opts: OpsMiddlewareOptions): Mi
   };
 }
 
+/**
+ * Puts `around` around every call of one Telegram client, once per `mark` however often it is asked
+ * (telegraf hands each update a fresh client, and middleware runs per update).
+ */
+export function wrapCallApi(telegram: { callApi: CallApi }, mark: string, around: (call: CallApi) => CallApi): void {
+  const marked = telegram as unknown as { callApi: CallApi } & Record<string, unknown>;
+  if (marked[mark]) return;
+  marked.callApi = around(telegram.callApi.bind(telegram));
+  marked[mark] = true;
+}
+
 /** Wraps one Telegram client so each message-sending call is counted once, by result. */
 export function countSends(telegram: { callApi: CallApi }, m: OpsMetrics = processMetrics): void {
-  const marked = telegram as { callApi: CallApi; __opsCounted?: true };
-  if (marked.__opsCounted) return;
-  const original = telegram.callApi.bind(telegram);
-  marked.callApi = async (method, payload, callOpts) => {
+  wrapCallApi(telegram, '__opsCounted', (original) => async (method, payload, callOpts) => {
     if (!MESSAGE_METHODS.has(method)) return original(method, payload, callOpts);
     try {
       const result = await original(method, payload, callOpts);
@@ -71,6 +79,5 @@ export function countSends(telegram: { callApi: CallApi }, m: OpsMetrics = proce
       m.messageFailed(err);
       throw err;
     }
-  };
-  marked.__opsCounted = true;
+  });
 }
