@@ -5,8 +5,7 @@
  * a delete), so a second run writes nothing more. Each run is recorded in daily_runs (kind `checks`), so
  * a worker that starts after today's time and finds no run does it then (runLateDailyChecks).
  */
-import { and, eq } from 'drizzle-orm';
-import { dailyRuns } from '../db/schema.js';
+import { isDailyRunLate, recordDailyRun } from '../db/repositories/daily-runs.repository.js';
 import { addMs, atLocalTime, DAY, localDate } from '../domain/index.js';
 import { checkDrillReminder } from './drill.service.js';
 import type { ServiceDeps } from './ports.js';
@@ -32,7 +31,7 @@ export async function runDailyChecks(deps: ServiceDeps): Promise<DailyChecksResu
   const screenings = await remindDueScreenings(deps);
   const drill = await checkDrillReminder(deps);
   const updatesPruned = await pruneProcessedUpdates(deps.db, addMs(now, -PROCESSED_UPDATES_KEEP_DAYS * DAY));
-  await deps.db.insert(dailyRuns).values({ kind: DAILY_CHECKS_RUN, localDate: localDate(now, deps.timeZone), ranAt: now }).onConflictDoNothing();
+  await recordDailyRun(deps.db, DAILY_CHECKS_RUN, localDate(now, deps.timeZone), now);
   return { screeningsDue: screenings.due, screeningNotices: screenings.outboxCreated, drillReminderDue: drill.due, drillNotices: drill.outboxCreated, updatesPruned };
 }
 
@@ -45,7 +44,6 @@ export async function runLateDailyChecks(deps: ServiceDeps): Promise<DailyChecks
   const now = deps.clock.now();
   const today = localDate(now, deps.timeZone);
   const policy = await deps.policy();
-  if (atLocalTime(today, policy.dailyContact.reminderAt, deps.timeZone) > now) return undefined;
-  const [ran] = await deps.db.select({ d: dailyRuns.localDate }).from(dailyRuns).where(and(eq(dailyRuns.kind, DAILY_CHECKS_RUN), eq(dailyRuns.localDate, today)));
-  return ran ? undefined : runDailyChecks(deps);
+  const late = await isDailyRunLate(deps.db, DAILY_CHECKS_RUN, today, atLocalTime(today, policy.dailyContact.reminderAt, deps.timeZone), now);
+  return late ? runDailyChecks(deps) : undefined;
 }

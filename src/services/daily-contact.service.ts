@@ -10,6 +10,7 @@
 import { createHash } from 'node:crypto';
 import { and, desc, eq, gte, inArray, isNull, lte, max, sql } from 'drizzle-orm';
 import type { Executor } from '../db/client.js';
+import { isDailyRunLate, recordDailyRun } from '../db/repositories/daily-runs.repository.js';
 import { appendAudit } from '../db/repositories/audit.repository.js';
 import { loadOrgSnapshot } from '../db/repositories/org.repository.js';
 import { enqueueNotices, type NoticeDraft } from '../db/repositories/outbox.repository.js';
@@ -94,7 +95,7 @@ export async function runDailyContactReminders(deps: ServiceDeps, date?: string)
     const timers = await insertTimers(tx, away.flatMap((s) => contactCheckTimers(s.subjectId, day, policy, deps.timeZone)));
     const suggestions = await abscondingSuggestionDrafts(tx, away, policy, org);
     const offered = await enqueueNotices(tx, suggestions);
-    await tx.insert(dailyRuns).values({ kind: 'contact_reminder', localDate: day, ranAt: now }).onConflictDoNothing();
+    await recordDailyRun(tx, 'contact_reminder', day, now);
     if (reminders.length) {
       await appendAudit(tx, { at: now, action: 'daily.contact_reminders', entity: 'daily_run', entityId: day, data: { officers: reminders.length, subjects: away.length } });
     }
@@ -223,14 +224,10 @@ export async function detectMissedDailyRuns(deps: ServiceDeps, opts: { lookbackD
       }
     }
     // Today's run, if its time has passed and it has not run: late is better than never.
-    const due = atLocalTime(today, dailyRunTime(kind, policy), deps.timeZone);
-    if (due <= now) {
-      const [ran] = await deps.db.select({ d: dailyRuns.localDate }).from(dailyRuns).where(and(eq(dailyRuns.kind, kind), eq(dailyRuns.localDate, today)));
-      if (!ran) {
-        if (kind === 'contact_reminder') await runDailyContactReminders(deps, today);
-        else await runDailyDigest(deps, today);
-        report.ranLate.push(kind);
-      }
+    if (await isDailyRunLate(deps.db, kind, today, atLocalTime(today, dailyRunTime(kind, policy), deps.timeZone), now)) {
+      if (kind === 'contact_reminder') await runDailyContactReminders(deps, today);
+      else await runDailyDigest(deps, today);
+      report.ranLate.push(kind);
     }
   }
   return report;

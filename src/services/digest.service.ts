@@ -6,9 +6,10 @@
  */
 import { and, desc, eq, gte, inArray, isNull, lte } from 'drizzle-orm';
 import type { Executor } from '../db/client.js';
+import { recordDailyRun } from '../db/repositories/daily-runs.repository.js';
 import { loadOrgSnapshot } from '../db/repositories/org.repository.js';
 import { enqueueNotices, type NoticeDraft } from '../db/repositories/outbox.repository.js';
-import { absences, contactLogs, dailyRuns, incidents, incidentSteps, subjects, units, writtenReports } from '../db/schema.js';
+import { absences, contactLogs, incidents, incidentSteps, subjects, units, writtenReports } from '../db/schema.js';
 import { addMs, localDate, OPEN_STATUSES, resolveTarget, type Criticality, type PositionKind } from '../domain/index.js';
 import { policyOf } from './incident.service.js';
 import { emptyChange, type ServiceDeps } from './ports.js';
@@ -113,7 +114,7 @@ export async function runDailyDigest(deps: ServiceDeps, date?: string): Promise<
       params: { date: day },
     }));
     const rows = await enqueueNotices(tx, drafts);
-    await tx.insert(dailyRuns).values({ kind: 'digest', localDate: day, ranAt: now }).onConflictDoNothing();
+    await recordDailyRun(tx, 'digest', day, now);
     return rows;
   });
   await deps.dispatcher.afterCommit({ ...emptyChange(), outboxCreated: created });
