@@ -17,7 +17,6 @@ const optionalString = z
 function optionalInt(min: number, max: number) {
   return optionalString.pipe(z.coerce.number<string | undefined>().int().min(min).max(max).optional());
 }
-const optionalMs = optionalInt;
 
 const configSchema = z
   .object({
@@ -60,19 +59,19 @@ const configSchema = z
     POLICY_TIME_SCALE: z.coerce.number().positive().max(1).default(1),
     // Operational timings (src/jobs/job-system.ts DEFAULT_TUNING when unset; docs/operations.md says when to change them).
     /** Longest a bot handler may take before the update is answered with an apology. */
-    HANDLER_TIMEOUT_MS: optionalMs(1_000, 600_000),
+    HANDLER_TIMEOUT_MS: optionalInt(1_000, 600_000),
     /** Telegram sends a worker runs at once. */
     SEND_CONCURRENCY: optionalInt(1, 100),
     /** Escalation timers a worker runs at once. */
     TIMER_CONCURRENCY: optionalInt(1, 100),
     /** A worker's job lock; a killed worker's job runs again once it expires. */
-    JOB_LOCK_MS: optionalMs(5_000, 600_000),
+    JOB_LOCK_MS: optionalInt(5_000, 600_000),
     /** How often the outbox relay looks for notices the queue does not have. */
-    OUTBOX_RELAY_EVERY_MS: optionalMs(500, 600_000),
+    OUTBOX_RELAY_EVERY_MS: optionalInt(500, 600_000),
     /** How often the timers in PostgreSQL are compared with the queue (0: at start only). */
-    RECONCILE_EVERY_MS: optionalMs(0, 3_600_000),
+    RECONCILE_EVERY_MS: optionalInt(0, 3_600_000),
     /** How long a stopping worker waits for jobs in hand. */
-    SHUTDOWN_DEADLINE_MS: optionalMs(1_000, 600_000),
+    SHUTDOWN_DEADLINE_MS: optionalInt(1_000, 600_000),
   })
   .superRefine((cfg, ctx) => {
     if (cfg.BOT_MODE === 'webhook') {
