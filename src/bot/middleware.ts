@@ -7,7 +7,7 @@
 import type { MiddlewareFn } from 'telegraf';
 import { appendAudit } from '../db/repositories/audit.repository.js';
 import { findStaffByTelegramId, identityByTelegramId, markStaffUnreachable } from '../db/repositories/org.repository.js';
-import { claimUpdate, pruneProcessedUpdates, recordUpdateHandled, wasUpdateHandled, type ChatLocks } from '../services/update-gate.js';
+import { claimUpdate, PROCESSED_UPDATE_KEEP_MS, pruneProcessedUpdates, recordUpdateHandled, wasUpdateHandled, type ChatLocks } from '../services/update-gate.js';
 import { answerCallback, type BotContext } from './context.js';
 import { loggableError } from './log-safe.js';
 import { MAX_CAPTION_CHARS, MAX_MESSAGE_CHARS } from './html.js';
@@ -56,9 +56,9 @@ export const dedupeUpdates: MiddlewareFn<BotContext> = async (ctx, next) => {
     (err: unknown) => void logger.warn({ err: loggableError(err), updateId }, 'handled update not recorded'),
   );
   if (!recorded) return;
-  // Telegram keeps an update for 24 hours at most: now and then, forget ids older than two days.
+  // Now and then, forget ids past their keeping time (the daily checks do it too).
   if (updateId % 500 === 0) {
-    const before = new Date(clock.now().getTime() - 2 * 86_400_000);
+    const before = new Date(clock.now().getTime() - PROCESSED_UPDATE_KEEP_MS);
     await pruneProcessedUpdates(db, before).catch(() => 0);
   }
 };

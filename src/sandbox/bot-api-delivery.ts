@@ -5,6 +5,7 @@
 import http from 'node:http';
 import https from 'node:https';
 import { ApiError, type TgUpdate } from './bot-api-types.js';
+import { UPDATE_ID_BLOCK, type UpdateIdStore } from './update-id-store.js';
 
 export const DEFAULT_ALLOWED_UPDATES_EXCLUDED = new Set(['chat_member', 'message_reaction', 'message_reaction_count']);
 
@@ -40,6 +41,8 @@ export interface ChannelOptions {
   webhookTimeoutMs: number;
   retryBackoffMs: number[];
   maxAttempts: number;
+  /** Keeps the update-id counter across restarts (the sandbox); without it ids start at 1. */
+  updateIds?: UpdateIdStore;
 }
 
 interface Queued {
@@ -105,10 +108,24 @@ export class UpdateChannel {
   constructor(
     private readonly opts: ChannelOptions,
     private readonly hooks: ChannelHooks,
-  ) {}
+  ) {
+    this.reservedUpTo = opts.updateIds?.load(opts.botName) ?? 0;
+    this.lastId = this.reservedUpTo;
+    this.maxEnqueued = this.reservedUpTo;
+  }
+
+  /** Ids up to here are on disk as possibly handed out (with `updateIds`). */
+  private reservedUpTo: number;
 
   nextUpdateId(): number {
+    this.reserveThrough(this.lastId + 1);
     return ++this.lastId;
+  }
+
+  private reserveThrough(id: number): void {
+    if (!this.opts.updateIds || id <= this.reservedUpTo) return;
+    this.reservedUpTo = id + UPDATE_ID_BLOCK - 1;
+    this.opts.updateIds.reserve(this.opts.botName, this.reservedUpTo);
   }
 
   get pendingCount(): number {
@@ -132,7 +149,10 @@ export class UpdateChannel {
     if (!this.isAllowed(updateType(update))) return false;
     const redelivery = update.update_id <= this.maxEnqueued;
     if (update.update_id > this.maxEnqueued) this.maxEnqueued = update.update_id;
-    if (update.update_id > this.lastId) this.lastId = update.update_id;
+    if (update.update_id > this.lastId) {
+      this.reserveThrough(update.update_id);
+      this.lastId = update.update_id;
+    }
     this.queue.push({ update, chatKey: updateChatKey(update), redelivery, handedOut: false, attempts: 0 });
     this.hooks.onActivity();
     this.scheduleFlush();

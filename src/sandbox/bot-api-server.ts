@@ -48,6 +48,7 @@ import {
   type TgUpdate,
   type TgUser,
 } from './bot-api-types.js';
+import type { UpdateIdStore } from './update-id-store.js';
 
 export type { SandboxMessage } from './bot-api-state.js';
 export type { WebhookDeliveryRecord } from './bot-api-delivery.js';
@@ -73,6 +74,8 @@ export interface BotApiServerOptions {
   webhookRetry?: { maxAttempts?: number; backoffMs?: number[] };
   /** Keep at most this many entries in `requests` (default 100 000); stats() counts all. */
   maxRequestLog?: number;
+  /** Keeps each bot's update-id counter across restarts, as Telegram does (the sandbox: a file in DATA_DIR). */
+  updateIds?: UpdateIdStore;
 }
 
 export interface UserActionOptions {
@@ -326,6 +329,7 @@ export class BotApiServer extends EventEmitter<BotApiServerEvents> {
             webhookTimeoutMs: opts.webhookTimeoutMs ?? 10_000,
             retryBackoffMs: opts.webhookRetry?.backoffMs ?? [200, 500, 1000, 2000, 4000, 8000],
             maxAttempts: opts.webhookRetry?.maxAttempts ?? 10,
+            ...(opts.updateIds ? { updateIds: opts.updateIds } : {}),
           },
           {
             onWebhookReply: (body, contentType) => void this.runWebhookReply(rt, body, contentType),

@@ -32,6 +32,7 @@ import type { Logger } from '../logger.js';
 import { runApp, type AppHandle } from '../main.js';
 import { startDrill } from '../services/drill.service.js';
 import { startBotApiServer, type BotApiServer } from './bot-api-server.js';
+import { fileUpdateIdStore } from './update-id-store.js';
 import { buildPageConfig, type DrillTrigger, type PageConfig } from './page-config.js';
 import { sandboxPersons, seedSandboxOrg, type SandboxPerson } from './sandbox-org.js';
 import { DRILL_ROUTE, registerSandboxRoutes } from './sandbox-routes.js';
@@ -114,6 +115,8 @@ export async function startSandbox(config: Config, logger: Logger, opts: StartSa
         bots: [{ ...SANDBOX_BOT }],
         limits: { ...SANDBOX_LIMITS },
         staticDir: WEB_DIR,
+        // Telegram's update ids keep rising across restarts; the product drops an id it has handled.
+        updateIds: fileUpdateIdStore(path.join(config.dataDir, 'sandbox-update-ids.json')),
       });
     } catch (err) {
       if ((err as { code?: string }).code === 'EADDRINUSE') {

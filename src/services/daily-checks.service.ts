@@ -10,10 +10,7 @@ import { addMs, atLocalTime, DAY, localDate } from '../domain/index.js';
 import { checkDrillReminder } from './drill.service.js';
 import type { ServiceDeps } from './ports.js';
 import { remindDueScreenings } from './screening.service.js';
-import { pruneProcessedUpdates } from './update-gate.js';
-
-/** Days an update id is kept; Telegram redelivers an update for 24 hours at most. */
-export const PROCESSED_UPDATES_KEEP_DAYS = 7;
+import { PROCESSED_UPDATE_KEEP_MS, pruneProcessedUpdates } from './update-gate.js';
 
 /** The daily_runs kind of these checks. */
 export const DAILY_CHECKS_RUN = 'checks';
@@ -30,7 +27,7 @@ export async function runDailyChecks(deps: ServiceDeps): Promise<DailyChecksResu
   const now = deps.clock.now();
   const screenings = await remindDueScreenings(deps);
   const drill = await checkDrillReminder(deps);
-  const updatesPruned = await pruneProcessedUpdates(deps.db, addMs(now, -PROCESSED_UPDATES_KEEP_DAYS * DAY));
+  const updatesPruned = await pruneProcessedUpdates(deps.db, addMs(now, -PROCESSED_UPDATE_KEEP_MS));
   await recordDailyRun(deps.db, DAILY_CHECKS_RUN, localDate(now, deps.timeZone), now);
   return { screeningsDue: screenings.due, screeningNotices: screenings.outboxCreated, drillReminderDue: drill.due, drillNotices: drill.outboxCreated, updatesPruned };
 }

@@ -32,7 +32,15 @@ export async function recordUpdateHandled(db: Executor, updateId: number, now: D
   await db.insert(processedUpdates).values({ updateId, receivedAt: now }).onConflictDoNothing();
 }
 
-/** Telegram keeps an update for 24 hours at most; ids older than that cannot come back. */
+/**
+ * How long a handled update id is remembered, in milliseconds: two days. Telegram keeps an update for
+ * 24 hours at most, so an older id can never be delivered again; and after a week without updates it
+ * picks the next id at random, so an id remembered for longer than a week could match a new update and
+ * drop it. Two days is well clear of both.
+ */
+export const PROCESSED_UPDATE_KEEP_MS = 2 * 86_400_000;
+
+/** Forgets handled update ids recorded before `olderThan`. */
 export async function pruneProcessedUpdates(db: Executor, olderThan: Date): Promise<number> {
   const rows = await db.delete(processedUpdates).where(lt(processedUpdates.receivedAt, olderThan)).returning({ id: processedUpdates.updateId });
   return rows.length;
