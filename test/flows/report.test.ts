@@ -17,7 +17,15 @@ afterAll(async () => {
 
 async function incidentByNumber(number: string) {
   const [row] = await h.db.sql`select * from incidents where number = ${number}`;
+  expect(row, `incident ${number}`).toBeDefined();
   return row!;
+}
+
+/** The number in a bot message (“已上报，编号 2026-0001”, the card): tests may run in any order, so none is assumed. */
+function numberIn(text: string | undefined): string {
+  const number = /\b\d{4}-\d{4,}\b/.exec(text ?? '')?.[0];
+  expect(number, `an incident number in ${text}`).toBeDefined();
+  return number!;
 }
 
 describe('a type 一 report with casualties', () => {
@@ -95,10 +103,11 @@ describe('a type 一 report with casualties', () => {
 
     await h.pressText('officerA1', m, '确认上报');
     const msgs = h.api.botMessages(h.tg('officerA1'));
-    const submitted = msgs.find((x) => x.text?.includes('已上报，编号'));
-    expect(submitted?.text).toContain('2026-0001');
+    const submitted = msgs.filter((x) => x.text?.includes('已上报，编号')).at(-1);
+    const number = numberIn(submitted?.text);
+    expect(number).toMatch(/^2026-/); // the year of the report's local date (the test clock: 2026-11-29)
     const card = h.last('officerA1');
-    expect(card.text).toContain('2026-0001');
+    expect(card.text).toContain(number);
     expect(card.text).toContain('待签收');
     expect(card.text).toContain('伤 2 人，亡 1 人');
     expect(card.text).toContain('⬜ 5. 立即拨打120或协调医院救治');
@@ -108,7 +117,7 @@ describe('a type 一 report with casualties', () => {
     expect(buttonTexts(card)).not.toContain('✍ 签收');
     expect(buttonTexts(card)).toContain('📝 续报');
 
-    const incident = await incidentByNumber('2026-0001');
+    const incident = await incidentByNumber(number);
     expect(incident.injured).toBe(2);
     expect(incident.dead).toBe(1);
     expect(incident.place).toBe('拱墅区和睦新村 3 幢');
@@ -129,6 +138,7 @@ describe('an absconding (四) report and its search', () => {
     let card = h.last('officerA1');
     expect(card.text).toContain('四、脱离监督管理');
     expect(buttonTexts(card)).toContain('🔍 查找记录');
+    const number = numberIn(card.text);
 
     // phone: not reached
     await h.pressText('officerA1', card, '查找记录');
@@ -175,7 +185,7 @@ describe('an absconding (四) report and its search', () => {
     card = h.last('officerA1');
     expect(card.text).toMatch(/✅ \d+\. 责令其立即到司法所报告；情形紧急的立即带回 \(带回\)/);
 
-    const incident = await incidentByNumber('2026-0002');
+    const incident = await incidentByNumber(number);
     const attempts = await h.db.sql`select method, found from search_attempts where incident_id = ${incident.id} order by at`;
     expect(attempts.map((a) => `${a.method}:${a.found}`)).toEqual(['phone:false', 'system:false', 'field:true']);
     const audit = await h.db.sql`select action, data from audit_log where incident_id = ${incident.id} and action = 'absconding.outcome' order by id`;
@@ -209,11 +219,12 @@ describe('an epidemic (九) report, scenario 三', () => {
     expect(m.text).toContain('More than 30 minutes since discovery');
     await h.pressText('officerA2', m, 'Submit report');
     const card = h.last('officerA2');
+    const number = numberIn(card.text);
     expect(card.text).toContain('Scenario 3');
     expect(card.text).toContain('Keep daily contact with the subject while away');
     expect(card.text).toContain('📍 30.31950, 120.14320');
     expect(card.text).toContain('late');
-    const incident = await incidentByNumber('2026-0003');
+    const incident = await incidentByNumber(number);
     expect(incident.scenario).toBe('s3');
     expect(incident.criticality).toBe('standard');
     expect(incident.late_report).toBe(true);

@@ -21,7 +21,7 @@ import type { BotApiServer } from '../../src/sandbox/bot-api-server.js';
 import { emptyChange } from '../../src/services/ports.js';
 import { createTestDatabase, type TestDatabase } from '../helpers/db.js';
 import { seedOrg, TG, type SeededOrg } from '../helpers/fixtures.js';
-import { botTexts, SHARED_REDIS, sleep, startApi, startHarness, startThrowawayRedis, waitFor, type Harness } from './harness.js';
+import { botTexts, SHARED_REDIS, startApi, startHarness, startThrowawayRedis, waitFor, waitForSendsSettled, type Harness } from './harness.js';
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 const piiKey = randomBytes(32);
@@ -149,7 +149,8 @@ describe('a worker killed mid-send', () => {
     // Another worker takes over once the dead worker's lock expires.
     await h.jobs.startWorkers({ schedulers: false, catchUp: false });
     await waitFor(async () => ((await statusOf(second!.id)) === 'sent' ? true : undefined), { timeoutMs: 15_000, what: 'the second message to be sent' });
-    await sleep(1_500);
+    // Every send job has finished, the dead worker's included: a second copy would be there by now.
+    await waitForSendsSettled({ t, jobs: h.jobs });
     expect(botTexts(api, TG.headB, /kill-one/)).toHaveLength(1);
     const two = botTexts(api, TG.headB, /kill-two/);
     expect(two).toHaveLength(1);

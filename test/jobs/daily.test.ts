@@ -13,7 +13,7 @@ import { reportIncident } from '../../src/services/incident.service.js';
 import { logContact } from '../../src/services/subject.service.js';
 import { fireTimer } from '../../src/services/timer.service.js';
 import { ManualClock, TG } from '../helpers/fixtures.js';
-import { botTexts, fastPolicy, sleep, startHarness, waitFor, type BackendKind, type Harness } from './harness.js';
+import { botTexts, fastPolicy, startHarness, waitFor, waitForSendsSettled, type BackendKind, type Harness } from './harness.js';
 
 const TZ = 'Asia/Shanghai';
 const D = '2026-12-01';
@@ -49,7 +49,7 @@ describe.each<BackendKind>(['redis', 'postgres'])('daily contact on %s', (backen
 
     const again = await runDailyContactReminders(h.deps, D);
     expect(again.officers).toBe(0);
-    await sleep(500);
+    await waitForSendsSettled(h);
     expect(botTexts(h.api, TG.officerA1, /外出对象/)).toHaveLength(1);
     const pending = await h.t.sql`select count(*)::int as n from timers where kind = 'contact_check' and cycle = ${D} and state = 'pending'`;
     expect(pending[0]!.n).toBe(6);
@@ -66,7 +66,7 @@ describe.each<BackendKind>(['redis', 'postgres'])('daily contact on %s', (backen
     expect(head.text).toContain('李*（SQ-A-002）');
     expect(head.text).toContain('Officer A2');
     await h.api.waitForBotMessage(TG.headB, (m) => (m.text ?? '').includes('王*（SQ-B-001）'), { after: 0 });
-    await sleep(300);
+    await waitForSendsSettled(h);
     expect(botTexts(h.api, TG.headA, /SQ-A-001/)).toHaveLength(0);
 
     clock.advance(HOUR);
@@ -128,7 +128,7 @@ describe.each<BackendKind>(['redis', 'postgres'])('daily contact on %s', (backen
 
     const again = await detectMissedDailyRuns(h.deps);
     expect(again.missed).toEqual({ contact_reminder: [], digest: [] });
-    await sleep(500);
+    await waitForSendsSettled(h);
     expect(botTexts(h.api, TG.section, /每日联系提醒/)).toHaveLength(1);
   });
 });

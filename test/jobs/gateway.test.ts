@@ -11,7 +11,7 @@ import { positions, staff } from '../../src/db/schema.js';
 import { acknowledgeIncident, reportIncident } from '../../src/services/incident.service.js';
 import { emptyChange } from '../../src/services/ports.js';
 import { TG } from '../helpers/fixtures.js';
-import { botTexts, fastPolicy, sleep, startHarness, waitFor, type Harness } from './harness.js';
+import { botTexts, fastPolicy, startHarness, waitFor, waitForSendsSettled, type Harness } from './harness.js';
 
 let h: Harness;
 
@@ -51,7 +51,7 @@ describe('Telegram limits and failures', () => {
     h.api.failNext('sendMessage', { status: 502 });
     const row = await notify('headB', 'gateway-502');
     await h.api.waitForBotMessage(TG.headB, (m) => (m.text ?? '').includes('gateway-502'), { after: 0, timeoutMs: 10_000 });
-    await sleep(300);
+    await waitForSendsSettled(h);
     expect(botTexts(h.api, TG.headB, /gateway-502/)).toHaveLength(1);
     const [out] = await h.t.sql`select status, attempts from outbox where id = ${row.id}`;
     expect(out).toMatchObject({ status: 'sent', attempts: 2 });

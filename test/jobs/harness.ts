@@ -147,6 +147,45 @@ export async function waitFor<T>(probe: () => Promise<T | undefined> | T | undef
 
 export const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 
+/**
+ * Waits until nothing is left to send: no outbox row pending or sending, and no send job waiting,
+ * delayed or running. A check that some message was not sent twice is meaningful only after this.
+ */
+export async function waitForSendsSettled(h: Pick<Harness, 't' | 'jobs'>, opts: { timeoutMs?: number } = {}): Promise<void> {
+  await waitFor(
+    async () => {
+      const [row] = await h.t.sql`select count(*)::int as n from outbox where status in ('pending', 'sending')`;
+      if (row!.n > 0) return undefined;
+      const counts = await h.jobs.queues.send.getJobCounts('waiting', 'active', 'delayed', 'prioritized', 'waiting-children');
+      return Object.values(counts).every((n) => n === 0) ? true : undefined;
+    },
+    { timeoutMs: opts.timeoutMs ?? 15_000, what: 'the outbox and the send queue to drain' },
+  );
+}
+
+/**
+ * Waits until the given timers of an incident have all fired or been cancelled, and nothing of the
+ * incident is left in the outbox to send: the moment after which a duplicate or a stray ping would
+ * already show. An absence check made after this means something; one after a fixed sleep does not.
+ */
+export async function waitForIncidentSettled(
+  h: Pick<Harness, 't'>,
+  incidentId: string,
+  opts: { kinds: string[]; timeoutMs?: number },
+): Promise<void> {
+  await waitFor(
+    async () => {
+      const [row] = await h.t.sql`
+        select
+          (select count(*)::int from timers where incident_id = ${incidentId} and kind = any(${opts.kinds}) and state = 'pending') as timers,
+          (select count(*)::int from timers where incident_id = ${incidentId} and kind = any(${opts.kinds})) as all_timers,
+          (select count(*)::int from outbox where incident_id = ${incidentId} and status in ('pending', 'sending')) as unsent`;
+      return row!.all_timers > 0 && row!.timers === 0 && row!.unsent === 0 ? true : undefined;
+    },
+    { timeoutMs: opts.timeoutMs ?? 15_000, what: `incident ${incidentId}: ${opts.kinds.join(', ')} timers done and outbox drained` },
+  );
+}
+
 /** A throwaway redis-server on a free port, for tests that wipe or stop Redis. */
 export async function startThrowawayRedis(): Promise<{ url: string; port: number; stop(): Promise<void>; child: ChildProcess }> {
   const port = await freePort();

@@ -6,7 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { decodeCallback } from '../../src/bot/callback-data.js';
 import { acknowledgeIncident } from '../../src/services/incident.service.js';
 import { TG } from '../helpers/fixtures.js';
-import { botTexts, fastPolicy, reportViolentCrime, sleep, startHarness, waitFor, type BackendKind, type Harness } from './harness.js';
+import { botTexts, fastPolicy, reportViolentCrime, startHarness, waitFor, waitForIncidentSettled, type BackendKind, type Harness } from './harness.js';
 
 const ACK = 2; // seconds before the deputy director, and as long again before the director
 
@@ -42,8 +42,8 @@ describe.each<BackendKind>(['redis', 'postgres'])('the ladder on %s', (backend) 
     expect(Date.now() - started).toBeGreaterThanOrEqual(2 * ACK * 1000 - 200);
     expect(director.text).toContain('分管副局长'); // the deputy has not acknowledged either
 
-    // Mandatory information finds both already told: no second message to either.
-    await sleep(2_500);
+    // Mandatory information finds both already told: no second message to either, once its timers ran.
+    await waitForIncidentSettled(h, incident.id, { kinds: ['ack', 'inform'] });
     expect(botTexts(h.api, TG.deputy, new RegExp(incident.number))).toHaveLength(1);
     expect(botTexts(h.api, TG.director, new RegExp(incident.number))).toHaveLength(1);
     const timers = await h.t.sql`select kind, level, state, outcome from timers where incident_id = ${incident.id} and kind in ('ack', 'inform') order by kind, level`;
@@ -53,7 +53,10 @@ describe.each<BackendKind>(['redis', 'postgres'])('the ladder on %s', (backend) 
   it('acknowledged in time: no acknowledgement ping to anyone above the section', async () => {
     const { incident } = await report('醉酒滋事');
     await acknowledgeIncident(h.deps, h.org.actor('section'), incident.id);
-    await sleep((2 * ACK + 1) * 1000);
+    // The mandatory information, due after both acknowledgement deadlines, has reached the leaders: any
+    // acknowledgement ping would have been sent before it.
+    await waitForIncidentSettled(h, incident.id, { kinds: ['ack', 'inform'] });
+    await h.api.waitForBotMessage(TG.director, (m) => (m.text ?? '').includes(incident.number), { after: 0, timeoutMs: 8_000 });
     const pings = [TG.deputy, TG.director].flatMap((chat) => botTexts(h.api, chat, new RegExp(`${incident.number}[\\s\\S]*未按时签收|未按时签收[\\s\\S]*${incident.number}`)));
     expect(pings).toHaveLength(0);
     const ackTimers = await h.t.sql`select state from timers where incident_id = ${incident.id} and kind = 'ack'`;
@@ -73,7 +76,7 @@ describe.each<BackendKind>(['redis', 'postgres'])('the ladder on %s', (backend) 
     expect(director.text).not.toContain('未按时签收');
     // The leaders' card shows it acknowledged, and no acknowledge button.
     expect(h.api.inlineButtons(director).some((b) => b.callback_data?.startsWith('ack:'))).toBe(false);
-    await sleep(1_500);
+    await waitForIncidentSettled(h, incident.id, { kinds: ['ack', 'inform'] });
     expect(botTexts(h.api, TG.deputy, new RegExp(incident.number))).toHaveLength(1);
     expect(botTexts(h.api, TG.director, new RegExp(incident.number))).toHaveLength(1);
   }, 30_000);

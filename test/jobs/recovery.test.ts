@@ -8,7 +8,7 @@ import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { timers } from '../../src/db/schema.js';
 import { TG } from '../helpers/fixtures.js';
-import { botTexts, fastPolicy, reportViolentCrime, sleep, startHarness, startThrowawayRedis, waitFor, type Harness } from './harness.js';
+import { botTexts, fastPolicy, reportViolentCrime, startHarness, startThrowawayRedis, waitFor, waitForIncidentSettled, waitForSendsSettled, type Harness } from './harness.js';
 
 let redis: Awaited<ReturnType<typeof startThrowawayRedis>>;
 let h: Harness;
@@ -56,7 +56,7 @@ describe('recovery from a wiped Redis', () => {
 
     await h.api.waitForBotMessage(TG.deputy, (m) => (m.text ?? '').includes(incident.number), { after: 0, timeoutMs: 8_000 });
     await h.api.waitForBotMessage(TG.director, (m) => (m.text ?? '').includes(incident.number), { after: 0, timeoutMs: 8_000 });
-    await sleep(1_500);
+    await waitForIncidentSettled(h, incident.id, { kinds: ['ack', 'inform'] });
     expect(botTexts(h.api, TG.deputy, new RegExp(incident.number))).toHaveLength(1);
     expect(botTexts(h.api, TG.director, new RegExp(incident.number))).toHaveLength(1);
     // The section's new-incident notice was sent before the wipe, and not again after it.
@@ -86,7 +86,7 @@ describe('recovery from a wiped Redis', () => {
     expect(alert.text).toContain(incident.number);
     expect(alert.text).toContain('处置步骤');
     await h.api.waitForBotMessage(TG.officerA1, (m) => (m.text ?? '').includes('处置步骤尚未完成'), { after: 0, timeoutMs: 6_000 });
-    await sleep(1_200);
+    await waitForSendsSettled(h);
     expect(botTexts(h.api, TG.section, /系统告警/)).toHaveLength(1);
     expect(h.jobs.metrics().overdueAlerts).toBeGreaterThanOrEqual(2); // both section staff
     expect(h.jobs.metrics().lastDrift).not.toBeNull();
