@@ -15,6 +15,7 @@ import { reportIncident, type IncidentReport } from '../../src/services/incident
 import type { ServiceDeps } from '../../src/services/ports.js';
 import { createTestDatabase, type TestDatabase } from '../helpers/db.js';
 import { seedOrg, TG, type SeededOrg } from '../helpers/fixtures.js';
+import { realClockEnv } from '../helpers/real-clock-env.js';
 
 export const SHARED_REDIS = process.env.TEST_REDIS_URL ?? 'redis://127.0.0.1:6379';
 export type BackendKind = 'redis' | 'postgres';
@@ -189,7 +190,7 @@ export async function waitForIncidentSettled(
 /** A throwaway redis-server on a free port, for tests that wipe or stop Redis. */
 export async function startThrowawayRedis(): Promise<{ url: string; port: number; stop(): Promise<void>; child: ChildProcess }> {
   const port = await freePort();
-  const child = spawn('redis-server', ['--port', String(port), '--save', '', '--appendonly', 'no', '--bind', '127.0.0.1'], { stdio: 'ignore' });
+  const child = spawn('redis-server', ['--port', String(port), '--save', '', '--appendonly', 'no', '--bind', '127.0.0.1'], { stdio: 'ignore', env: realClockEnv() });
   const { Redis } = await import('ioredis');
   await waitFor(
     async () => {
