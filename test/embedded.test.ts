@@ -46,7 +46,8 @@ async function cli(args: string[]) {
   return { code, output: lines.join('\n') };
 }
 
-describe('embedded PostgreSQL', () => {
+// One data folder's life: created, used by the CLI, restarted. The steps keep their order.
+describe('embedded PostgreSQL', { shuffle: false }, () => {
   it('starts under DATA_DIR on a free port, migrates, stores an incident, and stops cleanly', { timeout: 120_000 }, async () => {
     running = await startEmbeddedPostgres(dataDir);
     const port = running.port;

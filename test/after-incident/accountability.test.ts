@@ -104,116 +104,120 @@ afterAll(async () => t?.drop());
 
 const only = (entries: RegisterEntry[], rule: string) => entries.filter((e) => e.rule === rule);
 
-describe('the accountability register', () => {
-  it('finds each kind of lateness in the timeline, with who and the evidence', async () => {
-    const reg = await accountabilityRegister(t.db, q());
-    expect(reg.every((e) => e.incidentId !== drillId)).toBe(true);
-    expect(reg.every((e) => e.incidentId !== onTimeId)).toBe(true);
+// One harness and one database for the whole file, and steps that stand on what the steps before
+// them left: they keep their order when the suite is shuffled (the files still run in any order).
+describe('accountability, in order', { shuffle: false }, () => {
+  describe('the accountability register', () => {
+    it('finds each kind of lateness in the timeline, with who and the evidence', async () => {
+      const reg = await accountabilityRegister(t.db, q());
+      expect(reg.every((e) => e.incidentId !== drillId)).toBe(true);
+      expect(reg.every((e) => e.incidentId !== onTimeId)).toBe(true);
 
-    const [lateReport] = only(reg, 'late_report');
-    expect(lateReport).toMatchObject({ category: 'late', incidentId: lateId, staffId: org.staff.officerA1, unitId: org.units.officeA, lateBySeconds: 20 * 60 });
-    expect(lateReport!.evidence.auditIds).toEqual([reportedAuditId]);
+      const [lateReport] = only(reg, 'late_report');
+      expect(lateReport).toMatchObject({ category: 'late', incidentId: lateId, staffId: org.staff.officerA1, unitId: org.units.officeA, lateBySeconds: 20 * 60 });
+      expect(lateReport!.evidence.auditIds).toEqual([reportedAuditId]);
 
-    const [lateAck] = only(reg, 'late_ack');
-    expect(lateAck).toMatchObject({ incidentId: lateId, unitId: org.units.section, staffId: org.staff.section, lateBySeconds: 7 * 60 });
-    const ackAudit = await t.db.select({ id: auditLog.id }).from(auditLog).where(and(eq(auditLog.incidentId, lateId), eq(auditLog.action, 'incident.acknowledged')));
-    expect(lateAck!.evidence.auditIds).toEqual([reportedAuditId, Number(ackAudit[0]!.id)]);
+      const [lateAck] = only(reg, 'late_ack');
+      expect(lateAck).toMatchObject({ incidentId: lateId, unitId: org.units.section, staffId: org.staff.section, lateBySeconds: 7 * 60 });
+      const ackAudit = await t.db.select({ id: auditLog.id }).from(auditLog).where(and(eq(auditLog.incidentId, lateId), eq(auditLog.action, 'incident.acknowledged')));
+      expect(lateAck!.evidence.auditIds).toEqual([reportedAuditId, Number(ackAudit[0]!.id)]);
 
-    const lateProgress = only(reg, 'late_progress');
-    expect(lateProgress).toHaveLength(1);
-    expect(lateProgress[0]).toMatchObject({ staffId: org.staff.officerA1, unitId: org.units.officeA, lateBySeconds: 20 * 60, actualAt: at(70), deadlineAt: at(50) });
-    expect(lateProgress[0]!.evidence.updateIds).toEqual(progressIds);
-    expect(lateProgress[0]!.evidence.auditIds).toHaveLength(2);
+      const lateProgress = only(reg, 'late_progress');
+      expect(lateProgress).toHaveLength(1);
+      expect(lateProgress[0]).toMatchObject({ staffId: org.staff.officerA1, unitId: org.units.officeA, lateBySeconds: 20 * 60, actualAt: at(70), deadlineAt: at(50) });
+      expect(lateProgress[0]!.evidence.updateIds).toEqual(progressIds);
+      expect(lateProgress[0]!.evidence.auditIds).toHaveLength(2);
 
-    const [upper] = only(reg, 'late_upper_report');
-    expect(upper).toMatchObject({ stepKey: 'report_upward', staffId: org.staff.section, unitId: org.units.section, lateBySeconds: 10 * 60 });
-    expect(upper!.evidence.stepIds).toEqual([steps.report_upward]);
-    expect(upper!.evidence.auditIds).toHaveLength(1);
+      const [upper] = only(reg, 'late_upper_report');
+      expect(upper).toMatchObject({ stepKey: 'report_upward', staffId: org.staff.section, unitId: org.units.section, lateBySeconds: 10 * 60 });
+      expect(upper!.evidence.stepIds).toEqual([steps.report_upward]);
+      expect(upper!.evidence.auditIds).toHaveLength(1);
 
-    const missed = only(reg, 'missed_step');
-    expect(missed.map((m) => m.stepKey)).toEqual(['notify_procuratorate']);
-    expect(missed[0]).toMatchObject({ category: 'missed', unitId: org.units.section, at: at(75) });
-    expect(missed[0]!.evidence.stepIds).toEqual([steps.notify_procuratorate]);
+      const missed = only(reg, 'missed_step');
+      expect(missed.map((m) => m.stepKey)).toEqual(['notify_procuratorate']);
+      expect(missed[0]).toMatchObject({ category: 'missed', unitId: org.units.section, at: at(75) });
+      expect(missed[0]!.evidence.stepIds).toEqual([steps.notify_procuratorate]);
 
-    const contact = only(reg, 'missed_daily_contact');
-    expect(contact).toHaveLength(1);
-    expect(contact[0]).toMatchObject({ subjectId: org.subjects.a2, staffId: org.staff.officerA2, unitId: org.units.officeA });
-    expect(contact[0]!.evidence).toMatchObject({ absenceIds: [absenceId], dates: ['2026-11-27'] });
-    expect(contact[0]!.at.toISOString()).toBe('2026-11-27T10:00:00.000Z'); // the 18:00 check in Shanghai
+      const contact = only(reg, 'missed_daily_contact');
+      expect(contact).toHaveLength(1);
+      expect(contact[0]).toMatchObject({ subjectId: org.subjects.a2, staffId: org.staff.officerA2, unitId: org.units.officeA });
+      expect(contact[0]!.evidence).toMatchObject({ absenceIds: [absenceId], dates: ['2026-11-27'] });
+      expect(contact[0]!.at.toISOString()).toBe('2026-11-27T10:00:00.000Z'); // the 18:00 check in Shanghai
+    });
+
+    it('adds a false or concealed report by hand, with evidence and a reason; only the section or a leader may', async () => {
+      const input = {
+        incidentId: lateId,
+        rule: 'concealed_report' as const,
+        staffId: org.staff.officerA1,
+        unitId: org.units.officeA,
+        reason: '续报中隐瞒了对象持刀的事实',
+        evidence: { auditIds: [reportedAuditId], stepIds: [], updateIds: [progressIds[0]!], absenceIds: [], dates: [] },
+      };
+      await expect(recordFinding(deps, org.actor('headA'), input)).rejects.toMatchObject({ code: 'not_permitted' });
+      await expect(recordFinding(deps, org.actor('section'), { ...input, reason: ' ' })).rejects.toMatchObject({ code: 'invalid_input' });
+      await expect(recordFinding(deps, org.actor('section'), { ...input, evidence: { ...input.evidence, auditIds: [], updateIds: [] } })).rejects.toMatchObject({ code: 'invalid_input' });
+      const otherAudit = await t.db.select({ id: auditLog.id }).from(auditLog).where(ne(auditLog.incidentId, lateId)).limit(1);
+      await expect(recordFinding(deps, org.actor('section'), { ...input, evidence: { ...input.evidence, auditIds: [Number(otherAudit[0]!.id)] } })).rejects.toMatchObject({ detail: 'evidence' });
+      await expect(recordFinding(deps, org.actor('section'), { ...input, incidentId: drillId })).rejects.toMatchObject({ detail: 'drill' });
+
+      const row = await recordFinding(deps, org.actor('section'), input);
+      const reg = await accountabilityRegister(t.db, q());
+      const [found] = only(reg, 'concealed_report');
+      expect(found).toMatchObject({ category: 'concealed', findingId: row.id, reason: '续报中隐瞒了对象持刀的事实', staffId: org.staff.officerA1 });
+      expect(found!.evidence.auditIds).toEqual([reportedAuditId]);
+      const audit = await t.db.select().from(auditLog).where(eq(auditLog.action, 'accountability.finding'));
+      expect(audit).toHaveLength(1);
+    });
   });
 
-  it('adds a false or concealed report by hand, with evidence and a reason; only the section or a leader may', async () => {
-    const input = {
-      incidentId: lateId,
-      rule: 'concealed_report' as const,
-      staffId: org.staff.officerA1,
-      unitId: org.units.officeA,
-      reason: '续报中隐瞒了对象持刀的事实',
-      evidence: { auditIds: [reportedAuditId], stepIds: [], updateIds: [progressIds[0]!], absenceIds: [], dates: [] },
-    };
-    await expect(recordFinding(deps, org.actor('headA'), input)).rejects.toMatchObject({ code: 'not_permitted' });
-    await expect(recordFinding(deps, org.actor('section'), { ...input, reason: ' ' })).rejects.toMatchObject({ code: 'invalid_input' });
-    await expect(recordFinding(deps, org.actor('section'), { ...input, evidence: { ...input.evidence, auditIds: [], updateIds: [] } })).rejects.toMatchObject({ code: 'invalid_input' });
-    const otherAudit = await t.db.select({ id: auditLog.id }).from(auditLog).where(ne(auditLog.incidentId, lateId)).limit(1);
-    await expect(recordFinding(deps, org.actor('section'), { ...input, evidence: { ...input.evidence, auditIds: [Number(otherAudit[0]!.id)] } })).rejects.toMatchObject({ detail: 'evidence' });
-    await expect(recordFinding(deps, org.actor('section'), { ...input, incidentId: drillId })).rejects.toMatchObject({ detail: 'drill' });
+  describe('/stats', () => {
+    it('per office and per person: incidents, median and worst times, register counts; drills left out', async () => {
+      const { stats } = await monthlyStats(t.db, q());
+      const officeA = stats.offices.find((r) => r.id === org.units.officeA)!;
+      expect(officeA.incidents).toBe(1);
+      expect(officeA.toReport).toEqual({ count: 1, medianSeconds: 50 * 60, worstSeconds: 50 * 60 });
+      expect(officeA.toAcknowledge.worstSeconds).toBe(12 * 60);
+      expect(officeA.toClose.worstSeconds).toBe(75 * 60);
+      expect(officeA.register).toMatchObject({ late: 2, missed: 1, concealed: 1, false: 0, total: 4 });
+      const officeB = stats.offices.find((r) => r.id === org.units.officeB)!;
+      expect(officeB).toMatchObject({ incidents: 1, register: { total: 0 } });
+      const section = stats.offices.find((r) => r.id === org.units.section)!;
+      expect(section).toMatchObject({ incidents: 0, register: { late: 2, missed: 1, total: 3 } });
 
-    const row = await recordFinding(deps, org.actor('section'), input);
-    const reg = await accountabilityRegister(t.db, q());
-    const [found] = only(reg, 'concealed_report');
-    expect(found).toMatchObject({ category: 'concealed', findingId: row.id, reason: '续报中隐瞒了对象持刀的事实', staffId: org.staff.officerA1 });
-    expect(found!.evidence.auditIds).toEqual([reportedAuditId]);
-    const audit = await t.db.select().from(auditLog).where(eq(auditLog.action, 'accountability.finding'));
-    expect(audit).toHaveLength(1);
-  });
-});
+      const officer = stats.people.find((r) => r.id === org.staff.officerA1)!;
+      expect(officer).toMatchObject({ incidents: 1, register: { late: 2, concealed: 1 } });
+      const sectionPerson = stats.people.find((r) => r.id === org.staff.section)!;
+      expect(sectionPerson.toAcknowledge).toEqual({ count: 1, medianSeconds: 12 * 60, worstSeconds: 12 * 60 });
+      const both = stats.people.find((r) => r.id === org.staff.section2)!;
+      expect(both.toAcknowledge.worstSeconds).toBe(3 * 60);
+      // The drill's reporter (the section) reported nothing real.
+      expect(sectionPerson.incidents).toBe(0);
+    });
 
-describe('/stats', () => {
-  it('per office and per person: incidents, median and worst times, register counts; drills left out', async () => {
-    const { stats } = await monthlyStats(t.db, q());
-    const officeA = stats.offices.find((r) => r.id === org.units.officeA)!;
-    expect(officeA.incidents).toBe(1);
-    expect(officeA.toReport).toEqual({ count: 1, medianSeconds: 50 * 60, worstSeconds: 50 * 60 });
-    expect(officeA.toAcknowledge.worstSeconds).toBe(12 * 60);
-    expect(officeA.toClose.worstSeconds).toBe(75 * 60);
-    expect(officeA.register).toMatchObject({ late: 2, missed: 1, concealed: 1, false: 0, total: 4 });
-    const officeB = stats.offices.find((r) => r.id === org.units.officeB)!;
-    expect(officeB).toMatchObject({ incidents: 1, register: { total: 0 } });
-    const section = stats.offices.find((r) => r.id === org.units.section)!;
-    expect(section).toMatchObject({ incidents: 0, register: { late: 2, missed: 1, total: 3 } });
+    it('exports CSV, narrowed for an office head to their own office', async () => {
+      const csv = (await statsCsvFile(deps, org.actor('section'), '2026-11')).data.toString('utf8');
+      expect(csv.charCodeAt(0)).toBe(0xfeff);
+      const lines = csv.slice(1).trim().split('\r\n');
+      expect(lines[0]).toBe('范围,名称,事件数,上报用时中位数(分钟),上报用时最长(分钟),签收用时中位数(分钟),签收用时最长(分钟),结案用时中位数(分钟),结案用时最长(分钟),迟报,谎报,瞒报,漏报,台账合计');
+      expect(lines).toContain('单位,甲街道司法所,1,50.0,50.0,12.0,12.0,75.0,75.0,2,0,1,1,4');
+      expect(lines.some((l) => l.startsWith('个人,矫正官甲一,1,50.0'))).toBe(true);
 
-    const officer = stats.people.find((r) => r.id === org.staff.officerA1)!;
-    expect(officer).toMatchObject({ incidents: 1, register: { late: 2, concealed: 1 } });
-    const sectionPerson = stats.people.find((r) => r.id === org.staff.section)!;
-    expect(sectionPerson.toAcknowledge).toEqual({ count: 1, medianSeconds: 12 * 60, worstSeconds: 12 * 60 });
-    const both = stats.people.find((r) => r.id === org.staff.section2)!;
-    expect(both.toAcknowledge.worstSeconds).toBe(3 * 60);
-    // The drill's reporter (the section) reported nothing real.
-    expect(sectionPerson.incidents).toBe(0);
-  });
+      const head = (await statsCsvFile(deps, org.actor('headB'), '2026-11')).data.toString('utf8');
+      expect(head).toContain('乙街道司法所');
+      expect(head).not.toContain('甲街道司法所');
+      await expect(statsCsvFile(deps, org.actor('officerA1'), '2026-11')).rejects.toMatchObject({ code: 'not_permitted' });
 
-  it('exports CSV, narrowed for an office head to their own office', async () => {
-    const csv = (await statsCsvFile(deps, org.actor('section'), '2026-11')).data.toString('utf8');
-    expect(csv.charCodeAt(0)).toBe(0xfeff);
-    const lines = csv.slice(1).trim().split('\r\n');
-    expect(lines[0]).toBe('范围,名称,事件数,上报用时中位数(分钟),上报用时最长(分钟),签收用时中位数(分钟),签收用时最长(分钟),结案用时中位数(分钟),结案用时最长(分钟),迟报,谎报,瞒报,漏报,台账合计');
-    expect(lines).toContain('单位,甲街道司法所,1,50.0,50.0,12.0,12.0,75.0,75.0,2,0,1,1,4');
-    expect(lines.some((l) => l.startsWith('个人,矫正官甲一,1,50.0'))).toBe(true);
+      const reg = (await registerCsvFile(deps, org.actor('section'), '2026-11', 'en')).data.toString('utf8');
+      expect(reg).toContain('Evidence: audit rows');
+      expect(reg).toContain('no daily contact logged with a subject away');
+      expect(reg).toContain('2026-11-27');
+    });
 
-    const head = (await statsCsvFile(deps, org.actor('headB'), '2026-11')).data.toString('utf8');
-    expect(head).toContain('乙街道司法所');
-    expect(head).not.toContain('甲街道司法所');
-    await expect(statsCsvFile(deps, org.actor('officerA1'), '2026-11')).rejects.toMatchObject({ code: 'not_permitted' });
-
-    const reg = (await registerCsvFile(deps, org.actor('section'), '2026-11', 'en')).data.toString('utf8');
-    expect(reg).toContain('Evidence: audit rows');
-    expect(reg).toContain('no daily contact logged with a subject away');
-    expect(reg).toContain('2026-11-27');
-  });
-
-  it('an empty month is empty', async () => {
-    const { stats, entries } = await monthlyStats(t.db, { ...q(), month: '2026-10' });
-    expect(stats).toEqual({ offices: [], people: [] });
-    expect(entries).toEqual([]);
+    it('an empty month is empty', async () => {
+      const { stats, entries } = await monthlyStats(t.db, { ...q(), month: '2026-10' });
+      expect(stats).toEqual({ offices: [], people: [] });
+      expect(entries).toEqual([]);
+    });
   });
 });

@@ -23,7 +23,8 @@ beforeAll(async () => {
 });
 afterAll(async () => h?.close());
 
-describe('the written report through the bot', () => {
+// The second step stands on the report the first one approved: the steps keep their order.
+describe('the written report through the bot', { shuffle: false }, () => {
   it('is edited, submitted, returned one level with a comment, approved up the chain and downloaded', async () => {
     const { incident } = await closedIncident(h.deps, h.org, clock);
 

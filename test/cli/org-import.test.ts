@@ -58,177 +58,181 @@ function problemsOf(text: string) {
   throw new Error('expected the file to be refused');
 }
 
-describe('the example organisation', () => {
-  it('parses: the bureau, its section, three offices with a head and two officers, the leaders, the upper liaison', () => {
-    const org = parseOrgFile(exampleText);
-    const kinds = (k: string) => org.positions.filter((p) => p.kind === k);
-    expect(org.units.filter((u) => u.kind === 'office')).toHaveLength(3);
-    expect(kinds('office_head')).toHaveLength(3);
-    expect(kinds('officer')).toHaveLength(6);
-    for (const office of org.units.filter((u) => u.kind === 'office')) {
-      expect(kinds('officer').filter((p) => p.unit === office.code)).toHaveLength(2);
-    }
-    expect(kinds('director')).toHaveLength(1);
-    expect(kinds('deputy_director')).toHaveLength(1);
-    expect(kinds('upper_liaison')).toHaveLength(1);
-    expect(kinds('info_reviewer')).toHaveLength(1);
-    expect(org.staff.filter((s) => s.unit === 'section')).toHaveLength(2);
-    expect(kinds('section').every((p) => p.acting)).toBe(true);
-    expect(kinds('office_head').some((p) => p.acting)).toBe(true);
-    expect(org.units.find((u) => u.kind === 'bureau')?.name).toBe('拱墅区司法局');
-    expect(org.units.find((u) => u.kind === 'upper')?.name).toBe('杭州市司法局');
-    expect(org.staff.every((s) => s.telegram_user_id == null)).toBe(true);
-    expect(org.policy_overrides).toEqual({});
-  });
-});
-
-describe('org import into PostgreSQL', () => {
-  it('loads everything, then a second import changes nothing at all', async () => {
-    const first = await importOrg(t.db, parseOrgFile(exampleText), { now: new Date('2026-11-29T02:00:00Z') });
-    expect(first).toEqual({
-      units: { created: 7, updated: 0, unchanged: 0 },
-      staff: { created: 15, updated: 0, unchanged: 0 },
-      positions: { created: 15, updated: 0, unchanged: 0 },
-      policyOverridesChanged: true,
+// One harness and one database for the whole file, and steps that stand on what the steps before
+// them left: they keep their order when the suite is shuffled (the files still run in any order).
+describe('org-import, in order', { shuffle: false }, () => {
+  describe('the example organisation', () => {
+    it('parses: the bureau, its section, three offices with a head and two officers, the leaders, the upper liaison', () => {
+      const org = parseOrgFile(exampleText);
+      const kinds = (k: string) => org.positions.filter((p) => p.kind === k);
+      expect(org.units.filter((u) => u.kind === 'office')).toHaveLength(3);
+      expect(kinds('office_head')).toHaveLength(3);
+      expect(kinds('officer')).toHaveLength(6);
+      for (const office of org.units.filter((u) => u.kind === 'office')) {
+        expect(kinds('officer').filter((p) => p.unit === office.code)).toHaveLength(2);
+      }
+      expect(kinds('director')).toHaveLength(1);
+      expect(kinds('deputy_director')).toHaveLength(1);
+      expect(kinds('upper_liaison')).toHaveLength(1);
+      expect(kinds('info_reviewer')).toHaveLength(1);
+      expect(org.staff.filter((s) => s.unit === 'section')).toHaveLength(2);
+      expect(kinds('section').every((p) => p.acting)).toBe(true);
+      expect(kinds('office_head').some((p) => p.acting)).toBe(true);
+      expect(org.units.find((u) => u.kind === 'bureau')?.name).toBe('拱墅区司法局');
+      expect(org.units.find((u) => u.kind === 'upper')?.name).toBe('杭州市司法局');
+      expect(org.staff.every((s) => s.telegram_user_id == null)).toBe(true);
+      expect(org.policy_overrides).toEqual({});
     });
-    const before = await dump();
-    const second = await importOrg(t.db, parseOrgFile(exampleText), { now: new Date('2026-11-30T02:00:00Z') });
-    expect(second).toEqual({
-      units: { created: 0, updated: 0, unchanged: 7 },
-      staff: { created: 0, updated: 0, unchanged: 15 },
-      positions: { created: 0, updated: 0, unchanged: 15 },
-      policyOverridesChanged: false,
-    });
-    expect(await dump()).toEqual(before);
   });
 
-  it('builds the unit tree and the seats with their acting holders', async () => {
-    const [section] = await t.sql`select u.code, p.code as parent from units u join units p on p.id = u.parent_id where u.code = 'section'`;
-    expect(section).toMatchObject({ parent: 'bureau' });
-    const [seat] = await t.sql`
+  describe('org import into PostgreSQL', () => {
+    it('loads everything, then a second import changes nothing at all', async () => {
+      const first = await importOrg(t.db, parseOrgFile(exampleText), { now: new Date('2026-11-29T02:00:00Z') });
+      expect(first).toEqual({
+        units: { created: 7, updated: 0, unchanged: 0 },
+        staff: { created: 15, updated: 0, unchanged: 0 },
+        positions: { created: 15, updated: 0, unchanged: 0 },
+        policyOverridesChanged: true,
+      });
+      const before = await dump();
+      const second = await importOrg(t.db, parseOrgFile(exampleText), { now: new Date('2026-11-30T02:00:00Z') });
+      expect(second).toEqual({
+        units: { created: 0, updated: 0, unchanged: 7 },
+        staff: { created: 0, updated: 0, unchanged: 15 },
+        positions: { created: 0, updated: 0, unchanged: 15 },
+        policyOverridesChanged: false,
+      });
+      expect(await dump()).toEqual(before);
+    });
+
+    it('builds the unit tree and the seats with their acting holders', async () => {
+      const [section] = await t.sql`select u.code, p.code as parent from units u join units p on p.id = u.parent_id where u.code = 'section'`;
+      expect(section).toMatchObject({ parent: 'bureau' });
+      const [seat] = await t.sql`
       select h.code as holder, a.code as acting from positions p
       join staff h on h.id = p.holder_staff_id left join staff a on a.id = p.acting_staff_id
       where p.code = 'pos-mishixiang-head'`;
-    expect(seat).toEqual({ holder: 'gs-101', acting: 'gs-102' });
-  });
-
-  it('audits each import with counts only, never names', async () => {
-    const rows = await t.sql`select data from audit_log where action = 'org.imported' order by id`;
-    expect(rows).toHaveLength(2);
-    expect(rows[1]!.data).toMatchObject({ staff: { unchanged: 15 } });
-    const text = JSON.stringify(rows);
-    for (const name of ['林志远', '王立新', '孙浩', '13800000001']) expect(text).not.toContain(name);
-  });
-
-  it('keeps the Telegram id and language an invite set when the file leaves them out', async () => {
-    await t.sql`update staff set telegram_user_id = 5550001, chat_id = 5550001, language = 'en' where code = 'gs-202'`;
-    const r = await importOrg(t.db, parseOrgFile(exampleText), { now: new Date('2026-12-01T02:00:00Z') });
-    expect(r.staff.unchanged).toBe(15);
-    const [s] = await t.sql`select telegram_user_id, language from staff where code = 'gs-202'`;
-    expect(Number(s!.telegram_user_id)).toBe(5550001);
-    expect(s!.language).toBe('en');
-  });
-
-  it('sets a language the file gives', async () => {
-    const text = editedExample((doc) => doc.setIn(['staff', 9, 'language'], 'zh'));
-    const r = await importOrg(t.db, parseOrgFile(text), { now: new Date('2026-12-01T03:00:00Z') });
-    expect(r.staff).toEqual({ created: 0, updated: 1, unchanged: 14 });
-    expect((await t.sql`select language from staff where code = 'gs-202'`)[0]!.language).toBe('zh');
-    await t.sql`update staff set language = 'en' where code = 'gs-202'`;
-  });
-
-  it('updates what changed and only that', async () => {
-    const text = editedExample((doc) => doc.setIn(['staff', 3, 'name'], '陈晓雯（新）'));
-    const r = await importOrg(t.db, parseOrgFile(text), { now: new Date('2026-12-02T02:00:00Z') });
-    expect(r.staff).toEqual({ created: 0, updated: 1, unchanged: 14 });
-    expect(r.units.unchanged).toBe(7);
-    await importOrg(t.db, parseOrgFile(exampleText), { now: new Date('2026-12-02T03:00:00Z') });
-  });
-
-  it('stores policy overrides in settings and an import without them restores the defaults', async () => {
-    const text = editedExample((doc) => doc.set('policy_overrides', { ackSeconds: { critical: 120 }, dailyContact: { reminderAt: '08:30' } }));
-    const r = await importOrg(t.db, parseOrgFile(text), { now: new Date('2026-12-03T02:00:00Z') });
-    expect(r.policyOverridesChanged).toBe(true);
-    expect(await loadPolicyOverrides(t.db)).toEqual({ ackSeconds: { critical: 120 }, dailyContact: { reminderAt: '08:30' } });
-    const policy = await effectivePolicy(t.db);
-    expect(policy.ackSeconds).toEqual({ critical: 120, standard: 900 });
-    expect(policy.dailyContact.reminderAt).toBe('08:30');
-    expect((await effectivePolicy(t.db, 1 / 60)).ackSeconds.critical).toBe(2);
-
-    await importOrg(t.db, parseOrgFile(exampleText), { now: new Date('2026-12-03T03:00:00Z') });
-    expect(await effectivePolicy(t.db)).toEqual(DEFAULT_POLICY);
-  });
-
-  it('refuses, changing nothing, a Telegram id already bound to someone else', async () => {
-    const before = await dump();
-    const audits = await auditCount();
-    const text = editedExample((doc) => doc.setIn(['staff', 5, 'telegram_user_id'], 5550001));
-    await expect(importOrg(t.db, parseOrgFile(text), { now: new Date('2026-12-04T02:00:00Z') })).rejects.toMatchObject({
-      name: 'InputFileError',
-      problems: [{ where: 'staff[5].telegram_user_id', message: "already bound to staff 'gs-202'" }],
+      expect(seat).toEqual({ holder: 'gs-101', acting: 'gs-102' });
     });
-    expect(await dump()).toEqual(before);
-    expect(await auditCount()).toBe(audits);
-  });
-});
 
-describe('a bad org file is refused with the path of each problem', () => {
-  it.each<[string, (doc: ReturnType<typeof parseDocument>) => void, string, RegExp]>([
-    ['unknown unit of a staff member', (d) => d.setIn(['staff', 3, 'unit'], 'office-nowhere'), 'staff[3].unit', /unknown unit 'office-nowhere'/],
-    ['unknown parent unit', (d) => d.setIn(['units', 1, 'parent'], 'ministry'), 'units[1].parent', /unknown unit/],
-    ['unknown holder', (d) => d.setIn(['positions', 4, 'holder'], 'gs-999'), 'positions[4].holder', /unknown staff 'gs-999'/],
-    ['unknown acting holder', (d) => d.setIn(['positions', 0, 'acting'], 'gs-998'), 'positions[0].acting', /unknown staff/],
-    ['unknown unit of a seat', (d) => d.setIn(['positions', 2, 'unit'], 'nowhere'), 'positions[2].unit', /unknown unit/],
-    ['a seat in the wrong kind of unit', (d) => d.setIn(['positions', 1, 'unit'], 'section'), 'positions[1].unit', /deputy_director seat belongs in a unit of kind bureau/],
-    ['acting holder same as holder', (d) => d.setIn(['positions', 1, 'acting'], 'gs-002'), 'positions[1].acting', /someone other/],
-    ['duplicate staff code', (d) => d.setIn(['staff', 4, 'code'], 'gs-001'), 'staff[4].code', /duplicate code 'gs-001' \(first at staff\[0\]\)/],
-    ['unknown unit kind', (d) => d.setIn(['units', 2, 'kind'], 'ministry'), 'units[2].kind', /./],
-    ['unknown position kind', (d) => d.setIn(['positions', 3, 'kind'], 'janitor'), 'positions[3].kind', /./],
-    ['bad language', (d) => d.setIn(['staff', 0, 'language'], 'fr'), 'staff[0].language', /./],
-    ['a misspelt field', (d) => d.setIn(['staff', 2, 'telegram_id'], 1), 'staff[2].telegram_id', /is not a known field/],
-    ['a code that is a number', (d) => d.setIn(['staff', 1, 'code'], 12), 'staff[1].code', /quote it/],
-    ['an empty name', (d) => d.setIn(['units', 0, 'name'], '  '), 'units[0].name', /must not be empty/],
-    ['a negative Telegram id', (d) => d.setIn(['staff', 0, 'telegram_user_id'], -5), 'staff[0].telegram_user_id', /./],
-    ['a unit cycle', (d) => d.setIn(['units', 0, 'parent'], 'section'), 'units[0].parent', /cycle/],
-    ['a misspelt policy setting', (d) => d.set('policy_overrides', { ackSecond: { critical: 60 } }), 'policy_overrides.ackSecond', /not a policy setting/],
-    ['an invalid policy value', (d) => d.set('policy_overrides', { ackSeconds: { critical: -60 } }), 'policy_overrides.ackSeconds.critical', /./],
-    ['an invalid time of day', (d) => d.set('policy_overrides', { dailyContact: { reminderAt: '25:00' } }), 'policy_overrides.dailyContact.reminderAt', /./],
-    ['the version is not an override', (d) => d.set('policy_overrides', { version: 2 }), 'policy_overrides.version', /not a policy setting/],
-  ])('%s', (_, edit, where, message) => {
-    const problems = problemsOf(editedExample(edit));
-    const p = problems.find((x) => x.where === where);
-    expect(p, JSON.stringify(problems)).toBeDefined();
-    expect(p!.message).toMatch(message);
-    expect(p!.line).toBeGreaterThan(0);
+    it('audits each import with counts only, never names', async () => {
+      const rows = await t.sql`select data from audit_log where action = 'org.imported' order by id`;
+      expect(rows).toHaveLength(2);
+      expect(rows[1]!.data).toMatchObject({ staff: { unchanged: 15 } });
+      const text = JSON.stringify(rows);
+      for (const name of ['林志远', '王立新', '孙浩', '13800000001']) expect(text).not.toContain(name);
+    });
+
+    it('keeps the Telegram id and language an invite set when the file leaves them out', async () => {
+      await t.sql`update staff set telegram_user_id = 5550001, chat_id = 5550001, language = 'en' where code = 'gs-202'`;
+      const r = await importOrg(t.db, parseOrgFile(exampleText), { now: new Date('2026-12-01T02:00:00Z') });
+      expect(r.staff.unchanged).toBe(15);
+      const [s] = await t.sql`select telegram_user_id, language from staff where code = 'gs-202'`;
+      expect(Number(s!.telegram_user_id)).toBe(5550001);
+      expect(s!.language).toBe('en');
+    });
+
+    it('sets a language the file gives', async () => {
+      const text = editedExample((doc) => doc.setIn(['staff', 9, 'language'], 'zh'));
+      const r = await importOrg(t.db, parseOrgFile(text), { now: new Date('2026-12-01T03:00:00Z') });
+      expect(r.staff).toEqual({ created: 0, updated: 1, unchanged: 14 });
+      expect((await t.sql`select language from staff where code = 'gs-202'`)[0]!.language).toBe('zh');
+      await t.sql`update staff set language = 'en' where code = 'gs-202'`;
+    });
+
+    it('updates what changed and only that', async () => {
+      const text = editedExample((doc) => doc.setIn(['staff', 3, 'name'], '陈晓雯（新）'));
+      const r = await importOrg(t.db, parseOrgFile(text), { now: new Date('2026-12-02T02:00:00Z') });
+      expect(r.staff).toEqual({ created: 0, updated: 1, unchanged: 14 });
+      expect(r.units.unchanged).toBe(7);
+      await importOrg(t.db, parseOrgFile(exampleText), { now: new Date('2026-12-02T03:00:00Z') });
+    });
+
+    it('stores policy overrides in settings and an import without them restores the defaults', async () => {
+      const text = editedExample((doc) => doc.set('policy_overrides', { ackSeconds: { critical: 120 }, dailyContact: { reminderAt: '08:30' } }));
+      const r = await importOrg(t.db, parseOrgFile(text), { now: new Date('2026-12-03T02:00:00Z') });
+      expect(r.policyOverridesChanged).toBe(true);
+      expect(await loadPolicyOverrides(t.db)).toEqual({ ackSeconds: { critical: 120 }, dailyContact: { reminderAt: '08:30' } });
+      const policy = await effectivePolicy(t.db);
+      expect(policy.ackSeconds).toEqual({ critical: 120, standard: 900 });
+      expect(policy.dailyContact.reminderAt).toBe('08:30');
+      expect((await effectivePolicy(t.db, 1 / 60)).ackSeconds.critical).toBe(2);
+
+      await importOrg(t.db, parseOrgFile(exampleText), { now: new Date('2026-12-03T03:00:00Z') });
+      expect(await effectivePolicy(t.db)).toEqual(DEFAULT_POLICY);
+    });
+
+    it('refuses, changing nothing, a Telegram id already bound to someone else', async () => {
+      const before = await dump();
+      const audits = await auditCount();
+      const text = editedExample((doc) => doc.setIn(['staff', 5, 'telegram_user_id'], 5550001));
+      await expect(importOrg(t.db, parseOrgFile(text), { now: new Date('2026-12-04T02:00:00Z') })).rejects.toMatchObject({
+        name: 'InputFileError',
+        problems: [{ where: 'staff[5].telegram_user_id', message: "already bound to staff 'gs-202'" }],
+      });
+      expect(await dump()).toEqual(before);
+      expect(await auditCount()).toBe(audits);
+    });
   });
 
-  it('names the YAML syntax error and its line', () => {
-    const problems = problemsOf('units:\n  - { code: bureau, kind: bureau\n  - oops: [\n');
-    expect(problems[0]).toMatchObject({ where: '(yaml)' });
-    expect(problems[0]!.line).toBeGreaterThan(1);
-  });
+  describe('a bad org file is refused with the path of each problem', () => {
+    it.each<[string, (doc: ReturnType<typeof parseDocument>) => void, string, RegExp]>([
+      ['unknown unit of a staff member', (d) => d.setIn(['staff', 3, 'unit'], 'office-nowhere'), 'staff[3].unit', /unknown unit 'office-nowhere'/],
+      ['unknown parent unit', (d) => d.setIn(['units', 1, 'parent'], 'ministry'), 'units[1].parent', /unknown unit/],
+      ['unknown holder', (d) => d.setIn(['positions', 4, 'holder'], 'gs-999'), 'positions[4].holder', /unknown staff 'gs-999'/],
+      ['unknown acting holder', (d) => d.setIn(['positions', 0, 'acting'], 'gs-998'), 'positions[0].acting', /unknown staff/],
+      ['unknown unit of a seat', (d) => d.setIn(['positions', 2, 'unit'], 'nowhere'), 'positions[2].unit', /unknown unit/],
+      ['a seat in the wrong kind of unit', (d) => d.setIn(['positions', 1, 'unit'], 'section'), 'positions[1].unit', /deputy_director seat belongs in a unit of kind bureau/],
+      ['acting holder same as holder', (d) => d.setIn(['positions', 1, 'acting'], 'gs-002'), 'positions[1].acting', /someone other/],
+      ['duplicate staff code', (d) => d.setIn(['staff', 4, 'code'], 'gs-001'), 'staff[4].code', /duplicate code 'gs-001' \(first at staff\[0\]\)/],
+      ['unknown unit kind', (d) => d.setIn(['units', 2, 'kind'], 'ministry'), 'units[2].kind', /./],
+      ['unknown position kind', (d) => d.setIn(['positions', 3, 'kind'], 'janitor'), 'positions[3].kind', /./],
+      ['bad language', (d) => d.setIn(['staff', 0, 'language'], 'fr'), 'staff[0].language', /./],
+      ['a misspelt field', (d) => d.setIn(['staff', 2, 'telegram_id'], 1), 'staff[2].telegram_id', /is not a known field/],
+      ['a code that is a number', (d) => d.setIn(['staff', 1, 'code'], 12), 'staff[1].code', /quote it/],
+      ['an empty name', (d) => d.setIn(['units', 0, 'name'], '  '), 'units[0].name', /must not be empty/],
+      ['a negative Telegram id', (d) => d.setIn(['staff', 0, 'telegram_user_id'], -5), 'staff[0].telegram_user_id', /./],
+      ['a unit cycle', (d) => d.setIn(['units', 0, 'parent'], 'section'), 'units[0].parent', /cycle/],
+      ['a misspelt policy setting', (d) => d.set('policy_overrides', { ackSecond: { critical: 60 } }), 'policy_overrides.ackSecond', /not a policy setting/],
+      ['an invalid policy value', (d) => d.set('policy_overrides', { ackSeconds: { critical: -60 } }), 'policy_overrides.ackSeconds.critical', /./],
+      ['an invalid time of day', (d) => d.set('policy_overrides', { dailyContact: { reminderAt: '25:00' } }), 'policy_overrides.dailyContact.reminderAt', /./],
+      ['the version is not an override', (d) => d.set('policy_overrides', { version: 2 }), 'policy_overrides.version', /not a policy setting/],
+    ])('%s', (_, edit, where, message) => {
+      const problems = problemsOf(editedExample(edit));
+      const p = problems.find((x) => x.where === where);
+      expect(p, JSON.stringify(problems)).toBeDefined();
+      expect(p!.message).toMatch(message);
+      expect(p!.line).toBeGreaterThan(0);
+    });
 
-  it('lists every problem, not only the first', () => {
-    const problems = problemsOf(
-      editedExample((d) => {
-        d.setIn(['staff', 3, 'unit'], 'x1');
-        d.setIn(['staff', 7, 'unit'], 'x2');
-      }),
-    );
-    expect(problems.map((p) => p.where)).toEqual(['staff[3].unit', 'staff[7].unit']);
-  });
+    it('names the YAML syntax error and its line', () => {
+      const problems = problemsOf('units:\n  - { code: bureau, kind: bureau\n  - oops: [\n');
+      expect(problems[0]).toMatchObject({ where: '(yaml)' });
+      expect(problems[0]!.line).toBeGreaterThan(1);
+    });
 
-  it('through the real CLI: exits non-zero, names the field on stderr, and changes nothing', async () => {
-    const before = await dump();
-    const audits = await auditCount();
-    const file = path.join(tmp, 'bad-org.yaml');
-    await writeFile(file, editedExample((d) => d.setIn(['staff', 3, 'unit'], 'office-nowhere')));
-    const run = await runCliProcess(['org', 'import', file], { DATABASE_URL: t.url });
-    expect(run.code).toBe(1);
-    expect(run.stderr).toContain('staff[3].unit');
-    expect(run.stderr).toContain("unknown unit 'office-nowhere'");
-    expect(run.stdout).toBe('');
-    expect(await dump()).toEqual(before);
-    expect(await auditCount()).toBe(audits);
+    it('lists every problem, not only the first', () => {
+      const problems = problemsOf(
+        editedExample((d) => {
+          d.setIn(['staff', 3, 'unit'], 'x1');
+          d.setIn(['staff', 7, 'unit'], 'x2');
+        }),
+      );
+      expect(problems.map((p) => p.where)).toEqual(['staff[3].unit', 'staff[7].unit']);
+    });
+
+    it('through the real CLI: exits non-zero, names the field on stderr, and changes nothing', async () => {
+      const before = await dump();
+      const audits = await auditCount();
+      const file = path.join(tmp, 'bad-org.yaml');
+      await writeFile(file, editedExample((d) => d.setIn(['staff', 3, 'unit'], 'office-nowhere')));
+      const run = await runCliProcess(['org', 'import', file], { DATABASE_URL: t.url });
+      expect(run.code).toBe(1);
+      expect(run.stderr).toContain('staff[3].unit');
+      expect(run.stderr).toContain("unknown unit 'office-nowhere'");
+      expect(run.stdout).toBe('');
+      expect(await dump()).toEqual(before);
+      expect(await auditCount()).toBe(audits);
+    });
   });
 });

@@ -76,7 +76,8 @@ async function updatesHandled(): Promise<number> {
   return ((metric?.values ?? []) as Array<{ value: number }>).reduce((n, v) => n + v.value, 0);
 }
 
-describe('runApp', () => {
+// Processes started one after another on one database: the steps keep their order.
+describe('runApp', { shuffle: false }, () => {
   it('a worker serves /healthz, /readyz and /metrics (database gauges included) on its own port, and no webhook', async () => {
     await reportIncident(
       { db: t.db, clock: { now: () => new Date() }, timeZone: 'Asia/Shanghai', piiMode: 'masked', cipher: org.cipher, policy: async () => DEFAULT_POLICY, dispatcher: { afterCommit: async () => {} } },

@@ -81,7 +81,8 @@ async function startWorkers() {
 
 const arrived = (marker: string) => arrivals.filter((a) => a.text.includes(marker));
 
-describe('the send queue under Telegram’s limits', () => {
+// The workers start in the first step, with notices already waiting: the steps keep their order.
+describe('the send queue under Telegram’s limits', { shuffle: false }, () => {
   it('a deadline’s notice goes out before routine notices that were waiting', async () => {
     // Queued while no worker runs: 40 routine notices, then one escalation.
     const routine = await notify(people.slice(0, 40).map((p, i) => ({ to: p.id, marker: `routine-${i}-` })));
