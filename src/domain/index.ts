@@ -8,5 +8,6 @@ export * from './time-input.js';
 export * from './pii.js';
 export * from './incident-number.js';
 export * from './notifications.js';
+export * from './timer-decision.js';
 export * from './id-number.js';
 export * from './handling.js';

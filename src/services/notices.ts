@@ -26,7 +26,18 @@ export function noticesFor(
     for (const id of resolveTarget(t, { officeUnitId: incident.officeUnitId, reporterStaffId: incident.reporterStaffId }, org)) ids.add(id);
   }
   if (opts.exclude) ids.delete(opts.exclude);
-  return [...ids].map((recipientStaffId) => ({
+  return draftsFor([...ids], incident, kind, keyPart, opts);
+}
+
+/** One draft per person already chosen, with the incident's dedupe key for each. */
+export function draftsFor(
+  recipients: readonly string[],
+  incident: NoticeIncident,
+  kind: NoticeKind,
+  keyPart: string,
+  opts: { params?: Record<string, unknown>; timerId?: string } = {},
+): NoticeDraft[] {
+  return recipients.map((recipientStaffId) => ({
     recipientStaffId,
     kind,
     incidentId: incident.id,

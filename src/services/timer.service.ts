@@ -5,30 +5,32 @@
  * holder, or the acting holder when the holder is away or unreachable, or the next level — and the audit
  * entry. The dispatcher is told after commit.
  */
-import { and, eq, inArray, ne } from 'drizzle-orm';
 import { z } from 'zod';
 import type { Executor } from '../db/client.js';
 import { appendAudit } from '../db/repositories/audit.repository.js';
 import { findIncidentRef, lockIncident, stepsOf } from '../db/repositories/incident.repository.js';
 import { loadOrgSnapshot } from '../db/repositories/org.repository.js';
 import { enqueueNotices, type NoticeDraft } from '../db/repositories/outbox.repository.js';
-import { claimTimer, type TimerRow } from '../db/repositories/timer.repository.js';
-import { absences, contactLogs, outbox, subjects, timers, writtenReports } from '../db/schema.js';
+import { findSubjectForCheck, findWrittenReportStage, hasContactOn, informedOf, isAwayOn } from '../db/repositories/timer-context.repository.js';
+import { claimTimer, findTimer, type TimerRow } from '../db/repositories/timer.repository.js';
 import {
-  addMs,
-  isOpen,
+  decideTimer,
   resolveTarget,
   timerTarget,
   type Criticality,
   type IncidentStatus,
+  type IncidentTimerContext,
   type NoticeKind,
   type OrgSnapshot,
-  type PositionKind,
+  type SubjectTimerContext,
+  type TimerDecision,
+  type TimerFacts,
   type TimerKind,
   type TimerTarget,
 } from '../domain/index.js';
-import { noticesFor, policyOf } from './incident.service.js';
-import { emptyChange, type CommittedChange, type IncidentRef, type ServiceDeps } from './ports.js';
+import { policyOf } from './incident.service.js';
+import { draftsFor } from './notices.js';
+import { emptyChange, type IncidentRef, type ServiceDeps } from './ports.js';
 
 export type TimerOutcome =
   | { status: 'sent'; notices: number; outcome: string; incident?: IncidentRef }
@@ -52,16 +54,11 @@ export function targetOf(row: Pick<TimerRow, 'target' | 'kind' | 'level'>): Time
   return parsed.success ? parsed.data : timerTarget(row.kind as TimerKind, row.level);
 }
 
-/** Kinds that tell a person about an incident: whoever had one of these has been informed. */
-const INFORMING_KINDS: readonly NoticeKind[] = ['incident_reported', 'ack_escalation', 'inform_level'];
-
 interface Decision {
   /** Set when the thing waited for already happened: the timer closes without a message. */
   skip?: string;
   notices: NoticeDraft[];
 }
-
-const skip = (reason: string): Decision => ({ skip: reason, notices: [] });
 
 /**
  * Fires one timer. Idempotent: a second call (a retried job, a job restored by the reconciler) finds the
@@ -69,7 +66,7 @@ const skip = (reason: string): Decision => ({ skip: reason, notices: [] });
  */
 export async function fireTimer(deps: ServiceDeps, timerId: string, opts: { earlyToleranceMs?: number } = {}): Promise<TimerOutcome> {
   const now = deps.clock.now();
-  const [row] = await deps.db.select().from(timers).where(eq(timers.id, timerId));
+  const row = await findTimer(deps.db, timerId);
   if (!row) return { status: 'skipped', reason: 'unknown timer', outcome: 'skipped: unknown timer' };
   if (row.state !== 'pending') return { status: 'skipped', reason: `already ${row.state}`, outcome: `skipped: already ${row.state}` };
   if (row.dueAt.getTime() - now.getTime() > (opts.earlyToleranceMs ?? 1000)) {
@@ -80,7 +77,7 @@ export async function fireTimer(deps: ServiceDeps, timerId: string, opts: { earl
   const ref = incident ? { incident } : {};
   const result = await deps.db.transaction(async (tx) => {
     const org = await loadOrgSnapshot(tx);
-    const decision = row.incidentId ? await decideIncidentTimer(tx, row, org, now) : await decideSubjectTimer(tx, row, org);
+    const decision = row.incidentId ? await decideIncidentTimer(tx, row, org, now) : await decideSubjectTimer(tx, row, org, now);
     const outcome = decision.skip ? `skipped: ${decision.skip}` : 'sent';
     const claimed = await claimTimer(tx, row.id, now, outcome);
     if (!claimed) return { outcome: 'skipped: already fired', skipped: 'already fired', change: emptyChange(), notices: 0 };
@@ -101,108 +98,69 @@ export async function fireTimer(deps: ServiceDeps, timerId: string, opts: { earl
   return { status: 'sent', notices: result.notices, outcome: result.outcome, ...ref };
 }
 
+function factsOf(row: TimerRow): TimerFacts {
+  const target = targetOf(row);
+  return { kind: row.kind as TimerKind, level: row.level, cycle: row.cycle, subjectId: row.subjectId, targetPosition: target.kind === 'position' ? target.position : undefined };
+}
 
+/** Loads what the rule needs under the incident's lock, asks decideTimer, and writes its notices as drafts. */
 async function decideIncidentTimer(tx: Executor, row: TimerRow, org: OrgSnapshot, now: Date): Promise<Decision> {
   const incident = await lockIncident(tx, row.incidentId!);
-  if (!incident) return skip('incident not found');
-  const status = incident.status as IncidentStatus;
-  const policy = policyOf(incident);
-  const c = incident.criticality as Criticality;
-  const kind = row.kind as TimerKind;
+  const facts = factsOf(row);
+  if (!incident) return asDrafts(decideTimer(facts, { scope: 'missing' }, now.getTime()), () => []);
   const target = targetOf(row);
-  const keyPart = row.dedupeKey;
-  const notify = (notice: NoticeKind, params: Record<string, unknown>, targets: TimerTarget[] = [target]) =>
-    noticesFor(org, targets, incident, notice, keyPart, { params: { ...params, level: row.level }, timerId: row.id });
-
-  switch (kind) {
-    case 'ack': {
-      if (status !== 'reported') return skip('already acknowledged');
-      // Level 1 pages the deputy director about the section; level 2 the director about both.
-      const notAcknowledgedBy: PositionKind[] = row.level <= 1 ? ['section'] : ['section', 'deputy_director'];
-      return { notices: notify('ack_escalation', { notAcknowledgedBy, since: incident.reportedAt.toISOString() }) };
-    }
-    case 'inform': {
-      // Mandatory information: every level must have been told, acknowledged or not. Whoever already had
-      // a message about this incident has been told; the rest get one now.
-      const position = target.kind === 'position' ? target.position : undefined;
-      const drafts = notify('inform_level', { position });
-      const told = await alreadyInformed(tx, incident.id, drafts.map((d) => d.recipientStaffId));
-      const fresh = drafts.filter((d) => !told.has(d.recipientStaffId));
-      return fresh.length ? { notices: fresh } : skip('already informed');
-    }
-    case 'progress': {
-      if (!isOpen(status)) return skip('incident closed');
-      // The flows' progress report closes these rows and opens the next cycle; the cycle check covers a job that fires anyway.
-      if (incident.progressCycle > Number(row.cycle ?? '0')) return skip('progress reported');
-      const last = (incident.lastProgressAt ?? incident.reportedAt).toISOString();
-      return { notices: notify(row.level === 0 ? 'progress_reminder' : 'progress_escalation', { cycle: row.cycle, last }) };
-    }
-    case 'upper_report': {
-      if (!isOpen(status)) return skip('incident closed');
-      const steps = await stepsOf(tx, incident.id);
-      const upward = steps.find((s) => s.key === 'report_upward');
-      if (upward && upward.state !== 'pending') return skip('already reported upward');
-      const due = addMs(incident.reportedAt, policy.upperReportSeconds[c] * 1000).toISOString();
-      return { notices: notify(row.level === 0 ? 'upper_report_reminder' : 'upper_report_escalation', { due }) };
-    }
-    case 'steps_overdue': {
-      if (!isOpen(status)) return skip('incident closed');
-      const pending = (await stepsOf(tx, incident.id)).filter((s) => s.required && s.state === 'pending');
-      if (pending.length === 0) return skip('steps complete');
-      return { notices: notify(row.level === 0 ? 'steps_overdue_reminder' : 'steps_overdue_escalation', { count: pending.length }) };
-    }
-    case 'written_report': {
-      if (incident.closure === 'false_alarm') return skip('no written report for a false alarm');
-      if (status === 'report_submitted' || status === 'report_approved') return skip('report submitted');
-      const [report] = await tx.select().from(writtenReports).where(eq(writtenReports.incidentId, incident.id));
-      if (report && report.stage !== 'office') return skip('report submitted');
-      const due = (report?.dueAt ?? addMs(incident.closedAt ?? now, policy.writtenReportDueSeconds * 1000)).toISOString();
-      return { notices: notify(row.level < 2 ? 'written_report_reminder' : 'written_report_escalation', { due }) };
-    }
-    case 'contact_check':
-      return skip('contact check without a subject');
-  }
-}
-
-/** Who of these already had a message that told them about the incident. */
-async function alreadyInformed(tx: Executor, incidentId: string, staffIds: readonly string[]): Promise<Set<string>> {
-  if (staffIds.length === 0) return new Set();
-  const rows = await tx
-    .select({ id: outbox.recipientStaffId })
-    .from(outbox)
-    .where(and(eq(outbox.incidentId, incidentId), inArray(outbox.recipientStaffId, [...staffIds]), inArray(outbox.kind, [...INFORMING_KINDS]), ne(outbox.status, 'dead')));
-  return new Set(rows.map((r) => r.id));
-}
-
-async function decideSubjectTimer(tx: Executor, row: TimerRow, org: OrgSnapshot): Promise<Decision> {
-  if (row.kind !== 'contact_check' || !row.subjectId || !row.cycle) return skip('timer without an incident');
-  const date = row.cycle;
-  const [subject] = await tx.select().from(subjects).where(eq(subjects.id, row.subjectId));
-  if (!subject) return skip('subject not found');
-  if (subject.status === 'terminated') return skip('supervision ended');
-  const away = await tx
-    .select({ id: absences.id, startsOn: absences.startsOn, endsOn: absences.endsOn, cancelledAt: absences.cancelledAt })
-    .from(absences)
-    .where(eq(absences.subjectId, subject.id));
-  if (!away.some((a) => !a.cancelledAt && a.startsOn <= date && date <= a.endsOn)) return skip('no longer away');
-  const [logged] = await tx
-    .select({ id: contactLogs.id })
-    .from(contactLogs)
-    .where(and(eq(contactLogs.subjectId, subject.id), eq(contactLogs.localDate, date)))
-    .limit(1);
-  if (logged) return skip('contact logged');
-  const recipients = resolveTarget(targetOf(row), { officeUnitId: subject.officeUnitId, responsibleStaffId: subject.responsibleStaffId }, org);
-  const kind: NoticeKind = row.level === 0 ? 'contact_check_head' : 'contact_check_section';
-  return {
-    notices: recipients.map((recipientStaffId) => ({
-      recipientStaffId,
-      kind,
-      subjectId: subject.id,
-      timerId: row.id,
-      dedupeKey: `${kind}-${row.dedupeKey}-${recipientStaffId}`,
-      params: { date, officerStaffId: subject.responsibleStaffId, level: row.level },
-    })),
+  const recipients = resolveTarget(target, { officeUnitId: incident.officeUnitId, reporterStaffId: incident.reporterStaffId }, org);
+  const steps = row.kind === 'upper_report' || row.kind === 'steps_overdue' ? await stepsOf(tx, incident.id) : [];
+  const report = row.kind === 'written_report' ? await findWrittenReportStage(tx, incident.id) : undefined;
+  const informed = row.kind === 'inform' ? await informedOf(tx, incident.id, recipients) : new Set<string>();
+  const policy = policyOf(incident);
+  const ctx: IncidentTimerContext = {
+    scope: 'incident',
+    status: incident.status as IncidentStatus,
+    criticality: incident.criticality as Criticality,
+    closure: incident.closure,
+    policy,
+    reportedAtMs: incident.reportedAt.getTime(),
+    lastProgressAtMs: incident.lastProgressAt?.getTime() ?? null,
+    closedAtMs: incident.closedAt?.getTime() ?? null,
+    progressCycle: incident.progressCycle,
+    upwardStep: steps.find((s) => s.key === 'report_upward')?.state as IncidentTimerContext['upwardStep'],
+    pendingRequiredSteps: steps.filter((s) => s.required && s.state === 'pending').length,
+    writtenReport: report ? { stage: report.stage, dueAtMs: report.dueAt?.getTime() ?? null } : undefined,
+    recipients,
+    informed,
   };
+  return asDrafts(decideTimer(facts, ctx, now.getTime()), (notice, ids, params) =>
+    draftsFor(ids, incident, notice, row.dedupeKey, { params, timerId: row.id }),
+  );
+}
+
+async function decideSubjectTimer(tx: Executor, row: TimerRow, org: OrgSnapshot, now: Date): Promise<Decision> {
+  const facts = factsOf(row);
+  const subject = row.subjectId ? await findSubjectForCheck(tx, row.subjectId) : undefined;
+  const date = row.cycle;
+  const ctx: SubjectTimerContext = {
+    scope: 'subject',
+    subject: subject ? { status: subject.status, responsibleStaffId: subject.responsibleStaffId } : undefined,
+    awayOnDate: subject && date ? await isAwayOn(tx, subject.id, date) : false,
+    contactLogged: subject && date ? await hasContactOn(tx, subject.id, date) : false,
+    recipients: subject ? resolveTarget(targetOf(row), { officeUnitId: subject.officeUnitId, responsibleStaffId: subject.responsibleStaffId }, org) : [],
+  };
+  return asDrafts(decideTimer(facts, ctx, now.getTime()), (notice, ids, params) =>
+    ids.map((recipientStaffId) => ({
+      recipientStaffId,
+      kind: notice,
+      subjectId: row.subjectId,
+      timerId: row.id,
+      dedupeKey: `${notice}-${row.dedupeKey}-${recipientStaffId}`,
+      params,
+    })),
+  );
+}
+
+function asDrafts(decision: TimerDecision, draft: (notice: NoticeKind, recipients: readonly string[], params: Record<string, unknown>) => NoticeDraft[]): Decision {
+  if ('skip' in decision) return { skip: decision.skip, notices: [] };
+  return { notices: draft(decision.notice, decision.recipients, decision.params) };
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -53,6 +53,11 @@ export async function claimTimer(db: Executor, id: string, now: Date, outcome: s
   return row;
 }
 
+export async function findTimer(db: Executor, id: string): Promise<TimerRow | undefined> {
+  const [row] = await db.select().from(timers).where(eq(timers.id, id));
+  return row;
+}
+
 export async function findTimerByKey(db: Executor, dedupeKey: string): Promise<TimerRow | undefined> {
   const [row] = await db.select().from(timers).where(eq(timers.dedupeKey, dedupeKey));
   return row;

@@ -1,0 +1,57 @@
+/**
+ * The reads a firing timer's decision needs (decideTimer in src/domain): whether the people it would
+ * tell have heard of the incident already, the written report's stage, and a subject's day.
+ */
+import { and, eq, inArray, ne } from 'drizzle-orm';
+import type { NoticeKind } from '../../domain/index.js';
+import type { Executor } from '../client.js';
+import { absences, contactLogs, outbox, subjects, writtenReports } from '../schema.js';
+
+/** Kinds that tell a person about an incident: whoever had one of these has been informed. */
+const INFORMING_KINDS: readonly NoticeKind[] = ['incident_reported', 'ack_escalation', 'inform_level'];
+
+/** Who of these already had a message (sent or still to send) that told them about the incident. */
+export async function informedOf(db: Executor, incidentId: string, staffIds: readonly string[]): Promise<Set<string>> {
+  if (staffIds.length === 0) return new Set();
+  const rows = await db
+    .select({ id: outbox.recipientStaffId })
+    .from(outbox)
+    .where(and(eq(outbox.incidentId, incidentId), inArray(outbox.recipientStaffId, [...staffIds]), inArray(outbox.kind, [...INFORMING_KINDS]), ne(outbox.status, 'dead')));
+  return new Set(rows.map((r) => r.id));
+}
+
+export async function findWrittenReportStage(db: Executor, incidentId: string): Promise<{ stage: string; dueAt: Date | null } | undefined> {
+  const [row] = await db.select({ stage: writtenReports.stage, dueAt: writtenReports.dueAt }).from(writtenReports).where(eq(writtenReports.incidentId, incidentId));
+  return row;
+}
+
+/** What a contact check needs of its subject: status, office and responsible officer. */
+export async function findSubjectForCheck(
+  db: Executor,
+  subjectId: string,
+): Promise<{ id: string; status: string; officeUnitId: string; responsibleStaffId: string | null } | undefined> {
+  const [row] = await db
+    .select({ id: subjects.id, status: subjects.status, officeUnitId: subjects.officeUnitId, responsibleStaffId: subjects.responsibleStaffId })
+    .from(subjects)
+    .where(eq(subjects.id, subjectId));
+  return row;
+}
+
+/** Whether an absence not cancelled covers the local date (YYYY-MM-DD). */
+export async function isAwayOn(db: Executor, subjectId: string, date: string): Promise<boolean> {
+  const rows = await db
+    .select({ startsOn: absences.startsOn, endsOn: absences.endsOn, cancelledAt: absences.cancelledAt })
+    .from(absences)
+    .where(eq(absences.subjectId, subjectId));
+  return rows.some((a) => !a.cancelledAt && a.startsOn <= date && date <= a.endsOn);
+}
+
+/** Whether any contact was logged for the subject on the local date. */
+export async function hasContactOn(db: Executor, subjectId: string, date: string): Promise<boolean> {
+  const [row] = await db
+    .select({ id: contactLogs.id })
+    .from(contactLogs)
+    .where(and(eq(contactLogs.subjectId, subjectId), eq(contactLogs.localDate, date)))
+    .limit(1);
+  return row !== undefined;
+}
