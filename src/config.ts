@@ -46,6 +46,8 @@ const configSchema = z
       .refine(isKnownTimeZone, 'must be an IANA time zone such as Asia/Shanghai'),
     DATA_DIR: z.string().min(1).default('./data'),
     LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+    /** `json` (one object a line, for collectors), `pretty` (for people), or `auto`: pretty in the sandbox or on a terminal. */
+    LOG_FORMAT: z.enum(['auto', 'json', 'pretty']).default('auto'),
     PII_MODE: z.enum(PII_MODES).default('masked'),
     /** 32-byte key (base64 or 64 hex chars) that encrypts subjects' names and ID numbers at rest. */
     PII_KEY: optionalString.pipe(
@@ -97,6 +99,7 @@ export interface Config {
   timeZone: string;
   dataDir: string;
   logLevel: RawConfig['LOG_LEVEL'];
+  logFormat: RawConfig['LOG_FORMAT'];
   piiMode: PiiMode;
   piiKey: Buffer | undefined;
   adminPassword: string | undefined;
@@ -144,6 +147,7 @@ export function parseConfig(env: Readonly<Record<string, string | undefined>>): 
     timeZone: c.TIMEZONE,
     dataDir: c.DATA_DIR,
     logLevel: c.LOG_LEVEL,
+    logFormat: c.LOG_FORMAT,
     piiMode: c.PII_MODE,
     piiKey: c.PII_KEY === undefined ? undefined : decodeKey(c.PII_KEY),
     adminPassword: c.ADMIN_PASSWORD,

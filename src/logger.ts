@@ -1,10 +1,40 @@
 /**
- * Structured JSON logs (pino). Secrets and subjects' identities are redacted by path as a safety net;
- * the first rule is not to log them at all: log ids, never names or ID numbers.
+ * Structured logs (pino): JSON, one object a line, for production's collectors; or the same records as
+ * short readable lines (pino-pretty) for a person, in the sandbox or on a terminal. Secrets and subjects'
+ * identities are redacted by path as a safety net, before either format; the first rule is not to log
+ * them at all: log ids, never names or ID numbers.
  */
 import { pino, type Logger } from 'pino';
 
 export type { Logger };
+
+export type LogFormat = 'json' | 'pretty';
+
+/** LOG_FORMAT `auto`: readable lines for a person (the sandbox, or a terminal), JSON for everything else. */
+export function resolveLogFormat(setting: LogFormat | 'auto', where: { sandbox: boolean; stdoutIsTTY: boolean }): LogFormat {
+  if (setting !== 'auto') return setting;
+  return where.sandbox || where.stdoutIsTTY ? 'pretty' : 'json';
+}
+
+/**
+ * Readable lines on stdout: `12:00:01 INFO: [sandbox] sandbox ready …`, fields on the same line.
+ *
+ * A stream in the main thread, not a pino transport: a transport formats in a worker thread and can lose
+ * the last lines when the process exits right after logging them (the `stopped` line, a fatal error).
+ * Here every line is written synchronously before the call returns, and the formatting costs only the
+ * sandbox or a person at a terminal. Loaded on demand: production never imports pino-pretty.
+ */
+export async function prettyDestination(): Promise<pino.DestinationStream> {
+  const { default: pretty } = await import('pino-pretty');
+  return pretty({
+    destination: 1,
+    sync: true,
+    singleLine: true,
+    translateTime: 'SYS:HH:MM:ss',
+    ignore: 'pid,hostname,service,component',
+    messageFormat: '{if component}[{component}] {end}{msg}',
+  });
+}
 
 export const REDACT_PATHS = [
   'token',
