@@ -8,7 +8,7 @@
  */
 import { parseConfig } from '../src/config.js';
 import { createLogger } from '../src/logger.js';
-import { parseRole, runApp } from '../src/main.js';
+import { parseRole, runApp } from '../src/app.js';
 
 const config = parseConfig(process.env);
 // BENCH_ROLE: when this file runs bundled under `node -e` (P5's comparison), there is no argv to parse.

@@ -16,7 +16,7 @@ import { PiiCipher } from '../../src/db/pii-crypto.js';
 import { settings } from '../../src/db/schema.js';
 import { DEFAULT_POLICY, type EscalationPolicy } from '../../src/domain/index.js';
 import { createLogger } from '../../src/logger.js';
-import { runApp, type AppHandle, type Role } from '../../src/main.js';
+import { runApp, type AppHandle, type Role } from '../../src/app.js';
 import { metrics } from '../../src/ops/metrics.js';
 import { startBotApiServer, type BotApiServer } from '../../src/sandbox/bot-api-server.js';
 import { reportIncident } from '../../src/services/incident.service.js';

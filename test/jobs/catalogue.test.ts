@@ -19,7 +19,7 @@ import { PROCESSORS } from '../../src/jobs/processors.js';
 import type { QueueBackend } from '../../src/jobs/queue-backend.js';
 import { dailyPattern } from '../../src/jobs/schedulers.js';
 import { createLogger } from '../../src/logger.js';
-import { parseRole, UsageError } from '../../src/main.js';
+import { parseRole, UsageError } from '../../src/app.js';
 import { standInsFor } from '../../src/services/notification.service.js';
 
 const ID = '0f4b4f4e-2f0a-4a57-9d3b-8b3c8e1f2a10';

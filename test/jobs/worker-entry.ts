@@ -3,7 +3,7 @@
  * locks so a killed worker's job is picked up again within seconds, on the queue namespace the test gives.
  */
 import { parseConfig } from '../../src/config.js';
-import { runApp } from '../../src/main.js';
+import { runApp } from '../../src/app.js';
 
 const config = parseConfig(process.env);
 const app = await runApp({

@@ -1,0 +1,222 @@
+/**
+ * The application, built from one configuration: the database (DATABASE_URL, or an embedded PostgreSQL
+ * under DATA_DIR), the PII cipher, the queues (Redis with REDIS_URL, else BullMQ's PostgreSQL backend in
+ * the same database), the Telegram gateway, the workers, the bot and the ops HTTP server, for one role.
+ * src/main.ts (the process) and the sandbox both start it here; neither imports the other.
+ */
+import path from 'node:path';
+import type { FastifyInstance } from 'fastify';
+import postgres from 'postgres';
+import { effectivePolicy } from './admin/policy.js';
+import { createBot, startBot, type RunningBot } from './bot/index.js';
+import { createTelegramGateway } from './bot/telegram-gateway.js';
+import { connectDatabase, migrateDatabase, type DbHandle } from './db/client.js';
+import { isEmbeddedDatabaseUrl, startEmbeddedPostgres, type EmbeddedDatabase } from './db/embedded.js';
+import { loadPiiKey, PiiCipher } from './db/pii-crypto.js';
+import type { Config } from './config.js';
+import type { Clock } from './domain/index.js';
+import { createJobSystem, createQueueBackend, DEFAULT_TUNING, type JobSystem, type JobTuning } from './jobs/index.js';
+import { afterIncidentPlugin } from './flows/after-incident/index.js';
+import { createHttpServer } from './http/server.js';
+import { createLogger, type Logger } from './logger.js';
+import { postgresCheck, queueCheck } from './ops/health.js';
+import { metrics as opsMetrics } from './ops/metrics.js';
+import { registerOpsRoutes } from './ops/routes.js';
+import { scaleLabel } from './sandbox/page-config.js';
+import { createPgChatLocks, type ChatLocks } from './services/update-gate.js';
+
+export const ROLES = ['all', 'bot', 'worker'] as const;
+export type Role = (typeof ROLES)[number];
+
+export class UsageError extends Error {
+  override readonly name = 'UsageError';
+}
+
+/** `--role bot|worker|all` (or `--role=…`); default all. */
+export function parseRole(argv: readonly string[]): Role {
+  let value: string | undefined;
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i]!;
+    if (a === '--role') value = argv[i + 1];
+    else if (a.startsWith('--role=')) value = a.slice('--role='.length);
+  }
+  if (value === undefined) return 'all';
+  if (!(ROLES as readonly string[]).includes(value)) throw new UsageError(`--role must be one of ${ROLES.join(', ')}`);
+  return value as Role;
+}
+
+export const systemClock: Clock = { now: () => new Date() };
+
+export interface RunAppOptions {
+  config: Config;
+  role: Role;
+  logger?: Logger;
+  /** Overrides for the job system's timings (tests, the sandbox). */
+  jobTuning?: Partial<JobTuning>;
+  /** Keeps queues apart when several deployments share one Redis (tests). Default `cc`. */
+  queueNamespace?: string;
+  clock?: Clock;
+}
+
+export interface AppHandle {
+  config: Config;
+  role: Role;
+  logger: Logger;
+  db: DbHandle;
+  jobs: JobSystem;
+  /** The ops server (/healthz, /readyz, /metrics; and the webhook where the bot runs): every role has one. */
+  http: FastifyInstance;
+  /** Drains and closes everything; resolves when done (never rejects). */
+  shutdown(reason?: string): Promise<void>;
+}
+
+/** Milliseconds from a stop signal to exit (SHUTDOWN_DEADLINE_MS): the drain and every close fit in it. */
+export function shutdownDeadlineMs(config: Config): number {
+  return config.jobTuning.shutdownDeadlineMs ?? DEFAULT_TUNING.shutdownDeadlineMs;
+}
+
+/**
+ * Of the deadline, what running jobs get to finish: the rest is kept for closing the queues (at most 2 s),
+ * the HTTP server, the pools and the embedded PostgreSQL. At least half of it, for a short deadline.
+ */
+function jobDrainMs(deadlineMs: number): number {
+  return Math.max(deadlineMs - 3_000, Math.floor(deadlineMs / 2));
+}
+
+/** Connections of the per-chat lock pool: at most this many chats are handled at the same moment. */
+const CHAT_LOCK_POOL = 10;
+
+export async function runApp(opts: RunAppOptions): Promise<AppHandle> {
+  const { config, role } = opts;
+  const logger = opts.logger ?? createLogger(config.logLevel);
+  const clock = opts.clock ?? systemClock;
+  const closers: Array<() => Promise<unknown>> = [];
+
+  // src/main.ts starts the embedded database itself and passes its URL (see startEmbedded); another
+  // caller with no DATABASE_URL gets one started here, and stopped last by shutdown.
+  let embedded: EmbeddedDatabase | undefined;
+  let databaseUrl = config.databaseUrl;
+  if (!databaseUrl) {
+    embedded = await startEmbedded(config.dataDir, logger, { detached: false });
+    databaseUrl = embedded.url;
+  }
+  const db = connectDatabase(databaseUrl, { applicationName: `corrections-${role}` });
+  await migrateDatabase(db);
+  // /metrics reads open incidents and pending timers from here when scraped.
+  opsMetrics.useDatabase(db.db);
+  const cipher = new PiiCipher(await loadPiiKey(config.piiKey, config.dataDir));
+
+  const backend = createQueueBackend({ redisUrl: config.redisUrl, databaseUrl, ...(opts.queueNamespace ? { namespace: opts.queueNamespace } : {}) });
+  const gateway = createTelegramGateway({ apiRoot: config.telegramApiRoot, token: config.botToken });
+  const jobs = createJobSystem(
+    {
+      db: db.db,
+      clock,
+      timeZone: config.timeZone,
+      piiMode: config.piiMode,
+      cipher,
+      policy: () => effectivePolicy(db.db, config.policyTimeScale),
+    },
+    { backend, gateway, logger, metrics: opsMetrics, tuning: { ...config.jobTuning, ...opts.jobTuning } },
+  );
+  logger.info(
+    {
+      role,
+      queueBackend: backend.kind,
+      database: embedded || isEmbeddedDatabaseUrl(databaseUrl) ? 'embedded' : 'external',
+      ...(config.policyTimeScale !== 1 ? { policyTimeScale: scaleLabel(config.policyTimeScale) } : {}),
+    },
+    'starting',
+  );
+
+  if (role !== 'bot') {
+    // Without a token nothing can be sent: timers still fire and the outbox fills; the relay sends it
+    // all once a token is configured.
+    const queues = config.botToken ? undefined : (['timers', 'daily'] as const);
+    if (!config.botToken) logger.warn('no BOT_TOKEN: notifications are kept in the outbox and not sent');
+    await jobs.startWorkers(queues ? { queues } : {});
+  }
+
+  // Every role serves /healthz, /readyz and /metrics (the image's HEALTHCHECK and Prometheus ask each
+  // process); only a process with the bot mounts the webhook and the queue dashboard.
+  let shuttingDown = false;
+  const http = createHttpServer({ logger });
+  await registerOpsRoutes(http, {
+    readiness: [postgresCheck(db.sql), queueCheck(jobs.queues.send, 'queue')],
+    queues: Object.values(jobs.queues) as never,
+    adminPassword: role === 'worker' ? undefined : config.adminPassword,
+    logger,
+    isShuttingDown: () => shuttingDown,
+  });
+  const botToken = config.botToken;
+  if (role !== 'worker' && botToken) {
+    // The per-chat locks hold a connection for a whole update: a small pool of their own, so held locks
+    // never take the connections the handlers need.
+    const chatLockSql = postgres(databaseUrl, { max: CHAT_LOCK_POOL, onnotice: () => {}, connection: { application_name: 'corrections-chat-locks' } });
+    const bot = await startBotPart({ config: { ...config, botToken }, logger, jobs, http, chatLocks: createPgChatLocks(chatLockSql, { dedicated: true }) });
+    // Stops taking updates (the batch in hand finishes), then frees the lock pool it used.
+    closers.push(async () => {
+      await bot.stop();
+      await chatLockSql.end({ timeout: 5 });
+    });
+  } else if (role !== 'worker') {
+    logger.warn('no BOT_TOKEN: the bot is not started (the sandbox, src/sandbox, runs one of its own)');
+  }
+  if (!http.server.listening) await http.listen({ port: config.port, host: config.host });
+  logger.info({ port: (http.server.address() as { port?: number } | null)?.port ?? config.port }, 'http listening');
+
+  // One info line per component, in the order they stop: what takes work in first, the database last.
+  // A close that fails is one warn line with its message: at shutdown a stack trace tells nobody anything.
+  const deadlineMs = opts.jobTuning?.shutdownDeadlineMs ?? shutdownDeadlineMs(config);
+  const step = async (component: string, done: string, close: () => Promise<unknown>): Promise<void> => {
+    try {
+      await close();
+      logger.info({ component }, done);
+    } catch (err) {
+      logger.warn({ component, error: (err as Error)?.message ?? String(err) }, `${component}: error while stopping`);
+    }
+  };
+  let shutdownPromise: Promise<void> | undefined;
+  const shutdown = (reason = 'shutdown'): Promise<void> =>
+    (shutdownPromise ??= (async () => {
+      shuttingDown = true;
+      logger.info({ reason, deadlineMs }, 'draining');
+      for (const close of closers.reverse()) await step('bot', 'bot stopped: no more updates taken', close);
+      await step('jobs', 'workers stopped: jobs in hand finished or left to be retried', () => jobs.close({ deadlineMs: jobDrainMs(deadlineMs) }));
+      await step('http', 'http server closed', () => http.close());
+      await step('database', 'database connections closed', () => db.close());
+      if (embedded) await step('embedded-postgres', 'embedded PostgreSQL stopped', () => embedded.stop());
+    })());
+
+  return { config, role, logger, db, jobs, http, shutdown };
+}
+
+/**
+ * The embedded PostgreSQL under DATA_DIR (src/db/embedded.ts takes back the signal hooks its package
+ * installs: the shutdown here stops the server, last). `detached` when this process is the program,
+ * which stops it on every signal: in a process group of its own, a terminal's Ctrl+C reaches the
+ * program only, and the server keeps serving until the drain is over.
+ */
+export async function startEmbedded(dataDir: string, logger: Logger, opts: { detached: boolean }): Promise<EmbeddedDatabase> {
+  const embedded = await startEmbeddedPostgres(dataDir, opts);
+  logger.info({ component: 'embedded-postgres', port: embedded.port, dataDir: path.resolve(dataDir) }, 'embedded PostgreSQL started');
+  return embedded;
+}
+
+// ---------------------------------------------------------------------------------------------
+// The bot (the flows: src/bot/index.ts, src/bot/run.ts), with the after-incident plugin.
+
+async function startBotPart(ctx: { config: Config & { botToken: string }; logger: Logger; jobs: JobSystem; http: FastifyInstance; chatLocks: ChatLocks }): Promise<RunningBot> {
+  const { config, logger, jobs, http } = ctx;
+  const bot = createBot({
+    ...jobs.deps,
+    logger,
+    chatLocks: ctx.chatLocks,
+    botToken: config.botToken,
+    telegramApiRoot: config.telegramApiRoot,
+    ...(config.botUsername ? { botUsername: config.botUsername } : {}),
+    ...(config.handlerTimeoutMs ? { handlerTimeoutMs: config.handlerTimeoutMs } : {}),
+    plugins: [afterIncidentPlugin()],
+  });
+  return startBot(bot, config, http);
+}
