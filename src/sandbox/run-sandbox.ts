@@ -29,7 +29,7 @@ import { actorFor, findStaffById } from '../db/repositories/org.repository.js';
 import { createHttpServer } from '../http/server.js';
 import type { JobTuning } from '../jobs/index.js';
 import type { Logger } from '../logger.js';
-import { runApp, type AppHandle } from '../main.js';
+import { runApp, type AppHandle } from '../app.js';
 import { startDrill } from '../services/drill.service.js';
 import { startBotApiServer, type BotApiServer } from './bot-api-server.js';
 import { fileUpdateIdStore } from './update-id-store.js';
