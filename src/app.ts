@@ -14,7 +14,7 @@ import { connectDatabase, migrateDatabase, type DbHandle } from './db/client.js'
 import { isEmbeddedDatabaseUrl, startEmbeddedPostgres, type EmbeddedDatabase } from './db/embedded.js';
 import { loadPiiKey, PiiCipher } from './db/pii-crypto.js';
 import type { Config } from './config.js';
-import type { Clock } from './domain/index.js';
+import { timeScaleLabel, type Clock } from './domain/index.js';
 import { createJobSystem, createQueueBackend, DEFAULT_TUNING, type JobSystem, type JobTuning } from './jobs/index.js';
 import { afterIncidentPlugin } from './flows/after-incident/index.js';
 import { createHttpServer } from './http/server.js';
@@ -22,7 +22,6 @@ import { createLogger, type Logger } from './logger.js';
 import { postgresCheck, queueCheck } from './ops/health.js';
 import { metrics as opsMetrics } from './ops/metrics.js';
 import { registerOpsRoutes } from './ops/routes.js';
-import { scaleLabel } from './sandbox/page-config.js';
 import { createPgChatLocks, type ChatLocks } from './services/update-gate.js';
 
 export const ROLES = ['all', 'bot', 'worker'] as const;
@@ -124,7 +123,7 @@ export async function runApp(opts: RunAppOptions): Promise<AppHandle> {
       role,
       queueBackend: backend.kind,
       database: embedded || isEmbeddedDatabaseUrl(databaseUrl) ? 'embedded' : 'external',
-      ...(config.policyTimeScale !== 1 ? { policyTimeScale: scaleLabel(config.policyTimeScale) } : {}),
+      ...(config.policyTimeScale !== 1 ? { policyTimeScale: timeScaleLabel(config.policyTimeScale) } : {}),
     },
     'starting',
   );

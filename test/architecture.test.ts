@@ -113,3 +113,99 @@ describe('src/domain', () => {
     expect(violations(file, readFileSync(file, 'utf8'))).toEqual([]);
   });
 });
+
+// ---------------------------------------------------------------------------------------------
+// One-way arrows: no two files of src import each other, directly or round a loop (type-only imports
+// do not count: they vanish at run time).
+
+/** Runtime import specifiers of a file: type-only imports and re-exports left out. */
+function runtimeSpecifiers(source: string): string[] {
+  const withoutComments = source.replace(/\/\*[\s\S]*?\*\/|\/\/[^\n]*/g, '');
+  const specs: string[] = [];
+  for (const m of withoutComments.matchAll(/\b(import|export)\s+(type\s+)?((?:[^'"`;]*?)\s+from\s+)?['"]([^'"]+)['"]/g)) {
+    if (m[2]) continue;
+    // `import { type A, type B } from` is type-only too.
+    const names = m[3]?.match(/\{([^}]*)\}/)?.[1];
+    if (names && !/^\s*\w+\s*,/.test(m[3]!) && names.split(',').every((n) => !n.trim() || /^\s*type\s/.test(n))) continue;
+    specs.push(m[4]!);
+  }
+  for (const m of withoutComments.matchAll(/\bimport\s*\(\s*['"`]([^'"`]+)['"`]\s*\)/g)) specs.push(m[1]!);
+  return specs;
+}
+
+/** Strongly connected groups of more than one file in a graph (Tarjan). */
+function cyclesOf(graph: Map<string, string[]>): string[][] {
+  let index = 0;
+  const idx = new Map<string, number>();
+  const low = new Map<string, number>();
+  const stack: string[] = [];
+  const on = new Set<string>();
+  const found: string[][] = [];
+  const visit = (v: string) => {
+    idx.set(v, index);
+    low.set(v, index++);
+    stack.push(v);
+    on.add(v);
+    for (const w of graph.get(v) ?? []) {
+      if (!idx.has(w)) {
+        visit(w);
+        low.set(v, Math.min(low.get(v)!, low.get(w)!));
+      } else if (on.has(w)) low.set(v, Math.min(low.get(v)!, idx.get(w)!));
+    }
+    if (low.get(v) === idx.get(v)) {
+      const group: string[] = [];
+      let w: string;
+      do {
+        w = stack.pop()!;
+        on.delete(w);
+        group.push(w);
+      } while (w !== v);
+      if (group.length > 1) found.push(group.sort());
+    }
+  };
+  for (const v of graph.keys()) if (!idx.has(v)) visit(v);
+  return found;
+}
+
+function importGraph(files: string[], read: (f: string) => string): Map<string, string[]> {
+  const known = new Set(files);
+  const graph = new Map<string, string[]>();
+  for (const f of files) {
+    const to: string[] = [];
+    for (const spec of runtimeSpecifiers(read(f))) {
+      if (!spec.startsWith('.')) continue;
+      const base = path.resolve(path.dirname(f), spec).replace(/\.js$/, '');
+      const target = [`${base}.ts`, path.join(base, 'index.ts')].find((c) => known.has(c));
+      if (target) to.push(target);
+    }
+    graph.set(f, to);
+  }
+  return graph;
+}
+
+describe('the import graph of src', () => {
+  it('the cycle finder finds a loop of three, and not one through a type-only import', () => {
+    const src: Record<string, string> = {
+      '/x/a.ts': `import { b } from './b.js';`,
+      '/x/b.ts': `import { c } from './c.js';`,
+      '/x/c.ts': `import { a } from './a.js';`,
+      '/x/d.ts': `import { e } from './e.js';`,
+      '/x/e.ts': `import type { D } from './d.js';\nimport { type F, type G } from './d.js';`,
+    };
+    expect(cyclesOf(importGraph(Object.keys(src), (f) => src[f]!))).toEqual([['/x/a.ts', '/x/b.ts', '/x/c.ts']]);
+  });
+
+  it('has no file cycles', () => {
+    const files = domainFiles(SRC).filter((f) => f.endsWith('.ts'));
+    expect(files.length).toBeGreaterThan(100);
+    const cycles = cyclesOf(importGraph(files, (f) => readFileSync(f, 'utf8'))).map((g) => g.map((f) => path.relative(SRC, f)));
+    expect(cycles).toEqual([]);
+  });
+
+  it('the process and the sandbox start the app from src/app.ts, and neither imports the other', () => {
+    const read = (rel: string) => runtimeSpecifiers(readFileSync(path.join(SRC, rel), 'utf8'));
+    expect(read('sandbox/run-sandbox.ts')).not.toContain('../main.js');
+    expect(read('sandbox/run-sandbox.ts')).toContain('../app.js');
+    expect(read('app.ts').some((s) => s.startsWith('./sandbox/'))).toBe(false);
+  });
+});

@@ -1,5 +1,6 @@
 /**
- * The escalation policy as data, with the defaults of domain.md, and the pure functions that turn an
+ * The escalation policy as data, with the bureau's default settings (domain.md; the plan itself sets no
+ * times, only 立即, 及时, 第一时间), and the pure functions that turn an
  * incident and a time into the deadlines it creates. The policy is copied onto each incident when it is
  * reported (a snapshot), so later edits do not move the deadlines of running incidents.
  */
@@ -310,4 +311,10 @@ export function nextDeadlines<T extends PendingTimerView>(timers: readonly T[], 
     .sort((a, b) => a.dueAt.getTime() - b.dueAt.getTime())
     .slice(0, limit)
     .map((t) => ({ ...t, overdue: t.dueAt.getTime() <= now.getTime() }));
+}
+
+/** A time scale (POLICY_TIME_SCALE) as people read it: `1/60` for a factor of 1/60; the decimal otherwise. */
+export function timeScaleLabel(scale: number): string {
+  const inverse = 1 / scale;
+  return Math.abs(inverse - Math.round(inverse)) < 1e-9 && inverse > 1 ? `1/${Math.round(inverse)}` : String(scale);
 }
