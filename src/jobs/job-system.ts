@@ -98,6 +98,11 @@ export interface JobSystem {
   relay(): Promise<number>;
   installSchedulers(): Promise<number>;
   detectMissedDays(): Promise<MissedDaysReport>;
+  /**
+   * Settles once start-up's catch-up (missed days, today's late runs) is over, whether anything was due
+   * or not, and also when it failed (logged); at once with `catchUp: false`. Pending until startWorkers.
+   */
+  readonly startupCatchUp: Promise<void>;
   metrics(): JobSystemMetrics;
   close(opts?: { deadlineMs?: number }): Promise<void>;
 }
@@ -132,6 +137,8 @@ export function createJobSystem(base: BaseServiceDeps, opts: JobSystemOptions): 
 
   const workers: AnyWorker[] = [];
   let schedulersWanted = false;
+  let catchUpDone!: () => void;
+  const startupCatchUp = new Promise<void>((resolve) => (catchUpDone = resolve));
 
   const installSchedulers = async () => ensureDailySchedulers(queues.daily, await base.policy(), base.timeZone);
 
@@ -222,8 +229,9 @@ export function createJobSystem(base: BaseServiceDeps, opts: JobSystemOptions): 
             if (r.missed.contact_reminder.length || r.missed.digest.length) logger.warn({ missed: r.missed, ranLate }, 'daily runs missed while down');
             else if (ranLate.length) logger.info({ ranLate }, "today's daily runs done late, at start");
           })
-          .catch((err: unknown) => logger.error({ err }, 'missed-day check failed'));
-      }
+          .catch((err: unknown) => logger.error({ err }, 'missed-day check failed'))
+          .finally(catchUpDone);
+      } else catchUpDone();
       logger.info({ backend: backend.kind, queues: keys }, 'workers started');
     },
 
@@ -231,6 +239,7 @@ export function createJobSystem(base: BaseServiceDeps, opts: JobSystemOptions): 
     relay: () => relay!.runOnce(),
     installSchedulers,
     detectMissedDays: () => detectMissedDailyRuns(deps),
+    startupCatchUp,
 
     metrics: () => ({ ...counters, messages: { ...counters.messages }, backend: backend.kind, workers: workers.length }),
 

@@ -3,11 +3,11 @@
  * text, Chinese first with the English beside it; printed by src/main.ts after the log's readable lines
  * (never in JSON mode, where the `sandbox ready` log line carries the same facts). Pure.
  */
-import { scaleLabel } from './page-config.js';
+import { timeScaleLabel } from '../domain/index.js';
 
 /** The shortened deadlines in words: `1 分钟 = 1 秒 (1 minute = 1 second)` at 1/60. */
 function describeTimeScale(scale: number): string {
-  const label = scaleLabel(scale);
+  const label = timeScaleLabel(scale);
   if (scale >= 1) return '与正式环境相同 (as in production)';
   if (label === '1/60') return '已缩短，1 分钟 = 1 秒 (shortened: 1 minute = 1 second)';
   if (label === '1/3600') return '已缩短，1 小时 = 1 秒 (shortened: 1 hour = 1 second)';

@@ -606,6 +606,29 @@ export class BotApiServer extends EventEmitter<BotApiServerEvents> {
     return this.state.files.get(fileId)?.data;
   }
 
+  /**
+   * Empties every chat and forgets the files sent in them (the sandbox's "start afresh"); each message
+   * goes out as a `delete` event, so open pages empty their panes too. Users, bots, commands and the
+   * update and message counters stay: ids keep rising, as Telegram's do. Returns the messages removed.
+   */
+  clearChats(): number {
+    let removed = 0;
+    for (const rec of this.state.chats.values()) {
+      for (const stored of rec.messages) {
+        if (stored.deleted) continue;
+        stored.deleted = true;
+        removed++;
+        this.emit('delete', toSandboxMessage(stored));
+      }
+      rec.messages.length = 0;
+      rec.byId.clear();
+      rec.pinned.length = 0;
+      delete rec.keyboard;
+    }
+    this.state.files.clear();
+    return removed;
+  }
+
   stats(): BotApiStats {
     let messagesStored = 0;
     for (const c of this.state.chats.values()) messagesStored += c.messages.length;
@@ -911,6 +934,11 @@ export class BotApiServer extends EventEmitter<BotApiServerEvents> {
       this.handleFileDownload(res, decodeURIComponent(file[1] ?? ''), decodeURIComponent(file[2] ?? ''));
       return;
     }
+    const pageFile = /^\/sandbox\/files\/([^/]+)$/.exec(path);
+    if (pageFile && (req.method === 'GET' || req.method === 'HEAD')) {
+      this.handlePageFileDownload(res, decodeURIComponent(pageFile[1] ?? ''));
+      return;
+    }
     if (path.startsWith('/sandbox/api/')) {
       await handleControlRequest(this, this.sse, req, res, url);
       return;
@@ -932,6 +960,38 @@ export class BotApiServer extends EventEmitter<BotApiServerEvents> {
       return;
     }
     res.writeHead(200, { 'content-type': f.mime_type, 'content-length': f.data.length });
+    res.end(f.data);
+  }
+
+  /**
+   * A file of a chat, for the page's download link: by file_id, on the page's own origin and without the
+   * bot's token (the page, like the control API, is served on 127.0.0.1 only), as an attachment under
+   * the name it was sent with.
+   */
+  private handlePageFileDownload(res: ServerResponse, fileId: string): void {
+    const f = this.state.files.get(fileId);
+    if (!f) {
+      sendJson(res, 404, { ok: false, error_code: 404, description: 'Not Found' });
+      return;
+    }
+    let name = f.file_path.split('/').pop() ?? 'file';
+    for (const rec of this.state.chats.values()) {
+      const sent = rec.messages.find((m) => !m.deleted && m.msg.document?.file_id === fileId);
+      if (sent?.msg.document?.file_name) {
+        name = sent.msg.document.file_name;
+        break;
+      }
+    }
+    // RFC 6266: a plain ASCII fallback, and the real name (Chinese, say) percent-encoded as UTF-8 (RFC 8187).
+    const fallback = name.replace(/[^\x20-\x7e]|["\\]/g, '_');
+    const encoded = encodeURIComponent(name).replace(/['()*]/g, (c) => `%${c.charCodeAt(0).toString(16).toUpperCase()}`);
+    res.writeHead(200, {
+      'content-type': f.mime_type,
+      'content-length': f.data.length,
+      'content-disposition': `attachment; filename="${fallback}"; filename*=UTF-8''${encoded}`,
+      'cache-control': 'no-store',
+      'x-content-type-options': 'nosniff',
+    });
     res.end(f.data);
   }
 

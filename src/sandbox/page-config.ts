@@ -1,10 +1,11 @@
 /**
  * What the sandbox page reads at start (sandbox-page/config.json): the people and their chats, the
- * shortened deadlines next to the production ones, how the drill button starts a drill, and the page's
- * strings from the message catalogue (both languages). Pure.
+ * shortened deadlines next to the production ones, the bureau's time zone (every time the page shows is
+ * in it), how the drill button starts a drill and what the drill picker offers, where the trainer's
+ * controls are, and the page's strings from the message catalogue (both languages). Pure.
  */
 import { CATALOGUE } from '../bot/messages/index.js';
-import type { EscalationPolicy } from '../domain/index.js';
+import { EPIDEMIC_SCENARIO_INFO, EPIDEMIC_SCENARIOS, INCIDENT_TYPE_INFO, INCIDENT_TYPES, timeScaleLabel, type EpidemicScenario, type EscalationPolicy, type IncidentType } from '../domain/index.js';
 import type { SandboxPerson } from './sandbox-org.js';
 
 export type DrillTrigger =
@@ -21,26 +22,44 @@ export interface PolicyRow {
   productionSeconds: number[];
 }
 
+/** What the drill picker offers: the plan's eleven types, the epidemic's scenarios, the offices. */
+export interface DrillPicker {
+  types: Array<{ type: IncidentType; ordinal: string; name: { zh: string; en: string } }>;
+  scenarios: Array<{ scenario: EpidemicScenario; ordinal: string; name: { zh: string; en: string } }>;
+  /** Offices by their code in the org file (ids stay out of the page). */
+  offices: Array<{ code: string; name: string; nameEn: string | null }>;
+  defaultType: IncidentType;
+  /** The officer's office, whose head has a pane. */
+  defaultOffice: string | undefined;
+}
+
+/** Where the page's trainer controls post to (the sandbox's own server; origin-checked). */
+export interface TrainerUrls {
+  reset: string;
+  runNow: string;
+}
+
 export interface PageConfig {
   version: 1;
   bot: { username: string };
+  /** The bureau's IANA time zone (config TIMEZONE): chat times and cards alike are shown in it. */
+  timeZone: string;
   persons: Array<Omit<SandboxPerson, 'staffId' | 'unitId'>>;
   policy: { scale: number; scaleLabel: string; rows: PolicyRow[] };
+  /** The day's scheduled runs, local times of day (not scaled): the trainer's "run now" buttons name them. */
+  daily: { reminderAt: string; checkAt: string; digestAt: string };
   drill: DrillTrigger;
+  drillPicker: DrillPicker;
+  trainer: TrainerUrls | null;
   /** Where "share location" puts the user: the bureau's district (Gongshu, Hangzhou). */
   location: { latitude: number; longitude: number };
-  /** Links shown on the page (operations surface), when running. */
-  links: Array<{ label: string; url: string }>;
+  /** Links shown on the page (operations surface), when running; `id` names the page's label for it. */
+  links: Array<{ id: string; label: string; url: string }>;
   strings: { zh: Record<string, string>; en: Record<string, string> };
 }
 
 export const SANDBOX_LOCATION = { latitude: 30.3197, longitude: 120.142 } as const;
 
-/** `1/60` for a factor of 1/60; the decimal otherwise. */
-export function scaleLabel(scale: number): string {
-  const inverse = 1 / scale;
-  return Math.abs(inverse - Math.round(inverse)) < 1e-9 && inverse > 1 ? `1/${Math.round(inverse)}` : String(scale);
-}
 
 export function policyRows(policy: EscalationPolicy, production: EscalationPolicy): PolicyRow[] {
   const pair = (p: EscalationPolicy, pick: (x: EscalationPolicy) => { critical: number; standard: number }) => [pick(p).critical, pick(p).standard];
@@ -64,21 +83,38 @@ function sandboxStrings(table: Readonly<Record<string, string>>): Record<string,
   return Object.fromEntries(Object.entries(table).filter(([k]) => k.startsWith('sandbox.')));
 }
 
+export function drillPicker(offices: DrillPicker['offices'], opts: { defaultType: IncidentType; defaultOffice?: string | undefined }): DrillPicker {
+  return {
+    types: INCIDENT_TYPES.map((type) => ({ type, ordinal: INCIDENT_TYPE_INFO[type].ordinal, name: { ...INCIDENT_TYPE_INFO[type].name } })),
+    scenarios: EPIDEMIC_SCENARIOS.map((scenario) => ({ scenario, ordinal: EPIDEMIC_SCENARIO_INFO[scenario].ordinal, name: { ...EPIDEMIC_SCENARIO_INFO[scenario].name } })),
+    offices: offices.map((o) => ({ code: o.code, name: o.name, nameEn: o.nameEn })),
+    defaultType: opts.defaultType,
+    defaultOffice: opts.defaultOffice ?? offices[0]?.code,
+  };
+}
+
 export function buildPageConfig(input: {
   persons: readonly SandboxPerson[];
   policy: EscalationPolicy;
   productionPolicy: EscalationPolicy;
   scale: number;
   botUsername: string;
+  timeZone: string;
   drill: DrillTrigger;
+  drillPicker: DrillPicker;
+  trainer?: TrainerUrls | null;
   links?: PageConfig['links'];
 }): PageConfig {
   return {
     version: 1,
     bot: { username: input.botUsername },
+    timeZone: input.timeZone,
     persons: input.persons.map(({ staffId: _id, unitId: _unit, ...p }) => p),
-    policy: { scale: input.scale, scaleLabel: scaleLabel(input.scale), rows: policyRows(input.policy, input.productionPolicy) },
+    policy: { scale: input.scale, scaleLabel: timeScaleLabel(input.scale), rows: policyRows(input.policy, input.productionPolicy) },
+    daily: { reminderAt: input.policy.dailyContact.reminderAt, checkAt: input.policy.dailyContact.checkAt, digestAt: input.policy.digestAt },
     drill: input.drill,
+    drillPicker: input.drillPicker,
+    trainer: input.trainer ?? null,
     location: { ...SANDBOX_LOCATION },
     links: input.links ?? [],
     strings: { zh: sandboxStrings(CATALOGUE.zh), en: sandboxStrings(CATALOGUE.en) },

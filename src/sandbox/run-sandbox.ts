@@ -10,14 +10,16 @@
  *   the page (src/sandbox/web) on http://localhost:PORT;
  * - the deadlines shortened (POLICY_TIME_SCALE, 1/60 unless set: 5 minutes become 5 seconds);
  * - then the real program — the same `runApp` as production: the bot in long-polling mode against the
- *   local server, and the workers.
+ *   local server, and the workers;
+ * - the trainer's controls the page calls (sandbox-routes.ts): a drill of a chosen type at a chosen office,
+ *   starting afresh from the examples, and the day's scheduled runs done now.
  */
 import { mkdir, writeFile } from 'node:fs/promises';
 import type { AddressInfo } from 'node:net';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Telegram } from 'telegraf';
-import { resolvePolicy, type EscalationPolicy, type IncidentType } from '../domain/index.js';
+import { contactCheckTimers, localDate, resolvePolicy, resolveTarget, type EscalationPolicy, type IncidentType } from '../domain/index.js';
 import { loadPolicyOverrides } from '../admin/policy.js';
 import { sendCard } from '../bot/views/card-messages.js';
 import type { BotDeps } from '../bot/context.js';
@@ -25,17 +27,34 @@ import type { Config } from '../config.js';
 import { connectDatabase, migrateDatabase, type DbHandle } from '../db/client.js';
 import { startEmbeddedPostgres, type EmbeddedDatabase } from '../db/embedded.js';
 import { loadPiiKey, PiiCipher } from '../db/pii-crypto.js';
-import { actorFor, findStaffById } from '../db/repositories/org.repository.js';
+import { appendAudit } from '../db/repositories/audit.repository.js';
+import { actorFor, findStaffById, listUnits, loadOrgSnapshot } from '../db/repositories/org.repository.js';
+import { enqueueNotices, type NoticeDraft } from '../db/repositories/outbox.repository.js';
+import { findTimerByKey, insertTimers } from '../db/repositories/timer.repository.js';
 import { createHttpServer } from '../http/server.js';
 import type { JobTuning } from '../jobs/index.js';
 import type { Logger } from '../logger.js';
 import { runApp, type AppHandle } from '../app.js';
+import { runDailyContactReminders, subjectsAwayOn } from '../services/daily-contact.service.js';
+import { DIGEST_POSITIONS, runDailyDigest } from '../services/digest.service.js';
 import { startDrill } from '../services/drill.service.js';
+import { emptyChange, type ServiceDeps } from '../services/ports.js';
+import { fireTimer } from '../services/timer.service.js';
 import { startBotApiServer, type BotApiServer } from './bot-api-server.js';
 import { fileUpdateIdStore } from './update-id-store.js';
-import { buildPageConfig, type DrillTrigger, type PageConfig } from './page-config.js';
-import { sandboxPersons, seedSandboxOrg, type SandboxPerson } from './sandbox-org.js';
-import { DRILL_ROUTE, registerSandboxRoutes } from './sandbox-routes.js';
+import { buildPageConfig, drillPicker, type DrillTrigger, type PageConfig } from './page-config.js';
+import { resetSandboxData, sandboxPersons, seedSandboxAbsences, seedSandboxOrg, type SandboxPerson } from './sandbox-org.js';
+import {
+  DRILL_ROUTE,
+  registerSandboxRoutes,
+  RESET_ROUTE,
+  RUN_NOW_ROUTE,
+  SandboxRequestError,
+  type DrillRequest,
+  type ResetResult,
+  type RunNowKind,
+  type RunNowResult,
+} from './sandbox-routes.js';
 
 /** The sandbox's bot on the local Bot API server; not a real token, and useless anywhere else. */
 export const SANDBOX_BOT = { token: '7000000001:SANDBOX-local-only-not-a-telegram-token', username: 'corrections_sandbox_bot', firstName: '应急处置助手' } as const;
@@ -67,10 +86,15 @@ export interface RunningSandbox {
   opsUrl: string | undefined;
   botApi: BotApiServer;
   app: AppHandle;
-  persons: SandboxPerson[];
+  /** The people (read again after a reset: the same chats, new staff ids). */
+  readonly persons: SandboxPerson[];
   pageConfig: PageConfig;
-  /** Starts a drill as the section (what the page's drill button does). */
-  startDrill(type?: IncidentType): Promise<{ incidentNumber: string }>;
+  /** Starts a drill as the section (what the page's drill button and picker do). */
+  startDrill(type?: IncidentType, where?: Omit<DrillRequest, 'type'>): Promise<{ incidentNumber: string }>;
+  /** The trainer's "start afresh": the examples loaded again into emptied tables, queues and chats. */
+  reset(): Promise<ResetResult>;
+  /** The trainer's "run now" of one of the day's scheduled runs (runDailyNow). */
+  runNow(kind: RunNowKind): Promise<RunNowResult>;
   stop(reason?: string): Promise<void>;
 }
 
@@ -103,7 +127,7 @@ export async function startSandbox(config: Config, logger: Logger, opts: StartSa
     const cipher = new PiiCipher(await loadPiiKey(config.piiKey, config.dataDir));
     const seeded = await seedSandboxOrg(db.db, cipher, { now: new Date() });
     if (seeded.seeded) log.info({ staff: seeded.staff, subjects: seeded.subjects }, 'example organisation and subjects loaded');
-    const persons = await sandboxPersons(db.db);
+    let persons = await sandboxPersons(db.db);
     if (!persons.some((p) => p.pane)) throw new SandboxStartError('the organisation in the database has no staff with Telegram ids to show');
 
     // 2. The local Bot API server, with Telegram's limits, serving the page.
@@ -155,50 +179,91 @@ export async function startSandbox(config: Config, logger: Logger, opts: StartSa
     cleanups.push(() => app.shutdown('sandbox stopping'));
     const opsPort = (app.http?.server.address() as AddressInfo | null)?.port;
     const opsUrl = opsPort ? `http://${host}:${opsPort}` : undefined;
+    // The example absences, through the program's own services, once start-up's catch-up of today's runs
+    // is over: as if registered after 09:00, which writes today's 18:00 check (subject.service).
+    await app.jobs.startupCatchUp;
+    const absences = await seedSandboxAbsences(app.jobs.deps, seeded.away);
+    if (absences) log.info({ absences }, 'example absences registered from today');
 
-    // 4. The drill button: the drill service, as the section, with the section's card in its pane.
-    const section = persons.find((p) => p.key === 'section');
-    const officer = persons.find((p) => p.key === 'officer');
+    // 4. The trainer's controls: a drill through the drill service, as the section, with the section's card
+    //    in its pane; starting afresh; the day's scheduled runs done now.
     const telegram = new Telegram(SANDBOX_BOT.token, { apiRoot: botApi.url });
     const botDeps: BotDeps = { ...app.jobs.deps, logger, botToken: SANDBOX_BOT.token, telegramApiRoot: botApi.url, botUsername: SANDBOX_BOT.username };
-    const runDrill = async (type: IncidentType = DEFAULT_DRILL_TYPE): Promise<{ incidentNumber: string }> => {
+    const runDrill = async (type: IncidentType = DEFAULT_DRILL_TYPE, where: Omit<DrillRequest, 'type'> = {}): Promise<{ incidentNumber: string }> => {
+      const section = persons.find((p) => p.key === 'section');
+      const officer = persons.find((p) => p.key === 'officer');
       if (!section || !officer) throw new SandboxStartError('the sandbox has no section or officer to run a drill with');
       const staffRow = await findStaffById(db.db, section.staffId);
       if (!staffRow) throw new SandboxStartError('the section’s staff record is gone');
       const actor = await actorFor(db.db, staffRow);
-      const { incident } = await startDrill(app.jobs.deps, actor, { type, officeUnitId: officer.unitId, ...(type === 'epidemic' ? { scenario: 's1' as const } : {}) });
+      const office = where.officeCode ? (await listUnits(db.db, 'office')).find((u) => u.code === where.officeCode) : undefined;
+      if (where.officeCode && !office) throw new SandboxRequestError(`no office with the code ${where.officeCode}`);
+      const scenario = type === 'epidemic' ? { scenario: where.scenario ?? ('s1' as const) } : {};
+      const { incident } = await startDrill(app.jobs.deps, actor, { type, officeUnitId: office?.id ?? officer.unitId, ...scenario });
       // The report flow shows the reporter the card; a drill started here does the same for the section.
       await sendCard(telegram, botDeps, section.chatId, incident.id, { actor }, section.languageCode === 'en' ? 'en' : 'zh').catch((err: unknown) =>
         log.warn({ err, incidentId: incident.id, incident: incident.number }, 'could not show the drill card to the section'),
       );
       return { incidentNumber: incident.number };
     };
-    const drillServer = createHttpServer();
+    let resetting: Promise<ResetResult> | undefined;
+    const reset = (): Promise<ResetResult> =>
+      (resetting ??= (async () => {
+        const again = await resetSandboxData(db.db, cipher, {
+          now: new Date(),
+          // With every table locked: the old sandbox's waiting and delayed jobs (its timers, its sends) go.
+          // The daily queue keeps its schedulers' next runs, which belong to no incident.
+          whileLocked: async () => {
+            await Promise.all([app.jobs.queues.timers.drain(true), app.jobs.queues.send.drain(true)]);
+          },
+        });
+        const absences = await seedSandboxAbsences(app.jobs.deps, again.away);
+        // A job enqueued between the drain and the commit finds no row and ends; the reconciler's pass
+        // (what runs every few seconds anyway) removes any such job now.
+        await app.jobs.reconcile();
+        // A message that was being sent lands before the chats are emptied, not after.
+        await botApi.waitForIdle({ quietMs: 300, timeoutMs: 5_000 }).catch(() => undefined);
+        const messagesCleared = botApi.clearChats();
+        persons = await sandboxPersons(db.db);
+        return { messagesCleared, staff: again.staff, subjects: again.subjects, absences };
+      })().finally(() => {
+        resetting = undefined;
+      }));
+    const runNow = (kind: RunNowKind) => runDailyNow(app.jobs.deps, kind);
+    const controlServer = createHttpServer();
     const pagePort = new URL(botApi.url).port;
-    registerSandboxRoutes(drillServer, {
+    registerSandboxRoutes(controlServer, {
       pageOrigins: [`http://127.0.0.1:${pagePort}`, `http://localhost:${pagePort}`, botApi.url],
-      startDrill: (input) => runDrill(input.type),
+      startDrill: ({ type, ...where }) => runDrill(type, where),
+      reset,
+      runNow,
       logger: log,
     });
-    await drillServer.listen({ port: 0, host });
-    cleanups.push(() => drillServer.close());
-    const drillUrl = `http://${host}:${(drillServer.server.address() as AddressInfo).port}${DRILL_ROUTE}`;
-    const drill: DrillTrigger = { mode: 'endpoint', personKey: 'section', url: drillUrl };
+    await controlServer.listen({ port: 0, host });
+    cleanups.push(() => controlServer.close());
+    const controlUrl = `http://${host}:${(controlServer.server.address() as AddressInfo).port}`;
+    const drill: DrillTrigger = { mode: 'endpoint', personKey: 'section', url: `${controlUrl}${DRILL_ROUTE}` };
 
-    // 5. The page's config: people, deadlines (with the production values beside them), drill, links.
+    // 5. The page's config: people, deadlines (with the production values beside them), the bureau's time
+    //    zone, the drill picker, the trainer's controls, links.
     const productionPolicy: EscalationPolicy = resolvePolicy(await loadPolicyOverrides(db.db));
+    const officeUnits = await listUnits(db.db, 'office');
+    const officerUnit = persons.find((p) => p.key === 'officer')?.unitId;
     const pageConfig = buildPageConfig({
       persons,
       policy: await app.jobs.deps.policy(),
       productionPolicy,
       scale,
       botUsername: SANDBOX_BOT.username,
+      timeZone: config.timeZone,
       drill,
+      drillPicker: drillPicker(officeUnits, { defaultType: DEFAULT_DRILL_TYPE, defaultOffice: officeUnits.find((u) => u.id === officerUnit)?.code }),
+      trainer: { reset: `${controlUrl}${RESET_ROUTE}`, runNow: `${controlUrl}${RUN_NOW_ROUTE}` },
       links: opsUrl
         ? [
-            { label: '/metrics', url: `${opsUrl}/metrics` },
-            { label: '/readyz', url: `${opsUrl}/readyz` },
-            ...(config.adminPassword ? [{ label: '/admin/queues', url: `${opsUrl}/admin/queues` }] : []),
+            { id: 'metrics', label: '/metrics', url: `${opsUrl}/metrics` },
+            { id: 'readyz', label: '/readyz', url: `${opsUrl}/readyz` },
+            ...(config.adminPassword ? [{ id: 'queues', label: '/admin/queues', url: `${opsUrl}/admin/queues` }] : []),
           ]
         : [],
     });
@@ -206,7 +271,7 @@ export async function startSandbox(config: Config, logger: Logger, opts: StartSa
 
     const url = `http://${host === '0.0.0.0' || host === '127.0.0.1' ? 'localhost' : host}:${botApi.port}`;
     log.info(
-      { url, ops: opsUrl, policyTimeScale: scale, queueBackend: app.jobs.backend.kind, panes: persons.filter((p) => p.pane).map((p) => p.key) },
+      { url, ops: opsUrl, policyTimeScale: pageConfig.policy.scaleLabel, queueBackend: app.jobs.backend.kind, panes: persons.filter((p) => p.pane).map((p) => p.key) },
       `sandbox ready: open ${url}`,
     );
 
@@ -216,9 +281,13 @@ export async function startSandbox(config: Config, logger: Logger, opts: StartSa
       opsUrl,
       botApi,
       app,
-      persons,
+      get persons() {
+        return persons;
+      },
       pageConfig,
       startDrill: runDrill,
+      reset,
+      runNow,
       stop: (reason = 'sandbox stopping') =>
         (stopping ??= (async () => {
           log.info({ reason }, 'sandbox stopping');
@@ -229,4 +298,89 @@ export async function startSandbox(config: Config, logger: Logger, opts: StartSa
     await cleanup();
     throw err;
   }
+}
+
+/**
+ * The trainer's "run now": today's 09:00 contact reminders, 18:00 contact check or 18:00 digest, done at
+ * once by the services the scheduled jobs call, on the real clock, for the bureau's today.
+ *
+ * Those runs are idempotent per day (one reminder, one check and one digest per person and day), and a
+ * run done now is today's run: the scheduled one then finds nothing left to send. When today's run has
+ * already happened (at its time, or late at start), the trainer pressing the button still wants to see
+ * it, for the drill: its messages are written again under new dedupe keys, and the answer says `forced`.
+ */
+export async function runDailyNow(deps: ServiceDeps, kind: RunNowKind): Promise<RunNowResult> {
+  const now = deps.clock.now();
+  const today = localDate(now, deps.timeZone);
+  /** A re-run's dedupe keys: today's keys with the moment of the press, so each press writes once. */
+  const rerun = (key: string) => `${key}-rerun-${now.getTime()}`;
+  const write = async (drafts: NoticeDraft[]): Promise<number> => {
+    const rows = await enqueueNotices(deps.db, drafts);
+    await deps.dispatcher.afterCommit({ ...emptyChange(), outboxCreated: rows });
+    return rows.length;
+  };
+  let result: RunNowResult;
+  switch (kind) {
+    case 'contact_reminder': {
+      const run = await runDailyContactReminders(deps, today);
+      if (run.subjects === 0) result = { kind, forced: false, sent: 0, reason: 'nobody_away' };
+      else if (run.officers > 0) result = { kind, forced: false, sent: run.officers };
+      else {
+        // Every officer was reminded today already: the re-run lists each one's subjects away again.
+        const org = await loadOrgSnapshot(deps.db);
+        const byOfficer = new Map<string, string[]>();
+        for (const s of await subjectsAwayOn(deps.db, today)) {
+          for (const officer of resolveTarget({ kind: 'responsible_officer' }, s, org)) byOfficer.set(officer, [...(byOfficer.get(officer) ?? []), s.subjectId]);
+        }
+        const drafts = [...byOfficer].map(([recipientStaffId, subjectIds]) => ({
+          recipientStaffId,
+          kind: 'contact_reminder' as const,
+          dedupeKey: rerun(`contact_reminder-${today}-${recipientStaffId}`),
+          params: { date: today, subjectIds },
+        }));
+        result = { kind, forced: true, sent: await write(drafts) };
+      }
+      break;
+    }
+    case 'contact_check': {
+      // The 18:00 check is a timer per subject away (level 0: the office head), written by the 09:00 run
+      // or by the absence. Brought forward, the timer service fires it now, deciding as at 18:00 (still
+      // away, no contact logged today) whom to tell.
+      const away = await subjectsAwayOn(deps.db, today);
+      const policy = await deps.policy();
+      let forced = false;
+      let sent = 0;
+      for (const s of away) {
+        const spec = contactCheckTimers(s.subjectId, today, policy, deps.timeZone).find((t) => t.level === 0)!;
+        let timer = await findTimerByKey(deps.db, spec.dedupeKey);
+        if (timer && timer.state !== 'pending') {
+          forced = true;
+          [timer] = await insertTimers(deps.db, [{ ...spec, dueAt: now, dedupeKey: rerun(spec.dedupeKey) }]);
+        } else if (!timer) {
+          // Not written yet (no 09:00 run today): written now, as that run would.
+          await insertTimers(deps.db, [spec]);
+          timer = await findTimerByKey(deps.db, spec.dedupeKey);
+        }
+        if (!timer) continue;
+        const fired = await fireTimer(deps, timer.id, { earlyToleranceMs: Math.max(0, timer.dueAt.getTime() - now.getTime()) + 1_000 });
+        if (fired.status === 'sent') sent += fired.notices;
+      }
+      result = { kind, forced, sent, ...(away.length === 0 ? { reason: 'nobody_away' as const } : sent === 0 ? { reason: 'all_contacted' as const } : {}) };
+      break;
+    }
+    case 'digest': {
+      const run = await runDailyDigest(deps, today);
+      if (run.recipients > 0) result = { kind, forced: false, sent: run.recipients };
+      else {
+        // Today's digest went out already: the re-run sends it again, as it reads now.
+        const org = await loadOrgSnapshot(deps.db);
+        const ids = new Set(DIGEST_POSITIONS.flatMap((position) => resolveTarget({ kind: 'position', position, scope: 'bureau' }, { officeUnitId: null }, org)));
+        const drafts = [...ids].map((recipientStaffId) => ({ recipientStaffId, kind: 'daily_digest' as const, dedupeKey: rerun(`daily_digest-${today}-${recipientStaffId}`), params: { date: today } }));
+        result = { kind, forced: true, sent: await write(drafts) };
+      }
+      break;
+    }
+  }
+  await appendAudit(deps.db, { at: now, action: 'sandbox.run_now', entity: 'daily_run', entityId: kind, data: { date: today, forced: result.forced, sent: result.sent } });
+  return result;
 }

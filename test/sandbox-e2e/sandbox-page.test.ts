@@ -6,83 +6,38 @@
  * screenshots under artifacts/screenshots/.
  */
 import { existsSync } from 'node:fs';
-import { mkdir, mkdtemp, rm } from 'node:fs/promises';
-import os from 'node:os';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { eq, inArray } from 'drizzle-orm';
-import { chromium, type Browser, type Locator, type Page } from 'playwright-core';
+import { eq } from 'drizzle-orm';
+import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { t, type MessageKey } from '../../src/bot/messages/index.js';
-import { parseConfig } from '../../src/config.js';
-import { dailyRuns, incidents, outbox } from '../../src/db/schema.js';
-import { INCIDENT_TYPE_INFO } from '../../src/domain/index.js';
-import { createLogger } from '../../src/logger.js';
-import { startSandbox, type RunningSandbox } from '../../src/sandbox/run-sandbox.js';
+import { t } from '../../src/bot/messages/index.js';
+import { incidents } from '../../src/db/schema.js';
+import type { RunningSandbox } from '../../src/sandbox/run-sandbox.js';
+import { openPage, panesOf, reportAbscondingAsOfficer, SCREENSHOT_DIR, shown, startSandboxAndBrowser, startupSettled, type SandboxUnderTest } from './page-harness.js';
 
-const CHROMIUM = '/usr/bin/chromium';
-export const SCREENSHOT_DIR = fileURLToPath(new URL('../../artifacts/screenshots/', import.meta.url));
+export { SCREENSHOT_DIR };
 
-let dataDir: string;
+let under: SandboxUnderTest;
 let sandbox: RunningSandbox;
-let browser: Browser;
 let page: Page;
+let pane: ReturnType<typeof panesOf>['pane'];
 const pageErrors: string[] = [];
 
-/** A catalogue text as the page shows it: tags dropped, entities decoded, placeholders filled. */
-function shown(key: MessageKey, params: Record<string, string | number> = {}): string {
-  return t('zh', key, params)
-    .replace(/<[^>]+>/g, '')
-    .replace(/&lt;/g, '<')
-    .replace(/&gt;/g, '>')
-    .replace(/&amp;/g, '&');
-}
-
-const pane = (key: string): Locator => page.locator(`[data-person="${key}"]`);
-const botMessages = (p: Locator): Locator => p.locator('[data-testid="bot-message"]');
-const stepHeader = (n: number, title: MessageKey) => shown('flow.step_of', { n, total: 7, title: shown(title) });
-
-async function tap(p: Locator, text: string): Promise<void> {
-  const button = botMessages(p).last().locator('[data-testid="inline-button"]', { hasText: text });
-  await button.first().click();
-}
-
-async function type(p: Locator, text: string): Promise<void> {
-  const input = p.locator('[data-testid="composer-input"]');
-  await input.click();
-  await input.pressSequentially(text, { delay: 5 });
-  await input.press('Enter');
-}
-
-/** Waits until the last bot message of the pane shows `text`. */
-async function expectLast(p: Locator, text: string, timeout = 10_000): Promise<void> {
-  await expect.poll(async () => (await botMessages(p).last().textContent()) ?? '', { timeout }).toContain(text);
-}
-
 beforeAll(async () => {
-  if (!existsSync(CHROMIUM)) throw new Error(`${CHROMIUM} is missing: apt-get install -y chromium (.ci/run does this)`);
-  dataDir = await mkdtemp(path.join(os.tmpdir(), 'sandbox-e2e-'));
-  const config = parseConfig({ DATA_DIR: dataDir, LOG_LEVEL: 'silent' });
-  sandbox = await startSandbox(config, createLogger('silent'), { port: 0 });
-  browser = await chromium.launch({
-    executablePath: CHROMIUM,
-    args: ['--no-sandbox', '--headless', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run'],
-  });
-  page = await browser.newPage({ viewport: { width: 1720, height: 1000 }, locale: 'zh-CN', timezoneId: 'Asia/Shanghai' });
+  under = await startSandboxAndBrowser('sandbox-e2e-');
+  sandbox = under.sandbox;
+  page = await under.browser.newPage({ viewport: { width: 1720, height: 1000 }, locale: 'zh-CN', timezoneId: 'Asia/Shanghai' });
   page.on('pageerror', (err) => pageErrors.push(String(err)));
-  await mkdir(SCREENSHOT_DIR, { recursive: true });
+  pane = panesOf(page).pane;
 }, 90_000);
 
 afterAll(async () => {
-  await browser?.close();
-  await sandbox?.stop();
-  if (dataDir) await rm(dataDir, { recursive: true, force: true });
+  await under?.stop();
 });
 
 describe('the sandbox page in a browser', () => {
   it('shows a pane per person, and the shortened deadlines', async () => {
-    await page.goto(sandbox.url);
-    await page.locator('body[data-ready="true"]').waitFor({ timeout: 15_000 });
+    await openPage(page, sandbox.url);
     for (const key of ['officer', 'office_head', 'section', 'deputy_director', 'director']) await expect(pane(key).count()).resolves.toBe(1);
     await expect(pane('section').locator('.name').textContent()).resolves.toBe(sandbox.persons.find((p) => p.key === 'section')!.name);
     // Critical acknowledgement: 5 minutes in production, 5 seconds here.
@@ -96,49 +51,15 @@ describe('the sandbox page in a browser', () => {
   });
 
   it('reports as the officer, escalates to the deputy director, and is acknowledged by the section', async () => {
-    const officer = pane('officer');
     const section = pane('section');
     const deputy = pane('deputy_director');
 
     // Start-up's own notices (today's reminders and checks, run late when the sandbox starts after their
-    // time) are delivered first, so that the form's prompts are the last message of the pane.
-    await expect
-      .poll(
-        async () => {
-          const today = await sandbox.app.db.db.select().from(dailyRuns).where(eq(dailyRuns.kind, 'checks'));
-          const unsent = await sandbox.app.db.db.select().from(outbox).where(inArray(outbox.status, ['pending', 'sending']));
-          return today.length > 0 && unsent.length === 0;
-        },
-        { timeout: 30_000 },
-      )
-      .toBe(true);
+    // time, and nothing when it starts before) are delivered first, so that the form's prompts are the last
+    // message of the pane. Its catch-up being over is the condition, at any hour.
+    await startupSettled(sandbox);
 
-    await type(officer, '/report');
-    await expectLast(officer, stepHeader(1, 'report.step.type'));
-    await tap(officer, INCIDENT_TYPE_INFO.absconding.name.zh);
-
-    await expectLast(officer, stepHeader(2, 'report.step.subject'));
-    const subjectCode = 'SQ-MSX-003'; // one of this officer's subjects in examples/subjects.csv
-    await type(officer, subjectCode);
-    await expect.poll(() => botMessages(officer).last().locator('[data-testid="inline-button"]', { hasText: subjectCode }).count(), { timeout: 10_000 }).toBe(1);
-    await tap(officer, subjectCode);
-
-    await expectLast(officer, stepHeader(3, 'report.step.time'));
-    await tap(officer, shown('button.now'));
-
-    await expectLast(officer, stepHeader(4, 'report.step.place'));
-    await officer.locator('[data-testid="location-button"]').click();
-
-    await expectLast(officer, stepHeader(5, 'report.step.casualties'));
-    await tap(officer, shown('button.casualties_none'));
-
-    await expectLast(officer, stepHeader(6, 'report.step.description'));
-    await type(officer, '下午走访未见本人，电话关机，家属称两天未归。');
-    await expectLast(officer, shown('report.ask_media').slice(0, 8));
-    await tap(officer, shown('button.next'));
-
-    await expectLast(officer, stepHeader(7, 'report.step.confirm'));
-    await tap(officer, shown('button.submit_report'));
+    await reportAbscondingAsOfficer(page, 'SQ-MSX-003'); // one of this officer's subjects in examples/subjects.csv
 
     // The report is in PostgreSQL, and the section's pane shows it with the acknowledge button.
     const [incident] = await expect

@@ -1,29 +1,133 @@
-// The sandbox page: one Telegram-like chat pane per person of the example organisation. It talks only
-// to the Bot API stand-in's control API (/sandbox/api/*) and reads its config (persons, shortened
-// policy times, strings from the bot's message catalogue) from sandbox-page/config.json.
+// The sandbox page: one Telegram-like chat pane per person of the example organisation, and the
+// trainer's controls (a drill of a chosen type at a chosen office, the day's scheduled runs done now,
+// starting afresh). It talks only to the Bot API stand-in's control API (/sandbox/api/*) and to the
+// sandbox's trainer routes named in its config (persons, shortened policy times, the bureau's time zone,
+// strings from the bot's message catalogue), sandbox-page/config.json.
 // Plain ES module, no build step, nothing fetched from the internet.
 
 const API = '/sandbox/api';
 const CONFIG_URL = 'sandbox-page/config.json';
+/** Below this width the page is a phone: one pane at a time, the header folded. Same as style.css. */
+const PHONE = window.matchMedia('(max-width: 760px)');
+/** A screen with room for the introduction and the deadlines above the panes: shown open there. */
+const ROOMY = window.matchMedia('(min-width: 1101px) and (min-height: 800px)');
+/** Zones that keep China's time: the page calls it 北京时间. */
+const BEIJING_ZONES = new Set(['Asia/Shanghai', 'Asia/Chongqing', 'Asia/Chungking', 'Asia/Harbin', 'PRC']);
+/** The pane a scheduled run's messages go to, to show it after "run now". */
+const RUN_PANE = { contact_reminder: 'officer', contact_check: 'office_head', digest: 'section' };
+
+/**
+ * The page's own strings: the trainer's controls and the page chrome. The catalogue's `sandbox.*` strings
+ * (config.strings) come first; these fill in what only the page shows.
+ */
+const PAGE_STRINGS = {
+  zh: {
+    'trainer.title': '🎓 演练控制台',
+    'trainer.about': 'ℹ️ 说明与沙盒时限',
+    'trainer.drill.label': '发起演练',
+    'trainer.drill.type': '事件类型',
+    'trainer.drill.scenario': '疫情情形',
+    'trainer.drill.office': '发生地司法所',
+    'trainer.drill.started': '已发起演练：事件 {number}（{type}，{office}），见“社区矫正管理科”窗格。',
+    'trainer.run.label': '立即运行',
+    'trainer.run.contact_reminder': '{time} 联系提醒',
+    'trainer.run.contact_check': '{time} 联系检查',
+    'trainer.run.digest': '{time} 每日汇总',
+    'trainer.run.contact_reminder.hint': '向有外出对象的矫正工作人员发送今日联系提醒（平时每天 {time} 自动运行）',
+    'trainer.run.contact_check.hint': '外出对象今日尚无联系记录的，告知司法所所长（平时每天 {time} 自动运行）',
+    'trainer.run.digest.hint': '向社区矫正管理科和局领导发送今日汇总（平时每天 {time} 自动运行）',
+    'trainer.run.done': '已运行“{what}”：发出 {n} 条消息。',
+    'trainer.run.forced': '今日已运行过“{what}”，按演练需要再次运行：发出 {n} 条消息。',
+    'trainer.run.nobody_away': '已运行“{what}”：今日没有外出的矫正对象，无消息可发。',
+    'trainer.run.all_contacted': '已运行“{what}”：外出对象今日均已联系，无需提醒。',
+    'trainer.reset.button': '⟲ 重新开始',
+    'trainer.reset.hint': '清空沙盒，从示例机构重新开始',
+    'trainer.reset.confirm_title': '从示例机构重新开始？',
+    'trainer.reset.confirm': '将清空所有事件、演练、消息、计时和待发通知，重新载入示例机构、矫正对象和外出登记。审计日志保留，并记下这次重置。',
+    'trainer.reset.cancel': '取消',
+    'trainer.reset.ok': '清空并重新开始',
+    'trainer.reset.running': '正在清空并重新载入示例机构……',
+    'trainer.reset.done': '已从示例机构重新开始：清除 {n} 条消息，载入 {staff} 名工作人员、{subjects} 名矫正对象、{absences} 项外出登记。',
+    'trainer.busy': '正在处理……',
+    'trainer.error': '操作失败：{error}',
+    'trainer.zone.beijing': '北京时间',
+    'trainer.zone.named': '{zone} 时间',
+    'trainer.tabs': '人员窗格',
+    'trainer.unread': '{n} 条新消息',
+    'trainer.document.get': '⬇ 下载',
+    'trainer.link.metrics': '运行指标',
+    'trainer.link.readyz': '就绪检查',
+    'trainer.link.queues': '队列看板',
+    'trainer.alert.ok': '确定',
+    'trainer.close': '关闭窗格',
+    'trainer.more_people': '其他人员',
+  },
+  en: {
+    'trainer.title': '🎓 Drill controls',
+    'trainer.about': 'ℹ️ About and sandbox deadlines',
+    'trainer.drill.label': 'Start a drill',
+    'trainer.drill.type': 'Incident type',
+    'trainer.drill.scenario': 'Epidemic scenario',
+    'trainer.drill.office': 'Judicial office',
+    'trainer.drill.started': 'Drill started: incident {number} ({type}, {office}); see the section’s pane.',
+    'trainer.run.label': 'Run now',
+    'trainer.run.contact_reminder': '{time} contact reminder',
+    'trainer.run.contact_check': '{time} contact check',
+    'trainer.run.digest': '{time} daily digest',
+    'trainer.run.contact_reminder.hint': 'Reminds the officers whose subjects are away to contact them today (runs daily at {time})',
+    'trainer.run.contact_check.hint': 'Tells the office head of each subject away with no contact logged today (runs daily at {time})',
+    'trainer.run.digest.hint': 'Sends today’s digest to the section and the leaders (runs daily at {time})',
+    'trainer.run.done': 'Ran “{what}”: {n} messages sent.',
+    'trainer.run.forced': '“{what}” had already run today; run again for the drill: {n} messages sent.',
+    'trainer.run.nobody_away': 'Ran “{what}”: no subject is away today, nothing to send.',
+    'trainer.run.all_contacted': 'Ran “{what}”: every subject away has been contacted today.',
+    'trainer.reset.button': '⟲ Start afresh',
+    'trainer.reset.hint': 'Clear the sandbox and start again from the example organisation',
+    'trainer.reset.confirm_title': 'Start afresh from the example organisation?',
+    'trainer.reset.confirm': 'Every incident, drill, message, timer and pending notice goes; the example organisation, subjects and absences are loaded again. The audit log stays, and records the reset.',
+    'trainer.reset.cancel': 'Cancel',
+    'trainer.reset.ok': 'Clear and start afresh',
+    'trainer.reset.running': 'Clearing and loading the example organisation…',
+    'trainer.reset.done': 'Started afresh: {n} messages cleared; {staff} staff, {subjects} subjects and {absences} absences loaded.',
+    'trainer.busy': 'Working…',
+    'trainer.error': 'Failed: {error}',
+    'trainer.zone.beijing': 'Beijing time',
+    'trainer.zone.named': '{zone} time',
+    'trainer.tabs': 'Panes',
+    'trainer.unread': '{n} new messages',
+    'trainer.document.get': '⬇ Download',
+    'trainer.link.metrics': 'Metrics',
+    'trainer.link.readyz': 'Readiness',
+    'trainer.link.queues': 'Queue dashboard',
+    'trainer.alert.ok': 'OK',
+    'trainer.close': 'Close pane',
+    'trainer.more_people': 'More people',
+  },
+};
 
 const state = {
   config: null,
   lang: 'zh',
   /** chatId -> pane */
   panes: new Map(),
+  /** The pane shown on a phone (and the tab marked selected). */
+  activeChatId: null,
   /** callback_query_id -> { pane, button } waiting for the bot's answer */
   pendingPresses: new Map(),
   /** callback answers that arrived before the press request returned */
   earlyAnswers: new Map(),
   connected: false,
   everConnected: false,
+  /** Panes at least half on screen (IntersectionObserver), whose new messages are seen. */
+  visible: new Set(),
+  observer: null,
 };
 
 // ---------------------------------------------------------------------------- strings
 
 function t(key, params = {}) {
   const table = state.config?.strings?.[state.lang] ?? {};
-  const template = table[key] ?? state.config?.strings?.zh?.[key] ?? key;
+  const template = table[key] ?? PAGE_STRINGS[state.lang]?.[key] ?? state.config?.strings?.zh?.[key] ?? PAGE_STRINGS.zh[key] ?? key;
   return template.replace(/\{(\w+)\}/g, (m, name) => (params[name] === undefined ? m : String(params[name])));
 }
 
@@ -39,6 +143,47 @@ function applyStaticStrings() {
   document.documentElement.lang = state.lang === 'en' ? 'en' : 'zh-CN';
   document.title = t('sandbox.title');
   for (const el of document.querySelectorAll('[data-i18n]')) el.textContent = t(el.dataset.i18n);
+  document.getElementById('more-people').setAttribute('aria-label', t('trainer.more_people'));
+  document.getElementById('tabs').setAttribute('aria-label', t('trainer.tabs'));
+  document.getElementById('drill-type').setAttribute('aria-label', t('trainer.drill.type'));
+  document.getElementById('drill-scenario').setAttribute('aria-label', t('trainer.drill.scenario'));
+  document.getElementById('drill-office').setAttribute('aria-label', t('trainer.drill.office'));
+  for (const btn of document.querySelectorAll('button[data-run]')) {
+    btn.textContent = runLabel(btn.dataset.run);
+    btn.title = t(`trainer.run.${btn.dataset.run}.hint`, { time: runTime(btn.dataset.run) });
+  }
+  document.getElementById('reset').title = t('trainer.reset.hint');
+}
+
+// ---------------------------------------------------------------------------- the bureau's time
+
+// Every time on the page is the bureau's (config timeZone), not the browser's: the cards the bot draws
+// use it too, so a chat's times and a card's times agree wherever the trainer's laptop is.
+
+function zoneLabel() {
+  const zone = state.config.timeZone;
+  return BEIJING_ZONES.has(zone) ? t('trainer.zone.beijing') : t('trainer.zone.named', { zone });
+}
+
+const formatters = new Map();
+function zoneFormat(kind) {
+  const key = `${kind}:${state.lang}`;
+  if (!formatters.has(key)) {
+    const locale = state.lang === 'en' ? 'en-GB' : 'zh-CN';
+    const opts = kind === 'time'
+      ? { hour: '2-digit', minute: '2-digit', hourCycle: 'h23' }
+      : { year: 'numeric', month: '2-digit', day: '2-digit', hour: '2-digit', minute: '2-digit', second: '2-digit', hourCycle: 'h23' };
+    formatters.set(key, new Intl.DateTimeFormat(locale, { ...opts, timeZone: state.config.timeZone }));
+  }
+  return formatters.get(key);
+}
+
+function renderClock() {
+  const el = document.getElementById('zone-clock');
+  const now = new Date();
+  el.dateTime = now.toISOString();
+  el.textContent = `${zoneLabel()} ${zoneFormat('time').format(now)}`;
+  el.title = `${zoneFormat('full').format(now)} · ${state.config.timeZone}`;
 }
 
 // ---------------------------------------------------------------------------- HTTP
@@ -80,7 +225,9 @@ function renderPolicy() {
     a.href = l.url;
     a.target = '_blank';
     a.rel = 'noopener';
-    a.textContent = l.label;
+    const key = `trainer.link.${l.id}`;
+    a.textContent = t(key) === key ? l.label : t(key);
+    a.title = l.label;
     links.append(a);
   }
   const ack = p.rows.find((r) => r.id === 'ack');
@@ -136,11 +283,20 @@ function createPane(person, closable) {
   node.querySelector('.name').textContent = person.name;
   pane.roleEl.textContent = roleLabel(person);
   const close = node.querySelector('.close-pane');
+  close.setAttribute('aria-label', t('trainer.close'));
+  close.title = t('trainer.close');
   if (closable) {
     close.hidden = false;
     close.addEventListener('click', () => {
       state.panes.delete(person.chatId);
+      state.visible.delete(person.chatId);
+      state.observer?.unobserve(node);
       node.remove();
+      if (state.activeChatId === person.chatId) {
+        const first = state.panes.values().next().value;
+        if (first) showPane(first);
+      }
+      renderTabs();
       renderMorePeople();
     });
   }
@@ -173,13 +329,114 @@ function createPane(person, closable) {
   menuBtn.title = t('sandbox.composer.menu');
   menuBtn.setAttribute('aria-label', menuBtn.title);
   menuBtn.addEventListener('click', () => void toggleMenu(pane));
-  node.querySelector('.alert-ok').addEventListener('click', () => {
+  const ok = node.querySelector('.alert-ok');
+  ok.textContent = t('trainer.alert.ok');
+  ok.addEventListener('click', () => {
     node.querySelector('.alert').hidden = true;
   });
 
+  pane.unread = 0;
+  node.id = `pane-${person.key}`;
   state.panes.set(person.chatId, pane);
   document.getElementById('panes').append(node);
+  state.observer?.observe(node);
+  if (state.activeChatId === null) showPane(pane, { reveal: false });
+  renderTabs();
   return pane;
+}
+
+// ---------------------------------------------------------------------------- tabs
+
+// One tab per pane. On a phone only the selected pane is shown; on a laptop the strip shows them side by
+// side and a tab scrolls to its pane. A tab counts the bot's messages its pane got while out of sight.
+
+function renderTabs() {
+  const nav = document.getElementById('tabs');
+  nav.replaceChildren();
+  for (const pane of state.panes.values()) {
+    const tab = document.createElement('button');
+    tab.type = 'button';
+    tab.className = 'tab';
+    tab.setAttribute('role', 'tab');
+    tab.setAttribute('aria-controls', pane.el.id);
+    tab.setAttribute('aria-selected', String(pane.person.chatId === state.activeChatId));
+    tab.dataset.testid = 'pane-tab';
+    tab.dataset.person = pane.person.key;
+    tab.title = `${pane.person.name} · ${roleLabel(pane.person)}`;
+    const dot = document.createElement('span');
+    dot.className = `dot ${pane.person.roleKey}`;
+    dot.textContent = [...pane.person.name][0] ?? '?';
+    const role = document.createElement('span');
+    role.textContent = t(`sandbox.role.${pane.person.roleKey}`);
+    const name = document.createElement('span');
+    name.className = 'tab-name';
+    name.textContent = pane.person.name;
+    tab.append(dot, role, name);
+    if (pane.unread > 0) {
+      const badge = document.createElement('span');
+      badge.className = 'badge';
+      badge.dataset.testid = 'unread-badge';
+      badge.textContent = String(pane.unread);
+      badge.setAttribute('aria-label', t('trainer.unread', { n: pane.unread }));
+      tab.append(badge);
+    }
+    tab.addEventListener('click', () => showPane(pane));
+    nav.append(tab);
+  }
+}
+
+/** Selects a pane: shown alone on a phone, scrolled into view on a laptop. */
+function showPane(pane, opts = {}) {
+  state.activeChatId = pane.person.chatId;
+  for (const p of state.panes.values()) p.el.classList.toggle('active', p === pane);
+  pane.unread = 0;
+  renderTabs();
+  if (PHONE.matches) {
+    scrollToBottom(pane, true);
+    if (opts.reveal !== false) pane.el.scrollIntoView({ block: 'nearest' });
+  } else {
+    // Sideways within the strip only: the page itself does not move, so the header stays where it was.
+    scrollSideways(document.getElementById('panes'), pane.el);
+  }
+  const tab = document.querySelector(`.tab[data-person="${CSS.escape(pane.person.key)}"]`);
+  if (tab) scrollSideways(document.getElementById('tabs'), tab);
+  if (opts.flash) {
+    pane.el.classList.remove('flash');
+    void pane.el.offsetWidth;
+    pane.el.classList.add('flash');
+  }
+}
+
+/** Scrolls `container` sideways until `el` is inside it; never the page. */
+function scrollSideways(container, el) {
+  const c = container.getBoundingClientRect();
+  const r = el.getBoundingClientRect();
+  const by = r.left < c.left ? r.left - c.left - 10 : r.right > c.right ? r.right - c.right + 10 : 0;
+  if (by !== 0) container.scrollBy({ left: by, behavior: 'smooth' });
+}
+
+function paneByKey(key) {
+  return [...state.panes.values()].find((p) => p.person.key === key);
+}
+
+function watchVisibility() {
+  state.observer = new IntersectionObserver(
+    (entries) => {
+      for (const e of entries) {
+        const chatId = Number(e.target.dataset.chatId);
+        if (e.isIntersecting) {
+          state.visible.add(chatId);
+          const pane = state.panes.get(chatId);
+          if (pane && pane.unread > 0) {
+            pane.unread = 0;
+            renderTabs();
+          }
+        } else state.visible.delete(chatId);
+      }
+    },
+    { threshold: 0.5 },
+  );
+  for (const pane of state.panes.values()) state.observer.observe(pane.el);
 }
 
 function autoGrow(textarea) {
@@ -247,13 +504,9 @@ function upsertMessage(pane, m, animate) {
   scrollToBottom(pane, false);
 }
 
-function pad(n) {
-  return String(n).padStart(2, '0');
-}
-
+/** A message's time of day in the bureau's zone (as the cards show it), not the browser's. */
 function timeOf(unixSeconds) {
-  const d = new Date(unixSeconds * 1000);
-  return `${pad(d.getHours())}:${pad(d.getMinutes())}`;
+  return zoneFormat('time').format(new Date(unixSeconds * 1000));
 }
 
 function renderMessage(pane, m) {
@@ -292,7 +545,9 @@ function renderMessage(pane, m) {
   }
   const time = document.createElement('time');
   time.dateTime = new Date((m.edit_date ?? m.date) * 1000).toISOString();
+  time.dataset.testid = 'message-time';
   time.textContent = timeOf(m.date);
+  time.title = `${zoneFormat('full').format(new Date(m.date * 1000))} ${zoneLabel()}`;
   meta.append(time);
   bubble.append(meta);
   wrap.append(bubble);
@@ -319,9 +574,27 @@ function renderMedia(m) {
     return box;
   }
   if (m.document) {
-    box.className = 'media document';
-    box.textContent = `📄 ${m.document.file_name ?? t('sandbox.msg.document')}`;
-    return box;
+    // A link to the stand-in's page route: same origin, saved under the file's name (Content-Disposition).
+    const a = document.createElement('a');
+    a.className = 'media document';
+    a.dataset.testid = 'document-link';
+    a.href = `/sandbox/files/${encodeURIComponent(m.document.file_id)}`;
+    a.download = m.document.file_name ?? '';
+    const name = document.createElement('span');
+    name.className = 'doc-name';
+    name.textContent = `📄 ${m.document.file_name ?? t('sandbox.msg.document')}`;
+    a.append(name);
+    if (m.document.file_size !== undefined) {
+      const size = document.createElement('span');
+      size.className = 'doc-size';
+      size.textContent = m.document.file_size >= 1024 ? `${Math.round(m.document.file_size / 102.4) / 10} KB` : `${m.document.file_size} B`;
+      a.append(size);
+    }
+    const get = document.createElement('span');
+    get.className = 'doc-get';
+    get.textContent = t('trainer.document.get');
+    a.append(get);
+    return a;
   }
   if (m.voice) {
     box.className = 'media voice';
@@ -625,36 +898,157 @@ function hideMenu(pane) {
   pane.el.querySelector('.menu').hidden = true;
 }
 
-// ---------------------------------------------------------------------------- drill
+// ---------------------------------------------------------------------------- the trainer's controls
+
+function runTime(kind) {
+  const d = state.config?.daily ?? { reminderAt: '09:00', checkAt: '18:00', digestAt: '18:00' };
+  return kind === 'contact_reminder' ? d.reminderAt : kind === 'contact_check' ? d.checkAt : d.digestAt;
+}
+
+function runLabel(kind) {
+  return t(`trainer.run.${kind}`, { time: runTime(kind) });
+}
+
+function option(value, text) {
+  const o = document.createElement('option');
+  o.value = value;
+  o.textContent = text;
+  return o;
+}
+
+function typeLabel(entry) {
+  return state.lang === 'en' ? entry.name.en : `${entry.ordinal}、${entry.name.zh}`;
+}
+
+function officeLabel(office) {
+  return state.lang === 'en' ? office.nameEn || office.name : office.name;
+}
+
+/** The drill picker: the plan's types (an epidemic also asks for its scenario) and the offices. */
+function renderDrillPicker() {
+  const picker = state.config.drillPicker;
+  const type = document.getElementById('drill-type');
+  const scenario = document.getElementById('drill-scenario');
+  const office = document.getElementById('drill-office');
+  const keep = { type: type.value || picker.defaultType, scenario: scenario.value || picker.scenarios[0]?.scenario, office: office.value || picker.defaultOffice };
+  type.replaceChildren(...picker.types.map((x) => option(x.type, typeLabel(x))));
+  scenario.replaceChildren(
+    ...picker.scenarios.map((x) => option(x.scenario, state.lang === 'en' ? x.name.en : `${x.ordinal}：${x.name.zh}`)),
+  );
+  office.replaceChildren(...picker.offices.map((x) => option(x.code, officeLabel(x))));
+  type.value = keep.type;
+  scenario.value = keep.scenario ?? '';
+  if (keep.office) office.value = keep.office;
+  scenario.hidden = type.value !== 'epidemic';
+}
+
+/** The trainer's status line; `outcome` (ran, forced, nobody_away, drill, reset, error…) for tests and styles. */
+function setTrainerStatus(text, outcome) {
+  const el = document.getElementById('trainer-status');
+  el.textContent = text;
+  el.dataset.outcome = outcome;
+  el.classList.toggle('error', outcome === 'error');
+}
+
+async function trainerPost(url, body) {
+  const res = await fetch(url, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
+  const data = await res.json().catch(() => ({}));
+  if (!res.ok) throw new Error(data.error || `HTTP ${res.status}`);
+  return data;
+}
+
+/** Runs one trainer action with the controls disabled; its outcome `{ text, outcome }` (or its error) in the status line. */
+async function trainerAction(busyText, action) {
+  const controls = document.querySelectorAll('.trainer button, .trainer select');
+  for (const c of controls) c.disabled = true;
+  setTrainerStatus(busyText, 'busy');
+  try {
+    const r = await action();
+    setTrainerStatus(r.text, r.outcome);
+  } catch (err) {
+    setTrainerStatus(t('trainer.error', { error: err.message }), 'error');
+  } finally {
+    for (const c of controls) c.disabled = false;
+  }
+}
+
+async function ensurePane(key) {
+  let pane = paneByKey(key);
+  if (pane) return pane;
+  const person = state.config.persons.find((p) => p.key === key);
+  if (!person) return undefined;
+  pane = createPane(person, true);
+  await loadHistory(pane);
+  renderMorePeople();
+  return pane;
+}
 
 async function startDrill() {
   const drill = state.config.drill;
-  const button = document.getElementById('drill');
-  button.disabled = true;
-  setTimeout(() => {
-    button.disabled = false;
-  }, 2000);
-  const person = state.config.persons.find((p) => p.key === drill.personKey) ?? state.config.persons[0];
-  let pane = state.panes.get(person.chatId);
-  if (!pane) {
-    pane = createPane(person, true);
-    await loadHistory(pane);
-    renderMorePeople();
-  }
-  pane.el.classList.remove('flash');
-  void pane.el.offsetWidth;
-  pane.el.classList.add('flash');
-  pane.el.scrollIntoView({ behavior: 'smooth', inline: 'center', block: 'nearest' });
-  if (drill.mode === 'endpoint') {
-    try {
-      const res = await fetch(drill.url, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({}) });
-      if (!res.ok) throw new Error(`HTTP ${res.status}`);
-    } catch (err) {
-      showToast(pane, t('sandbox.error.send', { error: err.message }));
-    }
+  const pane = (await ensurePane(drill.personKey)) ?? state.panes.values().next().value;
+  showPane(pane, { flash: true, reveal: false });
+  if (drill.mode !== 'endpoint') {
+    await sendText(pane, drill.command);
     return;
   }
-  await sendText(pane, drill.command);
+  const picker = state.config.drillPicker;
+  const type = document.getElementById('drill-type').value || picker.defaultType;
+  const officeCode = document.getElementById('drill-office').value || picker.defaultOffice;
+  const body = { type, ...(officeCode ? { officeCode } : {}), ...(type === 'epidemic' ? { scenario: document.getElementById('drill-scenario').value } : {}) };
+  await trainerAction(t('trainer.busy'), async () => {
+    const r = await trainerPost(drill.url, body);
+    const entry = picker.types.find((x) => x.type === type);
+    const office = picker.offices.find((x) => x.code === officeCode);
+    return { outcome: 'drill', text: t('trainer.drill.started', { number: r.incident, type: entry ? typeLabel(entry) : type, office: office ? officeLabel(office) : '' }) };
+  });
+}
+
+async function runNow(kind) {
+  const what = runLabel(kind);
+  await trainerAction(t('trainer.busy'), async () => {
+    const r = await trainerPost(state.config.trainer.runNow, { kind });
+    const pane = await ensurePane(RUN_PANE[kind]);
+    if (pane && r.sent > 0) showPane(pane, { flash: true, reveal: false });
+    if (r.reason) return { outcome: r.reason, text: t(`trainer.run.${r.reason}`, { what }) };
+    return { outcome: r.forced ? 'forced' : 'ran', text: t(r.forced ? 'trainer.run.forced' : 'trainer.run.done', { what, n: r.sent }) };
+  });
+}
+
+const RESET_FLASH = 'sandbox.trainer.flash';
+
+async function resetSandbox() {
+  await trainerAction(t('trainer.reset.running'), async () => {
+    const r = await trainerPost(state.config.trainer.reset, {});
+    // The page starts again too: empty panes, fresh config; the outcome is shown once it has.
+    sessionStorage.setItem(RESET_FLASH, t('trainer.reset.done', { n: r.messagesCleared, staff: r.staff, subjects: r.subjects, absences: r.absences }));
+    location.reload();
+    return { outcome: 'busy', text: t('trainer.reset.running') };
+  });
+}
+
+function wireTrainer() {
+  const trainer = state.config.trainer;
+  for (const btn of document.querySelectorAll('button[data-run]')) {
+    btn.hidden = !trainer;
+    btn.addEventListener('click', () => void runNow(btn.dataset.run));
+  }
+  document.getElementById('run-group-label').hidden = !trainer;
+  const reset = document.getElementById('reset');
+  reset.hidden = !trainer;
+  const dialog = document.getElementById('reset-dialog');
+  reset.addEventListener('click', () => dialog.showModal());
+  dialog.addEventListener('close', () => {
+    if (dialog.returnValue === 'reset') void resetSandbox();
+  });
+  document.getElementById('drill').addEventListener('click', () => void startDrill());
+  document.getElementById('drill-type').addEventListener('change', (ev) => {
+    document.getElementById('drill-scenario').hidden = ev.target.value !== 'epidemic';
+  });
+  const flash = sessionStorage.getItem(RESET_FLASH);
+  if (flash) {
+    sessionStorage.removeItem(RESET_FLASH);
+    setTrainerStatus(flash, 'reset');
+  }
 }
 
 // ---------------------------------------------------------------------------- live updates
@@ -667,6 +1061,12 @@ function connectEvents() {
     if (!pane) return;
     upsertMessage(pane, m, true);
     renderReplyKeyboard(pane);
+    // A new message from the bot in a pane out of sight (on a phone: not the selected one) is counted on its tab.
+    const seen = PHONE.matches ? m.chat_id === state.activeChatId : state.visible.has(m.chat_id);
+    if (ev.type === 'message' && m.from_bot && !seen) {
+      pane.unread += 1;
+      renderTabs();
+    }
   };
   es.addEventListener('message', onMessage);
   es.addEventListener('edit', onMessage);
@@ -705,6 +1105,9 @@ function rerenderAll() {
   applyStaticStrings();
   renderPolicy();
   renderMorePeople();
+  renderDrillPicker();
+  renderClock();
+  renderTabs();
   setStatus(state.connected);
   for (const pane of state.panes.values()) {
     pane.roleEl.textContent = roleLabel(pane.person);
@@ -721,15 +1124,22 @@ async function main() {
   const res = await fetch(CONFIG_URL, { cache: 'no-store' });
   state.config = await res.json();
   state.lang = pickLanguage();
+  // A laptop shows the controls and the deadlines at once; a phone folds them above the chats.
+  document.getElementById('trainer').open = !PHONE.matches;
+  document.getElementById('about').open = ROOMY.matches;
   applyStaticStrings();
   renderPolicy();
+  renderDrillPicker();
+  renderClock();
+  setInterval(renderClock, 15_000);
   setStatus(false);
+  watchVisibility();
   for (const person of state.config.persons.filter((p) => p.pane)) createPane(person, false);
   renderMorePeople();
   connectEvents();
   await Promise.all([...state.panes.values()].map((p) => loadHistory(p)));
 
-  document.getElementById('drill').addEventListener('click', () => void startDrill());
+  wireTrainer();
   document.getElementById('lang').addEventListener('click', () => {
     state.lang = state.lang === 'zh' ? 'en' : 'zh';
     localStorage.setItem('sandbox.lang', state.lang);
@@ -743,7 +1153,7 @@ async function main() {
     const pane = createPane(person, true);
     renderMorePeople();
     await loadHistory(pane);
-    pane.el.scrollIntoView({ behavior: 'smooth', inline: 'end' });
+    showPane(pane);
   });
   document.body.dataset.ready = 'true';
 }
