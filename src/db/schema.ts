@@ -536,6 +536,37 @@ export const outbox = pgTable(
   ],
 );
 
+/**
+ * A notice nobody in the stand-in chain could receive (issue 17): one row per notice, written in the
+ * transaction that closes its last outbox row, with everyone tried and why. A table of its own rather
+ * than columns on outbox: the record is per notice, the outbox per recipient; the daily digest and
+ * /metrics read "the last 24 hours" by created_at without scanning the outbox; and the unique root id
+ * makes "recorded once" a constraint. Ids and small values only, like the outbox.
+ */
+export const undeliverableNotices = pgTable(
+  'undeliverable_notices',
+  {
+    id: uuid('id').primaryKey().defaultRandom(),
+    /** The notice's first outbox row; the reroutes' rows point back to it. */
+    rootOutboxId: uuid('root_outbox_id')
+      .notNull()
+      .unique()
+      .references(() => outbox.id),
+    kind: text('kind').notNull(), // NoticeKind
+    incidentId: uuid('incident_id').references(() => incidents.id),
+    subjectId: uuid('subject_id').references(() => subjects.id),
+    /** Who the notice was for. */
+    intendedStaffId: uuid('intended_staff_id')
+      .notNull()
+      .references(() => staff.id),
+    /** Everyone tried, in order, and why it did not reach them: `[{ staffId, reason }]`, reason no_chat | blocked | inactive | chat_not_found. */
+    tried: jsonb('tried').notNull(),
+    isDrill: boolean('is_drill').notNull().default(false),
+    createdAt: ts('created_at').notNull(),
+  },
+  (t) => [index('undeliverable_notices_created_idx').on(t.createdAt)],
+);
+
 /** Update ids already handled, to drop a Telegram update delivered twice. */
 export const processedUpdates = pgTable('processed_updates', {
   updateId: tgId('update_id').primaryKey(),

@@ -3,7 +3,7 @@
  * for the people who hold those positions now (holder or acting holder).
  */
 import type { TimerTarget } from './policy.js';
-import { holdersOf, type PositionSeat, type StaffAvailability } from './roles.js';
+import { holdersOf, nextInLine, type PositionKind, type PositionSeat, type StaffAvailability } from './roles.js';
 
 /** Kinds of chain-of-command message; the catalogue has a text for each. */
 export const NOTICE_KINDS = [
@@ -122,3 +122,121 @@ const FALLBACK: Partial<Record<string, 'section' | 'deputy_director' | 'director
   deputy_director: 'director',
   info_reviewer: 'section',
 };
+
+// ---------------------------------------------------------------------------------------------
+// Who stands in for someone who cannot receive a message.
+
+/** Why a person could not receive a notice. */
+export const UNRECEIVABLE_REASONS = ['no_chat', 'blocked', 'inactive', 'chat_not_found'] as const;
+export type Unreceivable = (typeof UNRECEIVABLE_REASONS)[number];
+
+/** One person a notice was tried for, and why it did not reach them. */
+export interface TriedStaff {
+  staffId: string;
+  reason: Unreceivable;
+}
+
+export interface StandInOptions {
+  /** People already tried who could not receive it: passed over, as if they held no seat. */
+  failed?: ReadonlySet<string>;
+  /** People who already have the notice (or a row on its way to them): a seat they fill is covered, and nobody else is added for it. */
+  covered?: ReadonlySet<string>;
+  /** Who may stand in at all. Default: active, not marked unreachable, not away. */
+  candidate?: (s: StaffAvailability) => boolean;
+}
+
+const defaultCandidate = (s: StaffAvailability) => s.active && s.reachable && !s.away;
+
+/**
+ * Who receives a person's messages when they cannot: for each seat they hold, the seat's other holder
+ * (the acting holder, or the holder when they were acting), else the next level of the reporting line.
+ * Someone without a seat falls back to their office head, then the section. Returns only people not yet
+ * covered; a level whose seats are all covered already counts as reached. Pure.
+ */
+export function standInsFor(staffId: string, unitId: string | null, org: OrgSnapshot, opts: StandInOptions = {}): string[] {
+  const failed = opts.failed ?? new Set<string>();
+  const covered = opts.covered ?? new Set<string>();
+  const candidate = opts.candidate ?? defaultCandidate;
+  const usable = (id: string | null): id is string => {
+    if (!id || id === staffId || failed.has(id)) return false;
+    const s = org.staff.get(id);
+    return !!s && candidate(s);
+  };
+  const seatPerson = (seat: PositionSeat) => [seat.holderStaffId, seat.actingStaffId].find(usable);
+  const out = new Set<string>();
+  const add = (id: string) => {
+    if (!covered.has(id)) out.add(id);
+  };
+  const upFrom = (kind: PositionKind | undefined, unit: string | undefined) => {
+    for (let next = kind; next; next = nextInLine(next)) {
+      const scoped = next === 'office_head' || next === 'officer' ? unit : undefined;
+      const level = next;
+      const ids = org.seats
+        .filter((s) => s.kind === level && (scoped === undefined || s.unitId === scoped))
+        .map(seatPerson)
+        .filter((id): id is string => id !== undefined);
+      if (ids.length) return ids.forEach(add);
+    }
+  };
+  const seats: PositionSeat[] = org.seats.filter((s) => s.holderStaffId === staffId || s.actingStaffId === staffId);
+  for (const seat of seats) {
+    const other = [seat.holderStaffId, seat.actingStaffId].find(usable);
+    if (other) add(other);
+    else upFrom(nextInLine(seat.kind) ?? 'section', seat.unitId);
+  }
+  if (seats.length === 0) upFrom('office_head', unitId ?? undefined);
+  return [...out];
+}
+
+export interface StandInWalk {
+  /** Who gets the notice now: people who can receive it, found nearest first. */
+  to: string[];
+  /** Stand-ins passed over on the way because they cannot receive it either, with why. */
+  passed: TriedStaff[];
+}
+
+/**
+ * Walks the chain of stand-ins of someone who could not receive a notice, as a set: the holder, the
+ * acting holders, the next level, the section, and up. Each person is visited once; a branch ends at
+ * someone who can receive it, and goes on past someone who cannot (no chat, blocked, deactivated), who is
+ * reported in `passed`. Away people are not stand-ins (their acting holder is). `failed` and `covered`
+ * carry what earlier reroutes of the same notice found, so nobody is tried twice. An empty `to` means
+ * nobody left can receive it. Pure.
+ */
+export function walkStandIns(
+  from: string,
+  org: OrgSnapshot,
+  opts: {
+    failed: ReadonlySet<string>;
+    covered: ReadonlySet<string>;
+    unitOf: (staffId: string) => string | null;
+    /** Why this person cannot receive a message now, or null when they can. */
+    cannotReceive: (staffId: string) => Unreceivable | null;
+  },
+): StandInWalk {
+  const failed = new Set(opts.failed).add(from);
+  const covered = new Set(opts.covered);
+  const candidate = (s: StaffAvailability) => !s.away;
+  const to: string[] = [];
+  const passed: TriedStaff[] = [];
+  let frontier = [from];
+  while (frontier.length > 0) {
+    const next: string[] = [];
+    for (const x of frontier) {
+      for (const y of standInsFor(x, opts.unitOf(x), org, { failed, covered, candidate })) {
+        if (failed.has(y) || covered.has(y)) continue;
+        const reason = opts.cannotReceive(y);
+        if (reason) {
+          failed.add(y);
+          passed.push({ staffId: y, reason });
+          next.push(y);
+        } else {
+          covered.add(y);
+          to.push(y);
+        }
+      }
+    }
+    frontier = next;
+  }
+  return { to, passed };
+}

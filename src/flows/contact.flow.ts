@@ -7,6 +7,7 @@ import { escapeHtml } from '../bot/html.js';
 import { button, markup } from '../bot/keyboards.js';
 import { contactResultLabel } from '../bot/views/labels.js';
 import { CONTACT_RESULTS, subjectLabel, type ContactResult } from '../domain/index.js';
+import { offerAbscondingIfDue } from '../services/daily-contact.service.js';
 import { getSubject, logContact } from '../services/subject.service.js';
 import type { Flow, FlowEnv, Outcome } from './engine.js';
 
@@ -25,6 +26,8 @@ function save(env: FlowEnv, data: ContactData, note: string | null): Outcome<Con
     finish: async () => {
       const result = data.result!;
       const outcome = await logContact(env.deps, env.who.actor, data.subjectId, { result, note });
+      // The officer and the office head are offered the absconding report: whoever logged it in the reply below, the others as a notice.
+      if (outcome.suggestAbsconding) await offerAbscondingIfDue(env.deps, data.subjectId, { except: env.who.actor.staffId });
       const subject = await label(env, data.subjectId);
       return async () => {
         await env.ctx.reply(env.say('contact.logged', { subject, result: contactResultLabel(result, env.lang) }), { parse_mode: 'HTML' });

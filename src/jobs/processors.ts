@@ -51,6 +51,20 @@ export const handleTimerFire: Processor<'timer.fire'> = async ({ timerId }, job,
   return r.outcome;
 };
 
+/**
+ * "The section cannot be reached" is said once per process and local day, not once per notice: it is the
+ * state of the organisation, and with most staff unbound every notice of the day would repeat it. Kept in
+ * memory: a restarted process saying it once more is one more line, not worth a row in PostgreSQL.
+ */
+export const sectionWarning = {
+  warnedOn: undefined as string | undefined,
+  due(day: string): boolean {
+    if (this.warnedOn === day) return false;
+    this.warnedOn = day;
+    return true;
+  },
+};
+
 export const handleOutboxSend: Processor<'outbox.send'> = async ({ outboxId }, job, token, ctx) => {
   const count = (result: SendResult) => {
     ctx.counters.messages[result]++;
@@ -66,6 +80,14 @@ export const handleOutboxSend: Processor<'outbox.send'> = async ({ outboxId }, j
         ctx.logger.warn({ job: job.name, jobId: job.id, outboxId, reason: r.reason, standIns: r.to.length, ...incidentFields(r.incident) }, 'recipient unreachable: notice moved to who stands in');
         // Not retried: the person cannot receive it; the row is closed and moved to whoever stands in.
         throw new UnrecoverableError(r.outcome);
+      case 'undeliverable':
+        count(r.reason === 'blocked' ? '403' : 'error');
+        ctx.logger.info({ job: job.name, jobId: job.id, outboxId, reason: r.reason, tried: r.tried, ...incidentFields(r.incident) }, 'notice undeliverable: nobody in the stand-in chain can receive it; recorded');
+        if (r.sectionUnreachable && sectionWarning.due(localDate(ctx.deps.clock.now(), ctx.deps.timeZone))) {
+          ctx.logger.warn({ job: job.name, outboxId }, 'the corrections section cannot be reached: nobody of it can receive messages, so the digest of undeliverable notices reaches nobody');
+        }
+        // Closed and recorded: nothing to retry.
+        return r.outcome;
       case 'sent':
         count('ok');
         ctx.logger.debug({ job: job.name, jobId: job.id, outboxId, mode: r.mode, resent: r.resent, ...incidentFields(r.incident) }, 'notice sent');

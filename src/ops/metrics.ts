@@ -1,6 +1,7 @@
 /**
  * Prometheus metrics (prom-client) of the bot and the workers: updates handled, messages sent,
- * queue depth and job lateness, pending timers and reconciler drift, open incidents.
+ * queue depth and job lateness, pending timers and reconciler drift, open incidents, and notices nobody
+ * could receive.
  *
  * Counters and histograms move where things happen (bot middleware, the gateway, the workers, the
  * reconciler call the small methods below). Gauges that describe PostgreSQL or the queues are
@@ -9,7 +10,8 @@
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
 import type { Database } from '../db/client.js';
 import { openIncidentCounts, pendingTimerStats } from '../db/repositories/ops-stats.repository.js';
-import { INCIDENT_TYPES, TIMER_KINDS } from '../domain/index.js';
+import { undeliverableCounts } from '../db/repositories/undeliverable.repository.js';
+import { DAY, INCIDENT_TYPES, NOTICE_KINDS, TIMER_KINDS, type Clock } from '../domain/index.js';
 
 /** How a call to Telegram that sends something ended. */
 export const SEND_RESULTS = ['ok', '429', '403', 'error'] as const;
@@ -49,6 +51,8 @@ export interface OpsMetricsOptions {
   defaultMetrics?: boolean;
   /** Labels added to every series, e.g. `{ role: 'worker' }`. */
   defaultLabels?: Record<string, string>;
+  /** The clock "the last 24 hours" is read against (the product's injected clock). Default: the machine's. */
+  clock?: Clock;
 }
 
 export class OpsMetrics {
@@ -69,8 +73,10 @@ export class OpsMetrics {
   private queues: CountableQueue[] = [];
   private dbSnapshot: Promise<DbSnapshot | undefined> | undefined;
   private dbSnapshotAt = 0;
+  private readonly clock: Clock;
 
   constructor(opts: OpsMetricsOptions = {}) {
+    this.clock = opts.clock ?? { now: () => new Date() };
     const registers = [this.registry];
     if (opts.defaultLabels) this.registry.setDefaultLabels(opts.defaultLabels);
     if (opts.defaultMetrics !== false) collectDefaultMetrics({ register: this.registry, prefix: 'corrections_' });
@@ -181,6 +187,19 @@ export class OpsMetrics {
         for (const row of snap.incidents) this.set({ type: row.type, drill: String(row.isDrill) }, row.count);
       },
     });
+    new Gauge({
+      name: 'corrections_notices_undeliverable',
+      help: 'Notices nobody in the stand-in chain could receive (no chat, blocked, deactivated), recorded in the last 24 hours, by kind; read when scraped. Above 0: someone must bind the bot, and the section is told in the digest.',
+      labelNames: ['kind'],
+      registers,
+      async collect() {
+        const snap = await self.snapshot();
+        if (!snap) return;
+        this.reset();
+        for (const kind of NOTICE_KINDS) this.set({ kind }, 0);
+        for (const row of snap.undeliverable) this.set({ kind: row.kind }, row.count);
+      },
+    });
     this.collectErrors = new Counter({
       name: 'corrections_metrics_collect_errors_total',
       help: 'Scrapes that could not read a source (database, queue) in time; the previous values are kept.',
@@ -247,7 +266,7 @@ export class OpsMetrics {
 
   // ---- wiring --------------------------------------------------------------------------------
 
-  /** The database the scrape-time gauges read (pending timers, open incidents). */
+  /** The database the scrape-time gauges read (pending timers, open incidents, undeliverable notices). */
   useDatabase(db: Database): this {
     this.database = db;
     return this;
@@ -277,7 +296,12 @@ export class OpsMetrics {
     if (this.dbSnapshot && now - this.dbSnapshotAt < 500) return this.dbSnapshot;
     this.dbSnapshotAt = now;
     this.dbSnapshot = withTimeout(
-      Promise.all([pendingTimerStats(db), openIncidentCounts(db)]).then(([t, i]) => ({ at: new Date(), timers: t, incidents: i })),
+      Promise.all([pendingTimerStats(db), openIncidentCounts(db), undeliverableCounts(db, new Date(this.clock.now().getTime() - DAY))]).then(([t, i, u]) => ({
+        at: new Date(),
+        timers: t,
+        incidents: i,
+        undeliverable: u,
+      })),
       COLLECT_TIMEOUT_MS,
     ).catch(() => {
       this.collectErrors.inc({ source: 'database' });
@@ -304,6 +328,7 @@ interface DbSnapshot {
   at: Date;
   timers: Awaited<ReturnType<typeof pendingTimerStats>>;
   incidents: Awaited<ReturnType<typeof openIncidentCounts>>;
+  undeliverable: Awaited<ReturnType<typeof undeliverableCounts>>;
 }
 
 export function createOpsMetrics(opts: OpsMetricsOptions = {}): OpsMetrics {

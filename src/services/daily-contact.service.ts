@@ -154,13 +154,20 @@ async function abscondingSuggestionDrafts(tx: Executor, away: readonly AwayRow[]
   return drafts;
 }
 
-/** The offer for one subject, e.g. right after a failed contact was logged (flows may call this after commit). */
-export async function offerAbscondingIfDue(deps: ServiceDeps, subjectId: string): Promise<number> {
+/**
+ * The offer for one subject, right after a failed contact was logged (the contact flow calls this after
+ * commit): as notices with the 🚨 button to the responsible officer and the office head. `except`: who
+ * logged the contact and was just offered it in their reply. The 09:00 run's offer for the same streak
+ * has the same dedupe keys, so the office head is not offered it twice (the one who logged it is offered
+ * it again at 09:00 as a notice, as before: their reply is not an outbox row).
+ */
+export async function offerAbscondingIfDue(deps: ServiceDeps, subjectId: string, opts: { except?: string } = {}): Promise<number> {
   const policy = await deps.policy();
   const created = await deps.db.transaction(async (tx) => {
     const [s] = await tx.select({ subjectId: subjects.id, officeUnitId: subjects.officeUnitId, responsibleStaffId: subjects.responsibleStaffId }).from(subjects).where(eq(subjects.id, subjectId));
     if (!s) return [];
-    return enqueueNotices(tx, await abscondingSuggestionDrafts(tx, [s], policy, await loadOrgSnapshot(tx)));
+    const drafts = await abscondingSuggestionDrafts(tx, [s], policy, await loadOrgSnapshot(tx));
+    return enqueueNotices(tx, drafts.filter((d) => d.recipientStaffId !== opts.except));
   });
   await deps.dispatcher.afterCommit({ ...emptyChange(), outboxCreated: created });
   return created.length;

@@ -3,14 +3,18 @@
  * written reports, the subjects away today with their contact status, and the subjects whose latest
  * screening found them unstable. The outbox row carries only
  * the date; the content is read when the message is drawn, so it is current when it arrives.
+ *
+ * It also tells the section, once a day, which notices nobody could receive in the last 24 hours
+ * (undeliverable_notices): for whom, what they missed, and who in the stand-in chain could not be reached.
  */
 import { and, desc, eq, gte, inArray, isNull, lte } from 'drizzle-orm';
 import type { Executor } from '../db/client.js';
 import { recordDailyRun } from '../db/repositories/daily-runs.repository.js';
 import { loadOrgSnapshot } from '../db/repositories/org.repository.js';
 import { enqueueNotices, type NoticeDraft } from '../db/repositories/outbox.repository.js';
+import { staffNamesByIds, undeliverableSince } from '../db/repositories/undeliverable.repository.js';
 import { absences, contactLogs, incidents, incidentSteps, subjects, units, writtenReports } from '../db/schema.js';
-import { addMs, localDate, OPEN_STATUSES, resolveTarget, type Criticality, type PositionKind } from '../domain/index.js';
+import { addMs, DAY, localDate, OPEN_STATUSES, resolveTarget, type Criticality, type PositionKind, type Unreceivable } from '../domain/index.js';
 import { policyOf } from './incident.service.js';
 import { emptyChange, type ServiceDeps } from './ports.js';
 import { unstableSubjectsForDigest } from './screening.service.js';
@@ -23,6 +27,41 @@ export interface DigestData {
   away: Array<{ subjectId: string; code: string; nameEnc: Buffer; officeName: string; contact: string | null }>;
   /** Subjects whose latest screening (七(一)) found them unstable; `isNew` within the last 24 hours. */
   unstable: Array<{ subjectId: string; code: string; nameEnc: Buffer; officeName: string; isNew: boolean }>;
+  /** Notices nobody in the stand-in chain could receive, recorded in the last 24 hours. */
+  undeliverable: UndeliverableDigest;
+}
+
+export interface UndeliverableDigest {
+  /** Notices recorded. */
+  notices: number;
+  /** The people they were for, most missed first: how many, of which kinds, about which incidents. */
+  people: Array<{ staffId: string; name: string; unitName: string; count: number; kinds: Array<{ kind: string; count: number }>; incidents: Array<{ number: string; isDrill: boolean }> }>;
+  /** Everyone tried who could not receive them, with the latest reason: whom to get to bind the bot. */
+  unreachable: Array<{ staffId: string; name: string; reason: Unreceivable }>;
+}
+
+/** The undeliverable notices of the 24 hours before `now`, grouped by the person each was for. */
+export async function undeliverableDigest(db: Executor, now: Date): Promise<UndeliverableDigest> {
+  const entries = await undeliverableSince(db, addMs(now, -DAY));
+  const people = new Map<string, UndeliverableDigest['people'][number]>();
+  const unreachable = new Map<string, Unreceivable>();
+  for (const e of entries) {
+    const p = people.get(e.intendedStaffId) ?? { staffId: e.intendedStaffId, name: e.intendedName, unitName: e.intendedUnit, count: 0, kinds: [], incidents: [] };
+    p.count++;
+    const k = p.kinds.find((x) => x.kind === e.kind);
+    if (k) k.count++;
+    else p.kinds.push({ kind: e.kind, count: 1 });
+    if (e.incidentNumber && !p.incidents.some((i) => i.number === e.incidentNumber)) p.incidents.push({ number: e.incidentNumber, isDrill: e.isDrill });
+    people.set(e.intendedStaffId, p);
+    // Entries come oldest first: the latest reason wins.
+    for (const t of e.tried) unreachable.set(t.staffId, t.reason);
+  }
+  const names = await staffNamesByIds(db, [...unreachable.keys()]);
+  return {
+    notices: entries.length,
+    people: [...people.values()].map((p) => ({ ...p, kinds: p.kinds.sort((a, b) => b.count - a.count) })).sort((a, b) => b.count - a.count || a.name.localeCompare(b.name)),
+    unreachable: [...unreachable].map(([staffId, reason]) => ({ staffId, name: names.get(staffId) ?? '', reason })).sort((a, b) => a.name.localeCompare(b.name)),
+  };
 }
 
 /** Who gets the digest: the section and the leaders (or whoever acts for them). */
@@ -94,6 +133,7 @@ export async function buildDigest(db: Executor, date: string, now: Date): Promis
     overdueReports,
     away,
     unstable,
+    undeliverable: await undeliverableDigest(db, now),
   };
 }
 

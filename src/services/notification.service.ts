@@ -19,13 +19,13 @@
  * Where the recipient already has the incident's card, a change (acknowledged, progress, closed) edits
  * that card; anything that needs attention is a new message, which becomes the card.
  */
-import { and, eq, gte, inArray, isNull, lte } from 'drizzle-orm';
+import { and, eq, gte, inArray, isNull, lte, ne } from 'drizzle-orm';
 import { z } from 'zod';
 import type { InlineKeyboardMarkup } from 'telegraf/types';
 import { encodeCallback } from '../bot/callback-data.js';
 import { escapeHtml, fitMessage, truncate } from '../bot/html.js';
 import { button, markup } from '../bot/keyboards.js';
-import { t, type Lang, type MessageKey, type Params } from '../bot/messages/index.js';
+import { hasMessage, t, type Lang, type MessageKey, type Params } from '../bot/messages/index.js';
 import {
   ChatSlotAhead,
   TelegramBadRequest,
@@ -44,20 +44,22 @@ import { appendAudit } from '../db/repositories/audit.repository.js';
 import { findIncidentRef } from '../db/repositories/incident.repository.js';
 import { actorFor, findStaffById, loadOrgSnapshot, type StaffRow } from '../db/repositories/org.repository.js';
 import { enqueueNotices, findOutbox, type NoticeDraft, type OutboxRow } from '../db/repositories/outbox.repository.js';
+import { recordUndeliverable } from '../db/repositories/undeliverable.repository.js';
 import { absences, incidentCards, incidents, incidentSteps, incidentUpdates, outbox, publicReleases, staff, subjects, units, writtenReportSignoffs } from '../db/schema.js';
 import {
   canAcknowledge,
   formatLocal,
-  holdersOf,
+  isRolePost,
   isUrgentNotice,
   localDate,
-  nextInLine,
+  standInsFor,
   subjectLabel,
+  UNRECEIVABLE_REASONS,
+  walkStandIns,
   type NoticeKind,
-  type OrgSnapshot,
   type PositionKind,
-  type PositionSeat,
-  type StaffAvailability,
+  type TriedStaff,
+  type Unreceivable,
 } from '../domain/index.js';
 import { buildDigest } from './digest.service.js';
 import { emptyChange, type IncidentRef, type ServiceDeps } from './ports.js';
@@ -74,9 +76,15 @@ export type SendOutcome =
   /** Not yet: `notBefore` is ahead, or another attempt may still be in flight. */
   | { status: 'deferred'; until: Date; outcome: string }
   /** The recipient cannot be reached: the row is closed and the message moved to who stands in. */
-  | { status: 'rerouted'; reason: RerouteReason; to: string[]; outcome: string; incident?: IncidentRef };
+  | { status: 'rerouted'; reason: RerouteReason; to: string[]; outcome: string; incident?: IncidentRef }
+  /**
+   * Nobody in the stand-in chain can receive it: the row is closed and the notice recorded in
+   * undeliverable_notices (with everyone tried). `sectionUnreachable`: nobody of the section can receive
+   * messages either, so the daily digest that would tell them will not reach them.
+   */
+  | { status: 'undeliverable'; reason: RerouteReason; tried: number; sectionUnreachable: boolean; outcome: string; incident?: IncidentRef };
 
-export type RerouteReason = 'blocked' | 'chat_not_found' | 'no_chat' | 'inactive';
+export type RerouteReason = Unreceivable;
 
 /** The message kinds that report a change: edit the recipient's card when there is one. */
 const CARD_EDIT_KINDS: ReadonlySet<string> = new Set<NoticeKind>(['incident_acknowledged', 'progress_reported', 'incident_closed']);
@@ -259,76 +267,139 @@ function withNote(message: OutgoingMessage, note: string): OutgoingMessage {
 // ---------------------------------------------------------------------------------------------
 // Unreachable recipients: who stands in.
 
-/**
- * Who receives a person's messages when they cannot: for each seat they hold, the seat's other holder
- * (the acting holder, or the holder when they were acting), else the next level of the reporting line.
- * Someone without a seat falls back to their office head, then the section. Pure.
- */
-export function standInsFor(staffId: string, unitId: string | null, org: OrgSnapshot): string[] {
-  const usable = (id: string | null): id is string => {
-    if (!id || id === staffId) return false;
-    const s = org.staff.get(id);
-    return !!s && s.active && s.reachable && !s.away;
-  };
-  const out = new Set<string>();
-  const upFrom = (kind: PositionKind | undefined, unit: string | undefined) => {
-    for (let next = kind; next; next = nextInLine(next)) {
-      const scoped = next === 'office_head' || next === 'officer' ? unit : undefined;
-      const ids = holdersOf(next, org.seats, org.staff as ReadonlyMap<string, StaffAvailability>, scoped).filter((id) => id !== staffId);
-      if (ids.length) return ids.forEach((id) => out.add(id));
-    }
-  };
-  const seats: PositionSeat[] = org.seats.filter((s) => s.holderStaffId === staffId || s.actingStaffId === staffId);
-  for (const seat of seats) {
-    const other = [seat.holderStaffId, seat.actingStaffId].find(usable);
-    if (other) out.add(other);
-    else upFrom(nextInLine(seat.kind) ?? 'section', seat.unitId);
-  }
-  if (seats.length === 0) upFrom('office_head', unitId ?? undefined);
-  return [...out];
-}
+/** Who stands in for someone unreachable: the pure rule lives in the domain; re-exported for the callers that found it here. */
+export { standInsFor };
 
-/** Closes the row and writes it again for whoever stands in; a 403 also marks the person unreachable. */
+/** A notice's chain of stand-ins so far, kept on its first outbox row (`params.chain`): who could not receive it and why, and who was given it. Ids only. */
+const chainSchema = z.object({
+  tried: z.array(z.object({ staffId: z.string(), reason: z.enum(UNRECEIVABLE_REASONS) })).default([]),
+  given: z.array(z.string()).default([]),
+});
+
+/** Outbox states in which a row is still on its way to its recipient, or has reached them. */
+const ALIVE: string[] = ['pending', 'sending', 'failed', 'sent'];
+
+/**
+ * Closes the row and moves the notice to whoever stands in; a 403 also marks the person unreachable.
+ *
+ * The chain is walked as a set (walkStandIns): everyone already tried for this notice, or already given
+ * it, is kept on the notice's first row and excluded, so nobody gets it twice and the walk ends. People
+ * on the way who cannot receive it (no chat, blocked, deactivated) are passed over without a row. When
+ * nobody is left and no other row of the notice is alive, the notice is recorded as undeliverable, with
+ * everyone tried and why, in the same transaction that closes this row: nothing is lost, nothing goes
+ * round. Reroutes of one notice take its first row's lock, so two of its rows failing at once do not race.
+ */
 async function reroute(deps: NotificationDeps, row: OutboxRow, reason: RerouteReason): Promise<SendOutcome> {
   const now = deps.clock.now();
-  const created = await deps.db.transaction(async (tx) => {
-    const [person] = await tx.select().from(staff).where(eq(staff.id, row.recipientStaffId)).for('update');
+  const result = await deps.db.transaction(async (tx) => {
+    // NO KEY UPDATE, not UPDATE: an outbox insert for this person elsewhere (a timer firing, holding its
+    // incident's lock) takes KEY SHARE on their row through the foreign key, and FOR UPDATE would deadlock with it.
+    const [person] = await tx.select().from(staff).where(eq(staff.id, row.recipientStaffId)).for('no key update');
     if (reason === 'blocked' && person?.reachable) {
       await tx.update(staff).set({ reachable: false, updatedAt: now }).where(eq(staff.id, row.recipientStaffId));
     }
+    const p = paramsSchema.safeParse(row.params).data ?? {};
+    const rootId = p.rootOutboxId ?? row.id;
+    const [lockedRoot] = await tx.select().from(outbox).where(eq(outbox.id, rootId)).for('no key update');
+    const root = lockedRoot ?? row;
     const closed = await tx
       .update(outbox)
       .set({ status: 'dead', lastError: `unreachable: ${reason}`, attemptStartedAt: null })
       .where(and(eq(outbox.id, row.id), inArray(outbox.status, ['pending', 'sending', 'failed'])))
       .returning({ id: outbox.id });
-    if (closed.length === 0) return [];
+    if (closed.length === 0) return { created: [], undeliverable: false, sectionUnreachable: false, tried: 0 };
+
+    const rootParams = (root.params ?? {}) as Record<string, unknown>;
+    const chain = chainSchema.safeParse(rootParams.chain ?? {}).data ?? { tried: [], given: [] };
+    const tried: TriedStaff[] = [...chain.tried.filter((t) => t.staffId !== row.recipientStaffId), { staffId: row.recipientStaffId, reason }];
+    const failed = new Set(tried.map((t) => t.staffId));
+    const given = new Set([root.recipientStaffId, ...chain.given]);
+    const covered = new Set([...given].filter((id) => !failed.has(id)));
+
     const org = await loadOrgSnapshot(tx);
-    const to = standInsFor(row.recipientStaffId, person?.unitId ?? null, org);
-    const drafts: NoticeDraft[] = to.map((recipientStaffId) => ({
+    const people = new Map((await tx.select({ id: staff.id, unitId: staff.unitId, chatId: staff.chatId, active: staff.active, reachable: staff.reachable }).from(staff)).map((s) => [s.id, s]));
+    const cannotReceive = (id: string): Unreceivable | null => {
+      const s = people.get(id);
+      if (!s || !s.active) return 'inactive';
+      if (!s.reachable) return 'blocked';
+      return s.chatId === null ? 'no_chat' : null;
+    };
+    // A redraw of a card only edits the card this person holds: there is nothing to move to anyone else.
+    const walk = p.cardOnly
+      ? { to: [], passed: [] }
+      : walkStandIns(row.recipientStaffId, org, { failed, covered, unitOf: (id) => people.get(id)?.unitId ?? null, cannotReceive });
+    const allTried = [...tried, ...walk.passed];
+    const allGiven = [...new Set([...given, ...walk.to])];
+
+    const { chain: _chain, standInFor: _standInFor, rootOutboxId: _rootOutboxId, ...noticeParams } = rootParams;
+    const drafts: NoticeDraft[] = walk.to.map((recipientStaffId) => ({
       recipientStaffId,
-      kind: row.kind as NoticeKind,
-      incidentId: row.incidentId,
-      subjectId: row.subjectId,
-      timerId: row.timerId,
-      isDrill: row.isDrill,
-      dedupeKey: `${row.dedupeKey}-via-${recipientStaffId}`,
-      params: { ...(row.params as Record<string, unknown>), standInFor: row.recipientStaffId },
+      kind: root.kind as NoticeKind,
+      incidentId: root.incidentId,
+      subjectId: root.subjectId,
+      timerId: root.timerId,
+      isDrill: root.isDrill,
+      // One row per notice and person, whatever the path: the key is the first row's, plus the person.
+      dedupeKey: `${root.dedupeKey}-via-${recipientStaffId}`,
+      params: { ...noticeParams, standInFor: root.recipientStaffId, rootOutboxId: root.id },
     }));
-    const rows = await enqueueNotices(tx, drafts);
+    const created = await enqueueNotices(tx, drafts);
+    await tx
+      .update(outbox)
+      .set({ params: { ...rootParams, chain: { tried: allTried, given: allGiven } } })
+      .where(eq(outbox.id, root.id));
+
+    let undeliverable = false;
+    let sectionUnreachable = false;
+    if (created.length === 0 && !p.cardOnly) {
+      const keys = [root.dedupeKey, ...allGiven.map((id) => `${root.dedupeKey}-via-${id}`)];
+      const alive = await tx
+        .select({ id: outbox.id })
+        .from(outbox)
+        .where(and(inArray(outbox.dedupeKey, keys), inArray(outbox.status, ALIVE), ne(outbox.id, row.id)))
+        .limit(1);
+      if (alive.length === 0) {
+        undeliverable = true;
+        await recordUndeliverable(tx, {
+          rootOutboxId: root.id,
+          kind: root.kind,
+          incidentId: root.incidentId,
+          subjectId: root.subjectId,
+          intendedStaffId: root.recipientStaffId,
+          tried: allTried,
+          isDrill: root.isDrill,
+          at: now,
+        });
+        sectionUnreachable = !org.seats.some(
+          (s) => s.kind === 'section' && [s.holderStaffId, s.actingStaffId].some((id) => !!id && !org.staff.get(id)?.away && cannotReceive(id) === null),
+        );
+      }
+    }
     await appendAudit(tx, {
       at: now,
-      action: reason === 'blocked' ? 'staff.unreachable' : 'notice.rerouted',
+      action: reason === 'blocked' ? 'staff.unreachable' : undeliverable ? 'notice.undeliverable' : 'notice.rerouted',
       entity: 'staff',
       entityId: row.recipientStaffId,
       incidentId: row.incidentId,
-      data: { outboxId: row.id, kind: row.kind, reason, standIns: to },
+      data: { outboxId: row.id, rootOutboxId: root.id, kind: row.kind, reason, standIns: walk.to, passed: walk.passed, undeliverable },
     });
-    return rows;
+    return { created, undeliverable, sectionUnreachable, tried: allTried.length };
   });
-  await deps.dispatcher.afterCommit({ ...emptyChange(), outboxCreated: created });
-  const to = created.map((r) => r.recipientStaffId);
+  await deps.dispatcher.afterCommit({ ...emptyChange(), outboxCreated: result.created });
   const incident = row.incidentId ? await findIncidentRef(deps.db, row.incidentId) : undefined;
-  return { status: 'rerouted', reason, to, outcome: `rerouted: ${reason}, moved to ${to.length}`, ...(incident ? { incident } : {}) };
+  const ref = incident ? { incident } : {};
+  if (result.undeliverable) {
+    return {
+      status: 'undeliverable',
+      reason,
+      tried: result.tried,
+      sectionUnreachable: result.sectionUnreachable,
+      outcome: `undeliverable: ${reason}; nobody of ${result.tried} tried can receive it, recorded`,
+      ...ref,
+    };
+  }
+  const to = result.created.map((r) => r.recipientStaffId);
+  return { status: 'rerouted', reason, to, outcome: `rerouted: ${reason}, moved to ${to.length}`, ...ref };
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -357,6 +428,8 @@ const paramsSchema = z
     timerKind: z.string().optional(),
     minutes: z.number().optional(),
     standInFor: z.string().optional(),
+    /** On a row a reroute wrote: the notice's first row, which holds the chain tried so far. */
+    rootOutboxId: z.string().optional(),
     /** Rows written before comments were read from their sign-off carried the text itself. */
     comment: z.string().optional(),
     signoffId: z.string().optional(),
@@ -493,7 +566,7 @@ async function incidentHeader(
       return tx(lang, 'notice.release_returned', { number: incident.number, by: nameOf(p.byStaffId), comment: truncate(release?.comment ?? '', 300) });
     }
     case 'role_assigned':
-      return tx(lang, 'notice.role_assigned', { by: nameOf(p.byStaffId), role: roleLabel(p.role ?? '', lang) });
+      return tx(lang, isRolePost(p.role ?? '') ? 'notice.role_assigned' : 'notice.role_assigned.member', { by: nameOf(p.byStaffId), role: roleLabel(p.role ?? '', lang) });
     default:
       return tx(lang, 'notice.inform_level', { position: statusLabel(incident.status, lang) });
   }
@@ -652,5 +725,29 @@ async function digestText(deps: NotificationDeps, date: string, lang: Lang, now:
       }),
     ),
   );
+  const u = d.undeliverable;
+  const sep = lang === 'zh' ? '、' : ', ';
+  const drillMark = t(lang, 'drill.prefix');
+  const undeliverableLines = u.people.map((p) =>
+    tx(lang, 'notice.digest.undeliverable_line', {
+      name: p.name,
+      unit: p.unitName,
+      count: p.count,
+      kinds: p.kinds.map((k) => t(lang, 'notice.digest.undeliverable_kind', { kind: noticeKindLabel(k.kind, lang), count: k.count })).join(sep),
+      incidents: p.incidents.length ? tx(lang, 'notice.digest.undeliverable_incidents', { numbers: p.incidents.map((i) => (i.isDrill ? drillMark : '') + i.number).join(sep) }) : '',
+    }),
+  );
+  section(tx(lang, 'notice.digest.undeliverable', { count: u.notices }), undeliverableLines);
+  if (u.unreachable.length) {
+    // Who to get to bind the bot: after the list (which may be cut short), before the part's blank line.
+    const list = u.unreachable.map((x) => tx(lang, 'notice.digest.unreachable_person', { name: x.name || t(lang, 'notice.unknown_person'), reason: t(lang, `notice.unreachable.${x.reason}`) })).join(sep);
+    lines.splice(lines.length - 1, 0, t(lang, 'notice.digest.unreachable_people', { list }));
+  }
   return lines.join('\n').trimEnd();
+}
+
+/** A notice kind as the digest names it; an unknown kind shows as it is. */
+function noticeKindLabel(kind: string, lang: Lang): string {
+  const key = `notice.kind.${kind}`;
+  return hasMessage(key) ? t(lang, key) : kind;
 }
