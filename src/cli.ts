@@ -29,7 +29,7 @@ const USAGE = `usage: npm run cli -- <command>
   invite create --unit U --position P [--staff CODE] [--hours ${DEFAULT_INVITE_HOURS}]
                                   print a single-use deep link https://t.me/<bot>?start=<code>
   audit verify                    walk the audit hash chain; exit 1 at the first bad row
-  policy show                     print the effective escalation policy
+  policy show                     print the escalation times in force (the bureau's settings; the plan sets none)
 
 Database: DATABASE_URL, or the embedded PostgreSQL under DATA_DIR (default ./data).
 Bot username for links: BOT_USERNAME (default ${DEFAULT_BOT_USERNAME}).`;

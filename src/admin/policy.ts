@@ -1,6 +1,7 @@
 /**
- * The deployment's escalation policy: the defaults of domain.md overlaid with the overrides the org
- * file sets, stored in `settings` under `policy_overrides`. New incidents snapshot the result.
+ * The deployment's escalation policy: the bureau's own time settings (the plan sets no times; it says
+ * 立即, 及时, 第一时间), i.e. DEFAULT_POLICY overlaid with the overrides the org file sets, stored in
+ * `settings` under `policy_overrides`. New incidents snapshot the result.
  */
 import { eq } from 'drizzle-orm';
 import { z } from 'zod';

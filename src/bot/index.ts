@@ -38,7 +38,7 @@ import { loggableError } from './log-safe.js';
 import { answerCallback, say, whoOf, type BotContext, type BotDeps, type Identity } from './context.js';
 import { escapeHtml } from './html.js';
 import { button, markup } from './keyboards.js';
-import { langOf, t, type Lang, type MessageKey } from './messages/index.js';
+import { langOf, t, type Lang, type MessageKey, type Params } from './messages/index.js';
 import { clientLanguage, dedupeUpdates, guardSize, identifyStaff, ignoreGroupChatter, serialisePerChat, trackReachability } from './middleware.js';
 import { dropMalformedUpdates } from './update-shape.js';
 import { redrawCardHere } from './views/card-messages.js';
@@ -213,7 +213,7 @@ async function onCallback(ctx: BotContext, engine: FlowEngine): Promise<void> {
     // Anything else goes to bot.catch, which answers the press with the apology.
     if (!refusal) throw err;
     await auditRefusal(ctx, cb, refusal.reason, cb ? undefined : raw);
-    const text = say(ctx, refusal.key);
+    const text = say(ctx, refusal.key, refusal.params);
     if (ctx.cbAnswered) await ctx.reply(text);
     else await answerCallback(ctx, text, refusal.reason === 'not_permitted');
     if ((refusal.reason === 'stale' || refusal.reason === 'already_done') && refusal.incidentId) {
@@ -224,7 +224,7 @@ async function onCallback(ctx: BotContext, engine: FlowEngine): Promise<void> {
   await answerCallback(ctx);
 }
 
-function asRefusal(err: unknown): { reason: RefusalReason; key: MessageKey; incidentId?: string | undefined } | undefined {
+function asRefusal(err: unknown): { reason: RefusalReason; key: MessageKey; incidentId?: string | undefined; params?: Params | undefined } | undefined {
   if (err instanceof CallbackRefused) return err;
   if (err instanceof StaleFlowButton) return { reason: 'stale_flow', key: 'refuse.bad_button' };
   if (err instanceof ServiceRefusal) return { reason: err.code === 'expired' || err.code === 'already_bound' ? 'invalid_input' : err.code, key: refusalKey(err) };

@@ -1,9 +1,11 @@
 /**
- * Accountability (七(四)): late, false, concealed and missed reports (迟报、谎报、瞒报、漏报). Lateness and
- * omissions are computed from the timeline against the policy snapshot each incident carries; false and
- * concealed reports are findings the section records by hand. Every entry names who (a person or a unit),
- * the rule, and the timeline rows that prove it. Drill incidents are left out unless asked for.
- * Also the monthly statistics (/stats). Pure: every instant is passed in.
+ * Accountability (七(四)): late, false and concealed reports (迟报、谎报、瞒报), and duties left undone
+ * (未完成的处置步骤, daily contacts not made). 漏报 keeps its own meaning, an incident never reported,
+ * which no timeline shows. Lateness and omissions are computed from the timeline against the policy
+ * snapshot each incident carries; false and concealed reports are findings the section records by hand.
+ * Every entry names who (a person or a unit), the rule, and the timeline rows that prove it. Drill
+ * incidents are left out unless asked for. Also the monthly statistics (/stats). Pure: every instant is
+ * passed in.
  */
 import type { Criticality } from './incident-types.js';
 import type { StepActor } from './playbooks.js';
@@ -22,8 +24,11 @@ export const REGISTER_RULES = [
 ] as const;
 export type RegisterRule = (typeof REGISTER_RULES)[number];
 
-/** The four words of the plan: 迟报 late, 谎报 false, 瞒报 concealed, 漏报 missed. */
-export const REGISTER_CATEGORIES = ['late', 'false', 'concealed', 'missed'] as const;
+/**
+ * 迟报 late, 谎报 false, 瞒报 concealed, and 未完成 unfinished: a required step or a daily contact not done.
+ * An unticked step is not 漏报 (failing to report an incident).
+ */
+export const REGISTER_CATEGORIES = ['late', 'false', 'concealed', 'unfinished'] as const;
 export type RegisterCategory = (typeof REGISTER_CATEGORIES)[number];
 
 export const MANUAL_RULES = ['false_report', 'concealed_report'] as const;
@@ -38,7 +43,7 @@ export function categoryOf(rule: RegisterRule): RegisterCategory {
       return 'late';
     case 'missed_step':
     case 'missed_daily_contact':
-      return 'missed';
+      return 'unfinished';
     case 'false_report':
       return 'false';
     case 'concealed_report':
@@ -287,7 +292,7 @@ export function incidentFindings(t: IncidentTimeline, ctx: RegisterContext, opts
     }
   }
 
-  // 漏报: a required step neither done nor marked not applicable before closing. A false alarm owes no steps.
+  // 未完成的处置步骤: a required step neither done nor marked not applicable before closing. A false alarm owes no steps.
   if (inc.closedAt && inc.closure !== 'false_alarm') {
     const closedAt = inc.closedAt;
     for (const s of t.steps) {
@@ -496,7 +501,7 @@ export function durationStats(seconds: readonly number[]): DurationStats {
   return { count: s.length, medianSeconds: median, worstSeconds: s[s.length - 1]! };
 }
 
-const emptyCounts = (): RegisterCounts => ({ late: 0, false: 0, concealed: 0, missed: 0, total: 0 });
+const emptyCounts = (): RegisterCounts => ({ late: 0, false: 0, concealed: 0, unfinished: 0, total: 0 });
 
 /**
  * Per office: its incidents' times to report, acknowledge and close. Per person: the times of what they

@@ -60,7 +60,7 @@ export interface DrillEvaluation {
   endedAt: string;
   people: DrillPersonResult[];
   missedSteps: DrillMissedStep[];
-  /** The register entries the drill would have produced were it real (迟报、漏报). */
+  /** The register entries the drill would have produced were it real (迟报、未完成的处置步骤). */
   findings: Array<{ rule: string; staffId: string | null; unitId: string | null; stepKey: string | null; lateBySeconds: number | null }>;
   summary: { responses: number; onTime: number; late: number; missedSteps: number };
 }

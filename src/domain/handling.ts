@@ -22,6 +22,11 @@ export function isIncidentRole(value: string): value is IncidentRole {
   return (INCIDENT_ROLES as readonly string[]).includes(value);
 }
 
+/** The commander is a post one takes (担任); the on-site command and the groups are bodies one is put in (编入). */
+export function isRolePost(role: string): boolean {
+  return role === 'commander';
+}
+
 /**
  * The HQ (director, deputy, the section as its office) names the commander; the head of the office
  * concerned may staff the on-site command and the working groups of its own small team (三).
@@ -56,6 +61,19 @@ export type SearchMethod = (typeof SEARCH_METHODS)[number];
 /** The checklist step a search attempt by this method satisfies. */
 export function searchStepKey(method: SearchMethod): string {
   return method === 'phone' ? 'search_phone' : method === 'system' ? 'search_system' : 'search_field';
+}
+
+/**
+ * Every value incident_steps.how holds: the bot's own record (a report made through it, a search outcome),
+ * the ways 上报上一级 / 通报检察院 are made (phone, written, system), the search methods, and how a
+ * found subject was dealt with. Each has a label in the catalogue.
+ */
+export const STEP_HOWS = ['bot', 'phone', 'written', 'system', 'field', 'ordered_to_report', 'brought_back'] as const;
+export type StepHow = (typeof STEP_HOWS)[number];
+
+/** A search method on its own search step says nothing the step does not ("实地查访（实地）"). */
+export function howRepeatsStep(stepKey: string, how: string | null): boolean {
+  return (SEARCH_METHODS as readonly string[]).includes(how ?? '') && searchStepKey(how as SearchMethod) === stepKey;
 }
 
 /**

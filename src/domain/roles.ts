@@ -96,6 +96,19 @@ export function isLeader(actor: Actor): boolean {
   return actor.positions.some((p) => p === 'deputy_director' || p === 'director');
 }
 
+/**
+ * Who a new report or a progress update by this actor reaches of the section and the office head
+ * (targetsOnReport, targetsOnProgress; never the actor): both; the section alone when the office head
+ * writes; the office head and the rest of the section when the section writes. What the actor is told
+ * must not promise the section that the section will hear of it.
+ */
+export type ChainAudience = 'section_and_head' | 'section' | 'head_and_other_section';
+export function chainAudience(actor: Actor): ChainAudience {
+  if (isSection(actor)) return 'head_and_other_section';
+  if (actor.positions.includes('office_head')) return 'section';
+  return 'section_and_head';
+}
+
 /** Whether an actor may work on (update, mark steps, assign) an incident of the given office. */
 export function canHandleIncident(actor: Actor, officeUnitId: string): boolean {
   if (actor.positions.includes('upper_liaison') && actor.positions.length === 1) return false;

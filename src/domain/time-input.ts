@@ -6,7 +6,13 @@ import { addDays, fromLocal, localDate, parseLocalDate } from './time.js';
 
 export type TimeInputResult =
   | { ok: true; at: Date }
-  | { ok: false; reason: 'format' | 'future' | 'too_old' };
+  | { ok: false; reason: 'format' | 'future' | 'too_old' }
+  /**
+   * A bare `HH:MM` later than now: a typo, clock skew, or last night. Never moved by a day silently: the
+   * flow asks which day was meant (`yesterday`, or `today` where the step allows a time later today).
+   * `typed` is the time as `HH:MM`.
+   */
+  | { ok: false; reason: 'ahead'; typed: string; today: Date; yesterday: Date };
 
 const DAY_WORDS: Record<string, number> = {
   今天: 0,
@@ -49,10 +55,11 @@ export function parseIncidentTime(input: string, now: Date, tz: string): TimeInp
     if (addDays(date, 0) !== date) return { ok: false, reason: 'format' };
   }
 
-  let at = fromLocal({ ...parseLocalDate(date), hour, minute }, tz);
-  // A bare "23:50" typed at 00:10 means last night, not tonight.
+  const at = fromLocal({ ...parseLocalDate(date), hour, minute }, tz);
+  // A bare "05:59" at 05:49, or "23:50" at 00:10: the user confirms which day was meant.
   if (!dayWord && !monthStr && at.getTime() - now.getTime() > FUTURE_SLACK_MS) {
-    at = fromLocal({ ...parseLocalDate(addDays(date, -1)), hour, minute }, tz);
+    const typed = `${String(hour).padStart(2, '0')}:${String(minute).padStart(2, '0')}`;
+    return { ok: false, reason: 'ahead', typed, today: at, yesterday: fromLocal({ ...parseLocalDate(addDays(date, -1)), hour, minute }, tz) };
   }
   if (at.getTime() - now.getTime() > FUTURE_SLACK_MS) return { ok: false, reason: 'future' };
   if (now.getTime() - at.getTime() > MAX_AGE_DAYS * 86_400_000) return { ok: false, reason: 'too_old' };

@@ -26,6 +26,15 @@ export const STAGE_POSITION: Readonly<Record<Exclude<WrittenReportStage, 'approv
 
 export type SignoffDecision = 'submitted' | 'approved' | 'returned';
 
+/**
+ * How a sign-off reads: the upper-level agency's approval, the last of the chain, is the final 审定, not
+ * one more level's 同意.
+ */
+export type SignoffWording = SignoffDecision | 'finalised';
+export function signoffWording(stage: WrittenReportStage, decision: SignoffDecision): SignoffWording {
+  return decision === 'approved' && stage === SIGNOFF_CHAIN[SIGNOFF_CHAIN.length - 1] ? 'finalised' : decision;
+}
+
 export type WrittenReportAction = { kind: 'submit' } | { kind: 'approve' } | { kind: 'return'; comment: string };
 
 export type WrittenReportRefusal = 'wrong_stage' | 'not_permitted' | 'missing_sections' | 'missing_comment' | 'already_approved';

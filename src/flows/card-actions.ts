@@ -11,12 +11,13 @@ import {
   canHandleIncident,
   canMarkStep,
   canSeeOffice,
+  formatLocal,
   isSection,
   type StepActor,
 } from '../domain/index.js';
 import { answerCallback, say, whoOf, type BotContext } from '../bot/context.js';
 import type { CallbackData } from '../bot/callback-data.js';
-import type { MessageKey } from '../bot/messages/index.js';
+import type { MessageKey, Params } from '../bot/messages/index.js';
 import { redrawCardHere, sendCard } from '../bot/views/card-messages.js';
 import { PROCURATORATE_STEP, REPORT_HOWS, UPPER_STEP } from '../bot/views/incident-card.js';
 import { ServiceRefusal } from '../services/errors.js';
@@ -52,6 +53,8 @@ export class CallbackRefused extends Error {
     readonly reason: RefusalReason,
     readonly key: MessageKey,
     readonly incidentId?: string,
+    /** Values for the answer's text (`{time}`). */
+    readonly params?: Params,
   ) {
     super(`callback refused: ${reason}`);
   }
@@ -111,13 +114,21 @@ async function loadPressed(ctx: BotContext, cb: CallbackData): Promise<IncidentR
   // Another office's incident looks the same as one that does not exist.
   if (!incident || !canSeeOffice(whoOf(ctx).actor, incident.officeUnitId)) throw new CallbackRefused('not_found', 'refuse.not_found');
   const versioned = cb.a !== 'card';
-  if (versioned && cb.v !== incident.version) throw new CallbackRefused('stale', staleKey(cb, incident), incident.id);
+  if (versioned && cb.v !== incident.version) throw refusedPress(ctx, cb, incident, 'stale');
   return incident;
 }
 
-/** A 签收 press that lost the race is told it was done by someone else; any other press that the card was out of date. */
-function staleKey(cb: CallbackData, incident: IncidentRow): MessageKey {
-  return cb.a === 'ack' && incident.status !== 'reported' ? 'refuse.already_done' : 'refuse.stale';
+/**
+ * A 签收 press on an incident already acknowledged is told by whom: "you, at 10:05", or someone else.
+ * Any other press that the card was out of date.
+ */
+function refusedPress(ctx: BotContext, cb: CallbackData, incident: IncidentRow, reason: 'stale' | 'already_done'): CallbackRefused {
+  if (cb.a !== 'ack' || incident.status === 'reported') return new CallbackRefused(reason, 'refuse.stale', incident.id);
+  if (incident.acknowledgedByStaffId === whoOf(ctx).actor.staffId && incident.acknowledgedAt) {
+    const time = formatLocal(incident.acknowledgedAt, ctx.deps.timeZone, ctx.deps.clock.now());
+    return new CallbackRefused(reason, 'refuse.already_acked_by_you', incident.id, { time });
+  }
+  return new CallbackRefused(reason, 'refuse.already_done', incident.id);
 }
 
 export async function handleCardAction(ctx: BotContext, cb: CallbackData, engine: FlowEngine): Promise<void> {
@@ -140,9 +151,9 @@ export async function handleCardAction(ctx: BotContext, cb: CallbackData, engine
       try {
         await serviceCall(id, () => acknowledgeIncident(deps, actor, id, cb.v));
       } catch (err) {
-        if (err instanceof CallbackRefused && err.reason === 'stale') {
+        if (err instanceof CallbackRefused && (err.reason === 'stale' || err.reason === 'already_done')) {
           const now = await findIncident(deps.db, id);
-          throw new CallbackRefused('stale', now ? staleKey(cb, now) : 'refuse.stale', id);
+          throw now ? refusedPress(ctx, cb, now, err.reason) : err;
         }
         throw err;
       }

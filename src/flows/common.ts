@@ -1,5 +1,7 @@
-/** Small pieces the flows share: subject buttons, counts, dates typed by a user. */
-import { addDays, localDate, parseLocalDate, subjectLabel } from '../domain/index.js';
+/** Small pieces the flows share: subject buttons, counts, dates and times typed by a user. */
+import { z } from 'zod';
+import { addDays, formatLocal, localDate, parseIncidentTime, parseLocalDate, subjectLabel } from '../domain/index.js';
+import type { Keyboard } from '../bot/keyboards.js';
 import type { MessageKey } from '../bot/messages/index.js';
 import type { SubjectView } from '../services/subject.service.js';
 import type { FlowEnv } from './engine.js';
@@ -48,4 +50,39 @@ export function requiredText(env: FlowEnv, text: string, blank: MessageKey, max:
   if (trimmed === '') return { error: env.say(blank) };
   if (trimmed.length > max) return { error: env.say('refuse.too_long', { max }) };
   return { ok: trimmed };
+}
+
+/** A bare time typed ahead of now, kept in the form's data until the user says which day was meant. */
+export const aheadTime = z.object({ typed: z.string().regex(/^\d{2}:\d{2}$/), yesterday: z.iso.datetime() });
+export type AheadTime = z.infer<typeof aheadTime>;
+
+/**
+ * A time a step asks about that cannot be in the future ("when was it discovered", "when was it done"):
+ * the instant, an error to show, or a bare time ahead of now, which is never moved to yesterday unseen.
+ */
+export function readPastTime(env: FlowEnv, text: string): { at: Date } | { error: string } | { ahead: AheadTime } {
+  const parsed = parseIncidentTime(text, env.now, env.deps.timeZone);
+  if (parsed.ok) return { at: parsed.at };
+  if (parsed.reason === 'ahead') return { ahead: { typed: parsed.typed, yesterday: parsed.yesterday.toISOString() } };
+  const key = parsed.reason === 'future' ? 'report.time_future' : parsed.reason === 'too_old' ? 'report.time_too_old' : 'report.time_format';
+  return { error: env.say(key) };
+}
+
+/** The question still stands only while the typed time is still ahead of now (the user may come back to it later). */
+export function stillAhead(env: FlowEnv, ahead: AheadTime | undefined): AheadTime | undefined {
+  if (!ahead) return undefined;
+  const read = readPastTime(env, ahead.typed);
+  return 'ahead' in read ? read.ahead : undefined;
+}
+
+/** Choice keys of the question below. */
+export const AHEAD_YESTERDAY = 'ahead_yesterday';
+export const AHEAD_RETYPE = 'ahead_retype';
+
+/** The question after a bare time ahead of now: later today is not possible here, so yesterday, or type it again. */
+export function aheadQuestion(env: FlowEnv, ahead: AheadTime): { text: string; rows: Keyboard } {
+  return {
+    text: env.say('time.ahead_past', { typed: ahead.typed, now: formatLocal(env.now, env.deps.timeZone, env.now) }),
+    rows: [[env.choice(env.say('button.time_yesterday', { time: ahead.typed }), AHEAD_YESTERDAY), env.choice(env.say('button.retype'), AHEAD_RETYPE)]],
+  };
 }

@@ -2,6 +2,8 @@
 import { z } from 'zod';
 import { sendCard } from '../bot/views/card-messages.js';
 import { reportProgress } from '../services/incident.service.js';
+import type { MessageKey } from '../bot/messages/index.js';
+import { chainAudience, type ChainAudience } from '../domain/index.js';
 import type { Flow, FlowEnv, MediaInput, Outcome } from './engine.js';
 import { MAX_DESCRIPTION, MAX_MEDIA } from './report.flow.js';
 
@@ -12,6 +14,13 @@ export const progressData = z.object({
   media: z.array(z.object({ kind: z.string().max(16), fileId: z.string().min(1).max(256) })).max(MAX_MEDIA).default([]),
 });
 export type ProgressData = z.infer<typeof progressData>;
+
+/** What the writer is told about who hears of the update: never their own unit. */
+const PROGRESS_DONE: Record<ChainAudience, MessageKey> = {
+  section_and_head: 'progress.done',
+  section: 'progress.done.to_section',
+  head_and_other_section: 'progress.done.to_head',
+};
 
 function addMedia(env: FlowEnv, data: ProgressData, media: MediaInput): Outcome<ProgressData> {
   if (data.media.length >= MAX_MEDIA) return { stay: true, error: env.say('report.media_full', { max: MAX_MEDIA }) };
@@ -51,7 +60,7 @@ export const progressFlow: Flow<ProgressData> = {
       onChoice: (env, data, key) => {
         if (key !== 'submit' || !data.text) return { stay: true };
         return {
-          closing: env.say('progress.done'),
+          closing: env.say(PROGRESS_DONE[chainAudience(env.who.actor)]),
           finish: async () => {
             await reportProgress(env.deps, env.who.actor, data.incidentId, { text: data.text!, media: data.media });
             return async () => {

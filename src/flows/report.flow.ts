@@ -6,6 +6,7 @@
 import { z } from 'zod';
 import { listUnits } from '../db/repositories/org.repository.js';
 import {
+  chainAudience,
   EPIDEMIC_SCENARIO_INFO,
   EPIDEMIC_SCENARIOS,
   formatLocal,
@@ -14,8 +15,8 @@ import {
   isEpidemicScenario,
   isIncidentType,
   isLateReport,
-  parseIncidentTime,
   subjectLabel,
+  type ChainAudience,
 } from '../domain/index.js';
 import { escapeHtml, userText } from '../bot/html.js';
 import type { MessageKey } from '../bot/messages/index.js';
@@ -23,7 +24,7 @@ import { casualtiesText, scenarioLabel, typeLabel, unitName } from '../bot/views
 import { sendCard } from '../bot/views/card-messages.js';
 import { reportIncident } from '../services/incident.service.js';
 import { getSubject, searchSubjects } from '../services/subject.service.js';
-import { parseCount, subjectButtonText } from './common.js';
+import { AHEAD_RETYPE, AHEAD_YESTERDAY, aheadQuestion, aheadTime, parseCount, readPastTime, stillAhead, subjectButtonText } from './common.js';
 import type { Flow, FlowEnv, MediaInput, Outcome, Prompt, Step } from './engine.js';
 
 export const MAX_PLACE = 200;
@@ -41,6 +42,8 @@ export const reportData = z.object({
   query: z.string().max(40).optional(),
   officeUnitId: z.uuid().optional(),
   discoveredAt: z.iso.datetime().optional(),
+  /** A bare time typed ahead of now, waiting for the user to confirm it as yesterday. */
+  ahead: aheadTime.optional(),
   place: z.string().max(MAX_PLACE).optional(),
   latitude: z.number().min(-90).max(90).optional(),
   longitude: z.number().min(-180).max(180).optional(),
@@ -51,6 +54,13 @@ export const reportData = z.object({
   media: z.array(mediaItem).max(MAX_MEDIA).default([]),
 });
 export type ReportData = z.infer<typeof reportData>;
+
+/** What the reporter is told about who has heard: never their own unit. */
+const REPORT_SUBMITTED: Record<ChainAudience, MessageKey> = {
+  section_and_head: 'report.submitted',
+  section: 'report.submitted.to_section',
+  head_and_other_section: 'report.submitted.to_head',
+};
 
 /** The stages the user sees counted ("step 3/7"); sub-steps belong to one of them. */
 const STAGES = ['type', 'subject', 'time', 'place', 'casualties', 'description', 'confirm'] as const;
@@ -201,15 +211,27 @@ const steps: Record<string, Step<ReportData>> = {
     },
   },
   time: {
-    prompt: (env) => ({ text: header(env, 'time', env.say('report.ask_time')), rows: [[env.choice(env.say('button.now'), 'now')]] }),
-    onChoice: (env, data, key) => (key === 'now' ? { next: 'place', data: { ...data, discoveredAt: env.now.toISOString() } } : { stay: true }),
-    onText: (env, data, text) => {
-      const parsed = parseIncidentTime(text, env.now, env.deps.timeZone);
-      if (!parsed.ok) {
-        const key = parsed.reason === 'future' ? 'report.time_future' : parsed.reason === 'too_old' ? 'report.time_too_old' : 'report.time_format';
-        return { stay: true, error: env.say(key) };
+    prompt: (env, data) => {
+      // The discovery time cannot be later today: a bare time ahead of now is yesterday's, if the user says so.
+      const ahead = stillAhead(env, data.ahead);
+      if (ahead) {
+        const q = aheadQuestion(env, ahead);
+        return { text: header(env, 'time', q.text), rows: q.rows };
       }
-      return { next: 'place', data: { ...data, discoveredAt: parsed.at.toISOString() } };
+      return { text: header(env, 'time', env.say('report.ask_time')), rows: [[env.choice(env.say('button.now'), 'now')]] };
+    },
+    onChoice: (env, data, key) => {
+      if (key === 'now') return { next: 'place', data: { ...data, ahead: undefined, discoveredAt: env.now.toISOString() } };
+      const ahead = stillAhead(env, data.ahead);
+      if (key === AHEAD_YESTERDAY && ahead) return { next: 'place', data: { ...data, ahead: undefined, discoveredAt: ahead.yesterday } };
+      if (key === AHEAD_RETYPE) return { stay: true, data: { ...data, ahead: undefined } };
+      return { stay: true };
+    },
+    onText: (env, data, text) => {
+      const read = readPastTime(env, text);
+      if ('error' in read) return { stay: true, data: { ...data, ahead: undefined }, error: read.error };
+      if ('ahead' in read) return { stay: true, data: { ...data, ahead: read.ahead } };
+      return { next: 'place', data: { ...data, ahead: undefined, discoveredAt: read.at.toISOString() } };
     },
   },
   place: {
@@ -306,7 +328,7 @@ const steps: Record<string, Step<ReportData>> = {
             ...(env.formKey ? { submissionKey: env.formKey } : {}),
           });
           return async () => {
-            await env.ctx.reply(env.say('report.submitted', { number: incident.number }), { parse_mode: 'HTML' });
+            await env.ctx.reply(env.say(REPORT_SUBMITTED[chainAudience(env.who.actor)], { number: incident.number }), { parse_mode: 'HTML' });
             await sendCard(env.ctx.telegram, env.deps, env.chatId, incident.id, { actor: env.who.actor }, env.lang);
           };
         },

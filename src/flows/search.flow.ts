@@ -7,8 +7,9 @@ import { z } from 'zod';
 import { escapeHtml, userText } from '../bot/html.js';
 import { sendCard } from '../bot/views/card-messages.js';
 import { methodLabel } from '../bot/views/labels.js';
-import { formatLocal, parseIncidentTime, SEARCH_METHODS, type AbscondingOutcome } from '../domain/index.js';
+import { formatLocal, SEARCH_METHODS, type AbscondingOutcome } from '../domain/index.js';
 import { recordAbscondingOutcome, recordSearchAttempt, searchAttemptsOf } from '../services/incident.service.js';
+import { AHEAD_RETYPE, AHEAD_YESTERDAY, aheadQuestion, aheadTime, readPastTime, stillAhead } from './common.js';
 import type { Flow, FlowEnv, Outcome } from './engine.js';
 
 export const searchData = z.object({
@@ -17,6 +18,8 @@ export const searchData = z.object({
   method: z.enum(SEARCH_METHODS).optional(),
   result: z.string().max(500).optional(),
   found: z.boolean().optional(),
+  /** A bare time typed ahead of now, waiting for the user to confirm it as yesterday. */
+  ahead: aheadTime.optional(),
 });
 export type SearchData = z.infer<typeof searchData>;
 
@@ -87,15 +90,23 @@ export const searchFlow: Flow<SearchData> = {
       },
     },
     when: {
-      prompt: (env) => ({ text: env.say('search.ask_when'), rows: [[env.choice(env.say('button.just_now'), 'now')]] }),
-      onChoice: (env, data, key) => (key === 'now' ? record(env, data, env.now) : { stay: true }),
+      // An attempt cannot be later today: a bare time ahead of now is yesterday's, if the user says so.
+      prompt: (env, data) => {
+        const ahead = stillAhead(env, data.ahead);
+        return ahead ? aheadQuestion(env, ahead) : { text: env.say('search.ask_when'), rows: [[env.choice(env.say('button.just_now'), 'now')]] };
+      },
+      onChoice: (env, data, key) => {
+        if (key === 'now') return record(env, data, env.now);
+        const ahead = stillAhead(env, data.ahead);
+        if (key === AHEAD_YESTERDAY && ahead) return record(env, data, new Date(ahead.yesterday));
+        if (key === AHEAD_RETYPE) return { stay: true, data: { ...data, ahead: undefined } };
+        return { stay: true };
+      },
       onText: (env, data, text) => {
-        const parsed = parseIncidentTime(text, env.now, env.deps.timeZone);
-        if (!parsed.ok) {
-          const key = parsed.reason === 'future' ? 'report.time_future' : parsed.reason === 'too_old' ? 'report.time_too_old' : 'report.time_format';
-          return { stay: true, error: env.say(key) };
-        }
-        return record(env, data, parsed.at);
+        const read = readPastTime(env, text);
+        if ('error' in read) return { stay: true, data: { ...data, ahead: undefined }, error: read.error };
+        if ('ahead' in read) return { stay: true, data: { ...data, ahead: read.ahead } };
+        return record(env, data, read.at);
       },
     },
     found_how: {

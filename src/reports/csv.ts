@@ -62,12 +62,17 @@ const REGISTER_CSV_COLUMNS = ['category', 'rule', 'at', 'incident', 'subject', '
 export interface RegisterCsvContext extends NameLookup {
   incidentNumber(id: string): string;
   subjectCode(id: string): string;
+  /** The evidence as a reader knows it: "第 3 步：实地查访", a progress report by its time, an absence by its dates. */
+  step(id: string): string;
+  update(id: string): string;
+  absence(id: string): string;
   timeZone: string;
 }
 
-/** The register: one row per entry, with its evidence as row ids. */
+/** The register: one row per entry, with its evidence (audit row numbers, then steps, reports and absences by name). */
 export function registerCsv(entries: readonly RegisterEntry[], ctx: RegisterCsvContext, lang: Lang): string {
   const header = REGISTER_CSV_COLUMNS.map((c) => t(lang, `acct.csv.${c}` as MessageKey));
+  const sep = lang === 'zh' ? '；' : '; ';
   const rows = entries.map((e) => [
     t(lang, `acct.cat.${e.category}` as MessageKey),
     t(lang, `acct.rule.${e.rule}` as MessageKey),
@@ -79,9 +84,9 @@ export function registerCsv(entries: readonly RegisterEntry[], ctx: RegisterCsvC
     minutes(e.lateBySeconds),
     e.reason ?? '',
     e.evidence.auditIds.join(' '),
-    e.evidence.stepIds.join(' '),
-    e.evidence.updateIds.join(' '),
-    e.evidence.absenceIds.join(' '),
+    e.evidence.stepIds.map(ctx.step).join(sep),
+    e.evidence.updateIds.map(ctx.update).join(sep),
+    e.evidence.absenceIds.map(ctx.absence).join(sep),
     e.evidence.dates.join(' '),
   ]);
   return toCsv([header, ...rows]);

@@ -19,6 +19,12 @@ export function docDate(instant: Date, timeZone: string, lang: Lang = 'zh'): str
   return lang === 'zh' ? `${l.year}年${l.month}月${l.day}日` : `${l.year}-${pad(l.month)}-${pad(l.day)}`;
 }
 
+/** A local date (`YYYY-MM-DD`) as `2026年11月27日` / `2026-11-27`. */
+export function docLocalDate(date: string, lang: Lang = 'zh'): string {
+  const [y, m, d] = date.split('-').map(Number);
+  return lang === 'zh' ? `${y}年${m}月${d}日` : date;
+}
+
 /** A duration in seconds, shortest readable form: 45秒, 12分钟, 2小时5分, 3天4小时. */
 export function formatDuration(seconds: number | null, lang: Lang = 'zh'): string {
   if (seconds === null) return t(lang, 'dur.none');

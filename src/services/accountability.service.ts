@@ -34,7 +34,9 @@ import {
   type RegisterEntry,
   type RegisterEvidence,
 } from '../domain/accountability.js';
-import type { Criticality } from '../domain/incident-types.js';
+import type { Criticality, EpidemicScenario, IncidentType } from '../domain/incident-types.js';
+import { findPlaybookStep } from '../domain/playbooks.js';
+import { docDateTime, docLocalDate } from '../reports/format.js';
 import type { EscalationPolicy } from '../domain/policy.js';
 import { hasBureauWideView, isLeader, isSection, type Actor } from '../domain/roles.js';
 import { ServiceRefusal } from './errors.js';
@@ -275,6 +277,37 @@ export async function namesFor(db: Executor, entries: readonly RegisterEntry[], 
   };
 }
 
+/** The steps, progress reports and absences a set of entries cites, as a reader knows them (never their ids). */
+export async function evidenceNames(db: Executor, entries: readonly RegisterEntry[], lang: Lang, timeZone: string) {
+  const stepIds = [...new Set(entries.flatMap((e) => e.evidence.stepIds))];
+  const updateIds = [...new Set(entries.flatMap((e) => e.evidence.updateIds))];
+  const absenceIds = [...new Set(entries.flatMap((e) => e.evidence.absenceIds))];
+  const [st, up, ab] = await Promise.all([
+    stepIds.length
+      ? db
+          .select({ id: incidentSteps.id, key: incidentSteps.key, ordinal: incidentSteps.ordinal, type: incidents.type, scenario: incidents.scenario })
+          .from(incidentSteps)
+          .innerJoin(incidents, eq(incidents.id, incidentSteps.incidentId))
+          .where(inArray(incidentSteps.id, stepIds))
+      : Promise.resolve([]),
+    updateIds.length ? db.select({ id: incidentUpdates.id, at: incidentUpdates.at }).from(incidentUpdates).where(inArray(incidentUpdates.id, updateIds)) : Promise.resolve([]),
+    absenceIds.length ? db.select({ id: absences.id, startsOn: absences.startsOn, endsOn: absences.endsOn }).from(absences).where(inArray(absences.id, absenceIds)) : Promise.resolve([]),
+  ]);
+  const steps = new Map(
+    st.map((s) => {
+      const text = findPlaybookStep(s.type as IncidentType, (s.scenario as EpidemicScenario | null) ?? null, s.key)?.text[lang] ?? s.key;
+      return [s.id, t(lang, 'acct.csv.step', { ordinal: s.ordinal, step: text })];
+    }),
+  );
+  const updates = new Map(up.map((u) => [u.id, t(lang, 'acct.csv.update', { at: docDateTime(u.at, timeZone, lang) })]));
+  const away = new Map(ab.map((a) => [a.id, t(lang, 'acct.csv.absence', { start: docLocalDate(a.startsOn, lang), end: docLocalDate(a.endsOn, lang) })]));
+  return {
+    step: (id: string) => steps.get(id) ?? id,
+    update: (id: string) => updates.get(id) ?? id,
+    absence: (id: string) => away.get(id) ?? id,
+  };
+}
+
 /** /stats as a CSV document, narrowed to what the actor may see. */
 export async function statsCsvFile(deps: Pick<ServiceDeps, 'db' | 'clock' | 'timeZone' | 'policy'>, actor: Actor, month: string, lang: Lang = 'zh'): Promise<{ filename: string; data: Buffer }> {
   if (!canViewAccountability(actor)) throw new ServiceRefusal('not_permitted');
@@ -290,7 +323,8 @@ export async function registerCsvFile(deps: Pick<ServiceDeps, 'db' | 'clock' | '
   const entries = await accountabilityRegister(deps.db, { month, timeZone: deps.timeZone, now: deps.clock.now(), policy: await deps.policy() });
   const names = await namesFor(deps.db, entries, undefined, lang);
   const visible = visibleRegister(actor, entries, names.staffUnit);
-  return { filename: t(lang, 'acct.csv.filename', { month }), data: Buffer.from(registerCsv(visible, { ...names, timeZone: deps.timeZone }, lang), 'utf8') };
+  const evidence = await evidenceNames(deps.db, visible, lang, deps.timeZone);
+  return { filename: t(lang, 'acct.csv.filename', { month }), data: Buffer.from(registerCsv(visible, { ...names, ...evidence, timeZone: deps.timeZone }, lang), 'utf8') };
 }
 
 /** The audit rows of an incident, as evidence to pick from for a manual finding. */

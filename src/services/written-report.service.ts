@@ -25,9 +25,10 @@ import {
   writtenReportSignoffs,
   writtenReportVersions,
 } from '../db/schema.js';
-import { t, type Lang, type MessageKey } from '../bot/messages/index.js';
+import { hasMessage, t, type Lang, type MessageKey } from '../bot/messages/index.js';
 import { IllegalTransitionError, transition, type Closure, type IncidentStatus } from '../domain/incident-state.js';
 import type { EpidemicScenario, IncidentType } from '../domain/incident-types.js';
+import { howRepeatsStep, isRolePost } from '../domain/handling.js';
 import { CONDITION_TEXT, findPlaybookStep, STEP_CONDITIONS, type StepCondition } from '../domain/playbooks.js';
 import { isLateReport, timerKindsClosedBy, writtenReportDueAt, writtenReportTimersAfterReturn, type EscalationPolicy, type TimerTarget } from '../domain/policy.js';
 import { subjectLabel } from '../domain/pii.js';
@@ -173,6 +174,7 @@ export async function prefillBody(db: Executor, incident: IncidentRow, tz: strin
   const name = (id: string | null) => (id ? (names.get(id) ?? id.slice(0, 8)) : m('wr.doc.unknown'));
   const officeName = (lang === 'en' ? office[0]?.nameEn : null) ?? office[0]?.name ?? '';
   const stepText = (key: string) => findPlaybookStep(type, scenario, key)?.text[lang] ?? key;
+  const howText = (how: string) => (hasMessage(`wr.how.${how}`) ? m(`wr.how.${how}` as MessageKey) : how);
 
   // 事件经过: the facts in time order.
   const subjectText = subject[0]
@@ -189,7 +191,11 @@ export async function prefillBody(db: Executor, incident: IncidentRow, tz: strin
       : m('wr.prefill.reported', { at: at(incident.reportedAt), name: name(incident.reporterStaffId) }),
   });
   if (incident.acknowledgedAt) course.push({ at: incident.acknowledgedAt, line: m('wr.prefill.acknowledged', { at: at(incident.acknowledgedAt), name: name(incident.acknowledgedByStaffId) }) });
-  for (const r of roles) course.push({ at: r.at, line: m('wr.prefill.role', { at: at(r.at), name: name(r.staffId), role: m(`wr.role.${r.role}` as MessageKey) }) });
+  for (const r of roles) {
+    // One takes a post (担任总指挥) but is put in a group (编入现场处置组).
+    const key = isRolePost(r.role) ? 'wr.prefill.role' : 'wr.prefill.role_member';
+    course.push({ at: r.at, line: m(key, { at: at(r.at), name: name(r.staffId), role: m(`wr.role.${r.role}` as MessageKey) }) });
+  }
   for (const u of updates.filter((x) => x.kind === 'progress')) course.push({ at: u.at, line: m('wr.prefill.progress', { at: at(u.at), name: name(u.staffId), text: u.text }) });
   if (incident.closedAt) course.push({ at: incident.closedAt, line: m('wr.prefill.closed', { at: at(incident.closedAt), name: name(incident.closedByStaffId) }) });
   course.sort((a, b) => a.at.getTime() - b.at.getTime());
@@ -206,7 +212,7 @@ export async function prefillBody(db: Executor, incident: IncidentRow, tz: strin
           step: label,
           at: s.doneAt ? at(s.doneAt) : m('wr.doc.unknown'),
           name: name(s.doneByStaffId),
-          how: s.how ? `，${s.how}` : '',
+          how: s.how && !howRepeatsStep(s.key, s.how) ? m('wr.prefill.step_how', { how: howText(s.how) }) : '',
           note: s.note ?? '',
         }).trim();
       }

@@ -135,7 +135,8 @@ describe('accountability, in order', { shuffle: false }, () => {
 
       const missed = only(reg, 'missed_step');
       expect(missed.map((m) => m.stepKey)).toEqual(['notify_procuratorate']);
-      expect(missed[0]).toMatchObject({ category: 'missed', unitId: org.units.section, at: at(75) });
+      // An unticked step is 未完成的处置步骤, not 漏报 (failing to report an incident).
+      expect(missed[0]).toMatchObject({ category: 'unfinished', unitId: org.units.section, at: at(75) });
       expect(missed[0]!.evidence.stepIds).toEqual([steps.notify_procuratorate]);
 
       const contact = only(reg, 'missed_daily_contact');
@@ -179,11 +180,11 @@ describe('accountability, in order', { shuffle: false }, () => {
       expect(officeA.toReport).toEqual({ count: 1, medianSeconds: 50 * 60, worstSeconds: 50 * 60 });
       expect(officeA.toAcknowledge.worstSeconds).toBe(12 * 60);
       expect(officeA.toClose.worstSeconds).toBe(75 * 60);
-      expect(officeA.register).toMatchObject({ late: 2, missed: 1, concealed: 1, false: 0, total: 4 });
+      expect(officeA.register).toMatchObject({ late: 2, unfinished: 1, concealed: 1, false: 0, total: 4 });
       const officeB = stats.offices.find((r) => r.id === org.units.officeB)!;
       expect(officeB).toMatchObject({ incidents: 1, register: { total: 0 } });
       const section = stats.offices.find((r) => r.id === org.units.section)!;
-      expect(section).toMatchObject({ incidents: 0, register: { late: 2, missed: 1, total: 3 } });
+      expect(section).toMatchObject({ incidents: 0, register: { late: 2, unfinished: 1, total: 3 } });
 
       const officer = stats.people.find((r) => r.id === org.staff.officerA1)!;
       expect(officer).toMatchObject({ incidents: 1, register: { late: 2, concealed: 1 } });
@@ -199,7 +200,7 @@ describe('accountability, in order', { shuffle: false }, () => {
       const csv = (await statsCsvFile(deps, org.actor('section'), '2026-11')).data.toString('utf8');
       expect(csv.charCodeAt(0)).toBe(0xfeff);
       const lines = csv.slice(1).trim().split('\r\n');
-      expect(lines[0]).toBe('范围,名称,事件数,上报用时中位数(分钟),上报用时最长(分钟),签收用时中位数(分钟),签收用时最长(分钟),结案用时中位数(分钟),结案用时最长(分钟),迟报,谎报,瞒报,漏报,台账合计');
+      expect(lines[0]).toBe('范围,名称,事件数,上报用时中位数（分钟）,上报用时最长（分钟）,签收用时中位数（分钟）,签收用时最长（分钟）,结案用时中位数（分钟）,结案用时最长（分钟）,迟报,谎报,瞒报,未完成,台账合计');
       expect(lines).toContain('单位,甲街道司法所,1,50.0,50.0,12.0,12.0,75.0,75.0,2,0,1,1,4');
       expect(lines.some((l) => l.startsWith('个人,矫正官甲一,1,50.0'))).toBe(true);
 
@@ -212,6 +213,23 @@ describe('accountability, in order', { shuffle: false }, () => {
       expect(reg).toContain('Evidence: audit rows');
       expect(reg).toContain('no daily contact logged with a subject away');
       expect(reg).toContain('2026-11-27');
+    });
+
+    it('the register CSV names its evidence as a reader knows it: steps, progress reports and absences, never their ids', async () => {
+      const csv = (await registerCsvFile(deps, org.actor('section'), '2026-11', 'zh')).data.toString('utf8');
+      expect(csv).not.toMatch(/[0-9a-f]{8}-[0-9a-f]{4}-/);
+      const rows = csv.slice(1).trim().split('\r\n');
+      const missed = rows.find((r) => r.includes('结案时仍有未完成的处置步骤'))!;
+      expect(missed).toMatch(/^未完成,/);
+      expect(missed).toMatch(/第 \d+ 步：通报执行地人民检察院/);
+      const upper = rows.find((r) => r.includes('超时上报上一级'))!;
+      expect(upper).toMatch(/第 \d+ 步：上报上一级社区矫正机构/);
+      const progress = rows.find((r) => r.includes('未按时续报'))!;
+      expect(progress).toMatch(/2026年11月\d+日 \d\d:\d\d 续报/);
+      const contact = rows.find((r) => r.includes('外出对象当日未联系'))!;
+      expect(contact).toMatch(/外出 2026年11月\d+日 至 2026年\d+月\d+日/);
+      expect(csv).not.toContain('漏报');
+      for (const id of [steps.notify_procuratorate!, steps.report_upward!, ...progressIds, absenceId]) expect(csv).not.toContain(id);
     });
 
     it('an empty month is empty', async () => {

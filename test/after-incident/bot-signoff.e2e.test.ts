@@ -100,7 +100,8 @@ describe('the written report through the bot', { shuffle: false }, () => {
     expect(text).toContain('定稿：第 3 版');
     expect(text).toContain('本所将建立活动前风险评估');
     expect(text).toMatch(/分管副局长\t副局长乙\t退回修改\t经验教训部分请结合本所实际\t2026年11月29日 10:3\d\t2/);
-    expect(text).toMatch(/上一级社区矫正机构\t市局联络员\t同意\t\t2026年11月29日 10:\d\d\t3/);
+    // The upper-level agency's approval is the final 审定, not another 同意.
+    expect(text).toMatch(/上一级社区矫正机构\t市局联络员\t审定\t\t2026年11月29日 10:\d\d\t3/);
   });
 
   it('refuses a level that is not yours, and an officer from another office sees nothing', async () => {

@@ -305,7 +305,7 @@ describe('accountability', () => {
       ],
     );
     expect(stats.offices).toEqual([
-      { scope: 'office', id: OFFICE, incidents: 1, toReport: { count: 1, medianSeconds: 300, worstSeconds: 300 }, toAcknowledge: { count: 1, medianSeconds: 180, worstSeconds: 180 }, toClose: { count: 1, medianSeconds: 3600, worstSeconds: 3600 }, register: { late: 1, false: 0, concealed: 0, missed: 0, total: 1 } },
+      { scope: 'office', id: OFFICE, incidents: 1, toReport: { count: 1, medianSeconds: 300, worstSeconds: 300 }, toAcknowledge: { count: 1, medianSeconds: 180, worstSeconds: 180 }, toClose: { count: 1, medianSeconds: 3600, worstSeconds: 3600 }, register: { late: 1, false: 0, concealed: 0, unfinished: 0, total: 1 } },
     ]);
     expect(stats.people.find((p) => p.id === 'sec')!.toAcknowledge.count).toBe(1);
   });

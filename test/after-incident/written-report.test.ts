@@ -1,6 +1,6 @@
 import { and, eq } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { auditLog, incidents, incidentSteps, incidentUpdates, outbox, timers, writtenReportVersions } from '../../src/db/schema.js';
+import { auditLog, incidentRoles, incidents, incidentSteps, incidentUpdates, outbox, timers, writtenReportVersions } from '../../src/db/schema.js';
 import { WrittenReportError } from '../../src/domain/written-report.js';
 import { ServiceRefusal } from '../../src/services/errors.js';
 import type { ServiceDeps } from '../../src/services/ports.js';
@@ -10,6 +10,7 @@ import {
   exportWrittenReportDocx,
   loadWrittenReport,
   openWrittenReportDraft,
+  prefillBody,
   returnWrittenReport,
   submitWrittenReport,
 } from '../../src/services/written-report.service.js';
@@ -43,7 +44,7 @@ describe('written-report, in order', { shuffle: false }, () => {
       expect(view.body.course).toContain('矫正官甲一');
       expect(view.body.course).toContain('2026年11月29日 10:00'); // discovered, in Shanghai time
       expect(view.body.course).toContain('科员丙签收');
-      expect(view.body.handling).toMatch(/1\. 维护现场秩序.*已完成（2026年11月29日 10:23，科员丙，phone）/);
+      expect(view.body.handling).toMatch(/1\. 维护现场秩序.*已完成（2026年11月29日 10:23，科员丙，电话）/);
       expect(view.body.cause).toBe('对象对公益活动安排不满');
       expect(view.body.measures).toContain('专人看护');
       expect(view.sections.map((s) => s.key)).toEqual(['course', 'handling', 'cause', 'lessons', 'measures']);
@@ -53,7 +54,24 @@ describe('written-report, in order', { shuffle: false }, () => {
       expect(audit).toHaveLength(1);
     });
 
-    it('opens nothing for a false alarm', async () => {
+    it('says who took a post (担任总指挥) and who was put in a group (编入现场处置组), and how each step was done, in Chinese', async () => {
+    const { incident } = await closedIncident(deps, org, clock);
+    const at = clock.now();
+    await t.db.insert(incidentRoles).values([
+      { incidentId: incident.id, role: 'commander', staffId: org.staff.director, assignedByStaffId: org.staff.section, at },
+      { incidentId: incident.id, role: 'group_onsite', staffId: org.staff.officerA1, assignedByStaffId: org.staff.headA, at },
+    ]);
+    await t.db.update(incidentSteps).set({ how: 'bot' }).where(and(eq(incidentSteps.incidentId, incident.id), eq(incidentSteps.ordinal, 2)));
+    const [row] = await t.db.select().from(incidents).where(eq(incidents.id, incident.id));
+    const body = await prefillBody(t.db, row!, 'Asia/Shanghai', 'zh');
+    expect(body.course).toContain('局长甲担任总指挥。');
+    expect(body.course).toContain('矫正官甲一编入现场处置组。');
+    expect(body.course).not.toContain('担任现场处置组');
+    expect(body.handling).toMatch(/2\. .*：已完成（.*，科员丙，通过本系统）/);
+    expect(body.handling).not.toMatch(/phone|bot/);
+  });
+
+  it('opens nothing for a false alarm', async () => {
       const { incident } = await closedIncident(deps, org, clock);
       await t.db.update(incidents).set({ closure: 'false_alarm' }).where(eq(incidents.id, incident.id));
       await t.db.execute(`delete from written_report_versions where report_id in (select id from written_reports where incident_id = '${incident.id}')`);
@@ -248,6 +266,10 @@ describe('written-report, in order', { shuffle: false }, () => {
       const final = docxText((await exportWrittenReportDocx(deps, org.actor('upper'), id)).data);
       expect(final).toContain('定稿：第 1 版');
       expect(final).toContain('市局联络员');
+      // Each level's approval reads 同意; the last, the upper-level agency's, is recorded as 审定.
+      const finalRow = final.split('\n').find((l) => l.includes('市局联络员') && l.includes('\t'));
+      expect(finalRow).toMatch(/^上一级社区矫正机构\t市局联络员\t审定\t/);
+      expect(final).toMatch(/局长\t局长甲\t同意\t/);
       expect(final).toContain('2026年12月3日 16:00');
       expect(final).toContain('2026年12月3日'); // signature date: the final approval
       expect(final).toContain('抄送：执行地人民检察院');

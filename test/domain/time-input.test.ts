@@ -45,10 +45,40 @@ describe('parseIncidentTime', () => {
     expect(ok('今天 14:45')).toBe('2026-11-29T06:45:00.000Z');
   });
 
-  it('takes a bare time later than now as last night, not as tonight', () => {
-    const justAfterMidnight = new Date('2026-11-28T16:10:00Z'); // 00:10 on the 29th in Shanghai
-    expect(ok('23:50', justAfterMidnight)).toBe('2026-11-28T15:50:00.000Z');
-    expect(ok('15:00')).toBe('2026-11-28T07:00:00.000Z');
+  it.each([
+    // [now (UTC), typed, the same day (UTC), the day before (UTC)]
+    ['2026-11-30T21:49:00Z', '05:59', '2026-11-30T21:59:00.000Z', '2026-11-29T21:59:00.000Z'], // 05:49 on 12-01: a typo or clock skew
+    ['2026-11-29T06:40:00Z', '15:00', '2026-11-29T07:00:00.000Z', '2026-11-28T07:00:00.000Z'], // 20 min ahead
+    ['2026-11-28T16:10:00Z', '23:50', '2026-11-29T15:50:00.000Z', '2026-11-28T15:50:00.000Z'], // 00:10: last night, most likely
+    ['2026-11-28T17:00:00Z', '23:00', '2026-11-29T15:00:00.000Z', '2026-11-28T15:00:00.000Z'], // 01:00, far ahead
+    ['2026-11-29T06:40:00Z', '14:46', '2026-11-29T06:46:00.000Z', '2026-11-28T06:46:00.000Z'], // just past the slack
+    ['2026-11-29T06:40:00Z', '15点', '2026-11-29T07:00:00.000Z', '2026-11-28T07:00:00.000Z'],
+  ])('at %s, a bare %j ahead of now is neither moved a day nor refused: both readings are offered', (now, input, today, yesterday) => {
+    const r = parseIncidentTime(input, new Date(now), TZ);
+    expect(r.ok).toBe(false);
+    if (r.ok || r.reason !== 'ahead') throw new Error(`${input}: ${JSON.stringify(r)}`);
+    expect({ today: r.today.toISOString(), yesterday: r.yesterday.toISOString() }).toEqual({ today, yesterday });
+    expect(r.typed).toMatch(/^\d{2}:\d{2}$/);
+  });
+
+  it('reads the typed time back as HH:MM', () => {
+    const r = parseIncidentTime('5：59', new Date('2026-11-30T21:49:00Z'), TZ);
+    expect(r).toMatchObject({ ok: false, reason: 'ahead', typed: '05:59' });
+  });
+
+  it.each([
+    ['14:40', '2026-11-29T06:40:00.000Z'], // now
+    ['14:45', '2026-11-29T06:45:00.000Z'], // within the slack: today
+    ['09:00', '2026-11-29T01:00:00.000Z'], // clearly past: today
+    ['00:00', '2026-11-28T16:00:00.000Z'],
+  ])('keeps a bare %j not ahead of now on today', (input, iso) => {
+    expect(ok(input)).toBe(iso);
+  });
+
+  it('says a time with a day or a date is in the future, and never asks about it', () => {
+    expect(refused('今天 15:00')).toBe('future');
+    expect(refused('11-29 15:00')).toBe('future');
+    expect(ok('昨天 15:00')).toBe('2026-11-28T07:00:00.000Z');
   });
 
   it('refuses a time more than a month ago as a likely typo', () => {

@@ -9,6 +9,7 @@ import { reportIncident } from '../../src/services/incident.service.js';
 import { encodeCallback } from '../../src/bot/callback-data.js';
 import { buttonData, buttonTexts, startBotHarness, type BotHarness, type Who } from '../helpers/bot-harness.js';
 import type { StaffKey } from '../helpers/fixtures.js';
+import { formatLocal } from '../../src/domain/index.js';
 
 let h: BotHarness;
 
@@ -164,8 +165,8 @@ describe('card, in order', { shuffle: false }, () => {
       await h.pressText('section', sectionCard.message_id, '通报检察院');
       await h.pressText('section', sectionCard.message_id, '📄 书面');
       sectionCard = h.api.message(h.tg('section'), sectionCard.message_id)!;
-      expect(sectionCard.text).toMatch(/✅ \d+\. 上报上一级社区矫正机构 \(📞 电话\) — 科员丙/);
-      expect(sectionCard.text).toMatch(/✅ \d+\. 通报执行地人民检察院 \(📄 书面\)/);
+      expect(sectionCard.text).toMatch(/✅ \d+\. 上报上一级社区矫正机构（📞 电话） — 科员丙/);
+      expect(sectionCard.text).toMatch(/✅ \d+\. 通报执行地人民检察院（📄 书面）/);
       expect(buttonTexts(sectionCard)).not.toContain('⬆ 上报上一级');
       const upper = await h.db.sql`select state from timers where incident_id = ${incident.id} and kind = 'upper_report'`;
       expect(upper.every((x) => x.state === 'cancelled')).toBe(true);
@@ -180,7 +181,7 @@ describe('card, in order', { shuffle: false }, () => {
       m = await h.send('headA', '对象因邻里纠纷情绪失控持刀。');
       expect(m.text).toContain('经验教训');
       m = await h.send('headA', '对高风险对象的情绪变化掌握不及时。');
-      expect(m.text).toContain('整改措施');
+      expect(m.text).toContain('改进措施');
       m = await h.send('headA', '每周走访高风险对象并记录。');
       expect(m.text).toContain('请核对结案内容');
       expect(m.text).toContain('7 天内');
@@ -240,6 +241,34 @@ describe('card, in order', { shuffle: false }, () => {
       // Both cards now show it acknowledged.
       expect(h.api.message(h.tg('section'), a.message_id)!.text).toMatch(/已签收|签收：/);
       expect(h.api.message(h.tg('section2'), b.message_id)!.text).toContain('Acknowledged:');
+    });
+
+    it('your own earlier 签收, pressed again on an old card, is answered with when you did it', async () => {
+      const incident = await report('officerA1', 'mass_incident');
+      const card = await openCard('section', incident.number);
+      const ack = buttonData(card, '签收');
+      expect((await h.press('section', card, ack)).text).toBe('已签收。');
+      const row = await incidentRow(incident.id);
+      const answer = await h.pressForced('section', card.message_id, ack);
+      expect(answer.text).toBe(`您已于 ${formatLocal(new Date(row.acknowledged_at), 'Asia/Shanghai', h.clock.now())} 签收。`);
+      expect(answer.text).not.toContain('他人');
+      // Someone else pressing the same old button still hears it was done by another.
+      const other = await openCard('section2', incident.number);
+      expect(buttonTexts(other)).not.toContain('✍ Acknowledge');
+      const theirs = await h.pressForced('section2', other.message_id, ack);
+      expect(theirs.text).toBe('Someone else has already done that.');
+    });
+
+    it('the section, sending a progress update, is told who hears of it: the office head and the rest of the section', async () => {
+      const incident = await report('officerA1', 'mass_incident');
+      const card = await openCard('section', incident.number);
+      await h.pressText('section', card, '续报');
+      const m = await h.send('section', '已与派出所联系，民警已到场。');
+      await h.pressText('section', m, '提交');
+      const closed = h.api.message(h.tg('section'), m.message_id)!;
+      expect(closed.text).toBe('✅ 续报已提交，所长和管理科其他人员会收到通知。');
+      const told = await h.db.sql`select recipient_staff_id from outbox where incident_id = ${incident.id} and kind = 'progress_reported'`;
+      expect(told.map((x) => x.recipient_staff_id).sort()).toEqual([h.org.staff.section2, h.org.staff.headA, h.org.staff.officerA1].sort());
     });
 
     it('a press on an out-of-date card answers so and redraws the card', async () => {

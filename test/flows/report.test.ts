@@ -132,6 +132,79 @@ describe('a type 一 report with casualties', () => {
   });
 });
 
+describe('a bare time typed just ahead of the clock', () => {
+  it('is never moved to yesterday unseen: the officer is asked, and may type it again or confirm yesterday', async () => {
+    const saved = h.clock.now();
+    h.clock.set(new Date('2026-11-30T21:49:00Z')); // 05:49 on 12-01 in Shanghai
+    try {
+      let m = await h.send('officerB1', '/report');
+      await h.pressText('officerB1', m, '五、严重滋扰');
+      m = await h.send('officerB1', 'SQ-B-001');
+      await h.pressText('officerB1', m, 'SQ-B-001');
+      expect(h.last('officerB1').text).toContain('第 3/7 步');
+
+      // A typo ten minutes ahead: asked, not read as yesterday.
+      m = await h.send('officerB1', '05:59');
+      expect(m.text).toContain('第 3/7 步');
+      expect(m.text).toContain('您输入的 05:59 晚于现在（05:49）');
+      expect(m.text).toContain('是指昨天 05:59 吗');
+      expect(buttonTexts(m)).toEqual(expect.arrayContaining(['昨天 05:59', '✏️ 重新输入']));
+      expect(buttonTexts(m)).not.toContain('🕒 现在');
+
+      // Typed again: the ordinary question, and the right time is taken as today's.
+      await h.pressText('officerB1', m, '重新输入');
+      m = h.last('officerB1');
+      expect(m.text).toContain('事件何时发生或被发现');
+      m = await h.send('officerB1', '05:39');
+      expect(m.text).toContain('第 4/7 步');
+
+      // Back to the time, the same typo, and this time yesterday is what was meant: shown with its date.
+      await h.pressText('officerB1', m, '« 返回');
+      m = await h.send('officerB1', '05:59');
+      expect(m.text).toContain('是指昨天 05:59 吗');
+      await h.pressText('officerB1', m, '昨天 05:59');
+      m = h.last('officerB1');
+      expect(m.text).toContain('第 4/7 步');
+      m = await h.send('officerB1', '司法所门口');
+      await h.pressText('officerB1', m, '无伤亡');
+      m = await h.send('officerB1', '对象在门口大声喧哗。');
+      await h.pressText('officerB1', m, '下一步');
+      m = h.last('officerB1');
+      expect(m.text).toContain('时间：11-30 05:59');
+      expect(m.text).toContain('将记为迟报');
+      await h.pressText('officerB1', m, '确认上报');
+      const incident = await incidentByNumber(numberIn(h.last('officerB1').text));
+      expect(new Date(incident.discovered_at).toISOString()).toBe('2026-11-29T21:59:00.000Z');
+    } finally {
+      h.clock.set(saved);
+    }
+  });
+
+  it('asks the same when a search attempt’s time is ahead of the clock', async () => {
+    const { number } = await reportThroughForm(h, 'officerA1', { type: '四、脱离监督管理', subject: 'SQ-A-002', pick: 'SQ-A-002', place: '住所', description: '未报到。' });
+    const saved = h.clock.now();
+    h.clock.advance(5 * 60_000); // 10:05 or so
+    const now = h.clock.now();
+    try {
+      await h.pressText('officerA1', h.last('officerA1'), '查找记录');
+      await h.pressText('officerA1', h.last('officerA1'), '通讯联络');
+      await h.pressText('officerA1', h.last('officerA1'), '未找到');
+      let m = await h.send('officerA1', '23:30');
+      expect(m.text).toContain('您输入的 23:30 晚于现在');
+      await h.pressText('officerA1', m, '昨天 23:30');
+      m = h.last('officerA1');
+      expect(m.text).toContain('已记录：通讯联络');
+      expect(m.text).toContain('11-28 23:30 通讯联络：未找到');
+      const incident = await incidentByNumber(number);
+      const [attempt] = await h.db.sql`select at from search_attempts where incident_id = ${incident.id}`;
+      expect(new Date(attempt!.at).toISOString()).toBe('2026-11-28T15:30:00.000Z');
+      expect(now.getTime()).toBeGreaterThan(new Date(attempt!.at).getTime());
+    } finally {
+      h.clock.set(saved);
+    }
+  });
+});
+
 describe('an absconding (四) report and its search', () => {
   it('records attempts by method, then not found, then may escalate, then found and brought back', async () => {
     await reportThroughForm(h, 'officerA1', { type: '四、脱离监督管理', subject: 'SQ-A-002', pick: 'SQ-A-002', place: '住所', description: '今日未报到，电话关机。' });
@@ -183,7 +256,7 @@ describe('an absconding (四) report and its search', () => {
     expect(m.text).toContain('对象已找到');
     await h.pressText('officerA1', m, '已带回');
     card = h.last('officerA1');
-    expect(card.text).toMatch(/✅ \d+\. 责令其立即到司法所报告；情形紧急的立即带回 \(带回\)/);
+    expect(card.text).toMatch(/✅ \d+\. 责令其立即到司法所报告；情形紧急的立即带回（带回）/);
 
     const incident = await incidentByNumber(number);
     const attempts = await h.db.sql`select method, found from search_attempts where incident_id = ${incident.id} order by at`;

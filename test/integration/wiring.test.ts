@@ -147,7 +147,7 @@ describe('wiring, in order', { shuffle: false }, () => {
       const { incident } = await report(h, '指派测试');
       await setRole(h.deps, h.org.actor('section'), incident.id, 'group_onsite', h.org.staff.officerA2, true);
       const told = await h.api.waitForBotMessage(TG.officerA2, (m) => (m.text ?? '').includes(incident.number), { after: 0, timeoutMs: 8_000 });
-      expect(told.text).toContain('科员丙 assigned you the role "On-site handling group"');
+      expect(told.text).toContain('科员丙 put you in the "On-site handling group"');
       expect(h.api.inlineButtons(told).length).toBeGreaterThan(0);
 
       await setRole(h.deps, h.org.actor('section'), incident.id, 'commander', h.org.staff.section, true);

@@ -19,6 +19,7 @@ import {
   canSeeOffice,
   canTransition,
   formatLocal,
+  howRepeatsStep,
   INCIDENT_ROLES,
   isOpen,
   isSection,
@@ -177,7 +178,7 @@ export function renderIncidentCard(
     const text = escapeHtml(stepText(i.type, i.scenario, s.key, lang));
     let line = `${STEP_ICON[s.state as keyof typeof STEP_ICON] ?? '⬜'} ${s.ordinal}. ${text}`;
     if (s.state === 'done') {
-      const how = s.how && s.how !== 'bot' ? ` (${howLabel(s.how, lang)})` : '';
+      const how = s.how && s.how !== 'bot' && !howRepeatsStep(s.key, s.how) ? t(lang, 'card.step_how', { how: howLabel(s.how, lang) }) : '';
       line += how + (s.doneAt ? t(lang, 'card.done_by', { name: name(s.doneByStaffId), time: when(s.doneAt) }) : '');
     } else if (s.state === 'not_applicable') {
       line += ` — ${escapeHtml(truncate(notApplicableText(s.naReason, lang), 80))}`;

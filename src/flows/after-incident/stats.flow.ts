@@ -1,6 +1,6 @@
 /**
  * /stats: choose a month, read the figures per office and per person (drills left out), open the
- * accountability register (迟报、谎报、瞒报、漏报) with its evidence, export either as CSV. /finding <number>
+ * accountability register (迟报、谎报、瞒报、未完成的处置步骤) with its evidence, export either as CSV. /finding <number>
  * records a false or concealed report by hand.
  */
 import { answerCallback, type BotContext } from '../../bot/context.js';
@@ -53,7 +53,7 @@ function durations(ctx: BotContext, r: StatsRow): string {
 
 function counts(ctx: BotContext, r: StatsRow): string {
   if (r.register.total === 0) return m(ctx, 'stats.register_none');
-  return m(ctx, 'stats.register_counts', { late: r.register.late, false: r.register.false, concealed: r.register.concealed, missed: r.register.missed });
+  return m(ctx, 'stats.register_counts', { late: r.register.late, false: r.register.false, concealed: r.register.concealed, unfinished: r.register.unfinished });
 }
 
 async function statsView(ctx: BotContext, month: string): Promise<View> {

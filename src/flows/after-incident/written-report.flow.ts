@@ -9,7 +9,7 @@ import type { CallbackData } from '../../bot/callback-data.js';
 import { escapeHtml, truncate } from '../../bot/html.js';
 import { button, grid, markup, type Button } from '../../bot/keyboards.js';
 import type { MessageKey } from '../../bot/messages/index.js';
-import { isReportSectionKey, SIGNOFF_CHAIN, canEditAt, canSignAt, type ReportSectionKey, type WrittenReportStage } from '../../domain/written-report.js';
+import { isReportSectionKey, SIGNOFF_CHAIN, canEditAt, canSignAt, signoffWording, type ReportSectionKey, type SignoffDecision, type WrittenReportStage } from '../../domain/written-report.js';
 import { formatLocal } from '../../domain/time.js';
 import type { EpidemicScenario, IncidentType } from '../../domain/incident-types.js';
 import { typeLabel } from '../../reports/docx/written-report.docx.js';
@@ -64,7 +64,7 @@ export function renderReportCard(ctx: BotContext, view: WrittenReportView): View
         m(ctx, 'wr.card.signoff', {
           at: formatLocal(s.at, tz, now),
           name: escapeHtml(s.staffName),
-          decision: m(ctx, `wr.decision.${s.decision}` as MessageKey),
+          decision: m(ctx, `wr.decision.${signoffWording(s.stage as WrittenReportStage, s.decision as SignoffDecision)}` as MessageKey),
           version: s.version,
           comment: s.comment ? m(ctx, 'wr.card.comment', { comment: quote(s.comment, 120) }) : '',
         }),

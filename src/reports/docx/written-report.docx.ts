@@ -7,7 +7,7 @@
 import { t, type Lang, type MessageKey } from '../../bot/messages/index.js';
 import { EPIDEMIC_SCENARIO_INFO, INCIDENT_TYPE_INFO, type EpidemicScenario, type IncidentType } from '../../domain/incident-types.js';
 import { parseIncidentNumber } from '../../domain/incident-number.js';
-import type { ReportSectionKey, SignoffDecision, WrittenReportStage } from '../../domain/written-report.js';
+import { signoffWording, type ReportSectionKey, type SignoffDecision, type WrittenReportStage } from '../../domain/written-report.js';
 import { docDate, docDateTime } from '../format.js';
 import { numberedHeading, renderOfficialDocument, type DocBlock, type OfficialDocModel } from './official.js';
 
@@ -85,7 +85,7 @@ export function writtenReportDocModel(d: WrittenReportDocData): OfficialDocModel
       rows: d.signoffs.map((s) => [
         m(`wr.stage.${s.stage}` as MessageKey),
         s.name,
-        m(`wr.decision.${s.decision}` as MessageKey),
+        m(`wr.decision.${signoffWording(s.stage, s.decision)}` as MessageKey),
         s.comment ?? '',
         docDateTime(s.at, tz, lang),
         String(s.version),
