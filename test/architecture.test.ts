@@ -209,3 +209,21 @@ describe('the import graph of src', () => {
     expect(read('app.ts').some((s) => s.startsWith('./sandbox/'))).toBe(false);
   });
 });
+
+describe('the message catalogue', () => {
+  const files = (dir: string) => domainFiles(path.join(SRC, dir)).filter((f) => f.endsWith('.ts'));
+
+  it('src/i18n is a leaf: it imports nothing, not even a package', () => {
+    const found = files('i18n').flatMap((f) => importSpecifiers(readFileSync(f, 'utf8')).filter((s) => !s.startsWith('./')).map((s) => `${path.relative(SRC, f)}: ${s}`));
+    expect(found).toEqual([]);
+  });
+
+  it('src/reports takes its words from src/i18n and knows nothing of a messenger', () => {
+    const found = files('reports').flatMap((f) =>
+      importSpecifiers(readFileSync(f, 'utf8'))
+        .filter((s) => /(^|\/)(bot|channels|flows)\//.test(s) || /^(telegraf|@wecom\/)/.test(s))
+        .map((s) => `${path.relative(SRC, f)}: ${s}`),
+    );
+    expect(found).toEqual([]);
+  });
+});

@@ -11,7 +11,7 @@ import type { IncidentRow, StepRow } from '../src/db/repositories/incident.repos
 import { enqueueNotices } from '../src/db/repositories/outbox.repository.js';
 import { incidentSteps, incidents, publicReleases } from '../src/db/schema.js';
 import { createTelegramGateway } from '../src/bot/telegram-gateway.js';
-import { hasMessage, t as message, type MessageKey } from '../src/bot/messages/index.js';
+import { hasMessage, t as message, type MessageKey } from '../src/i18n/index.js';
 import {
   CONTACT_RESULTS,
   DEFAULT_POLICY,

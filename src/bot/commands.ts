@@ -12,7 +12,7 @@ import { staff } from '../db/schema.js';
 import type { BotCommand } from 'telegraf/types';
 import type { Logger } from '../logger.js';
 import { canLookUpSubjects, canReportIncident, keepsSubjectRecords, type Actor } from '../domain/index.js';
-import { t, type Lang, type MessageKey } from './messages/index.js';
+import { t, type Lang, type MessageKey } from '../i18n/index.js';
 
 const COMMANDS = ['report', 'incidents', 'away', 'subjects', 'help', 'language', 'cancel'] as const;
 type Command = (typeof COMMANDS)[number];

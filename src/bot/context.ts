@@ -10,7 +10,7 @@ import type { StaffRow } from '../db/repositories/org.repository.js';
 import type { Actor, ChatKind } from '../domain/index.js';
 import type { ChatLocks } from '../services/update-gate.js';
 import type { ServiceDeps } from '../services/ports.js';
-import { t, type Lang, type MessageKey, type Params } from './messages/index.js';
+import { t, type Lang, type MessageKey, type Params } from '../i18n/index.js';
 import type { Telegraf } from 'telegraf';
 
 /** Adds commands and handlers of another part of the product (written reports, drills…) to the bot. */

@@ -38,7 +38,7 @@ import { loggableError } from './log-safe.js';
 import { answerCallback, say, whoOf, type BotContext, type BotDeps, type Identity } from './context.js';
 import { escapeHtml } from './html.js';
 import { button, markup } from './keyboards.js';
-import { langOf, t, type Lang, type MessageKey, type Params } from './messages/index.js';
+import { langOf, t, type Lang, type MessageKey, type Params } from '../i18n/index.js';
 import { clientLanguage, dedupeUpdates, guardSize, identifyStaff, ignoreGroupChatter, serialisePerChat, trackReachability } from './middleware.js';
 import { dropMalformedUpdates } from './update-shape.js';
 import { redrawCardHere } from './views/card-messages.js';

@@ -11,7 +11,7 @@ import { claimUpdate, PROCESSED_UPDATE_KEEP_MS, pruneProcessedUpdates, recordUpd
 import { answerCallback, type BotContext } from './context.js';
 import { loggableError } from './log-safe.js';
 import { MAX_CAPTION_CHARS, MAX_MESSAGE_CHARS } from './html.js';
-import { langOf, t } from './messages/index.js';
+import { langOf, t } from '../i18n/index.js';
 
 /** The language of someone not yet known: their Telegram client's. Staff get theirs once identified. */
 export const clientLanguage: MiddlewareFn<BotContext> = (ctx, next) => {

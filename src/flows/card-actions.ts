@@ -17,7 +17,7 @@ import {
 } from '../domain/index.js';
 import { answerCallback, say, whoOf, type BotContext } from '../bot/context.js';
 import type { CallbackData } from '../bot/callback-data.js';
-import type { MessageKey, Params } from '../bot/messages/index.js';
+import type { MessageKey, Params } from '../i18n/index.js';
 import { redrawCardHere, sendCard } from '../bot/views/card-messages.js';
 import { PROCURATORATE_STEP, REPORT_HOWS, UPPER_STEP } from '../bot/views/incident-card.js';
 import { ServiceRefusal } from '../services/errors.js';

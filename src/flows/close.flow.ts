@@ -9,7 +9,7 @@ import { formatLocal, writtenReportDueAt } from '../domain/index.js';
 import { closeFalseAlarm, closeIncident, MAX_TEXT, policyOf } from '../services/incident.service.js';
 import type { Flow, FlowEnv, Outcome } from './engine.js';
 import { requiredText } from './common.js';
-import type { MessageKey } from '../bot/messages/index.js';
+import type { MessageKey } from '../i18n/index.js';
 
 export const closeData = z.object({
   incidentId: z.uuid(),

@@ -2,7 +2,7 @@
 import { z } from 'zod';
 import { addDays, formatLocal, localDate, parseIncidentTime, parseLocalDate, subjectLabel } from '../domain/index.js';
 import type { Keyboard } from '../bot/keyboards.js';
-import type { MessageKey } from '../bot/messages/index.js';
+import type { MessageKey } from '../i18n/index.js';
 import type { SubjectView } from '../services/subject.service.js';
 import type { FlowEnv } from './engine.js';
 import { truncate } from '../bot/html.js';

@@ -11,7 +11,7 @@ import { z } from 'zod';
 import { answerCallback, say, whoOf, type BotContext, type BotDeps, type Identity } from '../bot/context.js';
 import type { CallbackData } from '../bot/callback-data.js';
 import { button, markup, type Button, type Keyboard } from '../bot/keyboards.js';
-import { t, type Lang, type MessageKey, type Params } from '../bot/messages/index.js';
+import { t, type Lang, type MessageKey, type Params } from '../i18n/index.js';
 import { isNotModified } from '../bot/views/card-messages.js';
 import { ServiceRefusal } from '../services/errors.js';
 import { clearFlowState, loadFlowState, saveFlowState, type FlowSchema } from '../services/flow-state.js';

@@ -2,7 +2,7 @@
 import { z } from 'zod';
 import { sendCard } from '../bot/views/card-messages.js';
 import { reportProgress } from '../services/incident.service.js';
-import type { MessageKey } from '../bot/messages/index.js';
+import type { MessageKey } from '../i18n/index.js';
 import { chainAudience, type ChainAudience } from '../domain/index.js';
 import type { Flow, FlowEnv, MediaInput, Outcome } from './engine.js';
 import { MAX_DESCRIPTION, MAX_MEDIA } from './report.flow.js';

@@ -19,7 +19,7 @@ import {
   type ChainAudience,
 } from '../domain/index.js';
 import { escapeHtml, userText } from '../bot/html.js';
-import type { MessageKey } from '../bot/messages/index.js';
+import type { MessageKey } from '../i18n/index.js';
 import { casualtiesText, scenarioLabel, typeLabel, unitName } from '../bot/views/labels.js';
 import { sendCard } from '../bot/views/card-messages.js';
 import { reportIncident } from '../services/incident.service.js';

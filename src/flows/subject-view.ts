@@ -4,7 +4,7 @@ import { idNumberLabel, localDate, subjectLabel } from '../domain/index.js';
 import { chatKindOf, whoOf, type BotContext } from '../bot/context.js';
 import { escapeHtml, truncate, userText } from '../bot/html.js';
 import { button, markup, type Keyboard } from '../bot/keyboards.js';
-import { t } from '../bot/messages/index.js';
+import { t } from '../i18n/index.js';
 import { contactResultLabel, statusLabel, subjectStatusLabel, typeLabel, unitName } from '../bot/views/labels.js';
 import { listVisibleIncidents } from '../services/incident.service.js';
 import { currentAbsence, getSubject, listAwayToday, responsibleOfficerName } from '../services/subject.service.js';

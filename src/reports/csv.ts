@@ -3,7 +3,7 @@
  * UTF-8 byte-order mark so that Excel opens Chinese text correctly. A field that starts with = + - @ is
  * prefixed with ' so a spreadsheet does not run it as a formula.
  */
-import { t, type Lang, type MessageKey } from '../bot/messages/index.js';
+import { t, type Lang, type MessageKey } from '../i18n/index.js';
 import { REGISTER_CATEGORIES, type MonthlyStats, type RegisterEntry, type StatsRow } from '../domain/accountability.js';
 import { docDateTime, minutes } from './format.js';
 

@@ -2,7 +2,7 @@
  * How documents and report texts show times and durations: the official Chinese form
  * (2026年11月29日 10:05) or ISO-like for English, always in the deployment's zone.
  */
-import { t, type Lang } from '../bot/messages/index.js';
+import { t, type Lang } from '../i18n/index.js';
 import { toLocal } from '../domain/time.js';
 
 const pad = (n: number) => String(n).padStart(2, '0');

@@ -18,7 +18,7 @@ import {
   subjects,
   units,
 } from '../db/schema.js';
-import { t, type Lang } from '../bot/messages/index.js';
+import { t, type Lang } from '../i18n/index.js';
 import { registerCsv, statsCsv } from '../reports/csv.js';
 import {
   computeStats,

@@ -13,7 +13,7 @@ import { loadOrgSnapshot } from '../db/repositories/org.repository.js';
 import { enqueueNotices } from '../db/repositories/outbox.repository.js';
 import { cancelTimers } from '../db/repositories/timer.repository.js';
 import { drills, incidents, staff, units } from '../db/schema.js';
-import { t, type Lang } from '../bot/messages/index.js';
+import { t, type Lang } from '../i18n/index.js';
 import { drillReminderDue, evaluateDrill, type DrillEvaluation } from '../domain/drill.js';
 import { isOpen, type IncidentStatus } from '../domain/incident-state.js';
 import { criticalityOf, INCIDENT_TYPE_INFO, type EpidemicScenario, type IncidentType } from '../domain/incident-types.js';

@@ -25,7 +25,7 @@ import type { InlineKeyboardMarkup } from 'telegraf/types';
 import { encodeCallback } from '../bot/callback-data.js';
 import { escapeHtml, fitMessage, truncate } from '../bot/html.js';
 import { button, markup } from '../bot/keyboards.js';
-import { hasMessage, t, type Lang, type MessageKey, type Params } from '../bot/messages/index.js';
+import { hasMessage, t, type Lang, type MessageKey, type Params } from '../i18n/index.js';
 import {
   ChatSlotAhead,
   TelegramBadRequest,

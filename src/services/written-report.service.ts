@@ -25,7 +25,7 @@ import {
   writtenReportSignoffs,
   writtenReportVersions,
 } from '../db/schema.js';
-import { hasMessage, t, type Lang, type MessageKey } from '../bot/messages/index.js';
+import { hasMessage, t, type Lang, type MessageKey } from '../i18n/index.js';
 import { IllegalTransitionError, transition, type Closure, type IncidentStatus } from '../domain/incident-state.js';
 import type { EpidemicScenario, IncidentType } from '../domain/incident-types.js';
 import { howRepeatsStep, isRolePost } from '../domain/handling.js';

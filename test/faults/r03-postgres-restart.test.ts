@@ -10,7 +10,7 @@
  */
 import { count } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { t } from '../../src/bot/messages/index.js';
+import { t } from '../../src/i18n/index.js';
 import { incidents } from '../../src/db/schema.js';
 import { runLoad, startLoadGenerator } from '../../bench/lib/loadgen-client.js';
 import type { Child } from '../../bench/lib/processes.js';

@@ -5,7 +5,7 @@
  */
 import { and, eq, gt, sql } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { t } from '../../src/bot/messages/index.js';
+import { t } from '../../src/i18n/index.js';
 import { encodeCallback } from '../../src/bot/callback-data.js';
 import { auditLog, incidents, processedUpdates, staff } from '../../src/db/schema.js';
 import { templateIncident } from '../../bench/lib/incidents.js';

@@ -3,7 +3,7 @@
  * instead of being lost; a wait longer than the cap is not held, and the user gets the usual apology.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { t } from '../../src/bot/messages/index.js';
+import { t } from '../../src/i18n/index.js';
 import { retryAfterSeconds } from '../../src/bot/rate-limited-replies.js';
 import { startBotHarness, type BotHarness } from '../helpers/bot-harness.js';
 

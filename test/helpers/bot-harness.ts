@@ -17,7 +17,7 @@ import type { AddressInfo } from 'node:net';
 import { createBot, startBot, type BotContext, type BotDeps, type BotPlugin, type RunningBot } from '../../src/bot/index.js';
 import { createHttpServer, mountWebhook } from '../../src/http/server.js';
 import { createLogger } from '../../src/logger.js';
-import { langOf, t } from '../../src/bot/messages/index.js';
+import { langOf, t } from '../../src/i18n/index.js';
 import { DEFAULT_POLICY, type EscalationPolicy, type PiiMode } from '../../src/domain/index.js';
 import { noopDispatcher, type Dispatcher } from '../../src/services/ports.js';
 import { createPgChatLocks } from '../../src/services/update-gate.js';

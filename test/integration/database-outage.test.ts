@@ -14,7 +14,7 @@ import { eq } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { BotContext } from '../../src/bot/index.js';
 import { encodeCallback } from '../../src/bot/callback-data.js';
-import { t } from '../../src/bot/messages/index.js';
+import { t } from '../../src/i18n/index.js';
 import { connectDatabase, migrateDatabase, type DbHandle } from '../../src/db/client.js';
 import { freePort, startEmbeddedPostgres, type EmbeddedDatabase } from '../../src/db/embedded.js';
 import { processedUpdates, staff } from '../../src/db/schema.js';

@@ -4,7 +4,7 @@
  * silent duplicate (docs/reliability.md, R4).
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { t as text } from '../../src/bot/messages/index.js';
+import { t as text } from '../../src/i18n/index.js';
 import { enqueueNotices } from '../../src/db/repositories/outbox.repository.js';
 import { emptyChange } from '../../src/services/ports.js';
 import { TG } from '../helpers/fixtures.js';

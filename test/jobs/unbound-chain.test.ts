@@ -10,7 +10,7 @@
 import { Writable } from 'node:stream';
 import { and, eq, inArray, lte } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { CATALOGUE } from '../../src/bot/messages/index.js';
+import { CATALOGUE } from '../../src/i18n/index.js';
 import { absences, contactLogs, outbox, staff, subjects, timers, undeliverableNotices } from '../../src/db/schema.js';
 import { addDays, atLocalTime, NOTICE_KINDS, UNRECEIVABLE_REASONS } from '../../src/domain/index.js';
 import { createLogger } from '../../src/logger.js';

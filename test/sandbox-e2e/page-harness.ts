@@ -11,7 +11,7 @@ import { fileURLToPath } from 'node:url';
 import { inArray } from 'drizzle-orm';
 import { chromium, type Browser, type Locator, type Page } from 'playwright-core';
 import { expect } from 'vitest';
-import { t, type MessageKey } from '../../src/bot/messages/index.js';
+import { t, type MessageKey } from '../../src/i18n/index.js';
 import { parseConfig } from '../../src/config.js';
 import { outbox } from '../../src/db/schema.js';
 import { INCIDENT_TYPE_INFO } from '../../src/domain/index.js';

@@ -18,7 +18,7 @@ import path from 'node:path';
 import { eq, inArray } from 'drizzle-orm';
 import type { BrowserContext, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { t, type MessageKey } from '../../src/bot/messages/index.js';
+import { t, type MessageKey } from '../../src/i18n/index.js';
 import { listUnits } from '../../src/db/repositories/org.repository.js';
 import { drills, incidents, outbox, staff, timers } from '../../src/db/schema.js';
 import { localDate } from '../../src/domain/index.js';

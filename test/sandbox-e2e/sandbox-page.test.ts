@@ -10,7 +10,7 @@ import path from 'node:path';
 import { eq } from 'drizzle-orm';
 import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { t } from '../../src/bot/messages/index.js';
+import { t } from '../../src/i18n/index.js';
 import { incidents } from '../../src/db/schema.js';
 import type { RunningSandbox } from '../../src/sandbox/run-sandbox.js';
 import { openPage, panesOf, reportAbscondingAsOfficer, SCREENSHOT_DIR, shown, startSandboxAndBrowser, startupSettled, type SandboxUnderTest } from './page-harness.js';

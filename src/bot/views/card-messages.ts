@@ -10,7 +10,7 @@ import type { Executor } from '../../db/client.js';
 import { incidentCards } from '../../db/schema.js';
 import type { Actor } from '../../domain/index.js';
 import { chatKindOf, type BotContext, type BotDeps } from '../context.js';
-import { t, type Lang } from '../messages/index.js';
+import { t, type Lang } from '../../i18n/index.js';
 import { loadIncidentCardView, renderIncidentCard, type CardFocus } from './incident-card.js';
 
 export async function cardMessageOf(db: Executor, incidentId: string, chatId: number) {

@@ -36,7 +36,7 @@ import {
 } from '../../domain/index.js';
 import { fitMessage, truncate, userText, escapeHtml } from '../html.js';
 import { button, markup, type Keyboard } from '../keyboards.js';
-import { t, type Lang } from '../messages/index.js';
+import { t, type Lang } from '../../i18n/index.js';
 import {
   casualtiesText,
   conditionText,

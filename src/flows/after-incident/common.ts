@@ -8,7 +8,7 @@ import type { InlineKeyboardMarkup } from 'telegraf/types';
 import { z } from 'zod';
 import { answerCallback, type BotContext } from '../../bot/context.js';
 import { escapeHtml, truncate } from '../../bot/html.js';
-import { hasMessage, t, type MessageKey, type Params } from '../../bot/messages/index.js';
+import { hasMessage, t, type MessageKey, type Params } from '../../i18n/index.js';
 import { findIncidentByNumber, type IncidentRow } from '../../db/repositories/incident.repository.js';
 import { flowStates } from '../../db/schema.js';
 import { MAX_SEND_BACK_COMMENT_CHARS, ReleaseError } from '../../domain/public-release.js';

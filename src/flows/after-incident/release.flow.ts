@@ -9,7 +9,7 @@ import { answerCallback, type BotContext } from '../../bot/context.js';
 import type { CallbackData } from '../../bot/callback-data.js';
 import { escapeHtml } from '../../bot/html.js';
 import { button, markup, type Button } from '../../bot/keyboards.js';
-import type { MessageKey } from '../../bot/messages/index.js';
+import type { MessageKey } from '../../i18n/index.js';
 import { findIncident } from '../../db/repositories/incident.repository.js';
 import { findStaffByIds } from '../../db/repositories/org.repository.js';
 import { publicReleases } from '../../db/schema.js';

@@ -8,7 +8,7 @@ import type { BotContext } from '../../bot/context.js';
 import type { CallbackData } from '../../bot/callback-data.js';
 import { escapeHtml, truncate } from '../../bot/html.js';
 import { button, markup } from '../../bot/keyboards.js';
-import type { MessageKey } from '../../bot/messages/index.js';
+import type { MessageKey } from '../../i18n/index.js';
 import { subjects } from '../../db/schema.js';
 import { subjectLabel } from '../../domain/pii.js';
 import { isScreeningResult, SCREENING_RESULTS } from '../../domain/prevention.js';

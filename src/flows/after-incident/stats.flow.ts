@@ -7,7 +7,7 @@ import { answerCallback, type BotContext } from '../../bot/context.js';
 import type { CallbackData } from '../../bot/callback-data.js';
 import { escapeHtml, fitMessage } from '../../bot/html.js';
 import { button, grid, markup } from '../../bot/keyboards.js';
-import type { MessageKey } from '../../bot/messages/index.js';
+import type { MessageKey } from '../../i18n/index.js';
 import { findIncident } from '../../db/repositories/incident.repository.js';
 import { findStaffById, findUnit } from '../../db/repositories/org.repository.js';
 import { MONTH_PATTERN, monthOf, previousMonth, type RegisterEntry, type StatsRow } from '../../domain/accountability.js';

@@ -8,7 +8,7 @@ import { answerCallback, type BotContext } from '../../bot/context.js';
 import type { CallbackData } from '../../bot/callback-data.js';
 import { escapeHtml, truncate } from '../../bot/html.js';
 import { button, grid, markup, type Button } from '../../bot/keyboards.js';
-import type { MessageKey } from '../../bot/messages/index.js';
+import type { MessageKey } from '../../i18n/index.js';
 import { isReportSectionKey, SIGNOFF_CHAIN, canEditAt, canSignAt, signoffWording, type ReportSectionKey, type SignoffDecision, type WrittenReportStage } from '../../domain/written-report.js';
 import { formatLocal } from '../../domain/time.js';
 import type { EpidemicScenario, IncidentType } from '../../domain/incident-types.js';

@@ -2,7 +2,7 @@
  * The drill evaluation (演练评估) as an official document: a summary, each person's responses against the
  * deadlines, the steps missed, and what the register would have recorded had it been real.
  */
-import { t, type Lang, type MessageKey } from '../../bot/messages/index.js';
+import { t, type Lang, type MessageKey } from '../../i18n/index.js';
 import type { DrillEvaluation } from '../../domain/drill.js';
 import type { EpidemicScenario, IncidentType } from '../../domain/incident-types.js';
 import { parseIncidentNumber } from '../../domain/incident-number.js';

@@ -4,7 +4,7 @@
  * times, the office's signature and the copy to the procuratorate. Any stage can be exported; a draft
  * says which version it is and where it stands.
  */
-import { t, type Lang, type MessageKey } from '../../bot/messages/index.js';
+import { t, type Lang, type MessageKey } from '../../i18n/index.js';
 import { EPIDEMIC_SCENARIO_INFO, INCIDENT_TYPE_INFO, type EpidemicScenario, type IncidentType } from '../../domain/incident-types.js';
 import { parseIncidentNumber } from '../../domain/incident-number.js';
 import { signoffWording, type ReportSectionKey, type SignoffDecision, type WrittenReportStage } from '../../domain/written-report.js';

@@ -5,7 +5,7 @@
  * counted apart from silent duplicates.
  */
 import { inArray } from 'drizzle-orm';
-import { t } from '../../../src/bot/messages/index.js';
+import { t } from '../../../src/i18n/index.js';
 import type { Database } from '../../../src/db/client.js';
 import { outbox, staff } from '../../../src/db/schema.js';
 import type { BotApiServer } from '../../../src/sandbox/bot-api-server.js';
