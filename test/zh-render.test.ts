@@ -6,11 +6,11 @@
  * right next to a Chinese character.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { renderIncidentCard, type CardFocus, type IncidentCardView } from '../src/bot/views/incident-card.js';
+import { renderIncidentCard, type CardFocus, type IncidentCardView } from '../src/channels/telegram/views/incident-card.js';
 import type { IncidentRow, StepRow } from '../src/db/repositories/incident.repository.js';
 import { enqueueNotices } from '../src/db/repositories/outbox.repository.js';
 import { incidentSteps, incidents, publicReleases } from '../src/db/schema.js';
-import { createTelegramGateway } from '../src/bot/telegram-gateway.js';
+import { createTelegramGateway } from '../src/channels/telegram/telegram-gateway.js';
 import { hasMessage, t as message, type MessageKey } from '../src/i18n/index.js';
 import {
   CONTACT_RESULTS,

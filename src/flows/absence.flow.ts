@@ -1,6 +1,6 @@
 /** /away → register an approved absence (外出): subject, destination, dates, confirmation. */
 import { z } from 'zod';
-import { escapeHtml, userText } from '../bot/html.js';
+import { escapeHtml, userText } from '../channels/telegram/html.js';
 import { addDays, MAX_ABSENCE_DAYS, subjectLabel } from '../domain/index.js';
 import { getSubject, registerAbsence, searchSubjects } from '../services/subject.service.js';
 import { ServiceRefusal } from '../services/errors.js';

@@ -3,9 +3,9 @@
  * people from the staff list to assign or remove them. Every tap is one setRole call.
  */
 import { z } from 'zod';
-import { escapeHtml, truncate } from '../bot/html.js';
-import { redrawCardIn } from '../bot/views/card-messages.js';
-import { roleLabel } from '../bot/views/labels.js';
+import { escapeHtml, truncate } from '../channels/telegram/html.js';
+import { redrawCardIn } from '../channels/telegram/views/card-messages.js';
+import { roleLabel } from '../channels/telegram/views/labels.js';
 import { findIncident } from '../db/repositories/incident.repository.js';
 import { canAssignRole, INCIDENT_ROLES, isIncidentRole } from '../domain/index.js';
 import { assignableStaff, rolesOf, setRole } from '../services/incident.service.js';

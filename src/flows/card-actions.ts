@@ -15,11 +15,11 @@ import {
   isSection,
   type StepActor,
 } from '../domain/index.js';
-import { answerCallback, say, whoOf, type BotContext } from '../bot/context.js';
-import type { CallbackData } from '../bot/callback-data.js';
+import { answerCallback, say, whoOf, type BotContext } from '../channels/telegram/context.js';
+import type { CallbackData } from '../channels/telegram/callback-data.js';
 import type { MessageKey, Params } from '../i18n/index.js';
-import { redrawCardHere, sendCard } from '../bot/views/card-messages.js';
-import { PROCURATORATE_STEP, REPORT_HOWS, UPPER_STEP } from '../bot/views/incident-card.js';
+import { redrawCardHere, sendCard } from '../channels/telegram/views/card-messages.js';
+import { PROCURATORATE_STEP, REPORT_HOWS, UPPER_STEP } from '../channels/telegram/views/incident-card.js';
 import { ServiceRefusal } from '../services/errors.js';
 import { acknowledgeIncident, markProcuratorateNotified, markStep, markUpperReported } from '../services/incident.service.js';
 import { assignFlow } from './assign.flow.js';

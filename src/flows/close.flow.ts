@@ -3,8 +3,8 @@
  * confirmation. 误报: the section closes a false alarm with a reason.
  */
 import { z } from 'zod';
-import { userText } from '../bot/html.js';
-import { sendCard } from '../bot/views/card-messages.js';
+import { userText } from '../channels/telegram/html.js';
+import { sendCard } from '../channels/telegram/views/card-messages.js';
 import { formatLocal, writtenReportDueAt } from '../domain/index.js';
 import { closeFalseAlarm, closeIncident, MAX_TEXT, policyOf } from '../services/incident.service.js';
 import type { Flow, FlowEnv, Outcome } from './engine.js';

@@ -1,11 +1,11 @@
 /** Small pieces the flows share: subject buttons, counts, dates and times typed by a user. */
 import { z } from 'zod';
 import { addDays, formatLocal, localDate, parseIncidentTime, parseLocalDate, subjectLabel } from '../domain/index.js';
-import type { Keyboard } from '../bot/keyboards.js';
+import type { Keyboard } from '../channels/telegram/keyboards.js';
 import type { MessageKey } from '../i18n/index.js';
 import type { SubjectView } from '../services/subject.service.js';
 import type { FlowEnv } from './engine.js';
-import { truncate } from '../bot/html.js';
+import { truncate } from '../channels/telegram/html.js';
 
 /** A subject on a button in a private chat, masked per PII_MODE. */
 export function subjectButtonText(env: FlowEnv, s: SubjectView): string {

@@ -3,9 +3,9 @@
  * from /away or straight from the 09:00 reminder's button (`contact:<subjectId>`).
  */
 import { z } from 'zod';
-import { escapeHtml } from '../bot/html.js';
-import { button, markup } from '../bot/keyboards.js';
-import { contactResultLabel } from '../bot/views/labels.js';
+import { escapeHtml } from '../channels/telegram/html.js';
+import { button, markup } from '../channels/telegram/keyboards.js';
+import { contactResultLabel } from '../channels/telegram/views/labels.js';
 import { CONTACT_RESULTS, subjectLabel, type ContactResult } from '../domain/index.js';
 import { offerAbscondingIfDue } from '../services/daily-contact.service.js';
 import { getSubject, logContact } from '../services/subject.service.js';

@@ -6,13 +6,13 @@
  * pressed button belongs to the prompt now showing (its `v` is the prompt's sequence number).
  */
 import { randomUUID } from 'node:crypto';
-import { loggableError } from '../bot/log-safe.js';
+import { loggableError } from '../channels/telegram/log-safe.js';
 import { z } from 'zod';
-import { answerCallback, say, whoOf, type BotContext, type BotDeps, type Identity } from '../bot/context.js';
-import type { CallbackData } from '../bot/callback-data.js';
-import { button, markup, type Button, type Keyboard } from '../bot/keyboards.js';
+import { answerCallback, say, whoOf, type BotContext, type BotDeps, type Identity } from '../channels/telegram/context.js';
+import type { CallbackData } from '../channels/telegram/callback-data.js';
+import { button, markup, type Button, type Keyboard } from '../channels/telegram/keyboards.js';
 import { t, type Lang, type MessageKey, type Params } from '../i18n/index.js';
-import { isNotModified } from '../bot/views/card-messages.js';
+import { isNotModified } from '../channels/telegram/views/card-messages.js';
 import { ServiceRefusal } from '../services/errors.js';
 import { clearFlowState, loadFlowState, saveFlowState, type FlowSchema } from '../services/flow-state.js';
 

@@ -1,6 +1,6 @@
 /** 续报: text (required) and optional photos or voice notes, into the timeline and to the chain. */
 import { z } from 'zod';
-import { sendCard } from '../bot/views/card-messages.js';
+import { sendCard } from '../channels/telegram/views/card-messages.js';
 import { reportProgress } from '../services/incident.service.js';
 import type { MessageKey } from '../i18n/index.js';
 import { chainAudience, type ChainAudience } from '../domain/index.js';

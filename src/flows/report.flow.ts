@@ -18,10 +18,10 @@ import {
   subjectLabel,
   type ChainAudience,
 } from '../domain/index.js';
-import { escapeHtml, userText } from '../bot/html.js';
+import { escapeHtml, userText } from '../channels/telegram/html.js';
 import type { MessageKey } from '../i18n/index.js';
-import { casualtiesText, scenarioLabel, typeLabel, unitName } from '../bot/views/labels.js';
-import { sendCard } from '../bot/views/card-messages.js';
+import { casualtiesText, scenarioLabel, typeLabel, unitName } from '../channels/telegram/views/labels.js';
+import { sendCard } from '../channels/telegram/views/card-messages.js';
 import { reportIncident } from '../services/incident.service.js';
 import { getSubject, searchSubjects } from '../services/subject.service.js';
 import { AHEAD_RETYPE, AHEAD_YESTERDAY, aheadQuestion, aheadTime, parseCount, readPastTime, stillAhead, subjectButtonText } from './common.js';

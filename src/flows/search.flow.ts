@@ -4,9 +4,9 @@
  * found after searching (reported to the section), or it may lead to 一/二/三 (police station notified).
  */
 import { z } from 'zod';
-import { escapeHtml, userText } from '../bot/html.js';
-import { sendCard } from '../bot/views/card-messages.js';
-import { methodLabel } from '../bot/views/labels.js';
+import { escapeHtml, userText } from '../channels/telegram/html.js';
+import { sendCard } from '../channels/telegram/views/card-messages.js';
+import { methodLabel } from '../channels/telegram/views/labels.js';
 import { formatLocal, SEARCH_METHODS, type AbscondingOutcome } from '../domain/index.js';
 import { recordAbscondingOutcome, recordSearchAttempt, searchAttemptsOf } from '../services/incident.service.js';
 import { AHEAD_RETYPE, AHEAD_YESTERDAY, aheadQuestion, aheadTime, readPastTime, stillAhead } from './common.js';

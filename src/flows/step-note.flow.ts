@@ -1,8 +1,8 @@
 /** A checklist step marked not applicable (the reason is required) or given a note. */
 import { z } from 'zod';
-import { escapeHtml } from '../bot/html.js';
-import { sendCard } from '../bot/views/card-messages.js';
-import { stepText } from '../bot/views/labels.js';
+import { escapeHtml } from '../channels/telegram/html.js';
+import { sendCard } from '../channels/telegram/views/card-messages.js';
+import { stepText } from '../channels/telegram/views/labels.js';
 import { markStep, MAX_TEXT } from '../services/incident.service.js';
 import { requiredText } from './common.js';
 import type { Flow } from './engine.js';

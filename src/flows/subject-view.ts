@@ -1,11 +1,11 @@
 /** Views that are plain messages, not forms: a subject, /away's menu and list, /incidents. */
 import { findUnit } from '../db/repositories/org.repository.js';
 import { idNumberLabel, localDate, subjectLabel } from '../domain/index.js';
-import { chatKindOf, whoOf, type BotContext } from '../bot/context.js';
-import { escapeHtml, truncate, userText } from '../bot/html.js';
-import { button, markup, type Keyboard } from '../bot/keyboards.js';
+import { chatKindOf, whoOf, type BotContext } from '../channels/telegram/context.js';
+import { escapeHtml, truncate, userText } from '../channels/telegram/html.js';
+import { button, markup, type Keyboard } from '../channels/telegram/keyboards.js';
 import { t } from '../i18n/index.js';
-import { contactResultLabel, statusLabel, subjectStatusLabel, typeLabel, unitName } from '../bot/views/labels.js';
+import { contactResultLabel, statusLabel, subjectStatusLabel, typeLabel, unitName } from '../channels/telegram/views/labels.js';
 import { listVisibleIncidents } from '../services/incident.service.js';
 import { currentAbsence, getSubject, listAwayToday, responsibleOfficerName } from '../services/subject.service.js';
 

@@ -1,6 +1,6 @@
 /** /subjects: find a subject within reach and open their view (contact, absence, report absconding). */
 import { z } from 'zod';
-import { escapeHtml } from '../bot/html.js';
+import { escapeHtml } from '../channels/telegram/html.js';
 import { searchSubjects } from '../services/subject.service.js';
 import { subjectButtonText } from './common.js';
 import type { Flow, FlowEnv, Outcome } from './engine.js';

@@ -5,7 +5,7 @@
  * a deadline (worker.close() has none of its own) and closes the connections.
  */
 import { UnrecoverableError } from 'bullmq';
-import { SEND_QUEUE_LIMITER, type TelegramGateway } from '../bot/telegram-gateway.js';
+import { SEND_QUEUE_LIMITER, type TelegramGateway } from '../channels/telegram/telegram-gateway.js';
 import type { Logger } from '../logger.js';
 import { runLateDailyChecks } from '../services/daily-checks.service.js';
 import { detectMissedDailyRuns, type MissedDaysReport } from '../services/daily-contact.service.js';

@@ -5,7 +5,7 @@
  * wait, and anything else to be retried with backoff.
  */
 import { DelayedError, UnrecoverableError } from 'bullmq';
-import { TelegramBadRequest, TelegramBlocked, TelegramRateLimited, TelegramTransient } from '../bot/telegram-gateway.js';
+import { TelegramBadRequest, TelegramBlocked, TelegramRateLimited, TelegramTransient } from '../channels/telegram/telegram-gateway.js';
 import { localDate } from '../domain/index.js';
 import type { Logger } from '../logger.js';
 import { runDailyChecks } from '../services/daily-checks.service.js';

@@ -22,9 +22,9 @@
 import { and, eq, gte, inArray, isNull, lte, ne } from 'drizzle-orm';
 import { z } from 'zod';
 import type { InlineKeyboardMarkup } from 'telegraf/types';
-import { encodeCallback } from '../bot/callback-data.js';
-import { escapeHtml, fitMessage, truncate } from '../bot/html.js';
-import { button, markup } from '../bot/keyboards.js';
+import { encodeCallback } from '../channels/telegram/callback-data.js';
+import { escapeHtml, fitMessage, truncate } from '../channels/telegram/html.js';
+import { button, markup } from '../channels/telegram/keyboards.js';
 import { hasMessage, t, type Lang, type MessageKey, type Params } from '../i18n/index.js';
 import {
   ChatSlotAhead,
@@ -35,10 +35,10 @@ import {
   type Delivered,
   type OutgoingMessage,
   type TelegramGateway,
-} from '../bot/telegram-gateway.js';
-import { cardMessageOf, recordCardMessage } from '../bot/views/card-messages.js';
-import { loadIncidentCardView, renderIncidentCard } from '../bot/views/incident-card.js';
-import { positionLabel, roleLabel, stepText, timerKindLabel, typeLabel, unitName, contactResultLabel, statusLabel } from '../bot/views/labels.js';
+} from '../channels/telegram/telegram-gateway.js';
+import { cardMessageOf, recordCardMessage } from '../channels/telegram/views/card-messages.js';
+import { loadIncidentCardView, renderIncidentCard } from '../channels/telegram/views/incident-card.js';
+import { positionLabel, roleLabel, stepText, timerKindLabel, typeLabel, unitName, contactResultLabel, statusLabel } from '../channels/telegram/views/labels.js';
 import type { Database, Executor } from '../db/client.js';
 import { appendAudit } from '../db/repositories/audit.repository.js';
 import { findIncidentRef } from '../db/repositories/incident.repository.js';

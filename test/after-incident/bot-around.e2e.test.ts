@@ -7,7 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { and, eq } from 'drizzle-orm';
 import { outbox, positions, publicReleases, staff, subjects, units } from '../../src/db/schema.js';
 import { afterIncidentPlugin } from '../../src/flows/after-incident/index.js';
-import { createTelegramGateway } from '../../src/bot/telegram-gateway.js';
+import { createTelegramGateway } from '../../src/channels/telegram/telegram-gateway.js';
 import { sendOutboxMessage } from '../../src/services/notification.service.js';
 import { startBotHarness, buttonData, buttonTexts, TEST_BOT_TOKEN, type BotHarness } from '../helpers/bot-harness.js';
 import { ManualClock } from '../helpers/fixtures.js';

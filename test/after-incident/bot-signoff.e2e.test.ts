@@ -5,7 +5,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { and, eq } from 'drizzle-orm';
-import { createTelegramGateway } from '../../src/bot/telegram-gateway.js';
+import { createTelegramGateway } from '../../src/channels/telegram/telegram-gateway.js';
 import { incidents, outbox } from '../../src/db/schema.js';
 import { sendOutboxMessage } from '../../src/services/notification.service.js';
 import { afterIncidentPlugin } from '../../src/flows/after-incident/index.js';

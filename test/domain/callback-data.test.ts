@@ -1,6 +1,6 @@
 /** Callback data: ids and a key only, at most 64 bytes, everything from Telegram parsed as untrusted. */
 import { describe, expect, it } from 'vitest';
-import { decodeCallback, encodeCallback, MAX_CALLBACK_BYTES } from '../../src/bot/callback-data.js';
+import { decodeCallback, encodeCallback, MAX_CALLBACK_BYTES } from '../../src/channels/telegram/callback-data.js';
 
 const ID = '0b6f3a52-8c1d-4e2f-9a7b-1c2d3e4f5a6b';
 

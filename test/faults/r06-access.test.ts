@@ -6,7 +6,7 @@
 import { and, eq, gt, sql } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { t } from '../../src/i18n/index.js';
-import { encodeCallback } from '../../src/bot/callback-data.js';
+import { encodeCallback } from '../../src/channels/telegram/callback-data.js';
 import { auditLog, incidents, processedUpdates, staff } from '../../src/db/schema.js';
 import { templateIncident } from '../../bench/lib/incidents.js';
 import type { Sut } from '../../bench/lib/sut.js';

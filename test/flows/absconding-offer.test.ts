@@ -5,8 +5,8 @@
  */
 import { and, eq } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { decodeCallback } from '../../src/bot/callback-data.js';
-import { createTelegramGateway } from '../../src/bot/telegram-gateway.js';
+import { decodeCallback } from '../../src/channels/telegram/callback-data.js';
+import { createTelegramGateway } from '../../src/channels/telegram/telegram-gateway.js';
 import { absences, contactLogs, outbox } from '../../src/db/schema.js';
 import { runDailyContactReminders } from '../../src/services/daily-contact.service.js';
 import { sendOutboxMessage } from '../../src/services/notification.service.js';

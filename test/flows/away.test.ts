@@ -4,8 +4,8 @@
  * absconding after failed contacts, and a subject's view, masked per PII_MODE and office.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { encodeCallback } from '../../src/bot/callback-data.js';
-import { markup, button } from '../../src/bot/keyboards.js';
+import { encodeCallback } from '../../src/channels/telegram/callback-data.js';
+import { markup, button } from '../../src/channels/telegram/keyboards.js';
 import { buttonTexts, startBotHarness, type BotHarness } from '../helpers/bot-harness.js';
 import { TG } from '../helpers/fixtures.js';
 

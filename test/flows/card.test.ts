@@ -6,7 +6,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { SandboxMessage } from '../../src/sandbox/bot-api-server.js';
 import { reportIncident } from '../../src/services/incident.service.js';
-import { encodeCallback } from '../../src/bot/callback-data.js';
+import { encodeCallback } from '../../src/channels/telegram/callback-data.js';
 import { buttonData, buttonTexts, startBotHarness, type BotHarness, type Who } from '../helpers/bot-harness.js';
 import type { StaffKey } from '../helpers/fixtures.js';
 import { formatLocal } from '../../src/domain/index.js';

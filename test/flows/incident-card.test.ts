@@ -1,9 +1,9 @@
 /** The card renderer is pure: given a view, a viewer, a language and a time, the text and the buttons. */
 import { describe, expect, it } from 'vitest';
 import type { IncidentRow, StepRow } from '../../src/db/repositories/incident.repository.js';
-import { decodeCallback } from '../../src/bot/callback-data.js';
+import { decodeCallback } from '../../src/channels/telegram/callback-data.js';
 import type { InlineKeyboardButton } from 'telegraf/types';
-import { renderIncidentCard, type IncidentCardView, type RenderedCard } from '../../src/bot/views/incident-card.js';
+import { renderIncidentCard, type IncidentCardView, type RenderedCard } from '../../src/channels/telegram/views/incident-card.js';
 import { DEFAULT_POLICY, instantiatePlaybook, timersOnReport, type Actor } from '../../src/domain/index.js';
 
 const NOW = new Date('2026-11-29T02:30:00Z'); // 10:30 in Shanghai

@@ -5,7 +5,7 @@
  * handler error, no reply, nothing written. The well-formed update after them is handled as usual.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { updateProblem } from '../../src/bot/update-shape.js';
+import { updateProblem } from '../../src/channels/telegram/update-shape.js';
 import { startBotHarness, type BotHarness } from '../helpers/bot-harness.js';
 import { TG } from '../helpers/fixtures.js';
 

@@ -4,7 +4,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { t } from '../../src/i18n/index.js';
-import { retryAfterSeconds } from '../../src/bot/rate-limited-replies.js';
+import { retryAfterSeconds } from '../../src/channels/telegram/rate-limited-replies.js';
 import { startBotHarness, type BotHarness } from '../helpers/bot-harness.js';
 
 let h: BotHarness;

@@ -14,7 +14,7 @@ import type { FastifyInstance } from 'fastify';
 import postgres from 'postgres';
 import type { Telegraf } from 'telegraf';
 import type { AddressInfo } from 'node:net';
-import { createBot, startBot, type BotContext, type BotDeps, type BotPlugin, type RunningBot } from '../../src/bot/index.js';
+import { createBot, startBot, type BotContext, type BotDeps, type BotPlugin, type RunningBot } from '../../src/channels/telegram/index.js';
 import { createHttpServer, mountWebhook } from '../../src/http/server.js';
 import { createLogger } from '../../src/logger.js';
 import { langOf, t } from '../../src/i18n/index.js';

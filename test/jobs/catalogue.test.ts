@@ -1,7 +1,7 @@
 /** The job catalogue, the notice texts and the small pure parts of the job system. */
 import { describe, expect, it } from 'vitest';
 import { CATALOGUE } from '../../src/i18n/index.js';
-import { ChatSpacer, TelegramGateway, TelegramRateLimited, TelegramBlocked, TelegramTransient } from '../../src/bot/telegram-gateway.js';
+import { ChatSpacer, TelegramGateway, TelegramRateLimited, TelegramBlocked, TelegramTransient } from '../../src/channels/telegram/telegram-gateway.js';
 import { NOTICE_KINDS, type OrgSnapshot, type PositionSeat, type StaffAvailability } from '../../src/domain/index.js';
 import {
   assertEveryJobHasProcessor,

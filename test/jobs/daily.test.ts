@@ -4,7 +4,7 @@
  * and on BullMQ's PostgreSQL backend.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { decodeCallback } from '../../src/bot/callback-data.js';
+import { decodeCallback } from '../../src/channels/telegram/callback-data.js';
 import { absences, contactLogs, dailyRuns } from '../../src/db/schema.js';
 import { addDays, atLocalTime, HOUR } from '../../src/domain/index.js';
 import { detectMissedDailyRuns, runDailyContactReminders } from '../../src/services/daily-contact.service.js';

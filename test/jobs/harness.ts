@@ -5,7 +5,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import { spawn, type ChildProcess } from 'node:child_process';
-import { createTelegramGateway } from '../../src/bot/telegram-gateway.js';
+import { createTelegramGateway } from '../../src/channels/telegram/telegram-gateway.js';
 import { freePort } from '../../src/db/embedded.js';
 import { resolvePolicy, type Clock, type EscalationPolicy, type PolicyOverrides } from '../../src/domain/index.js';
 import { createJobSystem, createQueueBackend, type JobMetricsHook, type JobSystem, type JobTuning } from '../../src/jobs/index.js';

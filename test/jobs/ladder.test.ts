@@ -3,7 +3,7 @@
  * delayed jobs → outbox → the Bot API stand-in over HTTP. Runs on Redis and on BullMQ's PostgreSQL backend.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { decodeCallback } from '../../src/bot/callback-data.js';
+import { decodeCallback } from '../../src/channels/telegram/callback-data.js';
 import { acknowledgeIncident } from '../../src/services/incident.service.js';
 import { TG } from '../helpers/fixtures.js';
 import { botTexts, fastPolicy, reportViolentCrime, startHarness, waitFor, waitForIncidentSettled, type BackendKind, type Harness } from './harness.js';

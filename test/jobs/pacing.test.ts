@@ -4,7 +4,7 @@
  * urgent notices ahead of routine ones, and the priority a send job gets.
  */
 import { describe, expect, it } from 'vitest';
-import { ChatSlotAhead, ChatSpacer, SEND_QUEUE_LIMITER, SendPacer, TELEGRAM_LIMITS, TelegramGateway } from '../../src/bot/telegram-gateway.js';
+import { ChatSlotAhead, ChatSpacer, SEND_QUEUE_LIMITER, SendPacer, TELEGRAM_LIMITS, TelegramGateway } from '../../src/channels/telegram/telegram-gateway.js';
 import { isUrgentNotice } from '../../src/domain/index.js';
 import { SEND_PRIORITY, sendJob, sendPriorityOf } from '../../src/jobs/dispatcher.js';
 import { createQueueBackend, type AnyQueue } from '../../src/jobs/queue-backend.js';

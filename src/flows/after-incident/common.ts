@@ -6,8 +6,8 @@
 import { and, eq } from 'drizzle-orm';
 import type { InlineKeyboardMarkup } from 'telegraf/types';
 import { z } from 'zod';
-import { answerCallback, type BotContext } from '../../bot/context.js';
-import { escapeHtml, truncate } from '../../bot/html.js';
+import { answerCallback, type BotContext } from '../../channels/telegram/context.js';
+import { escapeHtml, truncate } from '../../channels/telegram/html.js';
 import { hasMessage, t, type MessageKey, type Params } from '../../i18n/index.js';
 import { findIncidentByNumber, type IncidentRow } from '../../db/repositories/incident.repository.js';
 import { flowStates } from '../../db/schema.js';

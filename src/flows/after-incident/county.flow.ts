@@ -2,10 +2,10 @@
  * /counties <number>: the other counties named on an incident and whether each has been notified; add a
  * county, or record a notification — how it was sent, then the receipt.
  */
-import type { BotContext } from '../../bot/context.js';
-import type { CallbackData } from '../../bot/callback-data.js';
-import { escapeHtml } from '../../bot/html.js';
-import { button, markup } from '../../bot/keyboards.js';
+import type { BotContext } from '../../channels/telegram/context.js';
+import type { CallbackData } from '../../channels/telegram/callback-data.js';
+import { escapeHtml } from '../../channels/telegram/html.js';
+import { button, markup } from '../../channels/telegram/keyboards.js';
 import { findIncident, type IncidentRow } from '../../db/repositories/incident.repository.js';
 import { findStaffByIds } from '../../db/repositories/org.repository.js';
 import { countyNotifications } from '../../db/schema.js';

@@ -2,10 +2,10 @@
  * /drill: the section starts a drill (one of the eleven types, the scenario for an epidemic, the office
  * where it plays out), ends it, and downloads the evaluation. Everything about a drill says 【演练】.
  */
-import { answerCallback, type BotContext } from '../../bot/context.js';
-import type { CallbackData } from '../../bot/callback-data.js';
-import { escapeHtml } from '../../bot/html.js';
-import { button, grid, markup, type Button } from '../../bot/keyboards.js';
+import { answerCallback, type BotContext } from '../../channels/telegram/context.js';
+import type { CallbackData } from '../../channels/telegram/callback-data.js';
+import { escapeHtml } from '../../channels/telegram/html.js';
+import { button, grid, markup, type Button } from '../../channels/telegram/keyboards.js';
 import { findIncident } from '../../db/repositories/incident.repository.js';
 import { listUnits } from '../../db/repositories/org.repository.js';
 import { EPIDEMIC_SCENARIO_INFO, EPIDEMIC_SCENARIOS, INCIDENT_TYPE_INFO, INCIDENT_TYPES, isEpidemicScenario, isIncidentType } from '../../domain/incident-types.js';

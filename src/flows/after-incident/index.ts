@@ -9,8 +9,8 @@
  * message only while this chat waits for one of its inputs; everything else goes to `next()`.
  */
 import { Composer } from 'telegraf';
-import { decodeCallback, type CallbackData } from '../../bot/callback-data.js';
-import type { BotContext, BotPlugin } from '../../bot/context.js';
+import { decodeCallback, type CallbackData } from '../../channels/telegram/callback-data.js';
+import type { BotContext, BotPlugin } from '../../channels/telegram/context.js';
 import { ServiceRefusal } from '../../services/errors.js';
 import { clearInput, guarded, m, pendingInput, refusalText, type PendingInput } from './common.js';
 import { onCountiesCommand, onCountyButton, onCountyInput } from './county.flow.js';

@@ -5,10 +5,10 @@
  * review or approve it now, send it back to the drafter with a comment (退回修改).
  */
 import { desc, inArray } from 'drizzle-orm';
-import { answerCallback, type BotContext } from '../../bot/context.js';
-import type { CallbackData } from '../../bot/callback-data.js';
-import { escapeHtml } from '../../bot/html.js';
-import { button, markup, type Button } from '../../bot/keyboards.js';
+import { answerCallback, type BotContext } from '../../channels/telegram/context.js';
+import type { CallbackData } from '../../channels/telegram/callback-data.js';
+import { escapeHtml } from '../../channels/telegram/html.js';
+import { button, markup, type Button } from '../../channels/telegram/keyboards.js';
 import type { MessageKey } from '../../i18n/index.js';
 import { findIncident } from '../../db/repositories/incident.repository.js';
 import { findStaffByIds } from '../../db/repositories/org.repository.js';

@@ -4,10 +4,10 @@
  * digest).
  */
 import { and, eq } from 'drizzle-orm';
-import type { BotContext } from '../../bot/context.js';
-import type { CallbackData } from '../../bot/callback-data.js';
-import { escapeHtml, truncate } from '../../bot/html.js';
-import { button, markup } from '../../bot/keyboards.js';
+import type { BotContext } from '../../channels/telegram/context.js';
+import type { CallbackData } from '../../channels/telegram/callback-data.js';
+import { escapeHtml, truncate } from '../../channels/telegram/html.js';
+import { button, markup } from '../../channels/telegram/keyboards.js';
 import type { MessageKey } from '../../i18n/index.js';
 import { subjects } from '../../db/schema.js';
 import { subjectLabel } from '../../domain/pii.js';

@@ -3,10 +3,10 @@
  * accountability register (迟报、谎报、瞒报、未完成的处置步骤) with its evidence, export either as CSV. /finding <number>
  * records a false or concealed report by hand.
  */
-import { answerCallback, type BotContext } from '../../bot/context.js';
-import type { CallbackData } from '../../bot/callback-data.js';
-import { escapeHtml, fitMessage } from '../../bot/html.js';
-import { button, grid, markup } from '../../bot/keyboards.js';
+import { answerCallback, type BotContext } from '../../channels/telegram/context.js';
+import type { CallbackData } from '../../channels/telegram/callback-data.js';
+import { escapeHtml, fitMessage } from '../../channels/telegram/html.js';
+import { button, grid, markup } from '../../channels/telegram/keyboards.js';
 import type { MessageKey } from '../../i18n/index.js';
 import { findIncident } from '../../db/repositories/incident.repository.js';
 import { findStaffById, findUnit } from '../../db/repositories/org.repository.js';

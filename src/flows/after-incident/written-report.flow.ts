@@ -4,10 +4,10 @@
  * this stage — edit a section (the next message replaces it, as a new version), submit, approve, return
  * with a comment, download the .docx.
  */
-import { answerCallback, type BotContext } from '../../bot/context.js';
-import type { CallbackData } from '../../bot/callback-data.js';
-import { escapeHtml, truncate } from '../../bot/html.js';
-import { button, grid, markup, type Button } from '../../bot/keyboards.js';
+import { answerCallback, type BotContext } from '../../channels/telegram/context.js';
+import type { CallbackData } from '../../channels/telegram/callback-data.js';
+import { escapeHtml, truncate } from '../../channels/telegram/html.js';
+import { button, grid, markup, type Button } from '../../channels/telegram/keyboards.js';
 import type { MessageKey } from '../../i18n/index.js';
 import { isReportSectionKey, SIGNOFF_CHAIN, canEditAt, canSignAt, signoffWording, type ReportSectionKey, type SignoffDecision, type WrittenReportStage } from '../../domain/written-report.js';
 import { formatLocal } from '../../domain/time.js';

@@ -4,7 +4,7 @@
  * bot knows with ids of incidents the sender may not touch, versions from nowhere, bytes past 64.
  */
 import fc from 'fast-check';
-import { CALLBACK_ACTIONS } from '../../../src/bot/callback-data.js';
+import { CALLBACK_ACTIONS } from '../../../src/channels/telegram/callback-data.js';
 
 export interface FuzzPeople {
   /** Telegram ids of staff (who may pass the gate and reach deeper code). */

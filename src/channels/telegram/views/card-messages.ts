@@ -6,11 +6,11 @@
 import { loggableError } from '../log-safe.js';
 import { and, eq } from 'drizzle-orm';
 import type { Telegram } from 'telegraf';
-import type { Executor } from '../../db/client.js';
-import { incidentCards } from '../../db/schema.js';
-import type { Actor } from '../../domain/index.js';
+import type { Executor } from '../../../db/client.js';
+import { incidentCards } from '../../../db/schema.js';
+import type { Actor } from '../../../domain/index.js';
 import { chatKindOf, type BotContext, type BotDeps } from '../context.js';
-import { t, type Lang } from '../../i18n/index.js';
+import { t, type Lang } from '../../../i18n/index.js';
 import { loadIncidentCardView, renderIncidentCard, type CardFocus } from './incident-card.js';
 
 export async function cardMessageOf(db: Executor, incidentId: string, chatId: number) {

@@ -5,13 +5,13 @@
  * would accept. Malformed updates never get here (update-shape.ts drops them first).
  */
 import type { MiddlewareFn } from 'telegraf';
-import { appendAudit } from '../db/repositories/audit.repository.js';
-import { findStaffByTelegramId, identityByTelegramId, markStaffUnreachable } from '../db/repositories/org.repository.js';
-import { claimUpdate, PROCESSED_UPDATE_KEEP_MS, pruneProcessedUpdates, recordUpdateHandled, wasUpdateHandled, type ChatLocks } from '../services/update-gate.js';
+import { appendAudit } from '../../db/repositories/audit.repository.js';
+import { findStaffByTelegramId, identityByTelegramId, markStaffUnreachable } from '../../db/repositories/org.repository.js';
+import { claimUpdate, PROCESSED_UPDATE_KEEP_MS, pruneProcessedUpdates, recordUpdateHandled, wasUpdateHandled, type ChatLocks } from '../../services/update-gate.js';
 import { answerCallback, type BotContext } from './context.js';
 import { loggableError } from './log-safe.js';
 import { MAX_CAPTION_CHARS, MAX_MESSAGE_CHARS } from './html.js';
-import { langOf, t } from '../i18n/index.js';
+import { langOf, t } from '../../i18n/index.js';
 
 /** The language of someone not yet known: their Telegram client's. Staff get theirs once identified. */
 export const clientLanguage: MiddlewareFn<BotContext> = (ctx, next) => {

@@ -6,7 +6,7 @@ import { loggableError } from './log-safe.js';
 import type { FastifyInstance } from 'fastify';
 import type { Telegraf } from 'telegraf';
 import type { AddressInfo } from 'node:net';
-import { isWebhookMounted, mountWebhook } from '../http/server.js';
+import { isWebhookMounted, mountWebhook } from '../../http/server.js';
 import { syncDefaultCommands, syncStaffMenus } from './commands.js';
 import type { BotContext } from './context.js';
 

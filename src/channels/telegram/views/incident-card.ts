@@ -5,11 +5,11 @@
  */
 import { and, desc, eq, inArray } from 'drizzle-orm';
 import type { InlineKeyboardMarkup } from 'telegraf/types';
-import type { Database, Executor } from '../../db/client.js';
-import type { PiiCipher } from '../../db/pii-crypto.js';
-import { findIncident, stepsOf, type IncidentRow, type StepRow } from '../../db/repositories/incident.repository.js';
-import { pendingTimers } from '../../db/repositories/timer.repository.js';
-import { incidentRoles, incidentUpdates, searchAttempts, staff, subjects, units } from '../../db/schema.js';
+import type { Database, Executor } from '../../../db/client.js';
+import type { PiiCipher } from '../../../db/pii-crypto.js';
+import { findIncident, stepsOf, type IncidentRow, type StepRow } from '../../../db/repositories/incident.repository.js';
+import { pendingTimers } from '../../../db/repositories/timer.repository.js';
+import { incidentRoles, incidentUpdates, searchAttempts, staff, subjects, units } from '../../../db/schema.js';
 import {
   canAcknowledge,
   canAssignAnyRole,
@@ -33,10 +33,10 @@ import {
   type SubjectIdentity,
   type TimerKind,
   type TimerTarget,
-} from '../../domain/index.js';
+} from '../../../domain/index.js';
 import { fitMessage, truncate, userText, escapeHtml } from '../html.js';
 import { button, markup, type Keyboard } from '../keyboards.js';
-import { t, type Lang } from '../../i18n/index.js';
+import { t, type Lang } from '../../../i18n/index.js';
 import {
   casualtiesText,
   conditionText,

@@ -7,8 +7,8 @@
  * holding the chat for, and the error goes on as before.
  */
 import type { Context, MiddlewareFn } from 'telegraf';
-import type { Logger } from '../logger.js';
-import { wrapCallApi, type CallApi } from '../ops/telegraf.js';
+import type { Logger } from '../../logger.js';
+import { wrapCallApi, type CallApi } from '../../ops/telegraf.js';
 
 export interface RateLimitedRepliesOptions {
   logger: Logger;

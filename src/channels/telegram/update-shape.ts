@@ -10,8 +10,8 @@
  */
 import type { Context, MiddlewareFn } from 'telegraf';
 import { z } from 'zod';
-import type { Logger } from '../logger.js';
-import type { OpsMetrics } from '../ops/metrics.js';
+import type { Logger } from '../../logger.js';
+import type { OpsMetrics } from '../../ops/metrics.js';
 import { ALLOWED_UPDATES } from './run.js';
 
 const id = z.number().int();

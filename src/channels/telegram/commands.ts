@@ -6,13 +6,13 @@
 import { loggableError } from './log-safe.js';
 import { and, eq, isNotNull } from 'drizzle-orm';
 import type { Telegram } from 'telegraf';
-import type { Executor } from '../db/client.js';
-import { actorFor } from '../db/repositories/org.repository.js';
-import { staff } from '../db/schema.js';
+import type { Executor } from '../../db/client.js';
+import { actorFor } from '../../db/repositories/org.repository.js';
+import { staff } from '../../db/schema.js';
 import type { BotCommand } from 'telegraf/types';
-import type { Logger } from '../logger.js';
-import { canLookUpSubjects, canReportIncident, keepsSubjectRecords, type Actor } from '../domain/index.js';
-import { t, type Lang, type MessageKey } from '../i18n/index.js';
+import type { Logger } from '../../logger.js';
+import { canLookUpSubjects, canReportIncident, keepsSubjectRecords, type Actor } from '../../domain/index.js';
+import { t, type Lang, type MessageKey } from '../../i18n/index.js';
 
 const COMMANDS = ['report', 'incidents', 'away', 'subjects', 'help', 'language', 'cancel'] as const;
 type Command = (typeof COMMANDS)[number];

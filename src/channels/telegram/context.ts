@@ -4,13 +4,13 @@
  */
 import { loggableError } from './log-safe.js';
 import type { Context } from 'telegraf';
-import type { Logger } from '../logger.js';
-import type { OpsMetrics } from '../ops/metrics.js';
-import type { StaffRow } from '../db/repositories/org.repository.js';
-import type { Actor, ChatKind } from '../domain/index.js';
-import type { ChatLocks } from '../services/update-gate.js';
-import type { ServiceDeps } from '../services/ports.js';
-import { t, type Lang, type MessageKey, type Params } from '../i18n/index.js';
+import type { Logger } from '../../logger.js';
+import type { OpsMetrics } from '../../ops/metrics.js';
+import type { StaffRow } from '../../db/repositories/org.repository.js';
+import type { Actor, ChatKind } from '../../domain/index.js';
+import type { ChatLocks } from '../../services/update-gate.js';
+import type { ServiceDeps } from '../../services/ports.js';
+import { t, type Lang, type MessageKey, type Params } from '../../i18n/index.js';
 import type { Telegraf } from 'telegraf';
 
 /** Adds commands and handlers of another part of the product (written reports, drills…) to the bot. */
