@@ -23,6 +23,7 @@ import { postgresCheck, queueCheck } from './ops/health.js';
 import { metrics as opsMetrics } from './ops/metrics.js';
 import { registerOpsRoutes } from './ops/routes.js';
 import { createPgChatLocks, type ChatLocks } from './services/update-gate.js';
+import { telegramNoticeChannel } from './channels/telegram/notice-channel.js';
 
 export const ROLES = ['all', 'bot', 'worker'] as const;
 export type Role = (typeof ROLES)[number];
@@ -107,17 +108,16 @@ export async function runApp(opts: RunAppOptions): Promise<AppHandle> {
 
   const backend = createQueueBackend({ redisUrl: config.redisUrl, databaseUrl, ...(opts.queueNamespace ? { namespace: opts.queueNamespace } : {}) });
   const gateway = createTelegramGateway({ apiRoot: config.telegramApiRoot, token: config.botToken });
-  const jobs = createJobSystem(
-    {
-      db: db.db,
-      clock,
-      timeZone: config.timeZone,
-      piiMode: config.piiMode,
-      cipher,
-      policy: () => effectivePolicy(db.db, config.policyTimeScale),
-    },
-    { backend, gateway, logger, metrics: opsMetrics, tuning: { ...config.jobTuning, ...opts.jobTuning } },
-  );
+  const base = {
+    db: db.db,
+    clock,
+    timeZone: config.timeZone,
+    piiMode: config.piiMode,
+    cipher,
+    policy: () => effectivePolicy(db.db, config.policyTimeScale),
+  };
+  const channel = telegramNoticeChannel(gateway, base);
+  const jobs = createJobSystem(base, { backend, channel, logger, metrics: opsMetrics, tuning: { ...config.jobTuning, ...opts.jobTuning } });
   logger.info(
     {
       role,

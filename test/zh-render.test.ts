@@ -67,6 +67,7 @@ import { docxText, makeDeps } from './after-incident/helpers.js';
 import { createTestDatabase, type TestDatabase } from './helpers/db.js';
 import { ManualClock, seedOrg, type SeededOrg } from './helpers/fixtures.js';
 import { eq } from 'drizzle-orm';
+import { telegramNoticeChannel } from '../src/channels/telegram/notice-channel.js';
 
 // ---------------------------------------------------------------------------------------------
 // The check
@@ -506,7 +507,7 @@ describe('through the database, in Chinese', () => {
         return new Response(JSON.stringify({ ok: true, result: { message_id: messageId++ } }), { headers: { 'content-type': 'application/json' } });
       }) as typeof fetch,
     });
-    const notify: NotificationDeps = { ...deps, gateway };
+    const notify: NotificationDeps = { ...deps, channel: telegramNoticeChannel(gateway, deps) };
     const { incident } = await reportIncident(deps, org.actor('officerA1'), {
       type: 'violent_crime',
       subjectId: org.subjects.a1,

@@ -5,7 +5,6 @@
  * a deadline (worker.close() has none of its own) and closes the connections.
  */
 import { UnrecoverableError } from 'bullmq';
-import { SEND_QUEUE_LIMITER, type TelegramGateway } from '../channels/telegram/telegram-gateway.js';
 import type { Logger } from '../logger.js';
 import { runLateDailyChecks } from '../services/daily-checks.service.js';
 import { detectMissedDailyRuns, type MissedDaysReport } from '../services/daily-contact.service.js';
@@ -20,6 +19,7 @@ import { PROCESSORS, type Processor, type ProcessorContext, type ProcessorMap } 
 import type { AnyJob, AnyQueue, AnyWorker, QueueBackend, WorkerTuning } from './queue-backend.js';
 import { TimerReconciler, type ReconcileReport } from './reconciler.js';
 import { ensureDailySchedulers } from './schedulers.js';
+import type { NoticeChannel } from '../services/channel-port.js';
 
 /** Everything a service needs except the dispatcher, which the job system provides. */
 export type BaseServiceDeps = Omit<ServiceDeps, 'dispatcher'>;
@@ -37,7 +37,7 @@ export interface JobTuning {
   /** Milliseconds between looks for a wiped Redis (its reconciliation mark gone); 0: none. */
   wipeCheckEveryMs: number;
   overdueAlertAfterMs: number;
-  /** Milliseconds a send attempt may still be in flight after its stamp (default: gateway timeout + 5 s). */
+  /** Milliseconds a send attempt may still be in flight after its stamp (default: the channel's request timeout + 5 s). */
   sendInFlightGuardMs?: number;
   earlyToleranceMs: number;
   shutdownDeadlineMs: number;
@@ -62,7 +62,8 @@ export const DEFAULT_TUNING: JobTuning = {
 
 export interface JobSystemOptions {
   backend: QueueBackend;
-  gateway: TelegramGateway;
+  /** Where notices go (the Telegram adapter's notice channel). */
+  channel: NoticeChannel;
   logger: Logger;
   metrics?: JobMetricsHook;
   tuning?: Partial<JobTuning>;
@@ -129,7 +130,7 @@ export function createJobSystem(base: BaseServiceDeps, opts: JobSystemOptions): 
   const deps: ServiceDeps = { ...base, dispatcher };
   const notificationDeps: NotificationDeps = {
     ...deps,
-    gateway: opts.gateway,
+    channel: opts.channel,
     ...(tuning.sendInFlightGuardMs !== undefined ? { sendInFlightGuardMs: tuning.sendInFlightGuardMs } : {}),
   };
   const processors: ProcessorMap = { ...PROCESSORS, ...opts.processors } as ProcessorMap;
@@ -193,7 +194,7 @@ export function createJobSystem(base: BaseServiceDeps, opts: JobSystemOptions): 
       concurrency: key === 'send' ? tuning.sendConcurrency : key === 'timers' ? tuning.timerConcurrency : 1,
       lockDuration: tuning.lockDurationMs,
       stalledInterval: tuning.stalledIntervalMs,
-      ...(key === 'send' ? { limiter: { ...SEND_QUEUE_LIMITER } } : {}),
+      ...(key === 'send' ? { limiter: { ...opts.channel.queueLimiter } } : {}),
     };
     worker = backend.createWorker(key, run, workerTuning);
     worker.on('failed', (job: AnyJob | undefined, err: Error) =>

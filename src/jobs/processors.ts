@@ -5,7 +5,6 @@
  * wait, and anything else to be retried with backoff.
  */
 import { DelayedError, UnrecoverableError } from 'bullmq';
-import { TelegramBadRequest, TelegramBlocked, TelegramRateLimited, TelegramTransient } from '../channels/telegram/telegram-gateway.js';
 import { localDate } from '../domain/index.js';
 import type { Logger } from '../logger.js';
 import { runDailyChecks } from '../services/daily-checks.service.js';
@@ -17,6 +16,7 @@ import { fireTimer } from '../services/timer.service.js';
 import type { JobName, JobPayload } from './catalogue.js';
 import type { JobCounters, JobMetricsHook, SendResult } from './metrics.js';
 import type { AnyJob } from './queue-backend.js';
+import { ChannelRateLimited, ChannelTransient, MessageGone, RecipientBlocked, RecipientNotFound, RequestRefused } from '../services/channel-port.js';
 
 export interface ProcessorContext {
   deps: NotificationDeps;
@@ -96,17 +96,17 @@ export const handleOutboxSend: Processor<'outbox.send'> = async ({ outboxId }, j
         return r.outcome;
     }
   } catch (e) {
-    if (e instanceof TelegramRateLimited) {
+    if (e instanceof ChannelRateLimited) {
       count('429');
-      // Telegram said how long: the queue waits exactly that, and the job is not counted as failed.
+      // The messenger said how long: the queue waits exactly that, and the job is not counted as failed.
       await ctx.rateLimit(e.retryAfterSeconds * 1000);
       throw ctx.rateLimitError();
     }
-    if (e instanceof TelegramBlocked || e instanceof TelegramBadRequest) {
-      count(e instanceof TelegramBlocked ? '403' : 'error');
-      throw new UnrecoverableError(`${e.name}: ${e.code}`);
+    if (e instanceof RecipientBlocked || e instanceof RequestRefused || e instanceof MessageGone || e instanceof RecipientNotFound) {
+      count(e instanceof RecipientBlocked ? '403' : 'error');
+      throw new UnrecoverableError(`${e.name}: ${e.message}`);
     }
-    if (e instanceof TelegramTransient) count('error');
+    if (e instanceof ChannelTransient) count('error');
     throw e;
   }
 };

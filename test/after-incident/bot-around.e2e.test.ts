@@ -12,6 +12,7 @@ import { sendOutboxMessage } from '../../src/services/notification.service.js';
 import { startBotHarness, buttonData, buttonTexts, TEST_BOT_TOKEN, type BotHarness } from '../helpers/bot-harness.js';
 import { ManualClock } from '../helpers/fixtures.js';
 import { closedIncident, docxText } from './helpers.js';
+import { telegramNoticeChannel } from '../../src/channels/telegram/notice-channel.js';
 
 let h: BotHarness;
 const REVIEWER = 4001;
@@ -80,7 +81,7 @@ describe('around the incident, through the bot', () => {
     expect(toDrafter.map((r) => r.recipientStaffId)).toEqual([h.org.staff.section]);
     // Delivered as the sender would: the drafter reads who sent it back and why.
     const gateway = createTelegramGateway({ apiRoot: h.api.url, token: TEST_BOT_TOKEN });
-    expect(await sendOutboxMessage({ ...h.deps, gateway }, toDrafter[0]!.id)).toMatchObject({ status: 'sent' });
+    expect(await sendOutboxMessage({ ...h.deps, channel: telegramNoticeChannel(gateway, h.deps) }, toDrafter[0]!.id)).toMatchObject({ status: 'sent' });
     expect(h.last('section').text).toContain(`您起草的信息发布稿（事件 ${incident.number}）被审核员退回修改：请核实发生时间。`);
 
     // Sent back, it cannot be passed as it stands: the drafter edits it first.

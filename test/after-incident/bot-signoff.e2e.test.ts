@@ -12,6 +12,7 @@ import { afterIncidentPlugin } from '../../src/flows/after-incident/index.js';
 import { startBotHarness, buttonTexts, TEST_BOT_TOKEN, type BotHarness } from '../helpers/bot-harness.js';
 import { ManualClock } from '../helpers/fixtures.js';
 import { closedIncident, docxText } from './helpers.js';
+import { telegramNoticeChannel } from '../../src/channels/telegram/notice-channel.js';
 
 let h: BotHarness;
 const clock = new ManualClock(new Date('2026-11-29T02:00:00Z'));
@@ -68,7 +69,7 @@ describe('the written report through the bot', { shuffle: false }, () => {
     const [notice] = await h.db.db.select().from(outbox).where(and(eq(outbox.kind, 'report_returned'), eq(outbox.incidentId, incident.id)));
     expect(JSON.stringify(notice!.params)).not.toContain('经验教训');
     const gateway = createTelegramGateway({ apiRoot: h.api.url, token: TEST_BOT_TOKEN });
-    expect(await sendOutboxMessage({ ...h.deps, gateway }, notice!.id)).toMatchObject({ status: 'sent' });
+    expect(await sendOutboxMessage({ ...h.deps, channel: telegramNoticeChannel(gateway, h.deps) }, notice!.id)).toMatchObject({ status: 'sent' });
     expect(h.last('section').text).toContain(`事件 ${incident.number} 的书面报告被退回修改。经验教训部分请结合本所实际`);
 
     // The section fixes the lessons itself and sends it back up.

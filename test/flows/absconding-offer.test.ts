@@ -12,6 +12,7 @@ import { runDailyContactReminders } from '../../src/services/daily-contact.servi
 import { sendOutboxMessage } from '../../src/services/notification.service.js';
 import { startBotHarness, type BotHarness } from '../helpers/bot-harness.js';
 import { TG } from '../helpers/fixtures.js';
+import { telegramNoticeChannel } from '../../src/channels/telegram/notice-channel.js';
 
 let h: BotHarness;
 
@@ -39,7 +40,7 @@ describe('the offer to report absconding after failed contacts', () => {
     expect(offers[0]!.subjectId).toBe(h.org.subjects.a1);
 
     const gateway = createTelegramGateway({ apiRoot: h.api.url, token: h.api.token, perChatIntervalMs: 0 });
-    const sent = await sendOutboxMessage({ ...h.deps, gateway }, offers[0]!.id);
+    const sent = await sendOutboxMessage({ ...h.deps, channel: telegramNoticeChannel(gateway, h.deps) }, offers[0]!.id);
     expect(sent.status).toBe('sent');
     const notice = await h.api.waitForBotMessage(TG.headA, (m) => (m.text ?? '').includes('脱离监督管理'), { after: 0 });
     expect(notice.text).toContain('张*（SQ-A-001）');

@@ -21,6 +21,7 @@ import { dailyPattern } from '../../src/jobs/schedulers.js';
 import { createLogger } from '../../src/logger.js';
 import { parseRole, UsageError } from '../../src/app.js';
 import { standInsFor } from '../../src/services/notification.service.js';
+import { telegramNoticeChannel } from '../../src/channels/telegram/notice-channel.js';
 
 const ID = '0f4b4f4e-2f0a-4a57-9d3b-8b3c8e1f2a10';
 
@@ -38,7 +39,7 @@ describe('the job catalogue', () => {
     const fakeBackend = { kind: 'redis', namespace: 'x', queueName: (b: string) => b, createQueue: () => ({ on() {} }), createWorker: () => ({}), rateLimitError: () => new Error() } as unknown as QueueBackend;
     const base = { db: {} as never, clock: { now: () => new Date() }, timeZone: 'Asia/Shanghai', piiMode: 'masked' as const, cipher: {} as never, policy: async () => ({}) as never };
     expect(() =>
-      createJobSystem(base, { backend: fakeBackend, gateway: new TelegramGateway({ apiRoot: 'http://x', token: undefined }), logger: createLogger('silent'), processors: { 'timer.fire': undefined as never } }),
+      createJobSystem(base, { backend: fakeBackend, channel: telegramNoticeChannel(new TelegramGateway({ apiRoot: 'http://x', token: undefined }), base), logger: createLogger('silent'), processors: { 'timer.fire': undefined as never } }),
     ).toThrow(/timer\.fire/);
   });
 

@@ -16,6 +16,7 @@ import type { ServiceDeps } from '../../src/services/ports.js';
 import { createTestDatabase, type TestDatabase } from '../helpers/db.js';
 import { seedOrg, TG, type SeededOrg } from '../helpers/fixtures.js';
 import { realClockEnv } from '../helpers/real-clock-env.js';
+import { telegramNoticeChannel } from '../../src/channels/telegram/notice-channel.js';
 
 export const SHARED_REDIS = process.env.TEST_REDIS_URL ?? 'redis://127.0.0.1:6379';
 export type BackendKind = 'redis' | 'postgres';
@@ -90,9 +91,10 @@ export async function startHarness(opts: HarnessOptions): Promise<Harness> {
     opts.backend === 'redis' ? { redisUrl: opts.redisUrl ?? SHARED_REDIS, namespace } : { databaseUrl: t.url, namespace: namespace.replace(/-/g, '_'), pgPoolMax: 2 },
   );
   const gateway = createTelegramGateway({ apiRoot: api.url, token: api.token, requestTimeoutMs: opts.gatewayTimeoutMs ?? 5_000 });
+  const base = { db: t.db, clock: opts.clock ?? systemClock, timeZone: 'Asia/Shanghai', piiMode: 'masked' as const, cipher: org.cipher, policy: async () => policy };
   const jobs = createJobSystem(
-    { db: t.db, clock: opts.clock ?? systemClock, timeZone: 'Asia/Shanghai', piiMode: 'masked', cipher: org.cipher, policy: async () => policy },
-    { backend, gateway, logger: opts.logger ?? quiet, ...(opts.metrics ? { metrics: opts.metrics } : {}), tuning: { relayEveryMs: 1_000, reconcileEveryMs: 0, ...opts.tuning } },
+    base,
+    { backend, channel: telegramNoticeChannel(gateway, base), logger: opts.logger ?? quiet, ...(opts.metrics ? { metrics: opts.metrics } : {}), tuning: { relayEveryMs: 1_000, reconcileEveryMs: 0, ...opts.tuning } },
   );
   if (opts.workers !== false) await jobs.startWorkers({ schedulers: opts.schedulers ?? false, catchUp: false });
   return {
