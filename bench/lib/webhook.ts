@@ -1,6 +1,6 @@
 /** Points the stand-in's webhook at a bot, as that bot's own setWebhook call would. */
 import type { BotApiServer } from '../../src/sandbox/bot-api-server.js';
-import { ALLOWED_UPDATES } from '../../src/bot/run.js';
+import { ALLOWED_UPDATES } from '../../src/channels/telegram/run.js';
 import { BENCH_BOT } from './telegram-side.js';
 
 export async function pointWebhook(server: BotApiServer, url: string, secret: string): Promise<void> {

@@ -5,7 +5,7 @@
  * Usage: node --import tsx bench/tools/rss-probe.ts
  */
 import '../../src/main.js';
-import '../../src/bot/index.js';
+import '../../src/channels/telegram/index.js';
 
 setTimeout(() => {
   if (typeof globalThis.gc === 'function') globalThis.gc();
