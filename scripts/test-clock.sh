@@ -32,7 +32,7 @@ for label in "${ORDER[@]}"; do
   echo "== the suite with the clock at $label (UTC $at)"
   FAKETIME_DONT_RESET=1 TZ=UTC faketime -f "@$at" npx vitest run > "$logs/$label.log" 2>&1
   rc=$?
-  grep -E '^\s*(Test Files|Tests)\s' "$logs/$label.log" | sed 's/\x1b\[[0-9;]*m//g'
+  sed 's/\x1b\[[0-9;]*m//g' "$logs/$label.log" | grep -E '^\s*(Test Files|Tests)\s'
   if [ $rc -ne 0 ]; then
     failed+=("$label")
     sed 's/\x1b\[[0-9;]*m//g' "$logs/$label.log" | grep -E '^\s*(FAIL|×)' | head -20
