@@ -23,6 +23,7 @@ const zh = {
   // --- notes added to a notice
   'notice.resent': '（补发：系统恢复后重发，如已收到同一通知请忽略）',
   'notice.stand_in': '（{name}暂时无法接收消息，由您代为接收）',
+  'notice.stand_in.also': '（{name}暂时无法接收消息，此条同时由您代为接收）',
 
   // --- chain of command (written by the flows' use cases)
   'notice.incident_reported': '🆕 新事件上报，请及时签收。',
@@ -141,6 +142,7 @@ const en: Record<keyof typeof zh, string> = {
 
   'notice.resent': '(Re-sent after a system recovery; ignore it if you already have this notice.)',
   'notice.stand_in': '({name} cannot be reached at the moment; you receive this in their place.)',
+  'notice.stand_in.also': '({name} cannot be reached at the moment; you also receive this in their place.)',
 
   'notice.incident_reported': '🆕 A new incident was reported. Please acknowledge it.',
   'notice.incident_reported.fyi': '🆕 A new incident was reported in your area.',

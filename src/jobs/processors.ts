@@ -77,9 +77,9 @@ export const handleOutboxSend: Processor<'outbox.send'> = async ({ outboxId }, j
         return waitUntil(job, token, r.until);
       case 'rerouted':
         count(r.reason === 'blocked' ? '403' : 'error');
-        ctx.logger.warn({ job: job.name, jobId: job.id, outboxId, reason: r.reason, standIns: r.to.length, ...incidentFields(r.incident) }, 'recipient unreachable: notice moved to who stands in');
-        // Not retried: the person cannot receive it; the row is closed and moved to whoever stands in.
-        throw new UnrecoverableError(r.outcome);
+        // Normal operation, not a failure: the row is closed and the notice is with whoever stands in.
+        ctx.logger.info({ job: job.name, jobId: job.id, outboxId, reason: r.reason, standIns: r.to.length, ...incidentFields(r.incident) }, 'recipient unreachable: notice moved to who stands in');
+        return r.outcome;
       case 'undeliverable':
         count(r.reason === 'blocked' ? '403' : 'error');
         ctx.logger.info({ job: job.name, jobId: job.id, outboxId, reason: r.reason, tried: r.tried, ...incidentFields(r.incident) }, 'notice undeliverable: nobody in the stand-in chain can receive it; recorded');

@@ -32,6 +32,7 @@ import {
   forgetCardMessage,
   incidentVersion,
   lockNoticeRoot,
+  lockNoticeSiblings,
   lockOutboxRow,
   lockRecipient,
   markDead,
@@ -302,7 +303,7 @@ async function reroute(deps: NotificationDeps, row: OutboxRow, reason: RerouteRe
     const rootId = p.rootOutboxId ?? row.id;
     const lockedRoot = await lockNoticeRoot(tx, rootId);
     const root = lockedRoot ?? row;
-    if (!(await closeOpenRow(tx, row.id, `unreachable: ${reason}`))) return { created: [], undeliverable: false, sectionUnreachable: false, tried: 0 };
+    if (!(await closeOpenRow(tx, row.id, `unreachable: ${reason}`))) return { created: [], alsoFor: [], undeliverable: false, sectionUnreachable: false, tried: 0 };
 
     const rootParams = (root.params ?? {}) as Record<string, unknown>;
     const chain = chainSchema.safeParse(rootParams.chain ?? {}).data ?? { tried: [], given: [] };
@@ -326,8 +327,20 @@ async function reroute(deps: NotificationDeps, row: OutboxRow, reason: RerouteRe
     const allTried = [...tried, ...walk.passed];
     const allGiven = [...new Set([...given, ...walk.to])];
 
+    // A stand-in who receives this very notice in their own right (the other section member) gets it
+    // once: their own row also names whom it is for, and no second row is written for them.
+    const siblings = walk.to.length ? new Map((await lockNoticeSiblings(tx, root)).filter((r) => r.status !== 'dead').map((r) => [r.recipientStaffId, r])) : new Map<string, OutboxRow>();
+    const alsoFor = walk.to.filter((id) => siblings.has(id));
+    for (const id of alsoFor) {
+      const own = siblings.get(id)!;
+      if (own.status === 'sent') continue; // they have it already; it said nothing of whom else it was for
+      const ownParams = (own.params ?? {}) as Record<string, unknown>;
+      const list = Array.isArray(ownParams.alsoFor) ? (ownParams.alsoFor as string[]) : [];
+      if (!list.includes(root.recipientStaffId)) await setOutboxParams(tx, own.id, { ...ownParams, alsoFor: [...list, root.recipientStaffId] });
+    }
+
     const { chain: _chain, standInFor: _standInFor, rootOutboxId: _rootOutboxId, ...noticeParams } = rootParams;
-    const drafts: NoticeDraft[] = walk.to.map((recipientStaffId) => ({
+    const drafts: NoticeDraft[] = walk.to.filter((id) => !siblings.has(id)).map((recipientStaffId) => ({
       recipientStaffId,
       kind: root.kind as NoticeKind,
       incidentId: root.incidentId,
@@ -343,7 +356,7 @@ async function reroute(deps: NotificationDeps, row: OutboxRow, reason: RerouteRe
 
     let undeliverable = false;
     let sectionUnreachable = false;
-    if (created.length === 0 && !p.cardOnly) {
+    if (created.length === 0 && alsoFor.length === 0 && !p.cardOnly) {
       const keys = [root.dedupeKey, ...allGiven.map((id) => `${root.dedupeKey}-via-${id}`)];
       if (!(await anyAliveAmong(tx, keys, row.id, ALIVE))) {
         undeliverable = true;
@@ -368,9 +381,9 @@ async function reroute(deps: NotificationDeps, row: OutboxRow, reason: RerouteRe
       entity: 'staff',
       entityId: row.recipientStaffId,
       incidentId: row.incidentId,
-      data: { outboxId: row.id, rootOutboxId: root.id, kind: row.kind, reason, standIns: walk.to, passed: walk.passed, undeliverable },
+      data: { outboxId: row.id, rootOutboxId: root.id, kind: row.kind, reason, standIns: walk.to, alsoFor, passed: walk.passed, undeliverable },
     });
-    return { created, undeliverable, sectionUnreachable, tried: allTried.length };
+    return { created, alsoFor, undeliverable, sectionUnreachable, tried: allTried.length };
   });
   await deps.dispatcher.afterCommit({ ...emptyChange(), outboxCreated: result.created });
   const incident = row.incidentId ? await findIncidentRef(deps.db, row.incidentId) : undefined;
@@ -385,6 +398,7 @@ async function reroute(deps: NotificationDeps, row: OutboxRow, reason: RerouteRe
       ...ref,
     };
   }
-  const to = result.created.map((r) => r.recipientStaffId);
-  return { status: 'rerouted', reason, to, outcome: `rerouted: ${reason}, moved to ${to.length}`, ...ref };
+  const to = [...result.created.map((r) => r.recipientStaffId), ...result.alsoFor];
+  const also = result.alsoFor.length ? ` (${result.alsoFor.length} of them already had it in their own right)` : '';
+  return { status: 'rerouted', reason, to, outcome: `rerouted: ${reason}, moved to ${to.length}${also}`, ...ref };
 }

@@ -157,6 +157,8 @@ const paramsSchema = z
     timerKind: z.string().optional(),
     minutes: z.number().optional(),
     standInFor: z.string().optional(),
+    /** On a person's own row: the people they also receive it for, who cannot be reached. */
+    alsoFor: z.array(z.string()).optional(),
     /** On a row a reroute wrote: the notice's first row, which holds the chain tried so far. */
     rootOutboxId: z.string().optional(),
     /** Rows written before comments were read from their sign-off carried the text itself. */
@@ -192,9 +194,11 @@ export async function drawTelegramNotice(deps: DrawDeps, row: OutboxRow, recipie
   const p: NoticeParams = paramsSchema.safeParse(row.params).data ?? {};
   const when = (iso: string | Date | undefined) => (iso ? formatLocal(new Date(iso), deps.timeZone, now) : '');
   const notes: string[] = [];
-  if (p.standInFor) {
-    const names = await staffNames(deps.db, [p.standInFor]);
-    notes.push(tx(lang, 'notice.stand_in', { name: names.get(p.standInFor) ?? t(lang, 'notice.unknown_person') }));
+  const forWhom = [...new Set([...(p.standInFor ? [p.standInFor] : []), ...(p.alsoFor ?? [])])];
+  if (forWhom.length) {
+    const names = await staffNames(deps.db, forWhom);
+    const list = forWhom.map((id) => names.get(id) ?? t(lang, 'notice.unknown_person')).join(lang === 'zh' ? '、' : ', ');
+    notes.push(tx(lang, p.standInFor ? 'notice.stand_in' : 'notice.stand_in.also', { name: list }));
   }
   const drill = row.isDrill ? t(lang, 'drill.prefix') : '';
 

@@ -3,7 +3,7 @@
  * attempt, recording how it ended, and the reads and locks a reroute needs. Each is one statement, or
  * one short transaction where it says so.
  */
-import { and, eq, inArray, ne } from 'drizzle-orm';
+import { and, eq, inArray, like, ne } from 'drizzle-orm';
 import type { Executor } from '../client.js';
 import { incidentCards, incidents, outbox, staff } from '../schema.js';
 import type { OutboxRow } from './outbox.repository.js';
@@ -65,6 +65,24 @@ export async function anyAliveAmong(db: Executor, dedupeKeys: readonly string[],
     .where(and(inArray(outbox.dedupeKey, [...dedupeKeys]), inArray(outbox.status, [...alive]), ne(outbox.id, exceptId)))
     .limit(1);
   return rows.length > 0;
+}
+
+/**
+ * The same notice's rows for other people in their own right: rows written together for a change or a
+ * deadline share a dedupe key up to the recipient (`<kind>-<incident>-<key>-<staff id>`). Locked, so a
+ * stand-in's row can be told whom else it now also reaches.
+ */
+export async function lockNoticeSiblings(db: Executor, root: Pick<OutboxRow, 'id' | 'kind' | 'dedupeKey' | 'recipientStaffId'>): Promise<OutboxRow[]> {
+  const suffix = `-${root.recipientStaffId}`;
+  if (!root.dedupeKey.endsWith(suffix)) return [];
+  const prefix = root.dedupeKey.slice(0, -suffix.length);
+  const rows = await db
+    .select()
+    .from(outbox)
+    .where(and(eq(outbox.kind, root.kind), like(outbox.dedupeKey, `${prefix.replace(/[\\%_]/g, (c) => `\\${c}`)}-%`), ne(outbox.id, root.id)))
+    .for('no key update');
+  // Only rows of the form prefix-<staff id>, not a stand-in's (…-via-…).
+  return rows.filter((r) => r.dedupeKey === `${prefix}-${r.recipientStaffId}`);
 }
 
 /** Locks a recipient's staff row for a reroute: NO KEY UPDATE, which an outbox insert's foreign-key check does not wait on. */
