@@ -9,7 +9,7 @@ import type { FastifyInstance } from 'fastify';
 import postgres from 'postgres';
 import { effectivePolicy } from './admin/policy.js';
 import { createBot, startBot, type RunningBot } from './channels/telegram/index.js';
-import { createTelegramGateway } from './channels/telegram/telegram-gateway.js';
+import { createTelegramGateway, type TelegramGateway } from './channels/telegram/telegram-gateway.js';
 import { connectDatabase, migrateDatabase, type DbHandle } from './db/client.js';
 import { isEmbeddedDatabaseUrl, startEmbeddedPostgres, type EmbeddedDatabase } from './db/embedded.js';
 import { loadPiiKey, PiiCipher } from './db/pii-crypto.js';
@@ -22,7 +22,7 @@ import { createLogger, type Logger } from './logger.js';
 import { postgresCheck, queueCheck } from './ops/health.js';
 import { metrics as opsMetrics } from './ops/metrics.js';
 import { registerOpsRoutes } from './ops/routes.js';
-import { createPgChatLocks, type ChatLocks } from './services/update-gate.js';
+import { createPgChatLocks, type ChatLocks } from './db/chat-locks.js';
 import { telegramNoticeChannel } from './channels/telegram/notice-channel.js';
 
 export const ROLES = ['all', 'bot', 'worker'] as const;
@@ -152,7 +152,7 @@ export async function runApp(opts: RunAppOptions): Promise<AppHandle> {
     // The per-chat locks hold a connection for a whole update: a small pool of their own, so held locks
     // never take the connections the handlers need.
     const chatLockSql = postgres(databaseUrl, { max: CHAT_LOCK_POOL, onnotice: () => {}, connection: { application_name: 'corrections-chat-locks' } });
-    const bot = await startBotPart({ config: { ...config, botToken }, logger, jobs, http, chatLocks: createPgChatLocks(chatLockSql, { dedicated: true }) });
+    const bot = await startBotPart({ config: { ...config, botToken }, logger, jobs, gateway, http, chatLocks: createPgChatLocks(chatLockSql, { dedicated: true }) });
     // Stops taking updates (the batch in hand finishes), then frees the lock pool it used.
     closers.push(async () => {
       await bot.stop();
@@ -205,10 +205,19 @@ export async function startEmbedded(dataDir: string, logger: Logger, opts: { det
 // ---------------------------------------------------------------------------------------------
 // The bot (the flows: src/bot/index.ts, src/bot/run.ts), with the after-incident plugin.
 
-async function startBotPart(ctx: { config: Config & { botToken: string }; logger: Logger; jobs: JobSystem; http: FastifyInstance; chatLocks: ChatLocks }): Promise<RunningBot> {
+/** The bot shares the jobs' gateway: replies and notices to one chat keep one spacing and one pace. */
+async function startBotPart(ctx: {
+  config: Config & { botToken: string };
+  logger: Logger;
+  jobs: JobSystem;
+  gateway: TelegramGateway;
+  http: FastifyInstance;
+  chatLocks: ChatLocks;
+}): Promise<RunningBot> {
   const { config, logger, jobs, http } = ctx;
   const bot = createBot({
     ...jobs.deps,
+    gateway: ctx.gateway,
     logger,
     chatLocks: ctx.chatLocks,
     botToken: config.botToken,
@@ -219,3 +228,35 @@ async function startBotPart(ctx: { config: Config & { botToken: string }; logger
   });
   return startBot(bot, config, http);
 }
+
+// ---------------------------------------------------------------------------------------------
+// What the sandbox may use of the app, and all it may use (the architecture test holds it to this):
+// runApp above, and the trainer's part (src/app-trainer.ts), with the plan's words its page shows. The
+// sandbox is a stand-in for Telegram and a page; through this one door, the layers behind it can change
+// without it.
+
+export {
+  EPIDEMIC_SCENARIO_INFO,
+  EPIDEMIC_SCENARIOS,
+  INCIDENT_TYPE_INFO,
+  INCIDENT_TYPES,
+  openDrillGround,
+  RUN_NOW_KINDS,
+  timeScaleLabel,
+  TrainerRequestError,
+} from './app-trainer.js';
+export type {
+  DrillGround,
+  DrillOffice,
+  DrillPlace,
+  EpidemicScenario,
+  EscalationPolicy,
+  ExamplesReloaded,
+  IncidentType,
+  PositionKind,
+  RunNowKind,
+  RunNowResult,
+  SandboxPerson,
+  SeedResult,
+  Trainer,
+} from './app-trainer.js';

@@ -21,7 +21,7 @@ import { parseConfig, type Config } from './config.js';
 import type { EmbeddedDatabase } from './db/embedded.js';
 import { createLogger, prettyDestination, resolveLogFormat } from './logger.js';
 import { sandboxBanner } from './sandbox/banner.js';
-import { isPostgresJsClosedSocketWrite } from './services/database-unavailable.js';
+import { isPostgresJsClosedSocketWrite } from './db/database-unavailable.js';
 
 /** Start-up failures whose message says it all (a port taken, a package left out): no stack trace. */
 const EXPLAINED_START_ERRORS = new Set(['SandboxStartError', 'EmbeddedPostgresMissingError']);

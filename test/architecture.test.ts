@@ -227,3 +227,73 @@ describe('the message catalogue', () => {
     expect(found).toEqual([]);
   });
 });
+
+// ---------------------------------------------------------------------------------------------
+// The sandbox reaches the app through one door. From the rest of src, a file under src/sandbox may
+// import only:
+// - src/app.ts: the app's public start (runApp) and the trainer's part it re-exports (src/app-trainer.ts);
+// - src/config.ts: the sandbox is handed the parsed Config and gives the app its own variant of it
+//   (the sandbox's bot token, the local API root, the shortened deadlines);
+// - src/logger.ts: the Logger it is handed and logs with;
+// - src/i18n/*: the page's strings, both languages, from the catalogue (a leaf: it brings no layer along).
+// Type-only imports count too: a type from src/db or src/services is knowledge of what is behind the door.
+
+const SANDBOX = path.join(SRC, 'sandbox');
+const SANDBOX_MAY_IMPORT = ['app.ts', 'config.ts', 'logger.ts'];
+
+/** Imports of a sandbox file that land in src outside src/sandbox and outside what it may import. */
+function sandboxDoorViolations(file: string, source: string): string[] {
+  const found: string[] = [];
+  for (const spec of importSpecifiers(source)) {
+    if (!spec.startsWith('.')) continue;
+    const rel = path.relative(SRC, path.resolve(path.dirname(file), spec)).split(path.sep).join('/').replace(/\.js$/, '.ts');
+    if (rel.startsWith('../')) found.push(`imports outside src (${spec})`);
+    else if (rel.startsWith('sandbox/') || rel.startsWith('i18n/') || SANDBOX_MAY_IMPORT.includes(rel)) continue;
+    else found.push(`imports src/${rel} (${spec})`);
+  }
+  return found;
+}
+
+describe('src/sandbox and the app', () => {
+  describe('the door scanner itself', () => {
+    const at = path.join(SANDBOX, 'sample.ts');
+    it.each([
+      [`import { startDrill } from '../services/drill.service.js';`, 'imports src/services/drill.service.ts'],
+      [`import type { Database } from '../db/client.js';`, 'imports src/db/client.ts'],
+      [`import {\n  INCIDENT_TYPES,\n  timeScaleLabel,\n} from '../domain/index.js';`, 'imports src/domain/index.ts'],
+      [`export { sendCard } from '../channels/telegram/index.js';`, 'imports src/channels/telegram/index.ts'],
+      [`const { createHttpServer } = await import('../http/server.js');`, 'imports src/http/server.ts'],
+      [`import { openDrillGround } from '../app-trainer.js';`, 'imports src/app-trainer.ts'],
+      [`import { loadPolicyOverrides } from '../admin/policy.js';`, 'imports src/admin/policy.ts'],
+      [`import { h } from '../../test/helpers/bot-harness.js';`, 'imports outside src'],
+    ])('flags %j', (source, expected) => {
+      expect(sandboxDoorViolations(at, source).join('; ')).toContain(expected);
+    });
+
+    it('flags a file deeper in src/sandbox that climbs out', () => {
+      expect(sandboxDoorViolations(path.join(SANDBOX, 'web', 'sample.ts'), `import '../../db/schema.js';`)).toEqual(['imports src/db/schema.ts (../../db/schema.js)']);
+    });
+
+    it.each([
+      `import { runApp, type AppHandle } from '../app.js';`,
+      `import type { Config } from '../config.js';`,
+      `import type { Logger } from '../logger.js';`,
+      `import { CATALOGUE } from '../i18n/index.js';`,
+      `import { sendJson } from './bot-api-http.js';`,
+      `import Fastify from 'fastify';`,
+      `// not '../db/client.js', which it may not import`,
+    ])('passes %j', (source) => {
+      expect(sandboxDoorViolations(at, source)).toEqual([]);
+    });
+  });
+
+  const files = domainFiles(SANDBOX).filter((f) => /\.(ts|mts)$/.test(f));
+
+  it('has files to check', () => {
+    expect(files.map((f) => path.relative(SANDBOX, f))).toEqual(expect.arrayContaining(['run-sandbox.ts', 'page-config.ts', 'bot-api-server.ts']));
+  });
+
+  it.each(files.map((f) => [path.relative(SRC, f), f]))('%s imports from the rest of src only src/app.ts, src/config.ts, src/logger.ts and src/i18n', (_, file) => {
+    expect(sandboxDoorViolations(file, readFileSync(file, 'utf8'))).toEqual([]);
+  });
+});

@@ -3,10 +3,11 @@
  * deep link (`https://t.me/<bot>?start=<code>`) binds a Telegram account to a seat when redeemed.
  */
 import { randomBytes } from 'node:crypto';
-import { eq } from 'drizzle-orm';
 import type { Database } from '../db/client.js';
 import { appendAudit } from '../db/repositories/audit.repository.js';
-import { invites, staff, units } from '../db/schema.js';
+import { insertInvite } from '../db/repositories/invite.repository.js';
+import { findStaffByCode } from '../db/repositories/staff.repository.js';
+import { findUnitByCode } from '../db/repositories/unit.repository.js';
 import { addMs, HOUR, POSITION_KINDS, type PositionKind } from '../domain/index.js';
 import { AdminRefusal } from './errors.js';
 import { seatMismatch } from './positions.js';
@@ -51,31 +52,28 @@ export async function createInvite(db: Database, req: InviteRequest): Promise<Cr
   if (!/^[A-Za-z][A-Za-z0-9_]{3,31}$/.test(bot)) throw new AdminRefusal('BOT_USERNAME', 'must be a Telegram bot username without @');
 
   return db.transaction(async (tx) => {
-    const [unit] = await tx.select().from(units).where(eq(units.code, req.unitCode));
+    const unit = await findUnitByCode(tx, req.unitCode);
     if (!unit) throw new AdminRefusal('--unit', `no unit with code '${req.unitCode}'`);
     const mismatch = seatMismatch(position, unit.kind);
     if (mismatch) throw new AdminRefusal('--position', mismatch);
     let staffId: string | null = null;
     if (req.staffCode) {
-      const [person] = await tx.select().from(staff).where(eq(staff.code, req.staffCode));
+      const person = await findStaffByCode(tx, req.staffCode);
       if (!person) throw new AdminRefusal('--staff', `no staff member with code '${req.staffCode}'`);
       if (person.telegramUserId !== null) throw new AdminRefusal('--staff', `'${req.staffCode}' is already bound to a Telegram account`);
       staffId = person.id;
     }
     const code = newInviteCode();
     const expiresAt = addMs(req.now, Math.round(hours * HOUR));
-    const [row] = await tx
-      .insert(invites)
-      .values({ code, unitId: unit.id, positionKind: position, staffId, createdBy: req.createdBy ?? 'cli', createdAt: req.now, expiresAt })
-      .returning({ id: invites.id });
+    const row = await insertInvite(tx, { code, unitId: unit.id, positionKind: position, staffId, createdBy: req.createdBy ?? 'cli', createdAt: req.now, expiresAt });
     // The code is a credential: the trail records the invite, not the code.
     await appendAudit(tx, {
       at: req.now,
       action: 'invite.created',
       entity: 'invite',
-      entityId: row!.id,
+      entityId: row.id,
       data: { unitId: unit.id, positionKind: position, staffId, expiresAt: expiresAt.toISOString(), createdBy: req.createdBy ?? 'cli' },
     });
-    return { id: row!.id, code, link: inviteLink(bot, code), expiresAt };
+    return { id: row.id, code, link: inviteLink(bot, code), expiresAt };
   });
 }

@@ -7,12 +7,14 @@
  * The file describes the organisation; it does not delete: a person who leaves is set `active: false`.
  * A Telegram user id or a language missing from the file keeps the one set when an invite was redeemed.
  */
-import { inArray, sql } from 'drizzle-orm';
 import { isMap, isScalar, isSeq, LineCounter, parseDocument, type Document } from 'yaml';
 import { z } from 'zod';
 import type { Database, Executor } from '../db/client.js';
 import { appendAudit } from '../db/repositories/audit.repository.js';
-import { positions, settings, staff, units } from '../db/schema.js';
+import { upsertPositionByCode } from '../db/repositories/position.repository.js';
+import { writeSetting } from '../db/repositories/settings.repository.js';
+import { findStaffByCode, findStaffByTelegramIds, upsertStaffByCode } from '../db/repositories/staff.repository.js';
+import { findUnitByCode, upsertUnitByCode } from '../db/repositories/unit.repository.js';
 import { POSITION_KINDS, UNIT_KINDS, type PolicyOverrides } from '../domain/index.js';
 import { formatPath, InputFileError, type InputProblem } from './errors.js';
 import { POLICY_OVERRIDES_KEY, validatePolicyOverrides } from './policy.js';
@@ -200,101 +202,48 @@ export async function importOrg(db: Database, org: OrgFile, opts: { now: Date; s
 
     const unitIds = new Map<string, string>();
     for (const u of parentsFirst(org.units)) {
-      const [row] = await tx
-        .insert(units)
-        .values({ code: u.code, kind: u.kind, name: u.name, nameEn: u.name_en ?? null, parentId: u.parent ? unitIds.get(u.parent)! : null, external: u.external })
-        .onConflictDoUpdate({
-          target: units.code,
-          set: { kind: sql`excluded.kind`, name: sql`excluded.name`, nameEn: sql`excluded.name_en`, parentId: sql`excluded.parent_id`, external: sql`excluded.external` },
-          setWhere: sql`(${units.kind}, ${units.name}, ${units.nameEn}, ${units.parentId}, ${units.external})
-            is distinct from (excluded.kind, excluded.name, excluded.name_en, excluded.parent_id, excluded.external)`,
-        })
-        .returning({ id: units.id, inserted: sql<boolean>`(xmax = 0)` });
+      const row = await upsertUnitByCode(tx, { code: u.code, kind: u.kind, name: u.name, nameEn: u.name_en ?? null, parentId: u.parent ? unitIds.get(u.parent)! : null, external: u.external });
       tally(result.units, row);
-      unitIds.set(u.code, row?.id ?? (await idByCode(tx, 'units', u.code)));
+      unitIds.set(u.code, row?.id ?? (await findUnitByCode(tx, u.code))!.id);
     }
 
     const staffIds = new Map<string, string>();
     for (const s of org.staff) {
-      const tg = s.telegram_user_id ?? null;
-      const language = s.language ?? null;
-      const [row] = await tx
-        .insert(staff)
-        .values({ code: s.code, name: s.name, unitId: unitIds.get(s.unit)!, language: language ?? 'zh', phone: s.phone ?? null, active: s.active, telegramUserId: tg, chatId: tg, createdAt: opts.now, updatedAt: opts.now })
-        .onConflictDoUpdate({
-          target: staff.code,
-          set: {
-            name: sql`excluded.name`,
-            unitId: sql`excluded.unit_id`,
-            language: sql`coalesce(${language}::text, ${staff.language})`,
-            phone: sql`excluded.phone`,
-            active: sql`excluded.active`,
-            // Absent from the file: keep the id an invite bound.
-            telegramUserId: sql`coalesce(excluded.telegram_user_id, ${staff.telegramUserId})`,
-            chatId: sql`coalesce(excluded.chat_id, ${staff.chatId})`,
-            updatedAt: opts.now,
-          },
-          setWhere: sql`(${staff.name}, ${staff.unitId}, ${staff.language}, ${staff.phone}, ${staff.active}, ${staff.telegramUserId})
-            is distinct from (excluded.name, excluded.unit_id, coalesce(${language}::text, ${staff.language}), excluded.phone, excluded.active, coalesce(excluded.telegram_user_id, ${staff.telegramUserId}))`,
-        })
-        .returning({ id: staff.id, inserted: sql<boolean>`(xmax = 0)` });
+      const row = await upsertStaffByCode(
+        tx,
+        { code: s.code, name: s.name, unitId: unitIds.get(s.unit)!, language: s.language ?? null, phone: s.phone ?? null, active: s.active, telegramUserId: s.telegram_user_id ?? null },
+        opts.now,
+      );
       tally(result.staff, row);
-      staffIds.set(s.code, row?.id ?? (await idByCode(tx, 'staff', s.code)));
+      staffIds.set(s.code, row?.id ?? (await findStaffByCode(tx, s.code))!.id);
     }
 
     for (const p of org.positions) {
-      const [row] = await tx
-        .insert(positions)
-        .values({
-          code: p.code,
-          kind: p.kind,
-          unitId: unitIds.get(p.unit)!,
-          holderStaffId: p.holder ? staffIds.get(p.holder)! : null,
-          actingStaffId: p.acting ? staffIds.get(p.acting)! : null,
-        })
-        .onConflictDoUpdate({
-          target: positions.code,
-          set: { kind: sql`excluded.kind`, unitId: sql`excluded.unit_id`, holderStaffId: sql`excluded.holder_staff_id`, actingStaffId: sql`excluded.acting_staff_id` },
-          setWhere: sql`(${positions.kind}, ${positions.unitId}, ${positions.holderStaffId}, ${positions.actingStaffId})
-            is distinct from (excluded.kind, excluded.unit_id, excluded.holder_staff_id, excluded.acting_staff_id)`,
-        })
-        .returning({ id: positions.id, inserted: sql<boolean>`(xmax = 0)` });
+      const row = await upsertPositionByCode(tx, {
+        code: p.code,
+        kind: p.kind,
+        unitId: unitIds.get(p.unit)!,
+        holderStaffId: p.holder ? staffIds.get(p.holder)! : null,
+        actingStaffId: p.acting ? staffIds.get(p.acting)! : null,
+      });
       tally(result.positions, row);
     }
 
     // The file is the whole truth for the policy: no overrides in it means the defaults.
-    const changed = await tx
-      .insert(settings)
-      .values({ key: POLICY_OVERRIDES_KEY, value: org.policy_overrides, updatedAt: opts.now })
-      .onConflictDoUpdate({
-        target: settings.key,
-        set: { value: sql`excluded.value`, updatedAt: opts.now },
-        setWhere: sql`${settings.value} is distinct from excluded.value`,
-      })
-      .returning({ key: settings.key });
-    result.policyOverridesChanged = changed.length > 0;
+    result.policyOverridesChanged = await writeSetting(tx, POLICY_OVERRIDES_KEY, org.policy_overrides, opts.now);
 
     await appendAudit(tx, { at: opts.now, action: 'org.imported', entity: 'org', data: { source: opts.source ?? 'cli', ...result } });
     return result;
   });
 }
 
-async function idByCode(tx: Executor, table: 'units' | 'staff', c: string): Promise<string> {
-  const t = table === 'units' ? units : staff;
-  const [row] = await tx.select({ id: t.id }).from(t).where(sql`${t.code} = ${c}`);
-  return row!.id;
-}
-
 /** A Telegram account already bound to someone else must not silently move; refuses the file instead. */
 async function refuseForeignTelegramIds(tx: Executor, org: OrgFile): Promise<void> {
   const given = org.staff.flatMap((s, i) => (s.telegram_user_id != null ? [{ i, code: s.code, tg: s.telegram_user_id }] : []));
   if (given.length === 0) return;
-  const holders = await tx
-    .select({ code: staff.code, tg: staff.telegramUserId })
-    .from(staff)
-    .where(inArray(staff.telegramUserId, given.map((g) => g.tg)));
+  const holders = await findStaffByTelegramIds(tx, given.map((g) => g.tg));
   const problems = given.flatMap((g) => {
-    const holder = holders.find((h) => h.tg === g.tg && h.code !== g.code);
+    const holder = holders.find((h) => h.telegramUserId === g.tg && h.code !== g.code);
     return holder ? [{ where: `staff[${g.i}].telegram_user_id`, message: `already bound to staff '${holder.code}'` }] : [];
   });
   if (problems.length) throw new InputFileError('org', problems);

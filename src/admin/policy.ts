@@ -3,10 +3,9 @@
  * 立即, 及时, 第一时间), i.e. DEFAULT_POLICY overlaid with the overrides the org file sets, stored in
  * `settings` under `policy_overrides`. New incidents snapshot the result.
  */
-import { eq } from 'drizzle-orm';
 import { z } from 'zod';
 import type { Executor } from '../db/client.js';
-import { settings } from '../db/schema.js';
+import { readSetting } from '../db/repositories/settings.repository.js';
 import { DEFAULT_POLICY, resolvePolicy, scalePolicy, type EscalationPolicy, type PolicyOverrides } from '../domain/index.js';
 import { formatPath, type InputProblem } from './errors.js';
 
@@ -46,8 +45,7 @@ export function validatePolicyOverrides(raw: unknown, at: ReadonlyArray<Property
 }
 
 export async function loadPolicyOverrides(db: Executor): Promise<PolicyOverrides> {
-  const [row] = await db.select({ value: settings.value }).from(settings).where(eq(settings.key, POLICY_OVERRIDES_KEY));
-  return (row?.value ?? {}) as PolicyOverrides;
+  return ((await readSetting(db, POLICY_OVERRIDES_KEY)) ?? {}) as PolicyOverrides;
 }
 
 /** Defaults + stored overrides, then scaled (POLICY_TIME_SCALE; 1 in production). */

@@ -4,13 +4,14 @@
  * and then either every row is written or none. Names and ID numbers are stored encrypted; problems and
  * the audit entry never repeat them.
  */
-import { inArray, sql } from 'drizzle-orm';
 import { CsvError, parse } from 'csv-parse/sync';
 import { z } from 'zod';
 import type { Database, Executor } from '../db/client.js';
 import type { PiiCipher } from '../db/pii-crypto.js';
 import { appendAudit } from '../db/repositories/audit.repository.js';
-import { staff, subjects, units } from '../db/schema.js';
+import { findStaffByCodes } from '../db/repositories/staff.repository.js';
+import { insertSubject, listSubjects, updateSubject } from '../db/repositories/subject.repository.js';
+import { findUnitsByCodes } from '../db/repositories/unit.repository.js';
 import { idNumberProblem, normaliseIdNumber, type IdNumberProblem } from '../domain/index.js';
 import { InputFileError, type InputProblem } from './errors.js';
 import type { UpsertCounts } from './org-import.js';
@@ -119,9 +120,7 @@ export async function importSubjects(db: Database, cipher: PiiCipher, rows: read
   return db.transaction(async (tx) => {
     const refs = await resolveReferences(tx, cipher, rows);
     const result: UpsertCounts = { created: 0, updated: 0, unchanged: 0 };
-    const existing = new Map(
-      (await tx.select().from(subjects).where(inArray(subjects.code, rows.map((r) => r.code)))).map((s) => [s.code, s]),
-    );
+    const existing = new Map((await listSubjects(tx, { codes: rows.map((r) => r.code) })).map((s) => [s.code, s]));
     for (const r of rows) {
       const officeUnitId = refs.offices.get(r.office)!;
       const responsibleStaffId = r.responsible_officer ? refs.officers.get(r.responsible_officer)!.id : null;
@@ -151,10 +150,10 @@ export async function importSubjects(db: Database, cipher: PiiCipher, rows: read
         updatedAt: opts.now,
       };
       if (current) {
-        await tx.update(subjects).set(values).where(sql`${subjects.id} = ${current.id}`);
+        await updateSubject(tx, current.id, values);
         result.updated++;
       } else {
-        await tx.insert(subjects).values({ ...values, createdAt: opts.now });
+        await insertSubject(tx, { ...values, createdAt: opts.now });
         result.created++;
       }
     }
@@ -175,12 +174,10 @@ function decryptOrRefuse(cipher: PiiCipher, blob: Buffer, row: number): string {
 async function resolveReferences(tx: Executor, cipher: PiiCipher, rows: readonly SubjectRow[]) {
   const officeCodes = [...new Set(rows.map((r) => r.office))];
   const officerCodes = [...new Set(rows.flatMap((r) => (r.responsible_officer ? [r.responsible_officer] : [])))];
-  const unitRows = await tx.select({ id: units.id, code: units.code, kind: units.kind }).from(units).where(inArray(units.code, officeCodes));
-  const staffRows = officerCodes.length
-    ? await tx.select({ id: staff.id, code: staff.code, unitId: staff.unitId }).from(staff).where(inArray(staff.code, officerCodes))
-    : [];
+  const unitRows = await findUnitsByCodes(tx, officeCodes);
+  const staffRows = await findStaffByCodes(tx, officerCodes);
   const hashes = rows.map((r) => cipher.lookupHash(r.id_number));
-  const taken = await tx.select({ code: subjects.code, hash: subjects.idNumberHash }).from(subjects).where(inArray(subjects.idNumberHash, hashes));
+  const taken = (await listSubjects(tx, { idNumberHashes: hashes })).map((s) => ({ code: s.code, hash: s.idNumberHash }));
 
   const offices = new Map(unitRows.filter((u) => u.kind === 'office').map((u) => [u.code, u.id]));
   const officers = new Map(staffRows.map((s) => [s.code, s]));

@@ -71,7 +71,41 @@ export interface Actor {
   staffId: string;
   unitId: string;
   unitKind: UnitKind;
+  /** The positions the person acts in now: the seats they hold, and those they stand in for while the holder cannot. */
   positions: readonly PositionKind[];
+  /** Of those, the ones held only as acting holder (shown as 代理…). */
+  acting?: readonly PositionKind[];
+}
+
+/** What decides whether a seat's holder is there to act: deactivated, away, blocked the bot or never bound it. */
+export interface SeatHolderState {
+  active: boolean;
+  away: boolean;
+  reachable: boolean;
+  bound: boolean;
+}
+
+/**
+ * An acting holder acts only while the seat's holder is away or cannot be reached (or there is none), so
+ * the holder is asked whenever they can be and nobody signs one report at two levels for being listed twice.
+ */
+export function actingHolderActs(holder: SeatHolderState | undefined): boolean {
+  return !holder || !holder.active || holder.away || !holder.reachable || !holder.bound;
+}
+
+/** A person's positions from the seats they hold and those they are the acting holder of. */
+export function actorPositions(
+  held: readonly PositionKind[],
+  actingSeats: ReadonlyArray<{ kind: PositionKind; holder: SeatHolderState | undefined }>,
+): { positions: PositionKind[]; acting: PositionKind[] } {
+  const positions = new Set(held);
+  const acting = new Set<PositionKind>();
+  for (const seat of actingSeats) {
+    if (!actingHolderActs(seat.holder) || positions.has(seat.kind)) continue;
+    positions.add(seat.kind);
+    acting.add(seat.kind);
+  }
+  return { positions: [...positions], acting: [...acting] };
 }
 
 /** Section staff and bureau leaders see every office; everyone else sees their own unit. */

@@ -37,7 +37,7 @@ export function signoffWording(stage: WrittenReportStage, decision: SignoffDecis
 
 export type WrittenReportAction = { kind: 'submit' } | { kind: 'approve' } | { kind: 'return'; comment: string };
 
-export type WrittenReportRefusal = 'wrong_stage' | 'not_permitted' | 'missing_sections' | 'missing_comment' | 'already_approved';
+export type WrittenReportRefusal = 'wrong_stage' | 'not_permitted' | 'missing_sections' | 'missing_comment' | 'already_approved' | 'already_signed';
 
 export class WrittenReportError extends Error {
   override readonly name = 'WrittenReportError';
@@ -145,6 +145,19 @@ export interface SignoffContext {
   officeUnitId: string;
   shape: ReportShapeFacts;
   body: Readonly<Record<string, string>>;
+  /** The sign-offs so far, oldest first (who, at which level, what). */
+  signoffs?: ReadonlyArray<{ stage: WrittenReportStage; staffId: string; decision: SignoffDecision }>;
+}
+
+/**
+ * Who has passed the report on since the office last submitted it, and at which level: one person signs
+ * one level of one report, so someone who passed it up at one level cannot pass it on at another.
+ */
+export function signedInThisClimb(signoffs: NonNullable<SignoffContext['signoffs']>): Map<string, WrittenReportStage> {
+  const from = signoffs.map((s) => s.decision).lastIndexOf('submitted');
+  const by = new Map<string, WrittenReportStage>();
+  for (const s of signoffs.slice(Math.max(0, from))) if (s.decision !== 'returned') by.set(s.staffId, s.stage);
+  return by;
 }
 
 /**
@@ -156,6 +169,8 @@ export function decideSignoff(ctx: SignoffContext, action: WrittenReportAction, 
   const { stage } = ctx;
   if (stage === 'approved') throw new WrittenReportError('already_approved', stage);
   if (!canSignAt(actor, stage, ctx.officeUnitId)) throw new WrittenReportError('not_permitted', stage);
+  const signedAt = ctx.signoffs ? signedInThisClimb(ctx.signoffs).get(actor.staffId) : undefined;
+  if (action.kind === 'approve' && signedAt !== undefined && signedAt !== stage) throw new WrittenReportError('already_signed', stage, [signedAt]);
   const i = SIGNOFF_CHAIN.indexOf(stage);
   switch (action.kind) {
     case 'submit': {

@@ -1,27 +1,20 @@
 /** /away → register an approved absence (外出): subject, destination, dates, confirmation. */
 import { z } from 'zod';
 import { escapeHtml, userText } from '../channels/telegram/html.js';
-import { addDays, MAX_ABSENCE_DAYS, subjectLabel } from '../domain/index.js';
-import { getSubject, registerAbsence, searchSubjects } from '../services/subject.service.js';
+import { MAX_ABSENCE_DAYS, subjectLabel } from '../domain/index.js';
+import { getSubject, registerAbsence } from '../services/subject.service.js';
 import { ServiceRefusal } from '../services/errors.js';
-import { parseLocalDateInput, subjectButtonText, todayIn } from './common.js';
-import type { Flow, FlowEnv, Outcome } from './engine.js';
+import type { Flow, FlowEnv } from './engine.js';
+import { dateStep, MAX_SUBJECT_QUERY, subjectPicker, textStep, todayIn } from './steps/index.js';
 
 export const absenceData = z.object({
   subjectId: z.uuid().optional(),
-  query: z.string().max(40).optional(),
+  query: z.string().max(MAX_SUBJECT_QUERY).optional(),
   destination: z.string().max(200).optional(),
   startsOn: z.iso.date().optional(),
   endsOn: z.iso.date().optional(),
 });
 export type AbsenceData = z.infer<typeof absenceData>;
-
-async function search(env: FlowEnv, data: AbsenceData, text: string): Promise<Outcome<AbsenceData>> {
-  const query = text.trim().slice(0, 40);
-  const found = await searchSubjects(env.deps, env.who.actor, query);
-  if (found.length === 0) return { stay: true, error: env.say('report.subject_none', { query: escapeHtml(query) }) };
-  return { next: 'pick', data: { ...data, query } };
-}
 
 async function label(env: FlowEnv, subjectId: string | undefined): Promise<string> {
   if (!subjectId) return '';
@@ -33,58 +26,35 @@ export const absenceFlow: Flow<AbsenceData> = {
   version: 1,
   data: absenceData,
   steps: {
-    subject: {
-      prompt: (env) => ({ text: env.say('away.ask_subject') }),
-      onText: (env, data, text) => search(env, data, text),
-    },
-    pick: {
-      prompt: async (env, data) => {
-        const found = await searchSubjects(env.deps, env.who.actor, data.query ?? '');
-        return {
-          text: env.say('report.subject_results', { count: found.length }),
-          rows: [...found.map((s) => [env.choice(subjectButtonText(env, s), 'pick', s.id)]), [env.choice(env.say('button.search_again'), 'again')]],
-        };
-      },
-      onText: (env, data, text) => search(env, data, text),
-      onChoice: async (env, data, key, id) => {
-        if (key === 'again') return { next: 'subject', data };
-        if (key !== 'pick' || !id) return { stay: true };
-        const subject = await getSubject(env.deps, env.who.actor, id);
-        return { next: 'destination', data: { ...data, subjectId: subject.id } };
-      },
-    },
-    destination: {
+    ...subjectPicker<AbsenceData>({
+      steps: { ask: 'subject', found: 'pick' },
+      ask: (env) => env.say('away.ask_subject'),
+      found: (env, _data, count) => env.say('report.subject_results', { count }),
+      picked: (_env, data, subject) => ({ next: 'destination', data: { ...data, subjectId: subject.id } }),
+    }),
+    destination: textStep<AbsenceData>({
       prompt: async (env, data) => ({ text: env.say('away.ask_destination', { subject: await label(env, data.subjectId) }) }),
-      onText: (env, data, text) => {
-        const destination = text.trim();
-        if (destination === '' || destination.length > 200) return { stay: true, error: env.say('away.destination_invalid') };
-        return { next: 'start', data: { ...data, destination } };
+      blank: 'away.destination_invalid',
+      max: 200,
+      tooLong: 'away.destination_invalid',
+      then: (_env, data, destination) => ({ next: 'start', data: { ...data, destination } }),
+    }),
+    start: dateStep<AbsenceData>({
+      ask: (env) => env.say('away.ask_start'),
+      shortcuts: true,
+      invalid: 'away.date_invalid',
+      then: (_env, data, startsOn) => ({ next: 'end', data: { ...data, startsOn } }),
+    }),
+    end: dateStep<AbsenceData>({
+      ask: (env) => env.say('away.ask_end'),
+      from: (env, data) => data.startsOn ?? todayIn(env),
+      invalid: 'away.date_invalid',
+      then: (env, data, endsOn) => {
+        if (data.startsOn && endsOn < data.startsOn) return { stay: true, error: env.say('away.ends_before_start') };
+        if (endsOn < todayIn(env)) return { stay: true, error: env.say('away.ended_already') };
+        return { next: 'confirm', data: { ...data, endsOn } };
       },
-    },
-    start: {
-      prompt: (env) => ({
-        text: env.say('away.ask_start'),
-        rows: [[env.choice(env.say('button.today'), 'today'), env.choice(env.say('button.tomorrow'), 'tomorrow')]],
-      }),
-      onChoice: (env, data, key) => {
-        if (key !== 'today' && key !== 'tomorrow') return { stay: true };
-        return { next: 'end', data: { ...data, startsOn: addDays(todayIn(env), key === 'today' ? 0 : 1) } };
-      },
-      onText: (env, data, text) => {
-        const date = parseLocalDateInput(text, todayIn(env));
-        return date ? { next: 'end', data: { ...data, startsOn: date } } : { stay: true, error: env.say('away.date_invalid') };
-      },
-    },
-    end: {
-      prompt: (env) => ({ text: env.say('away.ask_end') }),
-      onText: (env, data, text) => {
-        const date = parseLocalDateInput(text, data.startsOn ?? todayIn(env));
-        if (!date) return { stay: true, error: env.say('away.date_invalid') };
-        if (data.startsOn && date < data.startsOn) return { stay: true, error: env.say('away.ends_before_start') };
-        if (date < todayIn(env)) return { stay: true, error: env.say('away.ended_already') };
-        return { next: 'confirm', data: { ...data, endsOn: date } };
-      },
-    },
+    }),
     confirm: {
       prompt: async (env, data) => ({
         text: env.say('away.confirm', {

@@ -25,6 +25,7 @@ import { acknowledgeIncident, markProcuratorateNotified, markStep, markUpperRepo
 import { assignFlow } from './assign.flow.js';
 import { closeFlow, falseAlarmFlow } from './close.flow.js';
 import type { FlowEngine } from './engine.js';
+import { refusalKey, refusalReason } from './refusals.js';
 import { progressFlow } from './progress.flow.js';
 import { searchFlow } from './search.flow.js';
 import { stepNoteFlow } from './step-note.flow.js';
@@ -75,20 +76,7 @@ export async function auditRefusal(ctx: BotContext, cb: CallbackData | undefined
 }
 
 function refusalFrom(err: ServiceRefusal, incidentId: string): CallbackRefused {
-  switch (err.code) {
-    case 'stale':
-      return new CallbackRefused('stale', 'refuse.stale', incidentId);
-    case 'already_done':
-      return new CallbackRefused('already_done', 'refuse.already_done', incidentId);
-    case 'not_permitted':
-      return new CallbackRefused('not_permitted', 'refuse.not_permitted', incidentId);
-    case 'not_found':
-      return new CallbackRefused('not_found', 'refuse.not_found', incidentId);
-    case 'wrong_status':
-      return new CallbackRefused('wrong_status', 'refuse.wrong_status', incidentId);
-    default:
-      return new CallbackRefused('invalid_input', 'refuse.invalid_input', incidentId);
-  }
+  return new CallbackRefused(refusalReason(err), refusalKey(err), incidentId);
 }
 
 /** Runs a service call for a card press; its refusals become answered, audited refusals. */

@@ -7,8 +7,8 @@ import { userText } from '../channels/telegram/html.js';
 import { sendCard } from '../channels/telegram/views/card-messages.js';
 import { formatLocal, writtenReportDueAt } from '../domain/index.js';
 import { closeFalseAlarm, closeIncident, MAX_TEXT, policyOf } from '../services/incident.service.js';
-import type { Flow, FlowEnv, Outcome } from './engine.js';
-import { requiredText } from './common.js';
+import type { Flow, FlowEnv, Step } from './engine.js';
+import { textStep, type TextRule } from './steps/index.js';
 import type { MessageKey } from '../i18n/index.js';
 
 export const closeData = z.object({
@@ -20,16 +20,14 @@ export const closeData = z.object({
 });
 export type CloseData = z.infer<typeof closeData>;
 
-const required = (env: FlowEnv, text: string) => requiredText(env, text, 'close.blank', MAX_TEXT);
+const REQUIRED: TextRule = { blank: 'close.blank', max: MAX_TEXT };
 
-function textStep(ask: MessageKey, field: 'cause' | 'lessons' | 'measures', next: string) {
-  return {
+function closeText(ask: MessageKey, field: 'cause' | 'lessons' | 'measures', next: string): Step<CloseData> {
+  return textStep<CloseData>({
+    ...REQUIRED,
     prompt: (env: FlowEnv, data: CloseData) => ({ text: env.say(ask, { number: data.number }) }),
-    onText: (env: FlowEnv, data: CloseData, text: string): Outcome<CloseData> => {
-      const r = required(env, text);
-      return 'error' in r ? { stay: true, error: r.error } : { next, data: { ...data, [field]: r.ok } };
-    },
-  };
+    then: (_env, data, text) => ({ next, data: { ...data, [field]: text } }),
+  });
 }
 
 export const closeFlow: Flow<CloseData> = {
@@ -37,9 +35,9 @@ export const closeFlow: Flow<CloseData> = {
   version: 1,
   data: closeData,
   steps: {
-    cause: textStep('close.ask_cause', 'cause', 'lessons'),
-    lessons: textStep('close.ask_lessons', 'lessons', 'measures'),
-    measures: textStep('close.ask_measures', 'measures', 'confirm'),
+    cause: closeText('close.ask_cause', 'cause', 'lessons'),
+    lessons: closeText('close.ask_lessons', 'lessons', 'measures'),
+    measures: closeText('close.ask_measures', 'measures', 'confirm'),
     confirm: {
       prompt: async (env, data) => {
         const policy = await env.deps.policy();
@@ -82,13 +80,11 @@ export const falseAlarmFlow: Flow<FalseAlarmData> = {
   version: 1,
   data: falseAlarmData,
   steps: {
-    reason: {
+    reason: textStep<FalseAlarmData>({
+      ...REQUIRED,
       prompt: (env, data) => ({ text: env.say('falarm.ask', { number: data.number }) }),
-      onText: (env, data, text) => {
-        const r = required(env, text);
-        return 'error' in r ? { stay: true, error: r.error } : { next: 'confirm', data: { ...data, reason: r.ok } };
-      },
-    },
+      then: (_env, data, reason) => ({ next: 'confirm', data: { ...data, reason } }),
+    }),
     confirm: {
       prompt: (env, data) => ({
         text: env.say('falarm.confirm', { number: data.number, reason: userText(data.reason ?? '', 800) }),

@@ -10,6 +10,7 @@ import { CONTACT_RESULTS, subjectLabel, type ContactResult } from '../domain/ind
 import { offerAbscondingIfDue } from '../services/daily-contact.service.js';
 import { getSubject, logContact } from '../services/subject.service.js';
 import type { Flow, FlowEnv, Outcome } from './engine.js';
+import { choiceStep } from './steps/index.js';
 
 export const contactData = z.object({
   subjectId: z.uuid(),
@@ -48,14 +49,11 @@ export const contactFlow: Flow<ContactData> = {
   version: 1,
   data: contactData,
   steps: {
-    result: {
-      prompt: async (env, data) => ({
-        text: env.say('contact.ask_result', { subject: await label(env, data.subjectId) }),
-        rows: CONTACT_RESULTS.map((r) => [env.choice(contactResultLabel(r, env.lang), r)]),
-      }),
-      onChoice: (env, data, key) =>
-        (CONTACT_RESULTS as readonly string[]).includes(key) ? { next: 'note', data: { ...data, result: key as ContactResult } } : { stay: true },
-    },
+    result: choiceStep<ContactData>({
+      ask: async (env, data) => env.say('contact.ask_result', { subject: await label(env, data.subjectId) }),
+      choices: (env) => CONTACT_RESULTS.map((r) => ({ key: r, text: contactResultLabel(r, env.lang) })),
+      then: (_env, data, { key }) => ({ next: 'note', data: { ...data, result: key as ContactResult } }),
+    }),
     note: {
       prompt: (env) => ({ text: env.say('contact.ask_note'), rows: [[env.choice(env.say('button.skip'), 'skip')]] }),
       onChoice: (env, data, key) => (key === 'skip' ? save(env, data, null) : { stay: true }),

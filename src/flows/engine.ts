@@ -1,20 +1,31 @@
 /**
- * A small engine for step-by-step forms in a chat. A flow is a set of named steps; each step draws a
- * prompt (text and buttons) and answers a choice, a text, a location or a file with an outcome: go to a
- * step, stay with an error, or finish. The engine adds « back and ✖ cancel to every prompt, keeps the
- * state in PostgreSQL (`{ d: data, h: history, s: sequence, m: prompt message, k: form key }`) and checks that a
- * pressed button belongs to the prompt now showing (its `v` is the prompt's sequence number).
+ * The one conversation engine: every form and prompt of the bot runs on it.
+ *
+ * How a flow is written: a `Flow` names its steps; each step draws a prompt (text and buttons) and answers
+ * a choice, a text, a location or a file with an outcome — go to a step, stay (with an error), or finish
+ * (run the use case, then reply). What several flows ask is a shared step from ./steps: the subject picker
+ * (search by name or code, pick from buttons, masked per PII_MODE), a required text, a count, a past time
+ * (asking which day a bare time ahead of the clock meant) or a date, and a choice from a list. A flow is
+ * listed in FLOWS (./index.ts) and started with `engine.start(ctx, flow, step, data)`.
+ *
+ * What the engine does for every flow: « back and ✖ cancel on every prompt; the state in PostgreSQL
+ * (`{ d: data, h: history, s: sequence, m: prompt message, k: form key }`), versioned, and dropped once
+ * past its time to live; a pressed button must belong to the prompt now showing (its `v` is the prompt's
+ * sequence number); refusals are told from the one map (./refusals.ts). A flow with a `guard` (/report) is
+ * a form nothing replaces: starting another flow is refused with the guard's message. Every other flow is
+ * a prompt that ends as soon as the user turns elsewhere — a command, or a button outside it (`leave`).
  */
 import { randomUUID } from 'node:crypto';
+import type { MiddlewareFn } from 'telegraf';
 import { loggableError } from '../channels/telegram/log-safe.js';
 import { z } from 'zod';
 import { answerCallback, say, whoOf, type BotContext, type BotDeps, type Identity } from '../channels/telegram/context.js';
-import type { CallbackData } from '../channels/telegram/callback-data.js';
+import { decodeCallback, type CallbackData } from '../channels/telegram/callback-data.js';
 import { button, markup, type Button, type Keyboard } from '../channels/telegram/keyboards.js';
 import { t, type Lang, type MessageKey, type Params } from '../i18n/index.js';
 import { isNotModified } from '../channels/telegram/views/card-messages.js';
-import { ServiceRefusal } from '../services/errors.js';
-import { clearFlowState, loadFlowState, saveFlowState, type FlowSchema } from '../services/flow-state.js';
+import { clearFlowState, loadFlowState, saveFlowState, type FlowSchema } from '../db/repositories/flow-state.repository.js';
+import { canRetype, isRefusal, refusalText } from './refusals.js';
 
 export interface FlowEnv {
   ctx: BotContext;
@@ -47,18 +58,22 @@ export type LocationInput = { latitude: number; longitude: number };
 export type Outcome<D> =
   /** Go to a step; the current one goes on the history for « back. `note` is shown above the next prompt. */
   | { next: string; data: D; note?: string; reset?: boolean }
-  /** Stay on this step and draw it again, with an error or a note. */
-  | { stay: true; data?: D; error?: string; note?: string }
+  /**
+   * Stay on this step and draw it again, with an error or a note. `redraw: false` tells the error in a
+   * message of its own and leaves the prompt where it is (a one-question prompt: nothing to redraw).
+   */
+  | { stay: true; data?: D; error?: string; note?: string; redraw?: false }
   /**
    * The form is complete: run the use case. The state is cleared once it succeeded or was refused, and
    * only then does what `finish` returned run (replies, the card): a failed reply must not leave a
-   * form that could be confirmed twice.
+   * form that could be confirmed twice. A typed answer refused as invalid input stays at its step, to be
+   * typed again. `keep` leaves the prompt message as it is (what `finish` returned redraws it).
    */
   | { finish: () => Promise<void | AfterCommit>; closing?: string; keep?: boolean };
 
 export type AfterCommit = () => Promise<void>;
 
-type Result<D> = Outcome<D> | Promise<Outcome<D>>;
+export type Result<D> = Outcome<D> | Promise<Outcome<D>>;
 
 export interface Step<D> {
   prompt(env: FlowEnv, data: D): Prompt | Promise<Prompt>;
@@ -74,6 +89,13 @@ export interface Flow<D> {
   version: number;
   data: z.ZodType<D>;
   steps: Record<string, Step<D>>;
+  /**
+   * A form nothing replaces while it is open: starting another flow is refused with this message, and a
+   * command or another button leaves it waiting. Without it the flow is a prompt, ended by either.
+   */
+  guard?: MessageKey;
+  /** How long the flow waits for the user, in seconds (default: BotDeps.flowTtlSeconds, else 24 h). */
+  ttlSeconds?: number;
   /** Called when the flow is cancelled, with the message its prompt was in (e.g. to redraw a card there). */
   onCancel?(env: FlowEnv, data: D, promptMessageId: number | undefined): Promise<boolean>;
 }
@@ -87,16 +109,45 @@ interface Envelope<D = unknown> {
   k?: string | undefined;
 }
 
+interface Loaded {
+  flow: AnyFlow;
+  step: string;
+  env: Envelope;
+}
+
 /** Keys of the engine's own buttons; a step's choice keys must not use them. */
 const BACK = '_back';
 const CANCEL = '_cancel';
 const MAX_HISTORY = 30;
+const DEFAULT_TTL_SECONDS = 24 * 3600;
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
 type AnyFlow = Flow<any>;
 
+/**
+ * Every flow of the process, by name. The bot builds an engine from its own list and the after-incident
+ * plugin one from the whole catalogue (./index.ts); both read and write the one flow_states row of a chat,
+ * so each must know every flow: to refuse replacing a report, to close another's prompt, to take its input.
+ */
+const registry = new Map<string, AnyFlow>();
+const schemas = new Map<string, FlowSchema>();
+
+function register(flows: readonly AnyFlow[]): void {
+  for (const f of flows) {
+    const known = registry.get(f.name);
+    if (known === f) continue;
+    if (known) throw new Error(`two flows are named ${f.name}`);
+    registry.set(f.name, f);
+    schemas.set(f.name, {
+      version: f.version,
+      steps: Object.keys(f.steps),
+      data: z.object({ d: f.data, h: z.array(z.string()).max(MAX_HISTORY), s: z.number().int().min(0), m: z.number().int().optional(), k: z.uuid().optional() }),
+    });
+  }
+}
+
 export interface FlowEngine {
-  /** Starts (or restarts) a flow at a step. Refuses, with an alert, to replace an unfinished report. */
+  /** Starts (or restarts) a flow at a step. Refuses, with an alert, to replace a guarded form (an unfinished report). */
   start<D>(ctx: BotContext, flow: Flow<D>, step: string, data: D, opts?: { edit?: boolean; note?: string }): Promise<boolean>;
   /** A flow button (`f`) was pressed. */
   onChoice(ctx: BotContext, cb: CallbackData): Promise<void>;
@@ -104,24 +155,36 @@ export interface FlowEngine {
   onInput(ctx: BotContext, input: { text: string } | { location: LocationInput } | { media: MediaInput }): Promise<boolean>;
   /** /cancel. */
   cancel(ctx: BotContext): Promise<boolean>;
+  /** The user turned elsewhere (see `turnsElsewhere`): a pending prompt ends as if cancelled; a guarded form stays. */
+  leave(ctx: BotContext): Promise<void>;
   /** Name of the flow in progress in this chat, if any. */
   current(ctx: BotContext): Promise<string | undefined>;
 }
 
-export function createFlowEngine(flows: readonly AnyFlow[]): FlowEngine {
-  const byName = new Map<string, AnyFlow>(flows.map((f) => [f.name, f]));
-  const schemas = new Map<string, FlowSchema>(
-    flows.map((f) => [
-      f.name,
-      {
-        version: f.version,
-        steps: Object.keys(f.steps),
-        data: z.object({ d: f.data, h: z.array(z.string()).max(MAX_HISTORY), s: z.number().int().min(0), m: z.number().int().optional(), k: z.uuid().optional() }),
-      },
-    ]),
-  );
+/**
+ * Whether an update turns away from the flow waiting in its chat: a command other than /cancel, or a
+ * button that is not a flow's own (`f`) — a card, a list, a view, the language.
+ */
+export function turnsElsewhere(ctx: BotContext): boolean {
+  const text = ctx.message && 'text' in ctx.message ? ctx.message.text : undefined;
+  if (text !== undefined) return text.startsWith('/') && !/^\/cancel(@\w+)?(\s|$)/.test(text);
+  const data = ctx.callbackQuery && 'data' in ctx.callbackQuery ? ctx.callbackQuery.data : undefined;
+  const cb = decodeCallback(data);
+  return cb !== undefined && cb.a !== 'f' && cb.a !== 'nop';
+}
 
-  const ttl = (deps: BotDeps) => deps.flowTtlSeconds ?? 24 * 3600;
+/** Middleware: a pending prompt ends when its chat turns elsewhere; mount it before the handlers of commands and buttons. */
+export function leaveOnElsewhere(engine: FlowEngine): MiddlewareFn<BotContext> {
+  return async (ctx, next) => {
+    if (ctx.chat?.type === 'private' && ctx.who && turnsElsewhere(ctx)) await engine.leave(ctx);
+    return next();
+  };
+}
+
+export function createFlowEngine(flows: readonly AnyFlow[]): FlowEngine {
+  register(flows);
+
+  const ttl = (deps: BotDeps, flow: AnyFlow) => Math.min(flow.ttlSeconds ?? Infinity, deps.flowTtlSeconds ?? DEFAULT_TTL_SECONDS);
 
   function envFor(ctx: BotContext, seq: () => number, formKey?: string): FlowEnv {
     const deps = ctx.deps;
@@ -138,17 +201,17 @@ export function createFlowEngine(flows: readonly AnyFlow[]): FlowEngine {
     };
   }
 
-  /** Loads this chat's state; an expired or unusable one is removed and the user is told, once. */
-  async function load(ctx: BotContext): Promise<{ flow: AnyFlow; step: string; env: Envelope } | undefined> {
+  /** This chat's state as stored; an expired or unusable one is removed (and `tell` says so, once). */
+  async function load(ctx: BotContext, tell = true): Promise<Loaded | undefined> {
     const deps = ctx.deps;
     const loaded = await loadFlowState(deps.db, ctx.chat!.id, deps.clock.now(), schemas);
     if (loaded.status === 'none' || loaded.status === 'foreign') return undefined;
     if (loaded.status === 'expired' || loaded.status === 'discarded') {
       deps.logger.info({ chatId: ctx.chat!.id, flow: loaded.flow, status: loaded.status }, 'flow state dropped');
-      await ctx.reply(say(ctx, loaded.status === 'expired' ? 'flow.expired' : 'flow.discarded'));
+      if (tell) await ctx.reply(say(ctx, loaded.status === 'expired' ? 'flow.expired' : 'flow.discarded'));
       return undefined;
     }
-    const flow = byName.get(loaded.state.flow)!;
+    const flow = registry.get(loaded.state.flow)!;
     return { flow, step: loaded.state.step, env: loaded.state.data as Envelope };
   }
 
@@ -192,7 +255,7 @@ export function createFlowEngine(flows: readonly AnyFlow[]): FlowEngine {
       messageId = sent.message_id;
     }
     next.m = messageId;
-    await saveFlowState(ctx.deps.db, chatId, ctx.from!.id, { flow: flow.name, version: flow.version, step: stepName, data: next }, ctx.deps.clock.now(), ttl(ctx.deps));
+    await saveFlowState(ctx.deps.db, chatId, ctx.from!.id, { flow: flow.name, version: flow.version, step: stepName, data: next }, ctx.deps.clock.now(), ttl(ctx.deps, flow));
   }
 
   async function apply(ctx: BotContext, flow: AnyFlow, stepName: string, envelope: Envelope, outcome: Outcome<unknown>, mode: 'edit' | 'new'): Promise<void> {
@@ -202,6 +265,15 @@ export function createFlowEngine(flows: readonly AnyFlow[]): FlowEngine {
       return;
     }
     if ('stay' in outcome) {
+      if (outcome.redraw === false) {
+        if (outcome.data !== undefined) {
+          const kept: Envelope = { ...envelope, d: outcome.data };
+          await saveFlowState(ctx.deps.db, ctx.chat!.id, ctx.from!.id, { flow: flow.name, version: flow.version, step: stepName, data: kept }, ctx.deps.clock.now(), ttl(ctx.deps, flow));
+        }
+        const told = outcome.error ?? outcome.note;
+        if (told) await ctx.reply(told, { parse_mode: 'HTML' });
+        return;
+      }
       const lines = [...(outcome.note ? [outcome.note] : []), ...(outcome.error ? [t(ctx.lang, 'flow.error', { error: outcome.error })] : [])];
       await show(ctx, flow, stepName, { ...envelope, d: outcome.data ?? envelope.d }, mode, lines);
       return;
@@ -210,11 +282,16 @@ export function createFlowEngine(flows: readonly AnyFlow[]): FlowEngine {
     try {
       after = await outcome.finish();
     } catch (err) {
-      if (!(err instanceof ServiceRefusal)) throw err;
+      if (!isRefusal(err)) throw err;
+      const text = refusalText(ctx.lang, err);
+      if (mode === 'new' && canRetype(err)) {
+        await ctx.reply(text);
+        return;
+      }
       await clearFlowState(ctx.deps.db, ctx.chat!.id);
       await stripKeyboard(ctx, envelope.m);
-      await answerCallback(ctx, t(ctx.lang, refusalKey(err)), true);
-      await ctx.reply(t(ctx.lang, refusalKey(err)));
+      await answerCallback(ctx, text, true);
+      await ctx.reply(text);
       return;
     }
     await clearFlowState(ctx.deps.db, ctx.chat!.id);
@@ -222,7 +299,7 @@ export function createFlowEngine(flows: readonly AnyFlow[]): FlowEngine {
     if (after) await after();
   }
 
-  async function run(ctx: BotContext, loaded: { flow: AnyFlow; step: string; env: Envelope }, mode: 'edit' | 'new', handler: (env: FlowEnv, step: Step<unknown>) => Result<unknown> | undefined): Promise<boolean> {
+  async function run(ctx: BotContext, loaded: Loaded, mode: 'edit' | 'new', handler: (env: FlowEnv, step: Step<unknown>) => Result<unknown> | undefined): Promise<boolean> {
     const step = loaded.flow.steps[loaded.step]!;
     const env = envFor(ctx, () => loaded.env.s, loaded.env.k);
     const result = handler(env, step);
@@ -231,20 +308,29 @@ export function createFlowEngine(flows: readonly AnyFlow[]): FlowEngine {
     return true;
   }
 
+  /** Ends the flow: its prompt is closed (or given back by the flow's onCancel), and /cancel is answered. */
+  async function cancelLoaded(ctx: BotContext, loaded: Loaded, fromButton: boolean): Promise<void> {
+    await clearFlowState(ctx.deps.db, ctx.chat!.id);
+    const env = envFor(ctx, () => loaded.env.s, loaded.env.k);
+    const restored = loaded.flow.onCancel ? await loaded.flow.onCancel(env, loaded.env.d, loaded.env.m) : false;
+    if (!restored) await stripKeyboard(ctx, loaded.env.m, fromButton ? say(ctx, 'cancelled') : undefined);
+    if (!fromButton) await ctx.reply(say(ctx, 'cancelled'));
+  }
+
   return {
     async start(ctx, flow, step, data, opts = {}) {
-      const existing = await loadFlowState(ctx.deps.db, ctx.chat!.id, ctx.deps.clock.now(), schemas);
-      if (existing.status === 'ok' && existing.state.flow === 'report' && flow.name !== 'report') {
-        const text = say(ctx, 'flow.busy_report');
+      if (registry.get(flow.name) !== flow) throw new Error(`flow ${flow.name} is in no engine's list`);
+      const existing = await load(ctx, false);
+      if (existing && existing.flow !== flow && existing.flow.guard) {
+        const text = say(ctx, existing.flow.guard);
         if (ctx.callbackQuery && !ctx.cbAnswered) await answerCallback(ctx, text, true);
         else await ctx.reply(text);
         return false;
       }
-      if (existing.status === 'ok') {
-        // The form being replaced closes as if cancelled (the role picker gives its message back to the card).
-        const previous = byName.get(existing.state.flow)!;
-        const env0 = existing.state.data as Envelope;
-        const restored = previous.onCancel ? await previous.onCancel(envFor(ctx, () => env0.s, env0.k), env0.d, env0.m) : false;
+      // The form being replaced closes as if cancelled (the role picker gives its message back to the card).
+      if (existing) {
+        const env0 = existing.env;
+        const restored = existing.flow.onCancel ? await existing.flow.onCancel(envFor(ctx, () => env0.s, env0.k), env0.d, env0.m) : false;
         if (!restored) await stripKeyboard(ctx, env0.m);
       }
       await show(ctx, flow as AnyFlow, step, { d: data, h: [], s: 0, k: randomUUID() }, opts.edit ? 'edit' : 'new', opts.note ? [opts.note] : []);
@@ -286,7 +372,7 @@ export function createFlowEngine(flows: readonly AnyFlow[]): FlowEngine {
     async cancel(ctx) {
       const loaded = await load(ctx);
       if (!loaded) {
-        // /cancel always works: a form kept by another part of the bot is dropped too.
+        // /cancel always works: a state no flow of this bot knows any more is dropped too.
         if (!(await clearFlowState(ctx.deps.db, ctx.chat!.id))) return false;
         await ctx.reply(say(ctx, 'cancelled'));
         return true;
@@ -295,19 +381,19 @@ export function createFlowEngine(flows: readonly AnyFlow[]): FlowEngine {
       return true;
     },
 
+    async leave(ctx) {
+      // An expired prompt goes quietly: the user is busy with something else.
+      const loaded = await load(ctx, false);
+      if (!loaded || loaded.flow.guard) return;
+      ctx.deps.logger.debug({ chatId: ctx.chat!.id, flow: loaded.flow.name, step: loaded.step }, 'prompt left for something else');
+      await cancelLoaded(ctx, loaded, true);
+    },
+
     async current(ctx) {
       const loaded = await loadFlowState(ctx.deps.db, ctx.chat!.id, ctx.deps.clock.now(), schemas);
       return loaded.status === 'ok' ? loaded.state.flow : undefined;
     },
   };
-
-  async function cancelLoaded(ctx: BotContext, loaded: { flow: AnyFlow; step: string; env: Envelope }, fromButton: boolean): Promise<void> {
-    await clearFlowState(ctx.deps.db, ctx.chat!.id);
-    const env = envFor(ctx, () => loaded.env.s, loaded.env.k);
-    const restored = loaded.flow.onCancel ? await loaded.flow.onCancel(env, loaded.env.d, loaded.env.m) : false;
-    if (!restored) await stripKeyboard(ctx, loaded.env.m, fromButton ? say(ctx, 'cancelled') : undefined);
-    if (!fromButton) await ctx.reply(say(ctx, 'cancelled'));
-  }
 }
 
 /** A press on a flow button that is not the current prompt's: refused and audited by the router. */
@@ -315,19 +401,5 @@ export class StaleFlowButton extends Error {
   override readonly name = 'StaleFlowButton';
   constructor() {
     super('flow button is not the current prompt');
-  }
-}
-
-export function refusalKey(err: ServiceRefusal): MessageKey {
-  switch (err.code) {
-    case 'not_found':
-    case 'not_permitted':
-    case 'stale':
-    case 'already_done':
-    case 'invalid_input':
-    case 'wrong_status':
-      return `refuse.${err.code}`;
-    default:
-      return 'refuse.invalid_input';
   }
 }

@@ -6,6 +6,7 @@ import type { MessageKey } from '../i18n/index.js';
 import { chainAudience, type ChainAudience } from '../domain/index.js';
 import type { Flow, FlowEnv, MediaInput, Outcome } from './engine.js';
 import { MAX_DESCRIPTION, MAX_MEDIA } from './report.flow.js';
+import { textStep } from './steps/index.js';
 
 export const progressData = z.object({
   incidentId: z.uuid(),
@@ -37,13 +38,13 @@ export const progressFlow: Flow<ProgressData> = {
   data: progressData,
   steps: {
     text: {
-      prompt: (env, data) => ({ text: env.say('progress.ask', { number: data.number }) }),
-      onText: (env, data, text) => {
-        const trimmed = text.trim();
-        if (trimmed === '') return { stay: true, error: env.say('progress.blank') };
-        if (trimmed.length > MAX_DESCRIPTION) return { stay: true, error: env.say('report.description_too_long', { max: MAX_DESCRIPTION }) };
-        return { next: 'more', data: { ...data, text: trimmed } };
-      },
+      ...textStep<ProgressData>({
+        prompt: (env, data) => ({ text: env.say('progress.ask', { number: data.number }) }),
+        blank: 'progress.blank',
+        max: MAX_DESCRIPTION,
+        tooLong: 'report.description_too_long',
+        then: (_env, data, text) => ({ next: 'more', data: { ...data, text } }),
+      }),
       onMedia: (env, data, media) => addMedia(env, data, media),
     },
     more: {

@@ -23,9 +23,9 @@ import type { MessageKey } from '../i18n/index.js';
 import { casualtiesText, scenarioLabel, typeLabel, unitName } from '../channels/telegram/views/labels.js';
 import { sendCard } from '../channels/telegram/views/card-messages.js';
 import { reportIncident } from '../services/incident.service.js';
-import { getSubject, searchSubjects } from '../services/subject.service.js';
-import { AHEAD_RETYPE, AHEAD_YESTERDAY, aheadQuestion, aheadTime, parseCount, readPastTime, stillAhead, subjectButtonText } from './common.js';
+import { getSubject } from '../services/subject.service.js';
 import type { Flow, FlowEnv, MediaInput, Outcome, Prompt, Step } from './engine.js';
+import { aheadTime, choiceStep, countStep, officeChoices, pastTimeStep, scenarioChoices, subjectPicker, textStep, typeChoices, type Choice } from './steps/index.js';
 
 export const MAX_PLACE = 200;
 export const MAX_DESCRIPTION = 4000;
@@ -83,25 +83,29 @@ function header(env: FlowEnv, stage: Stage, body: string): string {
   return lines.join('\n');
 }
 
-const typeRows = (env: FlowEnv) => INCIDENT_TYPES.map((type) => [env.choice(typeLabel(type, env.lang), type)]);
-
 function afterType(env: FlowEnv, data: ReportData): Outcome<ReportData> {
   if (data.type === 'epidemic') return { next: 'scenario', data };
   return data.subjectId ? { next: 'time', data } : { next: 'subject', data };
 }
 
-function chooseType(env: FlowEnv, data: ReportData, key: string): Outcome<ReportData> {
-  if (key === 'defs') return { next: 'definitions', data };
-  if (!isIncidentType(key)) return { stay: true };
-  return afterType(env, { ...data, type: key, ...(key === 'epidemic' ? {} : { scenario: undefined }) });
+function chooseType(env: FlowEnv, data: ReportData, choice: Choice): Outcome<ReportData> {
+  if (!isIncidentType(choice.key)) return { stay: true };
+  return afterType(env, { ...data, type: choice.key, ...(choice.key === 'epidemic' ? {} : { scenario: undefined }) });
 }
 
-async function searchStep(env: FlowEnv, data: ReportData, text: string): Promise<Outcome<ReportData>> {
-  const query = text.trim().slice(0, 40);
-  const found = await searchSubjects(env.deps, env.who.actor, query);
-  if (found.length === 0) return { stay: true, error: env.say('report.subject_none', { query: escapeHtml(query) }) };
-  return { next: 'subject_pick', data: { ...data, query } };
+/** The type step and the definitions step offer the same choice. */
+function typeStep(ask: (env: FlowEnv) => string, withDefinitions: boolean): Step<ReportData> {
+  return choiceStep<ReportData>({
+    ask,
+    choices: typeChoices,
+    ...(withDefinitions
+      ? { more: (env) => [[env.choice(env.say('button.definitions'), 'defs')]], onMore: (env, data, key) => (key === 'defs' ? { next: 'definitions', data } : { stay: true }) }
+      : {}),
+    then: chooseType,
+  });
 }
+
+const unknownSubject = (data: ReportData): Outcome<ReportData> => ({ next: 'subject_note', data: { ...data, subjectUnknown: true, subjectId: undefined, officeUnitId: undefined } });
 
 /** After the subject: the office is the subject's, the reporter's own, or (for the section) chosen. */
 function afterSubject(env: FlowEnv, data: ReportData): Outcome<ReportData> {
@@ -140,136 +144,91 @@ async function summary(env: FlowEnv, data: ReportData): Promise<string[]> {
 }
 
 const steps: Record<string, Step<ReportData>> = {
-  type: {
-    prompt: (env) => ({
-      text: header(env, 'type', env.say('report.ask_type')),
-      rows: [...typeRows(env), [env.choice(env.say('button.definitions'), 'defs')]],
-    }),
-    onChoice: (env, data, key) => chooseType(env, data, key),
-  },
-  definitions: {
-    prompt: (env) => {
-      const defs = INCIDENT_TYPES.map((type) => `<b>${escapeHtml(typeLabel(type, env.lang))}</b>\n${escapeHtml(INCIDENT_TYPE_INFO[type].definition[env.lang])}`);
-      return { text: [env.say('report.definitions_title'), ...defs].join('\n\n'), rows: typeRows(env) };
-    },
-    onChoice: (env, data, key) => chooseType(env, data, key),
-  },
-  scenario: {
-    prompt: (env) => {
+  type: typeStep((env) => header(env, 'type', env.say('report.ask_type')), true),
+  definitions: typeStep((env) => {
+    const defs = INCIDENT_TYPES.map((type) => `<b>${escapeHtml(typeLabel(type, env.lang))}</b>\n${escapeHtml(INCIDENT_TYPE_INFO[type].definition[env.lang])}`);
+    return [env.say('report.definitions_title'), ...defs].join('\n\n');
+  }, false),
+  scenario: choiceStep<ReportData>({
+    ask: (env) => {
       const defs = EPIDEMIC_SCENARIOS.map((s) => `<b>${escapeHtml(scenarioLabel(s, env.lang))}</b>\n${escapeHtml(EPIDEMIC_SCENARIO_INFO[s].definition[env.lang])}`);
-      return {
-        text: header(env, 'type', [env.say('report.ask_scenario'), ...defs].join('\n\n')),
-        rows: EPIDEMIC_SCENARIOS.map((s) => [env.choice(scenarioLabel(s, env.lang), s)]),
-      };
+      return header(env, 'type', [env.say('report.ask_scenario'), ...defs].join('\n\n'));
     },
-    onChoice: (env, data, key) => {
-      if (!isEpidemicScenario(key)) return { stay: true };
-      const next = { ...data, scenario: key };
+    choices: scenarioChoices,
+    then: (env, data, choice) => {
+      if (!isEpidemicScenario(choice.key)) return { stay: true };
+      const next = { ...data, scenario: choice.key };
       return next.subjectId ? { next: 'time', data: next } : { next: 'subject', data: next };
     },
-  },
-  subject: {
-    prompt: (env) => ({ text: header(env, 'subject', env.say('report.ask_subject')), rows: [[env.choice(env.say('button.subject_unknown'), 'unknown')]] }),
-    onText: (env, data, text) => searchStep(env, data, text),
-    onChoice: (env, data, key) =>
-      key === 'unknown' ? { next: 'subject_note', data: { ...data, subjectUnknown: true, subjectId: undefined, officeUnitId: undefined } } : { stay: true },
-  },
-  subject_pick: {
-    prompt: async (env, data) => {
-      const found = await searchSubjects(env.deps, env.who.actor, data.query ?? '');
-      return {
-        text: header(env, 'subject', env.say('report.subject_results', { count: found.length })),
-        rows: [
-          ...found.map((s) => [env.choice(subjectButtonText(env, s), 'pick', s.id)]),
-          [env.choice(env.say('button.search_again'), 'again'), env.choice(env.say('button.subject_unknown'), 'unknown')],
-        ],
-      };
+  }),
+  ...subjectPicker<ReportData>({
+    steps: { ask: 'subject', found: 'subject_pick' },
+    ask: (env) => header(env, 'subject', env.say('report.ask_subject')),
+    found: (env, _data, count) => header(env, 'subject', env.say('report.subject_results', { count })),
+    more: {
+      buttons: (env) => [env.choice(env.say('button.subject_unknown'), 'unknown')],
+      onChoice: (_env, data, key) => (key === 'unknown' ? unknownSubject(data) : { stay: true }),
     },
-    onText: (env, data, text) => searchStep(env, data, text),
-    onChoice: async (env, data, key, id) => {
-      if (key === 'again') return { next: 'subject', data };
-      if (key === 'unknown') return { next: 'subject_note', data: { ...data, subjectUnknown: true, subjectId: undefined, officeUnitId: undefined } };
-      if (key !== 'pick' || !id) return { stay: true };
-      const subject = await getSubject(env.deps, env.who.actor, id);
-      return afterSubject(env, { ...data, subjectId: subject.id, subjectUnknown: false, subjectNote: undefined, officeUnitId: subject.officeUnitId });
-    },
-  },
+    picked: (env, data, subject) => afterSubject(env, { ...data, subjectId: subject.id, subjectUnknown: false, subjectNote: undefined, officeUnitId: subject.officeUnitId }),
+  }),
   subject_note: {
     prompt: (env) => ({ text: header(env, 'subject', env.say('report.ask_subject_note')), rows: [[env.choice(env.say('button.skip'), 'skip')]] }),
     onText: (env, data, text) => afterSubject(env, { ...data, subjectNote: text.trim().slice(0, 200) || undefined }),
     onChoice: (env, data, key) => (key === 'skip' ? afterSubject(env, { ...data, subjectNote: undefined }) : { stay: true }),
   },
-  office: {
-    prompt: async (env) => {
-      const offices = await listUnits(env.deps.db, 'office');
-      return { text: header(env, 'subject', env.say('report.ask_office')), rows: offices.map((u) => [env.choice(unitName(u, env.lang), 'office', u.id)]) };
-    },
-    onChoice: async (env, data, key, id) => {
-      const offices = await listUnits(env.deps.db, 'office');
-      if (key !== 'office' || !offices.some((u) => u.id === id)) return { stay: true };
-      return { next: 'time', data: { ...data, officeUnitId: id } };
-    },
-  },
-  time: {
-    prompt: (env, data) => {
-      // The discovery time cannot be later today: a bare time ahead of now is yesterday's, if the user says so.
-      const ahead = stillAhead(env, data.ahead);
-      if (ahead) {
-        const q = aheadQuestion(env, ahead);
-        return { text: header(env, 'time', q.text), rows: q.rows };
-      }
-      return { text: header(env, 'time', env.say('report.ask_time')), rows: [[env.choice(env.say('button.now'), 'now')]] };
-    },
-    onChoice: (env, data, key) => {
-      if (key === 'now') return { next: 'place', data: { ...data, ahead: undefined, discoveredAt: env.now.toISOString() } };
-      const ahead = stillAhead(env, data.ahead);
-      if (key === AHEAD_YESTERDAY && ahead) return { next: 'place', data: { ...data, ahead: undefined, discoveredAt: ahead.yesterday } };
-      if (key === AHEAD_RETYPE) return { stay: true, data: { ...data, ahead: undefined } };
-      return { stay: true };
-    },
-    onText: (env, data, text) => {
-      const read = readPastTime(env, text);
-      if ('error' in read) return { stay: true, data: { ...data, ahead: undefined }, error: read.error };
-      if ('ahead' in read) return { stay: true, data: { ...data, ahead: read.ahead } };
-      return { next: 'place', data: { ...data, ahead: undefined, discoveredAt: read.at.toISOString() } };
-    },
-  },
+  office: choiceStep<ReportData>({
+    ask: (env) => header(env, 'subject', env.say('report.ask_office')),
+    choices: officeChoices,
+    then: (_env, data, office) => ({ next: 'time', data: { ...data, officeUnitId: office.id } }),
+  }),
+  // The discovery time cannot be later today: a bare time ahead of now is yesterday's, if the user says so.
+  time: pastTimeStep<ReportData>({
+    ask: (env) => env.say('report.ask_time'),
+    now: 'button.now',
+    frame: (env, text) => header(env, 'time', text),
+    then: (_env, data, at) => ({ next: 'place', data: { ...data, discoveredAt: at.toISOString() } }),
+  }),
   place: {
-    prompt: (env) => ({ text: header(env, 'place', env.say('report.ask_place')) }),
-    onText: (env, data, text) => {
-      const place = text.trim();
-      if (place.length > MAX_PLACE) return { stay: true, error: env.say('report.place_too_long', { max: MAX_PLACE }) };
-      if (place === '') return { stay: true, error: env.say('flow.text_expected') };
-      return { next: 'casualties', data: { ...data, place } };
-    },
+    ...textStep<ReportData>({
+      prompt: (env) => ({ text: header(env, 'place', env.say('report.ask_place')) }),
+      blank: 'flow.text_expected',
+      max: MAX_PLACE,
+      tooLong: 'report.place_too_long',
+      then: (_env, data, place) => ({ next: 'casualties', data: { ...data, place } }),
+    }),
     onLocation: (env, data, loc) => ({ next: 'casualties', data: { ...data, latitude: loc.latitude, longitude: loc.longitude } }),
   },
-  casualties: {
-    prompt: (env) => ({
-      text: header(env, 'casualties', env.say('report.ask_casualties')),
-      rows: [
-        [env.choice(env.say('button.casualties_none'), 'none')],
-        [env.choice(env.say('button.casualties_injured'), 'injured'), env.choice(env.say('button.casualties_dead'), 'dead')],
-        [env.choice(env.say('button.casualties_both'), 'both')],
-      ],
-    }),
-    onChoice: (env, data, key) => {
+  casualties: choiceStep<ReportData>({
+    ask: (env) => header(env, 'casualties', env.say('report.ask_casualties')),
+    choices: (env) => [
+      { key: 'none', text: env.say('button.casualties_none') },
+      { key: 'injured', text: env.say('button.casualties_injured') },
+      { key: 'dead', text: env.say('button.casualties_dead') },
+      { key: 'both', text: env.say('button.casualties_both') },
+    ],
+    perRow: [1, 2, 1],
+    then: (_env, data, { key }) => {
       if (key === 'none') return { next: 'description', data: { ...data, injured: 0, dead: 0, casualtyMode: undefined } };
       if (key === 'injured' || key === 'both') return { next: 'injured', data: { ...data, casualtyMode: key, dead: key === 'injured' ? 0 : data.dead } };
-      if (key === 'dead') return { next: 'dead', data: { ...data, casualtyMode: key, injured: 0 } };
-      return { stay: true };
+      return { next: 'dead', data: { ...data, casualtyMode: 'dead', injured: 0 } };
     },
-  },
-  injured: countStep('report.ask_injured', (data, n) => ({ next: data.casualtyMode === 'both' ? 'dead' : 'description', data: { ...data, injured: n } })),
-  dead: countStep('report.ask_dead', (data, n) => ({ next: 'description', data: { ...data, dead: n } })),
+  }),
+  injured: countStep<ReportData>({
+    ask: (env) => header(env, 'casualties', env.say('report.ask_injured')),
+    then: (_env, data, n) => ({ next: data.casualtyMode === 'both' ? 'dead' : 'description', data: { ...data, injured: n } }),
+  }),
+  dead: countStep<ReportData>({
+    ask: (env) => header(env, 'casualties', env.say('report.ask_dead')),
+    then: (_env, data, n) => ({ next: 'description', data: { ...data, dead: n } }),
+  }),
   description: {
-    prompt: (env) => ({ text: header(env, 'description', env.say('report.ask_description')) }),
-    onText: (env, data, text) => {
-      const description = text.trim();
-      if (description === '') return { stay: true, error: env.say('report.description_blank') };
-      if (description.length > MAX_DESCRIPTION) return { stay: true, error: env.say('report.description_too_long', { max: MAX_DESCRIPTION }) };
-      return { next: 'media', data: { ...data, description } };
-    },
+    ...textStep<ReportData>({
+      prompt: (env) => ({ text: header(env, 'description', env.say('report.ask_description')) }),
+      blank: 'report.description_blank',
+      max: MAX_DESCRIPTION,
+      tooLong: 'report.description_too_long',
+      then: (_env, data, description) => ({ next: 'media', data: { ...data, description } }),
+    }),
     onMedia: (env, data, media) => {
       const added = addMedia(env, data, media);
       if ('error' in added) return { stay: true, error: added.error };
@@ -337,28 +296,13 @@ const steps: Record<string, Step<ReportData>> = {
   },
 };
 
-function countStep(ask: MessageKey, onCount: (data: ReportData, n: number) => Outcome<ReportData>): Step<ReportData> {
-  return {
-    prompt: (env) => ({
-      text: header(env, 'casualties', env.say(ask)),
-      rows: [[1, 2, 3, 4, 5].map((n) => env.choice(String(n), `n${n}`))],
-    }),
-    onChoice: (env, data, key) => {
-      const n = /^n([1-5])$/.exec(key)?.[1];
-      return n ? onCount(data, Number(n)) : { stay: true };
-    },
-    onText: (env, data, text) => {
-      const n = parseCount(text);
-      return n === undefined ? { stay: true, error: env.say('report.count_invalid') } : onCount(data, n);
-    },
-  };
-}
-
 export const reportFlow: Flow<ReportData> = {
   name: 'report',
   version: 1,
   data: reportData,
   steps,
+  // A report takes minutes to fill in: nothing else replaces it unasked.
+  guard: 'flow.busy_report',
 };
 
 /** The first step of /report: a fresh form. */

@@ -9,8 +9,8 @@ import { sendCard } from '../channels/telegram/views/card-messages.js';
 import { methodLabel } from '../channels/telegram/views/labels.js';
 import { formatLocal, SEARCH_METHODS, type AbscondingOutcome } from '../domain/index.js';
 import { recordAbscondingOutcome, recordSearchAttempt, searchAttemptsOf } from '../services/incident.service.js';
-import { AHEAD_RETYPE, AHEAD_YESTERDAY, aheadQuestion, aheadTime, readPastTime, stillAhead } from './common.js';
 import type { Flow, FlowEnv, Outcome } from './engine.js';
+import { aheadTime, choiceStep, pastTimeStep, requiredText } from './steps/index.js';
 
 export const searchData = z.object({
   incidentId: z.uuid(),
@@ -74,47 +74,37 @@ export const searchFlow: Flow<SearchData> = {
       },
     },
     result: {
-      prompt: (env, data) => ({
-        text: env.say('search.ask_result', { method: methodLabel(data.method ?? '', env.lang) }),
-        rows: [[env.choice(env.say('button.result_not_found'), 'not_found'), env.choice(env.say('button.result_found'), 'found')]],
+      ...choiceStep<SearchData>({
+        ask: (env, data) => env.say('search.ask_result', { method: methodLabel(data.method ?? '', env.lang) }),
+        choices: (env) => [
+          { key: 'not_found', text: env.say('button.result_not_found') },
+          { key: 'found', text: env.say('button.result_found') },
+        ],
+        perRow: 2,
+        then: (env, data, { key }) =>
+          key === 'found'
+            ? { next: 'when', data: { ...data, result: env.say('search.result_found_text'), found: true } }
+            : { next: 'when', data: { ...data, result: env.say('search.result_not_found_text'), found: false } },
       }),
-      onChoice: (env, data, key) => {
-        if (key === 'not_found') return { next: 'when', data: { ...data, result: env.say('search.result_not_found_text'), found: false } };
-        if (key === 'found') return { next: 'when', data: { ...data, result: env.say('search.result_found_text'), found: true } };
-        return { stay: true };
-      },
+      // Or what happened, in the user's own words.
       onText: (env, data, text) => {
-        const result = text.trim();
-        if (result === '' || result.length > 500) return { stay: true, error: env.say('flow.text_expected') };
-        return { next: 'when', data: { ...data, result, found: false } };
+        const r = requiredText(env, text, { blank: 'flow.text_expected', max: 500, tooLong: 'flow.text_expected' });
+        return 'error' in r ? { stay: true, error: r.error } : { next: 'when', data: { ...data, result: r.ok, found: false } };
       },
     },
-    when: {
-      // An attempt cannot be later today: a bare time ahead of now is yesterday's, if the user says so.
-      prompt: (env, data) => {
-        const ahead = stillAhead(env, data.ahead);
-        return ahead ? aheadQuestion(env, ahead) : { text: env.say('search.ask_when'), rows: [[env.choice(env.say('button.just_now'), 'now')]] };
-      },
-      onChoice: (env, data, key) => {
-        if (key === 'now') return record(env, data, env.now);
-        const ahead = stillAhead(env, data.ahead);
-        if (key === AHEAD_YESTERDAY && ahead) return record(env, data, new Date(ahead.yesterday));
-        if (key === AHEAD_RETYPE) return { stay: true, data: { ...data, ahead: undefined } };
-        return { stay: true };
-      },
-      onText: (env, data, text) => {
-        const read = readPastTime(env, text);
-        if ('error' in read) return { stay: true, data: { ...data, ahead: undefined }, error: read.error };
-        if ('ahead' in read) return { stay: true, data: { ...data, ahead: read.ahead } };
-        return record(env, data, read.at);
-      },
-    },
-    found_how: {
-      prompt: (env) => ({
-        text: env.say('search.ask_found_how'),
-        rows: [[env.choice(env.say('button.found_ordered'), 'found_ordered')], [env.choice(env.say('button.found_brought_back'), 'found_brought_back')]],
-      }),
-      onChoice: (env, data, key) => (key === 'found_ordered' || key === 'found_brought_back' ? finishOutcome(env, data, key) : { stay: true }),
-    },
+    // An attempt cannot be later today: a bare time ahead of now is yesterday's, if the user says so.
+    when: pastTimeStep<SearchData>({
+      ask: (env) => env.say('search.ask_when'),
+      now: 'button.just_now',
+      then: (env, data, at) => record(env, data, at),
+    }),
+    found_how: choiceStep<SearchData>({
+      ask: (env) => env.say('search.ask_found_how'),
+      choices: (env) => [
+        { key: 'found_ordered', text: env.say('button.found_ordered') },
+        { key: 'found_brought_back', text: env.say('button.found_brought_back') },
+      ],
+      then: (env, data, { key }) => finishOutcome(env, data, key as 'found_ordered' | 'found_brought_back'),
+    }),
   },
 };

@@ -4,8 +4,8 @@ import { escapeHtml } from '../channels/telegram/html.js';
 import { sendCard } from '../channels/telegram/views/card-messages.js';
 import { stepText } from '../channels/telegram/views/labels.js';
 import { markStep, MAX_TEXT } from '../services/incident.service.js';
-import { requiredText } from './common.js';
 import type { Flow } from './engine.js';
+import { textStep } from './steps/index.js';
 
 export const stepNoteData = z.object({
   incidentId: z.uuid(),
@@ -22,31 +22,22 @@ export const stepNoteFlow: Flow<StepNoteData> = {
   version: 1,
   data: stepNoteData,
   steps: {
-    text: {
+    text: textStep<StepNoteData>({
       prompt: (env, data) => ({
         text: env.say(data.kind === 'note' ? 'step.ask_note' : 'step.ask_reason', {
           ordinal: data.ordinal,
           text: escapeHtml(stepText(data.type, data.scenario, data.key, env.lang)),
         }),
       }),
-      onText: (env, data, text) => {
-        const r = requiredText(env, text, data.kind === 'note' ? 'step.note_blank' : 'step.reason_blank', MAX_TEXT);
-        if ('error' in r) return { stay: true, error: r.error };
-        const trimmed = r.ok;
-        return {
-          closing: env.say(data.kind === 'note' ? 'step.note_done' : 'step.na_done'),
-          finish: async () => {
-            await markStep(
-              env.deps,
-              env.who.actor,
-              data.incidentId,
-              { ordinal: data.ordinal },
-              data.kind === 'note' ? { kind: 'note', text: trimmed } : { kind: 'not_applicable', reason: trimmed },
-            );
-            return () => sendCard(env.ctx.telegram, env.deps, env.chatId, data.incidentId, { actor: env.who.actor }, env.lang).then(() => {});
-          },
-        };
-      },
-    },
+      blank: (data) => (data.kind === 'note' ? 'step.note_blank' : 'step.reason_blank'),
+      max: MAX_TEXT,
+      then: (env, data, text) => ({
+        closing: env.say(data.kind === 'note' ? 'step.note_done' : 'step.na_done'),
+        finish: async () => {
+          await markStep(env.deps, env.who.actor, data.incidentId, { ordinal: data.ordinal }, data.kind === 'note' ? { kind: 'note', text } : { kind: 'not_applicable', reason: text });
+          return () => sendCard(env.ctx.telegram, env.deps, env.chatId, data.incidentId, { actor: env.who.actor }, env.lang).then(() => {});
+        },
+      }),
+    }),
   },
 };

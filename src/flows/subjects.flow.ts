@@ -1,44 +1,24 @@
 /** /subjects: find a subject within reach and open their view (contact, absence, report absconding). */
 import { z } from 'zod';
-import { escapeHtml } from '../channels/telegram/html.js';
-import { searchSubjects } from '../services/subject.service.js';
-import { subjectButtonText } from './common.js';
-import type { Flow, FlowEnv, Outcome } from './engine.js';
+import type { Flow } from './engine.js';
+import { MAX_SUBJECT_QUERY, subjectPicker } from './steps/index.js';
 import { sendSubjectView } from './subject-view.js';
 
-export const subjectsData = z.object({ query: z.string().max(40).optional() });
+export const subjectsData = z.object({ query: z.string().max(MAX_SUBJECT_QUERY).optional() });
 export type SubjectsData = z.infer<typeof subjectsData>;
 
-async function search(env: FlowEnv, data: SubjectsData, text: string): Promise<Outcome<SubjectsData>> {
-  const query = text.trim().slice(0, 40);
-  const found = await searchSubjects(env.deps, env.who.actor, query);
-  if (found.length === 0) return { stay: true, error: env.say('report.subject_none', { query: escapeHtml(query) }) };
-  return { next: 'results', data: { ...data, query } };
-}
+/** How long the search waits for its answer, in seconds: a look-up, not a form to come back to. */
+export const SUBJECT_SEARCH_TTL_SECONDS = 15 * 60;
 
 export const subjectsFlow: Flow<SubjectsData> = {
   name: 'subjects',
   version: 1,
   data: subjectsData,
-  steps: {
-    query: {
-      prompt: (env) => ({ text: env.say('subjects.ask') }),
-      onText: (env, data, text) => search(env, data, text),
-    },
-    results: {
-      prompt: async (env, data) => {
-        const found = await searchSubjects(env.deps, env.who.actor, data.query ?? '');
-        return {
-          text: env.say('subjects.results', { count: found.length }),
-          rows: [...found.map((s) => [env.choice(subjectButtonText(env, s), 'pick', s.id)]), [env.choice(env.say('button.search_again'), 'again')]],
-        };
-      },
-      onText: (env, data, text) => search(env, data, text),
-      onChoice: (env, data, key, id) => {
-        if (key === 'again') return { next: 'query', data };
-        if (key !== 'pick' || !id) return { stay: true };
-        return { finish: async () => () => sendSubjectView(env.ctx, id) };
-      },
-    },
-  },
+  ttlSeconds: SUBJECT_SEARCH_TTL_SECONDS,
+  steps: subjectPicker<SubjectsData>({
+    steps: { ask: 'query', found: 'results' },
+    ask: (env) => env.say('subjects.ask'),
+    found: (env, _data, count) => env.say('subjects.results', { count }),
+    picked: (env, _data, subject) => ({ finish: async () => () => sendSubjectView(env.ctx, subject.id) }),
+  }),
 };

@@ -204,6 +204,7 @@ const zh = {
   'wr.refuse.not_permitted': '此环节不由您签批。',
   'wr.refuse.missing_sections': '以下内容尚未填写：{sections}',
   'wr.refuse.missing_comment': '退回时请填写意见。',
+  'wr.refuse.already_signed': '您已在本次呈报中以另一级别签署过此报告，同一人只签一级。',
   'wr.refuse.already_approved': '该报告已审定通过。',
   // --- chat: public release
   'rel.card.title': '📰 <b>对外发布稿</b> · 事件 {number}',
@@ -529,6 +530,7 @@ const en: Record<keyof typeof zh, string> = {
   'wr.refuse.not_permitted': 'This level is not yours to sign.',
   'wr.refuse.missing_sections': 'Still empty: {sections}',
   'wr.refuse.missing_comment': 'Please give a comment when returning.',
+  'wr.refuse.already_signed': 'You have already signed this report at another level in this round; one person signs one level.',
   'wr.refuse.already_approved': 'This report is already approved.',
   'rel.card.title': '📰 <b>Public release</b> · incident {number}',
   'rel.card.state': 'State: <b>{state}</b>',

@@ -5,9 +5,8 @@
  * already ran and failed for good is removed and added again, so a row waits for Telegram as long as it
  * takes, and is still sent once (the send itself checks the row).
  */
-import { and, asc, inArray, sql } from 'drizzle-orm';
 import type { Database } from '../db/client.js';
-import { outbox } from '../db/schema.js';
+import { outboxToRelay } from '../db/repositories/outbox.repository.js';
 import type { Clock } from '../domain/index.js';
 import type { Logger } from '../logger.js';
 import { sendJob } from './dispatcher.js';
@@ -70,13 +69,7 @@ export class OutboxRelay {
 
   private async pass(): Promise<number> {
     this.ctx.counters.relayRuns++;
-    const rows = await this.ctx.db
-      .select({ id: outbox.id, kind: outbox.kind, timerId: outbox.timerId, notBefore: outbox.notBefore })
-      .from(outbox)
-      // Rows younger than a second are the dispatcher's to enqueue; counting them would be false drift.
-      .where(and(inArray(outbox.status, ['pending', 'sending', 'failed']), sql`${outbox.createdAt} < now() - interval '1 second'`))
-      .orderBy(asc(outbox.createdAt))
-      .limit(this.ctx.batch ?? 1_000);
+    const rows = await outboxToRelay(this.ctx.db, this.ctx.batch ?? 1_000);
     if (rows.length === 0) return 0;
     const q = this.ctx.queue;
     const live = new Set(await q.getRanges([...LIVE_STATES], 0, -1));

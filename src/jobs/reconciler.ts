@@ -14,9 +14,8 @@
  * pass runs at once (10 000 timers are back within about two seconds). The PostgreSQL backend has no mark:
  * its jobs cannot vanish apart from the timer rows.
  */
-import { and, eq, gt, inArray, sql } from 'drizzle-orm';
 import type { Database } from '../db/client.js';
-import { timers } from '../db/schema.js';
+import { pendingTimerPage, stillPendingTimerIds, stillPendingTimerKeys, tryReconcilerLock, type PendingTimer } from '../db/repositories/timer.repository.js';
 import type { Clock } from '../domain/index.js';
 import type { Logger } from '../logger.js';
 import { jobIdOf } from './catalogue.js';
@@ -25,19 +24,6 @@ import type { JobCounters, JobMetricsHook, ReconcileDrift } from './metrics.js';
 import { LIVE_STATES } from './outbox-relay.js';
 import type { AnyQueue, StoreMark } from './queue-backend.js';
 
-
-/** What a pass needs of a pending timer: its job (id, key, due), its overdue check and its alert. */
-const PENDING_COLUMNS = {
-  id: timers.id,
-  kind: timers.kind,
-  dedupeKey: timers.dedupeKey,
-  dueAt: timers.dueAt,
-  createdAt: timers.createdAt,
-  incidentId: timers.incidentId,
-  subjectId: timers.subjectId,
-  isDrill: timers.isDrill,
-};
-export type PendingTimer = Pick<typeof timers.$inferSelect, keyof typeof PENDING_COLUMNS>;
 /** Pending timers read per page in a pass. */
 const PENDING_PAGE = 1_000;
 
@@ -131,9 +117,9 @@ export class TimerReconciler {
   private async pass(): Promise<ReconcileReport> {
     const { db, queue: q, clock } = this.ctx;
     const report = await db.transaction(async (tx) => {
-      const [lock] = await tx.execute<{ locked: boolean }>(sql`select pg_try_advisory_xact_lock(hashtext(${this.ctx.lockName})) as locked`);
+      const locked = await tryReconcilerLock(tx, this.ctx.lockName);
       const now = clock.now();
-      if (!lock?.locked) return { at: now, pending: 0, missing: 0, orphaned: 0, overdue: 0, skipped: 'locked' as const, overdueRows: [] };
+      if (!locked) return { at: now, pending: 0, missing: 0, orphaned: 0, overdue: 0, skipped: 'locked' as const, overdueRows: [] };
 
       // The mark goes in before the queue is read: a wipe from here on takes it away and brings another pass.
       await this.ctx.wipeCheck?.mark.set();
@@ -150,20 +136,14 @@ export class TimerReconciler {
       let finished: Set<string> | undefined;
       let after: string | undefined;
       for (;;) {
-        const page: PendingTimer[] = await tx
-          .select(PENDING_COLUMNS)
-          .from(timers)
-          .where(and(eq(timers.state, 'pending'), after === undefined ? undefined : gt(timers.id, after)))
-          .orderBy(timers.id)
-          .limit(pageSize);
+        const page = await pendingTimerPage(tx, after, pageSize);
         for (const t of page) pendingJobIds.add(jobIdOf(t.dedupeKey));
 
         // Missing: pending in PostgreSQL, no live job. A finished job with that id would swallow the add: remove it first.
         let missing = page.filter((t) => !liveSet.has(jobIdOf(t.dedupeKey)));
         if (missing.length) {
           // A timer that fired since the page was read is not missing.
-          const still = await tx.select({ id: timers.id }).from(timers).where(and(inArray(timers.id, missing.map((t) => t.id)), eq(timers.state, 'pending')));
-          const stillIds = new Set(still.map((r) => r.id));
+          const stillIds = await stillPendingTimerIds(tx, missing.map((t) => t.id));
           missing = missing.filter((t) => stillIds.has(t.id));
         }
         if (missing.length) {
@@ -187,11 +167,7 @@ export class TimerReconciler {
       let orphaned = 0;
       if (candidates.length) {
         const waiting = new Set(await q.getRanges(['delayed', 'wait', 'prioritized'], 0, -1));
-        const stillPending = await tx
-          .select({ key: timers.dedupeKey })
-          .from(timers)
-          .where(and(inArray(timers.dedupeKey, candidates), eq(timers.state, 'pending')));
-        const keep = new Set(stillPending.map((r) => jobIdOf(r.key)));
+        const keep = new Set((await stillPendingTimerKeys(tx, candidates)).map(jobIdOf));
         for (const id of candidates) {
           if (!waiting.has(id) || keep.has(id)) continue;
           orphaned += (await q.remove(id).catch(() => 0)) ? 1 : 0;

@@ -221,7 +221,7 @@ export class OpsMetrics {
     this.updatesDropped.inc({ reason });
   }
 
-  // ---- called by the gateway (and the bot middleware for direct replies) ---------------------
+  // ---- called by the API pipeline for each reply's request, and by the send processor per notice ----
 
   messageSent(result: SendResult): void {
     this.messages.inc({ result });

@@ -3,7 +3,7 @@
  * text, Chinese first with the English beside it; printed by src/main.ts after the log's readable lines
  * (never in JSON mode, where the `sandbox ready` log line carries the same facts). Pure.
  */
-import { timeScaleLabel } from '../domain/index.js';
+import { timeScaleLabel } from '../app.js';
 
 /** The shortened deadlines in words: `1 分钟 = 1 秒 (1 minute = 1 second)` at 1/60. */
 function describeTimeScale(scale: number): string {

@@ -4,7 +4,7 @@
 
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { z } from 'zod';
-import type { BotApiServer } from './bot-api-server.js';
+import type { BotApiDriver } from './bot-api-driver.js';
 import { readBody, sendJson } from './bot-api-http.js';
 
 const SSE_EVENTS = ['message', 'edit', 'delete', 'callback_answer', 'chat_action'] as const;
@@ -15,7 +15,7 @@ export interface SseHub {
   close(): void;
 }
 
-export function createSseHub(server: BotApiServer): SseHub {
+export function createSseHub(server: BotApiDriver): SseHub {
   const clients = new Set<ServerResponse>();
   const broadcast = (event: string, data: unknown): void => {
     if (clients.size === 0) return;
@@ -91,7 +91,7 @@ async function jsonBody<T>(req: IncomingMessage, schema: z.ZodType<T>): Promise<
 const CORS = { 'access-control-allow-origin': '*' };
 
 /** Routes `/sandbox/api/...`. */
-export async function handleControlRequest(server: BotApiServer, sse: SseHub, req: IncomingMessage, res: ServerResponse, url: URL): Promise<void> {
+export async function handleControlRequest(server: BotApiDriver, sse: SseHub, req: IncomingMessage, res: ServerResponse, url: URL): Promise<void> {
   const method = req.method ?? 'GET';
   const path = url.pathname.replace(/\/+$/, '');
   if (method === 'OPTIONS') {
@@ -146,7 +146,7 @@ export async function handleControlRequest(server: BotApiServer, sse: SseHub, re
         return sendJson(res, 200, server.users(), CORS);
       case 'POST /sandbox/api/users': {
         const b = await jsonBody(req, userSchema);
-        const input: Parameters<BotApiServer['addUser']>[0] = { id: b.id, first_name: b.first_name };
+        const input: Parameters<BotApiDriver['addUser']>[0] = { id: b.id, first_name: b.first_name };
         if (b.last_name !== undefined) input.last_name = b.last_name;
         if (b.username !== undefined) input.username = b.username;
         if (b.language_code !== undefined) input.language_code = b.language_code;

@@ -4,9 +4,18 @@
  * in it), how the drill button starts a drill and what the drill picker offers, where the trainer's
  * controls are, and the page's strings from the message catalogue (both languages). Pure.
  */
+import {
+  EPIDEMIC_SCENARIO_INFO,
+  EPIDEMIC_SCENARIOS,
+  INCIDENT_TYPE_INFO,
+  INCIDENT_TYPES,
+  timeScaleLabel,
+  type EpidemicScenario,
+  type EscalationPolicy,
+  type IncidentType,
+  type SandboxPerson,
+} from '../app.js';
 import { CATALOGUE } from '../i18n/index.js';
-import { EPIDEMIC_SCENARIO_INFO, EPIDEMIC_SCENARIOS, INCIDENT_TYPE_INFO, INCIDENT_TYPES, timeScaleLabel, type EpidemicScenario, type EscalationPolicy, type IncidentType } from '../domain/index.js';
-import type { SandboxPerson } from './sandbox-org.js';
 
 export type DrillTrigger =
   /** The page sends this command as the given person, through their pane, as a user would. */

@@ -13,48 +13,22 @@
  *   local server, and the workers;
  * - the trainer's controls the page calls (sandbox-routes.ts): a drill of a chosen type at a chosen office,
  *   starting afresh from the examples, and the day's scheduled runs done now.
+ *
+ * Everything of the app comes through src/app.ts: runApp, and the trainer's part (the examples, the drill,
+ * the runs), which src/app-trainer.ts builds from the app's own services and app.ts re-exports.
  */
 import { mkdir, writeFile } from 'node:fs/promises';
 import type { AddressInfo } from 'node:net';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { Telegram } from 'telegraf';
-import { contactCheckTimers, localDate, resolvePolicy, resolveTarget, type EscalationPolicy, type IncidentType } from '../domain/index.js';
-import { loadPolicyOverrides } from '../admin/policy.js';
-import { sendCard } from '../channels/telegram/views/card-messages.js';
-import type { BotDeps } from '../channels/telegram/context.js';
+import Fastify from 'fastify';
+import { openDrillGround, runApp, type AppHandle, type IncidentType, type RunAppOptions, type RunNowKind, type RunNowResult, type SandboxPerson } from '../app.js';
 import type { Config } from '../config.js';
-import { connectDatabase, migrateDatabase, type DbHandle } from '../db/client.js';
-import { startEmbeddedPostgres, type EmbeddedDatabase } from '../db/embedded.js';
-import { loadPiiKey, PiiCipher } from '../db/pii-crypto.js';
-import { appendAudit } from '../db/repositories/audit.repository.js';
-import { actorFor, findStaffById, listUnits, loadOrgSnapshot } from '../db/repositories/org.repository.js';
-import { enqueueNotices, type NoticeDraft } from '../db/repositories/outbox.repository.js';
-import { findTimerByKey, insertTimers } from '../db/repositories/timer.repository.js';
-import { createHttpServer } from '../http/server.js';
-import type { JobTuning } from '../jobs/index.js';
 import type { Logger } from '../logger.js';
-import { runApp, type AppHandle } from '../app.js';
-import { runDailyContactReminders, subjectsAwayOn } from '../services/daily-contact.service.js';
-import { DIGEST_POSITIONS, runDailyDigest } from '../services/digest.service.js';
-import { startDrill } from '../services/drill.service.js';
-import { emptyChange, type ServiceDeps } from '../services/ports.js';
-import { fireTimer } from '../services/timer.service.js';
 import { startBotApiServer, type BotApiServer } from './bot-api-server.js';
 import { fileUpdateIdStore } from './update-id-store.js';
 import { buildPageConfig, drillPicker, type DrillTrigger, type PageConfig } from './page-config.js';
-import { resetSandboxData, sandboxPersons, seedSandboxAbsences, seedSandboxOrg, type SandboxPerson } from './sandbox-org.js';
-import {
-  DRILL_ROUTE,
-  registerSandboxRoutes,
-  RESET_ROUTE,
-  RUN_NOW_ROUTE,
-  SandboxRequestError,
-  type DrillRequest,
-  type ResetResult,
-  type RunNowKind,
-  type RunNowResult,
-} from './sandbox-routes.js';
+import { DRILL_ROUTE, registerSandboxRoutes, RESET_ROUTE, RUN_NOW_ROUTE, type DrillRequest, type ResetResult } from './sandbox-routes.js';
 
 /** The sandbox's bot on the local Bot API server; not a real token, and useless anywhere else. */
 export const SANDBOX_BOT = { token: '7000000001:SANDBOX-local-only-not-a-telegram-token', username: 'corrections_sandbox_bot', firstName: '应急处置助手' } as const;
@@ -63,6 +37,9 @@ export const SANDBOX_BOT = { token: '7000000001:SANDBOX-local-only-not-a-telegra
 export const DEFAULT_SANDBOX_TIME_SCALE = 1 / 60;
 
 export const WEB_DIR = fileURLToPath(new URL('./web/', import.meta.url));
+
+/** examples/ at the repository's root (and beside dist/, which is as deep as this folder: scripts/build.mjs). */
+export const EXAMPLES_DIR = fileURLToPath(new URL('../../examples/', import.meta.url));
 
 /** Telegram's published ceilings (Bots FAQ). A private chat tolerates a short burst, as Telegram does. */
 export const SANDBOX_LIMITS = { globalPerSecond: 30, perChatPerSecond: 1, perChatBurst: 3, perGroupPerMinute: 20 } as const;
@@ -75,7 +52,7 @@ export interface StartSandboxOptions {
   port?: number;
   /** Default 127.0.0.1: the control API lets anyone act as anyone, so it never faces a network. */
   host?: string;
-  jobTuning?: Partial<JobTuning>;
+  jobTuning?: RunAppOptions['jobTuning'];
   queueNamespace?: string;
 }
 
@@ -112,22 +89,12 @@ export async function startSandbox(config: Config, logger: Logger, opts: StartSa
   };
 
   try {
-    // 1. The database, migrated, with the examples on first start.
-    let embedded: EmbeddedDatabase | undefined;
-    let databaseUrl = config.databaseUrl;
-    if (!databaseUrl) {
-      embedded = await startEmbeddedPostgres(config.dataDir);
-      cleanups.push(() => embedded!.stop());
-      databaseUrl = embedded.url;
-      log.info({ port: embedded.port, dataDir: path.resolve(config.dataDir) }, 'embedded PostgreSQL started');
-    }
-    const db: DbHandle = connectDatabase(databaseUrl, { max: 3, applicationName: 'corrections-sandbox' });
-    cleanups.push(() => db.close());
-    await migrateDatabase(db);
-    const cipher = new PiiCipher(await loadPiiKey(config.piiKey, config.dataDir));
-    const seeded = await seedSandboxOrg(db.db, cipher, { now: new Date() });
+    // 1. The database, migrated, with the examples on first start (src/app-trainer.ts).
+    const ground = await openDrillGround({ config, logger: log, examplesDir: EXAMPLES_DIR });
+    cleanups.push(() => ground.close());
+    const { databaseUrl, seeded } = ground;
     if (seeded.seeded) log.info({ staff: seeded.staff, subjects: seeded.subjects }, 'example organisation and subjects loaded');
-    let persons = await sandboxPersons(db.db);
+    const persons = ground.persons;
     if (!persons.some((p) => p.pane)) throw new SandboxStartError('the organisation in the database has no staff with Telegram ids to show');
 
     // 2. The local Bot API server, with Telegram's limits, serving the page.
@@ -179,58 +146,28 @@ export async function startSandbox(config: Config, logger: Logger, opts: StartSa
     cleanups.push(() => app.shutdown('sandbox stopping'));
     const opsPort = (app.http?.server.address() as AddressInfo | null)?.port;
     const opsUrl = opsPort ? `http://${host}:${opsPort}` : undefined;
-    // The example absences, through the program's own services, once start-up's catch-up of today's runs
-    // is over: as if registered after 09:00, which writes today's 18:00 check (subject.service).
-    await app.jobs.startupCatchUp;
-    const absences = await seedSandboxAbsences(app.jobs.deps, seeded.away);
+    const trainer = ground.trainerFor(app);
+    const absences = await trainer.registerExampleAbsences();
     if (absences) log.info({ absences }, 'example absences registered from today');
 
     // 4. The trainer's controls: a drill through the drill service, as the section, with the section's card
     //    in its pane; starting afresh; the day's scheduled runs done now.
-    const telegram = new Telegram(SANDBOX_BOT.token, { apiRoot: botApi.url });
-    const botDeps: BotDeps = { ...app.jobs.deps, logger, botToken: SANDBOX_BOT.token, telegramApiRoot: botApi.url, botUsername: SANDBOX_BOT.username };
-    const runDrill = async (type: IncidentType = DEFAULT_DRILL_TYPE, where: Omit<DrillRequest, 'type'> = {}): Promise<{ incidentNumber: string }> => {
-      const section = persons.find((p) => p.key === 'section');
-      const officer = persons.find((p) => p.key === 'officer');
-      if (!section || !officer) throw new SandboxStartError('the sandbox has no section or officer to run a drill with');
-      const staffRow = await findStaffById(db.db, section.staffId);
-      if (!staffRow) throw new SandboxStartError('the section’s staff record is gone');
-      const actor = await actorFor(db.db, staffRow);
-      const office = where.officeCode ? (await listUnits(db.db, 'office')).find((u) => u.code === where.officeCode) : undefined;
-      if (where.officeCode && !office) throw new SandboxRequestError(`no office with the code ${where.officeCode}`);
-      const scenario = type === 'epidemic' ? { scenario: where.scenario ?? ('s1' as const) } : {};
-      const { incident } = await startDrill(app.jobs.deps, actor, { type, officeUnitId: office?.id ?? officer.unitId, ...scenario });
-      // The report flow shows the reporter the card; a drill started here does the same for the section.
-      await sendCard(telegram, botDeps, section.chatId, incident.id, { actor }, section.languageCode === 'en' ? 'en' : 'zh').catch((err: unknown) =>
-        log.warn({ err, incidentId: incident.id, incident: incident.number }, 'could not show the drill card to the section'),
-      );
-      return { incidentNumber: incident.number };
-    };
+    const runDrill = (type: IncidentType = DEFAULT_DRILL_TYPE, where: Omit<DrillRequest, 'type'> = {}): Promise<{ incidentNumber: string }> => trainer.startDrill(type, where);
     let resetting: Promise<ResetResult> | undefined;
     const reset = (): Promise<ResetResult> =>
       (resetting ??= (async () => {
-        const again = await resetSandboxData(db.db, cipher, {
-          now: new Date(),
-          // With every table locked: the old sandbox's waiting and delayed jobs (its timers, its sends) go.
-          // The daily queue keeps its schedulers' next runs, which belong to no incident.
-          whileLocked: async () => {
-            await Promise.all([app.jobs.queues.timers.drain(true), app.jobs.queues.send.drain(true)]);
-          },
-        });
-        const absences = await seedSandboxAbsences(app.jobs.deps, again.away);
-        // A job enqueued between the drain and the commit finds no row and ends; the reconciler's pass
-        // (what runs every few seconds anyway) removes any such job now.
-        await app.jobs.reconcile();
+        const again = await trainer.reloadExamples();
         // A message that was being sent lands before the chats are emptied, not after.
         await botApi.waitForIdle({ quietMs: 300, timeoutMs: 5_000 }).catch(() => undefined);
         const messagesCleared = botApi.clearChats();
-        persons = await sandboxPersons(db.db);
-        return { messagesCleared, staff: again.staff, subjects: again.subjects, absences };
+        return { messagesCleared, ...again };
       })().finally(() => {
         resetting = undefined;
       }));
-    const runNow = (kind: RunNowKind) => runDailyNow(app.jobs.deps, kind);
-    const controlServer = createHttpServer();
+    const runNow = (kind: RunNowKind): Promise<RunNowResult> => trainer.runNow(kind);
+    // The trainer's controls get a server of their own, on a port of their own: the page's origin is the
+    // Bot API server's, and only that origin may call them (sandbox-routes.ts).
+    const controlServer = Fastify({ logger: false });
     const pagePort = new URL(botApi.url).port;
     registerSandboxRoutes(controlServer, {
       pageOrigins: [`http://127.0.0.1:${pagePort}`, `http://localhost:${pagePort}`, botApi.url],
@@ -246,13 +183,13 @@ export async function startSandbox(config: Config, logger: Logger, opts: StartSa
 
     // 5. The page's config: people, deadlines (with the production values beside them), the bureau's time
     //    zone, the drill picker, the trainer's controls, links.
-    const productionPolicy: EscalationPolicy = resolvePolicy(await loadPolicyOverrides(db.db));
-    const officeUnits = await listUnits(db.db, 'office');
+    const { policy, production } = await trainer.policies();
+    const officeUnits = await trainer.offices();
     const officerUnit = persons.find((p) => p.key === 'officer')?.unitId;
     const pageConfig = buildPageConfig({
       persons,
-      policy: await app.jobs.deps.policy(),
-      productionPolicy,
+      policy,
+      productionPolicy: production,
       scale,
       botUsername: SANDBOX_BOT.username,
       timeZone: config.timeZone,
@@ -282,7 +219,7 @@ export async function startSandbox(config: Config, logger: Logger, opts: StartSa
       botApi,
       app,
       get persons() {
-        return persons;
+        return trainer.persons;
       },
       pageConfig,
       startDrill: runDrill,
@@ -298,89 +235,4 @@ export async function startSandbox(config: Config, logger: Logger, opts: StartSa
     await cleanup();
     throw err;
   }
-}
-
-/**
- * The trainer's "run now": today's 09:00 contact reminders, 18:00 contact check or 18:00 digest, done at
- * once by the services the scheduled jobs call, on the real clock, for the bureau's today.
- *
- * Those runs are idempotent per day (one reminder, one check and one digest per person and day), and a
- * run done now is today's run: the scheduled one then finds nothing left to send. When today's run has
- * already happened (at its time, or late at start), the trainer pressing the button still wants to see
- * it, for the drill: its messages are written again under new dedupe keys, and the answer says `forced`.
- */
-export async function runDailyNow(deps: ServiceDeps, kind: RunNowKind): Promise<RunNowResult> {
-  const now = deps.clock.now();
-  const today = localDate(now, deps.timeZone);
-  /** A re-run's dedupe keys: today's keys with the moment of the press, so each press writes once. */
-  const rerun = (key: string) => `${key}-rerun-${now.getTime()}`;
-  const write = async (drafts: NoticeDraft[]): Promise<number> => {
-    const rows = await enqueueNotices(deps.db, drafts);
-    await deps.dispatcher.afterCommit({ ...emptyChange(), outboxCreated: rows });
-    return rows.length;
-  };
-  let result: RunNowResult;
-  switch (kind) {
-    case 'contact_reminder': {
-      const run = await runDailyContactReminders(deps, today);
-      if (run.subjects === 0) result = { kind, forced: false, sent: 0, reason: 'nobody_away' };
-      else if (run.officers > 0) result = { kind, forced: false, sent: run.officers };
-      else {
-        // Every officer was reminded today already: the re-run lists each one's subjects away again.
-        const org = await loadOrgSnapshot(deps.db);
-        const byOfficer = new Map<string, string[]>();
-        for (const s of await subjectsAwayOn(deps.db, today)) {
-          for (const officer of resolveTarget({ kind: 'responsible_officer' }, s, org)) byOfficer.set(officer, [...(byOfficer.get(officer) ?? []), s.subjectId]);
-        }
-        const drafts = [...byOfficer].map(([recipientStaffId, subjectIds]) => ({
-          recipientStaffId,
-          kind: 'contact_reminder' as const,
-          dedupeKey: rerun(`contact_reminder-${today}-${recipientStaffId}`),
-          params: { date: today, subjectIds },
-        }));
-        result = { kind, forced: true, sent: await write(drafts) };
-      }
-      break;
-    }
-    case 'contact_check': {
-      // The 18:00 check is a timer per subject away (level 0: the office head), written by the 09:00 run
-      // or by the absence. Brought forward, the timer service fires it now, deciding as at 18:00 (still
-      // away, no contact logged today) whom to tell.
-      const away = await subjectsAwayOn(deps.db, today);
-      const policy = await deps.policy();
-      let forced = false;
-      let sent = 0;
-      for (const s of away) {
-        const spec = contactCheckTimers(s.subjectId, today, policy, deps.timeZone).find((t) => t.level === 0)!;
-        let timer = await findTimerByKey(deps.db, spec.dedupeKey);
-        if (timer && timer.state !== 'pending') {
-          forced = true;
-          [timer] = await insertTimers(deps.db, [{ ...spec, dueAt: now, dedupeKey: rerun(spec.dedupeKey) }]);
-        } else if (!timer) {
-          // Not written yet (no 09:00 run today): written now, as that run would.
-          await insertTimers(deps.db, [spec]);
-          timer = await findTimerByKey(deps.db, spec.dedupeKey);
-        }
-        if (!timer) continue;
-        const fired = await fireTimer(deps, timer.id, { earlyToleranceMs: Math.max(0, timer.dueAt.getTime() - now.getTime()) + 1_000 });
-        if (fired.status === 'sent') sent += fired.notices;
-      }
-      result = { kind, forced, sent, ...(away.length === 0 ? { reason: 'nobody_away' as const } : sent === 0 ? { reason: 'all_contacted' as const } : {}) };
-      break;
-    }
-    case 'digest': {
-      const run = await runDailyDigest(deps, today);
-      if (run.recipients > 0) result = { kind, forced: false, sent: run.recipients };
-      else {
-        // Today's digest went out already: the re-run sends it again, as it reads now.
-        const org = await loadOrgSnapshot(deps.db);
-        const ids = new Set(DIGEST_POSITIONS.flatMap((position) => resolveTarget({ kind: 'position', position, scope: 'bureau' }, { officeUnitId: null }, org)));
-        const drafts = [...ids].map((recipientStaffId) => ({ recipientStaffId, kind: 'daily_digest' as const, dedupeKey: rerun(`daily_digest-${today}-${recipientStaffId}`), params: { date: today } }));
-        result = { kind, forced: true, sent: await write(drafts) };
-      }
-      break;
-    }
-  }
-  await appendAudit(deps.db, { at: now, action: 'sandbox.run_now', entity: 'daily_run', entityId: kind, data: { date: today, forced: result.forced, sent: result.sent } });
-  return result;
 }

@@ -6,26 +6,12 @@
  */
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { z } from 'zod';
-import { EPIDEMIC_SCENARIOS, INCIDENT_TYPES, type EpidemicScenario, type IncidentType } from '../domain/index.js';
+import { EPIDEMIC_SCENARIOS, INCIDENT_TYPES, RUN_NOW_KINDS, TrainerRequestError, type EpidemicScenario, type IncidentType, type RunNowKind, type RunNowResult } from '../app.js';
 import type { Logger } from '../logger.js';
 
 export const DRILL_ROUTE = '/sandbox/drill';
 export const RESET_ROUTE = '/sandbox/reset';
 export const RUN_NOW_ROUTE = '/sandbox/run-now';
-
-/** The scheduled runs the trainer can bring forward: 09:00 contact reminders, 18:00 contact check, 18:00 digest. */
-export const RUN_NOW_KINDS = ['contact_reminder', 'contact_check', 'digest'] as const;
-export type RunNowKind = (typeof RUN_NOW_KINDS)[number];
-
-export interface RunNowResult {
-  kind: RunNowKind;
-  /** Today's run had already happened: its messages were written again, at the trainer's wish. */
-  forced: boolean;
-  /** Messages written (one per recipient and run). */
-  sent: number;
-  /** Why nothing was sent, when nothing was. */
-  reason?: 'nobody_away' | 'all_contacted';
-}
 
 export interface DrillRequest {
   type?: IncidentType;
@@ -47,11 +33,6 @@ const drillRequest = z
   .strict();
 const resetRequest = z.object({}).strict();
 const runNowRequest = z.object({ kind: z.enum(RUN_NOW_KINDS) }).strict();
-
-/** A request the sandbox understood and refuses (an unknown office): 400, not 500. */
-export class SandboxRequestError extends Error {
-  override readonly name = 'SandboxRequestError';
-}
 
 export interface SandboxRouteDeps {
   /** The page's origins (`http://127.0.0.1:8080`, `http://localhost:8080`): the only ones allowed to call. */
@@ -85,7 +66,7 @@ export function registerSandboxRoutes(app: FastifyInstance, deps: SandboxRouteDe
         return { ok: true, ...(await handle(parsed.data)) };
       } catch (err) {
         deps.logger.warn({ err, route }, 'sandbox control failed');
-        return reply.code(err instanceof SandboxRequestError ? 400 : 500).send({ error: (err as Error).message });
+        return reply.code(err instanceof TrainerRequestError ? 400 : 500).send({ error: (err as Error).message });
       }
     });
   };

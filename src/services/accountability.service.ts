@@ -3,21 +3,24 @@
  * are computed from the timeline rows each time (they cannot drift from the facts); false and concealed
  * reports are findings the section records, with evidence and a reason. Drill incidents never count.
  */
-import { and, eq, gte, inArray, lt, lte } from 'drizzle-orm';
 import type { Executor } from '../db/client.js';
-import { appendAudit } from '../db/repositories/audit.repository.js';
+import { timelinesOf } from '../db/read-models/incident-timeline.js';
 import {
-  absences,
-  accountabilityFindings,
-  auditLog,
-  contactLogs,
-  incidents,
-  incidentSteps,
-  incidentUpdates,
-  staff,
-  subjects,
-  units,
-} from '../db/schema.js';
+  absencesOverlapping,
+  auditIdsAmong,
+  auditIdsOfIncident,
+  contactsLoggedBetween,
+  evidenceRows,
+  findingsRecordedBetween,
+  insertFinding,
+  realIncidentsReportedBetween,
+  registerNameRows,
+  stepIdsAmong,
+  type FindingRow,
+} from '../db/repositories/accountability.repository.js';
+import { appendAudit } from '../db/repositories/audit.repository.js';
+import { findIncident } from '../db/repositories/incident.repository.js';
+import { sectionUnitId } from '../db/repositories/org.repository.js';
 import { t, type Lang } from '../i18n/index.js';
 import { registerCsv, statsCsv } from '../reports/csv.js';
 import {
@@ -28,13 +31,12 @@ import {
   monthRange,
   sortRegister,
   validateManualFinding,
-  type IncidentTimeline,
   type ManualRule,
   type MonthlyStats,
   type RegisterEntry,
   type RegisterEvidence,
 } from '../domain/accountability.js';
-import type { Criticality, EpidemicScenario, IncidentType } from '../domain/incident-types.js';
+import type { EpidemicScenario, IncidentType } from '../domain/incident-types.js';
 import { findPlaybookStep } from '../domain/playbooks.js';
 import { docDateTime, docLocalDate } from '../reports/format.js';
 import type { EscalationPolicy } from '../domain/policy.js';
@@ -42,56 +44,7 @@ import { hasBureauWideView, isLeader, isSection, type Actor } from '../domain/ro
 import { ServiceRefusal } from './errors.js';
 import type { ServiceDeps } from './ports.js';
 
-type IncidentRow = typeof incidents.$inferSelect;
-
-/** The corrections section's unit, which answers for acknowledgements and section steps. */
-export async function sectionUnitId(db: Executor): Promise<string | null> {
-  const [row] = await db.select({ id: units.id }).from(units).where(eq(units.kind, 'section')).orderBy(units.code).limit(1);
-  return row?.id ?? null;
-}
-
-function timelineIncident(i: IncidentRow): IncidentTimeline['incident'] {
-  return {
-    id: i.id,
-    officeUnitId: i.officeUnitId,
-    reporterStaffId: i.reporterStaffId,
-    criticality: i.criticality as Criticality,
-    discoveredAt: i.discoveredAt,
-    reportedAt: i.reportedAt,
-    acknowledgedAt: i.acknowledgedAt,
-    acknowledgedByStaffId: i.acknowledgedByStaffId,
-    closedAt: i.closedAt,
-    closedByStaffId: i.closedByStaffId,
-    closure: i.closure,
-    isDrill: i.isDrill,
-  };
-}
-
-/** The timelines of several incidents, loaded in three queries. */
-export async function loadTimelines(db: Executor, rows: readonly IncidentRow[]): Promise<IncidentTimeline[]> {
-  if (rows.length === 0) return [];
-  const ids = rows.map((r) => r.id);
-  const [steps, updates, audit] = await Promise.all([
-    db.select().from(incidentSteps).where(inArray(incidentSteps.incidentId, ids)).orderBy(incidentSteps.ordinal),
-    db.select().from(incidentUpdates).where(inArray(incidentUpdates.incidentId, ids)).orderBy(incidentUpdates.at),
-    db.select().from(auditLog).where(inArray(auditLog.incidentId, ids)).orderBy(auditLog.id),
-  ]);
-  return rows.map((i) => ({
-    incident: timelineIncident(i),
-    policy: i.policy as EscalationPolicy,
-    steps: steps.filter((s) => s.incidentId === i.id),
-    updates: updates.filter((u) => u.incidentId === i.id),
-    audit: audit
-      .filter((a) => a.incidentId === i.id)
-      .map((a) => ({ id: Number(a.id), at: a.at, action: a.action, entity: a.entity, entityId: a.entityId, actorStaffId: a.actorStaffId, data: (a.data ?? {}) as Record<string, unknown> })),
-  }));
-}
-
-export async function loadIncidentTimeline(db: Executor, incidentId: string): Promise<IncidentTimeline | undefined> {
-  const [row] = await db.select().from(incidents).where(eq(incidents.id, incidentId));
-  if (!row) return undefined;
-  return (await loadTimelines(db, [row]))[0];
-}
+export type { FindingRow };
 
 export interface MonthQuery {
   /** `YYYY-MM`, local to the time zone. */
@@ -109,39 +62,17 @@ export interface MonthQuery {
 export async function accountabilityRegister(db: Executor, q: MonthQuery): Promise<RegisterEntry[]> {
   const { from, to, firstDay, lastDay } = monthRange(q.month, q.timeZone);
   const section = await sectionUnitId(db);
-  const rows = await db
-    .select()
-    .from(incidents)
-    .where(and(eq(incidents.isDrill, false), gte(incidents.reportedAt, from), lt(incidents.reportedAt, to)));
-  const timelines = await loadTimelines(db, rows);
+  const rows = await realIncidentsReportedBetween(db, from, to);
+  const timelines = await timelinesOf(db, rows);
   const entries = timelines.flatMap((t) => incidentFindings(t, { sectionUnitId: section, now: q.now }));
 
-  const away = await db
-    .select({
-      id: absences.id,
-      subjectId: absences.subjectId,
-      startsOn: absences.startsOn,
-      endsOn: absences.endsOn,
-      cancelledAt: absences.cancelledAt,
-      officeUnitId: subjects.officeUnitId,
-      responsibleStaffId: subjects.responsibleStaffId,
-    })
-    .from(absences)
-    .innerJoin(subjects, eq(subjects.id, absences.subjectId))
-    .where(and(lte(absences.startsOn, lastDay), gte(absences.endsOn, firstDay)));
+  const away = await absencesOverlapping(db, firstDay, lastDay);
   if (away.length) {
-    const logs = await db
-      .select({ subjectId: contactLogs.subjectId, localDate: contactLogs.localDate })
-      .from(contactLogs)
-      .where(and(inArray(contactLogs.subjectId, [...new Set(away.map((a) => a.subjectId))]), gte(contactLogs.localDate, firstDay), lte(contactLogs.localDate, lastDay)));
+    const logs = await contactsLoggedBetween(db, [...new Set(away.map((a) => a.subjectId))], firstDay, lastDay);
     entries.push(...missedContactFindings(away, logs, { from: firstDay, to: lastDay }, q.policy, q.timeZone, q.now));
   }
 
-  const manual = await db
-    .select({ finding: accountabilityFindings, isDrill: incidents.isDrill })
-    .from(accountabilityFindings)
-    .leftJoin(incidents, eq(incidents.id, accountabilityFindings.incidentId))
-    .where(and(gte(accountabilityFindings.at, from), lt(accountabilityFindings.at, to)));
+  const manual = await findingsRecordedBetween(db, from, to);
   entries.push(...manual.filter((m) => m.isDrill !== true).map((m) => manualFindingEntry(m.finding)));
   return sortRegister(entries);
 }
@@ -149,10 +80,7 @@ export async function accountabilityRegister(db: Executor, q: MonthQuery): Promi
 /** The statistics of a month, per office and per person, with the register they count. */
 export async function monthlyStats(db: Executor, q: MonthQuery): Promise<{ stats: MonthlyStats; entries: RegisterEntry[] }> {
   const { from, to } = monthRange(q.month, q.timeZone);
-  const rows = await db
-    .select()
-    .from(incidents)
-    .where(and(eq(incidents.isDrill, false), gte(incidents.reportedAt, from), lt(incidents.reportedAt, to)));
+  const rows = await realIncidentsReportedBetween(db, from, to);
   const entries = await accountabilityRegister(db, q);
   return { stats: computeStats(rows, entries), entries };
 }
@@ -185,8 +113,6 @@ export interface ManualFindingInput {
   evidence: RegisterEvidence;
 }
 
-export type FindingRow = typeof accountabilityFindings.$inferSelect;
-
 /**
  * 谎报、瞒报: the section (or a leader) records a finding by hand. The evidence must name timeline rows;
  * when it names an incident, the incident's audit rows are checked to belong to it.
@@ -199,47 +125,38 @@ export async function recordFinding(deps: ServiceDeps, actor: Actor, input: Manu
   const now = deps.clock.now();
   return deps.db.transaction(async (tx) => {
     if (input.incidentId) {
-      const [inc] = await tx.select({ id: incidents.id, isDrill: incidents.isDrill }).from(incidents).where(eq(incidents.id, input.incidentId));
+      const inc = await findIncident(tx, input.incidentId);
       if (!inc) throw new ServiceRefusal('not_found', 'incident');
       if (inc.isDrill) throw new ServiceRefusal('invalid_input', 'drill');
       if (input.evidence.auditIds.length) {
-        const own = await tx
-          .select({ id: auditLog.id })
-          .from(auditLog)
-          .where(and(eq(auditLog.incidentId, input.incidentId), inArray(auditLog.id, input.evidence.auditIds)));
+        const own = await auditIdsAmong(tx, input.incidentId, input.evidence.auditIds);
         if (own.length !== new Set(input.evidence.auditIds).size) throw new ServiceRefusal('invalid_input', 'evidence');
       }
       if (input.evidence.stepIds.length) {
-        const own = await tx
-          .select({ id: incidentSteps.id })
-          .from(incidentSteps)
-          .where(and(eq(incidentSteps.incidentId, input.incidentId), inArray(incidentSteps.id, input.evidence.stepIds)));
+        const own = await stepIdsAmong(tx, input.incidentId, input.evidence.stepIds);
         if (own.length !== new Set(input.evidence.stepIds).size) throw new ServiceRefusal('invalid_input', 'evidence');
       }
     }
-    const [row] = await tx
-      .insert(accountabilityFindings)
-      .values({
-        incidentId: input.incidentId,
-        rule: input.rule,
-        subjectStaffId: input.staffId,
-        subjectUnitId: input.unitId,
-        reason: input.reason.trim(),
-        evidence: input.evidence,
-        recordedByStaffId: actor.staffId,
-        at: now,
-      })
-      .returning();
+    const row = await insertFinding(tx, {
+      incidentId: input.incidentId,
+      rule: input.rule,
+      subjectStaffId: input.staffId,
+      subjectUnitId: input.unitId,
+      reason: input.reason.trim(),
+      evidence: input.evidence,
+      recordedByStaffId: actor.staffId,
+      at: now,
+    });
     await appendAudit(tx, {
       at: now,
       action: 'accountability.finding',
       entity: 'accountability_finding',
-      entityId: row!.id,
+      entityId: row.id,
       incidentId: input.incidentId,
       actorStaffId: actor.staffId,
       data: { rule: input.rule, staffId: input.staffId, unitId: input.unitId, evidence: input.evidence },
     });
-    return row!;
+    return row;
   });
 }
 
@@ -257,12 +174,12 @@ export async function namesFor(db: Executor, entries: readonly RegisterEntry[], 
   }
   for (const r of stats?.offices ?? []) unitIds.add(r.id);
   for (const r of stats?.people ?? []) staffIds.add(r.id);
-  const [u, st, inc, sub] = await Promise.all([
-    unitIds.size ? db.select({ id: units.id, name: units.name, nameEn: units.nameEn }).from(units).where(inArray(units.id, [...unitIds])) : Promise.resolve([]),
-    staffIds.size ? db.select({ id: staff.id, name: staff.name, unitId: staff.unitId }).from(staff).where(inArray(staff.id, [...staffIds])) : Promise.resolve([]),
-    incidentIds.size ? db.select({ id: incidents.id, number: incidents.number }).from(incidents).where(inArray(incidents.id, [...incidentIds])) : Promise.resolve([]),
-    subjectIds.size ? db.select({ id: subjects.id, code: subjects.code }).from(subjects).where(inArray(subjects.id, [...subjectIds])) : Promise.resolve([]),
-  ]);
+  const { units: u, staff: st, incidents: inc, subjects: sub } = await registerNameRows(db, {
+    unitIds: [...unitIds],
+    staffIds: [...staffIds],
+    incidentIds: [...incidentIds],
+    subjectIds: [...subjectIds],
+  });
   const unitName = new Map(u.map((x) => [x.id, (lang === 'en' ? x.nameEn : null) ?? x.name]));
   const staffName = new Map(st.map((x) => [x.id, x.name]));
   const staffUnit = new Map(st.map((x) => [x.id, x.unitId]));
@@ -282,17 +199,7 @@ export async function evidenceNames(db: Executor, entries: readonly RegisterEntr
   const stepIds = [...new Set(entries.flatMap((e) => e.evidence.stepIds))];
   const updateIds = [...new Set(entries.flatMap((e) => e.evidence.updateIds))];
   const absenceIds = [...new Set(entries.flatMap((e) => e.evidence.absenceIds))];
-  const [st, up, ab] = await Promise.all([
-    stepIds.length
-      ? db
-          .select({ id: incidentSteps.id, key: incidentSteps.key, ordinal: incidentSteps.ordinal, type: incidents.type, scenario: incidents.scenario })
-          .from(incidentSteps)
-          .innerJoin(incidents, eq(incidents.id, incidentSteps.incidentId))
-          .where(inArray(incidentSteps.id, stepIds))
-      : Promise.resolve([]),
-    updateIds.length ? db.select({ id: incidentUpdates.id, at: incidentUpdates.at }).from(incidentUpdates).where(inArray(incidentUpdates.id, updateIds)) : Promise.resolve([]),
-    absenceIds.length ? db.select({ id: absences.id, startsOn: absences.startsOn, endsOn: absences.endsOn }).from(absences).where(inArray(absences.id, absenceIds)) : Promise.resolve([]),
-  ]);
+  const { steps: st, updates: up, absences: ab } = await evidenceRows(db, { stepIds, updateIds, absenceIds });
   const steps = new Map(
     st.map((s) => {
       const text = findPlaybookStep(s.type as IncidentType, (s.scenario as EpidemicScenario | null) ?? null, s.key)?.text[lang] ?? s.key;
@@ -329,6 +236,5 @@ export async function registerCsvFile(deps: Pick<ServiceDeps, 'db' | 'clock' | '
 
 /** The audit rows of an incident, as evidence to pick from for a manual finding. */
 export async function incidentAuditIds(db: Executor, incidentId: string): Promise<number[]> {
-  const rows = await db.select({ id: auditLog.id }).from(auditLog).where(eq(auditLog.incidentId, incidentId)).orderBy(auditLog.id);
-  return rows.map((r) => Number(r.id));
+  return auditIdsOfIncident(db, incidentId);
 }

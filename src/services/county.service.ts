@@ -4,16 +4,20 @@
  * who, when, how and the receipt. The playbook step 通报相关县（市、区） follows: it applies once a county
  * is named and is done when every named county has been notified.
  */
-import { and, asc, eq, isNull } from 'drizzle-orm';
 import type { Executor } from '../db/client.js';
 import { appendAudit } from '../db/repositories/audit.repository.js';
-import { lockIncident, updateIncident } from '../db/repositories/incident.repository.js';
-import { countyNotifications, incidentSteps, units } from '../db/schema.js';
+import {
+  countiesOf,
+  countUnnotifiedCounties,
+  insertCountyNotifications,
+  lockCountyNotification,
+  markCountyNotified,
+  type CountyNotificationRow,
+} from '../db/repositories/county.repository.js';
+import { lockIncident, updateIncident, updateStepInState } from '../db/repositories/incident.repository.js';
 import { canHandleIncident, canMarkStep, canSeeOffice, type Actor } from '../domain/roles.js';
 import { ServiceRefusal } from './errors.js';
 import type { ServiceDeps } from './ports.js';
-
-export type CountyNotificationRow = typeof countyNotifications.$inferSelect;
 
 const STEP_KEY = 'notify_other_counties';
 const MAX_COUNTY_CHARS = 60;
@@ -39,22 +43,13 @@ export function normaliseCounties(names: readonly string[]): string[] {
 export async function nameCountiesTx(tx: Executor, incidentId: string, counties: readonly string[], actorStaffId: string, now: Date): Promise<CountyNotificationRow[]> {
   const wanted = normaliseCounties(counties);
   if (wanted.length === 0) return [];
-  const existing = await tx.select({ county: countyNotifications.county }).from(countyNotifications).where(eq(countyNotifications.incidentId, incidentId));
+  const existing = await countiesOf(tx, incidentId);
   const fresh = wanted.filter((c) => !existing.some((e) => e.county === c));
   if (fresh.length === 0) return [];
-  const rows = await tx
-    .insert(countyNotifications)
-    .values(fresh.map((county) => ({ incidentId, county, createdAt: now })))
-    .returning();
-  await tx
-    .update(incidentSteps)
-    .set({ state: 'pending', naReason: null, doneAt: null, doneByStaffId: null })
-    .where(and(eq(incidentSteps.incidentId, incidentId), eq(incidentSteps.key, STEP_KEY), eq(incidentSteps.state, 'not_applicable')));
+  const rows = await insertCountyNotifications(tx, incidentId, fresh, now);
+  await updateStepInState(tx, incidentId, STEP_KEY, 'not_applicable', { state: 'pending', naReason: null, doneAt: null, doneByStaffId: null });
   // A step done for earlier counties is open again for the new ones.
-  await tx
-    .update(incidentSteps)
-    .set({ state: 'pending', doneAt: null, doneByStaffId: null })
-    .where(and(eq(incidentSteps.incidentId, incidentId), eq(incidentSteps.key, STEP_KEY), eq(incidentSteps.state, 'done')));
+  await updateStepInState(tx, incidentId, STEP_KEY, 'done', { state: 'pending', doneAt: null, doneByStaffId: null });
   await appendAudit(tx, {
     at: now,
     action: 'county.named',
@@ -100,26 +95,16 @@ export async function recordCountyNotified(deps: ServiceDeps, actor: Actor, noti
   if (receipt === '' || receipt.length > MAX_RECEIPT_CHARS) throw new ServiceRefusal('invalid_input', 'receipt');
   const now = deps.clock.now();
   return deps.db.transaction(async (tx) => {
-    const [row] = await tx.select().from(countyNotifications).where(eq(countyNotifications.id, notificationId)).for('update');
+    const row = await lockCountyNotification(tx, notificationId);
     if (!row) throw new ServiceRefusal('not_found');
     const incident = await lockIncident(tx, row.incidentId);
     if (!incident || !canSeeOffice(actor, incident.officeUnitId)) throw new ServiceRefusal('not_found');
     if (!canMarkStep(actor, incident.officeUnitId, 'section')) throw new ServiceRefusal('not_permitted');
     if (row.notifiedAt) throw new ServiceRefusal('already_done');
-    const [saved] = await tx
-      .update(countyNotifications)
-      .set({ notifiedAt: now, notifiedByStaffId: actor.staffId, how, receipt })
-      .where(eq(countyNotifications.id, notificationId))
-      .returning();
-    const left = await tx
-      .select({ id: countyNotifications.id })
-      .from(countyNotifications)
-      .where(and(eq(countyNotifications.incidentId, row.incidentId), isNull(countyNotifications.notifiedAt)));
-    if (left.length === 0) {
-      await tx
-        .update(incidentSteps)
-        .set({ state: 'done', doneAt: now, doneByStaffId: actor.staffId, how: 'county_notifications' })
-        .where(and(eq(incidentSteps.incidentId, row.incidentId), eq(incidentSteps.key, STEP_KEY), eq(incidentSteps.state, 'pending')));
+    const saved = await markCountyNotified(tx, notificationId, { notifiedAt: now, notifiedByStaffId: actor.staffId, how, receipt });
+    const left = await countUnnotifiedCounties(tx, row.incidentId);
+    if (left === 0) {
+      await updateStepInState(tx, row.incidentId, STEP_KEY, 'pending', { state: 'done', doneAt: now, doneByStaffId: actor.staffId, how: 'county_notifications' });
     }
     await updateIncident(tx, row.incidentId, {}, now);
     await appendAudit(tx, {
@@ -129,18 +114,8 @@ export async function recordCountyNotified(deps: ServiceDeps, actor: Actor, noti
       entityId: notificationId,
       incidentId: row.incidentId,
       actorStaffId: actor.staffId,
-      data: { county: row.county, how, allNotified: left.length === 0 },
+      data: { county: row.county, how, allNotified: left === 0 },
     });
     return saved!;
   });
-}
-
-export async function countiesOf(db: Executor, incidentId: string): Promise<CountyNotificationRow[]> {
-  return db.select().from(countyNotifications).where(eq(countyNotifications.incidentId, incidentId)).orderBy(asc(countyNotifications.createdAt), asc(countyNotifications.county));
-}
-
-/** Other counties' justice bureaus known to the org file (units marked external), to offer as choices. */
-export async function knownCounties(db: Executor): Promise<string[]> {
-  const rows = await db.select({ name: units.name }).from(units).where(eq(units.external, true)).orderBy(asc(units.code));
-  return rows.map((r) => r.name);
 }

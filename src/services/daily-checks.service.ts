@@ -6,11 +6,11 @@
  * a worker that starts after today's time and finds no run does it then (runLateDailyChecks).
  */
 import { isDailyRunLate, recordDailyRun } from '../db/repositories/daily-runs.repository.js';
-import { addMs, atLocalTime, DAY, localDate } from '../domain/index.js';
+import { addMs, atLocalTime, localDate } from '../domain/index.js';
 import { checkDrillReminder } from './drill.service.js';
 import type { ServiceDeps } from './ports.js';
 import { remindDueScreenings } from './screening.service.js';
-import { PROCESSED_UPDATE_KEEP_MS, pruneProcessedUpdates } from './update-gate.js';
+import { PROCESSED_UPDATE_KEEP_MS, pruneProcessedUpdates } from '../db/repositories/processed-updates.repository.js';
 
 /** The daily_runs kind of these checks. */
 export const DAILY_CHECKS_RUN = 'checks';

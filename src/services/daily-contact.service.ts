@@ -8,20 +8,21 @@
  * - Days missed while the system was down are found at start and reported to the section.
  */
 import { createHash } from 'node:crypto';
-import { and, desc, eq, gte, inArray, isNull, lte, max, sql } from 'drizzle-orm';
 import type { Executor } from '../db/client.js';
-import { isDailyRunLate, recordDailyRun } from '../db/repositories/daily-runs.repository.js';
+import { subjectsAwayOn, type AwaySubjectRef } from '../db/repositories/absence.repository.js';
 import { appendAudit } from '../db/repositories/audit.repository.js';
+import { contactsOn, recentContacts } from '../db/repositories/contact-log.repository.js';
+import { isDailyRunLate, lastDailyRunDate, recordDailyRun, recordMissedDailyRuns } from '../db/repositories/daily-runs.repository.js';
+import { subjectsWithOpenIncident } from '../db/repositories/incident.repository.js';
 import { loadOrgSnapshot } from '../db/repositories/org.repository.js';
-import { enqueueNotices, type NoticeDraft } from '../db/repositories/outbox.repository.js';
+import { contactReminderParams, enqueueNotices, type NoticeDraft } from '../db/repositories/outbox.repository.js';
+import { findSubject } from '../db/repositories/subject.repository.js';
 import { insertTimers } from '../db/repositories/timer.repository.js';
-import { absences, contactLogs, dailyRuns, incidents, outbox, subjects } from '../db/schema.js';
 import {
   addDays,
   atLocalTime,
   contactCheckTimers,
   localDate,
-  OPEN_STATUSES,
   resolveTarget,
   shouldSuggestAbsconding,
   type ContactResult,
@@ -37,23 +38,6 @@ export type DailyRunKind = (typeof DAILY_RUN_KINDS)[number];
 
 export function dailyRunTime(kind: DailyRunKind, policy: EscalationPolicy): string {
   return kind === 'digest' ? policy.digestAt : policy.dailyContact.reminderAt;
-}
-
-interface AwayRow {
-  subjectId: string;
-  officeUnitId: string;
-  responsibleStaffId: string | null;
-}
-
-/** Subjects an approved, not cancelled absence covers on a local date (supervision not ended). */
-export async function subjectsAwayOn(db: Executor, date: string): Promise<AwayRow[]> {
-  const rows = await db
-    .selectDistinct({ subjectId: subjects.id, officeUnitId: subjects.officeUnitId, responsibleStaffId: subjects.responsibleStaffId, code: subjects.code })
-    .from(absences)
-    .innerJoin(subjects, eq(subjects.id, absences.subjectId))
-    .where(and(lte(absences.startsOn, date), gte(absences.endsOn, date), isNull(absences.cancelledAt), sql`${subjects.status} <> 'terminated'`))
-    .orderBy(subjects.code);
-  return rows.map(({ subjectId, officeUnitId, responsibleStaffId }) => ({ subjectId, officeUnitId, responsibleStaffId }));
 }
 
 export interface ContactReminderRun {
@@ -108,11 +92,8 @@ export async function runDailyContactReminders(deps: ServiceDeps, date?: string)
 
 /** Subjects already listed to this person for this day. */
 async function listedToday(tx: Executor, staffId: string, date: string): Promise<Set<string>> {
-  const rows = await tx
-    .select({ params: outbox.params })
-    .from(outbox)
-    .where(and(eq(outbox.recipientStaffId, staffId), eq(outbox.kind, 'contact_reminder'), sql`${outbox.params}->>'date' = ${date}`));
-  return new Set(rows.flatMap((r) => ((r.params as { subjectIds?: string[] }).subjectIds ?? [])));
+  const params = await contactReminderParams(tx, staffId, date);
+  return new Set(params.flatMap((p) => (p as { subjectIds?: string[] }).subjectIds ?? []));
 }
 
 /**
@@ -120,23 +101,14 @@ async function listedToday(tx: Executor, staffId: string, date: string): Promise
  * absconding incident: the responsible officer and the office head are offered to open one. One offer
  * per streak (the dedupe key holds the latest failed log's id).
  */
-async function abscondingSuggestionDrafts(tx: Executor, away: readonly AwayRow[], policy: EscalationPolicy, org: OrgSnapshot): Promise<NoticeDraft[]> {
+async function abscondingSuggestionDrafts(tx: Executor, away: readonly AwaySubjectRef[], policy: EscalationPolicy, org: OrgSnapshot): Promise<NoticeDraft[]> {
   const n = policy.dailyContact.failuresBeforeAbsconding;
   if (away.length === 0) return [];
-  const open = await tx
-    .select({ subjectId: incidents.subjectId })
-    .from(incidents)
-    .where(and(eq(incidents.type, 'absconding'), inArray(incidents.status, [...OPEN_STATUSES]), inArray(incidents.subjectId, away.map((s) => s.subjectId))));
-  const alreadyOpen = new Set(open.map((r) => r.subjectId));
+  const alreadyOpen = await subjectsWithOpenIncident(tx, 'absconding', away.map((s) => s.subjectId));
   const drafts: NoticeDraft[] = [];
   for (const s of away) {
     if (alreadyOpen.has(s.subjectId)) continue;
-    const recent = await tx
-      .select({ id: contactLogs.id, result: contactLogs.result, at: contactLogs.at })
-      .from(contactLogs)
-      .where(eq(contactLogs.subjectId, s.subjectId))
-      .orderBy(desc(contactLogs.at))
-      .limit(Math.max(n, 10));
+    const recent = await recentContacts(tx, s.subjectId, Math.max(n, 10));
     if (!shouldSuggestAbsconding(recent.map((r) => r.result as ContactResult), n)) continue;
     const latest = recent[0]!;
     const ctx = { officeUnitId: s.officeUnitId, responsibleStaffId: s.responsibleStaffId };
@@ -164,9 +136,10 @@ async function abscondingSuggestionDrafts(tx: Executor, away: readonly AwayRow[]
 export async function offerAbscondingIfDue(deps: ServiceDeps, subjectId: string, opts: { except?: string } = {}): Promise<number> {
   const policy = await deps.policy();
   const created = await deps.db.transaction(async (tx) => {
-    const [s] = await tx.select({ subjectId: subjects.id, officeUnitId: subjects.officeUnitId, responsibleStaffId: subjects.responsibleStaffId }).from(subjects).where(eq(subjects.id, subjectId));
+    const s = await findSubject(tx, subjectId);
     if (!s) return [];
-    const drafts = await abscondingSuggestionDrafts(tx, [s], policy, await loadOrgSnapshot(tx));
+    const away = { subjectId: s.id, officeUnitId: s.officeUnitId, responsibleStaffId: s.responsibleStaffId };
+    const drafts = await abscondingSuggestionDrafts(tx, [away], policy, await loadOrgSnapshot(tx));
     return enqueueNotices(tx, drafts.filter((d) => d.recipientStaffId !== opts.except));
   });
   await deps.dispatcher.afterCommit({ ...emptyChange(), outboxCreated: created });
@@ -197,19 +170,14 @@ export async function detectMissedDailyRuns(deps: ServiceDeps, opts: { lookbackD
   const lookback = opts.lookbackDays ?? 31;
 
   for (const kind of DAILY_RUN_KINDS) {
-    const [last] = await deps.db.select({ last: max(dailyRuns.localDate) }).from(dailyRuns).where(eq(dailyRuns.kind, kind));
-    if (last?.last) {
-      const first = [addDays(last.last, 1), addDays(today, -lookback)].sort().at(-1)!;
+    const last = await lastDailyRunDate(deps.db, kind);
+    if (last) {
+      const first = [addDays(last, 1), addDays(today, -lookback)].sort().at(-1)!;
       const candidates: string[] = [];
       for (let d = first; d < today; d = addDays(d, 1)) candidates.push(d);
       if (candidates.length) {
         const created = await deps.db.transaction(async (tx) => {
-          const recorded = await tx
-            .insert(dailyRuns)
-            .values(candidates.map((localDate) => ({ kind, localDate, ranAt: now, missed: true })))
-            .onConflictDoNothing()
-            .returning({ localDate: dailyRuns.localDate });
-          const dates = recorded.map((r) => r.localDate).sort();
+          const dates = (await recordMissedDailyRuns(tx, kind, candidates, now)).sort();
           if (dates.length === 0) return { dates, rows: [] };
           const extra = kind === 'contact_reminder' ? { subjectDaysWithoutContact: await subjectDaysWithoutContact(tx, dates) } : {};
           const org = await loadOrgSnapshot(tx);
@@ -246,11 +214,8 @@ async function subjectDaysWithoutContact(tx: Executor, dates: readonly string[])
   for (const date of dates) {
     const away = await subjectsAwayOn(tx, date);
     if (away.length === 0) continue;
-    const logged = await tx
-      .selectDistinct({ subjectId: contactLogs.subjectId })
-      .from(contactLogs)
-      .where(and(eq(contactLogs.localDate, date), inArray(contactLogs.subjectId, away.map((s) => s.subjectId))));
-    n += away.length - logged.length;
+    const logged = new Set((await contactsOn(tx, away.map((s) => s.subjectId), date)).map((c) => c.subjectId));
+    n += away.length - logged.size;
   }
   return n;
 }

@@ -7,14 +7,16 @@
  * It also tells the section, once a day, which notices nobody could receive in the last 24 hours
  * (undeliverable_notices): for whom, what they missed, and who in the stand-in chain could not be reached.
  */
-import { and, desc, eq, gte, inArray, isNull, lte } from 'drizzle-orm';
 import type { Executor } from '../db/client.js';
+import { absencesOn } from '../db/repositories/absence.repository.js';
+import { contactsOn } from '../db/repositories/contact-log.repository.js';
 import { recordDailyRun } from '../db/repositories/daily-runs.repository.js';
-import { loadOrgSnapshot } from '../db/repositories/org.repository.js';
+import { openRealIncidents, pendingRequiredStepCounts, resolvedIncidentsWithReportStage } from '../db/repositories/incident.repository.js';
+import { listUnits, loadOrgSnapshot } from '../db/repositories/org.repository.js';
 import { enqueueNotices, type NoticeDraft } from '../db/repositories/outbox.repository.js';
+import { listSubjects } from '../db/repositories/subject.repository.js';
 import { staffNamesByIds, undeliverableSince } from '../db/repositories/undeliverable.repository.js';
-import { absences, contactLogs, incidents, incidentSteps, subjects, units, writtenReports } from '../db/schema.js';
-import { addMs, DAY, localDate, OPEN_STATUSES, resolveTarget, type Criticality, type PositionKind, type Unreceivable } from '../domain/index.js';
+import { addMs, DAY, localDate, resolveTarget, type Criticality, type PositionKind, type Unreceivable } from '../domain/index.js';
 import { policyOf } from './incident.service.js';
 import { emptyChange, type ServiceDeps } from './ports.js';
 import { unstableSubjectsForDigest } from './screening.service.js';
@@ -69,59 +71,28 @@ export const DIGEST_POSITIONS: readonly PositionKind[] = ['section', 'deputy_dir
 
 /** Reads the digest's content for a local day, as of `now`. Drills are left out. */
 export async function buildDigest(db: Executor, date: string, now: Date): Promise<DigestData> {
-  const unitRows = await db.select({ id: units.id, name: units.name }).from(units);
-  const unitName = new Map(unitRows.map((u) => [u.id, u.name]));
-  const open = await db
-    .select()
-    .from(incidents)
-    .where(and(inArray(incidents.status, [...OPEN_STATUSES]), eq(incidents.isDrill, false)))
-    .orderBy(incidents.reportedAt);
-
-  const pendingSteps = open.length
-    ? await db
-        .select({ incidentId: incidentSteps.incidentId })
-        .from(incidentSteps)
-        .where(and(inArray(incidentSteps.incidentId, open.map((i) => i.id)), eq(incidentSteps.required, true), eq(incidentSteps.state, 'pending')))
-    : [];
-  const pendingBy = new Map<string, number>();
-  for (const s of pendingSteps) pendingBy.set(s.incidentId, (pendingBy.get(s.incidentId) ?? 0) + 1);
+  const unitName = new Map((await listUnits(db)).map((u) => [u.id, u.name]));
+  const open = await openRealIncidents(db);
+  const pendingBy = await pendingRequiredStepCounts(db, open.map((i) => i.id));
   const overdueSteps = open
     .filter((i) => (pendingBy.get(i.id) ?? 0) > 0 && addMs(i.reportedAt, policyOf(i).stepDueSeconds[i.criticality as Criticality] * 1000) < now)
     .map((i) => ({ number: i.number, count: pendingBy.get(i.id)! }));
 
-  const closed = await db
-    .select({ number: incidents.number, closedAt: incidents.closedAt, policy: incidents.policy, due: writtenReports.dueAt, stage: writtenReports.stage })
-    .from(incidents)
-    .leftJoin(writtenReports, eq(writtenReports.incidentId, incidents.id))
-    .where(and(eq(incidents.status, 'closed'), eq(incidents.closure, 'resolved'), eq(incidents.isDrill, false)));
+  const closed = await resolvedIncidentsWithReportStage(db);
   const overdueReports = closed
     .map((r) => ({ number: r.number, stage: r.stage, due: r.due ?? (r.closedAt ? addMs(r.closedAt, policyOf(r).writtenReportDueSeconds * 1000) : null) }))
     .filter((r): r is { number: string; stage: string | null; due: Date } => r.due !== null && r.due < now && (r.stage === null || r.stage === 'office'))
     .map((r) => ({ number: r.number, due: r.due }));
 
-  const awayRows = await db
-    .select({ subjectId: subjects.id, code: subjects.code, nameEnc: subjects.nameEnc, office: subjects.officeUnitId })
-    .from(absences)
-    .innerJoin(subjects, eq(subjects.id, absences.subjectId))
-    .where(and(lte(absences.startsOn, date), gte(absences.endsOn, date), isNull(absences.cancelledAt)))
-    .orderBy(subjects.code);
-  const ids = [...new Set(awayRows.map((r) => r.subjectId))];
-  const logs = ids.length
-    ? await db
-        .select({ subjectId: contactLogs.subjectId, result: contactLogs.result })
-        .from(contactLogs)
-        .where(and(inArray(contactLogs.subjectId, ids), eq(contactLogs.localDate, date)))
-        .orderBy(desc(contactLogs.at))
-    : [];
+  const awayRows = (await absencesOn(db, date)).map(({ subject: s }) => ({ subjectId: s.id, code: s.code, nameEnc: s.nameEnc, office: s.officeUnitId }));
+  const logs = await contactsOn(db, [...new Set(awayRows.map((r) => r.subjectId))], date);
   const seen = new Set<string>();
   const away = awayRows
     .filter((r) => !seen.has(r.subjectId) && seen.add(r.subjectId))
     .map((r) => ({ subjectId: r.subjectId, code: r.code, nameEnc: r.nameEnc, officeName: unitName.get(r.office) ?? '', contact: logs.find((l) => l.subjectId === r.subjectId)?.result ?? null }));
 
   const unstableRows = await unstableSubjectsForDigest(db, now);
-  const names = unstableRows.length
-    ? new Map((await db.select({ id: subjects.id, nameEnc: subjects.nameEnc }).from(subjects).where(inArray(subjects.id, unstableRows.map((u) => u.subjectId)))).map((r) => [r.id, r.nameEnc]))
-    : new Map<string, Buffer>();
+  const names = new Map((await listSubjects(db, { ids: unstableRows.map((u) => u.subjectId) })).map((r) => [r.id, r.nameEnc]));
   const unstable = unstableRows
     .filter((u) => names.has(u.subjectId))
     .map((u) => ({ subjectId: u.subjectId, code: u.code, nameEnc: names.get(u.subjectId)!, officeName: unitName.get(u.officeUnitId) ?? '', isNew: u.isNew }));

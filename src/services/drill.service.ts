@@ -5,14 +5,15 @@
  * deadlines and the steps missed, stops its timers, and closes it if the chain has not. Drills stay out of
  * the statistics and the register. A daily check reminds the section when none has run in 11 months.
  */
-import { desc, eq, inArray, isNull } from 'drizzle-orm';
-import type { Executor } from '../db/client.js';
+import { loadIncidentTimeline } from '../db/read-models/incident-timeline.js';
 import { appendAudit } from '../db/repositories/audit.repository.js';
-import { lockIncident, updateIncident, type IncidentRow } from '../db/repositories/incident.repository.js';
-import { loadOrgSnapshot } from '../db/repositories/org.repository.js';
+import { findDrill, insertDrill, lastDrillAt, lockDrill, updateDrill, type DrillRow } from '../db/repositories/drill.repository.js';
+import { findIncident, lockIncident, updateIncident, type IncidentRow } from '../db/repositories/incident.repository.js';
+import { firstUnitOfKind, loadOrgSnapshot, sectionUnitId } from '../db/repositories/org.repository.js';
 import { enqueueNotices } from '../db/repositories/outbox.repository.js';
 import { cancelTimers } from '../db/repositories/timer.repository.js';
-import { drills, incidents, staff, units } from '../db/schema.js';
+import { findUnitsByIds } from '../db/repositories/unit.repository.js';
+import { staffNamesByIds } from '../db/repositories/undeliverable.repository.js';
 import { t, type Lang } from '../i18n/index.js';
 import { drillReminderDue, evaluateDrill, type DrillEvaluation } from '../domain/drill.js';
 import { isOpen, type IncidentStatus } from '../domain/incident-state.js';
@@ -23,12 +24,9 @@ import { TIMER_KINDS } from '../domain/policy.js';
 import { isLeader, isSection, type Actor } from '../domain/roles.js';
 import { localDate } from '../domain/time.js';
 import { renderDrillEvaluationDocx } from '../reports/docx/drill-evaluation.docx.js';
-import { loadIncidentTimeline, sectionUnitId } from './accountability.service.js';
 import { ServiceRefusal } from './errors.js';
 import { reportIncident } from './incident.service.js';
 import { emptyChange, type CommittedChange, type ServiceDeps } from './ports.js';
-
-export type DrillRow = typeof drills.$inferSelect;
 
 export interface StartDrillInput {
   type: IncidentType;
@@ -64,17 +62,17 @@ export async function startDrill(deps: ServiceDeps, actor: Actor, input: StartDr
     isDrill: true,
   });
   const drill = await deps.db.transaction(async (tx) => {
-    const [row] = await tx.insert(drills).values({ incidentId: incident.id, type: input.type, startedByStaffId: actor.staffId, startedAt: now }).returning();
+    const row = await insertDrill(tx, { incidentId: incident.id, type: input.type, startedByStaffId: actor.staffId, startedAt: now });
     await appendAudit(tx, {
       at: now,
       action: 'drill.started',
       entity: 'drill',
-      entityId: row!.id,
+      entityId: row.id,
       incidentId: incident.id,
       actorStaffId: actor.staffId,
       data: { type: input.type, scenario: input.scenario ?? null, officeUnitId: input.officeUnitId },
     });
-    return row!;
+    return row;
   });
   return { drill, incident };
 }
@@ -88,7 +86,7 @@ export async function endDrill(deps: ServiceDeps, actor: Actor, drillId: string)
   if (!canRunDrills(actor)) throw new ServiceRefusal('not_permitted');
   const now = deps.clock.now();
   const result = await deps.db.transaction(async (tx) => {
-    const [drill] = await tx.select().from(drills).where(eq(drills.id, drillId)).for('update');
+    const drill = await lockDrill(tx, drillId);
     if (!drill || !drill.incidentId) throw new ServiceRefusal('not_found');
     if (drill.endedAt) throw new ServiceRefusal('already_done');
     const incident = await lockIncident(tx, drill.incidentId);
@@ -99,7 +97,7 @@ export async function endDrill(deps: ServiceDeps, actor: Actor, drillId: string)
     if (isOpen(incident.status as IncidentStatus)) {
       await updateIncident(tx, incident.id, { status: 'closed', closure: 'resolved', closedAt: now, closedByStaffId: actor.staffId }, now);
     }
-    const [saved] = await tx.update(drills).set({ endedAt: now, evaluation }).where(eq(drills.id, drillId)).returning();
+    const saved = await updateDrill(tx, drillId, { endedAt: now, evaluation });
     await appendAudit(tx, {
       at: now,
       action: 'drill.ended',
@@ -110,34 +108,10 @@ export async function endDrill(deps: ServiceDeps, actor: Actor, drillId: string)
       data: { summary: evaluation.summary, closedByDrillEnd: isOpen(incident.status as IncidentStatus) },
     });
     const change: CommittedChange = { ...emptyChange(), timersCancelled: cancelled };
-    return { drill: saved!, evaluation, change };
+    return { drill: saved, evaluation, change };
   });
   await deps.dispatcher.afterCommit(result.change);
   return { drill: result.drill, evaluation: result.evaluation };
-}
-
-export async function findDrill(db: Executor, drillId: string): Promise<DrillRow | undefined> {
-  const [row] = await db.select().from(drills).where(eq(drills.id, drillId));
-  return row;
-}
-
-export async function drillForIncident(db: Executor, incidentId: string): Promise<DrillRow | undefined> {
-  const [row] = await db.select().from(drills).where(eq(drills.incidentId, incidentId));
-  return row;
-}
-
-/** Drills still running, newest first. */
-export async function runningDrills(db: Executor): Promise<DrillRow[]> {
-  return db.select().from(drills).where(isNull(drills.endedAt)).orderBy(desc(drills.startedAt));
-}
-
-export async function recentDrills(db: Executor, limit = 10): Promise<DrillRow[]> {
-  return db.select().from(drills).orderBy(desc(drills.startedAt)).limit(limit);
-}
-
-export async function lastDrillAt(db: Executor): Promise<Date | null> {
-  const [row] = await db.select({ at: drills.startedAt }).from(drills).orderBy(desc(drills.startedAt)).limit(1);
-  return row?.at ?? null;
 }
 
 /** The evaluation as an official .docx. */
@@ -152,23 +126,19 @@ export async function exportDrillEvaluationDocx(
   if (!drill || !drill.incidentId) throw new ServiceRefusal('not_found');
   if (!drill.evaluation) throw new ServiceRefusal('wrong_status', 'not ended');
   const evaluation = drill.evaluation as DrillEvaluation;
-  const [incident] = await deps.db.select().from(incidents).where(eq(incidents.id, drill.incidentId));
+  const incident = await findIncident(deps.db, drill.incidentId);
   const ids = new Set<string>();
   for (const p of evaluation.people) ids.add(p.staffId);
   for (const f of evaluation.findings) if (f.staffId) ids.add(f.staffId);
   const unitIds = new Set(evaluation.findings.map((f) => f.unitId).filter((x): x is string => !!x));
-  const [people, unitRows, bureau] = await Promise.all([
-    ids.size ? deps.db.select({ id: staff.id, name: staff.name }).from(staff).where(inArray(staff.id, [...ids])) : Promise.resolve([]),
-    unitIds.size ? deps.db.select({ id: units.id, name: units.name, nameEn: units.nameEn }).from(units).where(inArray(units.id, [...unitIds])) : Promise.resolve([]),
-    deps.db.select().from(units).where(eq(units.kind, 'bureau')).limit(1),
-  ]);
-  const names = new Map<string, string>([...people.map((p) => [p.id, p.name] as const), ...unitRows.map((u) => [u.id, (lang === 'en' ? u.nameEn : null) ?? u.name] as const)]);
+  const [people, unitRows, bureau] = await Promise.all([staffNamesByIds(deps.db, [...ids]), findUnitsByIds(deps.db, [...unitIds]), firstUnitOfKind(deps.db, 'bureau')]);
+  const names = new Map<string, string>([...people, ...unitRows.map((u) => [u.id, (lang === 'en' ? u.nameEn : null) ?? u.name] as const)]);
   const type = incident!.type as IncidentType;
   const scenario = (incident!.scenario as EpidemicScenario | null) ?? null;
   const data = await renderDrillEvaluationDocx({
     lang,
     timeZone: deps.timeZone,
-    authority: (lang === 'en' ? bureau[0]?.nameEn : null) ?? bureau[0]?.name ?? '',
+    authority: (lang === 'en' ? bureau?.nameEn : null) ?? bureau?.name ?? '',
     incidentNumber: incident!.number,
     type,
     scenario,

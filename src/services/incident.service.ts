@@ -2,23 +2,34 @@
  * Incident use cases. Each is one transaction that writes the change, its audit entry, the timers it
  * creates or closes and the outbox rows for the chain; the dispatcher is told only after commit.
  */
-import { and, desc, eq, inArray } from 'drizzle-orm';
 import type { Executor } from '../db/client.js';
 import { appendAudit } from '../db/repositories/audit.repository.js';
+import { deleteRoleAssignment, findRoleAssignment, insertRoleAssignment, removeRoleHolders, rolesOf as roleRowsOf } from '../db/repositories/incident-role.repository.js';
 import {
   findIncident,
+  findIncidentBySubmissionKey,
+  findStep as findStepRow,
   insertIncident,
+  insertIncidentUpdate,
   insertSteps,
   lockIncident,
   nextIncidentSeq,
+  openIncidentsPage,
+  pendingRequiredStepCounts,
   updateIncident,
+  updateStep,
+  updateStepInState,
   type IncidentRow,
+  type StepRef,
   type StepRow,
 } from '../db/repositories/incident.repository.js';
 import { loadOrgSnapshot } from '../db/repositories/org.repository.js';
 import { enqueueNotices, type NoticeDraft } from '../db/repositories/outbox.repository.js';
+import { insertSearchAttempt, searchAttemptsOf as searchAttemptRowsOf, type SearchAttemptRow } from '../db/repositories/search-attempt.repository.js';
+import { activeStaffOfUnits } from '../db/repositories/staff.repository.js';
+import { findSubject } from '../db/repositories/subject.repository.js';
 import { cancelTimers, insertTimers } from '../db/repositories/timer.repository.js';
-import { incidentRoles, incidents, incidentSteps, incidentUpdates, searchAttempts, staff, subjects, units } from '../db/schema.js';
+import { findUnitsOfKinds } from '../db/repositories/unit.repository.js';
 import {
   canAssignRole,
   canCloseIncident,
@@ -30,7 +41,6 @@ import {
   isOpen,
   isSingleHolderRole,
   marksForAbscondingOutcome,
-  OPEN_STATUSES,
   progressTimers,
   searchStepKey,
   targetsOnClose,
@@ -64,11 +74,59 @@ import {
 } from '../domain/index.js';
 import { nameCountiesTx } from './county.service.js';
 import { ServiceRefusal } from './errors.js';
+import { cardHolders } from '../db/repositories/card-message.repository.js';
 import { cardRedrawsFor, noticesFor } from './notices.js';
 import { emptyChange, type CommittedChange, type ServiceDeps } from './ports.js';
 import { openWrittenReportDraft } from './written-report.service.js';
 
 export { noticesFor } from './notices.js';
+
+/**
+ * What reporting, acknowledging and closing read and write in their transaction: the PostgreSQL
+ * repositories, unless the deps bring others (the service tests bring in-memory ones). Naming counties
+ * and opening the written report's draft belong to other use cases but run inside these transactions,
+ * so they come along.
+ */
+export interface IncidentRepositories {
+  findIncidentBySubmissionKey: typeof findIncidentBySubmissionKey;
+  findSubject: typeof findSubject;
+  nextIncidentSeq: typeof nextIncidentSeq;
+  insertIncident: typeof insertIncident;
+  insertSteps: typeof insertSteps;
+  lockIncident: typeof lockIncident;
+  updateIncident: typeof updateIncident;
+  insertTimers: typeof insertTimers;
+  cancelTimers: typeof cancelTimers;
+  loadOrgSnapshot: typeof loadOrgSnapshot;
+  cardHolders: typeof cardHolders;
+  enqueueNotices: typeof enqueueNotices;
+  appendAudit: typeof appendAudit;
+  nameCounties: typeof nameCountiesTx;
+  openWrittenReportDraft: typeof openWrittenReportDraft;
+}
+
+export const postgresIncidentRepositories: IncidentRepositories = {
+  findIncidentBySubmissionKey,
+  findSubject,
+  nextIncidentSeq,
+  insertIncident,
+  insertSteps,
+  lockIncident,
+  updateIncident,
+  insertTimers,
+  cancelTimers,
+  loadOrgSnapshot,
+  cardHolders,
+  enqueueNotices,
+  appendAudit,
+  nameCounties: nameCountiesTx,
+  openWrittenReportDraft,
+};
+
+/** A service's deps, with the incident repositories to use instead of PostgreSQL's. */
+export type IncidentDeps = ServiceDeps & { incidentRepositories?: IncidentRepositories };
+
+const repositoriesOf = (deps: IncidentDeps): IncidentRepositories => deps.incidentRepositories ?? postgresIncidentRepositories;
 
 export interface IncidentReport {
   type: IncidentType;
@@ -101,7 +159,8 @@ export interface ReportResult {
 }
 
 /** 上报: the incident, its checklist, its timeline entry, its deadlines and its notices, all or nothing. */
-export async function reportIncident(deps: ServiceDeps, actor: Actor, report: IncidentReport): Promise<ReportResult> {
+export async function reportIncident(deps: IncidentDeps, actor: Actor, report: IncidentReport): Promise<ReportResult> {
+  const repo = repositoriesOf(deps);
   if (!canReportIncident(actor)) throw new ServiceRefusal('not_permitted');
   if (!canSeeOffice(actor, report.officeUnitId)) throw new ServiceRefusal('not_permitted', 'office');
   if (report.description.trim() === '') throw new ServiceRefusal('invalid_input', 'description');
@@ -111,19 +170,19 @@ export async function reportIncident(deps: ServiceDeps, actor: Actor, report: In
 
   const result = await deps.db.transaction(async (tx): Promise<ReportResult> => {
     if (report.submissionKey) {
-      const [earlier] = await tx.select().from(incidents).where(eq(incidents.submissionKey, report.submissionKey));
+      const earlier = await repo.findIncidentBySubmissionKey(tx, report.submissionKey);
       if (earlier) {
         if (earlier.reporterStaffId !== actor.staffId) throw new ServiceRefusal('not_permitted');
         return { incident: earlier, steps: [], change: emptyChange(), alreadyReported: true };
       }
     }
     if (report.subjectId) {
-      const [s] = await tx.select({ office: subjects.officeUnitId }).from(subjects).where(eq(subjects.id, report.subjectId));
-      if (!s || !canSeeOffice(actor, s.office)) throw new ServiceRefusal('not_permitted', 'subject');
+      const s = await repo.findSubject(tx, report.subjectId);
+      if (!s || !canSeeOffice(actor, s.officeUnitId)) throw new ServiceRefusal('not_permitted', 'subject');
     }
     const year = toLocal(now, deps.timeZone).year;
-    const seq = await nextIncidentSeq(tx, year);
-    const incident = await insertIncident(tx, {
+    const seq = await repo.nextIncidentSeq(tx, year);
+    const incident = await repo.insertIncident(tx, {
       number: formatIncidentNumber(year, seq),
       type: report.type,
       scenario: report.type === 'epidemic' ? (report.scenario ?? null) : null,
@@ -156,19 +215,19 @@ export async function reportIncident(deps: ServiceDeps, actor: Actor, report: In
       ...(report.atOffice === undefined ? {} : { atOffice: report.atOffice }),
     });
     // Reporting through the bot is the report to the section (五(一)).
-    const steps = await insertSteps(
+    const steps = await repo.insertSteps(
       tx,
       incident.id,
       checklist.map((s) => (s.key === 'report_section' ? { ...s, state: 'done' as const, doneByStaffId: actor.staffId, doneAt: now, how: 'bot' } : s)),
     );
     // 五(一): counties named in the report are recorded at once; notifying each is the section's step.
-    if (report.otherCounties?.length) await nameCountiesTx(tx, incident.id, report.otherCounties, actor.staffId, now);
-    const timers = await insertTimers(tx, timersOnReport({ id: incident.id, criticality, reportedAt: now }, policyOf(incident)), {
+    if (report.otherCounties?.length) await repo.nameCounties(tx, incident.id, report.otherCounties, actor.staffId, now);
+    const timers = await repo.insertTimers(tx, timersOnReport({ id: incident.id, criticality, reportedAt: now }, policyOf(incident)), {
       isDrill: incident.isDrill,
     });
-    const org = await loadOrgSnapshot(tx);
-    const outbox = await enqueueNotices(tx, noticesFor(org, targetsOnReport(), incident, 'incident_reported', 'new', { exclude: actor.staffId }));
-    await appendAudit(tx, {
+    const org = await repo.loadOrgSnapshot(tx);
+    const outbox = await repo.enqueueNotices(tx, noticesFor(org, targetsOnReport(), incident, 'incident_reported', 'new', { exclude: actor.staffId }));
+    await repo.appendAudit(tx, {
       at: now,
       action: 'incident.reported',
       entity: 'incident',
@@ -198,8 +257,8 @@ export function policyOf(incident: Pick<IncidentRow, 'policy'>): EscalationPolic
 }
 
 /** Loads and locks an incident the actor may see, checking the card's version when one is given. */
-export async function loadForChange(tx: Executor, actor: Actor, incidentId: string, expectedVersion?: number): Promise<IncidentRow> {
-  const incident = await lockIncident(tx, incidentId);
+export async function loadForChange(tx: Executor, actor: Actor, incidentId: string, expectedVersion?: number, lock: typeof lockIncident = lockIncident): Promise<IncidentRow> {
+  const incident = await lock(tx, incidentId);
   if (!incident) throw new ServiceRefusal('not_found');
   if (!canSeeOffice(actor, incident.officeUnitId)) throw new ServiceRefusal('not_permitted');
   if (expectedVersion !== undefined && incident.version !== expectedVersion) throw new ServiceRefusal('stale');
@@ -210,21 +269,22 @@ export async function loadForChange(tx: Executor, actor: Actor, incidentId: stri
  * 签收: the section receives the report; closes the acknowledgement ladder, never the mandatory information.
  * Every card of the incident others hold is redrawn, so none keeps offering 签收.
  */
-export async function acknowledgeIncident(deps: ServiceDeps, actor: Actor, incidentId: string, expectedVersion?: number): Promise<IncidentRow> {
+export async function acknowledgeIncident(deps: IncidentDeps, actor: Actor, incidentId: string, expectedVersion?: number): Promise<IncidentRow> {
+  const repo = repositoriesOf(deps);
   if (!canAcknowledge(actor)) throw new ServiceRefusal('not_permitted');
   const now = deps.clock.now();
   const { incident, change } = await deps.db.transaction(async (tx) => {
-    const current = await loadForChange(tx, actor, incidentId, expectedVersion);
+    const current = await loadForChange(tx, actor, incidentId, expectedVersion, repo.lockIncident);
     if (current.status !== 'reported') throw new ServiceRefusal('already_done');
     const next = transition({ status: current.status as IncidentStatus, closure: null }, { kind: 'acknowledge' }, actor);
-    const updated = await updateIncident(tx, incidentId, { status: next.status, acknowledgedAt: now, acknowledgedByStaffId: actor.staffId }, now);
-    const cancelled = await cancelTimers(tx, { incidentId }, timerKindsClosedBy('acknowledged'), now);
-    const org = await loadOrgSnapshot(tx);
+    const updated = await repo.updateIncident(tx, incidentId, { status: next.status, acknowledgedAt: now, acknowledgedByStaffId: actor.staffId }, now);
+    const cancelled = await repo.cancelTimers(tx, { incidentId }, timerKindsClosedBy('acknowledged'), now);
+    const org = await repo.loadOrgSnapshot(tx);
     const params = { byStaffId: actor.staffId };
     const told = noticesFor(org, targetsOnAcknowledge(), updated, 'incident_acknowledged', 'ack', { exclude: actor.staffId, params });
-    const redraws = await cardRedrawsFor(tx, updated, 'incident_acknowledged', 'ack', told, { exclude: actor.staffId, params });
-    const outbox = await enqueueNotices(tx, [...told, ...redraws]);
-    await appendAudit(tx, {
+    const redraws = cardRedrawsFor(await repo.cardHolders(tx, incidentId), updated, 'incident_acknowledged', 'ack', told, { exclude: actor.staffId, params });
+    const outbox = await repo.enqueueNotices(tx, [...told, ...redraws]);
+    await repo.appendAudit(tx, {
       at: now,
       action: 'incident.acknowledged',
       entity: 'incident',
@@ -286,16 +346,12 @@ function applyEvent(incident: IncidentRow, event: IncidentEvent, actor: Actor) {
 
 /** When no required step is still pending, the overdue-steps ladder has nothing left to chase. */
 async function cancelStepTimersIfComplete(tx: Executor, incidentId: string, now: Date) {
-  const pending = await tx
-    .select({ key: incidentSteps.key })
-    .from(incidentSteps)
-    .where(and(eq(incidentSteps.incidentId, incidentId), eq(incidentSteps.state, 'pending'), eq(incidentSteps.required, true)));
-  return pending.length === 0 ? cancelTimers(tx, { incidentId }, timerKindsClosedBy('steps_complete'), now) : [];
+  const pending = await pendingRequiredStepCounts(tx, [incidentId]);
+  return pending.has(incidentId) ? [] : cancelTimers(tx, { incidentId }, timerKindsClosedBy('steps_complete'), now);
 }
 
 async function findStep(tx: Executor, incidentId: string, ref: StepRef): Promise<StepRow> {
-  const cond = 'key' in ref ? eq(incidentSteps.key, ref.key) : eq(incidentSteps.ordinal, ref.ordinal);
-  const [step] = await tx.select().from(incidentSteps).where(and(eq(incidentSteps.incidentId, incidentId), cond));
+  const step = await findStepRow(tx, incidentId, ref);
   if (!step) throw new ServiceRefusal('not_found', 'step');
   return step;
 }
@@ -322,10 +378,7 @@ export async function reportProgress(
     const current = await loadForChange(tx, actor, incidentId, expectedVersion);
     if (!canHandleIncident(actor, current.officeUnitId)) throw new ServiceRefusal('not_permitted');
     requireOpen(current);
-    const [update] = await tx
-      .insert(incidentUpdates)
-      .values({ incidentId, staffId: actor.staffId, kind: 'progress', text, media: input.media ?? [], at: now })
-      .returning({ id: incidentUpdates.id });
+    const update = await insertIncidentUpdate(tx, { incidentId, staffId: actor.staffId, kind: 'progress', text, media: input.media ?? [], at: now });
     const cancelled = await cancelTimers(tx, { incidentId }, timerKindsClosedBy('progress_reported'), now);
     const cycle = current.progressCycle + 1;
     const created = await insertTimers(
@@ -337,7 +390,7 @@ export async function reportProgress(
     const org = await loadOrgSnapshot(tx);
     const outbox = await enqueueNotices(
       tx,
-      noticesFor(org, targetsOnProgress(), updated, 'progress_reported', `u${update!.id}`, { exclude: actor.staffId, params: { updateId: update!.id, byStaffId: actor.staffId } }),
+      noticesFor(org, targetsOnProgress(), updated, 'progress_reported', `u${update.id}`, { exclude: actor.staffId, params: { updateId: update.id, byStaffId: actor.staffId } }),
     );
     await appendAudit(tx, {
       at: now,
@@ -346,15 +399,15 @@ export async function reportProgress(
       entityId: incidentId,
       incidentId,
       actorStaffId: actor.staffId,
-      data: { updateId: update!.id, cycle: current.progressCycle, media: (input.media ?? []).length },
+      data: { updateId: update.id, cycle: current.progressCycle, media: (input.media ?? []).length },
     });
-    return { incident: updated, updateId: update!.id, change: { ...emptyChange(), timersCreated: created, timersCancelled: cancelled, outboxCreated: outbox } };
+    return { incident: updated, updateId: update.id, change: { ...emptyChange(), timersCreated: created, timersCancelled: cancelled, outboxCreated: outbox } };
   });
   await deps.dispatcher.afterCommit(result.change);
   return { incident: result.incident, updateId: result.updateId };
 }
 
-export type StepRef = { ordinal: number } | { key: string };
+export type { StepRef };
 
 export type StepAction =
   | { kind: 'done'; how?: string | null; note?: string | null }
@@ -386,9 +439,9 @@ export async function markStep(
     if (action.kind === 'done') patch = { state: 'done', how: action.how ?? null, doneByStaffId: actor.staffId, doneAt: now, ...(note ? { note } : {}) };
     else if (action.kind === 'not_applicable') patch = { state: 'not_applicable', naReason: text, doneByStaffId: actor.staffId, doneAt: now };
     else patch = { note: text };
-    const [saved] = await tx.update(incidentSteps).set(patch).where(eq(incidentSteps.id, step.id)).returning();
+    const saved = await updateStep(tx, step.id, patch);
     if (action.kind === 'note' || note) {
-      await tx.insert(incidentUpdates).values({ incidentId, staffId: actor.staffId, kind: 'step_note', text: (text ?? note)!, at: now });
+      await insertIncidentUpdate(tx, { incidentId, staffId: actor.staffId, kind: 'step_note', text: (text ?? note)!, at: now });
     }
     const cancelled = [];
     if (action.kind !== 'note') {
@@ -405,7 +458,7 @@ export async function markStep(
       actorStaffId: actor.staffId,
       data: { key: step.key, ordinal: step.ordinal, ...(action.kind === 'done' ? { how: action.how ?? null } : {}) },
     });
-    return { incident: updated, step: saved!, change: { ...emptyChange(), timersCancelled: cancelled } };
+    return { incident: updated, step: saved, change: { ...emptyChange(), timersCancelled: cancelled } };
   });
   await deps.dispatcher.afterCommit(result.change);
   return { incident: result.incident, step: result.step };
@@ -429,13 +482,8 @@ export interface AssignableStaff {
 
 /** Who may be given an HQ role on an incident: active staff of its office, of the section and of the bureau. */
 export async function assignableStaff(deps: Pick<ServiceDeps, 'db'>, officeUnitId: string): Promise<AssignableStaff[]> {
-  const hq = await deps.db.select({ id: units.id }).from(units).where(inArray(units.kind, ['bureau', 'section']));
-  const unitIds = [officeUnitId, ...hq.map((u) => u.id)];
-  return deps.db
-    .select({ id: staff.id, name: staff.name, unitId: staff.unitId })
-    .from(staff)
-    .where(and(inArray(staff.unitId, unitIds), eq(staff.active, true)))
-    .orderBy(staff.code);
+  const hq = await findUnitsOfKinds(deps.db, ['bureau', 'section']);
+  return activeStaffOfUnits(deps.db, [officeUnitId, ...hq.map((u) => u.id)]);
 }
 
 export interface RoleAssignment {
@@ -444,7 +492,7 @@ export interface RoleAssignment {
 }
 
 export async function rolesOf(deps: Pick<ServiceDeps, 'db'>, incidentId: string): Promise<RoleAssignment[]> {
-  const rows = await deps.db.select({ role: incidentRoles.role, staffId: incidentRoles.staffId }).from(incidentRoles).where(eq(incidentRoles.incidentId, incidentId)).orderBy(incidentRoles.at);
+  const rows = await roleRowsOf(deps.db, incidentId);
   return rows.map((r) => ({ role: r.role as IncidentRole, staffId: r.staffId }));
 }
 
@@ -465,19 +513,15 @@ export async function setRole(
     if (!canAssignRole(actor, current.officeUnitId, role)) throw new ServiceRefusal('not_permitted');
     const candidates = await assignableStaff({ db: tx as ServiceDeps['db'] }, current.officeUnitId);
     if (assigned && !candidates.some((c) => c.id === staffId)) throw new ServiceRefusal('invalid_input', 'staff');
-    const existing = await tx
-      .select({ id: incidentRoles.id })
-      .from(incidentRoles)
-      .where(and(eq(incidentRoles.incidentId, incidentId), eq(incidentRoles.role, role), eq(incidentRoles.staffId, staffId)));
-    if (assigned === existing.length > 0) throw new ServiceRefusal('already_done');
+    const existing = await findRoleAssignment(tx, incidentId, role, staffId);
+    if (assigned === (existing !== undefined)) throw new ServiceRefusal('already_done');
     const audit = [];
     const notices: NoticeDraft[] = [];
     if (assigned) {
       if (isSingleHolderRole(role)) {
-        const replaced = await tx.delete(incidentRoles).where(and(eq(incidentRoles.incidentId, incidentId), eq(incidentRoles.role, role))).returning({ staffId: incidentRoles.staffId });
-        for (const r of replaced) audit.push({ action: 'role.removed', staffId: r.staffId });
+        for (const replaced of await removeRoleHolders(tx, incidentId, role)) audit.push({ action: 'role.removed', staffId: replaced });
       }
-      const [given] = await tx.insert(incidentRoles).values({ incidentId, role, staffId, assignedByStaffId: actor.staffId, at: now }).returning({ id: incidentRoles.id });
+      const given = await insertRoleAssignment(tx, { incidentId, role, staffId, assignedByStaffId: actor.staffId, at: now });
       audit.push({ action: 'role.assigned', staffId });
       // The assignee is told, with the card; someone who took a role themselves knows already.
       if (staffId !== actor.staffId) {
@@ -485,13 +529,13 @@ export async function setRole(
           recipientStaffId: staffId,
           kind: 'role_assigned',
           incidentId,
-          dedupeKey: `role_assigned-${incidentId}-${given!.id}`,
+          dedupeKey: `role_assigned-${incidentId}-${given.id}`,
           params: { role, byStaffId: actor.staffId },
           isDrill: current.isDrill,
         });
       }
     } else {
-      await tx.delete(incidentRoles).where(eq(incidentRoles.id, existing[0]!.id));
+      await deleteRoleAssignment(tx, existing!.id);
       audit.push({ action: 'role.removed', staffId });
     }
     const updated = await updateIncident(tx, incidentId, handlingPatch(current), now);
@@ -516,29 +560,30 @@ export interface CloseInput {
  * 结案 (五(三)): establishes cause, lessons and measures; the running deadlines close and the written
  * report's deadlines open, with its draft prefilled from the timeline (edited in its own flow).
  */
-export async function closeIncident(deps: ServiceDeps, actor: Actor, incidentId: string, input: CloseInput, expectedVersion?: number): Promise<IncidentRow> {
+export async function closeIncident(deps: IncidentDeps, actor: Actor, incidentId: string, input: CloseInput, expectedVersion?: number): Promise<IncidentRow> {
+  const repo = repositoriesOf(deps);
   const texts = { cause: input.cause.trim(), lessons: input.lessons.trim(), measures: input.measures.trim() };
   for (const [k, v] of Object.entries(texts)) if (v.length > MAX_TEXT) throw new ServiceRefusal('invalid_input', k);
   const now = deps.clock.now();
   const result = await deps.db.transaction(async (tx) => {
-    const current = await loadForChange(tx, actor, incidentId, expectedVersion);
+    const current = await loadForChange(tx, actor, incidentId, expectedVersion, repo.lockIncident);
     if (!canCloseIncident(actor, current.officeUnitId)) throw new ServiceRefusal('not_permitted');
     const next = applyEvent(current, { kind: 'close', ...texts }, actor);
-    const updated = await updateIncident(
+    const updated = await repo.updateIncident(
       tx,
       incidentId,
       { status: next.status, closure: next.closure, closedAt: now, closedByStaffId: actor.staffId, closeCause: texts.cause, closeLessons: texts.lessons, closeMeasures: texts.measures },
       now,
     );
-    const cancelled = await cancelTimers(tx, { incidentId }, timerKindsClosedBy('incident_closed'), now);
-    const created = await insertTimers(tx, writtenReportTimers(incidentId, now, policyOf(current)), { isDrill: current.isDrill });
-    await openWrittenReportDraft(tx, incidentId, now, { timeZone: deps.timeZone });
-    const org = await loadOrgSnapshot(tx);
+    const cancelled = await repo.cancelTimers(tx, { incidentId }, timerKindsClosedBy('incident_closed'), now);
+    const created = await repo.insertTimers(tx, writtenReportTimers(incidentId, now, policyOf(current)), { isDrill: current.isDrill });
+    await repo.openWrittenReportDraft(tx, incidentId, now, { timeZone: deps.timeZone });
+    const org = await repo.loadOrgSnapshot(tx);
     const params = { byStaffId: actor.staffId, closure: 'resolved' };
     const told = noticesFor(org, targetsOnClose(), updated, 'incident_closed', 'closed', { exclude: actor.staffId, params });
-    const redraws = await cardRedrawsFor(tx, updated, 'incident_closed', 'closed', told, { exclude: actor.staffId, params });
-    const outbox = await enqueueNotices(tx, [...told, ...redraws]);
-    await appendAudit(tx, { at: now, action: 'incident.closed', entity: 'incident', entityId: incidentId, incidentId, actorStaffId: actor.staffId, data: { closure: 'resolved' } });
+    const redraws = cardRedrawsFor(await repo.cardHolders(tx, incidentId), updated, 'incident_closed', 'closed', told, { exclude: actor.staffId, params });
+    const outbox = await repo.enqueueNotices(tx, [...told, ...redraws]);
+    await repo.appendAudit(tx, { at: now, action: 'incident.closed', entity: 'incident', entityId: incidentId, incidentId, actorStaffId: actor.staffId, data: { closure: 'resolved' } });
     return { incident: updated, change: { ...emptyChange(), timersCreated: created, timersCancelled: cancelled, outboxCreated: outbox } };
   });
   await deps.dispatcher.afterCommit(result.change);
@@ -546,20 +591,21 @@ export async function closeIncident(deps: ServiceDeps, actor: Actor, incidentId:
 }
 
 /** 误报: the section alone closes a false alarm, with a reason; no written report follows. */
-export async function closeFalseAlarm(deps: ServiceDeps, actor: Actor, incidentId: string, reason: string, expectedVersion?: number): Promise<IncidentRow> {
+export async function closeFalseAlarm(deps: IncidentDeps, actor: Actor, incidentId: string, reason: string, expectedVersion?: number): Promise<IncidentRow> {
+  const repo = repositoriesOf(deps);
   const text = requireText(reason, 'reason');
   const now = deps.clock.now();
   const result = await deps.db.transaction(async (tx) => {
-    const current = await loadForChange(tx, actor, incidentId, expectedVersion);
+    const current = await loadForChange(tx, actor, incidentId, expectedVersion, repo.lockIncident);
     const next = applyEvent(current, { kind: 'close_false_alarm', reason: text }, actor);
-    const updated = await updateIncident(tx, incidentId, { status: next.status, closure: next.closure, closedAt: now, closedByStaffId: actor.staffId, falseAlarmReason: text }, now);
-    const cancelled = await cancelTimers(tx, { incidentId }, timerKindsClosedBy('incident_closed'), now);
-    const org = await loadOrgSnapshot(tx);
+    const updated = await repo.updateIncident(tx, incidentId, { status: next.status, closure: next.closure, closedAt: now, closedByStaffId: actor.staffId, falseAlarmReason: text }, now);
+    const cancelled = await repo.cancelTimers(tx, { incidentId }, timerKindsClosedBy('incident_closed'), now);
+    const org = await repo.loadOrgSnapshot(tx);
     const params = { byStaffId: actor.staffId, closure: 'false_alarm' };
     const told = noticesFor(org, targetsOnClose(), updated, 'incident_closed', 'closed', { exclude: actor.staffId, params });
-    const redraws = await cardRedrawsFor(tx, updated, 'incident_closed', 'closed', told, { exclude: actor.staffId, params });
-    const outbox = await enqueueNotices(tx, [...told, ...redraws]);
-    await appendAudit(tx, { at: now, action: 'incident.false_alarm', entity: 'incident', entityId: incidentId, incidentId, actorStaffId: actor.staffId, data: { closure: 'false_alarm' } });
+    const redraws = cardRedrawsFor(await repo.cardHolders(tx, incidentId), updated, 'incident_closed', 'closed', told, { exclude: actor.staffId, params });
+    const outbox = await repo.enqueueNotices(tx, [...told, ...redraws]);
+    await repo.appendAudit(tx, { at: now, action: 'incident.false_alarm', entity: 'incident', entityId: incidentId, incidentId, actorStaffId: actor.staffId, data: { closure: 'false_alarm' } });
     return { incident: updated, change: { ...emptyChange(), timersCancelled: cancelled, outboxCreated: outbox } };
   });
   await deps.dispatcher.afterCommit(result.change);
@@ -572,8 +618,6 @@ export interface SearchAttemptInput {
   found: boolean;
   at: Date;
 }
-
-export type SearchAttemptRow = typeof searchAttempts.$inferSelect;
 
 function requireAbsconding(incident: IncidentRow): void {
   if (incident.type !== 'absconding') throw new ServiceRefusal('wrong_status', 'not an absconding incident');
@@ -595,33 +639,27 @@ export async function recordSearchAttempt(
     requireAbsconding(current);
     requireOpen(current);
     if (!canMarkStep(actor, current.officeUnitId, 'office')) throw new ServiceRefusal('not_permitted');
-    const [attempt] = await tx
-      .insert(searchAttempts)
-      .values({ incidentId, method: input.method, result: resultText, found: input.found, staffId: actor.staffId, at: input.at })
-      .returning();
-    await tx
-      .update(incidentSteps)
-      .set({ state: 'done', how: input.method, note: resultText, doneByStaffId: actor.staffId, doneAt: input.at })
-      .where(and(eq(incidentSteps.incidentId, incidentId), eq(incidentSteps.key, searchStepKey(input.method)), eq(incidentSteps.state, 'pending')));
+    const attempt = await insertSearchAttempt(tx, { incidentId, method: input.method, result: resultText, found: input.found, staffId: actor.staffId, at: input.at });
+    await updateStepInState(tx, incidentId, searchStepKey(input.method), 'pending', { state: 'done', how: input.method, note: resultText, doneByStaffId: actor.staffId, doneAt: input.at });
     const cancelled = await cancelStepTimersIfComplete(tx, incidentId, now);
     const updated = await updateIncident(tx, incidentId, handlingPatch(current), now);
     await appendAudit(tx, {
       at: now,
       action: 'search.attempt',
       entity: 'search_attempt',
-      entityId: attempt!.id,
+      entityId: attempt.id,
       incidentId,
       actorStaffId: actor.staffId,
       data: { method: input.method, found: input.found, at: input.at.toISOString() },
     });
-    return { incident: updated, attempt: attempt!, change: { ...emptyChange(), timersCancelled: cancelled } };
+    return { incident: updated, attempt, change: { ...emptyChange(), timersCancelled: cancelled } };
   });
   await deps.dispatcher.afterCommit(result.change);
   return { incident: result.incident, attempt: result.attempt };
 }
 
 export async function searchAttemptsOf(deps: Pick<ServiceDeps, 'db'>, incidentId: string): Promise<SearchAttemptRow[]> {
-  return deps.db.select().from(searchAttempts).where(eq(searchAttempts.incidentId, incidentId)).orderBy(searchAttempts.at);
+  return searchAttemptRowsOf(deps.db, incidentId);
 }
 
 /** Where the search ends or turns: found (ordered to report / brought back), not found, or it may escalate. */
@@ -639,13 +677,10 @@ export async function recordAbscondingOutcome(
     requireOpen(current);
     let applied = 0;
     for (const mark of marksForAbscondingOutcome(outcome)) {
-      const [step] = await tx.select().from(incidentSteps).where(and(eq(incidentSteps.incidentId, incidentId), eq(incidentSteps.key, mark.key)));
+      const step = await findStepRow(tx, incidentId, { key: mark.key });
       if (!step || step.state !== 'pending') continue;
       if (!canMarkStep(actor, current.officeUnitId, step.actor as StepActor)) throw new ServiceRefusal('not_permitted');
-      await tx
-        .update(incidentSteps)
-        .set({ state: mark.state, how: mark.how ?? null, naReason: mark.naReason ?? null, doneByStaffId: actor.staffId, doneAt: now })
-        .where(eq(incidentSteps.id, step.id));
+      await updateStep(tx, step.id, { state: mark.state, how: mark.how ?? null, naReason: mark.naReason ?? null, doneByStaffId: actor.staffId, doneAt: now });
       applied++;
     }
     if (applied === 0) throw new ServiceRefusal('already_done');
@@ -673,15 +708,10 @@ export async function listVisibleIncidents(
   page: number,
   pageSize = 8,
 ): Promise<{ items: IncidentRow[]; hasMore: boolean }> {
-  const conds = [inArray(incidents.status, [...OPEN_STATUSES])];
-  if (!hasBureauWideView(actor)) conds.push(eq(incidents.officeUnitId, actor.unitId));
-  // The number breaks ties between reports made in the same instant.
-  const rows = await deps.db
-    .select()
-    .from(incidents)
-    .where(and(...conds))
-    .orderBy(desc(incidents.reportedAt), desc(incidents.number))
-    .limit(pageSize + 1)
-    .offset(Math.max(0, page) * pageSize);
+  const rows = await openIncidentsPage(deps.db, {
+    ...(hasBureauWideView(actor) ? {} : { officeUnitId: actor.unitId }),
+    limit: pageSize + 1,
+    offset: Math.max(0, page) * pageSize,
+  });
   return { items: rows.slice(0, pageSize), hasMore: rows.length > pageSize };
 }

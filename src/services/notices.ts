@@ -3,11 +3,8 @@
  * redraws of every card of the incident that people already hold. Kept apart from the incident use cases
  * so the written-report and release services can use it without importing them (and they it).
  */
-import { and, eq } from 'drizzle-orm';
-import type { Executor } from '../db/client.js';
 import type { IncidentRow } from '../db/repositories/incident.repository.js';
 import type { NoticeDraft } from '../db/repositories/outbox.repository.js';
-import { incidentCards, staff } from '../db/schema.js';
 import { resolveTarget, type NoticeKind, type OrgSnapshot, type TimerTarget } from '../domain/index.js';
 
 type NoticeIncident = Pick<IncidentRow, 'id' | 'officeUnitId' | 'reporterStaffId' | 'isDrill'>;
@@ -48,32 +45,23 @@ export function draftsFor(
   }));
 }
 
-/** Active staff whose private chat holds a card of the incident (incident_cards). */
-export async function cardHolders(tx: Executor, incidentId: string): Promise<string[]> {
-  const rows = await tx
-    .select({ id: staff.id })
-    .from(incidentCards)
-    .innerJoin(staff, eq(staff.chatId, incidentCards.chatId))
-    .where(and(eq(incidentCards.incidentId, incidentId), eq(staff.active, true)));
-  return [...new Set(rows.map((r) => r.id))];
-}
-
 /**
  * The same change for everyone else who holds a card of the incident (a leader paged by the ladder, the
  * second section holder, a role holder): their card is redrawn in place — `cardOnly` makes the sender
  * edit it and never send a new message — so no old card keeps offering 签收 or other stale buttons.
+ * `holders`: who holds a card of the incident (cardHolders in card-message.repository.ts).
  */
-export async function cardRedrawsFor(
-  tx: Executor,
+export function cardRedrawsFor(
+  holders: readonly string[],
   incident: NoticeIncident,
   kind: NoticeKind,
   keyPart: string,
   already: readonly NoticeDraft[],
   opts: { exclude?: string | null; params?: Record<string, unknown> } = {},
-): Promise<NoticeDraft[]> {
+): NoticeDraft[] {
   const told = new Set(already.map((d) => d.recipientStaffId));
   if (opts.exclude) told.add(opts.exclude);
-  return (await cardHolders(tx, incident.id))
+  return holders
     .filter((id) => !told.has(id))
     .map((recipientStaffId) => ({
       recipientStaffId,

@@ -3,21 +3,18 @@
  * bureau approves, and only then is the text marked released. Each step is one transaction with its audit
  * entry and the notice to whoever acts next; the domain state machine refuses any shortcut.
  */
-import { desc, eq } from 'drizzle-orm';
 import type { Executor } from '../db/client.js';
 import { appendAudit } from '../db/repositories/audit.repository.js';
 import { lockIncident, type IncidentRow } from '../db/repositories/incident.repository.js';
 import { loadOrgSnapshot } from '../db/repositories/org.repository.js';
 import { enqueueNotices, type NoticeDraft } from '../db/repositories/outbox.repository.js';
-import { publicReleases, releaseSendBacks } from '../db/schema.js';
+import { insertRelease, insertSendBack, lockRelease as lockReleaseRow, updateRelease, type ReleaseRow } from '../db/repositories/release.repository.js';
 import type { TimerTarget } from '../domain/policy.js';
 import { canDraftRelease, canSeeRelease, MAX_RELEASE_CHARS, nextReleaseState, type ReleaseAction, type ReleaseFacts, type ReleaseState } from '../domain/public-release.js';
 import { canSeeOffice, type Actor } from '../domain/roles.js';
 import { ServiceRefusal } from './errors.js';
 import { noticesFor } from './incident.service.js';
 import { emptyChange, type ServiceDeps } from './ports.js';
-
-export type ReleaseRow = typeof publicReleases.$inferSelect;
 
 function requireText(text: string): string {
   const s = text.trim();
@@ -41,10 +38,10 @@ export async function draftRelease(deps: ServiceDeps, actor: Actor, incidentId: 
   const result = await deps.db.transaction(async (tx) => {
     const incident = await lockIncident(tx, incidentId);
     if (!incident || !canSeeOffice(actor, incident.officeUnitId)) throw new ServiceRefusal('not_found');
-    const [row] = await tx.insert(publicReleases).values({ incidentId, text: body, state: 'draft', draftedByStaffId: actor.staffId, createdAt: now }).returning();
-    const outbox = await notify(tx, incident, row!, REVIEWERS, 'review', actor, now);
-    await audit(tx, now, actor, row!, 'drafted', { length: body.length });
-    return { row: row!, change: { ...emptyChange(), outboxCreated: outbox } };
+    const row = await insertRelease(tx, { incidentId, text: body, state: 'draft', draftedByStaffId: actor.staffId, createdAt: now });
+    const outbox = await notify(tx, incident, row, REVIEWERS, 'review', actor, now);
+    await audit(tx, now, actor, row, 'drafted', { length: body.length });
+    return { row, change: { ...emptyChange(), outboxCreated: outbox } };
   });
   await deps.dispatcher.afterCommit(result.change);
   return result.row;
@@ -70,7 +67,7 @@ async function audit(tx: Executor, at: Date, actor: Actor, row: ReleaseRow, what
 }
 
 async function lockRelease(tx: Executor, id: string): Promise<ReleaseRow> {
-  const [row] = await tx.select().from(publicReleases).where(eq(publicReleases.id, id)).for('update');
+  const row = await lockReleaseRow(tx, id);
   if (!row) throw new ServiceRefusal('not_found');
   return row;
 }
@@ -106,13 +103,13 @@ async function step(deps: ServiceDeps, actor: Actor, releaseId: string, action: 
     if (action === 'review') Object.assign(patch, { reviewedAt: now, reviewedByStaffId: actor.staffId });
     if (action === 'approve') Object.assign(patch, { approvedAt: now, approvedByStaffId: actor.staffId });
     if (action === 'release') Object.assign(patch, { releasedAt: now });
-    const [row] = await tx.update(publicReleases).set(patch).where(eq(publicReleases.id, releaseId)).returning();
+    const row = await updateRelease(tx, releaseId, patch);
     let outbox: Array<{ id: string }> = [];
-    if (action === 'review') outbox = await notify(tx, incident, row!, APPROVERS, 'approve', actor, now);
-    if (action === 'edit') outbox = await notify(tx, incident, row!, REVIEWERS, 'review', actor, now);
+    if (action === 'review') outbox = await notify(tx, incident, row, APPROVERS, 'approve', actor, now);
+    if (action === 'edit') outbox = await notify(tx, incident, row, REVIEWERS, 'review', actor, now);
     const verb = action === 'edit' ? 'edited' : action === 'review' ? 'reviewed' : action === 'approve' ? 'approved' : 'released';
-    await audit(tx, now, actor, row!, verb, action === 'edit' ? { length: body!.length, from: current.state } : {});
-    return { row: row!, change: { ...emptyChange(), outboxCreated: outbox } };
+    await audit(tx, now, actor, row, verb, action === 'edit' ? { length: body!.length, from: current.state } : {});
+    return { row, change: { ...emptyChange(), outboxCreated: outbox } };
   });
   await deps.dispatcher.afterCommit(result.change);
   return result.row;
@@ -138,17 +135,22 @@ export async function sendBackRelease(deps: ServiceDeps, actor: Actor, releaseId
     const { current, incident } = await lockForStep(tx, actor, releaseId);
     const next = nextReleaseState(factsOf(current), 'send_back', actor, comment);
     const reason = comment.trim();
-    const [row] = await tx
-      .update(publicReleases)
-      .set({ state: next, reviewedAt: null, reviewedByStaffId: null, approvedAt: null, approvedByStaffId: null, returnedAt: now, returnedByStaffId: actor.staffId, returnComment: reason })
-      .where(eq(publicReleases.id, releaseId))
-      .returning();
+    const row = await updateRelease(tx, releaseId, {
+      state: next,
+      reviewedAt: null,
+      reviewedByStaffId: null,
+      approvedAt: null,
+      approvedByStaffId: null,
+      returnedAt: now,
+      returnedByStaffId: actor.staffId,
+      returnComment: reason,
+    });
     // The history keeps every reason; the row only the one the next edit answers.
-    await tx.insert(releaseSendBacks).values({ releaseId, at: now, byStaffId: actor.staffId, fromState: current.state, comment: reason });
-    const outbox = await enqueueNotices(tx, await drafterNotices(tx, incident, row!, actor, now));
+    await insertSendBack(tx, { releaseId, at: now, byStaffId: actor.staffId, fromState: current.state, comment: reason });
+    const outbox = await enqueueNotices(tx, await drafterNotices(tx, incident, row, actor, now));
     // The comment is free text (it may name people): the row keeps it, the hash-chained trail its length.
-    await audit(tx, now, actor, row!, 'returned', { from: current.state, length: reason.length });
-    return { row: row!, change: { ...emptyChange(), outboxCreated: outbox } };
+    await audit(tx, now, actor, row, 'returned', { from: current.state, length: reason.length });
+    return { row, change: { ...emptyChange(), outboxCreated: outbox } };
   });
   await deps.dispatcher.afterCommit(result.change);
   return result.row;
@@ -177,20 +179,4 @@ async function drafterNotices(tx: Executor, incident: IncidentRow, row: ReleaseR
       timerId: null,
     },
   ];
-}
-
-export type ReleaseSendBackRow = typeof releaseSendBacks.$inferSelect;
-
-/** A release's send-backs, the newest first. */
-export async function sendBacksOf(db: Executor, releaseId: string): Promise<ReleaseSendBackRow[]> {
-  return db.select().from(releaseSendBacks).where(eq(releaseSendBacks.releaseId, releaseId)).orderBy(desc(releaseSendBacks.id));
-}
-
-export async function findRelease(db: Executor, id: string): Promise<ReleaseRow | undefined> {
-  const [row] = await db.select().from(publicReleases).where(eq(publicReleases.id, id));
-  return row;
-}
-
-export async function releasesOf(db: Executor, incidentId: string): Promise<ReleaseRow[]> {
-  return db.select().from(publicReleases).where(eq(publicReleases.incidentId, incidentId)).orderBy(desc(publicReleases.createdAt));
 }

@@ -3,12 +3,12 @@
  * responsible officer of every subject due (once per due date); the officer logs the result with a note;
  * an unstable result raises the subject's risk level and puts them in the daily digest.
  */
-import { and, desc, eq, inArray, lte, ne } from 'drizzle-orm';
 import type { Executor } from '../db/client.js';
 import { appendAudit } from '../db/repositories/audit.repository.js';
 import { loadOrgSnapshot } from '../db/repositories/org.repository.js';
 import { enqueueNotices, type NoticeDraft } from '../db/repositories/outbox.repository.js';
-import { screenings, subjects } from '../db/schema.js';
+import { insertScreening, latestScreenings, type ScreeningRow } from '../db/repositories/screening.repository.js';
+import { listSubjects, lockSubject, updateSubject, type SubjectFilter, type SubjectRow } from '../db/repositories/subject.repository.js';
 import { resolveTarget } from '../domain/notifications.js';
 import {
   DEFAULT_SCREENING_POLICY,
@@ -24,9 +24,6 @@ import {
 import { canSeeOffice, hasBureauWideView, type Actor } from '../domain/roles.js';
 import { ServiceRefusal } from './errors.js';
 import { emptyChange, type ServiceDeps } from './ports.js';
-
-export type ScreeningRow = typeof screenings.$inferSelect;
-type SubjectRow = typeof subjects.$inferSelect;
 
 /** Subjects still supervised: terminated cases are not screened. */
 const SCREENED_STATUSES = ['active', 'away', 'absconded'];
@@ -58,7 +55,7 @@ function dueOf(rows: readonly SubjectRow[], now: Date, timeZone: string, policy:
  */
 export async function remindDueScreenings(deps: ServiceDeps, policy: ScreeningPolicy = DEFAULT_SCREENING_POLICY): Promise<{ due: number; outboxCreated: number }> {
   const now = deps.clock.now();
-  const rows = await deps.db.select().from(subjects).where(inArray(subjects.status, SCREENED_STATUSES));
+  const rows = await listSubjects(deps.db, { statuses: SCREENED_STATUSES });
   const due = dueOf(rows, now, deps.timeZone, policy);
   if (due.length === 0) return { due: 0, outboxCreated: 0 };
   const created = await deps.db.transaction(async (tx) => {
@@ -80,12 +77,12 @@ export async function remindDueScreenings(deps: ServiceDeps, policy: ScreeningPo
 
 /** Screenings due among the subjects this actor is responsible for (officers) or oversees (head, section). */
 export async function dueScreeningsFor(deps: Pick<ServiceDeps, 'db' | 'clock' | 'timeZone'>, actor: Actor, policy: ScreeningPolicy = DEFAULT_SCREENING_POLICY): Promise<DueScreening[]> {
-  const scope = hasBureauWideView(actor)
-    ? inArray(subjects.status, SCREENED_STATUSES)
+  const scope: SubjectFilter = hasBureauWideView(actor)
+    ? { statuses: SCREENED_STATUSES }
     : actor.positions.includes('office_head')
-      ? and(inArray(subjects.status, SCREENED_STATUSES), eq(subjects.officeUnitId, actor.unitId))
-      : and(inArray(subjects.status, SCREENED_STATUSES), eq(subjects.responsibleStaffId, actor.staffId));
-  const rows = await deps.db.select().from(subjects).where(scope);
+      ? { statuses: SCREENED_STATUSES, officeUnitId: actor.unitId }
+      : { statuses: SCREENED_STATUSES, responsibleStaffId: actor.staffId };
+  const rows = await listSubjects(deps.db, scope);
   return dueOf(rows, deps.clock.now(), deps.timeZone, policy);
 }
 
@@ -113,23 +110,23 @@ export async function logScreening(deps: ServiceDeps, actor: Actor, input: Scree
   if (note.length > MAX_SCREENING_NOTE_CHARS) throw new ServiceRefusal('invalid_input', 'note');
   const now = deps.clock.now();
   return deps.db.transaction(async (tx) => {
-    const [s] = await tx.select().from(subjects).where(eq(subjects.id, input.subjectId)).for('update');
+    const s = await lockSubject(tx, input.subjectId);
     if (!s || !canSeeOffice(actor, s.officeUnitId)) throw new ServiceRefusal('not_found');
     if (!canScreen(actor, s)) throw new ServiceRefusal('not_permitted');
     if (s.status === 'terminated') throw new ServiceRefusal('wrong_status');
     const riskBefore = riskOf(s);
     const riskAfter = riskAfterScreening(riskBefore, input.result);
-    const [screening] = await tx.insert(screenings).values({ subjectId: s.id, result: input.result, note: note || null, staffId: actor.staffId, at: now }).returning();
-    await tx.update(subjects).set({ lastScreenedAt: now, riskLevel: riskAfter, updatedAt: now }).where(eq(subjects.id, s.id));
+    const screening = await insertScreening(tx, { subjectId: s.id, result: input.result, note: note || null, staffId: actor.staffId, at: now });
+    await updateSubject(tx, s.id, { lastScreenedAt: now, riskLevel: riskAfter, updatedAt: now });
     await appendAudit(tx, {
       at: now,
       action: 'screening.logged',
       entity: 'subject',
       entityId: s.id,
       actorStaffId: actor.staffId,
-      data: { screeningId: screening!.id, result: input.result, riskBefore, riskAfter },
+      data: { screeningId: screening.id, result: input.result, riskBefore, riskAfter },
     });
-    return { screening: screening!, riskBefore, riskAfter };
+    return { screening, riskBefore, riskAfter };
   });
 }
 
@@ -151,24 +148,10 @@ export interface UnstableSubject {
  * Ids, codes and levels only; the digest renders names per PII_MODE if it shows them at all.
  */
 export async function unstableSubjectsForDigest(db: Executor, now: Date): Promise<UnstableSubject[]> {
-  const latest = await db
-    .selectDistinctOn([screenings.subjectId], {
-      screeningId: screenings.id,
-      subjectId: screenings.subjectId,
-      result: screenings.result,
-      at: screenings.at,
-      staffId: screenings.staffId,
-    })
-    .from(screenings)
-    // The latest screening up to `now` decides; one dated later (clock skew) waits its turn.
-    .where(lte(screenings.at, now))
-    .orderBy(screenings.subjectId, desc(screenings.at), desc(screenings.id));
+  const latest = await latestScreenings(db, now);
   const unstable = latest.filter((l) => l.result === 'unstable');
   if (unstable.length === 0) return [];
-  const subs = await db
-    .select()
-    .from(subjects)
-    .where(and(inArray(subjects.id, unstable.map((u) => u.subjectId)), ne(subjects.status, 'terminated')));
+  const subs = await listSubjects(db, { ids: unstable.map((u) => u.subjectId), notStatus: 'terminated' });
   const byId = new Map(subs.map((s) => [s.id, s]));
   return unstable
     .filter((u) => byId.has(u.subjectId))
@@ -187,8 +170,4 @@ export async function unstableSubjectsForDigest(db: Executor, now: Date): Promis
       };
     })
     .sort((a, b) => b.screenedAt.getTime() - a.screenedAt.getTime());
-}
-
-export async function screeningsOf(db: Executor, subjectId: string, limit = 10): Promise<ScreeningRow[]> {
-  return db.select().from(screenings).where(eq(screenings.subjectId, subjectId)).orderBy(desc(screenings.at)).limit(limit);
 }

@@ -3,10 +3,12 @@
  * and the daily contact they require. Names and ID numbers are decrypted here, for the chat to mask per
  * PII_MODE; they never go into audit data, logs or job payloads.
  */
-import { and, desc, eq, gte, inArray, isNull, lte, ne } from 'drizzle-orm';
+import { absenceOn, absencesOn, insertAbsence, type AbsenceRow } from '../db/repositories/absence.repository.js';
 import { appendAudit } from '../db/repositories/audit.repository.js';
+import { contactsOn, insertContactLog, recentContacts, type ContactLogRow } from '../db/repositories/contact-log.repository.js';
+import { findStaffById } from '../db/repositories/org.repository.js';
+import { findSubject, listSubjects, lockSubject, updateSubject, type SubjectFilter, type SubjectRow } from '../db/repositories/subject.repository.js';
 import { cancelTimers, insertTimers } from '../db/repositories/timer.repository.js';
-import { absences, contactLogs, staff, subjects } from '../db/schema.js';
 import {
   canSeeOffice,
   checkAbsenceDates,
@@ -22,10 +24,6 @@ import {
 } from '../domain/index.js';
 import { ServiceRefusal } from './errors.js';
 import { emptyChange, type ServiceDeps } from './ports.js';
-
-type SubjectRow = typeof subjects.$inferSelect;
-export type AbsenceRow = typeof absences.$inferSelect;
-export type ContactLogRow = typeof contactLogs.$inferSelect;
 
 /** A subject as the bot may show it: identity decrypted, to be masked by the renderer. */
 export interface SubjectView {
@@ -60,17 +58,13 @@ const MAX_QUERY = 40;
 export async function searchSubjects(deps: Pick<ServiceDeps, 'db' | 'cipher'>, actor: Actor, query: string, limit = 8): Promise<SubjectView[]> {
   const q = query.trim();
   if (q === '' || q.length > MAX_QUERY) return [];
-  const scope = [ne(subjects.status, 'terminated')];
-  if (!hasBureauWideView(actor)) scope.push(eq(subjects.officeUnitId, actor.unitId));
+  const scope: SubjectFilter = { notStatus: 'terminated', ...(hasBureauWideView(actor) ? {} : { officeUnitId: actor.unitId }) };
   if (/^\d{17}[\dXx]$/.test(q)) {
-    const rows = await deps.db
-      .select()
-      .from(subjects)
-      .where(and(...scope, eq(subjects.idNumberHash, deps.cipher.lookupHash(normaliseIdNumber(q)))));
+    const rows = await listSubjects(deps.db, { ...scope, idNumberHashes: [deps.cipher.lookupHash(normaliseIdNumber(q))] });
     return rows.map((r) => decryptSubject(deps, r));
   }
   // Names are encrypted, so matching happens here; a district has hundreds of subjects, not millions.
-  const rows = await deps.db.select().from(subjects).where(and(...scope)).orderBy(subjects.code);
+  const rows = await listSubjects(deps.db, scope);
   const needle = q.toLowerCase();
   const out: SubjectView[] = [];
   for (const r of rows) {
@@ -83,15 +77,14 @@ export async function searchSubjects(deps: Pick<ServiceDeps, 'db' | 'cipher'>, a
 
 /** One subject, if the actor may see it. */
 export async function getSubject(deps: Pick<ServiceDeps, 'db' | 'cipher'>, actor: Actor, subjectId: string): Promise<SubjectView> {
-  const [row] = await deps.db.select().from(subjects).where(eq(subjects.id, subjectId));
+  const row = await findSubject(deps.db, subjectId);
   if (!row || !canSeeOffice(actor, row.officeUnitId)) throw new ServiceRefusal('not_found');
   return decryptSubject(deps, row);
 }
 
 /** Several subjects by id, without a permission check: for renderers whose caller already checked. */
 export async function subjectsByIds(deps: Pick<ServiceDeps, 'db' | 'cipher'>, ids: readonly string[]): Promise<Map<string, SubjectView>> {
-  if (ids.length === 0) return new Map();
-  const rows = await deps.db.select().from(subjects).where(inArray(subjects.id, [...ids]));
+  const rows = await listSubjects(deps.db, { ids });
   return new Map(rows.map((r) => [r.id, decryptSubject(deps, r)]));
 }
 
@@ -116,16 +109,21 @@ export async function registerAbsence(deps: ServiceDeps, actor: Actor, input: Ab
   if (problem) throw new ServiceRefusal('invalid_input', problem);
   const policy = await deps.policy();
   const result = await deps.db.transaction(async (tx) => {
-    const [subject] = await tx.select().from(subjects).where(eq(subjects.id, input.subjectId)).for('update');
+    const subject = await lockSubject(tx, input.subjectId);
     if (!subject || !canSeeOffice(actor, subject.officeUnitId)) throw new ServiceRefusal('not_found');
-    const [absence] = await tx
-      .insert(absences)
-      .values({ subjectId: subject.id, destination, startsOn: input.startsOn, endsOn: input.endsOn, approvedByStaffId: actor.staffId, createdByStaffId: actor.staffId, createdAt: now })
-      .returning();
+    const absence = await insertAbsence(tx, {
+      subjectId: subject.id,
+      destination,
+      startsOn: input.startsOn,
+      endsOn: input.endsOn,
+      approvedByStaffId: actor.staffId,
+      createdByStaffId: actor.staffId,
+      createdAt: now,
+    });
     const coversToday = input.startsOn <= today && today <= input.endsOn;
     const created = [];
     if (coversToday) {
-      await tx.update(subjects).set({ status: 'away', updatedAt: now }).where(eq(subjects.id, subject.id));
+      await updateSubject(tx, subject.id, { status: 'away', updatedAt: now });
       const specs = contactCheckTimers(subject.id, today, policy, deps.timeZone).filter((t) => t.dueAt.getTime() > now.getTime());
       created.push(...(await insertTimers(tx, specs)));
     }
@@ -133,11 +131,11 @@ export async function registerAbsence(deps: ServiceDeps, actor: Actor, input: Ab
       at: now,
       action: 'absence.registered',
       entity: 'absence',
-      entityId: absence!.id,
+      entityId: absence.id,
       actorStaffId: actor.staffId,
       data: { subjectId: subject.id, startsOn: input.startsOn, endsOn: input.endsOn },
     });
-    return { absence: absence!, change: { ...emptyChange(), timersCreated: created } };
+    return { absence, change: { ...emptyChange(), timersCreated: created } };
   });
   await deps.dispatcher.afterCommit(result.change);
   return result.absence;
@@ -153,20 +151,9 @@ export interface AwaySubject {
 /** Subjects away today (an approved absence covers today), within the actor's reach, with today's contact. */
 export async function listAwayToday(deps: Pick<ServiceDeps, 'db' | 'cipher' | 'clock' | 'timeZone'>, actor: Actor): Promise<AwaySubject[]> {
   const today = localDate(deps.clock.now(), deps.timeZone);
-  const conds = [lte(absences.startsOn, today), gte(absences.endsOn, today), isNull(absences.cancelledAt)];
-  if (!hasBureauWideView(actor)) conds.push(eq(subjects.officeUnitId, actor.unitId));
-  const rows = await deps.db
-    .select({ absence: absences, subject: subjects })
-    .from(absences)
-    .innerJoin(subjects, eq(subjects.id, absences.subjectId))
-    .where(and(...conds))
-    .orderBy(subjects.code);
+  const rows = await absencesOn(deps.db, today, hasBureauWideView(actor) ? {} : { officeUnitId: actor.unitId });
   if (rows.length === 0) return [];
-  const logs = await deps.db
-    .select()
-    .from(contactLogs)
-    .where(and(inArray(contactLogs.subjectId, rows.map((r) => r.subject.id)), eq(contactLogs.localDate, today)))
-    .orderBy(desc(contactLogs.at));
+  const logs = await contactsOn(deps.db, rows.map((r) => r.subject.id), today);
   const seen = new Set<string>();
   return rows
     .filter((r) => !seen.has(r.subject.id) && seen.add(r.subject.id))
@@ -194,30 +181,23 @@ export async function logContact(deps: ServiceDeps, actor: Actor, subjectId: str
   const today = localDate(now, deps.timeZone);
   const policy = await deps.policy();
   const result = await deps.db.transaction(async (tx) => {
-    const [subject] = await tx.select().from(subjects).where(eq(subjects.id, subjectId));
+    const subject = await findSubject(tx, subjectId);
     if (!subject || !canSeeOffice(actor, subject.officeUnitId)) throw new ServiceRefusal('not_found');
-    const [absence] = await tx
-      .select({ id: absences.id })
-      .from(absences)
-      .where(and(eq(absences.subjectId, subjectId), lte(absences.startsOn, today), gte(absences.endsOn, today), isNull(absences.cancelledAt)))
-      .limit(1);
-    const [log] = await tx
-      .insert(contactLogs)
-      .values({ subjectId, absenceId: absence?.id ?? null, localDate: today, result: input.result, note, staffId: actor.staffId, at: now })
-      .returning();
+    const absence = await absenceOn(tx, subjectId, today);
+    const log = await insertContactLog(tx, { subjectId, absenceId: absence?.id ?? null, localDate: today, result: input.result, note, staffId: actor.staffId, at: now });
     const cancelled = await cancelTimers(tx, { subjectId, cycle: today }, timerKindsClosedBy('contact_logged'), now);
-    const recent = await tx.select({ result: contactLogs.result }).from(contactLogs).where(eq(contactLogs.subjectId, subjectId)).orderBy(desc(contactLogs.at)).limit(10);
+    const recent = await recentContacts(tx, subjectId, 10);
     await appendAudit(tx, {
       at: now,
       action: 'contact.logged',
       entity: 'contact_log',
-      entityId: log!.id,
+      entityId: log.id,
       actorStaffId: actor.staffId,
       data: { subjectId, result: input.result, localDate: today },
     });
     const results = recent.map((r) => r.result as ContactResult);
     return {
-      log: log!,
+      log,
       failuresInARow: consecutiveFailedContacts(results),
       suggestAbsconding: shouldSuggestAbsconding(results, policy.dailyContact.failuresBeforeAbsconding),
       change: { ...emptyChange(), timersCancelled: cancelled },
@@ -230,18 +210,11 @@ export async function logContact(deps: ServiceDeps, actor: Actor, subjectId: str
 /** The active absence of a subject today, if any (for the subject view). */
 export async function currentAbsence(deps: Pick<ServiceDeps, 'db' | 'clock' | 'timeZone'>, subjectId: string): Promise<AbsenceRow | undefined> {
   const today = localDate(deps.clock.now(), deps.timeZone);
-  const [row] = await deps.db
-    .select()
-    .from(absences)
-    .where(and(eq(absences.subjectId, subjectId), lte(absences.startsOn, today), gte(absences.endsOn, today), isNull(absences.cancelledAt)))
-    .orderBy(desc(absences.createdAt))
-    .limit(1);
-  return row;
+  return absenceOn(deps.db, subjectId, today);
 }
 
 /** Name of a subject's responsible officer, for the subject view. */
 export async function responsibleOfficerName(deps: Pick<ServiceDeps, 'db'>, staffId: string | null): Promise<string | null> {
   if (!staffId) return null;
-  const [row] = await deps.db.select({ name: staff.name }).from(staff).where(eq(staff.id, staffId));
-  return row?.name ?? null;
+  return (await findStaffById(deps.db, staffId))?.name ?? null;
 }

@@ -4,27 +4,32 @@
  * → upper-level agency (each decision a sign-off row, an audit entry, an incident status change where the
  * lifecycle says so, and notices to the next level), and the .docx export at any stage.
  */
-import { and, asc, eq, inArray } from 'drizzle-orm';
 import type { Executor } from '../db/client.js';
+import { timelinesOf, type IncidentTimelineView } from '../db/read-models/incident-timeline.js';
 import { appendAudit } from '../db/repositories/audit.repository.js';
-import { lockIncident, updateIncident, type IncidentRow } from '../db/repositories/incident.repository.js';
+import { findIncident, lockIncident, updateIncident, type IncidentRow } from '../db/repositories/incident.repository.js';
 import { loadOrgSnapshot } from '../db/repositories/org.repository.js';
 import { enqueueNotices } from '../db/repositories/outbox.repository.js';
 import { cancelTimers, insertTimers } from '../db/repositories/timer.repository.js';
 import {
-  countyNotifications,
-  incidents,
-  incidentRoles,
-  incidentSteps,
-  incidentUpdates,
-  searchAttempts,
-  staff,
-  subjects,
-  units,
-  writtenReports,
-  writtenReportSignoffs,
-  writtenReportVersions,
-} from '../db/schema.js';
+  countReturnsToOffice,
+  documentHeading,
+  findReportVersion,
+  findWrittenReport,
+  findWrittenReportOfIncident,
+  hasCountyNotifications,
+  insertReportVersion,
+  insertSignoff,
+  insertWrittenReport,
+  lockWrittenReport,
+  reportsAtStages,
+  reportVersions,
+  signoffsOf,
+  updateWrittenReport,
+  type WrittenReportRow,
+  type WrittenReportSignoffRow,
+  type WrittenReportVersionRow,
+} from '../db/repositories/written-report.repository.js';
 import { hasMessage, t, type Lang, type MessageKey } from '../i18n/index.js';
 import { IllegalTransitionError, transition, type Closure, type IncidentStatus } from '../domain/incident-state.js';
 import type { EpidemicScenario, IncidentType } from '../domain/incident-types.js';
@@ -55,9 +60,7 @@ import { ServiceRefusal } from './errors.js';
 import { noticesFor } from './notices.js';
 import { emptyChange, type ServiceDeps } from './ports.js';
 
-export type WrittenReportRow = typeof writtenReports.$inferSelect;
-export type WrittenReportVersionRow = typeof writtenReportVersions.$inferSelect;
-export type WrittenReportSignoffRow = typeof writtenReportSignoffs.$inferSelect;
+export type { WrittenReportRow, WrittenReportSignoffRow, WrittenReportVersionRow };
 
 export interface SignoffView extends WrittenReportSignoffRow {
   staffName: string;
@@ -98,29 +101,24 @@ export interface OpenedDraft {
  * its timers are written by the close use case (writtenReportTimers).
  */
 export async function openWrittenReportDraft(tx: Executor, incidentId: string, now: Date, opts: OpenDraftOptions = {}): Promise<OpenedDraft | null> {
-  const [incident] = await tx.select().from(incidents).where(eq(incidents.id, incidentId));
+  const incident = await findIncident(tx, incidentId);
   if (!incident || incident.closure === 'false_alarm' || !incident.closedAt) return null;
-  const [existing] = await tx.select().from(writtenReports).where(eq(writtenReports.incidentId, incidentId));
+  const existing = await findWrittenReportOfIncident(tx, incidentId);
   if (existing) return { report: existing, created: false };
   const body = await prefillBody(tx, incident, opts.timeZone ?? 'Asia/Shanghai', opts.lang ?? 'zh');
-  const [report] = await tx
-    .insert(writtenReports)
-    .values({
-      incidentId,
-      stage: 'office' satisfies WrittenReportStage,
-      currentVersion: 1,
-      dueAt: writtenReportDueAt(incident.closedAt, incident.policy as EscalationPolicy),
-      createdAt: now,
-      updatedAt: now,
-    })
-    .onConflictDoNothing({ target: writtenReports.incidentId })
-    .returning();
+  const report = await insertWrittenReport(tx, {
+    incidentId,
+    stage: 'office' satisfies WrittenReportStage,
+    currentVersion: 1,
+    dueAt: writtenReportDueAt(incident.closedAt, incident.policy as EscalationPolicy),
+    createdAt: now,
+    updatedAt: now,
+  });
   if (!report) {
     // A concurrent close opened it first.
-    const [row] = await tx.select().from(writtenReports).where(eq(writtenReports.incidentId, incidentId));
-    return { report: row!, created: false };
+    return { report: (await findWrittenReportOfIncident(tx, incidentId))!, created: false };
   }
-  await tx.insert(writtenReportVersions).values({ reportId: report.id, version: 1, body, editedByStaffId: null, at: now });
+  await insertReportVersion(tx, { reportId: report.id, version: 1, body, editedByStaffId: null, at: now });
   await appendAudit(tx, {
     at: now,
     action: 'written_report.opened',
@@ -133,13 +131,16 @@ export async function openWrittenReportDraft(tx: Executor, incidentId: string, n
 }
 
 async function shapeOf(db: Executor, incident: IncidentRow): Promise<ReportShapeFacts> {
-  const counties = await db.select({ id: countyNotifications.id }).from(countyNotifications).where(eq(countyNotifications.incidentId, incident.id)).limit(1);
+  return shapeFacts(incident, await hasCountyNotifications(db, incident.id));
+}
+
+function shapeFacts(incident: Pick<IncidentRow, 'type' | 'scenario' | 'injured' | 'dead'>, counties: boolean): ReportShapeFacts {
   return {
     type: incident.type as IncidentType,
     scenario: (incident.scenario as EpidemicScenario | null) ?? null,
     injured: incident.injured,
     dead: incident.dead,
-    counties: counties.length > 0,
+    counties,
   };
 }
 
@@ -150,39 +151,29 @@ async function shapeOf(db: Executor, incident: IncidentRow): Promise<ReportShape
  * was entered at closing. The subject appears by code only; the .docx adds the label PII_MODE allows.
  */
 export async function prefillBody(db: Executor, incident: IncidentRow, tz: string, lang: Lang): Promise<Record<string, string>> {
+  const [timeline] = await timelinesOf(db, [incident], { audit: false });
+  return prefillFromTimeline(timeline!, tz, lang);
+}
+
+/** Pure: the prefilled sections from a loaded timeline. */
+function prefillFromTimeline(timeline: IncidentTimelineView, tz: string, lang: Lang): Record<string, string> {
+  const { incident, steps, updates, roles, searchAttempts: attempts, countyNotifications: counties, office, subject } = timeline;
   const m = (key: MessageKey, params: Record<string, string | number | null | undefined> = {}) => t(lang, key, params);
   const at = (d: Date) => docDateTime(d, tz, lang);
   const type = incident.type as IncidentType;
   const scenario = (incident.scenario as EpidemicScenario | null) ?? null;
-  const [steps, updates, roles, attempts, counties, office, subject] = await Promise.all([
-    db.select().from(incidentSteps).where(eq(incidentSteps.incidentId, incident.id)).orderBy(asc(incidentSteps.ordinal)),
-    db.select().from(incidentUpdates).where(eq(incidentUpdates.incidentId, incident.id)).orderBy(asc(incidentUpdates.at)),
-    db.select().from(incidentRoles).where(eq(incidentRoles.incidentId, incident.id)).orderBy(asc(incidentRoles.at)),
-    db.select().from(searchAttempts).where(eq(searchAttempts.incidentId, incident.id)).orderBy(asc(searchAttempts.at)),
-    db.select().from(countyNotifications).where(eq(countyNotifications.incidentId, incident.id)).orderBy(asc(countyNotifications.createdAt)),
-    db.select({ name: units.name, nameEn: units.nameEn }).from(units).where(eq(units.id, incident.officeUnitId)),
-    incident.subjectId ? db.select({ code: subjects.code }).from(subjects).where(eq(subjects.id, incident.subjectId)) : Promise.resolve([]),
-  ]);
-  const staffIds = new Set<string>([incident.reporterStaffId]);
-  for (const id of [incident.acknowledgedByStaffId, incident.closedByStaffId]) if (id) staffIds.add(id);
-  for (const s of steps) if (s.doneByStaffId) staffIds.add(s.doneByStaffId);
-  for (const u of updates) staffIds.add(u.staffId);
-  for (const r of roles) staffIds.add(r.staffId);
-  for (const a of attempts) staffIds.add(a.staffId);
-  for (const c of counties) if (c.notifiedByStaffId) staffIds.add(c.notifiedByStaffId);
-  const names = await staffNames(db, [...staffIds]);
-  const name = (id: string | null) => (id ? (names.get(id) ?? id.slice(0, 8)) : m('wr.doc.unknown'));
-  const officeName = (lang === 'en' ? office[0]?.nameEn : null) ?? office[0]?.name ?? '';
+  const name = (id: string | null) => (id ? (timeline.staffNames[id] ?? id.slice(0, 8)) : m('wr.doc.unknown'));
+  const officeName = (lang === 'en' ? office?.nameEn : null) ?? office?.name ?? '';
   const stepText = (key: string) => findPlaybookStep(type, scenario, key)?.text[lang] ?? key;
   const howText = (how: string) => (hasMessage(`wr.how.${how}`) ? m(`wr.how.${how}` as MessageKey) : how);
 
   // 事件经过: the facts in time order.
-  const subjectText = subject[0]
-    ? m('wr.prefill.subject', { code: subject[0].code }) + (incident.subjectNote ? m('wr.prefill.subject_note', { note: incident.subjectNote }) : '')
+  const subjectText = subject
+    ? m('wr.prefill.subject', { code: subject.code }) + (incident.subjectNote ? m('wr.prefill.subject_note', { note: incident.subjectNote }) : '')
     : (incident.subjectNote ?? m('wr.doc.unknown'));
   const course: Array<{ at: Date; line: string }> = [];
   course.push({ at: incident.discoveredAt, line: m('wr.prefill.discovered', { at: at(incident.discoveredAt), office: officeName, subject: subjectText, type: typeLabel(type, scenario, lang) }) });
-  const policy = incident.policy as EscalationPolicy;
+  const policy = timeline.policy;
   const lateMinutes = Math.round((incident.reportedAt.getTime() - incident.discoveredAt.getTime()) / 60_000);
   course.push({
     at: incident.reportedAt,
@@ -226,7 +217,7 @@ export async function prefillBody(db: Executor, incident: IncidentRow, tz: strin
     .join('\n');
 
   const body: Record<string, string> = {};
-  const shape = await shapeOf(db, incident);
+  const shape = shapeFacts(incident, counties.length > 0);
   for (const spec of reportSections(shape)) {
     switch (spec.key) {
       case 'course':
@@ -283,39 +274,24 @@ export async function prefillBody(db: Executor, incident: IncidentRow, tz: strin
 
 const isStepConditionKey = (v: string): v is StepCondition => (STEP_CONDITIONS as readonly string[]).includes(v);
 
-async function staffNames(db: Executor, ids: readonly string[]): Promise<Map<string, string>> {
-  if (ids.length === 0) return new Map();
-  const rows = await db.select({ id: staff.id, name: staff.name }).from(staff).where(inArray(staff.id, [...ids]));
-  return new Map(rows.map((r) => [r.id, r.name]));
-}
-
 // ---------------------------------------------------------------------------------------------
 // Reading
 
 export async function loadWrittenReport(db: Executor, reportId: string): Promise<WrittenReportView | undefined> {
-  const [report] = await db.select().from(writtenReports).where(eq(writtenReports.id, reportId));
+  const report = await findWrittenReport(db, reportId);
   if (!report) return undefined;
   return viewOf(db, report);
 }
 
 export async function writtenReportForIncident(db: Executor, incidentId: string): Promise<WrittenReportView | undefined> {
-  const [report] = await db.select().from(writtenReports).where(eq(writtenReports.incidentId, incidentId));
+  const report = await findWrittenReportOfIncident(db, incidentId);
   return report ? viewOf(db, report) : undefined;
 }
 
 async function viewOf(db: Executor, report: WrittenReportRow): Promise<WrittenReportView> {
-  const [incident] = await db.select().from(incidents).where(eq(incidents.id, report.incidentId));
-  const versions = await db
-    .select()
-    .from(writtenReportVersions)
-    .where(eq(writtenReportVersions.reportId, report.id))
-    .orderBy(asc(writtenReportVersions.version));
-  const signoffs = await db
-    .select({ s: writtenReportSignoffs, staffName: staff.name })
-    .from(writtenReportSignoffs)
-    .innerJoin(staff, eq(staff.id, writtenReportSignoffs.staffId))
-    .where(eq(writtenReportSignoffs.reportId, report.id))
-    .orderBy(asc(writtenReportSignoffs.at), asc(writtenReportSignoffs.id));
+  const incident = await findIncident(db, report.incidentId);
+  const versions = await reportVersions(db, report.id);
+  const signoffs = await signoffsOf(db, report.id);
   const current = versions.find((v) => v.version === report.currentVersion) ?? versions[versions.length - 1];
   const shape = await shapeOf(db, incident!);
   return {
@@ -326,7 +302,7 @@ async function viewOf(db: Executor, report: WrittenReportRow): Promise<WrittenRe
     shape,
     sections: reportSections(shape),
     versions: versions.map((v) => ({ version: v.version, editedByStaffId: v.editedByStaffId, at: v.at })),
-    signoffs: signoffs.map((r) => ({ ...r.s, staffName: r.staffName })),
+    signoffs,
   };
 }
 
@@ -337,21 +313,12 @@ export function canReadReport(actor: Actor, officeUnitId: string): boolean {
 
 /** The body of an earlier version, to compare or restore. */
 export async function reportVersionBody(db: Executor, reportId: string, version: number): Promise<Record<string, string> | undefined> {
-  const [row] = await db
-    .select({ body: writtenReportVersions.body })
-    .from(writtenReportVersions)
-    .where(and(eq(writtenReportVersions.reportId, reportId), eq(writtenReportVersions.version, version)));
-  return row?.body;
+  return (await findReportVersion(db, reportId, version))?.body;
 }
 
 /** Reports waiting on this actor: at a stage they sign or edit. */
 export async function reportsAwaiting(db: Executor, actor: Actor, limit = 10): Promise<Array<{ report: WrittenReportRow; incident: IncidentRow }>> {
-  const rows = await db
-    .select({ report: writtenReports, incident: incidents })
-    .from(writtenReports)
-    .innerJoin(incidents, eq(incidents.id, writtenReports.incidentId))
-    .where(inArray(writtenReports.stage, ['office', 'section', 'deputy_director', 'director', 'upper_liaison']))
-    .orderBy(asc(writtenReports.dueAt));
+  const rows = await reportsAtStages(db, ['office', 'section', 'deputy_director', 'director', 'upper_liaison']);
   return rows
     .filter((r) => {
       const stage = r.report.stage as WrittenReportStage;
@@ -364,7 +331,7 @@ export async function reportsAwaiting(db: Executor, actor: Actor, limit = 10): P
 // Editing
 
 async function lockReport(tx: Executor, reportId: string): Promise<WrittenReportRow> {
-  const [row] = await tx.select().from(writtenReports).where(eq(writtenReports.id, reportId)).for('update');
+  const row = await lockWrittenReport(tx, reportId);
   if (!row) throw new ServiceRefusal('not_found');
   return row;
 }
@@ -398,10 +365,7 @@ export async function editWrittenReport(
     const shape = await shapeOf(tx, incident);
     const allowed = new Set(reportSections(shape).map((s) => s.key));
     for (const k of keys) if (!allowed.has(k as ReportSectionKey)) throw new ServiceRefusal('invalid_input', k);
-    const [current] = await tx
-      .select()
-      .from(writtenReportVersions)
-      .where(and(eq(writtenReportVersions.reportId, reportId), eq(writtenReportVersions.version, report.currentVersion)));
+    const current = await findReportVersion(tx, reportId, report.currentVersion);
     const body: Record<string, string> = { ...(current?.body ?? {}) };
     const changed: string[] = [];
     for (const k of keys) {
@@ -413,8 +377,8 @@ export async function editWrittenReport(
     }
     if (changed.length === 0) return;
     const version = report.currentVersion + 1;
-    await tx.insert(writtenReportVersions).values({ reportId, version, body, editedByStaffId: actor.staffId, at: now });
-    await tx.update(writtenReports).set({ currentVersion: version, updatedAt: now }).where(eq(writtenReports.id, reportId));
+    await insertReportVersion(tx, { reportId, version, body, editedByStaffId: actor.staffId, at: now });
+    await updateWrittenReport(tx, reportId, { currentVersion: version, updatedAt: now });
     await appendAudit(tx, {
       at: now,
       action: 'written_report.edited',
@@ -471,12 +435,10 @@ export async function signOffWrittenReport(
     if (!incident || !canReadReport(actor, incident.officeUnitId)) throw new ServiceRefusal('not_found');
     if (expectedVersion !== undefined && expectedVersion !== report.currentVersion) throw new ServiceRefusal('stale');
     const stage = report.stage as WrittenReportStage;
-    const [current] = await tx
-      .select()
-      .from(writtenReportVersions)
-      .where(and(eq(writtenReportVersions.reportId, reportId), eq(writtenReportVersions.version, report.currentVersion)));
+    const current = await findReportVersion(tx, reportId, report.currentVersion);
     const shape = await shapeOf(tx, incident);
-    const outcome = decideSignoff({ stage, officeUnitId: incident.officeUnitId, shape, body: current?.body ?? {} }, action, actor);
+    const signoffs = (await signoffsOf(tx, reportId)).map((s) => ({ stage: s.stage as WrittenReportStage, staffId: s.staffId, decision: s.decision as SignoffDecision }));
+    const outcome = decideSignoff({ stage, officeUnitId: incident.officeUnitId, shape, body: current?.body ?? {}, signoffs }, action, actor);
 
     let incidentStatus = incident.status;
     if (outcome.incidentEvent) {
@@ -491,17 +453,14 @@ export async function signOffWrittenReport(
     }
 
     const decision: SignoffDecision = outcome.decision;
-    const [signoff] = await tx
-      .insert(writtenReportSignoffs)
-      .values({ reportId, version: report.currentVersion, stage, decision, comment, staffId: actor.staffId, at: now })
-      .returning();
-    await tx.update(writtenReports).set({ stage: outcome.next, updatedAt: now }).where(eq(writtenReports.id, reportId));
+    const signoff = await insertSignoff(tx, { reportId, version: report.currentVersion, stage, decision, comment, staffId: actor.staffId, at: now });
+    await updateWrittenReport(tx, reportId, { stage: outcome.next, updatedAt: now });
 
     const cancelled = decision === 'submitted' ? await cancelTimers(tx, { incidentId: incident.id }, timerKindsClosedBy('report_submitted'), now) : [];
     // Back at the office the report is owed again: its reminders resume, counted from the original due date.
     const created =
       decision === 'returned' && outcome.next === 'office'
-        ? await insertTimers(tx, writtenReportTimersAfterReturn(incident.id, report.dueAt, now, incident.policy as EscalationPolicy, await returnsToOffice(tx, reportId)), {
+        ? await insertTimers(tx, writtenReportTimersAfterReturn(incident.id, report.dueAt, now, incident.policy as EscalationPolicy, await countReturnsToOffice(tx, reportId)), {
             isDrill: incident.isDrill,
           })
         : [];
@@ -509,10 +468,10 @@ export async function signOffWrittenReport(
     const kind = decision === 'returned' ? 'report_returned' : outcome.next === 'approved' ? 'report_approved' : 'report_review_requested';
     const outbox = await enqueueNotices(
       tx,
-      noticesFor(org, stageTarget(outcome.next), incident, kind, `wr${signoff!.id}`, {
+      noticesFor(org, stageTarget(outcome.next), incident, kind, `wr${signoff.id}`, {
         exclude: actor.staffId,
         // Ids only: the notice reads a return's comment from the sign-off row when it is sent.
-        params: { reportId, signoffId: signoff!.id, stage: outcome.next, fromStage: stage, version: report.currentVersion, byStaffId: actor.staffId },
+        params: { reportId, signoffId: signoff.id, stage: outcome.next, fromStage: stage, version: report.currentVersion, byStaffId: actor.staffId },
       }),
     );
     await appendAudit(tx, {
@@ -523,21 +482,12 @@ export async function signOffWrittenReport(
       incidentId: incident.id,
       actorStaffId: actor.staffId,
       // The comment stays in the sign-off row; the audit names it by id.
-      data: { signoffId: signoff!.id, fromStage: stage, toStage: outcome.next, version: report.currentVersion, incidentStatus },
+      data: { signoffId: signoff.id, fromStage: stage, toStage: outcome.next, version: report.currentVersion, incidentStatus },
     });
-    return { signoff: signoff!, outcome, change: { ...emptyChange(), timersCreated: created, timersCancelled: cancelled, outboxCreated: outbox } };
+    return { signoff, outcome, change: { ...emptyChange(), timersCreated: created, timersCancelled: cancelled, outboxCreated: outbox } };
   });
   await deps.dispatcher.afterCommit(result.change);
   return { view: (await loadWrittenReport(deps.db, reportId))!, signoff: result.signoff, outcome: result.outcome };
-}
-
-/** How many times the report went back to the office (a return from the section), this one included. */
-async function returnsToOffice(tx: Executor, reportId: string): Promise<number> {
-  const rows = await tx
-    .select({ id: writtenReportSignoffs.id })
-    .from(writtenReportSignoffs)
-    .where(and(eq(writtenReportSignoffs.reportId, reportId), eq(writtenReportSignoffs.decision, 'returned'), eq(writtenReportSignoffs.stage, 'section')));
-  return rows.length;
 }
 
 export const submitWrittenReport = (deps: ServiceDeps, actor: Actor, reportId: string, expectedVersion?: number) =>
@@ -565,15 +515,8 @@ export async function exportWrittenReportDocx(
   const view = await loadWrittenReport(deps.db, reportId);
   if (!view || !canReadReport(actor, view.incident.officeUnitId)) throw new ServiceRefusal('not_found');
   const inc = view.incident;
-  const [bureau] = await deps.db.select().from(units).where(eq(units.kind, 'bureau')).limit(1);
-  const [upper] = await deps.db.select().from(units).where(eq(units.kind, 'upper')).limit(1);
-  const [office] = await deps.db.select().from(units).where(eq(units.id, inc.officeUnitId));
-  const names = await staffNames(deps.db, [inc.reporterStaffId]);
-  let subject: string | null = inc.subjectNote;
-  if (inc.subjectId) {
-    const [s] = await deps.db.select().from(subjects).where(eq(subjects.id, inc.subjectId));
-    if (s) subject = subjectLabel({ code: s.code, name: deps.cipher.decrypt(s.nameEnc) }, deps.piiMode, 'private');
-  }
+  const { bureau, upper, office, reporterName, subject: s } = await documentHeading(deps.db, inc);
+  const subject = s ? subjectLabel({ code: s.code, name: deps.cipher.decrypt(s.nameEnc) }, deps.piiMode, 'private') : inc.subjectNote;
   const unitName = (u: typeof bureau) => (u ? ((lang === 'en' ? u.nameEn : null) ?? u.name) : '');
   const data = await renderWrittenReportDocx({
     lang,
@@ -593,7 +536,7 @@ export async function exportWrittenReportDocx(
       place: inc.place,
       injured: inc.injured,
       dead: inc.dead,
-      reporterName: names.get(inc.reporterStaffId) ?? '',
+      reporterName,
       subjectLabel: subject,
     },
     stage: view.stage,

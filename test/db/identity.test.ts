@@ -5,7 +5,7 @@
 import { eq } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { actorFor, findStaffByTelegramId, identityByTelegramId } from '../../src/db/repositories/org.repository.js';
-import { positions } from '../../src/db/schema.js';
+import { positions, staff } from '../../src/db/schema.js';
 import { createTestDatabase, type TestDatabase } from '../helpers/db.js';
 import { seedOrg, TG, type SeededOrg } from '../helpers/fixtures.js';
 
@@ -35,12 +35,19 @@ describe('identityByTelegramId', () => {
     }
   });
 
-  it('adds a position someone acts in, once, beside the one they hold', async () => {
+  it('adds a position someone acts in beside the one they hold, while its holder cannot act', async () => {
     const [seat] = await t.db.select().from(positions).where(eq(positions.kind, 'deputy_director'));
     await t.db.update(positions).set({ actingStaffId: org.staff.section }).where(eq(positions.id, seat!.id));
+    // The deputy director is there: the acting holder acts as the section only.
+    const present = await identityByTelegramId(t.db, TG.section);
+    expect([...present!.actor.positions].sort()).toEqual(['section']);
+    expect(sorted(present)).toEqual(sorted(await twoStep(TG.section)));
+    await t.db.update(staff).set({ away: true }).where(eq(staff.id, seat!.holderStaffId!));
     const one = await identityByTelegramId(t.db, TG.section);
     expect([...one!.actor.positions].sort()).toEqual(['deputy_director', 'section']);
+    expect(one!.actor.acting).toEqual(['deputy_director']);
     expect(sorted(one)).toEqual(sorted(await twoStep(TG.section)));
+    await t.db.update(staff).set({ away: false }).where(eq(staff.id, seat!.holderStaffId!));
     await t.db.update(positions).set({ actingStaffId: null }).where(eq(positions.id, seat!.id));
   });
 });

@@ -1,10 +1,12 @@
 /**
  * A reply that meets Telegram's per-chat limit (429 with retry_after) is sent once the wait is over,
  * instead of being lost; a wait longer than the cap is not held, and the user gets the usual apology.
+ * Given the jobs' gateway, the bot's replies keep the chat's spacing after the gateway's notices.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { t } from '../../src/i18n/index.js';
 import { retryAfterSeconds } from '../../src/channels/telegram/rate-limited-replies.js';
+import { TelegramGateway } from '../../src/channels/telegram/telegram-gateway.js';
 import { startBotHarness, type BotHarness } from '../helpers/bot-harness.js';
 
 let h: BotHarness;
@@ -35,6 +37,25 @@ describe('replies rate-limited by Telegram', () => {
     expect(reply.text).toBe(t('zh', 'error.generic'));
     await h.send('officerA1', '/cancel');
   });
+
+  it('keep the chat’s spacing after a notice the jobs’ gateway sent (one pipeline)', async () => {
+    const gateway = new TelegramGateway({ apiRoot: h.api.url, token: h.api.token });
+    h.deps.gateway = gateway;
+    await h.restart();
+    try {
+      const chat = h.tg('officerA1');
+      const sends = () => h.api.requests.filter((r) => r.method === 'sendMessage' && Number(r.chat_id) === chat && r.status === 200);
+      await gateway.sendMessage(chat, { text: 'notice' });
+      const noticeAt = sends().at(-1)!.at;
+      const reply = await h.send('officerA1', '/help');
+      expect(reply.text).not.toBe('notice');
+      const replyAt = sends().at(-1)!.at;
+      expect(replyAt - noticeAt).toBeGreaterThanOrEqual(1_000);
+    } finally {
+      delete h.deps.gateway;
+      await h.restart();
+    }
+  }, 20_000);
 
   it('read retry_after only from a 429', () => {
     expect(retryAfterSeconds({ response: { error_code: 429, parameters: { retry_after: 3 } } })).toBe(3);

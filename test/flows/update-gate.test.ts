@@ -4,8 +4,9 @@
  */
 import postgres from 'postgres';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { isDatabaseUnavailable } from '../../src/services/database-unavailable.js';
-import { claimUpdate, createPgChatLocks, pruneProcessedUpdates } from '../../src/services/update-gate.js';
+import { isDatabaseUnavailable } from '../../src/db/database-unavailable.js';
+import { createPgChatLocks } from '../../src/db/chat-locks.js';
+import { claimUpdate, pruneProcessedUpdates } from '../../src/db/repositories/processed-updates.repository.js';
 import { createTestDatabase, type TestDatabase } from '../helpers/db.js';
 
 let t: TestDatabase;

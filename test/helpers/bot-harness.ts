@@ -20,7 +20,7 @@ import { createLogger } from '../../src/logger.js';
 import { langOf, t } from '../../src/i18n/index.js';
 import { DEFAULT_POLICY, type EscalationPolicy, type PiiMode } from '../../src/domain/index.js';
 import { noopDispatcher, type Dispatcher } from '../../src/services/ports.js';
-import { createPgChatLocks } from '../../src/services/update-gate.js';
+import { createPgChatLocks } from '../../src/db/chat-locks.js';
 import { startBotApiServer, type BotApiServer, type CallbackAnswer, type SandboxMessage } from '../../src/sandbox/bot-api-server.js';
 import { createTestDatabase, type TestDatabase } from './db.js';
 import { ManualClock, seedOrg, TG, type SeededOrg, type StaffKey } from './fixtures.js';

@@ -18,7 +18,7 @@ import { t } from '../../src/i18n/index.js';
 import { connectDatabase, migrateDatabase, type DbHandle } from '../../src/db/client.js';
 import { freePort, startEmbeddedPostgres, type EmbeddedDatabase } from '../../src/db/embedded.js';
 import { processedUpdates, staff } from '../../src/db/schema.js';
-import { isDatabaseUnavailable } from '../../src/services/database-unavailable.js';
+import { isDatabaseUnavailable } from '../../src/db/database-unavailable.js';
 import type { WebhookDeliveryRecord } from '../../src/sandbox/bot-api-delivery.js';
 import { startBotHarness, type BotHarness } from '../helpers/bot-harness.js';
 import { seedOrg, TG } from '../helpers/fixtures.js';

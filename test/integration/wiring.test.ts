@@ -13,7 +13,7 @@ import { enqueueNotices } from '../../src/db/repositories/outbox.repository.js';
 import { auditLog, incidentCards, incidentSteps, outbox, processedUpdates, timers } from '../../src/db/schema.js';
 import { DAY, localDate } from '../../src/domain/index.js';
 import { createLogger } from '../../src/logger.js';
-import { countiesOf } from '../../src/services/county.service.js';
+import { countiesOf } from '../../src/db/repositories/county.repository.js';
 import { runDailyDigest } from '../../src/services/digest.service.js';
 import { acknowledgeIncident, closeFalseAlarm, closeIncident, setRole } from '../../src/services/incident.service.js';
 import { logScreening } from '../../src/services/screening.service.js';

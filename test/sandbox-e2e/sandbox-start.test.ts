@@ -14,7 +14,7 @@ import { staff, subjects } from '../../src/db/schema.js';
 import { createLogger } from '../../src/logger.js';
 import type { PageConfig } from '../../src/sandbox/page-config.js';
 import { startSandbox, type RunningSandbox } from '../../src/sandbox/run-sandbox.js';
-import { PANE_KEYS, sandboxTelegramId } from '../../src/sandbox/sandbox-org.js';
+import { PANE_KEYS, sandboxTelegramId } from '../../src/app-trainer.js';
 
 let dataDir: string;
 let sandbox: RunningSandbox | undefined;

@@ -4,11 +4,10 @@
  * them, and the bot must run anyway.
  */
 import { loggableError } from './log-safe.js';
-import { and, eq, isNotNull } from 'drizzle-orm';
 import type { Telegram } from 'telegraf';
 import type { Executor } from '../../db/client.js';
 import { actorFor } from '../../db/repositories/org.repository.js';
-import { staff } from '../../db/schema.js';
+import { activeStaffWithChats } from '../../db/repositories/staff.repository.js';
 import type { BotCommand } from 'telegraf/types';
 import type { Logger } from '../../logger.js';
 import { canLookUpSubjects, canReportIncident, keepsSubjectRecords, type Actor } from '../../domain/index.js';
@@ -58,7 +57,7 @@ export async function setStaffMenu(telegram: Telegram, logger: Logger, chatId: n
  * the background at start; a failure is logged and skipped.
  */
 export async function syncStaffMenus(telegram: Telegram, db: Executor, logger: Logger, spacingMs = 100): Promise<number> {
-  const people = await db.select().from(staff).where(and(eq(staff.active, true), isNotNull(staff.chatId)));
+  const people = await activeStaffWithChats(db);
   let set = 0;
   for (const person of people) {
     const actor = await actorFor(db, person);

@@ -8,10 +8,11 @@ import type { Logger } from '../../logger.js';
 import type { OpsMetrics } from '../../ops/metrics.js';
 import type { StaffRow } from '../../db/repositories/org.repository.js';
 import type { Actor, ChatKind } from '../../domain/index.js';
-import type { ChatLocks } from '../../services/update-gate.js';
+import type { ChatLocks } from '../../db/chat-locks.js';
 import type { ServiceDeps } from '../../services/ports.js';
 import { t, type Lang, type MessageKey, type Params } from '../../i18n/index.js';
 import type { Telegraf } from 'telegraf';
+import type { TelegramGateway } from './telegram-gateway.js';
 
 /** Adds commands and handlers of another part of the product (written reports, drills…) to the bot. */
 export interface BotPlugin {
@@ -25,6 +26,12 @@ export interface BotDeps extends ServiceDeps {
   botToken: string;
   /** TELEGRAM_API_ROOT: every Bot API call goes there. */
   telegramApiRoot: string;
+  /**
+   * The gateway the jobs of this process send through: the bot's calls go through its API pipeline, so
+   * replies and notices keep one spacing per chat and one pace overall. Default: a gateway of the bot's
+   * own (a process that runs no workers).
+   */
+  gateway?: TelegramGateway;
   botUsername?: string;
   /** Per-chat serialisation; default: advisory locks on the service database's own pool. */
   chatLocks?: ChatLocks;

@@ -13,25 +13,23 @@ import { actorFor, findUnit } from '../../db/repositories/org.repository.js';
 import { canReportIncident } from '../../domain/index.js';
 import { abscondingPrefill, REPORT_START, reportFlow } from '../../flows/report.flow.js';
 import { absenceFlow } from '../../flows/absence.flow.js';
-import { assignFlow } from '../../flows/assign.flow.js';
 import { auditRefusal, CARD_ACTIONS, CallbackRefused, handleCardAction, type RefusalReason } from '../../flows/card-actions.js';
-import { closeFlow, falseAlarmFlow } from '../../flows/close.flow.js';
 import { contactFlow } from '../../flows/contact.flow.js';
-import { createFlowEngine, refusalKey, StaleFlowButton, type FlowEngine, type MediaInput } from '../../flows/engine.js';
-import { progressFlow } from '../../flows/progress.flow.js';
-import { searchFlow } from '../../flows/search.flow.js';
-import { stepNoteFlow } from '../../flows/step-note.flow.js';
+import { createFlowEngine, leaveOnElsewhere, StaleFlowButton, type FlowEngine, type MediaInput } from '../../flows/engine.js';
+import { FLOWS } from '../../flows/index.js';
+import { refusalKey } from '../../flows/refusals.js';
 import { subjectsFlow } from '../../flows/subjects.flow.js';
 import { sendAwayList, sendAwayMenu, sendIncidentList } from '../../flows/subject-view.js';
 import { metrics as processMetrics } from '../../ops/metrics.js';
 import { opsMiddleware } from '../../ops/telegraf.js';
-import { waitOutRateLimits } from './rate-limited-replies.js';
-import { isDatabaseUnavailable } from '../../services/database-unavailable.js';
+import { installApiPipeline, useApiPipeline } from './api-pipeline.js';
+import { createTelegramGateway } from './telegram-gateway.js';
+import { isDatabaseUnavailable } from '../../db/database-unavailable.js';
 import { ServiceRefusal } from '../../services/errors.js';
 import { redeemInvite } from '../../services/invite.service.js';
 import { setStaffLanguage } from '../../services/staff.service.js';
 import { getSubject } from '../../services/subject.service.js';
-import { createPgChatLocks } from '../../services/update-gate.js';
+import { createPgChatLocks } from '../../db/chat-locks.js';
 import { decodeCallback, type CallbackData } from './callback-data.js';
 import { commandsFor, setStaffMenu } from './commands.js';
 import { loggableError } from './log-safe.js';
@@ -50,8 +48,8 @@ export { startBot, type RunningBot, type StartBotConfig } from './run.js';
 export { renderIncidentCard, loadIncidentCardView, type IncidentCardView, type CardViewer, type CardFocus, type RenderedCard } from './views/incident-card.js';
 export { sendCard, redrawCardIn, cardMessageOf, recordCardMessage } from './views/card-messages.js';
 
-/** Every flow the bot runs; the store discards a saved state whose flow or version is not here. */
-export const FLOWS = [reportFlow, progressFlow, stepNoteFlow, closeFlow, falseAlarmFlow, assignFlow, searchFlow, absenceFlow, contactFlow, subjectsFlow] as const;
+/** Every flow the bot runs (src/flows/index.ts); the store discards a saved state whose flow or version is not there. */
+export { FLOWS };
 
 export function createBot(deps: BotDeps): Telegraf<BotContext> {
   const bot = new Telegraf<BotContext>(deps.botToken, {
@@ -60,6 +58,11 @@ export function createBot(deps: BotDeps): Telegraf<BotContext> {
   });
   bot.context.deps = deps;
   bot.context.lang = 'zh';
+  // One pipeline for every Bot API call (api-pipeline.ts): the bot's own client here, each update's in
+  // the middleware below. Shared with the jobs' gateway when this process runs both.
+  const api = (deps.gateway ?? createTelegramGateway({ apiRoot: deps.telegramApiRoot, token: deps.botToken })).api;
+  const metrics = deps.opsMetrics === false ? undefined : (deps.opsMetrics ?? processMetrics);
+  installApiPipeline(bot.telegram, api, { mode: 'interactive', counter: metrics, logger: deps.logger });
   const engine = createFlowEngine(FLOWS);
   const locks = deps.chatLocks ?? createPgChatLocks(sqlClientOf(deps));
 
@@ -88,14 +91,17 @@ export function createBot(deps: BotDeps): Telegraf<BotContext> {
   });
 
   // First of all: a malformed update goes no further (and is not timed as handled).
-  const metrics = deps.opsMetrics === false ? undefined : (deps.opsMetrics ?? processMetrics);
   bot.use(dropMalformedUpdates({ logger: deps.logger, metrics }));
-  // Then every update is timed and counted, and its sends through ctx.telegram too.
-  if (deps.opsMetrics !== false) bot.use(opsMiddleware({ logger: deps.logger, ...(deps.opsMetrics ? { metrics: deps.opsMetrics } : {}) }));
-  // A reply that meets Telegram's per-chat limit waits as told instead of being lost.
-  bot.use(waitOutRateLimits({ logger: deps.logger }));
+  // Then every update is timed and counted (its sends are counted by the pipeline).
+  if (deps.opsMetrics !== false) bot.use(opsMiddleware({ logger: deps.logger, ...(deps.opsMetrics ? { metrics: deps.opsMetrics } : {}), countSends: false }));
+  // Every call of the update's client goes through the pipeline: the chat's spacing shared with the
+  // jobs' notices, and a reply that meets a 429 waits as told instead of being lost.
+  bot.use(useApiPipeline(api, { logger: deps.logger, counter: metrics }));
   // The chat's lock before the duplicate check: a duplicate waits for the first delivery to finish.
   bot.use(clientLanguage, serialisePerChat(locks), dedupeUpdates, trackReachability, ignoreGroupChatter, identifyStaff, guardSize);
+
+  // A command, or a button outside the form, ends a pending prompt (a /report in progress is kept).
+  bot.use(leaveOnElsewhere(engine));
 
   for (const plugin of deps.plugins ?? []) plugin.install(bot);
 
@@ -347,7 +353,11 @@ async function sendHelp(ctx: BotContext): Promise<void> {
   const lines = [
     say(ctx, 'help.intro', {
       name: escapeHtml(staff.name),
-      positions: actor.positions.map((p) => positionLabel(p, ctx.lang)).join(ctx.lang === 'zh' ? '、' : ', ') || '—',
+      // The seats held; a seat stood in for shows as 代理… only while its holder cannot act.
+      positions:
+        actor.positions
+          .map((p) => (actor.acting?.includes(p) ? say(ctx, 'help.acting_position', { position: positionLabel(p, ctx.lang) }) : positionLabel(p, ctx.lang)))
+          .join(ctx.lang === 'zh' ? '、' : ', ') || '—',
       unit: escapeHtml(unitName(unit, ctx.lang)),
     }),
     '',

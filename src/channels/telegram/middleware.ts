@@ -7,7 +7,8 @@
 import type { MiddlewareFn } from 'telegraf';
 import { appendAudit } from '../../db/repositories/audit.repository.js';
 import { findStaffByTelegramId, identityByTelegramId, markStaffUnreachable } from '../../db/repositories/org.repository.js';
-import { claimUpdate, PROCESSED_UPDATE_KEEP_MS, pruneProcessedUpdates, recordUpdateHandled, wasUpdateHandled, type ChatLocks } from '../../services/update-gate.js';
+import type { ChatLocks } from '../../db/chat-locks.js';
+import { claimUpdate, PROCESSED_UPDATE_KEEP_MS, pruneProcessedUpdates, recordUpdateHandled, wasUpdateHandled } from '../../db/repositories/processed-updates.repository.js';
 import { answerCallback, type BotContext } from './context.js';
 import { loggableError } from './log-safe.js';
 import { MAX_CAPTION_CHARS, MAX_MESSAGE_CHARS } from './html.js';

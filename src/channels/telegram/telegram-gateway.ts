@@ -1,21 +1,48 @@
 /**
- * The one module that sends notifications to Telegram and knows its limits (PITFALLS: Telegram):
+ * The one module that knows Telegram's limits (PITFALLS: Telegram), and the sends of the jobs. It builds
+ * the API pipeline (api-pipeline.ts) that every Bot API call goes through — the jobs' sends from here,
+ * and the handlers' replies, whose telegraf client the bot points at the same pipeline — so both share
+ * one per-chat spacing, one pacer, one reading of `retry_after` and one set of error classes:
  * - about 30 messages a second overall: the send queue's BullMQ limiter (`SEND_QUEUE_LIMITER`), which
  *   holds across every worker process. BullMQ counts a fixed window and Telegram a sliding second, so the
  *   limiter lets one job start every 34 ms rather than 30 at the top of each second; a per-process
- *   sliding-window pacer here absorbs the jitter between a job's start and its request;
+ *   sliding-window pacer here absorbs the jitter between a job's start and its request, and counts the
+ *   replies too;
  * - 1 a second to one chat and 20 a minute to one group: spacing kept here, per process, because
- *   BullMQ's per-group limits are a paid feature. A caller that names its message (`spacingKey`) is not
- *   made to wait in place for a chat that is busy: it gets `ChatSlotAhead` with the time of the slot
- *   reserved for it, and comes back then (the send job moves to delayed, freeing its worker slot).
- *   Several worker processes can exceed the spacing briefly; Telegram then answers 429 and the 429 path
- *   below waits exactly as told;
- * - 429 → TelegramRateLimited(retryAfterSeconds); 403 → TelegramBlocked; 5xx, network errors and
- *   timeouts → TelegramTransient (retried with backoff). The caller maps them to BullMQ signals.
- * It speaks the Bot API over HTTP (fetch) at the configured API root, so tests and the sandbox point it
+ *   BullMQ's per-group limits are a paid feature. A job's send that names its message (`spacingKey`) is
+ *   not made to wait in place for a chat that is busy: it gets `ChatSlotAhead` with the time of the slot
+ *   reserved for it, and comes back then (the send job moves to delayed, freeing its worker slot). A
+ *   reply to the person acting keeps the interval after a job's message to the chat, and a job's
+ *   message keeps it after a reply; replies among themselves are not spaced (the person just wrote:
+ *   replies are not bulk sends). Several worker processes can exceed the spacing briefly; Telegram then
+ *   answers 429 and the 429 path below waits exactly as told;
+ * - 429 → the chat is held for `retry_after`; a job's send throws TelegramRateLimited(retryAfterSeconds)
+ *   (the queue waits), a reply waits a short one out in place (rate-limited-replies.ts). 403 →
+ *   TelegramBlocked; 5xx, network errors and timeouts → TelegramTransient (retried with backoff). The
+ *   caller maps them to BullMQ signals.
+ * The jobs' requests go over HTTP (fetch) to the configured API root, so tests and the sandbox point it
  * at the stand-in server.
  */
 import type { InlineKeyboardMarkup } from 'telegraf/types';
+import {
+  ApiPipeline,
+  ChatSlotAhead,
+  chatIdOf,
+  countSends,
+  MESSAGE_METHODS,
+  networkFailure,
+  pause,
+  retryAfterSeconds,
+  TelegramBadRequest,
+  TelegramNotConfigured,
+  TelegramTransient,
+  type ApiCall,
+  type ApiPayload,
+  type ApiResponse,
+  type ApiTransport,
+  type CallOptions,
+} from './api-pipeline.js';
+import { waitOutRateLimits, type RateLimitedRepliesOptions } from './rate-limited-replies.js';
 
 export interface OutgoingMessage {
   /** Plain text, or Telegram HTML when `parseMode` is 'HTML' (the caller escapes and fits it). */
@@ -46,92 +73,16 @@ export const SEND_QUEUE_LIMITER = { max: 1, duration: Math.ceil(1000 / TELEGRAM_
 /** Milliseconds a send may wait in place for its chat's slot; a longer wait is spent off the worker (ChatSlotAhead). */
 export const MAX_INLINE_CHAT_WAIT_MS = 25;
 
-// ---------------------------------------------------------------------------------------------
-// Errors: Telegram said no (with its code) versus the network failed.
-
-export class TelegramError extends Error {
-  override name = 'TelegramError';
-  constructor(
-    readonly method: string,
-    readonly code: number,
-    readonly description: string,
-    options?: { cause?: unknown },
-  ) {
-    super(`${method}: ${code} ${description}`, options);
-  }
-}
-
-/** 429: wait `retryAfterSeconds`, then try again; not a failure. */
-export class TelegramRateLimited extends TelegramError {
-  override name = 'TelegramRateLimited';
-  constructor(
-    method: string,
-    description: string,
-    readonly retryAfterSeconds: number,
-  ) {
-    super(method, 429, description);
-  }
-}
-
-/** 403: the user blocked the bot (or was deactivated). Retrying cannot help. */
-export class TelegramBlocked extends TelegramError {
-  override name = 'TelegramBlocked';
-}
-
-/** 400: the request itself is wrong, or the chat/message does not exist. */
-export class TelegramBadRequest extends TelegramError {
-  override name = 'TelegramBadRequest';
-  /** An edit that changes nothing: the card already shows this. */
-  get notModified(): boolean {
-    return /message is not modified/i.test(this.description);
-  }
-  /** The message to edit is gone or too old: send a new one instead. */
-  get messageGone(): boolean {
-    return /message to edit not found|message can't be edited|message not found/i.test(this.description);
-  }
-  /** The person never opened a chat with the bot. */
-  get chatNotFound(): boolean {
-    return /chat not found|user not found|PEER_ID_INVALID/i.test(this.description);
-  }
-}
-
-/**
- * 5xx, a network failure or a timeout: retry with backoff. `ambiguous` means the request may have
- * reached Telegram (a timeout, a reset connection): the message may have been delivered.
- */
-export class TelegramTransient extends TelegramError {
-  override name = 'TelegramTransient';
-  constructor(
-    method: string,
-    code: number,
-    description: string,
-    readonly ambiguous: boolean,
-    options?: { cause?: unknown },
-  ) {
-    super(method, code, description, options);
-  }
-}
-
-export class TelegramNotConfigured extends Error {
-  override readonly name = 'TelegramNotConfigured';
-  constructor() {
-    super('no bot token configured: notifications cannot be sent');
-  }
-}
-
-/**
- * Nothing was sent: the chat's next free slot is `until` (epoch ms), reserved for the caller's
- * `spacingKey`. Come back then (a send job moves itself to delayed) instead of holding a worker slot.
- */
-export class ChatSlotAhead extends Error {
-  override readonly name = 'ChatSlotAhead';
-  constructor(
-    readonly chatId: number,
-    readonly until: number,
-  ) {
-    super(`chat busy: next slot in ${Math.max(0, until - Date.now())} ms`);
-  }
-}
+// The error classes live with the pipeline, which turns every refusal into one of them.
+export {
+  ChatSlotAhead,
+  TelegramBadRequest,
+  TelegramBlocked,
+  TelegramError,
+  TelegramNotConfigured,
+  TelegramRateLimited,
+  TelegramTransient,
+} from './api-pipeline.js';
 
 // ---------------------------------------------------------------------------------------------
 
@@ -147,6 +98,11 @@ export interface TelegramGatewayOptions {
   maxInlineWaitMs?: number;
   /** Requests a second this process lets out (a sliding second); default Telegram's 30. 0: no pacing. */
   globalPerSecond?: number;
+  /**
+   * Interactive calls (replies): the longest 429 waited out in place and how often (default 10 s,
+   * twice). The same longest wait applies to the chat's spacing and holds.
+   */
+  replies?: RateLimitedRepliesOptions;
   fetch?: typeof fetch;
 }
 
@@ -174,8 +130,6 @@ export interface Delivered {
   messageId: number;
 }
 
-const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
-
 /** Milliseconds added to the per-chat interval: two requests leave 1 000 ms apart, but may arrive 995 ms apart. */
 const CHAT_SLACK_MS = 20;
 
@@ -187,7 +141,9 @@ const RESERVATION_TTL_MS = 10 * 60_000;
  * (`sending`), and each caller reserves a slot in the chat's line; urgent callers have a line of their own,
  * so an escalation does not queue behind a chat's routine backlog: it takes the next free slot, and a
  * routine message that would come within an interval of it yields. A keyed reservation is kept for the
- * caller to claim when it comes back. All times are epoch milliseconds.
+ * caller to claim when it comes back. A reply (`replying`) takes the chat at once, after the last job's
+ * message and any 429's hold (`quietIn`), and the jobs' messages keep an interval after it. All times
+ * are epoch milliseconds.
  */
 export class ChatSpacer {
   /** The earliest a message may go to the chat: its last message + the interval, or the end of a 429's wait. */
@@ -197,6 +153,8 @@ export class ChatSpacer {
   /** The slot of the latest urgent message still to go to the chat: routine messages keep clear of it. */
   private readonly urgentAt = new Map<number, number>();
   private readonly reserved = new Map<string, { chatId: number; at: number; urgent: boolean }>();
+  /** The earliest a reply may go: the last job's message + the interval, or the end of a 429's wait. */
+  private readonly quietAt = new Map<number, number>();
 
   constructor(
     private readonly perChatMs: number,
@@ -228,18 +186,30 @@ export class ChatSpacer {
     if (urgent) this.urgentAt.set(chatId, Math.max(u ?? 0, at));
     else if (u !== undefined && at > u - interval) at = Math.max(at, u + interval);
     if (opts.key !== undefined) this.reserved.set(opts.key, { chatId, at, urgent });
-    if (this.lineEnd.size + this.reserved.size > 10_000) this.prune(now);
+    this.maybePrune(now);
     return at - now;
   }
 
   /** A message to the chat leaves now: the next one waits an interval; a keyed reservation is used up. */
   sending(chatId: number, key?: string, now = Date.now()): void {
     this.freeAt.set(chatId, Math.max(this.freeAt.get(chatId) ?? 0, now + this.intervalOf(chatId)));
+    this.quietAt.set(chatId, Math.max(this.quietAt.get(chatId) ?? 0, now + this.intervalOf(chatId)));
     if (key === undefined) return;
     const r = this.reserved.get(key);
     this.reserved.delete(key);
     // The latest urgent message has gone: routine ones need not keep clear any more.
     if (r?.urgent && (this.urgentAt.get(chatId) ?? 0) <= r.at) this.urgentAt.delete(chatId);
+  }
+
+  /** Milliseconds before a reply may go to the chat: after the last job's message, or a 429's wait. */
+  quietIn(chatId: number, now = Date.now()): number {
+    return Math.max(0, (this.quietAt.get(chatId) ?? 0) - now);
+  }
+
+  /** A reply to the chat leaves now: the jobs' next message waits an interval; other replies do not. */
+  replying(chatId: number, now = Date.now()): void {
+    this.freeAt.set(chatId, Math.max(this.freeAt.get(chatId) ?? 0, now + this.intervalOf(chatId)));
+    this.maybePrune(now);
   }
 
   /** Gives up a keyed reservation without sending. */
@@ -250,13 +220,19 @@ export class ChatSpacer {
   /** After a 429 for one chat, nothing goes to it before the wait is over. */
   hold(chatId: number, ms: number, now = Date.now()): void {
     this.freeAt.set(chatId, Math.max(this.freeAt.get(chatId) ?? 0, now + ms));
+    this.quietAt.set(chatId, Math.max(this.quietAt.get(chatId) ?? 0, now + ms));
     const line = String(chatId);
     this.lineEnd.set(line, Math.max(this.lineEnd.get(line) ?? 0, now + ms));
+  }
+
+  private maybePrune(now: number): void {
+    if (this.lineEnd.size + this.reserved.size + this.freeAt.size > 10_000) this.prune(now);
   }
 
   private prune(now: number): void {
     for (const [line, at] of this.lineEnd) if (at < now) this.lineEnd.delete(line);
     for (const [chat, at] of this.freeAt) if (at < now) this.freeAt.delete(chat);
+    for (const [chat, at] of this.quietAt) if (at < now) this.quietAt.delete(chat);
     for (const [chat, at] of this.urgentAt) if (at < now - RESERVATION_TTL_MS) this.urgentAt.delete(chat);
     for (const [key, r] of this.reserved) if (r.at < now - RESERVATION_TTL_MS) this.reserved.delete(key);
   }
@@ -312,20 +288,27 @@ export function fitText(text: string): string {
   return chars.length <= TELEGRAM_LIMITS.maxTextLength ? text : chars.slice(0, TELEGRAM_LIMITS.maxTextLength - 1).join('') + '…';
 }
 
-const NOT_DELIVERED_CODES = new Set(['ECONNREFUSED', 'ENOTFOUND', 'EAI_AGAIN', 'EHOSTUNREACH', 'ENETUNREACH']);
-
 export class TelegramGateway {
   readonly requestTimeoutMs: number;
   /** Milliseconds a keyed send waits in place for its chat; longer, and it is told to come back (ChatSlotAhead). */
   readonly maxInlineWaitMs: number;
+  /**
+   * The one pipeline: the jobs' sends go through it from here, and the bot points every update's
+   * telegraf client at it (useApiPipeline), so replies and notices share the limits below.
+   */
+  readonly api: ApiPipeline;
   private readonly spacer: ChatSpacer;
   private readonly pacer: SendPacer;
+  /** Milliseconds an interactive call waits in place for its chat's spacing or a 429's hold. */
+  private readonly interactiveMaxWaitMs: number;
   private readonly doFetch: typeof fetch;
+  private readonly transport: ApiTransport;
   private calls = 0;
 
   constructor(private readonly opts: TelegramGatewayOptions) {
     this.requestTimeoutMs = opts.requestTimeoutMs ?? 10_000;
     this.maxInlineWaitMs = opts.maxInlineWaitMs ?? MAX_INLINE_CHAT_WAIT_MS;
+    this.interactiveMaxWaitMs = opts.replies?.maxWaitMs ?? 10_000;
     // Telegram counts when a request arrives, a few ms after it leaves and not always the same few: a little slack.
     const withSlack = (ms: number) => (ms > 0 ? ms + CHAT_SLACK_MS : 0);
     this.spacer = new ChatSpacer(
@@ -335,6 +318,10 @@ export class TelegramGateway {
     // A sliding second, counted from each request's answer (Telegram had it by then).
     this.pacer = new SendPacer(opts.globalPerSecond ?? TELEGRAM_LIMITS.globalPerSecond, 1_000);
     this.doFetch = opts.fetch ?? fetch;
+    this.transport = (method, payload, signal) => this.request(method, payload, signal);
+    // In the order a call meets them: a reply's 429 is waited out around the limits, so the call made
+    // again keeps them too; the counter sits next to the transport and counts each request once.
+    this.api = new ApiPipeline([waitOutRateLimits(opts.replies), (prev, method, payload, signal, call) => this.keepLimits(prev, method, payload, signal, call), countSends]);
   }
 
   get configured(): boolean {
@@ -342,7 +329,7 @@ export class TelegramGateway {
   }
 
   async sendMessage(chatId: number, message: OutgoingMessage, hooks: CallHooks = {}): Promise<Delivered> {
-    const result = (await this.spaced(chatId, 'sendMessage', (m) => this.body(chatId, m), message, hooks)) as { message_id?: unknown };
+    const result = (await this.bulk('sendMessage', (m) => this.body(chatId, m), message, hooks)) as { message_id?: unknown };
     if (typeof result?.message_id !== 'number') throw new TelegramTransient('sendMessage', 0, 'answer without message_id', true);
     return { messageId: result.message_id };
   }
@@ -350,7 +337,7 @@ export class TelegramGateway {
   /** Edits a message in place; "not modified" counts as done. */
   async editMessage(chatId: number, messageId: number, message: OutgoingMessage, hooks: CallHooks = {}): Promise<Delivered> {
     try {
-      await this.spaced(chatId, 'editMessageText', (m) => ({ ...this.body(chatId, m), message_id: messageId }), message, hooks);
+      await this.bulk('editMessageText', (m) => ({ ...this.body(chatId, m), message_id: messageId }), message, hooks);
     } catch (e) {
       if (e instanceof TelegramBadRequest && e.notModified) return { messageId };
       throw e;
@@ -372,6 +359,15 @@ export class TelegramGateway {
     return this.spacer.reserve(chatId, Date.now(), { key, urgent: opts.urgent });
   }
 
+  /**
+   * One Bot API call of a job through the pipeline (a message call waits its chat's turn in place);
+   * every failure becomes one of the error classes.
+   */
+  async call(method: string, body: Record<string, unknown>): Promise<unknown> {
+    if (!this.opts.token) throw new TelegramNotConfigured();
+    return this.api.call(this.transport, method, body, undefined, { mode: 'bulk' });
+  }
+
   private body(chatId: number, message: OutgoingMessage): Record<string, unknown> {
     return {
       chat_id: chatId,
@@ -383,25 +379,60 @@ export class TelegramGateway {
     };
   }
 
-  private async spaced(
-    chatId: number,
-    method: string,
-    bodyOf: (m: OutgoingMessage) => Record<string, unknown>,
-    message: OutgoingMessage,
-    hooks: CallHooks,
-  ): Promise<unknown> {
+  private bulk(method: string, bodyOf: (m: OutgoingMessage) => ApiPayload, message: OutgoingMessage, hooks: CallHooks): Promise<unknown> {
     if (!this.opts.token) throw new TelegramNotConfigured();
+    const before = hooks.beforeRequest;
+    return this.api.call(this.transport, method, bodyOf(message), undefined, {
+      mode: 'bulk',
+      spacingKey: hooks.spacingKey,
+      urgent: hooks.urgent,
+      ...(before
+        ? {
+            beforeRequest: async () => {
+              const m = await before();
+              return m ? bodyOf(m) : undefined;
+            },
+          }
+        : {}),
+    });
+  }
+
+  /**
+   * The pipeline's step that keeps the limits: a message call to a chat waits its slot (or, in bulk
+   * with a key, is told to come back), every message call waits its place in the sliding second, and a
+   * 429 holds the chat for as long as Telegram asked.
+   */
+  private async keepLimits(prev: ApiCall, method: string, payload: ApiPayload, signal: AbortSignal | undefined, call: CallOptions): Promise<ApiResponse> {
+    if (!MESSAGE_METHODS.has(method)) return prev(method, payload, signal, call);
+    const chatId = chatIdOf(payload);
+    if (call.mode === 'bulk' && chatId !== undefined) return this.spacedBulk(prev, chatId, method, payload, signal, call);
+
+    // Interactive (or a message with no chat to space): the person waits for this. The chat's spacing
+    // after a job's message, or a 429's hold, is waited out when short; a longer one is not waited in
+    // place: the call is tried, and a refusal goes to the caller.
+    let start = Date.now();
+    const quiet = chatId === undefined ? 0 : this.spacer.quietIn(chatId, start);
+    if (quiet > 0 && quiet <= this.interactiveMaxWaitMs) start += quiet;
+    const leavesAt = start + this.pacer.reserve(start);
+    const replied = (at: number) => {
+      if (chatId !== undefined) this.spacer.replying(chatId, at);
+    };
+    replied(leavesAt);
+    return this.leave(prev, chatId, leavesAt, method, payload, signal, call, replied);
+  }
+
+  private async spacedBulk(prev: ApiCall, chatId: number, method: string, payload: ApiPayload, signal: AbortSignal | undefined, call: CallOptions): Promise<ApiResponse> {
     // An unkeyed call reserves under a name of its own, so asking twice keeps one slot.
-    const mayDefer = hooks.spacingKey !== undefined;
-    const key = hooks.spacingKey ?? `call-${++this.calls}`;
-    const slot = () => this.spacer.reserve(chatId, Date.now(), { key, urgent: hooks.urgent });
+    const mayDefer = call.spacingKey !== undefined;
+    const key = call.spacingKey ?? `call-${++this.calls}`;
+    const slot = () => this.spacer.reserve(chatId, Date.now(), { key, urgent: call.urgent });
     // A keyed caller does not hold its worker slot for a busy chat: it comes back for the slot kept for it.
     const ahead = slot();
     if (mayDefer && ahead > this.maxInlineWaitMs) throw new ChatSlotAhead(chatId, Date.now() + ahead);
-    if (ahead > 0) await sleep(ahead);
-    let replacement: OutgoingMessage | void;
+    if (ahead > 0) await pause(ahead, signal);
+    let replacement: ApiPayload | void;
     try {
-      replacement = await hooks.beforeRequest?.();
+      replacement = await call.beforeRequest?.();
     } catch (e) {
       this.spacer.release(key);
       throw e;
@@ -413,59 +444,64 @@ export class TelegramGateway {
     const start = Date.now() + Math.max(0, wait);
     const leavesAt = start + this.pacer.reserve(start);
     this.spacer.sending(chatId, key, leavesAt);
-    if (leavesAt > Date.now()) await sleep(leavesAt - Date.now());
+    return this.leave(prev, chatId, leavesAt, method, replacement ?? payload, signal, call, (at) => this.spacer.sending(chatId, undefined, at));
+  }
+
+  /** Waits until `leavesAt`, makes the call, holds the chat after a 429, and counts the request from its answer. */
+  private async leave(
+    prev: ApiCall,
+    chatId: number | undefined,
+    leavesAt: number,
+    method: string,
+    payload: ApiPayload,
+    signal: AbortSignal | undefined,
+    call: CallOptions,
+    answeredAt: (at: number) => void,
+  ): Promise<ApiResponse> {
+    if (leavesAt > Date.now()) await pause(leavesAt - Date.now(), signal);
     try {
-      return await this.call(method, bodyOf(replacement ?? message));
-    } catch (e) {
-      if (e instanceof TelegramRateLimited) this.spacer.hold(chatId, e.retryAfterSeconds * 1000);
-      throw e;
+      const answer = await prev(method, payload, signal, call);
+      const seconds = retryAfterSeconds(answer);
+      if (seconds !== undefined && chatId !== undefined) this.spacer.hold(chatId, seconds * 1000);
+      return answer;
     } finally {
       // Telegram had it by the time it answered: count from then, for the chat and for the second.
-      const answeredAt = Date.now();
-      this.pacer.answered(leavesAt, answeredAt);
-      this.spacer.sending(chatId, undefined, answeredAt);
+      const at = Date.now();
+      this.pacer.answered(leavesAt, at);
+      answeredAt(at);
     }
   }
 
-  /** One Bot API call; every failure becomes one of the error classes above. */
-  async call(method: string, body: Record<string, unknown>): Promise<unknown> {
+  /** The jobs' transport: one HTTP request; Telegram's answer, or TelegramTransient when there is none. */
+  private async request(method: string, body: ApiPayload, signal?: AbortSignal): Promise<ApiResponse> {
     if (!this.opts.token) throw new TelegramNotConfigured();
     const url = `${this.opts.apiRoot.replace(/\/+$/, '')}/bot${this.opts.token}/${method}`;
+    const timeout = AbortSignal.timeout(this.requestTimeoutMs);
     let res: Response;
     try {
       res = await this.doFetch(url, {
         method: 'POST',
         headers: { 'content-type': 'application/json' },
         body: JSON.stringify(body),
-        signal: AbortSignal.timeout(this.requestTimeoutMs),
+        signal: signal ? AbortSignal.any([signal, timeout]) : timeout,
       });
     } catch (e) {
-      const err = e as Error & { cause?: { code?: string } };
-      if (err.name === 'TimeoutError' || err.name === 'AbortError') {
-        throw new TelegramTransient(method, 0, `no answer within ${this.requestTimeoutMs} ms`, true);
-      }
-      const code = err.cause?.code;
-      throw new TelegramTransient(method, 0, `network: ${code ?? err.message}`, !(code && NOT_DELIVERED_CODES.has(code)));
+      throw networkFailure(method, e, this.requestTimeoutMs);
     }
-    let payload: { ok?: boolean; result?: unknown; error_code?: number; description?: string; parameters?: { retry_after?: number } };
+    let answer: { ok?: boolean; result?: unknown; error_code?: number; description?: string; parameters?: { retry_after?: number } };
     try {
-      payload = (await res.json()) as typeof payload;
+      answer = (await res.json()) as typeof answer;
     } catch {
       // A 502 from Telegram's front proxy is HTML; the request did not get through.
       throw new TelegramTransient(method, res.status, `unreadable answer (HTTP ${res.status})`, res.status < 500);
     }
-    if (payload.ok) return payload.result;
-    const code = payload.error_code ?? res.status;
-    const description = payload.description ?? `HTTP ${res.status}`;
-    if (code === 429) return this.rateLimited(method, description, payload.parameters?.retry_after);
-    if (code === 403) throw new TelegramBlocked(method, code, description);
-    if (code === 400) throw new TelegramBadRequest(method, code, description);
-    if (code >= 500) throw new TelegramTransient(method, code, description, false);
-    throw new TelegramBadRequest(method, code, description);
-  }
-
-  private rateLimited(method: string, description: string, retryAfter: number | undefined): never {
-    throw new TelegramRateLimited(method, description, Math.max(1, Math.ceil(retryAfter ?? 1)));
+    if (answer.ok) return { ok: true, result: answer.result };
+    return {
+      ok: false,
+      error_code: answer.error_code ?? res.status,
+      description: answer.description ?? `HTTP ${res.status}`,
+      ...(answer.parameters ? { parameters: answer.parameters } : {}),
+    };
   }
 }
 

@@ -1,7 +1,7 @@
 import { and, desc, eq, inArray, sql } from 'drizzle-orm';
-import type { StepInstance } from '../../domain/index.js';
+import { OPEN_STATUSES, type StepInstance } from '../../domain/index.js';
 import type { Executor } from '../client.js';
-import { incidentCounters, incidentSteps, incidents, incidentUpdates } from '../schema.js';
+import { incidentCounters, incidentSteps, incidents, incidentUpdates, writtenReports } from '../schema.js';
 
 export type IncidentRow = typeof incidents.$inferSelect;
 export type NewIncidentRow = typeof incidents.$inferInsert;
@@ -105,4 +105,94 @@ export async function listIncidents(
     .orderBy(desc(incidents.reportedAt))
     .limit(opts.limit ?? 10)
     .offset(opts.offset ?? 0);
+}
+
+export type NewUpdateRow = typeof incidentUpdates.$inferInsert;
+
+/** The incident a form's submission key reported, if it was submitted before. */
+export async function findIncidentBySubmissionKey(db: Executor, submissionKey: string): Promise<IncidentRow | undefined> {
+  const [row] = await db.select().from(incidents).where(eq(incidents.submissionKey, submissionKey));
+  return row;
+}
+
+/** A checklist step by its key or by its ordinal. */
+export type StepRef = { ordinal: number } | { key: string };
+
+export async function findStep(db: Executor, incidentId: string, ref: StepRef): Promise<StepRow | undefined> {
+  const which = 'key' in ref ? eq(incidentSteps.key, ref.key) : eq(incidentSteps.ordinal, ref.ordinal);
+  const [row] = await db.select().from(incidentSteps).where(and(eq(incidentSteps.incidentId, incidentId), which));
+  return row;
+}
+
+export async function updateStep(db: Executor, stepId: string, patch: Partial<StepRow>): Promise<StepRow> {
+  const [row] = await db.update(incidentSteps).set(patch).where(eq(incidentSteps.id, stepId)).returning();
+  return row!;
+}
+
+/** Changes the incident's step `key` only while it is in `state` (a step already moved on is left alone). */
+export async function updateStepInState(db: Executor, incidentId: string, key: string, state: string, patch: Partial<StepRow>): Promise<void> {
+  await db
+    .update(incidentSteps)
+    .set(patch)
+    .where(and(eq(incidentSteps.incidentId, incidentId), eq(incidentSteps.key, key), eq(incidentSteps.state, state)));
+}
+
+/** Of these incidents, how many required steps each has still pending (incidents with none are left out). */
+export async function pendingRequiredStepCounts(db: Executor, incidentIds: readonly string[]): Promise<Map<string, number>> {
+  if (incidentIds.length === 0) return new Map();
+  const rows = await db
+    .select({ incidentId: incidentSteps.incidentId })
+    .from(incidentSteps)
+    .where(and(inArray(incidentSteps.incidentId, [...incidentIds]), eq(incidentSteps.required, true), eq(incidentSteps.state, 'pending')));
+  const counts = new Map<string, number>();
+  for (const r of rows) counts.set(r.incidentId, (counts.get(r.incidentId) ?? 0) + 1);
+  return counts;
+}
+
+export async function insertIncidentUpdate(db: Executor, row: NewUpdateRow): Promise<UpdateRow> {
+  const [inserted] = await db.insert(incidentUpdates).values(row).returning();
+  return inserted!;
+}
+
+/** A page of open incidents (of one office, or all), newest first; the number breaks ties between reports of the same instant. */
+export async function openIncidentsPage(db: Executor, opts: { officeUnitId?: string; limit: number; offset: number }): Promise<IncidentRow[]> {
+  const conds = [inArray(incidents.status, [...OPEN_STATUSES])];
+  if (opts.officeUnitId !== undefined) conds.push(eq(incidents.officeUnitId, opts.officeUnitId));
+  return db
+    .select()
+    .from(incidents)
+    .where(and(...conds))
+    .orderBy(desc(incidents.reportedAt), desc(incidents.number))
+    .limit(opts.limit)
+    .offset(opts.offset);
+}
+
+/** Open real incidents (drills left out), oldest report first. */
+export async function openRealIncidents(db: Executor): Promise<IncidentRow[]> {
+  return db
+    .select()
+    .from(incidents)
+    .where(and(inArray(incidents.status, [...OPEN_STATUSES]), eq(incidents.isDrill, false)))
+    .orderBy(incidents.reportedAt);
+}
+
+/** Of these subjects, those with an open incident of this type. */
+export async function subjectsWithOpenIncident(db: Executor, type: string, subjectIds: readonly string[]): Promise<Set<string>> {
+  if (subjectIds.length === 0) return new Set();
+  const rows = await db
+    .select({ subjectId: incidents.subjectId })
+    .from(incidents)
+    .where(and(eq(incidents.type, type), inArray(incidents.status, [...OPEN_STATUSES]), inArray(incidents.subjectId, [...subjectIds])));
+  return new Set(rows.flatMap((r) => (r.subjectId ? [r.subjectId] : [])));
+}
+
+/** Real incidents closed as resolved, with their written report's stage and due time (null before it is opened). */
+export async function resolvedIncidentsWithReportStage(
+  db: Executor,
+): Promise<Array<{ number: string; closedAt: Date | null; policy: unknown; due: Date | null; stage: string | null }>> {
+  return db
+    .select({ number: incidents.number, closedAt: incidents.closedAt, policy: incidents.policy, due: writtenReports.dueAt, stage: writtenReports.stage })
+    .from(incidents)
+    .leftJoin(writtenReports, eq(writtenReports.incidentId, incidents.id))
+    .where(and(eq(incidents.status, 'closed'), eq(incidents.closure, 'resolved'), eq(incidents.isDrill, false)));
 }

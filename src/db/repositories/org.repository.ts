@@ -1,5 +1,5 @@
 import { and, eq, inArray, sql } from 'drizzle-orm';
-import type { Actor, OrgSnapshot, PositionKind, PositionSeat, StaffAvailability, UnitKind } from '../../domain/index.js';
+import { actorPositions, type Actor, type OrgSnapshot, type PositionKind, type PositionSeat, type StaffAvailability, type UnitKind } from '../../domain/index.js';
 import type { Executor } from '../client.js';
 import { positions, staff, units } from '../schema.js';
 
@@ -45,16 +45,41 @@ export async function listUnits(db: Executor, kind?: UnitKind): Promise<UnitRow[
   return kind ? db.select().from(units).where(eq(units.kind, kind)).orderBy(units.code) : db.select().from(units).orderBy(units.code);
 }
 
-/** The positions a staff member holds or acts in, for permission checks. */
+/** The positions a staff member holds, or acts in while the holder cannot (actingHolderActs), for permission checks. */
 export async function actorFor(db: Executor, s: StaffRow): Promise<Actor> {
-  const [unit] = await db.select().from(units).where(eq(units.id, s.unitId));
-  const held = await db
-    .select({ kind: positions.kind })
-    .from(positions)
-    .where(and(eq(positions.holderStaffId, s.id)));
-  const acting = await db.select({ kind: positions.kind }).from(positions).where(eq(positions.actingStaffId, s.id));
-  const kinds = [...new Set([...held, ...acting].map((p) => p.kind as PositionKind))];
-  return { staffId: s.id, unitId: s.unitId, unitKind: (unit?.kind ?? 'office') as UnitKind, positions: kinds };
+  const [row] = await db
+    .select({ unitKind: units.kind, held: heldKinds(s.id), acting: actingSeats(s.id) })
+    .from(units)
+    .where(eq(units.id, s.unitId));
+  return actorOf(s, row?.unitKind ?? null, row?.held ?? [], row?.acting ?? []);
+}
+
+interface ActingSeatRow {
+  kind: string;
+  hasHolder: boolean;
+  active: boolean | null;
+  away: boolean | null;
+  reachable: boolean | null;
+  bound: boolean | null;
+}
+
+const heldKinds = (staffId: unknown) =>
+  sql<string[]>`coalesce((select array_agg(distinct ${positions.kind}) from ${positions} where ${positions.holderStaffId} = ${staffId}), '{}')`;
+
+/** The seats this person is acting holder of, with what decides whether their holder is there to act. */
+const actingSeats = (staffId: unknown) =>
+  sql<ActingSeatRow[]>`coalesce((select json_agg(json_build_object('kind', p.kind, 'hasHolder', h.id is not null, 'active', h.active, 'away', h.away, 'reachable', h.reachable, 'bound', h.chat_id is not null))
+    from ${positions} p left join ${staff} h on h.id = p.holder_staff_id where p.acting_staff_id = ${staffId}), '[]'::json)`;
+
+function actorOf(s: StaffRow, unitKind: string | null, held: readonly string[], acting: readonly ActingSeatRow[]): Actor {
+  const { positions: kinds, acting: actingKinds } = actorPositions(
+    held as PositionKind[],
+    acting.map((a) => ({
+      kind: a.kind as PositionKind,
+      holder: a.hasHolder ? { active: a.active === true, away: a.away === true, reachable: a.reachable === true, bound: a.bound === true } : undefined,
+    })),
+  );
+  return { staffId: s.id, unitId: s.unitId, unitKind: (unitKind ?? 'office') as UnitKind, positions: kinds, ...(actingKinds.length ? { acting: actingKinds } : {}) };
 }
 
 /**
@@ -63,19 +88,26 @@ export async function actorFor(db: Executor, s: StaffRow): Promise<Actor> {
  */
 export async function identityByTelegramId(db: Executor, telegramUserId: number): Promise<{ staff: StaffRow; actor: Actor } | undefined> {
   const [row] = await db
-    .select({
-      staff,
-      unitKind: units.kind,
-      kinds: sql<string[]>`coalesce((select array_agg(distinct ${positions.kind}) from ${positions} where ${positions.holderStaffId} = ${staff.id} or ${positions.actingStaffId} = ${staff.id}), '{}')`,
-    })
+    .select({ staff, unitKind: units.kind, held: heldKinds(staff.id), acting: actingSeats(staff.id) })
     .from(staff)
     .leftJoin(units, eq(units.id, staff.unitId))
     .where(eq(staff.telegramUserId, telegramUserId));
   if (!row) return undefined;
-  const s = row.staff;
-  return { staff: s, actor: { staffId: s.id, unitId: s.unitId, unitKind: (row.unitKind ?? 'office') as UnitKind, positions: row.kinds as PositionKind[] } };
+  return { staff: row.staff, actor: actorOf(row.staff, row.unitKind, row.held, row.acting) };
 }
 
 export async function markStaffUnreachable(db: Executor, staffId: string, reachable = false): Promise<void> {
   await db.update(staff).set({ reachable, updatedAt: new Date() }).where(eq(staff.id, staffId));
+}
+
+/** The corrections section's unit, which answers for acknowledgements and section steps. */
+export async function sectionUnitId(db: Executor): Promise<string | null> {
+  const [row] = await db.select({ id: units.id }).from(units).where(eq(units.kind, 'section')).orderBy(units.code).limit(1);
+  return row?.id ?? null;
+}
+
+/** The first unit of a kind (the bureau, the upper-level agency: there is one of each). */
+export async function firstUnitOfKind(db: Executor, kind: UnitKind): Promise<UnitRow | undefined> {
+  const [row] = await db.select().from(units).where(eq(units.kind, kind)).limit(1);
+  return row;
 }

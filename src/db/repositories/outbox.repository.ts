@@ -1,4 +1,4 @@
-import { and, eq, inArray } from 'drizzle-orm';
+import { and, asc, eq, inArray, sql } from 'drizzle-orm';
 import type { NoticeKind } from '../../domain/index.js';
 import type { Executor } from '../client.js';
 import { outbox } from '../schema.js';
@@ -54,4 +54,26 @@ export async function outboxFor(db: Executor, opts: { incidentId?: string; recip
   if (opts.incidentId) conds.push(eq(outbox.incidentId, opts.incidentId));
   if (opts.recipientStaffId) conds.push(eq(outbox.recipientStaffId, opts.recipientStaffId));
   return db.select().from(outbox).where(and(...conds)).orderBy(outbox.createdAt);
+}
+
+/** The params of the contact reminders written to this person for a local date. */
+export async function contactReminderParams(db: Executor, recipientStaffId: string, date: string): Promise<unknown[]> {
+  const rows = await db
+    .select({ params: outbox.params })
+    .from(outbox)
+    .where(and(eq(outbox.recipientStaffId, recipientStaffId), eq(outbox.kind, 'contact_reminder'), sql`${outbox.params}->>'date' = ${date}`));
+  return rows.map((r) => r.params);
+}
+
+/**
+ * Rows still to send (pending, sending, or failed for now), oldest first, for the relay. Rows younger
+ * than a second are the dispatcher's to enqueue; counting them would be false drift.
+ */
+export async function outboxToRelay(db: Executor, limit: number): Promise<Array<Pick<OutboxRow, 'id' | 'kind' | 'timerId' | 'notBefore'>>> {
+  return db
+    .select({ id: outbox.id, kind: outbox.kind, timerId: outbox.timerId, notBefore: outbox.notBefore })
+    .from(outbox)
+    .where(and(inArray(outbox.status, ['pending', 'sending', 'failed']), sql`${outbox.createdAt} < now() - interval '1 second'`))
+    .orderBy(asc(outbox.createdAt))
+    .limit(limit);
 }

@@ -1,4 +1,4 @@
-import { and, eq, inArray, lte, sql } from 'drizzle-orm';
+import { and, eq, gt, inArray, lte, sql } from 'drizzle-orm';
 import type { TimerKind, TimerSpec } from '../../domain/index.js';
 import type { Executor } from '../client.js';
 import { timers } from '../schema.js';
@@ -73,4 +73,50 @@ export async function pendingTimers(db: Executor, opts: { incidentId?: string; d
 export async function countPendingTimers(db: Executor): Promise<number> {
   const [r] = await db.select({ n: sql<number>`count(*)::int` }).from(timers).where(eq(timers.state, 'pending'));
   return r?.n ?? 0;
+}
+
+/** What the reconciler needs of a pending timer: its job (id, key, due), its overdue check and its alert. */
+const PENDING_COLUMNS = {
+  id: timers.id,
+  kind: timers.kind,
+  dedupeKey: timers.dedupeKey,
+  dueAt: timers.dueAt,
+  createdAt: timers.createdAt,
+  incidentId: timers.incidentId,
+  subjectId: timers.subjectId,
+  isDrill: timers.isDrill,
+};
+export type PendingTimer = Pick<TimerRow, keyof typeof PENDING_COLUMNS>;
+
+/** One page of pending timers in id order, after the id `after` (from the start when undefined). */
+export async function pendingTimerPage(db: Executor, after: string | undefined, limit: number): Promise<PendingTimer[]> {
+  return db
+    .select(PENDING_COLUMNS)
+    .from(timers)
+    .where(and(eq(timers.state, 'pending'), after === undefined ? undefined : gt(timers.id, after)))
+    .orderBy(timers.id)
+    .limit(limit);
+}
+
+/** Of these timer ids, those still pending. */
+export async function stillPendingTimerIds(db: Executor, ids: readonly string[]): Promise<Set<string>> {
+  if (ids.length === 0) return new Set();
+  const rows = await db.select({ id: timers.id }).from(timers).where(and(inArray(timers.id, [...ids]), eq(timers.state, 'pending')));
+  return new Set(rows.map((r) => r.id));
+}
+
+/** Of these dedupe keys, those of timers still pending. */
+export async function stillPendingTimerKeys(db: Executor, dedupeKeys: readonly string[]): Promise<string[]> {
+  if (dedupeKeys.length === 0) return [];
+  const rows = await db.select({ key: timers.dedupeKey }).from(timers).where(and(inArray(timers.dedupeKey, [...dedupeKeys]), eq(timers.state, 'pending')));
+  return rows.map((r) => r.key);
+}
+
+/**
+ * Takes the named advisory lock until the transaction ends, if no other session holds it: true when
+ * taken. One process at a time reconciles the timers; the others skip the run.
+ */
+export async function tryReconcilerLock(tx: Executor, lockName: string): Promise<boolean> {
+  const [lock] = await tx.execute<{ locked: boolean }>(sql`select pg_try_advisory_xact_lock(hashtext(${lockName})) as locked`);
+  return lock?.locked === true;
 }

@@ -1,20 +1,25 @@
 /**
  * /counties <number>: the other counties named on an incident and whether each has been notified; add a
- * county, or record a notification — how it was sent, then the receipt.
+ * county, or record a notification — how it was sent, then the receipt (a form on the engine).
  */
+import { z } from 'zod';
 import type { BotContext } from '../../channels/telegram/context.js';
 import type { CallbackData } from '../../channels/telegram/callback-data.js';
 import { escapeHtml } from '../../channels/telegram/html.js';
 import { button, markup } from '../../channels/telegram/keyboards.js';
 import { findIncident, type IncidentRow } from '../../db/repositories/incident.repository.js';
 import { findStaffByIds } from '../../db/repositories/org.repository.js';
-import { countyNotifications } from '../../db/schema.js';
 import { canSeeOffice } from '../../domain/roles.js';
 import { formatLocal } from '../../domain/time.js';
-import { countiesOf, nameCounties, recordCountyNotified } from '../../services/county.service.js';
+import { countiesOf, findCountyNotification } from '../../db/repositories/county.repository.js';
+import { nameCounties, recordCountyNotified } from '../../services/county.service.js';
 import { ServiceRefusal } from '../../services/errors.js';
-import { eq } from 'drizzle-orm';
-import { awaitInput, clearInput, commandArgs, drillMark, incidentByNumber, m, quote, reply, show, type PendingInput, type View } from './common.js';
+import type { Flow, FlowEngine, FlowEnv } from '../engine.js';
+import { textStep } from '../steps/index.js';
+import { commandArgs, drillMark, incidentByNumber, m, MAX_INPUT_CHARS, quote, reply, type View } from './common.js';
+
+/** How it was sent and the receipt, each at most this long (as the county use case checks). */
+const MAX_RECEIPT_CHARS = 500;
 
 async function countiesView(ctx: BotContext, incident: IncidentRow): Promise<View> {
   const rows = await countiesOf(ctx.deps.db, incident.id);
@@ -44,6 +49,64 @@ async function countiesView(ctx: BotContext, incident: IncidentRow): Promise<Vie
   };
 }
 
+export const countyData = z.object({
+  incidentId: z.uuid(),
+  number: z.string().max(20),
+  notificationId: z.uuid().optional(),
+  county: z.string().max(100).optional(),
+  how: z.string().max(MAX_RECEIPT_CHARS).optional(),
+});
+export type CountyData = z.infer<typeof countyData>;
+
+/** The counties again, as a new message, once a change committed. */
+function viewAfter(env: FlowEnv, incidentId: string) {
+  return async () => {
+    const incident = await findIncident(env.deps.db, incidentId);
+    if (incident) await reply(env.ctx, await countiesView(env.ctx, incident));
+  };
+}
+
+/** Adding counties (`add`), or recording one's notification (`how`, then `receipt`). */
+export const countyFlow: Flow<CountyData> = {
+  name: 'county',
+  version: 1,
+  data: countyData,
+  steps: {
+    add: textStep<CountyData>({
+      prompt: (env, data) => ({ text: env.say('cty.add_prompt', { number: data.number }) }),
+      blank: 'flow.text_expected',
+      max: MAX_INPUT_CHARS,
+      quiet: true,
+      then: (env, data, text) => ({
+        finish: async () => {
+          await nameCounties(env.deps, env.who.actor, data.incidentId, text.split(/[,，、;；\n]+/));
+          return viewAfter(env, data.incidentId);
+        },
+      }),
+    }),
+    how: textStep<CountyData>({
+      prompt: (env, data) => ({ text: env.say('cty.how_prompt', { county: escapeHtml(data.county ?? '') }) }),
+      blank: 'flow.text_expected',
+      max: MAX_RECEIPT_CHARS,
+      quiet: true,
+      then: (_env, data, how) => ({ next: 'receipt', data: { ...data, how } }),
+    }),
+    receipt: textStep<CountyData>({
+      prompt: (env) => ({ text: env.say('cty.receipt_prompt') }),
+      blank: 'flow.text_expected',
+      max: MAX_RECEIPT_CHARS,
+      quiet: true,
+      then: (env, data, receipt) => ({
+        finish: async () => {
+          if (!data.notificationId || !data.how) throw new ServiceRefusal('not_found');
+          const row = await recordCountyNotified(env.deps, env.who.actor, data.notificationId, { how: data.how, receipt });
+          return viewAfter(env, row.incidentId);
+        },
+      }),
+    }),
+  },
+};
+
 export async function onCountiesCommand(ctx: BotContext): Promise<void> {
   const arg = commandArgs(ctx);
   const incident = await incidentByNumber(ctx, arg);
@@ -54,40 +117,20 @@ export async function onCountiesCommand(ctx: BotContext): Promise<void> {
   await reply(ctx, await countiesView(ctx, incident));
 }
 
-export async function onCountyButton(ctx: BotContext, cb: CallbackData): Promise<void> {
+export async function onCountyButton(ctx: BotContext, engine: FlowEngine, cb: CallbackData): Promise<void> {
   if (!cb.i) throw new ServiceRefusal('invalid_input');
   if (cb.k === 'add') {
     const incident = await findIncident(ctx.deps.db, cb.i);
     if (!incident || !canSeeOffice(ctx.who!.actor, incident.officeUnitId)) throw new ServiceRefusal('not_found');
-    await awaitInput(ctx, { kind: 'county_add', incidentId: incident.id });
-    return show(ctx, { text: `${m(ctx, 'cty.add_prompt', { number: incident.number })}\n\n${m(ctx, 'ai.cancel_hint')}` });
-  }
-  if (cb.k === 'n') {
-    const [row] = await ctx.deps.db.select().from(countyNotifications).where(eq(countyNotifications.id, cb.i));
-    if (!row) throw new ServiceRefusal('not_found');
-    await awaitInput(ctx, { kind: 'county_how', notificationId: row.id });
-    return show(ctx, { text: `${m(ctx, 'cty.how_prompt', { county: escapeHtml(row.county) })}\n\n${m(ctx, 'ai.cancel_hint')}` });
-  }
-  throw new ServiceRefusal('invalid_input');
-}
-
-export async function onCountyInput(ctx: BotContext, input: Extract<PendingInput, { kind: 'county_add' | 'county_how' | 'county_receipt' }>, text: string): Promise<void> {
-  const actor = ctx.who!.actor;
-  if (input.kind === 'county_add') {
-    const names = text.split(/[,，、;；\n]+/);
-    await nameCounties(ctx.deps, actor, input.incidentId, names);
-    await clearInput(ctx);
-    const incident = (await findIncident(ctx.deps.db, input.incidentId))!;
-    return reply(ctx, await countiesView(ctx, incident));
-  }
-  if (input.kind === 'county_how') {
-    if (text.trim() === '' || text.length > 500) throw new ServiceRefusal('invalid_input');
-    await awaitInput(ctx, { kind: 'county_receipt', notificationId: input.notificationId, how: text.trim() });
-    await ctx.reply(m(ctx, 'cty.receipt_prompt'));
+    await engine.start(ctx, countyFlow, 'add', { incidentId: incident.id, number: incident.number }, { edit: true });
     return;
   }
-  const row = await recordCountyNotified(ctx.deps, actor, input.notificationId, { how: input.how, receipt: text });
-  await clearInput(ctx);
-  const incident = (await findIncident(ctx.deps.db, row.incidentId))!;
-  await reply(ctx, await countiesView(ctx, incident));
+  if (cb.k === 'n') {
+    const row = await findCountyNotification(ctx.deps.db, cb.i);
+    const incident = row ? await findIncident(ctx.deps.db, row.incidentId) : undefined;
+    if (!row || !incident) throw new ServiceRefusal('not_found');
+    await engine.start(ctx, countyFlow, 'how', { incidentId: incident.id, number: incident.number, notificationId: row.id, county: row.county }, { edit: true });
+    return;
+  }
+  throw new ServiceRefusal('invalid_input');
 }

@@ -1,18 +1,22 @@
 /**
  * /drill: the section starts a drill (one of the eleven types, the scenario for an epidemic, the office
- * where it plays out), ends it, and downloads the evaluation. Everything about a drill says 【演练】.
+ * where it plays out: a form of the engine), ends it, and downloads the evaluation. Everything about a
+ * drill says 【演练】.
  */
+import { z } from 'zod';
 import { answerCallback, type BotContext } from '../../channels/telegram/context.js';
 import type { CallbackData } from '../../channels/telegram/callback-data.js';
 import { escapeHtml } from '../../channels/telegram/html.js';
-import { button, grid, markup, type Button } from '../../channels/telegram/keyboards.js';
+import { button, markup, type Button } from '../../channels/telegram/keyboards.js';
 import { findIncident } from '../../db/repositories/incident.repository.js';
-import { listUnits } from '../../db/repositories/org.repository.js';
-import { EPIDEMIC_SCENARIO_INFO, EPIDEMIC_SCENARIOS, INCIDENT_TYPE_INFO, INCIDENT_TYPES, isEpidemicScenario, isIncidentType } from '../../domain/incident-types.js';
+import { EPIDEMIC_SCENARIOS, INCIDENT_TYPE_INFO, INCIDENT_TYPES, isEpidemicScenario, isIncidentType } from '../../domain/incident-types.js';
 import { isSection } from '../../domain/roles.js';
 import { formatLocal } from '../../domain/time.js';
-import { endDrill, exportDrillEvaluationDocx, findDrill, recentDrills, startDrill } from '../../services/drill.service.js';
+import { findDrill, recentDrills } from '../../db/repositories/drill.repository.js';
+import { endDrill, exportDrillEvaluationDocx, startDrill } from '../../services/drill.service.js';
 import { ServiceRefusal } from '../../services/errors.js';
+import type { Flow, FlowEngine } from '../engine.js';
+import { choiceStep, officeChoices, scenarioChoices, typeChoices } from '../steps/index.js';
 import { drillMark, m, reply, sendFile, show, type View } from './common.js';
 
 async function overview(ctx: BotContext): Promise<View> {
@@ -42,7 +46,56 @@ export async function onDrillCommand(ctx: BotContext): Promise<void> {
   await reply(ctx, await overview(ctx));
 }
 
-export async function onDrillButton(ctx: BotContext, cb: CallbackData): Promise<void> {
+export const drillData = z.object({
+  type: z.enum(INCIDENT_TYPES).optional(),
+  scenario: z.enum(EPIDEMIC_SCENARIOS).optional(),
+});
+export type DrillData = z.infer<typeof drillData>;
+
+/** The drill to start: its type, the scenario for an epidemic, then the office (which starts it). */
+export const drillFlow: Flow<DrillData> = {
+  name: 'drill',
+  version: 1,
+  data: drillData,
+  steps: {
+    type: choiceStep<DrillData>({
+      ask: (env) => env.say('drill.choose_type'),
+      choices: typeChoices,
+      then: (_env, data, { key }) => {
+        if (!isIncidentType(key)) return { stay: true };
+        return { next: key === 'epidemic' ? 'scenario' : 'office', data: { ...data, type: key, scenario: undefined } };
+      },
+    }),
+    scenario: choiceStep<DrillData>({
+      ask: (env) => env.say('drill.choose_scenario'),
+      choices: scenarioChoices,
+      then: (_env, data, { key }) => (isEpidemicScenario(key) ? { next: 'office', data: { ...data, scenario: key } } : { stay: true }),
+    }),
+    office: choiceStep<DrillData>({
+      ask: (env) => env.say('drill.choose_office'),
+      choices: officeChoices,
+      perRow: 2,
+      then: (env, data, office) => {
+        const type = data.type;
+        if (!type || !office.id || (type === 'epidemic') !== (data.scenario !== undefined)) return { stay: true };
+        // The message the form was in becomes the started drill, with its end button.
+        return {
+          keep: true,
+          finish: async () => {
+            const { incident, drill } = await startDrill(env.deps, env.who.actor, { type, scenario: data.scenario ?? null, officeUnitId: office.id! });
+            return () =>
+              show(env.ctx, {
+                text: `${drillMark(env.ctx, true)}${env.say('drill.started', { number: incident.number, type: escapeHtml(INCIDENT_TYPE_INFO[type].name[env.lang]) })}`,
+                reply_markup: markup([[button(env.say('drill.button.end', { number: incident.number }), { a: 'drill', i: drill.id, k: 'end' })]]),
+              });
+          },
+        };
+      },
+    }),
+  },
+};
+
+export async function onDrillButton(ctx: BotContext, engine: FlowEngine, cb: CallbackData): Promise<void> {
   const actor = ctx.who!.actor;
   const k = cb.k ?? '';
   if (k === 'doc') {
@@ -53,38 +106,8 @@ export async function onDrillButton(ctx: BotContext, cb: CallbackData): Promise<
   }
   if (!isSection(actor)) throw new ServiceRefusal('not_permitted');
   if (k === 'types') {
-    return show(ctx, {
-      text: m(ctx, 'drill.choose_type'),
-      reply_markup: markup(grid(INCIDENT_TYPES.map((type) => button(`${INCIDENT_TYPE_INFO[type].ordinal} ${INCIDENT_TYPE_INFO[type].name[ctx.lang]}`, { a: 'drill', k: `t.${type}` })), 1)),
-    });
-  }
-  if (k.startsWith('t.')) {
-    const type = k.slice(2);
-    if (!isIncidentType(type)) throw new ServiceRefusal('invalid_input');
-    if (type === 'epidemic') {
-      return show(ctx, {
-        text: m(ctx, 'drill.choose_scenario'),
-        reply_markup: markup(grid(EPIDEMIC_SCENARIOS.map((s) => button(`${EPIDEMIC_SCENARIO_INFO[s].ordinal} ${EPIDEMIC_SCENARIO_INFO[s].name[ctx.lang]}`, { a: 'drill', k: `s.${s}` })), 1)),
-      });
-    }
-    return chooseOffice(ctx, String(INCIDENT_TYPES.indexOf(type)));
-  }
-  if (k.startsWith('s.')) {
-    const scenario = k.slice(2);
-    if (!isEpidemicScenario(scenario)) throw new ServiceRefusal('invalid_input');
-    return chooseOffice(ctx, `${INCIDENT_TYPES.indexOf('epidemic')}.${scenario}`);
-  }
-  if (k.startsWith('o.')) {
-    // `o.<type index>[.<scenario>]`: the type by its index keeps the button within 64 bytes with the office id.
-    const [index, scenario] = k.slice(2).split('.');
-    const type = INCIDENT_TYPES[Number(index)];
-    if (!cb.i || !type || !/^\d+$/.test(index ?? '') || (scenario !== undefined && !isEpidemicScenario(scenario))) throw new ServiceRefusal('invalid_input');
-    const { incident, drill } = await startDrill(ctx.deps, actor, { type, scenario: scenario ?? null, officeUnitId: cb.i });
-    await answerCallback(ctx, m(ctx, 'drill.started_short'));
-    return show(ctx, {
-      text: `${drillMark(ctx, true)}${m(ctx, 'drill.started', { number: incident.number, type: escapeHtml(INCIDENT_TYPE_INFO[type].name[ctx.lang]) })}`,
-      reply_markup: markup([[button(m(ctx, 'drill.button.end', { number: incident.number }), { a: 'drill', i: drill.id, k: 'end' })]]),
-    });
+    await engine.start(ctx, drillFlow, 'type', {}, { edit: true });
+    return;
   }
   if (k === 'end') {
     if (!cb.i) throw new ServiceRefusal('invalid_input');
@@ -104,12 +127,4 @@ export async function onDrillButton(ctx: BotContext, cb: CallbackData): Promise<
     });
   }
   throw new ServiceRefusal('invalid_input');
-}
-
-async function chooseOffice(ctx: BotContext, typeKey: string): Promise<void> {
-  const offices = await listUnits(ctx.deps.db, 'office');
-  await show(ctx, {
-    text: m(ctx, 'drill.choose_office'),
-    reply_markup: markup(grid(offices.map((o) => button((ctx.lang === 'en' ? o.nameEn : null) ?? o.name, { a: 'drill', i: o.id, k: `o.${typeKey}` })), 2)),
-  });
 }

@@ -2,9 +2,10 @@
  * Public information in the chat: /release lists the releases waiting on you; /release <number> shows an
  * incident's releases and lets the bureau draft one. Each card offers the one next step its state allows:
  * review (functional department), approve (bureau leader), mark released, or edit — and to whoever may
- * review or approve it now, send it back to the drafter with a comment (退回修改).
+ * review or approve it now, send it back to the drafter with a comment (退回修改). The draft, the edit and
+ * the comment are typed into a form of the engine.
  */
-import { desc, inArray } from 'drizzle-orm';
+import { z } from 'zod';
 import { answerCallback, type BotContext } from '../../channels/telegram/context.js';
 import type { CallbackData } from '../../channels/telegram/callback-data.js';
 import { escapeHtml } from '../../channels/telegram/html.js';
@@ -12,7 +13,6 @@ import { button, markup, type Button } from '../../channels/telegram/keyboards.j
 import type { MessageKey } from '../../i18n/index.js';
 import { findIncident } from '../../db/repositories/incident.repository.js';
 import { findStaffByIds } from '../../db/repositories/org.repository.js';
-import { publicReleases } from '../../db/schema.js';
 import {
   canApproveRelease,
   canDraftRelease,
@@ -20,8 +20,10 @@ import {
   canReviewRelease,
   canSeeRelease,
   canSendBackRelease,
+  MAX_RELEASE_CHARS,
   MAX_SEND_BACK_COMMENT_CHARS,
   mayTakeReleaseStep,
+  RELEASE_STATES,
   ReleaseError,
   sendBackCommentRefusal,
   sendBackRefusal,
@@ -31,8 +33,12 @@ import {
 import { canSeeOffice } from '../../domain/roles.js';
 import { formatLocal } from '../../domain/time.js';
 import { ServiceRefusal } from '../../services/errors.js';
-import { approveRelease, draftRelease, editRelease, findRelease, markReleased, releasesOf, reviewRelease, sendBackRelease, sendBacksOf, type ReleaseRow } from '../../services/release.service.js';
-import { awaitInput, clearInput, commandArgs, drillMark, incidentByNumber, m, quote, reply, show, type PendingInput, type View } from './common.js';
+import { findRelease, releasesInStates, releasesOf, sendBacksOf, type ReleaseRow } from '../../db/repositories/release.repository.js';
+import { approveRelease, draftRelease, editRelease, markReleased, reviewRelease, sendBackRelease } from '../../services/release.service.js';
+import type { Flow, FlowEngine, FlowEnv } from '../engine.js';
+import { refusalText } from '../refusals.js';
+import { textStep } from '../steps/index.js';
+import { commandArgs, drillMark, incidentByNumber, m, quote, reply, show, type View } from './common.js';
 
 /** Earlier send-backs listed on the card; the rest are counted. */
 const EARLIER_SHOWN = 3;
@@ -84,9 +90,67 @@ async function releasesWaiting(ctx: BotContext): Promise<ReleaseRow[]> {
   if (canReviewRelease(actor)) states.push('draft');
   if (canApproveRelease(actor)) states.push('reviewed');
   if (canMarkReleased(actor)) states.push('approved');
-  if (states.length === 0) return [];
-  return ctx.deps.db.select().from(publicReleases).where(inArray(publicReleases.state, states)).orderBy(desc(publicReleases.createdAt)).limit(10);
+  return releasesInStates(ctx.deps.db, states, 10);
 }
+
+export const releaseData = z.object({
+  number: z.string().max(20),
+  incidentId: z.uuid().optional(),
+  releaseId: z.uuid().optional(),
+  /** The release's state when the send-back was asked for. */
+  state: z.enum(RELEASE_STATES).optional(),
+});
+export type ReleaseData = z.infer<typeof releaseData>;
+
+/** The id a step's use case needs; a form started without it cannot go on. */
+function needed(id: string | undefined): string {
+  if (!id) throw new ServiceRefusal('not_found');
+  return id;
+}
+
+/** What was done, then the card as it stands now. */
+function told(env: FlowEnv, done: MessageKey, row: ReleaseRow) {
+  return async () => {
+    await env.ctx.reply(env.say(done));
+    await reply(env.ctx, await renderReleaseCard(env.ctx, row));
+  };
+}
+
+/** The text of a new release (`draft`), a new text for one (`edit`), or why it is sent back (`send_back`). */
+export const releaseFlow: Flow<ReleaseData> = {
+  name: 'release',
+  version: 1,
+  data: releaseData,
+  steps: {
+    draft: textStep<ReleaseData>({
+      prompt: (env, data) => ({ text: env.say('rel.draft_prompt', { number: data.number }) }),
+      blank: 'flow.text_expected',
+      max: MAX_RELEASE_CHARS,
+      quiet: true,
+      then: (env, data, text) => ({
+        finish: async () => told(env, 'rel.drafted', await draftRelease(env.deps, env.who.actor, needed(data.incidentId), text)),
+      }),
+    }),
+    edit: textStep<ReleaseData>({
+      prompt: (env) => ({ text: env.say('rel.edit_prompt') }),
+      blank: 'flow.text_expected',
+      max: MAX_RELEASE_CHARS,
+      quiet: true,
+      then: (env, data, text) => ({
+        finish: async () => told(env, 'rel.edited', await editRelease(env.deps, env.who.actor, needed(data.releaseId), text)),
+      }),
+    }),
+    send_back: {
+      prompt: (env, data) => ({ text: env.say('rel.send_back_prompt', { number: data.number, max: MAX_SEND_BACK_COMMENT_CHARS }) }),
+      onText: (env, data, text) => {
+        // An empty or too long reason: the chat keeps waiting for a better one.
+        const problem = sendBackCommentRefusal(text);
+        if (problem) return { stay: true, redraw: false, error: refusalText(env.lang, new ReleaseError(problem, data.state ?? 'draft', 'send_back')) };
+        return { finish: async () => told(env, 'rel.sent_back', await sendBackRelease(env.deps, env.who.actor, needed(data.releaseId), text.trim())) };
+      },
+    },
+  },
+};
 
 export async function onReleaseCommand(ctx: BotContext): Promise<void> {
   const arg = commandArgs(ctx);
@@ -113,23 +177,22 @@ export async function onReleaseCommand(ctx: BotContext): Promise<void> {
   for (const r of waiting) await reply(ctx, await renderReleaseCard(ctx, r));
 }
 
-export async function onReleaseButton(ctx: BotContext, cb: CallbackData): Promise<void> {
+export async function onReleaseButton(ctx: BotContext, engine: FlowEngine, cb: CallbackData): Promise<void> {
   if (!cb.i || !cb.k) throw new ServiceRefusal('invalid_input');
   const actor = ctx.who!.actor;
   if (cb.k === 'new') {
     const incident = await findIncident(ctx.deps.db, cb.i);
     if (!incident || !canSeeOffice(actor, incident.officeUnitId)) throw new ServiceRefusal('not_found');
     if (!canDraftRelease(actor)) throw new ServiceRefusal('not_permitted');
-    await awaitInput(ctx, { kind: 'rel_draft', incidentId: incident.id });
-    await reply(ctx, { text: `${m(ctx, 'rel.draft_prompt', { number: incident.number })}\n\n${m(ctx, 'ai.cancel_hint')}` });
+    await engine.start(ctx, releaseFlow, 'draft', { number: incident.number, incidentId: incident.id });
     return;
   }
   if (cb.k === 'edit') {
     const row = await findRelease(ctx.deps.db, cb.i);
-    if (!row) throw new ServiceRefusal('not_found');
+    const incident = row ? await findIncident(ctx.deps.db, row.incidentId) : undefined;
+    if (!row || !incident) throw new ServiceRefusal('not_found');
     if (!canDraftRelease(actor)) throw new ServiceRefusal('not_permitted');
-    await awaitInput(ctx, { kind: 'rel_edit', releaseId: row.id });
-    await reply(ctx, { text: `${m(ctx, 'rel.edit_prompt')}\n\n${m(ctx, 'ai.cancel_hint')}` });
+    await engine.start(ctx, releaseFlow, 'edit', { number: incident.number, releaseId: row.id });
     return;
   }
   if (cb.k === 'ret') {
@@ -139,8 +202,7 @@ export async function onReleaseButton(ctx: BotContext, cb: CallbackData): Promis
     // Refused now rather than after the user typed a reason; the service checks again on the answer.
     const refusal = sendBackRefusal(row.state as ReleaseState, actor);
     if (refusal) throw new ReleaseError(refusal, row.state as ReleaseState, 'send_back');
-    await awaitInput(ctx, { kind: 'rel_return', releaseId: row.id });
-    await reply(ctx, { text: `${m(ctx, 'rel.send_back_prompt', { number: incident.number, max: MAX_SEND_BACK_COMMENT_CHARS })}\n\n${m(ctx, 'ai.cancel_hint')}` });
+    await engine.start(ctx, releaseFlow, 'send_back', { number: incident.number, releaseId: row.id, state: row.state as ReleaseState });
     return;
   }
   if (cb.k === 'card') {
@@ -155,25 +217,4 @@ export async function onReleaseButton(ctx: BotContext, cb: CallbackData): Promis
   const row = await step(ctx.deps, actor, cb.i);
   await answerCallback(ctx, m(ctx, `rel.done.${row.state}` as MessageKey));
   await show(ctx, await renderReleaseCard(ctx, row));
-}
-
-export async function onReleaseInput(ctx: BotContext, input: Extract<PendingInput, { kind: 'rel_draft' | 'rel_edit' | 'rel_return' }>, text: string): Promise<void> {
-  const actor = ctx.who!.actor;
-  if (input.kind === 'rel_return') {
-    // An empty or too long reason: the chat keeps waiting for a better one.
-    const problem = sendBackCommentRefusal(text);
-    if (problem) {
-      await ctx.reply(m(ctx, `rel.refuse.${problem}` as MessageKey, { max: MAX_SEND_BACK_COMMENT_CHARS }));
-      return;
-    }
-    const row = await sendBackRelease(ctx.deps, actor, input.releaseId, text);
-    await clearInput(ctx);
-    await ctx.reply(m(ctx, 'rel.sent_back'));
-    await reply(ctx, await renderReleaseCard(ctx, row));
-    return;
-  }
-  const row = input.kind === 'rel_draft' ? await draftRelease(ctx.deps, actor, input.incidentId, text) : await editRelease(ctx.deps, actor, input.releaseId, text);
-  await clearInput(ctx);
-  await ctx.reply(m(ctx, input.kind === 'rel_draft' ? 'rel.drafted' : 'rel.edited'));
-  await reply(ctx, await renderReleaseCard(ctx, row));
 }

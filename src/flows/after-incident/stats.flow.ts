@@ -1,8 +1,9 @@
 /**
  * /stats: choose a month, read the figures per office and per person (drills left out), open the
  * accountability register (迟报、谎报、瞒报、未完成的处置步骤) with its evidence, export either as CSV. /finding <number>
- * records a false or concealed report by hand.
+ * records a false or concealed report by hand, in a form of the engine: which, whose, and the reason.
  */
+import { z } from 'zod';
 import { answerCallback, type BotContext } from '../../channels/telegram/context.js';
 import type { CallbackData } from '../../channels/telegram/callback-data.js';
 import { escapeHtml, fitMessage } from '../../channels/telegram/html.js';
@@ -27,7 +28,9 @@ import {
   visibleStats,
 } from '../../services/accountability.service.js';
 import { ServiceRefusal } from '../../services/errors.js';
-import { awaitInput, clearInput, commandArgs, incidentByNumber, m, reply, sendFile, show, type PendingInput, type View } from './common.js';
+import type { Flow, FlowEngine } from '../engine.js';
+import { choiceStep, textStep } from '../steps/index.js';
+import { commandArgs, incidentByNumber, m, reply, sendFile, show, type View } from './common.js';
 
 /** How many months back /stats offers. */
 const MONTHS_OFFERED = 6;
@@ -157,7 +160,76 @@ export async function onStatsButton(ctx: BotContext, cb: CallbackData): Promise<
 
 const canRecordFindings = (ctx: BotContext) => isSection(ctx.who!.actor) || isLeader(ctx.who!.actor);
 
-export async function onFindingCommand(ctx: BotContext): Promise<void> {
+/** The longest reason, in characters (as the accountability use case checks). */
+const MAX_FINDING_REASON = 2000;
+
+export const findingData = z.object({
+  incidentId: z.uuid(),
+  number: z.string().max(20),
+  rule: z.enum(['false_report', 'concealed_report']).optional(),
+  who: z.enum(['office', 'reporter']).optional(),
+});
+export type FindingData = z.infer<typeof findingData>;
+
+const ruleName = (ctx: BotContext, rule: string) => m(ctx, `acct.rule.${rule}` as MessageKey);
+
+/** 谎报 or 瞒报 (`rule`), the office's or the reporter's (`who`), and why (`reason`). */
+export const findingFlow: Flow<FindingData> = {
+  name: 'finding',
+  version: 1,
+  data: findingData,
+  steps: {
+    rule: choiceStep<FindingData>({
+      ask: (env, data) => env.say('acct.finding_rule', { number: data.number }),
+      choices: (env) => [
+        { key: 'false_report', text: env.say('acct.cat.false') },
+        { key: 'concealed_report', text: env.say('acct.cat.concealed') },
+      ],
+      perRow: 2,
+      then: (_env, data, { key }) => ({ next: 'who', data: { ...data, rule: key === 'false_report' ? 'false_report' : 'concealed_report' } }),
+    }),
+    who: choiceStep<FindingData>({
+      ask: (env, data) => env.say('acct.finding_who', { number: data.number, rule: ruleName(env.ctx, data.rule ?? '') }),
+      choices: async (env, data) => {
+        const incident = await findIncident(env.deps.db, data.incidentId);
+        if (!incident) throw new ServiceRefusal('not_found');
+        const [office, reporter] = await Promise.all([findUnit(env.deps.db, incident.officeUnitId), findStaffById(env.deps.db, incident.reporterStaffId)]);
+        return [
+          { key: 'office', text: env.say('acct.who_office', { name: office?.name ?? '' }) },
+          { key: 'reporter', text: env.say('acct.who_reporter', { name: reporter?.name ?? '' }) },
+        ];
+      },
+      then: (_env, data, { key }) => ({ next: 'reason', data: { ...data, who: key === 'reporter' ? 'reporter' : 'office' } }),
+    }),
+    reason: textStep<FindingData>({
+      prompt: (env, data) => ({ text: env.say('acct.finding_reason', { number: data.number }) }),
+      blank: 'flow.text_expected',
+      max: MAX_FINDING_REASON,
+      quiet: true,
+      // The finding is recorded with the incident's timeline as its evidence.
+      then: (env, data, reason) => ({
+        finish: async () => {
+          const incident = await findIncident(env.deps.db, data.incidentId);
+          if (!incident || !data.rule || !data.who) throw new ServiceRefusal('not_found');
+          const auditIds = await incidentAuditIds(env.deps.db, incident.id);
+          const row = await recordFinding(env.deps, env.who.actor, {
+            incidentId: incident.id,
+            rule: data.rule,
+            staffId: data.who === 'reporter' ? incident.reporterStaffId : null,
+            unitId: incident.officeUnitId,
+            reason,
+            evidence: { auditIds, stepIds: [], updateIds: [], absenceIds: [], dates: [] },
+          });
+          return async () => {
+            await env.ctx.reply(env.say('acct.finding_recorded', { number: incident.number, rule: ruleName(env.ctx, row.rule), count: auditIds.length }));
+          };
+        },
+      }),
+    }),
+  },
+};
+
+export async function onFindingCommand(ctx: BotContext, engine: FlowEngine): Promise<void> {
   if (!canRecordFindings(ctx)) throw new ServiceRefusal('not_permitted');
   const arg = commandArgs(ctx);
   const incident = await incidentByNumber(ctx, arg);
@@ -166,51 +238,5 @@ export async function onFindingCommand(ctx: BotContext): Promise<void> {
     return;
   }
   if (incident.isDrill) throw new ServiceRefusal('invalid_input', 'drill');
-  await reply(ctx, {
-    text: m(ctx, 'acct.finding_rule', { number: incident.number }),
-    reply_markup: markup([
-      [button(m(ctx, 'acct.cat.false'), { a: 'acct', i: incident.id, k: 'f' }), button(m(ctx, 'acct.cat.concealed'), { a: 'acct', i: incident.id, k: 'c' })],
-    ]),
-  });
-}
-
-export async function onFindingButton(ctx: BotContext, cb: CallbackData): Promise<void> {
-  if (!canRecordFindings(ctx)) throw new ServiceRefusal('not_permitted');
-  const incident = cb.i ? await findIncident(ctx.deps.db, cb.i) : undefined;
-  if (!incident) throw new ServiceRefusal('not_found');
-  // Short keys keep the button within 64 bytes: `f`/`c` (false, concealed), then `.o`/`.r` (office, reporter).
-  const [code, whoCode] = (cb.k ?? '').split('.') as [string, string | undefined];
-  const rule = code === 'f' ? 'false_report' : code === 'c' ? 'concealed_report' : undefined;
-  if (!rule) throw new ServiceRefusal('invalid_input');
-  const who = whoCode === undefined ? undefined : whoCode === 'o' ? 'office' : whoCode === 'r' ? 'reporter' : 'invalid';
-  if (!who) {
-    const [office, reporter] = await Promise.all([findUnit(ctx.deps.db, incident.officeUnitId), findStaffById(ctx.deps.db, incident.reporterStaffId)]);
-    return show(ctx, {
-      text: m(ctx, 'acct.finding_who', { number: incident.number, rule: m(ctx, `acct.rule.${rule}` as MessageKey) }),
-      reply_markup: markup([
-        [button(m(ctx, 'acct.who_office', { name: office?.name ?? '' }), { a: 'acct', i: incident.id, k: `${code}.o` })],
-        [button(m(ctx, 'acct.who_reporter', { name: reporter?.name ?? '' }), { a: 'acct', i: incident.id, k: `${code}.r` })],
-      ]),
-    });
-  }
-  if (who !== 'office' && who !== 'reporter') throw new ServiceRefusal('invalid_input');
-  await awaitInput(ctx, { kind: 'finding_reason', incidentId: incident.id, rule, who });
-  await show(ctx, { text: `${m(ctx, 'acct.finding_reason', { number: incident.number })}\n\n${m(ctx, 'ai.cancel_hint')}` });
-}
-
-/** The reason typed: the finding is recorded with the incident's timeline as its evidence. */
-export async function onFindingInput(ctx: BotContext, input: Extract<PendingInput, { kind: 'finding_reason' }>, text: string): Promise<void> {
-  const incident = await findIncident(ctx.deps.db, input.incidentId);
-  if (!incident) throw new ServiceRefusal('not_found');
-  const auditIds = await incidentAuditIds(ctx.deps.db, incident.id);
-  const row = await recordFinding(ctx.deps, ctx.who!.actor, {
-    incidentId: incident.id,
-    rule: input.rule,
-    staffId: input.who === 'reporter' ? incident.reporterStaffId : null,
-    unitId: incident.officeUnitId,
-    reason: text,
-    evidence: { auditIds, stepIds: [], updateIds: [], absenceIds: [], dates: [] },
-  });
-  await clearInput(ctx);
-  await ctx.reply(m(ctx, 'acct.finding_recorded', { number: incident.number, rule: m(ctx, `acct.rule.${row.rule}` as MessageKey), count: auditIds.length }));
+  await engine.start(ctx, findingFlow, 'rule', { incidentId: incident.id, number: incident.number });
 }

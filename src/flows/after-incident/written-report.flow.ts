@@ -2,14 +2,25 @@
  * The written report in the chat: /wr lists the reports waiting on you (or opens one by incident number);
  * the card shows where the report stands, each section and the sign-offs, and offers what you may do at
  * this stage — edit a section (the next message replaces it, as a new version), submit, approve, return
- * with a comment, download the .docx.
+ * with a comment, download the .docx. The section's text and the comment are typed into a form of the engine.
  */
+import { z } from 'zod';
 import { answerCallback, type BotContext } from '../../channels/telegram/context.js';
 import type { CallbackData } from '../../channels/telegram/callback-data.js';
 import { escapeHtml, truncate } from '../../channels/telegram/html.js';
 import { button, grid, markup, type Button } from '../../channels/telegram/keyboards.js';
 import type { MessageKey } from '../../i18n/index.js';
-import { isReportSectionKey, SIGNOFF_CHAIN, canEditAt, canSignAt, signoffWording, type ReportSectionKey, type SignoffDecision, type WrittenReportStage } from '../../domain/written-report.js';
+import {
+  canEditAt,
+  canSignAt,
+  isReportSectionKey,
+  MAX_SECTION_CHARS,
+  REPORT_SECTION_KEYS,
+  SIGNOFF_CHAIN,
+  signoffWording,
+  type SignoffDecision,
+  type WrittenReportStage,
+} from '../../domain/written-report.js';
 import { formatLocal } from '../../domain/time.js';
 import type { EpidemicScenario, IncidentType } from '../../domain/incident-types.js';
 import { typeLabel } from '../../reports/docx/written-report.docx.js';
@@ -26,7 +37,9 @@ import {
   type WrittenReportView,
 } from '../../services/written-report.service.js';
 import { ServiceRefusal } from '../../services/errors.js';
-import { awaitInput, clearInput, commandArgs, drillMark, incidentByNumber, m, quote, reply, sendFile, show, type PendingInput, type View } from './common.js';
+import type { Flow, FlowEngine, FlowEnv } from '../engine.js';
+import { textStep } from '../steps/index.js';
+import { commandArgs, drillMark, incidentByNumber, m, quote, reply, sendFile, show, type View } from './common.js';
 
 const stageName = (ctx: BotContext, stage: WrittenReportStage) => m(ctx, `wr.stage.${stage}` as MessageKey);
 const sectionName = (ctx: BotContext, key: string) => m(ctx, `wr.section.${key}` as MessageKey);
@@ -99,6 +112,68 @@ async function readable(ctx: BotContext, reportId: string): Promise<WrittenRepor
   return view;
 }
 
+export const writtenReportData = z.object({
+  reportId: z.uuid(),
+  number: z.string().max(20),
+  /** The version the card showed: an edit or a return against a newer one is refused as stale. */
+  version: z.number().int(),
+  section: z.enum(REPORT_SECTION_KEYS).optional(),
+});
+export type WrittenReportData = z.infer<typeof writtenReportData>;
+
+/** What was done, then the card as it stands now. */
+function told(env: FlowEnv, text: string, view: WrittenReportView) {
+  return async () => {
+    await env.ctx.reply(text);
+    await reply(env.ctx, renderReportCard(env.ctx, view));
+  };
+}
+
+/** A section's new text (`edit`), or the comment it is returned with (`return`). */
+export const writtenReportFlow: Flow<WrittenReportData> = {
+  name: 'written_report',
+  version: 1,
+  data: writtenReportData,
+  steps: {
+    edit: textStep<WrittenReportData>({
+      prompt: async (env, data) => {
+        const view = await readable(env.ctx, data.reportId);
+        const section = data.section ?? '';
+        const current = (view.body[section as keyof typeof view.body] ?? '').trim();
+        return {
+          text: [
+            env.say('wr.edit_prompt', { section: escapeHtml(sectionName(env.ctx, section)), number: data.number }),
+            current ? `<blockquote expandable>${quote(current, 3000)}</blockquote>` : env.say('wr.edit_empty'),
+          ].join('\n\n'),
+        };
+      },
+      blank: 'flow.text_expected',
+      max: MAX_SECTION_CHARS,
+      quiet: true,
+      then: (env, data, text) => ({
+        finish: async () => {
+          if (!data.section) throw new ServiceRefusal('not_found');
+          const section = data.section;
+          const view = await editWrittenReport(env.deps, env.who.actor, data.reportId, { [section]: text }, data.version);
+          return told(env, env.say('wr.saved', { section: sectionName(env.ctx, section), version: view.report.currentVersion }), view);
+        },
+      }),
+    }),
+    return: textStep<WrittenReportData>({
+      prompt: (env, data) => ({ text: env.say('wr.return_prompt', { number: data.number }) }),
+      blank: 'flow.text_expected',
+      max: MAX_SECTION_CHARS,
+      quiet: true,
+      then: (env, data, text) => ({
+        finish: async () => {
+          const result = await returnWrittenReport(env.deps, env.who.actor, data.reportId, text, data.version);
+          return told(env, env.say('wr.done_returned', { stage: stageName(env.ctx, result.view.stage) }), result.view);
+        },
+      }),
+    }),
+  },
+};
+
 /** /wr [number]: one report's card, or the list of those waiting on you. */
 export async function onWrittenReportCommand(ctx: BotContext): Promise<void> {
   const arg = commandArgs(ctx);
@@ -139,7 +214,7 @@ export async function onWrittenReportCommand(ctx: BotContext): Promise<void> {
 }
 
 /** A button on a report card. */
-export async function onWrittenReportButton(ctx: BotContext, cb: CallbackData): Promise<void> {
+export async function onWrittenReportButton(ctx: BotContext, engine: FlowEngine, cb: CallbackData): Promise<void> {
   if (!cb.i || !cb.k) throw new ServiceRefusal('invalid_input');
   const actor = ctx.who!.actor;
   const reportId = cb.i;
@@ -162,21 +237,12 @@ export async function onWrittenReportButton(ctx: BotContext, cb: CallbackData): 
     const section = cb.k.slice(2);
     if (!isReportSectionKey(section) || !view.sections.some((s) => s.key === section)) throw new ServiceRefusal('invalid_input');
     if (!canEditAt(actor, view.stage, view.incident.officeUnitId)) throw new ServiceRefusal('not_permitted');
-    await awaitInput(ctx, { kind: 'wr_edit', reportId, section, version: view.report.currentVersion });
-    const current = (view.body[section] ?? '').trim();
-    await reply(ctx, {
-      text: [
-        m(ctx, 'wr.edit_prompt', { section: escapeHtml(sectionName(ctx, section)), number: view.incident.number }),
-        current ? `<blockquote expandable>${quote(current, 3000)}</blockquote>` : m(ctx, 'wr.edit_empty'),
-        m(ctx, 'ai.cancel_hint'),
-      ].join('\n\n'),
-    });
+    await engine.start(ctx, writtenReportFlow, 'edit', { reportId, number: view.incident.number, version: view.report.currentVersion, section });
     return;
   }
   if (cb.k === 'ret') {
     if (!canSignAt(actor, view.stage, view.incident.officeUnitId) || view.stage === 'office') throw new ServiceRefusal('not_permitted');
-    await awaitInput(ctx, { kind: 'wr_return', reportId, version: view.report.currentVersion });
-    await reply(ctx, { text: `${m(ctx, 'wr.return_prompt', { number: view.incident.number })}\n\n${m(ctx, 'ai.cancel_hint')}` });
+    await engine.start(ctx, writtenReportFlow, 'return', { reportId, number: view.incident.number, version: view.report.currentVersion });
     return;
   }
   if (cb.k === 'sub' || cb.k === 'ok') {
@@ -186,21 +252,4 @@ export async function onWrittenReportButton(ctx: BotContext, cb: CallbackData): 
     return;
   }
   throw new ServiceRefusal('invalid_input');
-}
-
-/** The text the user sent for a section or as a return comment. */
-export async function onWrittenReportInput(ctx: BotContext, input: Extract<PendingInput, { kind: 'wr_edit' | 'wr_return' }>, text: string): Promise<void> {
-  const actor = ctx.who!.actor;
-  if (input.kind === 'wr_edit') {
-    const section = input.section as ReportSectionKey;
-    const view = await editWrittenReport(ctx.deps, actor, input.reportId, { [section]: text }, input.version);
-    await clearInput(ctx);
-    await ctx.reply(m(ctx, 'wr.saved', { section: sectionName(ctx, section), version: view.report.currentVersion }));
-    await reply(ctx, renderReportCard(ctx, view));
-    return;
-  }
-  const result = await returnWrittenReport(ctx.deps, actor, input.reportId, text, input.version);
-  await clearInput(ctx);
-  await ctx.reply(m(ctx, 'wr.done_returned', { stage: stageName(ctx, result.view.stage) }));
-  await reply(ctx, renderReportCard(ctx, result.view));
 }

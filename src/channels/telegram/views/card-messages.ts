@@ -1,29 +1,18 @@
 /**
- * Where each chat's card of an incident is (incident_cards), and sending or redrawing it: a press on the
- * card edits that message; opening the card again moves it to the bottom of the chat and leaves a
- * one-line pointer where it was, so there is one live card per incident per chat.
+ * Sending or redrawing each chat's card of an incident (where it is: the card-message repository): a
+ * press on the card edits that message; opening the card again moves it to the bottom of the chat and
+ * leaves a one-line pointer where it was, so there is one live card per incident per chat.
  */
 import { loggableError } from '../log-safe.js';
-import { and, eq } from 'drizzle-orm';
 import type { Telegram } from 'telegraf';
-import type { Executor } from '../../../db/client.js';
-import { incidentCards } from '../../../db/schema.js';
+import { cardMessageOf, recordCardMessage } from '../../../db/repositories/card-message.repository.js';
 import type { Actor } from '../../../domain/index.js';
 import { chatKindOf, type BotContext, type BotDeps } from '../context.js';
 import { t, type Lang } from '../../../i18n/index.js';
 import { loadIncidentCardView, renderIncidentCard, type CardFocus } from './incident-card.js';
 
-export async function cardMessageOf(db: Executor, incidentId: string, chatId: number) {
-  const [row] = await db.select().from(incidentCards).where(and(eq(incidentCards.incidentId, incidentId), eq(incidentCards.chatId, chatId)));
-  return row;
-}
-
-export async function recordCardMessage(db: Executor, incidentId: string, chatId: number, messageId: number, drawnVersion: number, now: Date): Promise<void> {
-  await db
-    .insert(incidentCards)
-    .values({ incidentId, chatId, messageId, drawnVersion, updatedAt: now })
-    .onConflictDoUpdate({ target: [incidentCards.incidentId, incidentCards.chatId], set: { messageId, drawnVersion, updatedAt: now } });
-}
+// Still exported from here for the channel index, which re-exports them.
+export { cardMessageOf, recordCardMessage };
 
 /** Telegram answers 400 "message is not modified" to an edit that changes nothing: that is success. */
 export function isNotModified(err: unknown): boolean {

@@ -1,15 +1,15 @@
 /**
  * The incident card: one message per incident per chat, edited in place. `loadIncidentCardView` reads
- * everything the card shows; `renderIncidentCard` is pure and turns it into Telegram HTML and the
- * buttons this viewer may use. The notifications send and edit cards for the chain with the same two.
+ * what the card shows (the incident timeline read model and the pending timers); `renderIncidentCard`
+ * is pure and turns it into Telegram HTML and the buttons this viewer may use. The notifications send
+ * and edit cards for the chain with the same two.
  */
-import { and, desc, eq, inArray } from 'drizzle-orm';
 import type { InlineKeyboardMarkup } from 'telegraf/types';
-import type { Database, Executor } from '../../../db/client.js';
+import type { Executor } from '../../../db/client.js';
 import type { PiiCipher } from '../../../db/pii-crypto.js';
-import { findIncident, stepsOf, type IncidentRow, type StepRow } from '../../../db/repositories/incident.repository.js';
-import { pendingTimers } from '../../../db/repositories/timer.repository.js';
-import { incidentRoles, incidentUpdates, searchAttempts, staff, subjects, units } from '../../../db/schema.js';
+import { loadIncidentTimeline, type IncidentTimelineView } from '../../../db/read-models/incident-timeline.js';
+import type { IncidentRow, StepRow } from '../../../db/repositories/incident.repository.js';
+import { pendingTimers, type TimerRow } from '../../../db/repositories/timer.repository.js';
 import {
   canAcknowledge,
   canAssignAnyRole,
@@ -87,42 +87,25 @@ export const PROCURATORATE_STEP = 'notify_procuratorate';
 /** How 上报上一级 / 通报检察院 may have been done. */
 export const REPORT_HOWS = ['phone', 'written', 'system'] as const;
 
-export async function loadIncidentCardView(db: Database | Executor, incidentId: string, cipher: PiiCipher): Promise<IncidentCardView | undefined> {
-  const incident = await findIncident(db, incidentId);
-  if (!incident) return undefined;
-  const [steps, roles, updates, timers, attempts, officeRows, subjectRows] = await Promise.all([
-    stepsOf(db, incidentId),
-    db.select({ role: incidentRoles.role, staffId: incidentRoles.staffId }).from(incidentRoles).where(eq(incidentRoles.incidentId, incidentId)).orderBy(incidentRoles.at),
-    db
-      .select()
-      .from(incidentUpdates)
-      .where(and(eq(incidentUpdates.incidentId, incidentId), eq(incidentUpdates.kind, 'progress')))
-      .orderBy(desc(incidentUpdates.at))
-      .limit(1),
-    pendingTimers(db, { incidentId }),
-    db.select().from(searchAttempts).where(eq(searchAttempts.incidentId, incidentId)).orderBy(searchAttempts.at),
-    db.select({ name: units.name, nameEn: units.nameEn }).from(units).where(eq(units.id, incident.officeUnitId)),
-    incident.subjectId ? db.select().from(subjects).where(eq(subjects.id, incident.subjectId)) : Promise.resolve([]),
-  ]);
-  const last = updates[0];
-  const ids = new Set<string>([incident.reporterStaffId]);
-  for (const id of [incident.acknowledgedByStaffId, incident.closedByStaffId, last?.staffId]) if (id) ids.add(id);
-  for (const s of steps) if (s.doneByStaffId) ids.add(s.doneByStaffId);
-  for (const r of roles) ids.add(r.staffId);
-  const names = await db.select({ id: staff.id, name: staff.name }).from(staff).where(inArray(staff.id, [...ids]));
-  const subjectRow = subjectRows[0];
+export async function loadIncidentCardView(db: Executor, incidentId: string, cipher: PiiCipher): Promise<IncidentCardView | undefined> {
+  const [timeline, timers] = await Promise.all([loadIncidentTimeline(db, incidentId, { audit: false }), pendingTimers(db, { incidentId })]);
+  return timeline ? cardViewOf(timeline, timers, cipher) : undefined;
+}
+
+/** What the card shows of the timeline: the latest 续报 only, the subject decrypted, the deadlines still ahead. */
+function cardViewOf(timeline: IncidentTimelineView, timers: readonly TimerRow[], cipher: PiiCipher): IncidentCardView {
+  const last = timeline.updates.filter((u) => u.kind === 'progress').at(-1);
+  const subject = timeline.subject;
   return {
-    incident,
-    steps,
-    roles,
+    incident: timeline.incident,
+    steps: timeline.steps,
+    roles: timeline.roles.map((r) => ({ role: r.role, staffId: r.staffId })),
     lastUpdate: last ? { text: last.text, at: last.at, staffId: last.staffId, media: last.media.length } : null,
     pendingTimers: timers.map((x) => ({ kind: x.kind as TimerKind, level: x.level, dueAt: x.dueAt, target: x.target as TimerTarget })),
-    subject: subjectRow
-      ? { code: subjectRow.code, name: cipher.decrypt(subjectRow.nameEnc), idNumber: subjectRow.idNumberEnc ? cipher.decrypt(subjectRow.idNumberEnc) : null }
-      : null,
-    office: officeRows[0],
-    staffNames: Object.fromEntries(names.map((n) => [n.id, n.name])),
-    searchAttempts: attempts.map((a) => ({ method: a.method, result: a.result, found: a.found, at: a.at })),
+    subject: subject ? { code: subject.code, name: cipher.decrypt(subject.nameEnc), idNumber: subject.idNumberEnc ? cipher.decrypt(subject.idNumberEnc) : null } : null,
+    office: timeline.office,
+    staffNames: timeline.staffNames,
+    searchAttempts: timeline.searchAttempts.map((a) => ({ method: a.method, result: a.result, found: a.found, at: a.at })),
   };
 }
 

@@ -7,8 +7,8 @@
  */
 import { eq } from 'drizzle-orm';
 import type { z } from 'zod';
-import type { Executor } from '../db/client.js';
-import { flowStates } from '../db/schema.js';
+import type { Executor } from '../client.js';
+import { flowStates } from '../schema.js';
 
 export interface FlowState<D = unknown> {
   flow: string;

@@ -1,50 +1,10 @@
 /**
- * The two gates every Telegram update passes before a handler sees it: one at a time per chat (a
- * PostgreSQL advisory lock, so two quick taps never race, even across several bot processes), and
- * handled once (update_id recorded in PostgreSQL once its handling finished, so a redelivery is
- * dropped whether it comes by webhook or polling, at once or later — and an update whose handling
- * failed because the database was away is handled when Telegram delivers it again).
+ * One update at a time per chat: a PostgreSQL advisory lock, so two quick taps never race, even across
+ * several bot processes. The other gate every Telegram update passes, handled once, is
+ * repositories/processed-updates.repository.ts.
  */
-import { eq, lt } from 'drizzle-orm';
 import type postgres from 'postgres';
-import type { Executor } from '../db/client.js';
-import { processedUpdates } from '../db/schema.js';
 import { isDatabaseUnavailable } from './database-unavailable.js';
-
-/**
- * Records an update id; true for the first delivery only. Two concurrent deliveries meet at the primary
- * key: the second waits for the first to commit and then inserts nothing. For updates that cannot be
- * serialised per chat (no chat, no sender), claimed before handling.
- */
-export async function claimUpdate(db: Executor, updateId: number, now: Date): Promise<boolean> {
-  const rows = await db.insert(processedUpdates).values({ updateId, receivedAt: now }).onConflictDoNothing().returning({ id: processedUpdates.updateId });
-  return rows.length > 0;
-}
-
-/** Whether an update was handled already. Checked under the chat's lock, so a concurrent duplicate waits for the first. */
-export async function wasUpdateHandled(db: Executor, updateId: number): Promise<boolean> {
-  const rows = await db.select({ id: processedUpdates.updateId }).from(processedUpdates).where(eq(processedUpdates.updateId, updateId)).limit(1);
-  return rows.length > 0;
-}
-
-/** Records an update as handled, once its handling finished (still under the chat's lock). */
-export async function recordUpdateHandled(db: Executor, updateId: number, now: Date): Promise<void> {
-  await db.insert(processedUpdates).values({ updateId, receivedAt: now }).onConflictDoNothing();
-}
-
-/**
- * How long a handled update id is remembered, in milliseconds: two days. Telegram keeps an update for
- * 24 hours at most, so an older id can never be delivered again; and after a week without updates it
- * picks the next id at random, so an id remembered for longer than a week could match a new update and
- * drop it. Two days is well clear of both.
- */
-export const PROCESSED_UPDATE_KEEP_MS = 2 * 86_400_000;
-
-/** Forgets handled update ids recorded before `olderThan`. */
-export async function pruneProcessedUpdates(db: Executor, olderThan: Date): Promise<number> {
-  const rows = await db.delete(processedUpdates).where(lt(processedUpdates.receivedAt, olderThan)).returning({ id: processedUpdates.updateId });
-  return rows.length;
-}
 
 export interface ChatLocks {
   /** Runs fn while holding the chat's lock; other holders of the same chat wait. */

@@ -1,0 +1,17 @@
+/**
+ * Every flow of the bot, on the one engine (./engine.ts): the report and the incident card's forms, the
+ * subjects' and absences' forms, and the after-incident inputs. The engine keeps one state per chat, and
+ * discards a saved state whose flow or version is not listed here.
+ */
+import { absenceFlow } from './absence.flow.js';
+import { AFTER_INCIDENT_FLOWS } from './after-incident/flows.js';
+import { assignFlow } from './assign.flow.js';
+import { closeFlow, falseAlarmFlow } from './close.flow.js';
+import { contactFlow } from './contact.flow.js';
+import { progressFlow } from './progress.flow.js';
+import { reportFlow } from './report.flow.js';
+import { searchFlow } from './search.flow.js';
+import { stepNoteFlow } from './step-note.flow.js';
+import { subjectsFlow } from './subjects.flow.js';
+
+export const FLOWS = [reportFlow, progressFlow, stepNoteFlow, closeFlow, falseAlarmFlow, assignFlow, searchFlow, absenceFlow, contactFlow, subjectsFlow, ...AFTER_INCIDENT_FLOWS] as const;
