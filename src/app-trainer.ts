@@ -13,13 +13,11 @@
  */
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
-import { sql } from 'drizzle-orm';
-import { Telegram } from 'telegraf';
 import { importOrg, parseOrgFile } from './admin/org-import.js';
 import { loadPolicyOverrides } from './admin/policy.js';
 import { importSubjects, parseSubjectsCsv } from './admin/subjects-import.js';
 import type { AppHandle } from './app.js';
-import { sendCard, type BotDeps } from './channels/telegram/index.js';
+import { sendCardFromOutside, type BotDeps } from './channels/telegram/index.js';
 import type { Config } from './config.js';
 import { connectDatabase, migrateDatabase, type Database, type DbHandle } from './db/client.js';
 import { startEmbeddedPostgres, type EmbeddedDatabase } from './db/embedded.js';
@@ -48,6 +46,7 @@ import { startDrill } from './services/drill.service.js';
 import { emptyChange, type ServiceDeps } from './services/ports.js';
 import { registerAbsence, searchSubjects } from './services/subject.service.js';
 import { fireTimer } from './services/timer.service.js';
+import { truncateProductTables } from './db/repositories/product-tables.repository.js';
 
 // The plan's words the sandbox page shows (the drill picker, the deadlines, the time factor): part of the
 // app's public surface, so the page never reaches into src/domain for them.
@@ -169,10 +168,8 @@ export async function resetSandboxData(
   for (let attempt = 1; ; attempt++) {
     try {
       return await db.transaction(async (tx) => {
-        // not yet: this SQL belongs in src/db, in a repository of its own (it came from src/sandbox as it was).
-        const tables = await tx.execute<{ name: string }>(sql`select tablename as name from pg_tables where schemaname = 'public' and tablename <> 'audit_log' order by tablename`);
-        await tx.execute(sql.raw(`truncate table ${tables.map((t) => `public."${t.name.replace(/"/g, '""')}"`).join(', ')} restart identity`));
-        await appendAudit(tx, { at: opts.now, action: 'sandbox.reset', entity: 'sandbox', data: { tables: tables.length } });
+        const tables = await truncateProductTables(tx);
+        await appendAudit(tx, { at: opts.now, action: 'sandbox.reset', entity: 'sandbox', data: { tables } });
         // The imports open transactions of their own; inside this one they become savepoints.
         const seeded = await seedSandboxOrg(tx as unknown as Database, cipher, opts);
         await opts.whileLocked?.();
@@ -447,7 +444,6 @@ function trainer(app: AppHandle, ground: { db: Database; cipher: PiiCipher; exam
   let persons = ground.persons;
   const botToken = app.config.botToken;
   if (!botToken) throw new Error('the trainer needs the app started with its bot (a BOT_TOKEN)');
-  const telegram = new Telegram(botToken, { apiRoot: app.config.telegramApiRoot });
   const botDeps: BotDeps = { ...deps, logger: app.logger, botToken, telegramApiRoot: app.config.telegramApiRoot, ...(app.config.botUsername ? { botUsername: app.config.botUsername } : {}) };
   return {
     get persons() {
@@ -469,7 +465,7 @@ function trainer(app: AppHandle, ground: { db: Database; cipher: PiiCipher; exam
       const scenario = type === 'epidemic' ? { scenario: where.scenario ?? ('s1' as const) } : {};
       const { incident } = await startDrill(deps, actor, { type, officeUnitId: office?.id ?? officer.unitId, ...scenario });
       // The report flow shows the reporter the card; a drill started here does the same for the section.
-      await sendCard(telegram, botDeps, section.chatId, incident.id, { actor }, section.languageCode === 'en' ? 'en' : 'zh').catch((err: unknown) =>
+      await sendCardFromOutside(botDeps, section.chatId, incident.id, { actor }, section.languageCode === 'en' ? 'en' : 'zh').catch((err: unknown) =>
         log.warn({ err, incidentId: incident.id, incident: incident.number }, 'could not show the drill card to the section'),
       );
       return { incidentNumber: incident.number };

@@ -46,7 +46,7 @@ export type { BotContext, BotDeps, BotPlugin, Identity } from './context.js';
 export { loggableError } from './log-safe.js';
 export { startBot, type RunningBot, type StartBotConfig } from './run.js';
 export { renderIncidentCard, loadIncidentCardView, type IncidentCardView, type CardViewer, type CardFocus, type RenderedCard } from './views/incident-card.js';
-export { sendCard, redrawCardIn, cardMessageOf, recordCardMessage } from './views/card-messages.js';
+export { sendCard, sendCardFromOutside, redrawCardIn, cardMessageOf, recordCardMessage } from './views/card-messages.js';
 
 /** Every flow the bot runs (src/flows/index.ts); the store discards a saved state whose flow or version is not there. */
 export { FLOWS };

@@ -4,7 +4,7 @@
  * leaves a one-line pointer where it was, so there is one live card per incident per chat.
  */
 import { loggableError } from '../log-safe.js';
-import type { Telegram } from 'telegraf';
+import { Telegram } from 'telegraf';
 import { cardMessageOf, recordCardMessage } from '../../../db/repositories/card-message.repository.js';
 import type { Actor } from '../../../domain/index.js';
 import { chatKindOf, type BotContext, type BotDeps } from '../context.js';
@@ -20,6 +20,11 @@ export function isNotModified(err: unknown): boolean {
 }
 
 /** Sends the card as a new message; the previous card in this chat becomes a pointer to it. */
+/** Shows an incident's card in a chat from outside an update (the trainer's drill): a client of its own for the call. */
+export function sendCardFromOutside(deps: BotDeps, chatId: number, incidentId: string, viewer: { actor: Actor; chatKind?: 'private' | 'group' }, lang: Lang): Promise<number | undefined> {
+  return sendCard(new Telegram(deps.botToken, { apiRoot: deps.telegramApiRoot }), deps, chatId, incidentId, viewer, lang);
+}
+
 export async function sendCard(
   telegram: Telegram,
   deps: BotDeps,
