@@ -15,7 +15,8 @@ import { openRealIncidents, pendingRequiredStepCounts, resolvedIncidentsWithRepo
 import { listUnits, loadOrgSnapshot } from '../db/repositories/org.repository.js';
 import { enqueueNotices, type NoticeDraft } from '../db/repositories/outbox.repository.js';
 import { listSubjects } from '../db/repositories/subject.repository.js';
-import { staffNamesByIds, undeliverableSince } from '../db/repositories/undeliverable.repository.js';
+import { staffNamesById } from '../db/repositories/staff.repository.js';
+import { undeliverableSince } from '../db/repositories/undeliverable.repository.js';
 import { addMs, DAY, localDate, resolveTarget, type Criticality, type PositionKind, type Unreceivable } from '../domain/index.js';
 import { policyOf } from './incident.service.js';
 import { emptyChange, type ServiceDeps } from './ports.js';
@@ -58,7 +59,7 @@ export async function undeliverableDigest(db: Executor, now: Date): Promise<Unde
     // Entries come oldest first: the latest reason wins.
     for (const t of e.tried) unreachable.set(t.staffId, t.reason);
   }
-  const names = await staffNamesByIds(db, [...unreachable.keys()]);
+  const names = await staffNamesById(db, [...unreachable.keys()]);
   return {
     notices: entries.length,
     people: [...people.values()].map((p) => ({ ...p, kinds: p.kinds.sort((a, b) => b.count - a.count) })).sort((a, b) => b.count - a.count || a.name.localeCompare(b.name)),

@@ -13,7 +13,7 @@ import { firstUnitOfKind, loadOrgSnapshot, sectionUnitId } from '../db/repositor
 import { enqueueNotices } from '../db/repositories/outbox.repository.js';
 import { cancelTimers } from '../db/repositories/timer.repository.js';
 import { findUnitsByIds } from '../db/repositories/unit.repository.js';
-import { staffNamesByIds } from '../db/repositories/undeliverable.repository.js';
+import { staffNamesById } from '../db/repositories/staff.repository.js';
 import { t, type Lang } from '../i18n/index.js';
 import { drillReminderDue, evaluateDrill, type DrillEvaluation } from '../domain/drill.js';
 import { isOpen, type IncidentStatus } from '../domain/incident-state.js';
@@ -131,7 +131,7 @@ export async function exportDrillEvaluationDocx(
   for (const p of evaluation.people) ids.add(p.staffId);
   for (const f of evaluation.findings) if (f.staffId) ids.add(f.staffId);
   const unitIds = new Set(evaluation.findings.map((f) => f.unitId).filter((x): x is string => !!x));
-  const [people, unitRows, bureau] = await Promise.all([staffNamesByIds(deps.db, [...ids]), findUnitsByIds(deps.db, [...unitIds]), firstUnitOfKind(deps.db, 'bureau')]);
+  const [people, unitRows, bureau] = await Promise.all([staffNamesById(deps.db, [...ids]), findUnitsByIds(deps.db, [...unitIds]), firstUnitOfKind(deps.db, 'bureau')]);
   const names = new Map<string, string>([...people, ...unitRows.map((u) => [u.id, (lang === 'en' ? u.nameEn : null) ?? u.name] as const)]);
   const type = incident!.type as IncidentType;
   const scenario = (incident!.scenario as EpidemicScenario | null) ?? null;

@@ -5,15 +5,9 @@
  */
 import { and, eq, gte, inArray, isNull, lte } from 'drizzle-orm';
 import type { Executor } from '../client.js';
-import { absences, incidentSteps, incidentUpdates, publicReleases, staff, subjects, units, writtenReportSignoffs } from '../schema.js';
+import { absences, incidentSteps, incidentUpdates, publicReleases, subjects, units, writtenReportSignoffs } from '../schema.js';
 
-/** Names of staff by id; unknown ids are left out. */
-export async function staffNamesById(db: Executor, ids: ReadonlyArray<string | null | undefined>): Promise<Map<string, string>> {
-  const wanted = [...new Set(ids.filter((x): x is string => !!x))];
-  if (wanted.length === 0) return new Map();
-  const rows = await db.select({ id: staff.id, name: staff.name }).from(staff).where(inArray(staff.id, wanted));
-  return new Map(rows.map((r) => [r.id, r.name]));
-}
+export { staffNamesById } from './staff.repository.js';
 
 export async function findIncidentUpdate(db: Executor, id: string): Promise<typeof incidentUpdates.$inferSelect | undefined> {
   const [row] = await db.select().from(incidentUpdates).where(eq(incidentUpdates.id, id));

@@ -91,3 +91,11 @@ export async function upsertStaffByCode(db: Executor, s: StaffFromFile, now: Dat
 export async function activeStaffWithChats(db: Executor): Promise<StaffRow[]> {
   return db.select().from(staff).where(and(eq(staff.active, true), isNotNull(staff.chatId)));
 }
+
+/** Names of staff by id; unknown ids (and empty ones) are left out. */
+export async function staffNamesById(db: Executor, ids: ReadonlyArray<string | null | undefined>): Promise<Map<string, string>> {
+  const wanted = [...new Set(ids.filter((x): x is string => !!x))];
+  if (wanted.length === 0) return new Map();
+  const rows = await db.select({ id: staff.id, name: staff.name }).from(staff).where(inArray(staff.id, wanted));
+  return new Map(rows.map((r) => [r.id, r.name]));
+}

@@ -2,7 +2,7 @@
  * Notices nobody could receive (undeliverable_notices): written once per notice by the send path, read by
  * the daily digest (who could not be reached, and what they missed) and by /metrics.
  */
-import { and, eq, gt, inArray, sql } from 'drizzle-orm';
+import { and, eq, gt, sql } from 'drizzle-orm';
 import type { NoticeKind, TriedStaff } from '../../domain/index.js';
 import type { Executor } from '../client.js';
 import { incidents, staff, undeliverableNotices, units } from '../schema.js';
@@ -76,13 +76,6 @@ export async function undeliverableSince(db: Executor, since: Date): Promise<Und
     .where(gt(undeliverableNotices.createdAt, since))
     .orderBy(undeliverableNotices.createdAt);
   return rows.map((r) => ({ ...r, intendedUnit: r.intendedUnit ?? '', tried: (r.tried as TriedStaff[]) ?? [] }));
-}
-
-/** Names of staff by id, for the people a record lists as tried. */
-export async function staffNamesByIds(db: Executor, ids: readonly string[]): Promise<Map<string, string>> {
-  if (ids.length === 0) return new Map();
-  const rows = await db.select({ id: staff.id, name: staff.name }).from(staff).where(inArray(staff.id, [...new Set(ids)]));
-  return new Map(rows.map((r) => [r.id, r.name]));
 }
 
 /** Records written after `since`, by notice kind (for /metrics; counts only). */
