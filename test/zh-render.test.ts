@@ -473,7 +473,8 @@ async function workedAbsconding(outcome: 'found_ordered' | 'found_brought_back',
   return incident;
 }
 
-describe('through the database, in Chinese', () => {
+// The notices are drawn from the incidents and reports the first step makes: the steps keep their order.
+describe('through the database, in Chinese', { shuffle: false }, () => {
   it('the written report prefilled from the timeline, every level signed, as a .docx', async () => {
     const before = found.length;
     const a = await workedAbsconding('found_brought_back', 'written', 'phone');
@@ -604,8 +605,9 @@ describe('through the database, in Chinese', () => {
     for (const f of csvFields((await registerCsvFile(deps, org.actor('section'), '2026-11', 'zh')).data.toString('utf8'))) check('register .csv (served)', f);
     expect(found.slice(before)).toEqual([]);
   });
+});
 
-  it('checked a fair amount of text', () => {
-    expect(checked).toBeGreaterThan(500);
-  });
+// Whatever order the parts ran in: the file as a whole checked a fair amount of text, so a pass means something.
+afterAll(() => {
+  expect(checked).toBeGreaterThan(500);
 });

@@ -116,7 +116,8 @@ afterAll(async () => {
   await under?.stop();
 });
 
-describe('the sandbox page as a drill ground', () => {
+// One sandbox and one browser through a trainer's session, ending in a reset: the steps keep their order.
+describe('the sandbox page as a drill ground', { shuffle: false }, () => {
   it('fits a phone: no sideways scrolling, the header whole, the trainer’s bar first, every pane a tab away', async () => {
     const folded = await measure(phone);
     expect(folded.innerWidth).toBe(PHONE.width);

@@ -35,7 +35,8 @@ afterAll(async () => {
   await under?.stop();
 });
 
-describe('the sandbox page in a browser', () => {
+// One sandbox and one browser, a newcomer's first minutes in order: the steps keep their order.
+describe('the sandbox page in a browser', { shuffle: false }, () => {
   it('shows a pane per person, and the shortened deadlines', async () => {
     await openPage(page, sandbox.url);
     for (const key of ['officer', 'office_head', 'section', 'deputy_director', 'director']) await expect(pane(key).count()).resolves.toBe(1);
