@@ -329,16 +329,28 @@ describe('the layers', () => {
     expect(importersOf((s) => s === 'drizzle-orm' || s.startsWith('drizzle-orm/')).filter((f) => !f.startsWith('db/'))).toEqual([]);
   });
 
-  it('src/domain, src/services, src/jobs, src/reports and src/i18n import no channel', () => {
-    const below = ['domain/', 'services/', 'jobs/', 'reports/', 'i18n/'];
+  it('src/domain, src/services, src/jobs, src/reports, src/i18n, src/views and src/flows import no channel', () => {
+    const below = ['domain/', 'services/', 'jobs/', 'reports/', 'i18n/', 'views/', 'flows/'];
     const found = importersOf((s, rel) => below.some((b) => rel.startsWith(b)) && (landsIn(rel, s, ['channels']) || /^(telegraf|@wecom\/)/.test(s)));
     expect(found).toEqual([]);
   });
 
-  it('telegraf is imported in the Telegram adapter only — and, not yet, in the flows and the ops middleware that wrap its context', () => {
-    // not yet: the flows are still written on telegraf's context (BotContext); the channel port for
-    // what comes in (messages, presses, files) is the next seam. The ops middleware times telegraf's updates.
-    const allowed = (f: string) => f.startsWith('channels/telegram/') || f.startsWith('flows/') || f === 'ops/telegraf.ts';
-    expect(importersOf((s) => s === 'telegraf' || s.startsWith('telegraf/')).filter((f) => !allowed(f))).toEqual([]);
+  it('the layers under the flows (domain, db, services, jobs, reports, views, i18n) import no flow', () => {
+    const below = ['domain/', 'db/', 'services/', 'jobs/', 'reports/', 'views/', 'i18n/'];
+    expect(importersOf((s, rel) => below.some((b) => rel.startsWith(b)) && landsIn(rel, s, ['flows']))).toEqual([]);
+  });
+
+  it('telegraf is imported in the Telegram adapter only', () => {
+    expect(importersOf((s) => s === 'telegraf' || s.startsWith('telegraf/')).filter((f) => !f.startsWith('channels/telegram/'))).toEqual([]);
+  });
+
+  it('@wecom/crypto is imported in the WeCom adapter and its stand-in only', () => {
+    const allowed = (f: string) => f.startsWith('channels/wecom/') || f.startsWith('sandbox/wecom/');
+    expect(importersOf((s) => s.startsWith('@wecom/')).filter((f) => !allowed(f))).toEqual([]);
+  });
+
+  it('one channel imports nothing of another', () => {
+    expect(importersOf((s, rel) => rel.startsWith('channels/telegram/') && landsIn(rel, s, ['channels/wecom']))).toEqual([]);
+    expect(importersOf((s, rel) => rel.startsWith('channels/wecom/') && landsIn(rel, s, ['channels/telegram']))).toEqual([]);
   });
 });

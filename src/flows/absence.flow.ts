@@ -1,6 +1,6 @@
 /** /away → register an approved absence (外出): subject, destination, dates, confirmation. */
 import { z } from 'zod';
-import { escapeHtml, userText } from '../channels/telegram/html.js';
+import { escapeHtml, userText } from '../i18n/markup.js';
 import { MAX_ABSENCE_DAYS, subjectLabel } from '../domain/index.js';
 import { getSubject, registerAbsence } from '../services/subject.service.js';
 import { ServiceRefusal } from '../services/errors.js';
@@ -75,7 +75,7 @@ export const absenceFlow: Flow<AbsenceData> = {
             } catch (err) {
               // Dates are checked at each step; a refusal here means the form sat past its dates.
               if (err instanceof ServiceRefusal && err.detail === 'too_long') {
-                await env.ctx.reply(env.say('away.too_long', { days: MAX_ABSENCE_DAYS }));
+                await env.conv.send(env.say('away.too_long', { days: MAX_ABSENCE_DAYS }));
               }
               throw err;
             }

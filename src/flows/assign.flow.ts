@@ -3,9 +3,8 @@
  * people from the staff list to assign or remove them. Every tap is one setRole call.
  */
 import { z } from 'zod';
-import { escapeHtml, truncate } from '../channels/telegram/html.js';
-import { redrawCardIn } from '../channels/telegram/views/card-messages.js';
-import { roleLabel } from '../channels/telegram/views/labels.js';
+import { escapeHtml, truncate } from '../i18n/markup.js';
+import { roleLabel } from '../views/labels.js';
 import { findIncident } from '../db/repositories/incident.repository.js';
 import { canAssignRole, INCIDENT_ROLES, isIncidentRole } from '../domain/index.js';
 import { assignableStaff, rolesOf, setRole } from '../services/incident.service.js';
@@ -30,7 +29,7 @@ async function officeOf(env: FlowEnv, incidentId: string): Promise<string> {
 
 async function backToCard(env: FlowEnv, data: AssignData, messageId: number | undefined): Promise<boolean> {
   if (messageId === undefined) return false;
-  await redrawCardIn(env.ctx.telegram, env.deps, env.chatId, messageId, data.incidentId, { actor: env.who.actor }, env.lang);
+  await env.conv.redrawCard(data.incidentId, { messageId });
   return true;
 }
 
@@ -51,7 +50,7 @@ export const assignFlow: Flow<AssignData> = {
       },
       onChoice: (env, data, key) => {
         if (key === 'done') {
-          const messageId = env.ctx.callbackQuery?.message?.message_id;
+          const messageId = env.conv.pressedMessageId;
           return { keep: true, finish: async () => () => backToCard(env, data, messageId).then(() => {}) };
         }
         return isIncidentRole(key) ? { next: 'staff', data: { ...data, role: key, page: 0 } } : { stay: true };

@@ -15,11 +15,10 @@ import {
   isSection,
   type StepActor,
 } from '../domain/index.js';
-import { answerCallback, say, whoOf, type BotContext } from '../channels/telegram/context.js';
-import type { CallbackData } from '../channels/telegram/callback-data.js';
-import type { MessageKey, Params } from '../i18n/index.js';
-import { redrawCardHere, sendCard } from '../channels/telegram/views/card-messages.js';
-import { PROCURATORATE_STEP, REPORT_HOWS, UPPER_STEP } from '../channels/telegram/views/incident-card.js';
+import type { ButtonAction } from './actions.js';
+import { whoOf, type Conversation } from './conversation.js';
+import { t, type MessageKey, type Params } from '../i18n/index.js';
+import { PROCURATORATE_STEP, REPORT_HOWS, UPPER_STEP } from '../domain/upward-steps.js';
 import { ServiceRefusal } from '../services/errors.js';
 import { acknowledgeIncident, markProcuratorateNotified, markStep, markUpperReported } from '../services/incident.service.js';
 import { assignFlow } from './assign.flow.js';
@@ -62,15 +61,15 @@ export class CallbackRefused extends Error {
 }
 
 /** Writes `callback.refused` with what was pressed and why; never the raw text of a message. */
-export async function auditRefusal(ctx: BotContext, cb: CallbackData | undefined, reason: RefusalReason, raw?: string): Promise<void> {
-  await appendAudit(ctx.deps.db, {
-    at: ctx.deps.clock.now(),
+export async function auditRefusal(conv: Conversation, cb: ButtonAction | undefined, reason: RefusalReason, raw?: string): Promise<void> {
+  await appendAudit(conv.deps.db, {
+    at: conv.deps.clock.now(),
     action: 'callback.refused',
     entity: 'callback',
     entityId: cb?.i ?? null,
     incidentId: cb && CARD_ACTIONS.includes(cb.a as (typeof CARD_ACTIONS)[number]) && reason !== 'not_found' && reason !== 'not_permitted' ? (cb.i ?? null) : null,
-    actorStaffId: ctx.who?.staff.id ?? null,
-    actorTelegramId: ctx.from?.id ?? null,
+    actorStaffId: conv.who?.staff.id ?? null,
+    actorTelegramId: conv.channel === 'telegram' ? conv.userId : null,
     data: { reason, action: cb?.a ?? null, key: cb?.k ?? null, version: cb?.v ?? null, ...(raw !== undefined ? { raw: raw.slice(0, 64) } : {}) },
   });
 }
@@ -89,20 +88,20 @@ async function serviceCall(incidentId: string, fn: () => Promise<unknown>): Prom
   }
 }
 
-function stepOrdinal(cb: CallbackData): number {
+function stepOrdinal(cb: ButtonAction): number {
   const n = Number(cb.k);
   if (!Number.isInteger(n) || n < 1 || n > 100) throw new CallbackRefused('malformed', 'refuse.bad_button');
   return n;
 }
 
 /** Loads the pressed incident and checks reach and version; a stale card is answered and redrawn. */
-async function loadPressed(ctx: BotContext, cb: CallbackData): Promise<IncidentRow> {
+async function loadPressed(conv: Conversation, cb: ButtonAction): Promise<IncidentRow> {
   if (!cb.i) throw new CallbackRefused('malformed', 'refuse.bad_button');
-  const incident = await findIncident(ctx.deps.db, cb.i);
+  const incident = await findIncident(conv.deps.db, cb.i);
   // Another office's incident looks the same as one that does not exist.
-  if (!incident || !canSeeOffice(whoOf(ctx).actor, incident.officeUnitId)) throw new CallbackRefused('not_found', 'refuse.not_found');
+  if (!incident || !canSeeOffice(whoOf(conv).actor, incident.officeUnitId)) throw new CallbackRefused('not_found', 'refuse.not_found');
   const versioned = cb.a !== 'card';
-  if (versioned && cb.v !== incident.version) throw refusedPress(ctx, cb, incident, 'stale');
+  if (versioned && cb.v !== incident.version) throw refusedPress(conv, cb, incident, 'stale');
   return incident;
 }
 
@@ -110,29 +109,29 @@ async function loadPressed(ctx: BotContext, cb: CallbackData): Promise<IncidentR
  * A 签收 press on an incident already acknowledged is told by whom: "you, at 10:05", or someone else.
  * Any other press that the card was out of date.
  */
-function refusedPress(ctx: BotContext, cb: CallbackData, incident: IncidentRow, reason: 'stale' | 'already_done'): CallbackRefused {
+function refusedPress(conv: Conversation, cb: ButtonAction, incident: IncidentRow, reason: 'stale' | 'already_done'): CallbackRefused {
   if (cb.a !== 'ack' || incident.status === 'reported') return new CallbackRefused(reason, 'refuse.stale', incident.id);
-  if (incident.acknowledgedByStaffId === whoOf(ctx).actor.staffId && incident.acknowledgedAt) {
-    const time = formatLocal(incident.acknowledgedAt, ctx.deps.timeZone, ctx.deps.clock.now());
+  if (incident.acknowledgedByStaffId === whoOf(conv).actor.staffId && incident.acknowledgedAt) {
+    const time = formatLocal(incident.acknowledgedAt, conv.deps.timeZone, conv.deps.clock.now());
     return new CallbackRefused(reason, 'refuse.already_acked_by_you', incident.id, { time });
   }
   return new CallbackRefused(reason, 'refuse.already_done', incident.id);
 }
 
-export async function handleCardAction(ctx: BotContext, cb: CallbackData, engine: FlowEngine): Promise<void> {
-  const { actor } = whoOf(ctx);
-  const deps = ctx.deps;
-  const incident = await loadPressed(ctx, cb);
+export async function handleCardAction(conv: Conversation, cb: ButtonAction, engine: FlowEngine): Promise<void> {
+  const { actor } = whoOf(conv);
+  const deps = conv.deps;
+  const incident = await loadPressed(conv, cb);
   const id = incident.id;
   const office = incident.officeUnitId;
   const deny = () => new CallbackRefused('not_permitted', 'refuse.not_permitted', id);
-  if (FORM_ACTIONS.has(cb.a) && ctx.chat?.type !== 'private') throw new CallbackRefused('wrong_chat', 'group.use_private', id);
+  if (FORM_ACTIONS.has(cb.a) && conv.chatKind !== 'private') throw new CallbackRefused('wrong_chat', 'group.use_private', id);
 
   switch (cb.a) {
     case 'card':
-      await answerCallback(ctx);
-      if (cb.k === 'open') await sendCard(ctx.telegram, deps, ctx.chat!.id, id, { actor }, ctx.lang);
-      else await redrawCardHere(ctx, id);
+      await conv.answer();
+      if (cb.k === 'open') await conv.sendCard(id);
+      else await conv.redrawCard(id);
       return;
 
     case 'ack':
@@ -141,12 +140,12 @@ export async function handleCardAction(ctx: BotContext, cb: CallbackData, engine
       } catch (err) {
         if (err instanceof CallbackRefused && (err.reason === 'stale' || err.reason === 'already_done')) {
           const now = await findIncident(deps.db, id);
-          throw now ? refusedPress(ctx, cb, now, err.reason) : err;
+          throw now ? refusedPress(conv, cb, now, err.reason) : err;
         }
         throw err;
       }
-      await answerCallback(ctx, say(ctx, 'card.acked'));
-      await redrawCardHere(ctx, id);
+      await conv.answer(t(conv.lang, 'card.acked'));
+      await conv.redrawCard(id);
       return;
 
     case 'step': {
@@ -155,16 +154,16 @@ export async function handleCardAction(ctx: BotContext, cb: CallbackData, engine
       if (!step) throw new CallbackRefused('malformed', 'refuse.bad_button', id);
       if (!canMarkStep(actor, office, step.actor as StepActor)) throw deny();
       if (step.state !== 'pending') throw new CallbackRefused('already_done', 'refuse.already_done', id);
-      await answerCallback(ctx);
-      await redrawCardHere(ctx, id, { kind: 'step', ordinal });
+      await conv.answer();
+      await conv.redrawCard(id, { focus: { kind: 'step', ordinal } });
       return;
     }
 
     case 'sdone': {
       const ordinal = stepOrdinal(cb);
       await serviceCall(id, () => markStep(deps, actor, id, { ordinal }, { kind: 'done' }, cb.v));
-      await answerCallback(ctx, say(ctx, 'card.marked'));
-      await redrawCardHere(ctx, id);
+      await conv.answer(t(conv.lang, 'card.marked'));
+      await conv.redrawCard(id);
       return;
     }
 
@@ -175,8 +174,8 @@ export async function handleCardAction(ctx: BotContext, cb: CallbackData, engine
       if (!step) throw new CallbackRefused('malformed', 'refuse.bad_button', id);
       if (!canMarkStep(actor, office, step.actor as StepActor)) throw deny();
       if (cb.a === 'sna' && step.state !== 'pending') throw new CallbackRefused('already_done', 'refuse.already_done', id);
-      await answerCallback(ctx);
-      await engine.start(ctx, stepNoteFlow, 'text', {
+      await conv.answer();
+      await engine.start(conv, stepNoteFlow, 'text', {
         incidentId: id,
         ordinal,
         kind: cb.a === 'sna' ? 'not_applicable' : 'note',
@@ -195,47 +194,47 @@ export async function handleCardAction(ctx: BotContext, cb: CallbackData, engine
       if (!canMarkStep(actor, office, step.actor as StepActor)) throw deny();
       if (step.state !== 'pending') throw new CallbackRefused('already_done', 'refuse.already_done', id);
       if (!cb.k) {
-        await answerCallback(ctx);
-        await redrawCardHere(ctx, id, { kind: 'how', action: cb.a });
+        await conv.answer();
+        await conv.redrawCard(id, { focus: { kind: 'how', action: cb.a } });
         return;
       }
       if (!(REPORT_HOWS as readonly string[]).includes(cb.k)) throw new CallbackRefused('malformed', 'refuse.bad_button', id);
       const how = cb.k;
       await serviceCall(id, () => (cb.a === 'upper' ? markUpperReported(deps, actor, id, how, cb.v) : markProcuratorateNotified(deps, actor, id, how, cb.v)));
-      await answerCallback(ctx, say(ctx, 'card.marked'));
-      await redrawCardHere(ctx, id);
+      await conv.answer(t(conv.lang, 'card.marked'));
+      await conv.redrawCard(id);
       return;
     }
 
     case 'prog':
       if (!canHandleIncident(actor, office)) throw deny();
-      await answerCallback(ctx);
-      await engine.start(ctx, progressFlow, 'text', { incidentId: id, number: incident.number, media: [] });
+      await conv.answer();
+      await engine.start(conv, progressFlow, 'text', { incidentId: id, number: incident.number, media: [] });
       return;
 
     case 'asgn':
       if (!canAssignAnyRole(actor, office)) throw deny();
-      await answerCallback(ctx);
-      await engine.start(ctx, assignFlow, 'role', { incidentId: id, number: incident.number, page: 0 }, { edit: true });
+      await conv.answer();
+      await engine.start(conv, assignFlow, 'role', { incidentId: id, number: incident.number, page: 0 }, { edit: true });
       return;
 
     case 'close':
       if (!canCloseIncident(actor, office)) throw deny();
-      await answerCallback(ctx);
-      await engine.start(ctx, closeFlow, 'cause', { incidentId: id, number: incident.number });
+      await conv.answer();
+      await engine.start(conv, closeFlow, 'cause', { incidentId: id, number: incident.number });
       return;
 
     case 'falarm':
       if (!isSection(actor)) throw deny();
-      await answerCallback(ctx);
-      await engine.start(ctx, falseAlarmFlow, 'reason', { incidentId: id, number: incident.number });
+      await conv.answer();
+      await engine.start(conv, falseAlarmFlow, 'reason', { incidentId: id, number: incident.number });
       return;
 
     case 'search':
       if (incident.type !== 'absconding') throw new CallbackRefused('malformed', 'refuse.bad_button', id);
       if (!canMarkStep(actor, office, 'office')) throw deny();
-      await answerCallback(ctx);
-      await engine.start(ctx, searchFlow, 'menu', { incidentId: id, number: incident.number });
+      await conv.answer();
+      await engine.start(conv, searchFlow, 'menu', { incidentId: id, number: incident.number });
       return;
 
     default:

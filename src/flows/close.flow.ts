@@ -3,8 +3,7 @@
  * confirmation. 误报: the section closes a false alarm with a reason.
  */
 import { z } from 'zod';
-import { userText } from '../channels/telegram/html.js';
-import { sendCard } from '../channels/telegram/views/card-messages.js';
+import { userText } from '../i18n/markup.js';
 import { formatLocal, writtenReportDueAt } from '../domain/index.js';
 import { closeFalseAlarm, closeIncident, MAX_TEXT, policyOf } from '../services/incident.service.js';
 import type { Flow, FlowEnv, Step } from './engine.js';
@@ -58,8 +57,8 @@ export const closeFlow: Flow<CloseData> = {
             const incident = await closeIncident(env.deps, env.who.actor, data.incidentId, { cause: data.cause!, lessons: data.lessons!, measures: data.measures! });
             const due = writtenReportDueAt(incident.closedAt!, policyOf(incident));
             return async () => {
-              await env.ctx.reply(env.say('close.done', { due: formatLocal(due, env.deps.timeZone) }));
-              await sendCard(env.ctx.telegram, env.deps, env.chatId, data.incidentId, { actor: env.who.actor }, env.lang);
+              await env.conv.send(env.say('close.done', { due: formatLocal(due, env.deps.timeZone) }));
+              await env.conv.sendCard(data.incidentId);
             };
           },
         };
@@ -96,7 +95,7 @@ export const falseAlarmFlow: Flow<FalseAlarmData> = {
           closing: env.say('falarm.done'),
           finish: async () => {
             await closeFalseAlarm(env.deps, env.who.actor, data.incidentId, data.reason!);
-            return () => sendCard(env.ctx.telegram, env.deps, env.chatId, data.incidentId, { actor: env.who.actor }, env.lang).then(() => {});
+            return () => env.conv.sendCard(data.incidentId).then(() => {});
           },
         };
       },

@@ -3,9 +3,9 @@
  * from /away or straight from the 09:00 reminder's button (`contact:<subjectId>`).
  */
 import { z } from 'zod';
-import { escapeHtml } from '../channels/telegram/html.js';
-import { button, markup } from '../channels/telegram/keyboards.js';
-import { contactResultLabel } from '../channels/telegram/views/labels.js';
+import { escapeHtml } from '../i18n/markup.js';
+import { button } from './ui.js';
+import { contactResultLabel } from '../views/labels.js';
 import { CONTACT_RESULTS, subjectLabel, type ContactResult } from '../domain/index.js';
 import { offerAbscondingIfDue } from '../services/daily-contact.service.js';
 import { getSubject, logContact } from '../services/subject.service.js';
@@ -31,12 +31,11 @@ function save(env: FlowEnv, data: ContactData, note: string | null): Outcome<Con
       if (outcome.suggestAbsconding) await offerAbscondingIfDue(env.deps, data.subjectId, { except: env.who.actor.staffId });
       const subject = await label(env, data.subjectId);
       return async () => {
-        await env.ctx.reply(env.say('contact.logged', { subject, result: contactResultLabel(result, env.lang) }), { parse_mode: 'HTML' });
+        await env.conv.send(env.say('contact.logged', { subject, result: contactResultLabel(result, env.lang) }));
         if (outcome.suggestAbsconding) {
-          await env.ctx.reply(env.say('contact.suggest_absconding', { subject, count: outcome.failuresInARow }), {
-            parse_mode: 'HTML',
-            reply_markup: markup([[button(env.say('button.report_absconding'), { a: 'abscond', i: data.subjectId })]]),
-          });
+          await env.conv.send(env.say('contact.suggest_absconding', { subject, count: outcome.failuresInARow }), [
+            [button(env.say('button.report_absconding'), { a: 'abscond', i: data.subjectId })],
+          ]);
         }
       };
     },

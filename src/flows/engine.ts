@@ -6,7 +6,7 @@
  * (run the use case, then reply). What several flows ask is a shared step from ./steps: the subject picker
  * (search by name or code, pick from buttons, masked per PII_MODE), a required text, a count, a past time
  * (asking which day a bare time ahead of the clock meant) or a date, and a choice from a list. A flow is
- * listed in FLOWS (./index.ts) and started with `engine.start(ctx, flow, step, data)`.
+ * listed in FLOWS (./index.ts) and started with `engine.start(conv, flow, step, data)`.
  *
  * What the engine does for every flow: « back and ✖ cancel on every prompt; the state in PostgreSQL
  * (`{ d: data, h: history, s: sequence, m: prompt message, k: form key }`), versioned, and dropped once
@@ -16,20 +16,17 @@
  * a prompt that ends as soon as the user turns elsewhere — a command, or a button outside it (`leave`).
  */
 import { randomUUID } from 'node:crypto';
-import type { MiddlewareFn } from 'telegraf';
-import { loggableError } from '../channels/telegram/log-safe.js';
 import { z } from 'zod';
-import { answerCallback, say, whoOf, type BotContext, type BotDeps, type Identity } from '../channels/telegram/context.js';
-import { decodeCallback, type CallbackData } from '../channels/telegram/callback-data.js';
-import { button, markup, type Button, type Keyboard } from '../channels/telegram/keyboards.js';
+import type { ButtonAction } from './actions.js';
+import { whoOf, type Conversation, type FlowDeps, type Identity } from './conversation.js';
+import { button, type Button, type Keyboard } from './ui.js';
 import { t, type Lang, type MessageKey, type Params } from '../i18n/index.js';
-import { isNotModified } from '../channels/telegram/views/card-messages.js';
 import { clearFlowState, loadFlowState, saveFlowState, type FlowSchema } from '../db/repositories/flow-state.repository.js';
 import { canRetype, isRefusal, refusalText } from './refusals.js';
 
 export interface FlowEnv {
-  ctx: BotContext;
-  deps: BotDeps;
+  conv: Conversation;
+  deps: FlowDeps;
   who: Identity;
   lang: Lang;
   now: Date;
@@ -45,7 +42,7 @@ export interface FlowEnv {
 }
 
 export interface Prompt {
-  /** Telegram HTML. */
+  /** The catalogue's markup (../i18n/markup.ts). */
   text: string;
   rows?: Keyboard;
   /** Leave out « back (first steps); ✖ cancel is always there. */
@@ -148,134 +145,104 @@ function register(flows: readonly AnyFlow[]): void {
 
 export interface FlowEngine {
   /** Starts (or restarts) a flow at a step. Refuses, with an alert, to replace a guarded form (an unfinished report). */
-  start<D>(ctx: BotContext, flow: Flow<D>, step: string, data: D, opts?: { edit?: boolean; note?: string }): Promise<boolean>;
+  start<D>(conv: Conversation, flow: Flow<D>, step: string, data: D, opts?: { edit?: boolean; note?: string }): Promise<boolean>;
   /** A flow button (`f`) was pressed. */
-  onChoice(ctx: BotContext, cb: CallbackData): Promise<void>;
+  onChoice(conv: Conversation, action: ButtonAction): Promise<void>;
   /** A message (not a command) arrived; false when no flow was waiting for it. */
-  onInput(ctx: BotContext, input: { text: string } | { location: LocationInput } | { media: MediaInput }): Promise<boolean>;
+  onInput(conv: Conversation, input: FlowInput): Promise<boolean>;
   /** /cancel. */
-  cancel(ctx: BotContext): Promise<boolean>;
-  /** The user turned elsewhere (see `turnsElsewhere`): a pending prompt ends as if cancelled; a guarded form stays. */
-  leave(ctx: BotContext): Promise<void>;
+  cancel(conv: Conversation): Promise<boolean>;
+  /** The user turned elsewhere (a command, a button outside the form): a pending prompt ends as if cancelled; a guarded form stays. */
+  leave(conv: Conversation): Promise<void>;
   /** Name of the flow in progress in this chat, if any. */
-  current(ctx: BotContext): Promise<string | undefined>;
+  current(conv: Conversation): Promise<string | undefined>;
 }
 
-/**
- * Whether an update turns away from the flow waiting in its chat: a command other than /cancel, or a
- * button that is not a flow's own (`f`) — a card, a list, a view, the language.
- */
-export function turnsElsewhere(ctx: BotContext): boolean {
-  const text = ctx.message && 'text' in ctx.message ? ctx.message.text : undefined;
-  if (text !== undefined) return text.startsWith('/') && !/^\/cancel(@\w+)?(\s|$)/.test(text);
-  const data = ctx.callbackQuery && 'data' in ctx.callbackQuery ? ctx.callbackQuery.data : undefined;
-  const cb = decodeCallback(data);
-  return cb !== undefined && cb.a !== 'f' && cb.a !== 'nop';
-}
-
-/** Middleware: a pending prompt ends when its chat turns elsewhere; mount it before the handlers of commands and buttons. */
-export function leaveOnElsewhere(engine: FlowEngine): MiddlewareFn<BotContext> {
-  return async (ctx, next) => {
-    if (ctx.chat?.type === 'private' && ctx.who && turnsElsewhere(ctx)) await engine.leave(ctx);
-    return next();
-  };
-}
+export type FlowInput = { text: string } | { location: LocationInput } | { media: MediaInput };
 
 export function createFlowEngine(flows: readonly AnyFlow[]): FlowEngine {
   register(flows);
 
-  const ttl = (deps: BotDeps, flow: AnyFlow) => Math.min(flow.ttlSeconds ?? Infinity, deps.flowTtlSeconds ?? DEFAULT_TTL_SECONDS);
+  const ttl = (deps: FlowDeps, flow: AnyFlow) => Math.min(flow.ttlSeconds ?? Infinity, deps.flowTtlSeconds ?? DEFAULT_TTL_SECONDS);
 
-  function envFor(ctx: BotContext, seq: () => number, formKey?: string): FlowEnv {
-    const deps = ctx.deps;
+  function envFor(conv: Conversation, seq: () => number, formKey?: string): FlowEnv {
+    const deps = conv.deps;
     return {
-      ctx,
+      conv,
       deps,
-      who: whoOf(ctx),
-      lang: ctx.lang,
+      who: whoOf(conv),
+      lang: conv.lang,
       now: deps.clock.now(),
-      chatId: ctx.chat!.id,
+      chatId: conv.chatId,
       formKey,
-      say: (key, params) => say(ctx, key, params),
+      say: (key, params) => t(conv.lang, key, params),
       choice: (text, key, id) => button(text, { a: 'f', k: key, ...(id ? { i: id } : {}), v: seq() }),
     };
   }
 
   /** This chat's state as stored; an expired or unusable one is removed (and `tell` says so, once). */
-  async function load(ctx: BotContext, tell = true): Promise<Loaded | undefined> {
-    const deps = ctx.deps;
-    const loaded = await loadFlowState(deps.db, ctx.chat!.id, deps.clock.now(), schemas);
+  async function load(conv: Conversation, tell = true): Promise<Loaded | undefined> {
+    const deps = conv.deps;
+    const loaded = await loadFlowState(deps.db, conv.chatId, deps.clock.now(), schemas);
     if (loaded.status === 'none' || loaded.status === 'foreign') return undefined;
     if (loaded.status === 'expired' || loaded.status === 'discarded') {
-      deps.logger.info({ chatId: ctx.chat!.id, flow: loaded.flow, status: loaded.status }, 'flow state dropped');
-      if (tell) await ctx.reply(say(ctx, loaded.status === 'expired' ? 'flow.expired' : 'flow.discarded'));
+      deps.logger.info({ chatId: conv.chatId, flow: loaded.flow, status: loaded.status }, 'flow state dropped');
+      if (tell) await conv.send(t(conv.lang, loaded.status === 'expired' ? 'flow.expired' : 'flow.discarded'));
       return undefined;
     }
     const flow = registry.get(loaded.state.flow)!;
     return { flow, step: loaded.state.step, env: loaded.state.data as Envelope };
   }
 
-  async function stripKeyboard(ctx: BotContext, messageId: number | undefined, text?: string): Promise<void> {
-    if (messageId === undefined) return;
-    const chatId = ctx.chat!.id;
-    const call = text
-      ? ctx.telegram.editMessageText(chatId, messageId, undefined, text, { parse_mode: 'HTML', reply_markup: { inline_keyboard: [] } })
-      : ctx.telegram.editMessageReplyMarkup(chatId, messageId, undefined, { inline_keyboard: [] });
-    await call.catch((err: unknown) => {
-      if (!isNotModified(err)) ctx.deps.logger.debug({ err: loggableError(err), chatId, messageId }, 'could not close an old prompt');
-    });
+  async function retire(conv: Conversation, messageId: number | undefined, text?: string): Promise<void> {
+    if (messageId !== undefined) await conv.retire(messageId, text);
+  }
+
+  async function save(conv: Conversation, flow: AnyFlow, stepName: string, envelope: Envelope): Promise<void> {
+    await saveFlowState(conv.deps.db, conv.chatId, conv.userId, { flow: flow.name, version: flow.version, step: stepName, data: envelope }, conv.deps.clock.now(), ttl(conv.deps, flow));
   }
 
   /** Draws a step's prompt (editing the pressed message, or as a new message) and saves the state. */
-  async function show(ctx: BotContext, flow: AnyFlow, stepName: string, envelope: Envelope, mode: 'edit' | 'new', lines: string[] = []): Promise<void> {
+  async function show(conv: Conversation, flow: AnyFlow, stepName: string, envelope: Envelope, mode: 'edit' | 'new', lines: string[] = []): Promise<void> {
     const step = flow.steps[stepName];
     if (!step) throw new Error(`flow ${flow.name} has no step ${stepName}`);
     const next: Envelope = { ...envelope, s: envelope.s + 1 };
-    const env = envFor(ctx, () => next.s, next.k);
+    const env = envFor(conv, () => next.s, next.k);
     const prompt = await step.prompt(env, next.d);
     const nav: Button[] = [];
-    if (!prompt.noBack && next.h.length > 0) nav.push(env.choice(t(ctx.lang, 'button.back'), BACK));
-    nav.push(env.choice(t(ctx.lang, 'button.cancel'), CANCEL));
-    const keyboard = markup([...(prompt.rows ?? []), nav]);
+    if (!prompt.noBack && next.h.length > 0) nav.push(env.choice(t(conv.lang, 'button.back'), BACK));
+    nav.push(env.choice(t(conv.lang, 'button.cancel'), CANCEL));
+    const rows: Keyboard = [...(prompt.rows ?? []), nav];
     const text = [...lines, prompt.text].join('\n\n');
-    const chatId = ctx.chat!.id;
-    const pressed = ctx.callbackQuery?.message?.message_id;
-    let messageId: number | undefined;
+    const pressed = conv.pressedMessageId;
+    let messageId: number;
     if (mode === 'edit' && pressed !== undefined) {
-      try {
-        await ctx.telegram.editMessageText(chatId, pressed, undefined, text, { parse_mode: 'HTML', reply_markup: keyboard, link_preview_options: { is_disabled: true } });
-      } catch (err) {
-        if (!isNotModified(err)) throw err;
-      }
+      await conv.edit(pressed, text, rows);
       messageId = pressed;
-      if (next.m !== undefined && next.m !== pressed) await stripKeyboard(ctx, next.m);
+      if (next.m !== undefined && next.m !== pressed) await retire(conv, next.m);
     } else {
-      if (next.m !== undefined) await stripKeyboard(ctx, next.m);
-      const sent = await ctx.telegram.sendMessage(chatId, text, { parse_mode: 'HTML', reply_markup: keyboard, link_preview_options: { is_disabled: true } });
-      messageId = sent.message_id;
+      await retire(conv, next.m);
+      messageId = await conv.send(text, rows);
     }
     next.m = messageId;
-    await saveFlowState(ctx.deps.db, chatId, ctx.from!.id, { flow: flow.name, version: flow.version, step: stepName, data: next }, ctx.deps.clock.now(), ttl(ctx.deps, flow));
+    await save(conv, flow, stepName, next);
   }
 
-  async function apply(ctx: BotContext, flow: AnyFlow, stepName: string, envelope: Envelope, outcome: Outcome<unknown>, mode: 'edit' | 'new'): Promise<void> {
+  async function apply(conv: Conversation, flow: AnyFlow, stepName: string, envelope: Envelope, outcome: Outcome<unknown>, mode: 'edit' | 'new'): Promise<void> {
     if ('next' in outcome) {
       const h = outcome.reset ? [] : outcome.next === stepName ? envelope.h : [...envelope.h, stepName].slice(-MAX_HISTORY);
-      await show(ctx, flow, outcome.next, { ...envelope, d: outcome.data, h }, mode, outcome.note ? [outcome.note] : []);
+      await show(conv, flow, outcome.next, { ...envelope, d: outcome.data, h }, mode, outcome.note ? [outcome.note] : []);
       return;
     }
     if ('stay' in outcome) {
       if (outcome.redraw === false) {
-        if (outcome.data !== undefined) {
-          const kept: Envelope = { ...envelope, d: outcome.data };
-          await saveFlowState(ctx.deps.db, ctx.chat!.id, ctx.from!.id, { flow: flow.name, version: flow.version, step: stepName, data: kept }, ctx.deps.clock.now(), ttl(ctx.deps, flow));
-        }
+        if (outcome.data !== undefined) await save(conv, flow, stepName, { ...envelope, d: outcome.data });
         const told = outcome.error ?? outcome.note;
-        if (told) await ctx.reply(told, { parse_mode: 'HTML' });
+        if (told) await conv.send(told);
         return;
       }
-      const lines = [...(outcome.note ? [outcome.note] : []), ...(outcome.error ? [t(ctx.lang, 'flow.error', { error: outcome.error })] : [])];
-      await show(ctx, flow, stepName, { ...envelope, d: outcome.data ?? envelope.d }, mode, lines);
+      const lines = [...(outcome.note ? [outcome.note] : []), ...(outcome.error ? [t(conv.lang, 'flow.error', { error: outcome.error })] : [])];
+      await show(conv, flow, stepName, { ...envelope, d: outcome.data ?? envelope.d }, mode, lines);
       return;
     }
     let after: void | AfterCommit;
@@ -283,120 +250,120 @@ export function createFlowEngine(flows: readonly AnyFlow[]): FlowEngine {
       after = await outcome.finish();
     } catch (err) {
       if (!isRefusal(err)) throw err;
-      const text = refusalText(ctx.lang, err);
+      const text = refusalText(conv.lang, err);
       if (mode === 'new' && canRetype(err)) {
-        await ctx.reply(text);
+        await conv.send(text);
         return;
       }
-      await clearFlowState(ctx.deps.db, ctx.chat!.id);
-      await stripKeyboard(ctx, envelope.m);
-      await answerCallback(ctx, text, true);
-      await ctx.reply(text);
+      await clearFlowState(conv.deps.db, conv.chatId);
+      await retire(conv, envelope.m);
+      await conv.answer(text, true);
+      await conv.send(text);
       return;
     }
-    await clearFlowState(ctx.deps.db, ctx.chat!.id);
-    if (!outcome.keep) await stripKeyboard(ctx, envelope.m, outcome.closing);
+    await clearFlowState(conv.deps.db, conv.chatId);
+    if (!outcome.keep) await retire(conv, envelope.m, outcome.closing);
     if (after) await after();
   }
 
-  async function run(ctx: BotContext, loaded: Loaded, mode: 'edit' | 'new', handler: (env: FlowEnv, step: Step<unknown>) => Result<unknown> | undefined): Promise<boolean> {
+  async function run(conv: Conversation, loaded: Loaded, mode: 'edit' | 'new', handler: (env: FlowEnv, step: Step<unknown>) => Result<unknown> | undefined): Promise<boolean> {
     const step = loaded.flow.steps[loaded.step]!;
-    const env = envFor(ctx, () => loaded.env.s, loaded.env.k);
+    const env = envFor(conv, () => loaded.env.s, loaded.env.k);
     const result = handler(env, step);
     if (result === undefined) return false;
-    await apply(ctx, loaded.flow, loaded.step, loaded.env, await result, mode);
+    await apply(conv, loaded.flow, loaded.step, loaded.env, await result, mode);
     return true;
   }
 
   /** Ends the flow: its prompt is closed (or given back by the flow's onCancel), and /cancel is answered. */
-  async function cancelLoaded(ctx: BotContext, loaded: Loaded, fromButton: boolean): Promise<void> {
-    await clearFlowState(ctx.deps.db, ctx.chat!.id);
-    const env = envFor(ctx, () => loaded.env.s, loaded.env.k);
+  async function cancelLoaded(conv: Conversation, loaded: Loaded, fromButton: boolean): Promise<void> {
+    await clearFlowState(conv.deps.db, conv.chatId);
+    const env = envFor(conv, () => loaded.env.s, loaded.env.k);
     const restored = loaded.flow.onCancel ? await loaded.flow.onCancel(env, loaded.env.d, loaded.env.m) : false;
-    if (!restored) await stripKeyboard(ctx, loaded.env.m, fromButton ? say(ctx, 'cancelled') : undefined);
-    if (!fromButton) await ctx.reply(say(ctx, 'cancelled'));
+    if (!restored) await retire(conv, loaded.env.m, fromButton ? t(conv.lang, 'cancelled') : undefined);
+    if (!fromButton) await conv.send(t(conv.lang, 'cancelled'));
   }
 
   return {
-    async start(ctx, flow, step, data, opts = {}) {
+    async start(conv, flow, step, data, opts = {}) {
       if (registry.get(flow.name) !== flow) throw new Error(`flow ${flow.name} is in no engine's list`);
-      const existing = await load(ctx, false);
+      const existing = await load(conv, false);
       if (existing && existing.flow !== flow && existing.flow.guard) {
-        const text = say(ctx, existing.flow.guard);
-        if (ctx.callbackQuery && !ctx.cbAnswered) await answerCallback(ctx, text, true);
-        else await ctx.reply(text);
+        const text = t(conv.lang, existing.flow.guard);
+        if (conv.isPress && !conv.answered) await conv.answer(text, true);
+        else await conv.send(text);
         return false;
       }
       // The form being replaced closes as if cancelled (the role picker gives its message back to the card).
       if (existing) {
         const env0 = existing.env;
-        const restored = existing.flow.onCancel ? await existing.flow.onCancel(envFor(ctx, () => env0.s, env0.k), env0.d, env0.m) : false;
-        if (!restored) await stripKeyboard(ctx, env0.m);
+        const restored = existing.flow.onCancel ? await existing.flow.onCancel(envFor(conv, () => env0.s, env0.k), env0.d, env0.m) : false;
+        if (!restored) await retire(conv, env0.m);
       }
-      await show(ctx, flow as AnyFlow, step, { d: data, h: [], s: 0, k: randomUUID() }, opts.edit ? 'edit' : 'new', opts.note ? [opts.note] : []);
+      await show(conv, flow as AnyFlow, step, { d: data, h: [], s: 0, k: randomUUID() }, opts.edit ? 'edit' : 'new', opts.note ? [opts.note] : []);
       return true;
     },
 
-    async onChoice(ctx, cb) {
-      const loaded = await load(ctx);
-      // The router answers and audits a press that is not the current prompt's.
+    async onChoice(conv, cb) {
+      const loaded = await load(conv);
+      // The desk answers and audits a press that is not the current prompt's.
       if (!loaded || cb.v !== loaded.env.s || !cb.k) throw new StaleFlowButton();
       const step = loaded.flow.steps[loaded.step]!;
       if (cb.k !== CANCEL && cb.k !== BACK && !step.onChoice) throw new StaleFlowButton();
-      await answerCallback(ctx);
+      await conv.answer();
       if (cb.k === CANCEL) {
-        await cancelLoaded(ctx, loaded, true);
+        await cancelLoaded(conv, loaded, true);
         return;
       }
       if (cb.k === BACK) {
         const h = [...loaded.env.h];
         const previous = h.pop();
-        if (previous) await show(ctx, loaded.flow, previous, { ...loaded.env, h }, 'edit');
+        if (previous) await show(conv, loaded.flow, previous, { ...loaded.env, h }, 'edit');
         return;
       }
-      await run(ctx, loaded, 'edit', (env, s) => s.onChoice?.(env, loaded.env.d, cb.k!, cb.i));
+      await run(conv, loaded, 'edit', (env, s) => s.onChoice?.(env, loaded.env.d, cb.k!, cb.i));
     },
 
-    async onInput(ctx, input) {
-      const loaded = await load(ctx);
+    async onInput(conv, input) {
+      const loaded = await load(conv);
       if (!loaded) return false;
-      const handled = await run(ctx, loaded, 'new', (env, step) => {
+      const handled = await run(conv, loaded, 'new', (env, step) => {
         if ('text' in input) return step.onText?.(env, loaded.env.d, input.text);
         if ('location' in input) return step.onLocation?.(env, loaded.env.d, input.location);
         return step.onMedia?.(env, loaded.env.d, input.media);
       });
-      if (!handled) await ctx.reply(say(ctx, 'flow.use_buttons'));
+      if (!handled) await conv.send(t(conv.lang, 'flow.use_buttons'));
       return true;
     },
 
-    async cancel(ctx) {
-      const loaded = await load(ctx);
+    async cancel(conv) {
+      const loaded = await load(conv);
       if (!loaded) {
         // /cancel always works: a state no flow of this bot knows any more is dropped too.
-        if (!(await clearFlowState(ctx.deps.db, ctx.chat!.id))) return false;
-        await ctx.reply(say(ctx, 'cancelled'));
+        if (!(await clearFlowState(conv.deps.db, conv.chatId))) return false;
+        await conv.send(t(conv.lang, 'cancelled'));
         return true;
       }
-      await cancelLoaded(ctx, loaded, false);
+      await cancelLoaded(conv, loaded, false);
       return true;
     },
 
-    async leave(ctx) {
+    async leave(conv) {
       // An expired prompt goes quietly: the user is busy with something else.
-      const loaded = await load(ctx, false);
+      const loaded = await load(conv, false);
       if (!loaded || loaded.flow.guard) return;
-      ctx.deps.logger.debug({ chatId: ctx.chat!.id, flow: loaded.flow.name, step: loaded.step }, 'prompt left for something else');
-      await cancelLoaded(ctx, loaded, true);
+      conv.deps.logger.debug({ chatId: conv.chatId, flow: loaded.flow.name, step: loaded.step }, 'prompt left for something else');
+      await cancelLoaded(conv, loaded, true);
     },
 
-    async current(ctx) {
-      const loaded = await loadFlowState(ctx.deps.db, ctx.chat!.id, ctx.deps.clock.now(), schemas);
+    async current(conv) {
+      const loaded = await loadFlowState(conv.deps.db, conv.chatId, conv.deps.clock.now(), schemas);
       return loaded.status === 'ok' ? loaded.state.flow : undefined;
     },
   };
 }
 
-/** A press on a flow button that is not the current prompt's: refused and audited by the router. */
+/** A press on a flow button that is not the current prompt's: refused and audited by the desk. */
 export class StaleFlowButton extends Error {
   override readonly name = 'StaleFlowButton';
   constructor() {

@@ -1,6 +1,5 @@
 /** 续报: text (required) and optional photos or voice notes, into the timeline and to the chain. */
 import { z } from 'zod';
-import { sendCard } from '../channels/telegram/views/card-messages.js';
 import { reportProgress } from '../services/incident.service.js';
 import type { MessageKey } from '../i18n/index.js';
 import { chainAudience, type ChainAudience } from '../domain/index.js';
@@ -65,7 +64,7 @@ export const progressFlow: Flow<ProgressData> = {
           finish: async () => {
             await reportProgress(env.deps, env.who.actor, data.incidentId, { text: data.text!, media: data.media });
             return async () => {
-              await sendCard(env.ctx.telegram, env.deps, env.chatId, data.incidentId, { actor: env.who.actor }, env.lang);
+              await env.conv.sendCard(data.incidentId);
             };
           },
         };

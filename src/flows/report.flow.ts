@@ -18,10 +18,9 @@ import {
   subjectLabel,
   type ChainAudience,
 } from '../domain/index.js';
-import { escapeHtml, userText } from '../channels/telegram/html.js';
+import { escapeHtml, userText } from '../i18n/markup.js';
 import type { MessageKey } from '../i18n/index.js';
-import { casualtiesText, scenarioLabel, typeLabel, unitName } from '../channels/telegram/views/labels.js';
-import { sendCard } from '../channels/telegram/views/card-messages.js';
+import { casualtiesText, scenarioLabel, typeLabel, unitName } from '../views/labels.js';
 import { reportIncident } from '../services/incident.service.js';
 import { getSubject } from '../services/subject.service.js';
 import type { Flow, FlowEnv, MediaInput, Outcome, Prompt, Step } from './engine.js';
@@ -287,8 +286,8 @@ const steps: Record<string, Step<ReportData>> = {
             ...(env.formKey ? { submissionKey: env.formKey } : {}),
           });
           return async () => {
-            await env.ctx.reply(env.say(REPORT_SUBMITTED[chainAudience(env.who.actor)], { number: incident.number }), { parse_mode: 'HTML' });
-            await sendCard(env.ctx.telegram, env.deps, env.chatId, incident.id, { actor: env.who.actor }, env.lang);
+            await env.conv.send(env.say(REPORT_SUBMITTED[chainAudience(env.who.actor)], { number: incident.number }));
+            await env.conv.sendCard(incident.id);
           };
         },
       };

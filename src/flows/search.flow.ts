@@ -4,9 +4,8 @@
  * found after searching (reported to the section), or it may lead to 一/二/三 (police station notified).
  */
 import { z } from 'zod';
-import { escapeHtml, userText } from '../channels/telegram/html.js';
-import { sendCard } from '../channels/telegram/views/card-messages.js';
-import { methodLabel } from '../channels/telegram/views/labels.js';
+import { escapeHtml, userText } from '../i18n/markup.js';
+import { methodLabel } from '../views/labels.js';
 import { formatLocal, SEARCH_METHODS, type AbscondingOutcome } from '../domain/index.js';
 import { recordAbscondingOutcome, recordSearchAttempt, searchAttemptsOf } from '../services/incident.service.js';
 import type { Flow, FlowEnv, Outcome } from './engine.js';
@@ -28,7 +27,7 @@ function finishOutcome(env: FlowEnv, data: SearchData, outcome: AbscondingOutcom
     closing: env.say('search.outcome_done'),
     finish: async () => {
       await recordAbscondingOutcome(env.deps, env.who.actor, data.incidentId, outcome);
-      return () => sendCard(env.ctx.telegram, env.deps, env.chatId, data.incidentId, { actor: env.who.actor }, env.lang).then(() => {});
+      return () => env.conv.sendCard(data.incidentId).then(() => {});
     },
   };
 }
@@ -68,7 +67,7 @@ export const searchFlow: Flow<SearchData> = {
         if (key === 'found') return { next: 'found_how', data };
         if (key === 'not_found' || key === 'may_escalate') return finishOutcome(env, data, key);
         if (key === 'done') {
-          return { finish: async () => () => sendCard(env.ctx.telegram, env.deps, env.chatId, data.incidentId, { actor: env.who.actor }, env.lang).then(() => {}) };
+          return { finish: async () => () => env.conv.sendCard(data.incidentId).then(() => {}) };
         }
         return { stay: true };
       },

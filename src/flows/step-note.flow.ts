@@ -1,8 +1,7 @@
 /** A checklist step marked not applicable (the reason is required) or given a note. */
 import { z } from 'zod';
-import { escapeHtml } from '../channels/telegram/html.js';
-import { sendCard } from '../channels/telegram/views/card-messages.js';
-import { stepText } from '../channels/telegram/views/labels.js';
+import { escapeHtml } from '../i18n/markup.js';
+import { stepText } from '../views/labels.js';
 import { markStep, MAX_TEXT } from '../services/incident.service.js';
 import type { Flow } from './engine.js';
 import { textStep } from './steps/index.js';
@@ -35,7 +34,7 @@ export const stepNoteFlow: Flow<StepNoteData> = {
         closing: env.say(data.kind === 'note' ? 'step.note_done' : 'step.na_done'),
         finish: async () => {
           await markStep(env.deps, env.who.actor, data.incidentId, { ordinal: data.ordinal }, data.kind === 'note' ? { kind: 'note', text } : { kind: 'not_applicable', reason: text });
-          return () => sendCard(env.ctx.telegram, env.deps, env.chatId, data.incidentId, { actor: env.who.actor }, env.lang).then(() => {});
+          return () => env.conv.sendCard(data.incidentId).then(() => {});
         },
       }),
     }),

@@ -19,6 +19,6 @@ export const subjectsFlow: Flow<SubjectsData> = {
     steps: { ask: 'query', found: 'results' },
     ask: (env) => env.say('subjects.ask'),
     found: (env, _data, count) => env.say('subjects.results', { count }),
-    picked: (env, _data, subject) => ({ finish: async () => () => sendSubjectView(env.ctx, subject.id) }),
+    picked: (env, _data, subject) => ({ finish: async () => () => sendSubjectView(env.conv, subject.id) }),
   }),
 };

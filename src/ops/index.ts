@@ -27,4 +27,3 @@ export {
 } from './health.js';
 export { registerOpsRoutes, type OpsRouteDeps } from './routes.js';
 export { ADMIN_USER, DEFAULT_DASHBOARD_PATH, isAuthorised, registerQueueDashboard } from './queue-dashboard.js';
-export { countSends, MESSAGE_METHODS, opsMiddleware, type OpsState } from './telegraf.js';

@@ -193,9 +193,27 @@ describe('gates, in order', { shuffle: false }, () => {
       await h.pressText('headB', await h.send('headB', '/language'), '中文');
     });
 
-    it('default menus are set in Chinese and English at start', () => {
-      expect(h.api.commands('default', '').map((c) => c.command)).toEqual(['report', 'incidents', 'away', 'subjects', 'help', 'language', 'cancel']);
-      expect(h.api.commands('default', 'en')[0]!.description).toBe('Report an incident');
+    it('default menus (before binding) are set in Chinese and English at start', () => {
+      expect(h.api.commands('default', '').map((c) => c.command)).toEqual(['help', 'language', 'cancel']);
+      expect(h.api.commands('default', 'en')[0]!.description).toBe('How to use this bot');
+    });
+
+    it('each person\'s menu and /help follow their position: the director has no /report, the section has the after-incident commands', async () => {
+      await h.send('director', '/start');
+      const director = h.api.commands({ type: 'chat', chat_id: TG.director }).map((c) => c.command);
+      expect(director).not.toContain('report');
+      expect(director).toEqual(expect.arrayContaining(['incidents', 'wr', 'release', 'stats', 'register', 'finding']));
+      const help = h.last('director').text;
+      expect(help).not.toContain('/report');
+      expect(help).toContain('/wr');
+      await h.send('section', '/start');
+      const section = h.api.commands({ type: 'chat', chat_id: TG.section }).map((c) => c.command);
+      expect(section).toEqual(expect.arrayContaining(['report', 'wr', 'away', 'subjects', 'screen', 'release', 'stats', 'register', 'drill', 'counties']));
+      for (const command of ['/wr', '/stats', '/drill', '/release', '/screen', '/register']) expect(h.last('section').text).toContain(command);
+      await h.send('officerA1', '/start');
+      const officer = h.api.commands({ type: 'chat', chat_id: TG.officerA1 }).map((c) => c.command);
+      expect(officer).not.toContain('drill');
+      expect(officer).not.toContain('stats');
     });
 
     it('setMyCommands answering 500 does not stop the bot', async () => {

@@ -14,7 +14,7 @@ import type { FastifyInstance } from 'fastify';
 import postgres from 'postgres';
 import type { Telegraf } from 'telegraf';
 import type { AddressInfo } from 'node:net';
-import { createBot, startBot, type BotContext, type BotDeps, type BotPlugin, type RunningBot } from '../../src/channels/telegram/index.js';
+import { createBot, startBot, type BotContext, type BotDeps, type RunningBot } from '../../src/channels/telegram/index.js';
 import { createHttpServer, mountWebhook } from '../../src/http/server.js';
 import { createLogger } from '../../src/logger.js';
 import { langOf, t } from '../../src/i18n/index.js';
@@ -36,7 +36,7 @@ export interface BotHarnessOptions {
   /** Telegram language of each seeded user (default: `en` for section2 and officerA2, else `zh-hans`). */
   languages?: Partial<Record<StaffKey | 'stranger', string>>;
   /** Installed into the bot (BotDeps.plugins); `h.deps.plugins = …` then `h.restart()` works too. */
-  plugins?: BotPlugin[];
+  plugins?: NonNullable<BotDeps["plugins"]>;
   /**
    * Reuse an existing database (another harness's) instead of creating one. Mind that a new Bot API
    * stand-in numbers its updates from 1 again, and update ids already handled in that database are dropped.

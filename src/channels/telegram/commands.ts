@@ -10,22 +10,11 @@ import { actorFor } from '../../db/repositories/org.repository.js';
 import { activeStaffWithChats } from '../../db/repositories/staff.repository.js';
 import type { BotCommand } from 'telegraf/types';
 import type { Logger } from '../../logger.js';
-import { canLookUpSubjects, canReportIncident, keepsSubjectRecords, type Actor } from '../../domain/index.js';
+import type { Actor } from '../../domain/index.js';
+import { commandsFor, GENERAL_COMMANDS, type Command } from '../../flows/commands.js';
 import { t, type Lang, type MessageKey } from '../../i18n/index.js';
 
-const COMMANDS = ['report', 'incidents', 'away', 'subjects', 'help', 'language', 'cancel'] as const;
-type Command = (typeof COMMANDS)[number];
-
-/** Which commands a person's menu shows: reporting for those who report, subjects and absences for the offices and the section. */
-export function commandsFor(actor: Actor | undefined): Command[] {
-  if (!actor) return [...COMMANDS];
-  return COMMANDS.filter((c) => {
-    if (c === 'report') return canReportIncident(actor);
-    if (c === 'away') return keepsSubjectRecords(actor);
-    if (c === 'subjects') return canLookUpSubjects(actor);
-    return true;
-  });
-}
+export { commandsFor };
 
 export function botCommands(commands: readonly Command[], lang: Lang): BotCommand[] {
   return commands.map((c) => ({ command: c, description: t(lang, `cmd.${c}` as MessageKey) }));
@@ -41,10 +30,10 @@ async function optional(logger: Logger, what: string, call: () => Promise<unknow
   }
 }
 
-/** Default menus: Chinese for everyone, English for English-language clients. */
+/** Default menus (a chat with no menu of its own: before binding): Chinese for everyone, English for English-language clients. */
 export async function syncDefaultCommands(telegram: Telegram, logger: Logger): Promise<void> {
-  await optional(logger, 'setMyCommands zh', () => telegram.setMyCommands(botCommands(COMMANDS, 'zh')));
-  await optional(logger, 'setMyCommands en', () => telegram.setMyCommands(botCommands(COMMANDS, 'en'), { language_code: 'en' }));
+  await optional(logger, 'setMyCommands zh', () => telegram.setMyCommands(botCommands(GENERAL_COMMANDS, 'zh')));
+  await optional(logger, 'setMyCommands en', () => telegram.setMyCommands(botCommands(GENERAL_COMMANDS, 'en'), { language_code: 'en' }));
 }
 
 /** One person's menu, in their chat, for their positions and language. */

@@ -6,10 +6,10 @@ import { loggableError } from './log-safe.js';
 import type { Context } from 'telegraf';
 import type { Logger } from '../../logger.js';
 import type { OpsMetrics } from '../../ops/metrics.js';
-import type { StaffRow } from '../../db/repositories/org.repository.js';
-import type { Actor, ChatKind } from '../../domain/index.js';
+import type { ChatKind } from '../../domain/index.js';
 import type { ChatLocks } from '../../db/chat-locks.js';
-import type { ServiceDeps } from '../../services/ports.js';
+import type { Conversation, FlowDeps, Identity } from '../../flows/conversation.js';
+import type { DeskPlugin } from '../../flows/desk.js';
 import { t, type Lang, type MessageKey, type Params } from '../../i18n/index.js';
 import type { Telegraf } from 'telegraf';
 import type { TelegramGateway } from './telegram-gateway.js';
@@ -21,8 +21,7 @@ export interface BotPlugin {
   install(bot: Telegraf<BotContext>): void;
 }
 
-export interface BotDeps extends ServiceDeps {
-  logger: Logger;
+export interface BotDeps extends FlowDeps {
   botToken: string;
   /** TELEGRAM_API_ROOT: every Bot API call goes there. */
   telegramApiRoot: string;
@@ -35,19 +34,15 @@ export interface BotDeps extends ServiceDeps {
   botUsername?: string;
   /** Per-chat serialisation; default: advisory locks on the service database's own pool. */
   chatLocks?: ChatLocks;
-  /** How long an unfinished form is kept, in seconds (default 24 h). */
-  flowTtlSeconds?: number;
   /** telegraf's handlerTimeout, in milliseconds (default 90 s). */
   handlerTimeoutMs?: number;
-  plugins?: readonly BotPlugin[];
+  /** The desk's plugins (the after-incident commands), and Telegram-level middleware (`install`). */
+  plugins?: readonly (BotPlugin | DeskPlugin)[];
   /** Where updates handled and messages sent are counted (default: the process-wide metrics); false: not at all. */
   opsMetrics?: OpsMetrics | false;
 }
 
-export interface Identity {
-  staff: StaffRow;
-  actor: Actor;
-}
+export type { Identity };
 
 export interface BotContext extends Context {
   deps: BotDeps;
@@ -56,6 +51,8 @@ export interface BotContext extends Context {
   lang: Lang;
   /** Whether the callback query was answered already (each must be answered once). */
   cbAnswered?: boolean;
+  /** This update as the flows see it (./conversation.ts), made on first use. */
+  conversation?: Conversation;
 }
 
 export function say(ctx: BotContext, key: MessageKey, params?: Params): string {

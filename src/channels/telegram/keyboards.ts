@@ -1,21 +1,14 @@
-/** Inline keyboards from callback data: every button goes through encodeCallback (64-byte check). */
+/** Inline keyboards from the flows' buttons (../../flows/ui.ts): every action goes through encodeCallback (64-byte check). */
 import type { InlineKeyboardButton, InlineKeyboardMarkup } from 'telegraf/types';
-import { encodeCallback, type CallbackData } from './callback-data.js';
+import type { Keyboard } from '../../flows/ui.js';
+import { encodeCallback } from './callback-data.js';
 
-export type Button = InlineKeyboardButton.CallbackButton;
-export type Keyboard = Button[][];
-
-export function button(text: string, data: CallbackData): Button {
-  return { text, callback_data: encodeCallback(data) };
-}
+export { button, grid, type Button, type Keyboard } from '../../flows/ui.js';
 
 export function markup(rows: Keyboard): InlineKeyboardMarkup {
-  return { inline_keyboard: rows.filter((r) => r.length > 0) };
-}
-
-/** Lays buttons out `perRow` to a row. */
-export function grid(buttons: readonly Button[], perRow: number): Keyboard {
-  const rows: Keyboard = [];
-  for (let i = 0; i < buttons.length; i += perRow) rows.push(buttons.slice(i, i + perRow));
-  return rows;
+  return {
+    inline_keyboard: rows
+      .filter((r) => r.length > 0)
+      .map((r) => r.map((b): InlineKeyboardButton => ('action' in b ? { text: b.text, callback_data: encodeCallback(b.action) } : { text: b.text, url: b.url }))),
+  };
 }

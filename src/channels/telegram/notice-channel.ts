@@ -8,6 +8,7 @@
  */
 import { z } from 'zod';
 import type { InlineKeyboardMarkup } from 'telegraf/types';
+import { TELEGRAM_CAPABILITIES } from './capabilities.js';
 import type { Executor } from '../../db/client.js';
 import { findIncident, findIncidentRef } from '../../db/repositories/incident.repository.js';
 import {
@@ -53,22 +54,12 @@ import {
   type TelegramGateway,
 } from './telegram-gateway.js';
 import { loadIncidentCardView, renderIncidentCard } from './views/incident-card.js';
-import { contactResultLabel, positionLabel, roleLabel, statusLabel, stepText, timerKindLabel, typeLabel, unitName } from './views/labels.js';
+import { contactResultLabel, positionLabel, roleLabel, statusLabel, stepText, timerKindLabel, typeLabel, unitName } from '../../views/labels.js';
 
 /** What drawing needs of the app: the database, the PII cipher and mode, the zone, the policy. */
 export type DrawDeps = Pick<ServiceDeps, 'db' | 'cipher' | 'piiMode' | 'timeZone' | 'policy'>;
 
 /** Telegram, as the port sees it. */
-export const TELEGRAM_CAPABILITIES: ChannelCapabilities = {
-  // 100 inline buttons a message; the card never comes near it.
-  buttonsPerMessage: 100,
-  editInPlace: true,
-  editsPerMessage: Infinity,
-  replyTo: true,
-  documents: true,
-  locations: true,
-  replyKeyboard: true,
-};
 
 /** A drawn Telegram message, with the language it was drawn in (for the "re-sent" note). */
 interface TelegramDrawn extends DrawnNotice {

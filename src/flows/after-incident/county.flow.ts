@@ -3,10 +3,10 @@
  * county, or record a notification — how it was sent, then the receipt (a form on the engine).
  */
 import { z } from 'zod';
-import type { BotContext } from '../../channels/telegram/context.js';
-import type { CallbackData } from '../../channels/telegram/callback-data.js';
-import { escapeHtml } from '../../channels/telegram/html.js';
-import { button, markup } from '../../channels/telegram/keyboards.js';
+import type { ButtonAction } from '../actions.js';
+import { whoOf, type Conversation } from '../conversation.js';
+import { button } from '../ui.js';
+import { escapeHtml } from '../../i18n/markup.js';
 import { findIncident, type IncidentRow } from '../../db/repositories/incident.repository.js';
 import { findStaffByIds } from '../../db/repositories/org.repository.js';
 import { canSeeOffice } from '../../domain/roles.js';
@@ -16,36 +16,36 @@ import { nameCounties, recordCountyNotified } from '../../services/county.servic
 import { ServiceRefusal } from '../../services/errors.js';
 import type { Flow, FlowEngine, FlowEnv } from '../engine.js';
 import { textStep } from '../steps/index.js';
-import { commandArgs, drillMark, incidentByNumber, m, MAX_INPUT_CHARS, quote, reply, type View } from './common.js';
+import { drillMark, incidentByNumber, m, MAX_INPUT_CHARS, quote, reply, type View } from './common.js';
 
 /** How it was sent and the receipt, each at most this long (as the county use case checks). */
 const MAX_RECEIPT_CHARS = 500;
 
-async function countiesView(ctx: BotContext, incident: IncidentRow): Promise<View> {
-  const rows = await countiesOf(ctx.deps.db, incident.id);
-  const people = await findStaffByIds(ctx.deps.db, rows.map((r) => r.notifiedByStaffId).filter((x): x is string => !!x));
-  const now = ctx.deps.clock.now();
-  const lines = [`${drillMark(ctx, incident.isDrill)}${m(ctx, 'cty.title', { number: incident.number })}`];
-  if (rows.length === 0) lines.push(m(ctx, 'cty.none'));
+async function countiesView(conv: Conversation, incident: IncidentRow): Promise<View> {
+  const rows = await countiesOf(conv.deps.db, incident.id);
+  const people = await findStaffByIds(conv.deps.db, rows.map((r) => r.notifiedByStaffId).filter((x): x is string => !!x));
+  const now = conv.deps.clock.now();
+  const lines = [`${drillMark(conv, incident.isDrill)}${m(conv, 'cty.title', { number: incident.number })}`];
+  if (rows.length === 0) lines.push(m(conv, 'cty.none'));
   for (const r of rows) {
     lines.push(
       r.notifiedAt
-        ? m(ctx, 'cty.line_done', {
+        ? m(conv, 'cty.line_done', {
             county: escapeHtml(r.county),
-            at: formatLocal(r.notifiedAt, ctx.deps.timeZone, now),
+            at: formatLocal(r.notifiedAt, conv.deps.timeZone, now),
             name: escapeHtml(people.find((p) => p.id === r.notifiedByStaffId)?.name ?? ''),
             how: quote(r.how ?? '', 60),
             receipt: quote(r.receipt ?? '', 120),
           })
-        : m(ctx, 'cty.line_pending', { county: escapeHtml(r.county) }),
+        : m(conv, 'cty.line_pending', { county: escapeHtml(r.county) }),
     );
   }
   return {
     text: lines.join('\n'),
-    reply_markup: markup([
-      ...rows.filter((r) => !r.notifiedAt).map((r) => [button(m(ctx, 'cty.button.notified', { county: r.county }), { a: 'cty', i: r.id, k: 'n' })]),
-      [button(m(ctx, 'cty.button.add'), { a: 'cty', i: incident.id, k: 'add' })],
-    ]),
+    rows: [
+      ...rows.filter((r) => !r.notifiedAt).map((r) => [button(m(conv, 'cty.button.notified', { county: r.county }), { a: 'cty', i: r.id, k: 'n' })]),
+      [button(m(conv, 'cty.button.add'), { a: 'cty', i: incident.id, k: 'add' })],
+    ],
   };
 }
 
@@ -62,7 +62,7 @@ export type CountyData = z.infer<typeof countyData>;
 function viewAfter(env: FlowEnv, incidentId: string) {
   return async () => {
     const incident = await findIncident(env.deps.db, incidentId);
-    if (incident) await reply(env.ctx, await countiesView(env.ctx, incident));
+    if (incident) await reply(env.conv, await countiesView(env.conv, incident));
   };
 }
 
@@ -107,29 +107,31 @@ export const countyFlow: Flow<CountyData> = {
   },
 };
 
-export async function onCountiesCommand(ctx: BotContext): Promise<void> {
-  const arg = commandArgs(ctx);
-  const incident = await incidentByNumber(ctx, arg);
+/** The engine is the plugin's common shape; the list takes none. */
+export async function onCountiesCommand(conv: Conversation, args: string, _engine?: FlowEngine): Promise<void> {
+  const arg = args.trim();
+  const incident = await incidentByNumber(conv, arg);
   if (!incident) {
-    await ctx.reply(m(ctx, arg ? 'ai.no_incident' : 'cty.usage', { number: arg }));
+    // The number as typed, shown as text.
+    await conv.send(m(conv, arg ? 'ai.no_incident' : 'cty.usage', { number: escapeHtml(arg) }));
     return;
   }
-  await reply(ctx, await countiesView(ctx, incident));
+  await reply(conv, await countiesView(conv, incident));
 }
 
-export async function onCountyButton(ctx: BotContext, engine: FlowEngine, cb: CallbackData): Promise<void> {
-  if (!cb.i) throw new ServiceRefusal('invalid_input');
-  if (cb.k === 'add') {
-    const incident = await findIncident(ctx.deps.db, cb.i);
-    if (!incident || !canSeeOffice(ctx.who!.actor, incident.officeUnitId)) throw new ServiceRefusal('not_found');
-    await engine.start(ctx, countyFlow, 'add', { incidentId: incident.id, number: incident.number }, { edit: true });
+export async function onCountyButton(conv: Conversation, engine: FlowEngine, action: ButtonAction): Promise<void> {
+  if (!action.i) throw new ServiceRefusal('invalid_input');
+  if (action.k === 'add') {
+    const incident = await findIncident(conv.deps.db, action.i);
+    if (!incident || !canSeeOffice(whoOf(conv).actor, incident.officeUnitId)) throw new ServiceRefusal('not_found');
+    await engine.start(conv, countyFlow, 'add', { incidentId: incident.id, number: incident.number }, { edit: true });
     return;
   }
-  if (cb.k === 'n') {
-    const row = await findCountyNotification(ctx.deps.db, cb.i);
-    const incident = row ? await findIncident(ctx.deps.db, row.incidentId) : undefined;
+  if (action.k === 'n') {
+    const row = await findCountyNotification(conv.deps.db, action.i);
+    const incident = row ? await findIncident(conv.deps.db, row.incidentId) : undefined;
     if (!row || !incident) throw new ServiceRefusal('not_found');
-    await engine.start(ctx, countyFlow, 'how', { incidentId: incident.id, number: incident.number, notificationId: row.id, county: row.county }, { edit: true });
+    await engine.start(conv, countyFlow, 'how', { incidentId: incident.id, number: incident.number, notificationId: row.id, county: row.county }, { edit: true });
     return;
   }
   throw new ServiceRefusal('invalid_input');

@@ -4,10 +4,10 @@
  * drill says 【演练】.
  */
 import { z } from 'zod';
-import { answerCallback, type BotContext } from '../../channels/telegram/context.js';
-import type { CallbackData } from '../../channels/telegram/callback-data.js';
-import { escapeHtml } from '../../channels/telegram/html.js';
-import { button, markup, type Button } from '../../channels/telegram/keyboards.js';
+import type { ButtonAction } from '../actions.js';
+import { whoOf, type Conversation } from '../conversation.js';
+import { button, type Keyboard } from '../ui.js';
+import { escapeHtml } from '../../i18n/markup.js';
 import { findIncident } from '../../db/repositories/incident.repository.js';
 import { EPIDEMIC_SCENARIOS, INCIDENT_TYPE_INFO, INCIDENT_TYPES, isEpidemicScenario, isIncidentType } from '../../domain/incident-types.js';
 import { isSection } from '../../domain/roles.js';
@@ -19,31 +19,32 @@ import type { Flow, FlowEngine } from '../engine.js';
 import { choiceStep, officeChoices, scenarioChoices, typeChoices } from '../steps/index.js';
 import { drillMark, m, reply, sendFile, show, type View } from './common.js';
 
-async function overview(ctx: BotContext): Promise<View> {
-  const drills = await recentDrills(ctx.deps.db, 8);
-  const now = ctx.deps.clock.now();
-  const lines = [m(ctx, 'drill.title')];
-  const rows: Button[][] = [];
-  if (drills.length === 0) lines.push(m(ctx, 'drill.none_yet'));
+async function overview(conv: Conversation): Promise<View> {
+  const drills = await recentDrills(conv.deps.db, 8);
+  const now = conv.deps.clock.now();
+  const lines = [m(conv, 'drill.title')];
+  const rows: Keyboard = [];
+  if (drills.length === 0) lines.push(m(conv, 'drill.none_yet'));
   for (const d of drills) {
-    const incident = d.incidentId ? await findIncident(ctx.deps.db, d.incidentId) : undefined;
+    const incident = d.incidentId ? await findIncident(conv.deps.db, d.incidentId) : undefined;
     const number = incident?.number ?? '';
-    const type = INCIDENT_TYPE_INFO[d.type as keyof typeof INCIDENT_TYPE_INFO]?.name[ctx.lang] ?? d.type;
+    const type = INCIDENT_TYPE_INFO[d.type as keyof typeof INCIDENT_TYPE_INFO]?.name[conv.lang] ?? d.type;
     if (d.endedAt) {
-      lines.push(m(ctx, 'drill.line_ended', { number, type: escapeHtml(type), start: formatLocal(d.startedAt, ctx.deps.timeZone, now), end: formatLocal(d.endedAt, ctx.deps.timeZone, now) }));
-      rows.push([button(m(ctx, 'drill.button.docx', { number }), { a: 'drill', i: d.id, k: 'doc' })]);
+      lines.push(m(conv, 'drill.line_ended', { number, type: escapeHtml(type), start: formatLocal(d.startedAt, conv.deps.timeZone, now), end: formatLocal(d.endedAt, conv.deps.timeZone, now) }));
+      rows.push([button(m(conv, 'drill.button.docx', { number }), { a: 'drill', i: d.id, k: 'doc' })]);
     } else {
-      lines.push(m(ctx, 'drill.line_running', { number, type: escapeHtml(type), start: formatLocal(d.startedAt, ctx.deps.timeZone, now) }));
-      rows.push([button(m(ctx, 'drill.button.end', { number }), { a: 'drill', i: d.id, k: 'end' })]);
+      lines.push(m(conv, 'drill.line_running', { number, type: escapeHtml(type), start: formatLocal(d.startedAt, conv.deps.timeZone, now) }));
+      rows.push([button(m(conv, 'drill.button.end', { number }), { a: 'drill', i: d.id, k: 'end' })]);
     }
   }
-  rows.push([button(m(ctx, 'drill.button.start'), { a: 'drill', k: 'types' })]);
-  return { text: lines.join('\n'), reply_markup: markup(rows) };
+  rows.push([button(m(conv, 'drill.button.start'), { a: 'drill', k: 'types' })]);
+  return { text: lines.join('\n'), rows };
 }
 
-export async function onDrillCommand(ctx: BotContext): Promise<void> {
-  if (!isSection(ctx.who!.actor)) throw new ServiceRefusal('not_permitted');
-  await reply(ctx, await overview(ctx));
+/** The arguments and the engine are the plugin's common shape; the overview takes neither. */
+export async function onDrillCommand(conv: Conversation, _args?: string, _engine?: FlowEngine): Promise<void> {
+  if (!isSection(whoOf(conv).actor)) throw new ServiceRefusal('not_permitted');
+  await reply(conv, await overview(conv));
 }
 
 export const drillData = z.object({
@@ -84,9 +85,9 @@ export const drillFlow: Flow<DrillData> = {
           finish: async () => {
             const { incident, drill } = await startDrill(env.deps, env.who.actor, { type, scenario: data.scenario ?? null, officeUnitId: office.id! });
             return () =>
-              show(env.ctx, {
-                text: `${drillMark(env.ctx, true)}${env.say('drill.started', { number: incident.number, type: escapeHtml(INCIDENT_TYPE_INFO[type].name[env.lang]) })}`,
-                reply_markup: markup([[button(env.say('drill.button.end', { number: incident.number }), { a: 'drill', i: drill.id, k: 'end' })]]),
+              show(env.conv, {
+                text: `${drillMark(env.conv, true)}${env.say('drill.started', { number: incident.number, type: escapeHtml(INCIDENT_TYPE_INFO[type].name[env.lang]) })}`,
+                rows: [[button(env.say('drill.button.end', { number: incident.number }), { a: 'drill', i: drill.id, k: 'end' })]],
               });
           },
         };
@@ -95,35 +96,35 @@ export const drillFlow: Flow<DrillData> = {
   },
 };
 
-export async function onDrillButton(ctx: BotContext, engine: FlowEngine, cb: CallbackData): Promise<void> {
-  const actor = ctx.who!.actor;
-  const k = cb.k ?? '';
+export async function onDrillButton(conv: Conversation, engine: FlowEngine, action: ButtonAction): Promise<void> {
+  const actor = whoOf(conv).actor;
+  const k = action.k ?? '';
   if (k === 'doc') {
-    if (!cb.i) throw new ServiceRefusal('invalid_input');
-    await answerCallback(ctx);
-    await sendFile(ctx, await exportDrillEvaluationDocx(ctx.deps, actor, cb.i, ctx.lang));
+    if (!action.i) throw new ServiceRefusal('invalid_input');
+    await conv.answer();
+    await sendFile(conv, await exportDrillEvaluationDocx(conv.deps, actor, action.i, conv.lang));
     return;
   }
   if (!isSection(actor)) throw new ServiceRefusal('not_permitted');
   if (k === 'types') {
-    await engine.start(ctx, drillFlow, 'type', {}, { edit: true });
+    await engine.start(conv, drillFlow, 'type', {}, { edit: true });
     return;
   }
   if (k === 'end') {
-    if (!cb.i) throw new ServiceRefusal('invalid_input');
-    const drill = await findDrill(ctx.deps.db, cb.i);
+    if (!action.i) throw new ServiceRefusal('invalid_input');
+    const drill = await findDrill(conv.deps.db, action.i);
     if (!drill) throw new ServiceRefusal('not_found');
-    const { evaluation } = await endDrill(ctx.deps, actor, drill.id);
-    const incident = drill.incidentId ? await findIncident(ctx.deps.db, drill.incidentId) : undefined;
-    return show(ctx, {
-      text: `${drillMark(ctx, true)}${m(ctx, 'drill.ended', {
+    const { evaluation } = await endDrill(conv.deps, actor, drill.id);
+    const incident = drill.incidentId ? await findIncident(conv.deps.db, drill.incidentId) : undefined;
+    return show(conv, {
+      text: `${drillMark(conv, true)}${m(conv, 'drill.ended', {
         number: incident?.number ?? '',
         responses: evaluation.summary.responses,
         onTime: evaluation.summary.onTime,
         late: evaluation.summary.late,
         missed: evaluation.summary.missedSteps,
       })}`,
-      reply_markup: markup([[button(m(ctx, 'drill.button.docx', { number: incident?.number ?? '' }), { a: 'drill', i: drill.id, k: 'doc' })]]),
+      rows: [[button(m(conv, 'drill.button.docx', { number: incident?.number ?? '' }), { a: 'drill', i: drill.id, k: 'doc' })]],
     });
   }
   throw new ServiceRefusal('invalid_input');

@@ -6,10 +6,10 @@
  * the comment are typed into a form of the engine.
  */
 import { z } from 'zod';
-import { answerCallback, type BotContext } from '../../channels/telegram/context.js';
-import type { CallbackData } from '../../channels/telegram/callback-data.js';
-import { escapeHtml } from '../../channels/telegram/html.js';
-import { button, markup, type Button } from '../../channels/telegram/keyboards.js';
+import type { ButtonAction } from '../actions.js';
+import { whoOf, type Conversation } from '../conversation.js';
+import { button, type Button, type Keyboard } from '../ui.js';
+import { escapeHtml } from '../../i18n/markup.js';
 import type { MessageKey } from '../../i18n/index.js';
 import { findIncident } from '../../db/repositories/incident.repository.js';
 import { findStaffByIds } from '../../db/repositories/org.repository.js';
@@ -38,59 +38,59 @@ import { approveRelease, draftRelease, editRelease, markReleased, reviewRelease,
 import type { Flow, FlowEngine, FlowEnv } from '../engine.js';
 import { refusalText } from '../refusals.js';
 import { textStep } from '../steps/index.js';
-import { commandArgs, drillMark, incidentByNumber, m, quote, reply, show, type View } from './common.js';
+import { drillMark, incidentByNumber, m, quote, reply, show, type View } from './common.js';
 
 /** Earlier send-backs listed on the card; the rest are counted. */
 const EARLIER_SHOWN = 3;
 
-export async function renderReleaseCard(ctx: BotContext, row: ReleaseRow): Promise<View> {
-  const actor = ctx.who!.actor;
-  const incident = await findIncident(ctx.deps.db, row.incidentId);
+export async function renderReleaseCard(conv: Conversation, row: ReleaseRow): Promise<View> {
+  const actor = whoOf(conv).actor;
+  const incident = await findIncident(conv.deps.db, row.incidentId);
   // Send-backs the text was since edited to answer. The newest is the current one while the row still
   // carries it (an edit clears it), and has its own line.
-  const history = await sendBacksOf(ctx.deps.db, row.id);
+  const history = await sendBacksOf(conv.deps.db, row.id);
   const earlier = row.returnedAt ? history.slice(1) : history;
   const people = await findStaffByIds(
-    ctx.deps.db,
+    conv.deps.db,
     [row.draftedByStaffId, row.reviewedByStaffId, row.approvedByStaffId, row.returnedByStaffId, ...earlier.map((b) => b.byStaffId)].filter((x): x is string => !!x),
   );
   const name = (id: string | null) => escapeHtml(people.find((p) => p.id === id)?.name ?? '');
-  const tz = ctx.deps.timeZone;
-  const now = ctx.deps.clock.now();
+  const tz = conv.deps.timeZone;
+  const now = conv.deps.clock.now();
   const state = row.state as ReleaseState;
   const lines = [
-    `${drillMark(ctx, incident?.isDrill ?? false)}${m(ctx, 'rel.card.title', { number: incident?.number ?? '' })}`,
-    m(ctx, 'rel.card.state', { state: m(ctx, `rel.state.${state}` as MessageKey) }),
-    m(ctx, 'rel.card.drafted', { name: name(row.draftedByStaffId), at: formatLocal(row.createdAt, tz, now) }),
+    `${drillMark(conv, incident?.isDrill ?? false)}${m(conv, 'rel.card.title', { number: incident?.number ?? '' })}`,
+    m(conv, 'rel.card.state', { state: m(conv, `rel.state.${state}` as MessageKey) }),
+    m(conv, 'rel.card.drafted', { name: name(row.draftedByStaffId), at: formatLocal(row.createdAt, tz, now) }),
   ];
-  if (row.reviewedAt) lines.push(m(ctx, 'rel.card.reviewed', { name: name(row.reviewedByStaffId), at: formatLocal(row.reviewedAt, tz, now) }));
-  if (row.approvedAt) lines.push(m(ctx, 'rel.card.approved', { name: name(row.approvedByStaffId), at: formatLocal(row.approvedAt, tz, now) }));
-  if (row.releasedAt) lines.push(m(ctx, 'rel.card.released', { at: formatLocal(row.releasedAt, tz, now) }));
-  if (row.returnedAt) lines.push(m(ctx, 'rel.card.returned', { name: name(row.returnedByStaffId), at: formatLocal(row.returnedAt, tz, now), comment: quote(row.returnComment ?? '', MAX_SEND_BACK_COMMENT_CHARS) }));
-  for (const b of earlier.slice(0, EARLIER_SHOWN)) lines.push(m(ctx, 'rel.card.earlier_return', { name: name(b.byStaffId), at: formatLocal(b.at, tz, now), comment: quote(b.comment, 200) }));
-  if (earlier.length > EARLIER_SHOWN) lines.push(m(ctx, 'rel.card.earlier_more', { count: earlier.length - EARLIER_SHOWN }));
+  if (row.reviewedAt) lines.push(m(conv, 'rel.card.reviewed', { name: name(row.reviewedByStaffId), at: formatLocal(row.reviewedAt, tz, now) }));
+  if (row.approvedAt) lines.push(m(conv, 'rel.card.approved', { name: name(row.approvedByStaffId), at: formatLocal(row.approvedAt, tz, now) }));
+  if (row.releasedAt) lines.push(m(conv, 'rel.card.released', { at: formatLocal(row.releasedAt, tz, now) }));
+  if (row.returnedAt) lines.push(m(conv, 'rel.card.returned', { name: name(row.returnedByStaffId), at: formatLocal(row.returnedAt, tz, now), comment: quote(row.returnComment ?? '', MAX_SEND_BACK_COMMENT_CHARS) }));
+  for (const b of earlier.slice(0, EARLIER_SHOWN)) lines.push(m(conv, 'rel.card.earlier_return', { name: name(b.byStaffId), at: formatLocal(b.at, tz, now), comment: quote(b.comment, 200) }));
+  if (earlier.length > EARLIER_SHOWN) lines.push(m(conv, 'rel.card.earlier_more', { count: earlier.length - EARLIER_SHOWN }));
   lines.push('', `<blockquote>${quote(row.text, 3000)}</blockquote>`);
 
   const facts: ReleaseFacts = { state, returnedAt: row.returnedAt, reviewedAt: row.reviewedAt, approvedAt: row.approvedAt };
   const may = (action: 'edit' | 'review' | 'approve' | 'release') => mayTakeReleaseStep(facts, action, actor);
   const buttons: Button[] = [];
-  if (may('review')) buttons.push(button(m(ctx, 'rel.button.review'), { a: 'rel', i: row.id, k: 'rev' }));
-  if (may('approve')) buttons.push(button(m(ctx, 'rel.button.approve'), { a: 'rel', i: row.id, k: 'apr' }));
-  if (may('release')) buttons.push(button(m(ctx, 'rel.button.release'), { a: 'rel', i: row.id, k: 'pub' }));
-  if (canSendBackRelease(actor, state)) buttons.push(button(m(ctx, 'rel.button.send_back'), { a: 'rel', i: row.id, k: 'ret' }));
-  const rows: Button[][] = [buttons];
-  if (may('edit')) rows.push([button(m(ctx, 'rel.button.edit'), { a: 'rel', i: row.id, k: 'edit' })]);
-  return { text: lines.join('\n'), reply_markup: markup(rows) };
+  if (may('review')) buttons.push(button(m(conv, 'rel.button.review'), { a: 'rel', i: row.id, k: 'rev' }));
+  if (may('approve')) buttons.push(button(m(conv, 'rel.button.approve'), { a: 'rel', i: row.id, k: 'apr' }));
+  if (may('release')) buttons.push(button(m(conv, 'rel.button.release'), { a: 'rel', i: row.id, k: 'pub' }));
+  if (canSendBackRelease(actor, state)) buttons.push(button(m(conv, 'rel.button.send_back'), { a: 'rel', i: row.id, k: 'ret' }));
+  const rows: Keyboard = [buttons];
+  if (may('edit')) rows.push([button(m(conv, 'rel.button.edit'), { a: 'rel', i: row.id, k: 'edit' })]);
+  return { text: lines.join('\n'), rows };
 }
 
 /** The releases this actor can act on now. */
-async function releasesWaiting(ctx: BotContext): Promise<ReleaseRow[]> {
-  const actor = ctx.who!.actor;
+async function releasesWaiting(conv: Conversation): Promise<ReleaseRow[]> {
+  const actor = whoOf(conv).actor;
   const states: ReleaseState[] = [];
   if (canReviewRelease(actor)) states.push('draft');
   if (canApproveRelease(actor)) states.push('reviewed');
   if (canMarkReleased(actor)) states.push('approved');
-  return releasesInStates(ctx.deps.db, states, 10);
+  return releasesInStates(conv.deps.db, states, 10);
 }
 
 export const releaseData = z.object({
@@ -111,8 +111,8 @@ function needed(id: string | undefined): string {
 /** What was done, then the card as it stands now. */
 function told(env: FlowEnv, done: MessageKey, row: ReleaseRow) {
   return async () => {
-    await env.ctx.reply(env.say(done));
-    await reply(env.ctx, await renderReleaseCard(env.ctx, row));
+    await env.conv.send(env.say(done));
+    await reply(env.conv, await renderReleaseCard(env.conv, row));
   };
 }
 
@@ -152,69 +152,70 @@ export const releaseFlow: Flow<ReleaseData> = {
   },
 };
 
-export async function onReleaseCommand(ctx: BotContext): Promise<void> {
-  const arg = commandArgs(ctx);
-  const actor = ctx.who!.actor;
+export async function onReleaseCommand(conv: Conversation, args: string): Promise<void> {
+  const arg = args.trim();
+  const actor = whoOf(conv).actor;
   if (arg) {
-    const incident = await incidentByNumber(ctx, arg);
+    const incident = await incidentByNumber(conv, arg);
     if (!incident) {
-      await ctx.reply(m(ctx, 'ai.no_incident', { number: arg }));
+      // The number as typed, shown as text.
+      await conv.send(m(conv, 'ai.no_incident', { number: escapeHtml(arg) }));
       return;
     }
-    const rows = await releasesOf(ctx.deps.db, incident.id);
-    for (const r of rows.slice(0, 5)) await reply(ctx, await renderReleaseCard(ctx, r));
-    await reply(ctx, {
-      text: rows.length ? m(ctx, 'rel.incident_has', { number: incident.number, count: rows.length }) : m(ctx, 'rel.incident_none', { number: incident.number }),
-      ...(canDraftRelease(actor) ? { reply_markup: markup([[button(m(ctx, 'rel.button.new'), { a: 'rel', i: incident.id, k: 'new' })]]) } : {}),
+    const rows = await releasesOf(conv.deps.db, incident.id);
+    for (const r of rows.slice(0, 5)) await reply(conv, await renderReleaseCard(conv, r));
+    await reply(conv, {
+      text: rows.length ? m(conv, 'rel.incident_has', { number: incident.number, count: rows.length }) : m(conv, 'rel.incident_none', { number: incident.number }),
+      ...(canDraftRelease(actor) ? { rows: [[button(m(conv, 'rel.button.new'), { a: 'rel', i: incident.id, k: 'new' })]] } : {}),
     });
     return;
   }
-  const waiting = await releasesWaiting(ctx);
+  const waiting = await releasesWaiting(conv);
   if (waiting.length === 0) {
-    await ctx.reply(m(ctx, 'rel.list_empty'));
+    await conv.send(m(conv, 'rel.list_empty'));
     return;
   }
-  for (const r of waiting) await reply(ctx, await renderReleaseCard(ctx, r));
+  for (const r of waiting) await reply(conv, await renderReleaseCard(conv, r));
 }
 
-export async function onReleaseButton(ctx: BotContext, engine: FlowEngine, cb: CallbackData): Promise<void> {
-  if (!cb.i || !cb.k) throw new ServiceRefusal('invalid_input');
-  const actor = ctx.who!.actor;
-  if (cb.k === 'new') {
-    const incident = await findIncident(ctx.deps.db, cb.i);
+export async function onReleaseButton(conv: Conversation, engine: FlowEngine, action: ButtonAction): Promise<void> {
+  if (!action.i || !action.k) throw new ServiceRefusal('invalid_input');
+  const actor = whoOf(conv).actor;
+  if (action.k === 'new') {
+    const incident = await findIncident(conv.deps.db, action.i);
     if (!incident || !canSeeOffice(actor, incident.officeUnitId)) throw new ServiceRefusal('not_found');
     if (!canDraftRelease(actor)) throw new ServiceRefusal('not_permitted');
-    await engine.start(ctx, releaseFlow, 'draft', { number: incident.number, incidentId: incident.id });
+    await engine.start(conv, releaseFlow, 'draft', { number: incident.number, incidentId: incident.id });
     return;
   }
-  if (cb.k === 'edit') {
-    const row = await findRelease(ctx.deps.db, cb.i);
-    const incident = row ? await findIncident(ctx.deps.db, row.incidentId) : undefined;
+  if (action.k === 'edit') {
+    const row = await findRelease(conv.deps.db, action.i);
+    const incident = row ? await findIncident(conv.deps.db, row.incidentId) : undefined;
     if (!row || !incident) throw new ServiceRefusal('not_found');
     if (!canDraftRelease(actor)) throw new ServiceRefusal('not_permitted');
-    await engine.start(ctx, releaseFlow, 'edit', { number: incident.number, releaseId: row.id });
+    await engine.start(conv, releaseFlow, 'edit', { number: incident.number, releaseId: row.id });
     return;
   }
-  if (cb.k === 'ret') {
-    const row = await findRelease(ctx.deps.db, cb.i);
-    const incident = row ? await findIncident(ctx.deps.db, row.incidentId) : undefined;
+  if (action.k === 'ret') {
+    const row = await findRelease(conv.deps.db, action.i);
+    const incident = row ? await findIncident(conv.deps.db, row.incidentId) : undefined;
     if (!row || !incident || !canSeeRelease(actor, incident.officeUnitId)) throw new ServiceRefusal('not_found');
     // Refused now rather than after the user typed a reason; the service checks again on the answer.
     const refusal = sendBackRefusal(row.state as ReleaseState, actor);
     if (refusal) throw new ReleaseError(refusal, row.state as ReleaseState, 'send_back');
-    await engine.start(ctx, releaseFlow, 'send_back', { number: incident.number, releaseId: row.id, state: row.state as ReleaseState });
+    await engine.start(conv, releaseFlow, 'send_back', { number: incident.number, releaseId: row.id, state: row.state as ReleaseState });
     return;
   }
-  if (cb.k === 'card') {
-    const row = await findRelease(ctx.deps.db, cb.i);
-    const incident = row ? await findIncident(ctx.deps.db, row.incidentId) : undefined;
+  if (action.k === 'card') {
+    const row = await findRelease(conv.deps.db, action.i);
+    const incident = row ? await findIncident(conv.deps.db, row.incidentId) : undefined;
     if (!row || !incident || !canSeeRelease(actor, incident.officeUnitId)) throw new ServiceRefusal('not_found');
-    await show(ctx, await renderReleaseCard(ctx, row));
+    await show(conv, await renderReleaseCard(conv, row));
     return;
   }
-  const step = { rev: reviewRelease, apr: approveRelease, pub: markReleased }[cb.k];
+  const step = { rev: reviewRelease, apr: approveRelease, pub: markReleased }[action.k];
   if (!step) throw new ServiceRefusal('invalid_input');
-  const row = await step(ctx.deps, actor, cb.i);
-  await answerCallback(ctx, m(ctx, `rel.done.${row.state}` as MessageKey));
-  await show(ctx, await renderReleaseCard(ctx, row));
+  const row = await step(conv.deps, actor, action.i);
+  await conv.answer(m(conv, `rel.done.${row.state}` as MessageKey));
+  await show(conv, await renderReleaseCard(conv, row));
 }

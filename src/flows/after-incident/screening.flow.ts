@@ -4,10 +4,10 @@
  * the subject in the digest).
  */
 import { z } from 'zod';
-import { chatKindOf, type BotContext } from '../../channels/telegram/context.js';
-import type { CallbackData } from '../../channels/telegram/callback-data.js';
-import { escapeHtml, truncate } from '../../channels/telegram/html.js';
-import { button, markup } from '../../channels/telegram/keyboards.js';
+import type { ButtonAction } from '../actions.js';
+import { whoOf, type Conversation } from '../conversation.js';
+import { button, type Keyboard } from '../ui.js';
+import { escapeHtml, truncate } from '../../i18n/markup.js';
 import type { MessageKey } from '../../i18n/index.js';
 import { findSubject, findSubjectByCode } from '../../db/repositories/subject.repository.js';
 import { subjectLabel } from '../../domain/pii.js';
@@ -17,22 +17,22 @@ import { ServiceRefusal } from '../../services/errors.js';
 import { dueScreeningsFor, logScreening } from '../../services/screening.service.js';
 import type { Flow, FlowEngine } from '../engine.js';
 import { choiceStep, textStep } from '../steps/index.js';
-import { commandArgs, m, reply } from './common.js';
+import { m, reply } from './common.js';
 
 /** The subject as this chat may show them, if within the user's reach. */
-async function labelOf(ctx: BotContext, subjectId: string): Promise<string | undefined> {
-  const s = await findSubject(ctx.deps.db, subjectId);
-  if (!s || !canSeeOffice(ctx.who!.actor, s.officeUnitId)) return undefined;
-  return subjectLabel({ code: s.code, name: ctx.deps.cipher.decrypt(s.nameEnc) }, ctx.deps.piiMode, chatKindOf(ctx));
+async function labelOf(conv: Conversation, subjectId: string): Promise<string | undefined> {
+  const s = await findSubject(conv.deps.db, subjectId);
+  if (!s || !canSeeOffice(whoOf(conv).actor, s.officeUnitId)) return undefined;
+  return subjectLabel({ code: s.code, name: conv.deps.cipher.decrypt(s.nameEnc) }, conv.deps.piiMode, conv.chatKind);
 }
 
-async function subjectText(ctx: BotContext, subjectId: string): Promise<string> {
-  const label = await labelOf(ctx, subjectId);
+async function subjectText(conv: Conversation, subjectId: string): Promise<string> {
+  const label = await labelOf(conv, subjectId);
   if (label === undefined) throw new ServiceRefusal('not_found');
   return escapeHtml(label);
 }
 
-const resultName = (ctx: BotContext, result: string) => m(ctx, `scr.result.${result}` as MessageKey);
+const resultName = (conv: Conversation, result: string) => m(conv, `scr.result.${result}` as MessageKey);
 
 export const screeningData = z.object({ subjectId: z.uuid(), result: z.enum(SCREENING_RESULTS).optional() });
 export type ScreeningData = z.infer<typeof screeningData>;
@@ -44,14 +44,14 @@ export const screeningFlow: Flow<ScreeningData> = {
   data: screeningData,
   steps: {
     result: choiceStep<ScreeningData>({
-      ask: async (env, data) => env.say('scr.choose_result', { subject: await subjectText(env.ctx, data.subjectId) }),
-      choices: (env) => SCREENING_RESULTS.map((r) => ({ key: r, text: resultName(env.ctx, r) })),
+      ask: async (env, data) => env.say('scr.choose_result', { subject: await subjectText(env.conv, data.subjectId) }),
+      choices: (env) => SCREENING_RESULTS.map((r) => ({ key: r, text: resultName(env.conv, r) })),
       perRow: SCREENING_RESULTS.length,
       then: (_env, data, { key }) => (isScreeningResult(key) ? { next: 'note', data: { ...data, result: key } } : { stay: true }),
     }),
     note: textStep<ScreeningData>({
       prompt: async (env, data) => ({
-        text: env.say('scr.note_prompt', { subject: await subjectText(env.ctx, data.subjectId), result: resultName(env.ctx, data.result ?? '') }),
+        text: env.say('scr.note_prompt', { subject: await subjectText(env.conv, data.subjectId), result: resultName(env.conv, data.result ?? '') }),
       }),
       blank: 'flow.text_expected',
       max: MAX_SCREENING_NOTE_CHARS,
@@ -63,10 +63,10 @@ export const screeningFlow: Flow<ScreeningData> = {
           const logged = await logScreening(env.deps, env.who.actor, { subjectId: data.subjectId, result, note });
           const risk = (r: string) => env.say(`scr.risk.${r}` as MessageKey);
           return async () => {
-            await env.ctx.reply(
+            await env.conv.send(
               logged.riskAfter !== logged.riskBefore
-                ? env.say('scr.logged_raised', { result: resultName(env.ctx, result), before: risk(logged.riskBefore), after: risk(logged.riskAfter) })
-                : env.say('scr.logged', { result: resultName(env.ctx, result), risk: risk(logged.riskAfter) }),
+                ? env.say('scr.logged_raised', { result: resultName(env.conv, result), before: risk(logged.riskBefore), after: risk(logged.riskAfter) })
+                : env.say('scr.logged', { result: resultName(env.conv, result), risk: risk(logged.riskAfter) }),
             );
           };
         },
@@ -75,39 +75,40 @@ export const screeningFlow: Flow<ScreeningData> = {
   },
 };
 
-export async function onScreenCommand(ctx: BotContext, engine: FlowEngine): Promise<void> {
-  const code = commandArgs(ctx);
+export async function onScreenCommand(conv: Conversation, args: string, engine: FlowEngine): Promise<void> {
+  const code = args.trim();
   if (code) {
-    const s = await findSubjectByCode(ctx.deps.db, code);
-    if (!s || (await labelOf(ctx, s.id)) === undefined) {
-      await ctx.reply(m(ctx, 'scr.no_subject', { code }));
+    const s = await findSubjectByCode(conv.deps.db, code);
+    if (!s || (await labelOf(conv, s.id)) === undefined) {
+      // The code as typed, shown as text.
+      await conv.send(m(conv, 'scr.no_subject', { code: escapeHtml(code) }));
       return;
     }
-    await engine.start(ctx, screeningFlow, 'result', { subjectId: s.id });
+    await engine.start(conv, screeningFlow, 'result', { subjectId: s.id });
     return;
   }
-  const due = await dueScreeningsFor(ctx.deps, ctx.who!.actor);
+  const due = await dueScreeningsFor(conv.deps, whoOf(conv).actor);
   if (due.length === 0) {
-    await ctx.reply(m(ctx, 'scr.none_due'));
+    await conv.send(m(conv, 'scr.none_due'));
     return;
   }
-  const rows = [];
+  const rows: Keyboard = [];
   for (const d of due.slice(0, 20)) {
-    const label = await labelOf(ctx, d.subjectId);
+    const label = await labelOf(conv, d.subjectId);
     if (label === undefined) continue;
-    rows.push([button(truncate(m(ctx, 'scr.due_item', { subject: label, risk: m(ctx, `scr.risk.${d.riskLevel}` as MessageKey), due: d.dueDate.slice(5) }), 60), { a: 'scr', i: d.subjectId, k: 'pick' })]);
+    rows.push([button(truncate(m(conv, 'scr.due_item', { subject: label, risk: m(conv, `scr.risk.${d.riskLevel}` as MessageKey), due: d.dueDate.slice(5) }), 60), { a: 'scr', i: d.subjectId, k: 'pick' })]);
   }
-  await reply(ctx, { text: m(ctx, 'scr.due_title', { count: due.length }), reply_markup: markup(rows) });
+  await reply(conv, { text: m(conv, 'scr.due_title', { count: due.length }), rows });
 }
 
 /** A subject picked from the list due (`pick`), or a result pressed on a list drawn before the form (`<result>`). */
-export async function onScreenButton(ctx: BotContext, engine: FlowEngine, cb: CallbackData): Promise<void> {
-  if (!cb.i || !cb.k) throw new ServiceRefusal('invalid_input');
-  if ((await labelOf(ctx, cb.i)) === undefined) throw new ServiceRefusal('not_found');
-  if (cb.k === 'pick') {
-    await engine.start(ctx, screeningFlow, 'result', { subjectId: cb.i }, { edit: true });
+export async function onScreenButton(conv: Conversation, engine: FlowEngine, action: ButtonAction): Promise<void> {
+  if (!action.i || !action.k) throw new ServiceRefusal('invalid_input');
+  if ((await labelOf(conv, action.i)) === undefined) throw new ServiceRefusal('not_found');
+  if (action.k === 'pick') {
+    await engine.start(conv, screeningFlow, 'result', { subjectId: action.i }, { edit: true });
     return;
   }
-  if (!isScreeningResult(cb.k)) throw new ServiceRefusal('invalid_input');
-  await engine.start(ctx, screeningFlow, 'note', { subjectId: cb.i, result: cb.k }, { edit: true });
+  if (!isScreeningResult(action.k)) throw new ServiceRefusal('invalid_input');
+  await engine.start(conv, screeningFlow, 'note', { subjectId: action.i, result: action.k }, { edit: true });
 }

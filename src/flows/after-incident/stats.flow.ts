@@ -4,10 +4,10 @@
  * records a false or concealed report by hand, in a form of the engine: which, whose, and the reason.
  */
 import { z } from 'zod';
-import { answerCallback, type BotContext } from '../../channels/telegram/context.js';
-import type { CallbackData } from '../../channels/telegram/callback-data.js';
-import { escapeHtml, fitMessage } from '../../channels/telegram/html.js';
-import { button, grid, markup } from '../../channels/telegram/keyboards.js';
+import type { ButtonAction } from '../actions.js';
+import { whoOf, type Conversation } from '../conversation.js';
+import { button, grid } from '../ui.js';
+import { escapeHtml, fitMessage } from '../../i18n/markup.js';
 import type { MessageKey } from '../../i18n/index.js';
 import { findIncident } from '../../db/repositories/incident.repository.js';
 import { findStaffById, findUnit } from '../../db/repositories/org.repository.js';
@@ -30,126 +30,126 @@ import {
 import { ServiceRefusal } from '../../services/errors.js';
 import type { Flow, FlowEngine } from '../engine.js';
 import { choiceStep, textStep } from '../steps/index.js';
-import { commandArgs, incidentByNumber, m, reply, sendFile, show, type View } from './common.js';
+import { incidentByNumber, m, reply, sendFile, show, type View } from './common.js';
 
 /** How many months back /stats offers. */
 const MONTHS_OFFERED = 6;
 
-function monthChoice(ctx: BotContext): View {
-  let month = monthOf(ctx.deps.clock.now(), ctx.deps.timeZone);
+function monthChoice(conv: Conversation): View {
+  let month = monthOf(conv.deps.clock.now(), conv.deps.timeZone);
   const buttons = [];
   for (let i = 0; i < MONTHS_OFFERED; i++) {
     buttons.push(button(month, { a: 'stats', k: `m.${month}` }));
     month = previousMonth(month);
   }
-  return { text: m(ctx, 'stats.choose_month'), reply_markup: markup(grid(buttons, 3)) };
+  return { text: m(conv, 'stats.choose_month'), rows: grid(buttons, 3) };
 }
 
-async function query(ctx: BotContext, month: string) {
-  return { month, timeZone: ctx.deps.timeZone, now: ctx.deps.clock.now(), policy: await ctx.deps.policy() };
+async function query(conv: Conversation, month: string) {
+  return { month, timeZone: conv.deps.timeZone, now: conv.deps.clock.now(), policy: await conv.deps.policy() };
 }
 
-function durations(ctx: BotContext, r: StatsRow): string {
-  const d = (s: StatsRow['toReport']) => (s.count === 0 ? m(ctx, 'dur.none') : m(ctx, 'stats.median_worst', { median: formatDuration(s.medianSeconds, ctx.lang), worst: formatDuration(s.worstSeconds, ctx.lang) }));
-  return m(ctx, 'stats.durations', { report: d(r.toReport), ack: d(r.toAcknowledge), close: d(r.toClose) });
+function durations(conv: Conversation, r: StatsRow): string {
+  const d = (s: StatsRow['toReport']) => (s.count === 0 ? m(conv, 'dur.none') : m(conv, 'stats.median_worst', { median: formatDuration(s.medianSeconds, conv.lang), worst: formatDuration(s.worstSeconds, conv.lang) }));
+  return m(conv, 'stats.durations', { report: d(r.toReport), ack: d(r.toAcknowledge), close: d(r.toClose) });
 }
 
-function counts(ctx: BotContext, r: StatsRow): string {
-  if (r.register.total === 0) return m(ctx, 'stats.register_none');
-  return m(ctx, 'stats.register_counts', { late: r.register.late, false: r.register.false, concealed: r.register.concealed, unfinished: r.register.unfinished });
+function counts(conv: Conversation, r: StatsRow): string {
+  if (r.register.total === 0) return m(conv, 'stats.register_none');
+  return m(conv, 'stats.register_counts', { late: r.register.late, false: r.register.false, concealed: r.register.concealed, unfinished: r.register.unfinished });
 }
 
-async function statsView(ctx: BotContext, month: string): Promise<View> {
-  const actor = ctx.who!.actor;
-  const { stats, entries } = await monthlyStats(ctx.deps.db, await query(ctx, month));
-  const names = await namesFor(ctx.deps.db, entries, stats, ctx.lang);
+async function statsView(conv: Conversation, month: string): Promise<View> {
+  const actor = whoOf(conv).actor;
+  const { stats, entries } = await monthlyStats(conv.deps.db, await query(conv, month));
+  const names = await namesFor(conv.deps.db, entries, stats, conv.lang);
   const visible = visibleStats(actor, stats, names.staffUnit);
-  const lines = [m(ctx, 'stats.title', { month })];
-  if (visible.offices.length === 0 && visible.people.length === 0) lines.push('', m(ctx, 'stats.empty'));
+  const lines = [m(conv, 'stats.title', { month })];
+  if (visible.offices.length === 0 && visible.people.length === 0) lines.push('', m(conv, 'stats.empty'));
   if (visible.offices.length) {
-    lines.push('', m(ctx, 'stats.offices'));
-    for (const r of visible.offices) lines.push(m(ctx, 'stats.row', { name: escapeHtml(names.unit(r.id)), incidents: r.incidents, durations: durations(ctx, r), register: counts(ctx, r) }));
+    lines.push('', m(conv, 'stats.offices'));
+    for (const r of visible.offices) lines.push(m(conv, 'stats.row', { name: escapeHtml(names.unit(r.id)), incidents: r.incidents, durations: durations(conv, r), register: counts(conv, r) }));
   }
   if (visible.people.length) {
-    lines.push('', m(ctx, 'stats.people'));
-    for (const r of visible.people.slice(0, 15)) lines.push(m(ctx, 'stats.row', { name: escapeHtml(names.staff(r.id)), incidents: r.incidents, durations: durations(ctx, r), register: counts(ctx, r) }));
+    lines.push('', m(conv, 'stats.people'));
+    for (const r of visible.people.slice(0, 15)) lines.push(m(conv, 'stats.row', { name: escapeHtml(names.staff(r.id)), incidents: r.incidents, durations: durations(conv, r), register: counts(conv, r) }));
   }
   return {
     text: fitMessage(lines),
-    reply_markup: markup([
-      [button(m(ctx, 'stats.button.csv'), { a: 'stats', k: `csv.${month}` }), button(m(ctx, 'stats.button.register'), { a: 'stats', k: `reg.${month}` })],
-      [button(m(ctx, 'stats.button.months'), { a: 'stats', k: 'months' })],
-    ]),
+    rows: [
+      [button(m(conv, 'stats.button.csv'), { a: 'stats', k: `csv.${month}` }), button(m(conv, 'stats.button.register'), { a: 'stats', k: `reg.${month}` })],
+      [button(m(conv, 'stats.button.months'), { a: 'stats', k: 'months' })],
+    ],
   };
 }
 
-function evidenceText(ctx: BotContext, e: RegisterEntry): string {
+function evidenceText(conv: Conversation, e: RegisterEntry): string {
   const parts: string[] = [];
-  if (e.evidence.auditIds.length) parts.push(m(ctx, 'acct.ev.audit', { ids: e.evidence.auditIds.map((id) => `#${id}`).join(' ') }));
-  if (e.evidence.stepIds.length) parts.push(m(ctx, 'acct.ev.steps', { count: e.evidence.stepIds.length }));
-  if (e.evidence.updateIds.length) parts.push(m(ctx, 'acct.ev.updates', { count: e.evidence.updateIds.length }));
-  if (e.evidence.dates.length) parts.push(m(ctx, 'acct.ev.dates', { dates: e.evidence.dates.join(' ') }));
-  return parts.join(ctx.lang === 'zh' ? '，' : '; ');
+  if (e.evidence.auditIds.length) parts.push(m(conv, 'acct.ev.audit', { ids: e.evidence.auditIds.map((id) => `#${id}`).join(' ') }));
+  if (e.evidence.stepIds.length) parts.push(m(conv, 'acct.ev.steps', { count: e.evidence.stepIds.length }));
+  if (e.evidence.updateIds.length) parts.push(m(conv, 'acct.ev.updates', { count: e.evidence.updateIds.length }));
+  if (e.evidence.dates.length) parts.push(m(conv, 'acct.ev.dates', { dates: e.evidence.dates.join(' ') }));
+  return parts.join(conv.lang === 'zh' ? '，' : '; ');
 }
 
-async function registerView(ctx: BotContext, month: string): Promise<View> {
-  const entries = await accountabilityRegister(ctx.deps.db, await query(ctx, month));
-  const names = await namesFor(ctx.deps.db, entries, undefined, ctx.lang);
-  const visible = visibleRegister(ctx.who!.actor, entries, names.staffUnit);
-  const now = ctx.deps.clock.now();
-  const lines = [m(ctx, 'acct.title', { month, count: visible.length })];
-  if (visible.length === 0) lines.push('', m(ctx, 'acct.empty'));
+async function registerView(conv: Conversation, month: string): Promise<View> {
+  const entries = await accountabilityRegister(conv.deps.db, await query(conv, month));
+  const names = await namesFor(conv.deps.db, entries, undefined, conv.lang);
+  const visible = visibleRegister(whoOf(conv).actor, entries, names.staffUnit);
+  const now = conv.deps.clock.now();
+  const lines = [m(conv, 'acct.title', { month, count: visible.length })];
+  if (visible.length === 0) lines.push('', m(conv, 'acct.empty'));
   for (const e of visible.slice(0, 30)) {
     const who = [e.staffId ? names.staff(e.staffId) : null, e.unitId ? names.unit(e.unitId) : null].filter(Boolean).join(' · ');
     lines.push(
-      m(ctx, 'acct.line', {
-        at: formatLocal(e.at, ctx.deps.timeZone, now),
-        category: m(ctx, `acct.cat.${e.category}` as MessageKey),
-        rule: m(ctx, `acct.rule.${e.rule}` as MessageKey),
+      m(conv, 'acct.line', {
+        at: formatLocal(e.at, conv.deps.timeZone, now),
+        category: m(conv, `acct.cat.${e.category}` as MessageKey),
+        rule: m(conv, `acct.rule.${e.rule}` as MessageKey),
         who: escapeHtml(who),
         about: escapeHtml(e.incidentId ? names.incidentNumber(e.incidentId) : e.subjectId ? names.subjectCode(e.subjectId) : ''),
-        late: e.lateBySeconds ? m(ctx, 'acct.late_by', { duration: formatDuration(e.lateBySeconds, ctx.lang) }) : '',
-        evidence: escapeHtml(evidenceText(ctx, e)),
-        reason: e.reason ? m(ctx, 'acct.reason', { reason: escapeHtml(e.reason) }) : '',
+        late: e.lateBySeconds ? m(conv, 'acct.late_by', { duration: formatDuration(e.lateBySeconds, conv.lang) }) : '',
+        evidence: escapeHtml(evidenceText(conv, e)),
+        reason: e.reason ? m(conv, 'acct.reason', { reason: escapeHtml(e.reason) }) : '',
       }),
     );
   }
-  if (visible.length > 30) lines.push(m(ctx, 'acct.more', { count: visible.length - 30 }));
+  if (visible.length > 30) lines.push(m(conv, 'acct.more', { count: visible.length - 30 }));
   return {
     text: fitMessage(lines),
-    reply_markup: markup([[button(m(ctx, 'acct.button.csv'), { a: 'stats', k: `rcsv.${month}` }), button(m(ctx, 'stats.button.back'), { a: 'stats', k: `m.${month}` })]]),
+    rows: [[button(m(conv, 'acct.button.csv'), { a: 'stats', k: `rcsv.${month}` }), button(m(conv, 'stats.button.back'), { a: 'stats', k: `m.${month}` })]],
   };
 }
 
-export async function onStatsCommand(ctx: BotContext): Promise<void> {
-  if (!canViewAccountability(ctx.who!.actor)) throw new ServiceRefusal('not_permitted');
-  const arg = commandArgs(ctx);
-  await reply(ctx, MONTH_PATTERN.test(arg) ? await statsView(ctx, arg) : monthChoice(ctx));
+export async function onStatsCommand(conv: Conversation, args: string): Promise<void> {
+  if (!canViewAccountability(whoOf(conv).actor)) throw new ServiceRefusal('not_permitted');
+  const arg = args.trim();
+  await reply(conv, MONTH_PATTERN.test(arg) ? await statsView(conv, arg) : monthChoice(conv));
 }
 
-export async function onRegisterCommand(ctx: BotContext): Promise<void> {
-  if (!canViewAccountability(ctx.who!.actor)) throw new ServiceRefusal('not_permitted');
-  const arg = commandArgs(ctx);
-  await reply(ctx, await registerView(ctx, MONTH_PATTERN.test(arg) ? arg : monthOf(ctx.deps.clock.now(), ctx.deps.timeZone)));
+export async function onRegisterCommand(conv: Conversation, args: string): Promise<void> {
+  if (!canViewAccountability(whoOf(conv).actor)) throw new ServiceRefusal('not_permitted');
+  const arg = args.trim();
+  await reply(conv, await registerView(conv, MONTH_PATTERN.test(arg) ? arg : monthOf(conv.deps.clock.now(), conv.deps.timeZone)));
 }
 
-export async function onStatsButton(ctx: BotContext, cb: CallbackData): Promise<void> {
-  const actor = ctx.who!.actor;
+export async function onStatsButton(conv: Conversation, action: ButtonAction): Promise<void> {
+  const actor = whoOf(conv).actor;
   if (!canViewAccountability(actor)) throw new ServiceRefusal('not_permitted');
-  const [what, month] = (cb.k ?? '').split(/\.(.*)/s) as [string, string | undefined];
-  if (what === 'months') return show(ctx, monthChoice(ctx));
+  const [what, month] = (action.k ?? '').split(/\.(.*)/s) as [string, string | undefined];
+  if (what === 'months') return show(conv, monthChoice(conv));
   if (!month || !MONTH_PATTERN.test(month)) throw new ServiceRefusal('invalid_input');
   switch (what) {
     case 'm':
-      return show(ctx, await statsView(ctx, month));
+      return show(conv, await statsView(conv, month));
     case 'reg':
-      return show(ctx, await registerView(ctx, month));
+      return show(conv, await registerView(conv, month));
     case 'csv':
-      await answerCallback(ctx);
-      return sendFile(ctx, await statsCsvFile(ctx.deps, actor, month, ctx.lang));
+      await conv.answer();
+      return sendFile(conv, await statsCsvFile(conv.deps, actor, month, conv.lang));
     case 'rcsv':
-      await answerCallback(ctx);
-      return sendFile(ctx, await registerCsvFile(ctx.deps, actor, month, ctx.lang));
+      await conv.answer();
+      return sendFile(conv, await registerCsvFile(conv.deps, actor, month, conv.lang));
     default:
       throw new ServiceRefusal('invalid_input');
   }
@@ -158,7 +158,7 @@ export async function onStatsButton(ctx: BotContext, cb: CallbackData): Promise<
 // ---------------------------------------------------------------------------------------------
 // /finding: a false or concealed report, recorded by the section with a reason
 
-const canRecordFindings = (ctx: BotContext) => isSection(ctx.who!.actor) || isLeader(ctx.who!.actor);
+const canRecordFindings = (conv: Conversation) => isSection(whoOf(conv).actor) || isLeader(whoOf(conv).actor);
 
 /** The longest reason, in characters (as the accountability use case checks). */
 const MAX_FINDING_REASON = 2000;
@@ -171,7 +171,7 @@ export const findingData = z.object({
 });
 export type FindingData = z.infer<typeof findingData>;
 
-const ruleName = (ctx: BotContext, rule: string) => m(ctx, `acct.rule.${rule}` as MessageKey);
+const ruleName = (conv: Conversation, rule: string) => m(conv, `acct.rule.${rule}` as MessageKey);
 
 /** 谎报 or 瞒报 (`rule`), the office's or the reporter's (`who`), and why (`reason`). */
 export const findingFlow: Flow<FindingData> = {
@@ -189,7 +189,7 @@ export const findingFlow: Flow<FindingData> = {
       then: (_env, data, { key }) => ({ next: 'who', data: { ...data, rule: key === 'false_report' ? 'false_report' : 'concealed_report' } }),
     }),
     who: choiceStep<FindingData>({
-      ask: (env, data) => env.say('acct.finding_who', { number: data.number, rule: ruleName(env.ctx, data.rule ?? '') }),
+      ask: (env, data) => env.say('acct.finding_who', { number: data.number, rule: ruleName(env.conv, data.rule ?? '') }),
       choices: async (env, data) => {
         const incident = await findIncident(env.deps.db, data.incidentId);
         if (!incident) throw new ServiceRefusal('not_found');
@@ -221,7 +221,7 @@ export const findingFlow: Flow<FindingData> = {
             evidence: { auditIds, stepIds: [], updateIds: [], absenceIds: [], dates: [] },
           });
           return async () => {
-            await env.ctx.reply(env.say('acct.finding_recorded', { number: incident.number, rule: ruleName(env.ctx, row.rule), count: auditIds.length }));
+            await env.conv.send(env.say('acct.finding_recorded', { number: incident.number, rule: ruleName(env.conv, row.rule), count: auditIds.length }));
           };
         },
       }),
@@ -229,14 +229,15 @@ export const findingFlow: Flow<FindingData> = {
   },
 };
 
-export async function onFindingCommand(ctx: BotContext, engine: FlowEngine): Promise<void> {
-  if (!canRecordFindings(ctx)) throw new ServiceRefusal('not_permitted');
-  const arg = commandArgs(ctx);
-  const incident = await incidentByNumber(ctx, arg);
+export async function onFindingCommand(conv: Conversation, args: string, engine: FlowEngine): Promise<void> {
+  if (!canRecordFindings(conv)) throw new ServiceRefusal('not_permitted');
+  const arg = args.trim();
+  const incident = await incidentByNumber(conv, arg);
   if (!incident) {
-    await ctx.reply(m(ctx, arg ? 'ai.no_incident' : 'acct.finding_usage', { number: arg }));
+    // The number as typed, shown as text.
+    await conv.send(m(conv, arg ? 'ai.no_incident' : 'acct.finding_usage', { number: escapeHtml(arg) }));
     return;
   }
   if (incident.isDrill) throw new ServiceRefusal('invalid_input', 'drill');
-  await engine.start(ctx, findingFlow, 'rule', { incidentId: incident.id, number: incident.number });
+  await engine.start(conv, findingFlow, 'rule', { incidentId: incident.id, number: incident.number });
 }

@@ -5,10 +5,10 @@
  * with a comment, download the .docx. The section's text and the comment are typed into a form of the engine.
  */
 import { z } from 'zod';
-import { answerCallback, type BotContext } from '../../channels/telegram/context.js';
-import type { CallbackData } from '../../channels/telegram/callback-data.js';
-import { escapeHtml, truncate } from '../../channels/telegram/html.js';
-import { button, grid, markup, type Button } from '../../channels/telegram/keyboards.js';
+import type { ButtonAction } from '../actions.js';
+import { whoOf, type Conversation } from '../conversation.js';
+import { button, grid, type Keyboard } from '../ui.js';
+import { escapeHtml, truncate } from '../../i18n/markup.js';
 import type { MessageKey } from '../../i18n/index.js';
 import {
   canEditAt,
@@ -39,76 +39,76 @@ import {
 import { ServiceRefusal } from '../../services/errors.js';
 import type { Flow, FlowEngine, FlowEnv } from '../engine.js';
 import { textStep } from '../steps/index.js';
-import { commandArgs, drillMark, incidentByNumber, m, quote, reply, sendFile, show, type View } from './common.js';
+import { drillMark, incidentByNumber, m, quote, reply, sendFile, show, type View } from './common.js';
 
-const stageName = (ctx: BotContext, stage: WrittenReportStage) => m(ctx, `wr.stage.${stage}` as MessageKey);
-const sectionName = (ctx: BotContext, key: string) => m(ctx, `wr.section.${key}` as MessageKey);
+const stageName = (conv: Conversation, stage: WrittenReportStage) => m(conv, `wr.stage.${stage}` as MessageKey);
+const sectionName = (conv: Conversation, key: string) => m(conv, `wr.section.${key}` as MessageKey);
 
 /** The card of a report for this viewer. */
-export function renderReportCard(ctx: BotContext, view: WrittenReportView): View {
-  const actor = ctx.who!.actor;
+export function renderReportCard(conv: Conversation, view: WrittenReportView): View {
+  const actor = whoOf(conv).actor;
   const { report, incident, stage } = view;
-  const tz = ctx.deps.timeZone;
-  const now = ctx.deps.clock.now();
+  const tz = conv.deps.timeZone;
+  const now = conv.deps.clock.now();
   const version = report.currentVersion;
   const lines: string[] = [];
-  lines.push(`${drillMark(ctx, incident.isDrill)}${m(ctx, 'wr.card.title', { number: incident.number })}`);
-  lines.push(escapeHtml(typeLabel(incident.type as IncidentType, (incident.scenario as EpidemicScenario | null) ?? null, ctx.lang)));
+  lines.push(`${drillMark(conv, incident.isDrill)}${m(conv, 'wr.card.title', { number: incident.number })}`);
+  lines.push(escapeHtml(typeLabel(incident.type as IncidentType, (incident.scenario as EpidemicScenario | null) ?? null, conv.lang)));
   lines.push(
     stage === 'approved'
-      ? m(ctx, 'wr.card.approved', { version })
-      : m(ctx, 'wr.card.stage', { stage: escapeHtml(stageName(ctx, stage)), version, due: formatLocal(report.dueAt, tz, now) }),
+      ? m(conv, 'wr.card.approved', { version })
+      : m(conv, 'wr.card.stage', { stage: escapeHtml(stageName(conv, stage)), version, due: formatLocal(report.dueAt, tz, now) }),
   );
   const reached = stage === 'approved' ? SIGNOFF_CHAIN.length : SIGNOFF_CHAIN.indexOf(stage);
-  lines.push(SIGNOFF_CHAIN.map((s, i) => `${i < reached ? '✔' : i === reached ? '●' : '○'} ${escapeHtml(stageName(ctx, s))}`).join(' → '));
+  lines.push(SIGNOFF_CHAIN.map((s, i) => `${i < reached ? '✔' : i === reached ? '●' : '○'} ${escapeHtml(stageName(conv, s))}`).join(' → '));
   lines.push('');
   for (const s of view.sections) {
     const text = (view.body[s.key] ?? '').trim();
     lines.push(
       text === ''
-        ? m(ctx, 'wr.card.section_empty', { section: escapeHtml(sectionName(ctx, s.key)) })
-        : m(ctx, 'wr.card.section', { section: escapeHtml(sectionName(ctx, s.key)), chars: [...text].length, preview: quote(text.replace(/\s+/g, ' '), 40) }),
+        ? m(conv, 'wr.card.section_empty', { section: escapeHtml(sectionName(conv, s.key)) })
+        : m(conv, 'wr.card.section', { section: escapeHtml(sectionName(conv, s.key)), chars: [...text].length, preview: quote(text.replace(/\s+/g, ' '), 40) }),
     );
   }
   if (view.signoffs.length) {
-    lines.push('', m(ctx, 'wr.card.signoffs'));
+    lines.push('', m(conv, 'wr.card.signoffs'));
     for (const s of view.signoffs.slice(-8)) {
       lines.push(
-        m(ctx, 'wr.card.signoff', {
+        m(conv, 'wr.card.signoff', {
           at: formatLocal(s.at, tz, now),
           name: escapeHtml(s.staffName),
-          decision: m(ctx, `wr.decision.${signoffWording(s.stage as WrittenReportStage, s.decision as SignoffDecision)}` as MessageKey),
+          decision: m(conv, `wr.decision.${signoffWording(s.stage as WrittenReportStage, s.decision as SignoffDecision)}` as MessageKey),
           version: s.version,
-          comment: s.comment ? m(ctx, 'wr.card.comment', { comment: quote(s.comment, 120) }) : '',
+          comment: s.comment ? m(conv, 'wr.card.comment', { comment: quote(s.comment, 120) }) : '',
         }),
       );
     }
   }
 
-  const rows: Button[][] = [];
+  const rows: Keyboard = [];
   const id = report.id;
   if (canEditAt(actor, stage, incident.officeUnitId)) {
-    rows.push(...grid(view.sections.map((s) => button(m(ctx, 'wr.button.edit', { section: sectionName(ctx, s.key) }), { a: 'wr', i: id, k: `e.${s.key}`, v: version })), 2));
+    rows.push(...grid(view.sections.map((s) => button(m(conv, 'wr.button.edit', { section: sectionName(conv, s.key) }), { a: 'wr', i: id, k: `e.${s.key}`, v: version })), 2));
   }
   if (canSignAt(actor, stage, incident.officeUnitId)) {
     if (stage === 'office') {
-      rows.push([button(m(ctx, 'wr.button.submit'), { a: 'wr', i: id, k: 'sub', v: version })]);
+      rows.push([button(m(conv, 'wr.button.submit'), { a: 'wr', i: id, k: 'sub', v: version })]);
     } else {
       const i = SIGNOFF_CHAIN.indexOf(stage as (typeof SIGNOFF_CHAIN)[number]);
       const next = stage === 'upper_liaison' ? 'approved' : SIGNOFF_CHAIN[i + 1]!;
       rows.push([
-        button(stage === 'upper_liaison' ? m(ctx, 'wr.button.approve_final') : m(ctx, 'wr.button.approve', { next: stageName(ctx, next) }), { a: 'wr', i: id, k: 'ok', v: version }),
-        button(m(ctx, 'wr.button.return', { prev: stageName(ctx, SIGNOFF_CHAIN[i - 1]!) }), { a: 'wr', i: id, k: 'ret', v: version }),
+        button(stage === 'upper_liaison' ? m(conv, 'wr.button.approve_final') : m(conv, 'wr.button.approve', { next: stageName(conv, next) }), { a: 'wr', i: id, k: 'ok', v: version }),
+        button(m(conv, 'wr.button.return', { prev: stageName(conv, SIGNOFF_CHAIN[i - 1]!) }), { a: 'wr', i: id, k: 'ret', v: version }),
       ]);
     }
   }
-  rows.push([button(m(ctx, 'wr.button.docx'), { a: 'wr', i: id, k: 'doc' }), button(m(ctx, 'wr.button.refresh'), { a: 'wr', i: id, k: 'card' })]);
-  return { text: lines.join('\n'), reply_markup: markup(rows) };
+  rows.push([button(m(conv, 'wr.button.docx'), { a: 'wr', i: id, k: 'doc' }), button(m(conv, 'wr.button.refresh'), { a: 'wr', i: id, k: 'card' })]);
+  return { text: lines.join('\n'), rows };
 }
 
-async function readable(ctx: BotContext, reportId: string): Promise<WrittenReportView> {
-  const view = await loadWrittenReport(ctx.deps.db, reportId);
-  if (!view || !canReadReport(ctx.who!.actor, view.incident.officeUnitId)) throw new ServiceRefusal('not_found');
+async function readable(conv: Conversation, reportId: string): Promise<WrittenReportView> {
+  const view = await loadWrittenReport(conv.deps.db, reportId);
+  if (!view || !canReadReport(whoOf(conv).actor, view.incident.officeUnitId)) throw new ServiceRefusal('not_found');
   return view;
 }
 
@@ -124,8 +124,8 @@ export type WrittenReportData = z.infer<typeof writtenReportData>;
 /** What was done, then the card as it stands now. */
 function told(env: FlowEnv, text: string, view: WrittenReportView) {
   return async () => {
-    await env.ctx.reply(text);
-    await reply(env.ctx, renderReportCard(env.ctx, view));
+    await env.conv.send(text);
+    await reply(env.conv, renderReportCard(env.conv, view));
   };
 }
 
@@ -137,12 +137,12 @@ export const writtenReportFlow: Flow<WrittenReportData> = {
   steps: {
     edit: textStep<WrittenReportData>({
       prompt: async (env, data) => {
-        const view = await readable(env.ctx, data.reportId);
+        const view = await readable(env.conv, data.reportId);
         const section = data.section ?? '';
         const current = (view.body[section as keyof typeof view.body] ?? '').trim();
         return {
           text: [
-            env.say('wr.edit_prompt', { section: escapeHtml(sectionName(env.ctx, section)), number: data.number }),
+            env.say('wr.edit_prompt', { section: escapeHtml(sectionName(env.conv, section)), number: data.number }),
             current ? `<blockquote expandable>${quote(current, 3000)}</blockquote>` : env.say('wr.edit_empty'),
           ].join('\n\n'),
         };
@@ -155,7 +155,7 @@ export const writtenReportFlow: Flow<WrittenReportData> = {
           if (!data.section) throw new ServiceRefusal('not_found');
           const section = data.section;
           const view = await editWrittenReport(env.deps, env.who.actor, data.reportId, { [section]: text }, data.version);
-          return told(env, env.say('wr.saved', { section: sectionName(env.ctx, section), version: view.report.currentVersion }), view);
+          return told(env, env.say('wr.saved', { section: escapeHtml(sectionName(env.conv, section)), version: view.report.currentVersion }), view);
         },
       }),
     }),
@@ -167,7 +167,7 @@ export const writtenReportFlow: Flow<WrittenReportData> = {
       then: (env, data, text) => ({
         finish: async () => {
           const result = await returnWrittenReport(env.deps, env.who.actor, data.reportId, text, data.version);
-          return told(env, env.say('wr.done_returned', { stage: stageName(env.ctx, result.view.stage) }), result.view);
+          return told(env, env.say('wr.done_returned', { stage: escapeHtml(stageName(env.conv, result.view.stage)) }), result.view);
         },
       }),
     }),
@@ -175,80 +175,79 @@ export const writtenReportFlow: Flow<WrittenReportData> = {
 };
 
 /** /wr [number]: one report's card, or the list of those waiting on you. */
-export async function onWrittenReportCommand(ctx: BotContext): Promise<void> {
-  const arg = commandArgs(ctx);
+export async function onWrittenReportCommand(conv: Conversation, args: string): Promise<void> {
+  const arg = args.trim();
   if (arg) {
-    const incident = await incidentByNumber(ctx, arg);
-    const view = incident ? await writtenReportForIncident(ctx.deps.db, incident.id) : undefined;
-    if (!view || !canReadReport(ctx.who!.actor, view.incident.officeUnitId)) {
-      await ctx.reply(m(ctx, 'wr.none_for_incident', { number: arg }));
+    const incident = await incidentByNumber(conv, arg);
+    const view = incident ? await writtenReportForIncident(conv.deps.db, incident.id) : undefined;
+    if (!view || !canReadReport(whoOf(conv).actor, view.incident.officeUnitId)) {
+      // The number as typed, shown as text.
+      await conv.send(m(conv, 'wr.none_for_incident', { number: escapeHtml(arg) }));
       return;
     }
-    await reply(ctx, renderReportCard(ctx, view));
+    await reply(conv, renderReportCard(conv, view));
     return;
   }
-  const waiting = await reportsAwaiting(ctx.deps.db, ctx.who!.actor);
+  const waiting = await reportsAwaiting(conv.deps.db, whoOf(conv).actor);
   if (waiting.length === 0) {
-    await ctx.reply(m(ctx, 'wr.list_empty'));
+    await conv.send(m(conv, 'wr.list_empty'));
     return;
   }
-  const now = ctx.deps.clock.now();
-  await reply(ctx, {
-    text: m(ctx, 'wr.list_title', { count: waiting.length }),
-    reply_markup: markup(
-      waiting.map((w) => [
-        button(
-          truncate(
-            m(ctx, 'wr.list_item', {
-              number: w.incident.number,
-              stage: stageName(ctx, w.report.stage as WrittenReportStage),
-              due: formatLocal(w.report.dueAt, ctx.deps.timeZone, now),
-            }),
-            60,
-          ),
-          { a: 'wr', i: w.report.id, k: 'card' },
+  const now = conv.deps.clock.now();
+  await reply(conv, {
+    text: m(conv, 'wr.list_title', { count: waiting.length }),
+    rows: waiting.map((w) => [
+      button(
+        truncate(
+          m(conv, 'wr.list_item', {
+            number: w.incident.number,
+            stage: stageName(conv, w.report.stage as WrittenReportStage),
+            due: formatLocal(w.report.dueAt, conv.deps.timeZone, now),
+          }),
+          60,
         ),
-      ]),
-    ),
+        { a: 'wr', i: w.report.id, k: 'card' },
+      ),
+    ]),
   });
 }
 
 /** A button on a report card. */
-export async function onWrittenReportButton(ctx: BotContext, engine: FlowEngine, cb: CallbackData): Promise<void> {
-  if (!cb.i || !cb.k) throw new ServiceRefusal('invalid_input');
-  const actor = ctx.who!.actor;
-  const reportId = cb.i;
-  if (cb.k === 'card') {
-    await show(ctx, renderReportCard(ctx, await readable(ctx, reportId)));
+export async function onWrittenReportButton(conv: Conversation, engine: FlowEngine, action: ButtonAction): Promise<void> {
+  if (!action.i || !action.k) throw new ServiceRefusal('invalid_input');
+  const actor = whoOf(conv).actor;
+  const reportId = action.i;
+  if (action.k === 'card') {
+    await show(conv, renderReportCard(conv, await readable(conv, reportId)));
     return;
   }
-  if (cb.k === 'doc') {
-    await answerCallback(ctx, m(ctx, 'wr.docx_preparing'));
-    const file = await exportWrittenReportDocx(ctx.deps, actor, reportId, ctx.lang);
-    await sendFile(ctx, file, m(ctx, 'wr.docx_caption', { number: file.view.incident.number, version: file.view.report.currentVersion }));
+  if (action.k === 'doc') {
+    await conv.answer(m(conv, 'wr.docx_preparing'));
+    const file = await exportWrittenReportDocx(conv.deps, actor, reportId, conv.lang);
+    await sendFile(conv, file, m(conv, 'wr.docx_caption', { number: file.view.incident.number, version: file.view.report.currentVersion }));
     return;
   }
-  const view = await readable(ctx, reportId);
-  if (cb.v !== undefined && cb.v !== view.report.currentVersion) {
-    await show(ctx, renderReportCard(ctx, view));
+  const view = await readable(conv, reportId);
+  if (action.v !== undefined && action.v !== view.report.currentVersion) {
+    await show(conv, renderReportCard(conv, view));
     throw new ServiceRefusal('stale');
   }
-  if (cb.k.startsWith('e.')) {
-    const section = cb.k.slice(2);
+  if (action.k.startsWith('e.')) {
+    const section = action.k.slice(2);
     if (!isReportSectionKey(section) || !view.sections.some((s) => s.key === section)) throw new ServiceRefusal('invalid_input');
     if (!canEditAt(actor, view.stage, view.incident.officeUnitId)) throw new ServiceRefusal('not_permitted');
-    await engine.start(ctx, writtenReportFlow, 'edit', { reportId, number: view.incident.number, version: view.report.currentVersion, section });
+    await engine.start(conv, writtenReportFlow, 'edit', { reportId, number: view.incident.number, version: view.report.currentVersion, section });
     return;
   }
-  if (cb.k === 'ret') {
+  if (action.k === 'ret') {
     if (!canSignAt(actor, view.stage, view.incident.officeUnitId) || view.stage === 'office') throw new ServiceRefusal('not_permitted');
-    await engine.start(ctx, writtenReportFlow, 'return', { reportId, number: view.incident.number, version: view.report.currentVersion });
+    await engine.start(conv, writtenReportFlow, 'return', { reportId, number: view.incident.number, version: view.report.currentVersion });
     return;
   }
-  if (cb.k === 'sub' || cb.k === 'ok') {
-    const result = cb.k === 'sub' ? await submitWrittenReport(ctx.deps, actor, reportId, cb.v) : await approveWrittenReport(ctx.deps, actor, reportId, cb.v);
-    await answerCallback(ctx, m(ctx, result.view.stage === 'approved' ? 'wr.done_approved' : 'wr.done_forwarded', { stage: stageName(ctx, result.view.stage) }));
-    await show(ctx, renderReportCard(ctx, result.view));
+  if (action.k === 'sub' || action.k === 'ok') {
+    const result = action.k === 'sub' ? await submitWrittenReport(conv.deps, actor, reportId, action.v) : await approveWrittenReport(conv.deps, actor, reportId, action.v);
+    await conv.answer(m(conv, result.view.stage === 'approved' ? 'wr.done_approved' : 'wr.done_forwarded', { stage: stageName(conv, result.view.stage) }));
+    await show(conv, renderReportCard(conv, result.view));
     return;
   }
   throw new ServiceRefusal('invalid_input');

@@ -5,8 +5,8 @@
  */
 import { listUnits } from '../../db/repositories/org.repository.js';
 import { EPIDEMIC_SCENARIOS, INCIDENT_TYPES } from '../../domain/index.js';
-import type { Keyboard } from '../../channels/telegram/keyboards.js';
-import { scenarioLabel, typeLabel, unitName } from '../../channels/telegram/views/labels.js';
+import type { Keyboard } from '../ui.js';
+import { scenarioLabel, typeLabel, unitName } from '../../views/labels.js';
 import type { FlowEnv, Result, Step } from '../engine.js';
 
 export interface Choice {

@@ -4,8 +4,8 @@
  * /subjects ask for a subject with it.
  */
 import { subjectLabel } from '../../domain/index.js';
-import { escapeHtml, truncate } from '../../channels/telegram/html.js';
-import type { Button } from '../../channels/telegram/keyboards.js';
+import { escapeHtml, truncate } from '../../i18n/markup.js';
+import type { Button } from '../ui.js';
 import { getSubject, searchSubjects, type SubjectView } from '../../services/subject.service.js';
 import type { FlowEnv, Outcome, Result, Step } from '../engine.js';
 

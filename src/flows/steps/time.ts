@@ -6,7 +6,7 @@
  */
 import { z } from 'zod';
 import { addDays, formatLocal, localDate, parseIncidentTime, parseLocalDate } from '../../domain/index.js';
-import type { Keyboard } from '../../channels/telegram/keyboards.js';
+import type { Keyboard } from '../ui.js';
 import type { MessageKey } from '../../i18n/index.js';
 import type { FlowEnv, Prompt, Result, Step } from '../engine.js';
 

@@ -52,7 +52,7 @@ import {
   timerKindLabel,
   typeLabel,
   unitName,
-} from './labels.js';
+} from '../../../views/labels.js';
 
 export interface IncidentCardView {
   incident: IncidentRow;
@@ -74,18 +74,16 @@ export interface CardViewer {
 }
 
 /** A card can show one step's actions, or the choice of how 上报上一级 / 通报检察院 was done. */
-export type CardFocus = { kind: 'step'; ordinal: number } | { kind: 'how'; action: 'upper' | 'proc' };
+import type { CardFocus } from '../../../flows/conversation.js';
+export type { CardFocus };
 
 export interface RenderedCard {
   text: string;
   reply_markup: InlineKeyboardMarkup;
 }
 
-/** The two section steps with buttons of their own on the card. */
-export const UPPER_STEP = 'report_upward';
-export const PROCURATORATE_STEP = 'notify_procuratorate';
-/** How 上报上一级 / 通报检察院 may have been done. */
-export const REPORT_HOWS = ['phone', 'written', 'system'] as const;
+import { PROCURATORATE_STEP, REPORT_HOWS, UPPER_STEP } from '../../../domain/upward-steps.js';
+export { PROCURATORATE_STEP, REPORT_HOWS, UPPER_STEP };
 
 export async function loadIncidentCardView(db: Executor, incidentId: string, cipher: PiiCipher): Promise<IncidentCardView | undefined> {
   const [timeline, timers] = await Promise.all([loadIncidentTimeline(db, incidentId, { audit: false }), pendingTimers(db, { incidentId })]);

@@ -17,8 +17,8 @@ import {
   type SubjectIdentity,
   type TimerKind,
   type TimerTarget,
-} from '../../../domain/index.js';
-import { hasMessage, t, type Lang, type MessageKey } from '../../../i18n/index.js';
+} from '../domain/index.js';
+import { hasMessage, t, type Lang, type MessageKey } from '../i18n/index.js';
 
 /** `一、行凶犯罪…` in Chinese, `1. Violent crime…` in English. */
 export function typeLabel(type: string, lang: Lang, scenario?: string | null): string {

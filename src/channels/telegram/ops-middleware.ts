@@ -8,12 +8,12 @@
  * which puts the update's client through the whole pipeline, counts there and turns it off here.
  */
 import type { Context, MiddlewareFn } from 'telegraf';
-import { ApiPipeline, countSends as countEachSend, installApiPipeline } from '../channels/telegram/api-pipeline.js';
-import type { Logger } from '../logger.js';
-import { metrics as processMetrics, type OpsMetrics } from './metrics.js';
+import { ApiPipeline, countSends as countEachSend, installApiPipeline } from './api-pipeline.js';
+import type { Logger } from '../../logger.js';
+import { metrics as processMetrics, type OpsMetrics } from '../../ops/metrics.js';
 
 /** Bot API methods that send or change a message, counted in corrections_messages_sent_total. */
-export { MESSAGE_METHODS } from '../channels/telegram/api-pipeline.js';
+export { MESSAGE_METHODS } from './api-pipeline.js';
 
 export interface OpsState {
   /** Logger for this update: every line carries `updateId`; add `incident` with `.child()` once known. */

@@ -1,0 +1,55 @@
+/**
+ * What a button means, whatever the channel: an action and ids only, never a name. Every action that
+ * comes back from a press is untrusted: the channel parses it with `buttonActionSchema`, and the flows
+ * and services check permission and version again on every press. How an action travels (Telegram's
+ * 64-byte callback data, WeCom's event key) is the channel adapter's business.
+ */
+import { z } from 'zod';
+
+export const BUTTON_ACTIONS = [
+  // incident card
+  'card', // open or redraw the card
+  'ack', // 签收
+  'prog', // 续报
+  'asgn', // 指派 roles
+  'upper', // 上报上一级 done
+  'proc', // 通报检察院 done
+  'close', // close
+  'falarm', // close as false alarm
+  'step', // open a step's actions
+  'sdone', // mark step done
+  'sna', // mark step not applicable
+  'snote', // add a note to a step
+  'search', // absconding search attempt
+  'found', // absconding outcome
+  'list', // /incidents page
+  // subjects and away
+  'contact', // log a daily contact for a subject
+  'abscond', // open an absconding report prefilled for a subject
+  'away', // absence actions
+  // written reports, releases, drills
+  'wr',
+  'rel',
+  'drill',
+  'stats', // /stats month choice and CSV exports
+  'acct', // manual accountability finding (谎报、瞒报)
+  'scr', // screening result for a subject
+  'cty', // cross-county notification
+  // conversational form steps
+  'f', // flow choice: key = choice, id = flow token
+  'lang', // /language: key = zh | en
+  'nop',
+] as const;
+export type ButtonActionName = (typeof BUTTON_ACTIONS)[number];
+
+const uuid = z.string().regex(/^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/);
+const key = z.string().regex(/^[A-Za-z0-9_.-]{1,24}$/);
+
+export const buttonActionSchema = z.object({
+  a: z.enum(BUTTON_ACTIONS),
+  i: uuid.optional(),
+  k: key.optional(),
+  v: z.coerce.number().int().min(0).max(1_000_000).optional(),
+});
+/** `a`: the action; `i`: the id it acts on; `k`: a key (a choice, a step); `v`: the version it was drawn at. */
+export type ButtonAction = z.infer<typeof buttonActionSchema>;

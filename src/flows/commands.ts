@@ -1,0 +1,43 @@
+/**
+ * Which commands a person has, by position: the menu a channel shows them and the lines of /help. A
+ * command outside someone's list is still refused by its handler; the list only keeps the menu honest.
+ */
+import { canLookUpSubjects, canReportIncident, hasBureauWideView, isLeader, isSection, keepsSubjectRecords, type Actor } from '../domain/index.js';
+import { canDraftRelease, canReviewRelease } from '../domain/public-release.js';
+
+export const COMMANDS = ['report', 'incidents', 'wr', 'away', 'subjects', 'screen', 'release', 'stats', 'register', 'finding', 'drill', 'counties', 'help', 'language', 'cancel'] as const;
+export type Command = (typeof COMMANDS)[number];
+
+/** The commands everyone has, also the menu of a chat nobody is bound in. */
+export const GENERAL_COMMANDS: readonly Command[] = ['help', 'language', 'cancel'];
+
+export function commandsFor(actor: Actor | undefined): Command[] {
+  if (!actor) return [...GENERAL_COMMANDS];
+  const inChain = actor.positions.some((p) => p !== 'info_reviewer');
+  return COMMANDS.filter((c) => {
+    switch (c) {
+      case 'report':
+        return canReportIncident(actor);
+      case 'incidents':
+      case 'wr':
+        return inChain;
+      case 'away':
+      case 'screen':
+        return keepsSubjectRecords(actor);
+      case 'subjects':
+        return canLookUpSubjects(actor);
+      case 'release':
+        return canDraftRelease(actor) || canReviewRelease(actor);
+      case 'stats':
+      case 'register':
+        return hasBureauWideView(actor) || actor.positions.includes('office_head');
+      case 'finding':
+        return isSection(actor) || isLeader(actor);
+      case 'drill':
+      case 'counties':
+        return isSection(actor);
+      default:
+        return true;
+    }
+  });
+}
