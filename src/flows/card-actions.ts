@@ -94,15 +94,17 @@ function stepOrdinal(cb: ButtonAction): number {
   return n;
 }
 
-/** Loads the pressed incident and checks reach and version; a stale card is answered and redrawn. */
-async function loadPressed(conv: Conversation, cb: ButtonAction): Promise<IncidentRow> {
+/**
+ * Loads the pressed incident and checks reach. A card drawn before someone else's change is not a reason
+ * to refuse: the press acts on the incident as it is now, the checks below and in the service decide
+ * whether the action still applies, and the card is redrawn. Only what no longer applies is refused.
+ */
+async function loadPressed(conv: Conversation, cb: ButtonAction): Promise<{ incident: IncidentRow; outOfDate: boolean }> {
   if (!cb.i) throw new CallbackRefused('malformed', 'refuse.bad_button');
   const incident = await findIncident(conv.deps.db, cb.i);
   // Another office's incident looks the same as one that does not exist.
   if (!incident || !canSeeOffice(whoOf(conv).actor, incident.officeUnitId)) throw new CallbackRefused('not_found', 'refuse.not_found');
-  const versioned = cb.a !== 'card';
-  if (versioned && cb.v !== incident.version) throw refusedPress(conv, cb, incident, 'stale');
-  return incident;
+  return { incident, outOfDate: cb.a !== 'card' && cb.v !== undefined && cb.v !== incident.version };
 }
 
 /**
@@ -121,8 +123,14 @@ function refusedPress(conv: Conversation, cb: ButtonAction, incident: IncidentRo
 export async function handleCardAction(conv: Conversation, cb: ButtonAction, engine: FlowEngine): Promise<void> {
   const { actor } = whoOf(conv);
   const deps = conv.deps;
-  const incident = await loadPressed(conv, cb);
+  const { incident, outOfDate } = await loadPressed(conv, cb);
   const id = incident.id;
+  // The version the service checks: the one just loaded, so a change in between is still caught.
+  const version = incident.version;
+  /** Before a form opens from an out-of-date card, the card shows what changed. */
+  const refreshFirst = async () => {
+    if (outOfDate) await conv.redrawCard(id);
+  };
   const office = incident.officeUnitId;
   const deny = () => new CallbackRefused('not_permitted', 'refuse.not_permitted', id);
   if (FORM_ACTIONS.has(cb.a) && conv.chatKind !== 'private') throw new CallbackRefused('wrong_chat', 'group.use_private', id);
@@ -136,7 +144,7 @@ export async function handleCardAction(conv: Conversation, cb: ButtonAction, eng
 
     case 'ack':
       try {
-        await serviceCall(id, () => acknowledgeIncident(deps, actor, id, cb.v));
+        await serviceCall(id, () => acknowledgeIncident(deps, actor, id, version));
       } catch (err) {
         if (err instanceof CallbackRefused && (err.reason === 'stale' || err.reason === 'already_done')) {
           const now = await findIncident(deps.db, id);
@@ -161,7 +169,7 @@ export async function handleCardAction(conv: Conversation, cb: ButtonAction, eng
 
     case 'sdone': {
       const ordinal = stepOrdinal(cb);
-      await serviceCall(id, () => markStep(deps, actor, id, { ordinal }, { kind: 'done' }, cb.v));
+      await serviceCall(id, () => markStep(deps, actor, id, { ordinal }, { kind: 'done' }, version));
       await conv.answer(t(conv.lang, 'card.marked'));
       await conv.redrawCard(id);
       return;
@@ -175,6 +183,7 @@ export async function handleCardAction(conv: Conversation, cb: ButtonAction, eng
       if (!canMarkStep(actor, office, step.actor as StepActor)) throw deny();
       if (cb.a === 'sna' && step.state !== 'pending') throw new CallbackRefused('already_done', 'refuse.already_done', id);
       await conv.answer();
+      await refreshFirst();
       await engine.start(conv, stepNoteFlow, 'text', {
         incidentId: id,
         ordinal,
@@ -200,7 +209,7 @@ export async function handleCardAction(conv: Conversation, cb: ButtonAction, eng
       }
       if (!(REPORT_HOWS as readonly string[]).includes(cb.k)) throw new CallbackRefused('malformed', 'refuse.bad_button', id);
       const how = cb.k;
-      await serviceCall(id, () => (cb.a === 'upper' ? markUpperReported(deps, actor, id, how, cb.v) : markProcuratorateNotified(deps, actor, id, how, cb.v)));
+      await serviceCall(id, () => (cb.a === 'upper' ? markUpperReported(deps, actor, id, how, version) : markProcuratorateNotified(deps, actor, id, how, version)));
       await conv.answer(t(conv.lang, 'card.marked'));
       await conv.redrawCard(id);
       return;
@@ -209,6 +218,7 @@ export async function handleCardAction(conv: Conversation, cb: ButtonAction, eng
     case 'prog':
       if (!canHandleIncident(actor, office)) throw deny();
       await conv.answer();
+      await refreshFirst();
       await engine.start(conv, progressFlow, 'text', { incidentId: id, number: incident.number, media: [] });
       return;
 
@@ -221,12 +231,14 @@ export async function handleCardAction(conv: Conversation, cb: ButtonAction, eng
     case 'close':
       if (!canCloseIncident(actor, office)) throw deny();
       await conv.answer();
+      await refreshFirst();
       await engine.start(conv, closeFlow, 'cause', { incidentId: id, number: incident.number });
       return;
 
     case 'falarm':
       if (!isSection(actor)) throw deny();
       await conv.answer();
+      await refreshFirst();
       await engine.start(conv, falseAlarmFlow, 'reason', { incidentId: id, number: incident.number });
       return;
 
@@ -234,6 +246,7 @@ export async function handleCardAction(conv: Conversation, cb: ButtonAction, eng
       if (incident.type !== 'absconding') throw new CallbackRefused('malformed', 'refuse.bad_button', id);
       if (!canMarkStep(actor, office, 'office')) throw deny();
       await conv.answer();
+      await refreshFirst();
       await engine.start(conv, searchFlow, 'menu', { incidentId: id, number: incident.number });
       return;
 

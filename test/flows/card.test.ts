@@ -271,19 +271,25 @@ describe('card, in order', { shuffle: false }, () => {
       expect(told.map((x) => x.recipient_staff_id).sort()).toEqual([h.org.staff.section2, h.org.staff.headA, h.org.staff.officerA1].sort());
     });
 
-    it('a press on an out-of-date card answers so and redraws the card', async () => {
+    it('a press on an out-of-date card still does what it asked when that still applies, and redraws the card', async () => {
       const incident = await report('officerA1', 'mass_incident');
       const officerCard = await openCard('officerA2', incident.number);
       const sectionCard = await openCard('section', incident.number);
       await h.press('section', sectionCard, buttonData(sectionCard, '签收'));
-      // The officer's card was drawn before that: its buttons carry the old version.
-      const answer = await h.press('officerA2', officerCard, buttonData(officerCard, 'Progress update'));
-      expect(answer.text).toBe('This card was out of date; it has been refreshed.');
+      // The officer's card was drawn before that: its buttons carry the old version. 续报 still applies.
+      const refusedBefore = await lastRefusal('officerA2');
+      await h.press('officerA2', officerCard, buttonData(officerCard, 'Progress update'));
       const redrawn = h.api.message(h.tg('officerA2'), officerCard.message_id)!;
       expect(redrawn.text).toContain('Acknowledged: 科员丙');
-      expect((await lastRefusal('officerA2'))!.data.reason).toBe('stale');
-      const [flow] = await h.db.sql`select count(*)::int as n from flow_states where chat_id = ${h.tg('officerA2')}`;
-      expect(flow!.n).toBe(0);
+      const [flow] = await h.db.sql`select flow from flow_states where chat_id = ${h.tg('officerA2')}`;
+      expect(flow?.flow).toBe('progress');
+      expect((await lastRefusal('officerA2'))?.id).toBe(refusedBefore?.id);
+      await h.send('officerA2', '/cancel');
+      // What no longer applies is refused: 签收 on the section's own old card, now acknowledged.
+      // (A second phone still showing the first drawing of the card: the stand-in's copy was redrawn.)
+      const stale = await h.pressForced('section', sectionCard.message_id, buttonData(sectionCard, '签收'));
+      expect(stale.text).not.toBe('此卡片已过期，已为您刷新。');
+      expect((await lastRefusal('section'))!.data.reason).toBe('already_done');
     });
 
     it("a forged press for another office's incident is refused, audited and changes nothing", async () => {
@@ -343,7 +349,8 @@ describe('card, in order', { shuffle: false }, () => {
       const done = await h.db.sql`select count(*)::int as n from audit_log where incident_id = ${incident.id} and action = 'step.done'`;
       expect(done[0]!.n).toBe(1);
       const refused = await h.db.sql`select data from audit_log where action = 'callback.refused' and entity_id = ${incident.id}`;
-      expect(refused.map((r) => r.data.reason)).toEqual(['stale']);
+      // The second tap meets the step already done: refused as such, not as an out-of-date card.
+      expect(refused.map((r) => r.data.reason)).toEqual(['already_done']);
     });
 
     it('in a group, a card press that opens a form points to the private chat', async () => {

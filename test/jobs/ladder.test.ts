@@ -2,7 +2,7 @@
  * The acknowledgement ladder and mandatory information, end to end: report → timers in PostgreSQL →
  * delayed jobs → outbox → the Bot API stand-in over HTTP. Runs on Redis and on BullMQ's PostgreSQL backend.
  */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, it } from 'vitest';
 import { decodeCallback } from '../../src/channels/telegram/callback-data.js';
 import { acknowledgeIncident } from '../../src/services/incident.service.js';
 import { TG } from '../helpers/fixtures.js';
@@ -10,7 +10,9 @@ import { botTexts, fastPolicy, reportViolentCrime, startHarness, waitFor, waitFo
 
 const ACK = 1; // seconds before the deputy director, and as long again before the director
 
-describe.each<BackendKind>(['redis', 'postgres'])('the ladder on %s', (backend) => {
+// The cases are independent incidents on their own timers, so they run side by side, on both backends
+// at once: the file takes about as long as its longest case, not the sum.
+describe.concurrent.each<BackendKind>(['redis', 'postgres'])('the ladder on %s', (backend) => {
   let h: Harness;
 
   beforeAll(async () => {
@@ -23,13 +25,13 @@ describe.each<BackendKind>(['redis', 'postgres'])('the ladder on %s', (backend) 
 
   const report = (description: string) => reportViolentCrime(h, description);
 
-  it('unacknowledged: the deputy director gets the ping, then the director, each once, saying who and since when, with an acknowledge button', async () => {
+  it('unacknowledged: the deputy director gets the ping, then the director, each once, saying who and since when, with an acknowledge button', async ({ expect }) => {
     const started = Date.now();
     const { incident } = await report('持刀威胁邻居');
     // The section and the office head hear of it at once.
     await h.api.waitForBotMessage(TG.section, (m) => (m.text ?? '').includes(incident.number), { after: 0, timeoutMs: 5_000 });
 
-    const deputy = await h.api.waitForBotMessage(TG.deputy, (m) => (m.text ?? '').includes('未按时签收'), { after: 0, timeoutMs: 8_000 });
+    const deputy = await h.api.waitForBotMessage(TG.deputy, (m) => (m.text ?? '').includes('未按时签收') && (m.text ?? '').includes(incident.number), { after: 0, timeoutMs: 8_000 });
     const deputyAt = Date.now() - started;
     expect(deputyAt).toBeGreaterThanOrEqual(ACK * 1000 - 200);
     expect(deputy.text).toContain(incident.number);
@@ -38,7 +40,7 @@ describe.each<BackendKind>(['redis', 'postgres'])('the ladder on %s', (backend) 
     const ack = h.api.inlineButtons(deputy).map((b) => decodeCallback(b.callback_data)).find((d) => d?.a === 'ack');
     expect(ack).toEqual({ a: 'ack', i: incident.id, v: incident.version });
 
-    const director = await h.api.waitForBotMessage(TG.director, (m) => (m.text ?? '').includes('未按时签收'), { after: 0, timeoutMs: 8_000 });
+    const director = await h.api.waitForBotMessage(TG.director, (m) => (m.text ?? '').includes('未按时签收') && (m.text ?? '').includes(incident.number), { after: 0, timeoutMs: 8_000 });
     expect(Date.now() - started).toBeGreaterThanOrEqual(2 * ACK * 1000 - 200);
     expect(director.text).toContain('分管副局长'); // the deputy has not acknowledged either
 
@@ -52,7 +54,7 @@ describe.each<BackendKind>(['redis', 'postgres'])('the ladder on %s', (backend) 
 
   // Which timer stays silent for what is decideTimer's table (test/domain/timer-decision.test.ts); these
   // few run the ladder end to end on real queues. The last two need no second backend.
-  it.runIf(backend === 'redis')('acknowledged in time: mandatory information still reaches every level, and nobody is pinged about acknowledging', async () => {
+  it.runIf(backend === 'redis')('acknowledged in time: mandatory information still reaches every level, and nobody is pinged about acknowledging', async ({ expect }) => {
     const { incident } = await report('扬言自伤');
     await acknowledgeIncident(h.deps, h.org.actor('section2'), incident.id);
     const deputy = await h.api.waitForBotMessage(TG.deputy, (m) => (m.text ?? '').includes(incident.number), { after: 0, timeoutMs: 8_000 });
@@ -75,7 +77,7 @@ describe.each<BackendKind>(['redis', 'postgres'])('the ladder on %s', (backend) 
     for (const level of [1, 2]) expect(await h.jobs.queues.timers.getJob(`ack-${incident.id}-${level}`)).toBeUndefined();
   }, 30_000);
 
-  it('a timer job that fires after its row was closed finds it closed and sends nothing', async () => {
+  it('a timer job that fires after its row was closed finds it closed and sends nothing', async ({ expect }) => {
     const { incident } = await report('测试关闭后触发');
     await acknowledgeIncident(h.deps, h.org.actor('section'), incident.id);
     const [timer] = await h.t.sql`select id, dedupe_key from timers where incident_id = ${incident.id} and kind = 'ack' and level = 1`;
