@@ -1,114 +1,162 @@
 /**
- * The standing text of docs/performance.md: how each row is measured, and what bounds every target that
- * was missed, with the fix. Kept here, next to the code that measures, so a full run can rewrite the
- * file without losing it. Figures quoted below are from the run named in each note; the table above
- * them in the document is always the latest run.
+ * The text of docs/performance.md around the table, written from the run it describes: the method from
+ * this run's sizes, one finding per row from that row's figures and target (the verdict is computed, never
+ * written), and, set apart under its own heading, the history of earlier runs. A cause that the code shows
+ * but this run cannot measure is said as such ("traced in the code").
  */
-export const PERFORMANCE_METHOD = `## How it is measured
+import { TARGETS, TELEGRAM_LIMITS, type Measured, type Sizes } from './lib/context.js';
+import { mb, ms, type Summary } from './lib/stats.js';
 
-Three kinds of process, as in production: the product (\`runApp\` from \`src/main.ts\`, bot and workers
-in one process, bundled by esbuild and run by Node alone as the image runs it (BENCH_TSX=1: under tsx) —
-through \`bench/sut-entry.ts\`, which only adds an
-IPC hook to ask for a reconciliation), the Bot API stand-in (\`src/sandbox/bot-api-server.ts\`, in the
-bench process: it plays Telegram and timestamps what it receives), and a load generator of its own
-(\`bench/loadgen.ts\`) that acts as staff through the stand-in's user API over HTTP — a tap becomes an
-update that the stand-in delivers to the product's webhook, as Telegram would. Every baseline runs in
-the same run, on the same machine, against the same stand-in. Real PostgreSQL (a fresh database) and a
-throwaway \`redis-server\` per segment (P4 wipes it; the shared Redis on 6379 is never touched).
+const n = (v: number) => v.toLocaleString('en');
+const verdictWord = (r: Measured) => (r.verdict === 'met' ? 'met' : r.verdict === 'missed' ? 'missed' : r.verdict === 'error' ? 'not measured (error)' : 'n/a');
+const num = (v: unknown): number => (typeof v === 'number' ? v : Number.NaN);
 
-- **P1** — one staff member fills in the report form (ten steps: /report, type, subject search, pick,
-  time, place, casualties, description, media, submit), one step at a time. Latency = the stand-in has
-  the update → the first message or edit the bot hands back in that chat. Baseline: a bare telegraf
-  bot in webhook mode that echoes a text and edits on a button press, driven the same way, in blocks
-  alternating with the product's. CPU per update = CPU of the product process + its PostgreSQL
-  backends + Redis over the block, from /proc.
-- **P2** — 100 outbox rows (one notification to 100 staff) written in one transaction and enqueued as
-  the services do; a worker process sends them through the real gateway to a stand-in that enforces
-  30 messages/s overall and 1/s per chat and answers 429 past them. Figure = enqueue → the last message
-  accepted. Floor = 100 / 30 s.
-- **P3** — 10,000 open incidents, each with a pending timer hours ahead, in PostgreSQL and in the queue
-  (after a restart: the start-up reconciliation loads them). Then 200 more timers, due 50 ms apart, each
-  a reminder to a different staff member, scheduled as the bot process schedules them after a commit.
-  Lateness = due time → the stand-in receives the message. Baseline: a bare BullMQ worker process (its
-  own queue, 10,000 far-off delayed jobs too) that sends one message when a delayed job fires, same due
-  times.
-- **P4** — with those 10,000 timers pending, \`FLUSHALL\` on the product's Redis; figure = wipe → every
+export function performanceMethod(s: Sizes): string {
+  return `## How it is measured
+
+Three kinds of process, as in production: the product — built by \`npm run build\` and run as the image
+runs it, \`node --enable-source-maps dist/bundle/main.mjs --role …\` (BENCH_TSX=1: the sources under tsx)
+—, the Bot API stand-in (\`src/sandbox/bot-api-server.ts\`, in the bench process: it plays Telegram and
+timestamps what it receives), and a load generator of its own (\`bench/loadgen.ts\`) that acts as staff
+through the stand-in's user API over HTTP. Every baseline runs in the same run, on the same machine,
+against the same stand-in. Real PostgreSQL (a fresh database) and a throwaway \`redis-server\` per
+segment (P4 wipes it; the shared Redis on 6379 is never touched). Sizes below are this run's.
+
+- **P1** — one staff member fills in the report form (ten steps), one step at a time, ${s.p1Forms} forms in
+  each of ${s.p1Blocks} blocks alternating with the baseline: a bare telegraf bot in webhook mode that echoes
+  a text and edits on a button press, driven the same way. Latency = the stand-in has the update → the
+  first message or edit the bot hands back in that chat. CPU per update = CPU of the product process +
+  its PostgreSQL backends + Redis over the block, from /proc.
+- **P2** — notices written to the outbox in one transaction and enqueued as the services do; worker
+  processes (--role worker, as the image runs them) send them through the real gateway to a stand-in
+  that enforces ${TELEGRAM_LIMITS.globalPerSecond} messages/s overall, ${TELEGRAM_LIMITS.perChatPerSecond}/s per chat and ${TELEGRAM_LIMITS.perGroupPerMinute}/min per group, answering 429 past them.
+  Cases: one notification to ${s.p2Recipients.map(n).join(' and to ')} staff (floor: staff / ${TELEGRAM_LIMITS.globalPerSecond} s), and ${s.p2PerChat.notices}
+  notices to each of ${s.p2PerChat.chats} chats (floor: the larger of ${s.p2PerChat.notices - 1} s at one a second per chat and the total
+  at ${TELEGRAM_LIMITS.globalPerSecond}/s); each with ${s.p2Workers.join(' and with ')} worker process${s.p2Workers.length > 1 || s.p2Workers[0] !== 1 ? 'es' : ''}. Figure = enqueue → the last message accepted.
+- **P3** — (a) ${n(s.pendingTimers)} open incidents, each with a pending timer hours ahead, in PostgreSQL
+  and in the queue${s.restartWithLoad ? ' (after a restart: the start-up reconciliation loads them)' : ''}; then ${s.p3Measured} more timers due ${s.p3SpacingMs} ms
+  apart, each a deadline notice to a different staff member, scheduled as the bot process schedules them
+  after a commit. Baseline: a bare BullMQ worker process that sends one message when a delayed job fires,
+  same due times, its own queue with ${n(s.pendingTimers)} far-off jobs. (b) The burst: a deployment of its
+  own with the stand-in enforcing Telegram's limits; ${s.p3BurstLoadUsers} staff file reports at ${s.p6Rate} updates/s
+  offered while ${s.p3BurstCount} deadline notices, each to someone else, fall due within ${ms(s.p3BurstWindowMs)}. Lateness =
+  due time → the stand-in accepts the message.
+- **P4** — with the timers of P3 pending, \`FLUSHALL\` on the product's Redis; figure = wipe → every
   pending timer has its job again (counted from the queue), on the reconciler's own schedule. Lost = a
-  pending timer without a job afterwards.
-- **P5** — RSS from /proc of the bot + workers process: idle a few seconds after start, then with the
-  10,000 open incidents after a restart and while P3 and P4 run (max). For comparison, the same process
-  bundled by esbuild and run by Node alone.
-- **P6** — 500 staff, each completing the report form once; the load generator offers 250 updates/s in
-  total (people think between taps: the offered rate is the load, not the number of people). Figure =
-  updates handled per second between the first and the last, and latency as in P1 (queueing included).
-  CPU per update as in P1, and what two cores given to the product alone would sustain at that cost.
+  pending timer without a job afterwards.${s.bigPendingTimers > 0 ? ` Then the same with ${n(s.bigPendingTimers)} pending timers (the open incidents topped up, the process restarted).` : ''}
+- **P5** — RSS from /proc of the bot + workers process, as the image runs it: idle ${ms(s.settleMs)} after start,
+  then with the open incidents of P3 and while P3 and P4 run (max)${s.bigPendingTimers > 0 ? `, and from the restart with ${n(s.bigPendingTimers)} pending to the end of their rebuild` : ''}.${s.p5Compiled ? ' For comparison, the idle figure of the same process under tsx (`npm start`).' : ''}
+- **P6** — ${s.p6Users} staff, each completing the report form ${s.p6Forms === 1 ? 'once' : `${s.p6Forms} times`}; the load generator offers ${s.p6Rate} updates/s in
+  total. Figure = updates handled per second between the first and the last, and latency as in P1
+  (queueing included). CPU per update as in P1, and what two cores given to the product alone would
+  sustain at that cost.
 
 The machine is shared with other work (its load average is printed with each run), so absolute times
-move from run to run; ratios to a baseline measured in the same minutes, and CPU per update, move much
-less.`;
+move from run to run; ratios to a baseline measured in the same minutes, and CPU per update, move less.`;
+}
 
-export const PERFORMANCE_NOTES = `## What the figures say, and what bounds each target that was missed
+/** One finding per row: its verdict from the figure and the target, and what bounds a missed target. */
+export function performanceFindings(rows: readonly Measured[]): string {
+  const out = ['## What this run shows', '', 'Every sentence in this section is computed from the figures above.', ''];
+  for (const r of rows) out.push(`- ${finding(r)}`);
+  return out.join('\n');
+}
 
-The notes below are from the full runs of 2026-11-29 (four before the fixes made that day, four after);
-the table above is the latest run. Several findings were fixed in the product while this work went on;
-they are kept, marked as fixed, because the bench is how a regression would show.
+function finding(r: Measured): string {
+  const d = r.data ?? {};
+  const head = `**${r.id}** (${r.what}) — ${verdictWord(r)}: ${r.figure} against ${r.target}.`;
+  if (r.verdict === 'error') return `${head} ${r.note ?? ''}`.trim();
+  const parts = [head];
+  switch (r.id) {
+    case 'P1': {
+      const p = d.product as Summary | undefined;
+      const b = d.baseline as Summary | undefined;
+      const steps = (d.stepMedians as Array<{ step: string; medianMs: number }> | undefined) ?? [];
+      const slowest = [...steps].sort((x, y) => y.medianMs - x.medianMs)[0];
+      if (p && b) parts.push(`The median is ${(p.median / b.median).toFixed(1)}× the echo bot's (${ms(p.median)} against ${ms(b.median)}); the p99 is ${ms(p.p99)}.`);
+      parts.push(`CPU per update: ${num(d.cpuMsPerUpdate).toFixed(1)} ms for the product (process, PostgreSQL backends, Redis) against ${num(d.echoCpuMsPerUpdate).toFixed(1)} ms for the echo bot.`);
+      if (slowest) parts.push(`The slowest step is ${slowest.step} (median ${ms(slowest.medianMs)}).`);
+      break;
+    }
+    case 'P2': {
+      const scopes = Object.entries((d.byScope as Record<string, number> | undefined) ?? {});
+      parts.push(`${num(d.ratioToFloor).toFixed(2)}× its floor of ${ms(num(d.floorMs))} with ${d.workers} worker process${d.workers === 1 ? '' : 'es'}.`);
+      if (scopes.length) {
+        parts.push(`Telegram's limits were exceeded: ${scopes.map(([k, v]) => `${v} answer${v === 1 ? '' : 's'} of 429 for the ${k === 'chat' ? 'per-chat' : k === 'global' ? 'overall' : k} limit`).join(', ')}.`);
+        if (scopes.some(([k]) => k === 'chat') && num(d.workers) > 1)
+          parts.push('Traced in the code, not measured here: each worker process keeps its own per-chat spacing in memory (`ChatSpacer`), so two processes may each send to the same chat within the same second.');
+      }
+      break;
+    }
+    case 'P3': {
+      const fired = d.fired as Summary | undefined;
+      const sent = d.sent as Summary | undefined;
+      const lat = (d.burst ? d.lateness : d.product) as Summary | undefined;
+      const lost = num(d.lost);
+      if (fired && sent && lat) {
+        parts.push(`The timer job ran ${ms(fired.median)} after its due time (median; p99 ${ms(fired.p99)}, n=${fired.n}); ${sent.n ? `the notice was recorded sent ${ms(sent.median)} after it (median; p99 ${ms(sent.p99)}, n=${sent.n})` : 'no notice was recorded sent'}.`);
+        if (lost > 0) parts.push(`${n(lost)} of ${n(lost + lat.n)} notices had not reached the stand-in by the end of the wait although ${n(fired.n)} timers had fired: the send path bounds it, not the timer.`);
+        else if (r.verdict === 'missed') {
+          const sendShare = Number.isFinite(sent.p99) && Number.isFinite(fired.p99) ? sent.p99 - fired.p99 : Number.NaN;
+          parts.push(Number.isFinite(sendShare) && sendShare > fired.p99 ? `At the p99, ${ms(sendShare)} of the lateness comes after the timer fired: the send path bounds it, not the timer.` : `At the p99 the timer itself fired ${ms(fired.p99)} late: the timer queue bounds it.`);
+        }
+      }
+      if (d.burst) {
+        const storm = d.storm as { completed: number; updatesPerSecond: number; replyP99Ms: number } | undefined;
+        parts.push(`${num(d.rateLimited)} answers of 429 during the burst.`);
+        if (storm) parts.push(`Meanwhile the staff's forms were handled at ${storm.updatesPerSecond.toFixed(0)} updates/s with a reply p99 of ${ms(storm.replyP99Ms)}.`);
+      } else if (d.baseline) {
+        parts.push(`A bare BullMQ delayed job on the same machine: p99 ${ms((d.baseline as Summary).p99)}.`);
+      }
+      break;
+    }
+    case 'P4': {
+      const pass = num(d.passMs);
+      const detect = num(d.detectionMs);
+      if (Number.isFinite(pass) && Number.isFinite(detect)) parts.push(`The wipe was noticed ${ms(detect)} after it; the rebuild pass took ${ms(pass)} for ${n(num(d.timers))} timers (${((num(d.timers) / pass) * 1000).toFixed(0)} a second).`);
+      if (Number.isFinite(num(d.startupRebuildMs))) parts.push(`After a restart with them all pending, every job was queued ${ms(num(d.startupRebuildMs))} after the process was started.`);
+      if (r.verdict === 'missed' && Number.isFinite(pass) && pass > TARGETS.p4RebuildMs) parts.push(`The pass alone is over the ${ms(TARGETS.p4RebuildMs)} limit: the rebuild bounds it. Traced in the code, not measured here: a pass reads PostgreSQL a page at a time, looks the page's jobs up in the queue and adds the missing ones, at most two pages in flight.`);
+      break;
+    }
+    case 'P5': {
+      const max = num(d.loadedMaxBytes);
+      if (Number.isFinite(num(d.idleBytes))) parts.push(`Idle ${mb(num(d.idleBytes))} (${(num(d.idleBytes) / TARGETS.p5IdleBytes).toFixed(2)} of its limit).`);
+      const settled = num(d.loadedAfterStartBytes);
+      parts.push(`The largest reading was ${mb(max)}, ${(max / TARGETS.p5LoadedBytes).toFixed(2)} of the ${mb(TARGETS.p5LoadedBytes)} limit${Number.isFinite(settled) ? `; once started and settled it was ${mb(settled)}, so ${mb(Math.max(0, max - settled))} came ${d.pending !== undefined ? 'with the wipe and rebuild' : 'while P3 and P4 ran'}` : ''}.`);
+      if (Number.isFinite(num(d.tsxIdleBytes))) parts.push(`Under tsx (\`npm start\`) the same process idles at ${mb(num(d.tsxIdleBytes))}.`);
+      break;
+    }
+    case 'P6': {
+      const cpu = d.cpu as Record<string, number> | undefined;
+      const cap = num(d.capacityOn2Cores);
+      parts.push(`CPU per update ${num(d.cpuMsPerUpdate).toFixed(1)} ms${cpu ? ` (over ${n(num(d.updates))} updates: product process ${n(Math.round(cpu.product ?? 0))} ms, PostgreSQL ${n(Math.round(cpu.postgres ?? 0))} ms, Redis ${n(Math.round(cpu.redis ?? 0))} ms)` : ''}; at that cost two cores given to the product alone would sustain about ${cap.toFixed(0)} updates/s.`);
+      if (r.verdict === 'missed') parts.push(cap < TARGETS.p6UpdatesPerSecond ? `That is below the ${TARGETS.p6UpdatesPerSecond}/s target: CPU per update bounds it.` : `That is above the ${TARGETS.p6UpdatesPerSecond}/s target, so what bounds this run is the machine shared with the stand-in and the load generator, or the latency under queueing.`);
+      break;
+    }
+  }
+  if (r.broken) parts.push(`Broken: ${r.broken}.`);
+  return parts.join(' ');
+}
 
-**P1 — missed (median 5.8–7.1× the echo bot; p99 35–140 ms; under 50 ms in the last three runs).** A form step costs 11–14 sequential
-PostgreSQL statements before and around its one Telegram call (counted with \`BENCH_PG_COUNT=1\`, a
-counting proxy; 40–118 for the submit, which includes the notices the workers in the same process send):
-was this update handled, set the lock timeout and take the per-chat advisory lock on a reserved
-connection, look up the staff member and their positions, load the flow state, the step's own queries,
-save the flow state, record the update as handled, release the lock. Each is a round trip — a write and a
-read syscall on both sides, the largest single cost in the product's CPU profile on this virtual machine
-(\`writeBuffer\` under postgres.js). The echo bot makes none. The submit step (median 37–61 ms) is the
-p99: one transaction writes the incident, its steps, nine timers, notices and audit rows, and every audit
-insert takes the global audit advisory lock until commit. Since that run, three round trips are gone:
-the wait limit and the advisory lock are one statement, and the staff member and their positions are
-one query (\`identityByTelegramId\`) instead of four. What is left to try: fold the handled-check into the
-flow-state load, and cache identities for a few seconds (a deactivation would then take that long to
-bite). The 50 ms p99 also needs a shorter submit transaction.
+/** Earlier runs, kept as the record of what was found and fixed; not this run's figures. */
+export const PERFORMANCE_HISTORY = `## History (earlier runs — not this run's figures)
 
-**P2 — met after the fix (1.05× the floor, no 429); was 1.4–2.1× with up to 21 answers of 429.** The send
-queue's limiter was BullMQ's fixed window \`{ max: 30, duration: 1000 }\`; Telegram, and the stand-in,
-count a sliding second, so thirty sends at the end of one window and thirty at the start of the next were
-sixty in a second: 429, and each 429 paused the queue for retry_after. \`npx tsx
-bench/tools/limiter-experiment.ts 100\` shows it on a bare BullMQ worker (6.24 s and 26 × 429, against
-3.55 s = 1.07× and none with \`{ max: 1, duration: 34 }\`). Fixed: \`SEND_QUEUE_LIMITER\` is now one send
-every 34 ms. What remains above the floor is that spacing itself (34 ms + about 3 ms to fetch the next
-job, against 33.3 ms) and, on a cold worker, the first message (0.35 s: the first card drawn); the bench
-now warms the worker with one notice before it measures, as a running deployment would be.
+From the full runs of 2026-11-29, before and after the fixes made that day:
 
-**P3 — met (p99 0.6–0.9 s with 10,000 timers pending; the timer fires 13–28 ms after due).** The p99 is
-the send path, not the timer. Measured before the fixes, with a backlog of routine notices (P6's 1,500)
-left in the send queue, escalations were sent 32 s late: the queue was one FIFO at 30/s, and per-chat
-spacing slept inside the job, holding a worker slot. Both are fixed (send jobs carry a priority;
-a send whose chat's slot is far ahead waits off the worker). Still open: a timer job the reconciler
-restores is delayed by \`dueAt − now\` with \`now\` read at the start of its pass, while BullMQ counts the
-delay from when the job is added, so restored timers fire late by the pass's length (1.7 s seen with
-1,000 timers on a busy machine). Fix: \`timestamp: now.getTime()\` in \`timerJob\`'s options
-(\`src/jobs/dispatcher.ts\`); BullMQ then schedules at the absolute due time.
-
-**P4 — met after the fix (1.9 s: the pass began 0.2 s after the wipe and took 1.65 s); was 10–41 s.**
-The rebuild itself always took 1.25–1.65 s for 10,000 timers; the rest was waiting for the next
-reconciliation, which ran every 60 s. The reconciler now notices a wiped Redis within seconds.
-
-**P5 — met in the latest run (idle 130 MB; 161 MB after a restart with 10,000 open incidents, 241 MB
-peak while the wiped queue is rebuilt, 0.97 of the limit); missed before the production build and the
-paged reconciler (idle 174–187 MB, peak 261–293 MB).** The tsx loader cost 34–48 MB by itself (a worker
-thread with its own V8 isolate, compiling the sources). Production now runs the esbuild bundle under
-Node alone (\`npm run build\`, the image), and the bench measures that; docx and the queue dashboard load
-only when used (about 11 and 12 MB). The peak comes during P3/P4, when the reconciliation pass rebuilds
-10,000 jobs: it now reads pending timers a thousand at a time and only the columns it uses (it held every
-whole row at once before). The peak is within 10 MB of the limit, so a busier run may cross it.
-
-**P6 — missed (168–181 updates/s in the latest runs, after the round trips below were cut and production
-runs the bundle; 63–114 before; p99 7–24 s).** CPU per update was 10.9–13.9 ms before those changes and 7.1 ms after
-(product process 6.5–8.4 ms, PostgreSQL 4.2–5.4 ms, Redis 0.2–0.3 ms): two cores given to the product alone
-would have sustained about 145–185 updates/s then, about 280 now without neighbours; the
-p99 is queueing once the offered 250/s exceeds what the machine gives (the stand-in and the load generator
-share the same two cores here). The cost per update is P1's round trips — PostgreSQL's share is almost all
-per-statement overhead — plus each report's notices, sent by the workers in the same process. Fewer round
-trips per step (three are gone) are the way to 200/s; running the bot and the workers in separate
-processes (\`--role bot\` / \`--role worker\`) also moves the sends off the bot's core. The bot process's
-pool (10 connections, of which the chat locks may hold 5) caps updates in flight at 5: raise it with the
-pool once the round trips are fewer.`;
+- P1 counted 11–14 sequential PostgreSQL statements per form step (\`BENCH_PG_COUNT=1\`, a counting proxy):
+  the handled check, the per-chat advisory lock on a reserved connection, the identity, the flow state load
+  and save, the handled record, the unlock; the submit step wrote the incident, its steps, nine timers,
+  notices and audit rows, every audit insert taking the global audit lock until commit. Three round trips
+  were removed then (the wait limit and the lock in one statement; the identity in one query).
+- P2 was 1.4–2.1× its floor with up to 21 answers of 429 while the send queue's limiter was a fixed window
+  (\`{ max: 30, duration: 1000 }\`) against Telegram's sliding second; \`npx tsx bench/tools/limiter-experiment.ts 100\`
+  shows it on a bare BullMQ worker. It has been one send every 34 ms since.
+- P3 was measured against a 1 s target then. With a backlog of routine notices in the send queue,
+  escalations were sent 32 s late (one FIFO at 30/s; per-chat spacing slept inside the job); send jobs
+  have carried a priority since, and a send whose chat's slot is far ahead waits off the worker.
+- P4 took 10–41 s while the next reconciliation ran only every 60 s; a wiped Redis has been noticed within
+  seconds since. The reconciler then ran its whole pass in one transaction and held every live job id and
+  pending timer key in memory; it pages both sides now.
+- P5 idled at 174–187 MB under the tsx loader (its own worker thread and isolate); production runs the
+  bundle under Node alone since.
+- P6 was 63–114 updates/s at 10.9–13.9 ms of CPU per update before those round trips were cut.`;

@@ -382,8 +382,11 @@ export interface Trainer {
   registerExampleAbsences(): Promise<number>;
   /** A drill through the drill service, as the section, with the section's card shown in its chat. */
   startDrill(type: IncidentType, where?: DrillPlace): Promise<{ incidentNumber: string }>;
-  /** The examples loaded again into emptied tables and queues (the chats are the caller's). */
-  reloadExamples(): Promise<ExamplesReloaded>;
+  /**
+   * The examples loaded again into emptied tables and queues (the chats are the caller's: `beforeSeeding`
+   * runs once the old data is gone and before the examples' absences write their own notices).
+   */
+  reloadExamples(opts?: { beforeSeeding?: () => Promise<unknown> }): Promise<ExamplesReloaded>;
   /** One of the day's scheduled runs, now (runDailyNow). */
   runNow(kind: RunNowKind): Promise<RunNowResult>;
   /** The deadlines in force and the production ones (without the time factor), for the page to show side by side. */
@@ -470,7 +473,7 @@ function trainer(app: AppHandle, ground: { db: Database; cipher: PiiCipher; exam
       );
       return { incidentNumber: incident.number };
     },
-    async reloadExamples() {
+    async reloadExamples(opts = {}) {
       const again = await resetSandboxData(db, cipher, {
         now: new Date(),
         examplesDir,
@@ -480,6 +483,7 @@ function trainer(app: AppHandle, ground: { db: Database; cipher: PiiCipher; exam
           await Promise.all([app.jobs.queues.timers.drain(true), app.jobs.queues.send.drain(true)]);
         },
       });
+      await opts.beforeSeeding?.();
       const absences = await seedSandboxAbsences(deps, again.away);
       // A job enqueued between the drain and the commit finds no row and ends; the reconciler's pass
       // (what runs every few seconds anyway) removes any such job now.

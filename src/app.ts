@@ -24,6 +24,13 @@ import { metrics as opsMetrics } from './ops/metrics.js';
 import { registerOpsRoutes } from './ops/routes.js';
 import { createPgChatLocks, type ChatLocks } from './db/chat-locks.js';
 import { telegramNoticeChannel } from './channels/telegram/notice-channel.js';
+import { createWecomBot } from './channels/wecom/bot.js';
+import { DEFAULT_WECOM_CALLBACK_PATH, mountWecomCallback } from './channels/wecom/http.js';
+import { WecomApi, WecomRateLimiter } from './channels/wecom/index.js';
+import { WecomMessenger } from './channels/wecom/messenger.js';
+import { wecomNoticeChannel } from './channels/wecom/notice-channel.js';
+import type { WecomConfig } from './config.js';
+import type { NoticeChannel } from './services/channel-port.js';
 
 export const ROLES = ['all', 'bot', 'worker'] as const;
 export type Role = (typeof ROLES)[number];
@@ -90,7 +97,8 @@ export async function runApp(opts: RunAppOptions): Promise<AppHandle> {
   const { config, role } = opts;
   const logger = opts.logger ?? createLogger(config.logLevel);
   const clock = opts.clock ?? systemClock;
-  const closers: Array<() => Promise<unknown>> = [];
+  /** What stops taking work, in the order pushed (closed in reverse): each says, once, that it stopped. */
+  const closers: Array<{ component: string; done: string; close: () => Promise<unknown> }> = [];
 
   // src/main.ts starts the embedded database itself and passes its URL (see startEmbedded); another
   // caller with no DATABASE_URL gets one started here, and stopped last by shutdown.
@@ -116,8 +124,14 @@ export async function runApp(opts: RunAppOptions): Promise<AppHandle> {
     cipher,
     policy: () => effectivePolicy(db.db, config.policyTimeScale),
   };
-  const channel = telegramNoticeChannel(gateway, base);
-  const jobs = createJobSystem(base, { backend, channel, logger, metrics: opsMetrics, tuning: { ...config.jobTuning, ...opts.jobTuning } });
+  const telegramChannel = telegramNoticeChannel(gateway, base);
+  // WeCom (WECOM_CORP_ID set): its API client, shared by the notices and the callback's replies.
+  const wecom = config.wecom ? wecomClient(config.wecom, clock) : undefined;
+  const wecomChannel = wecom ? wecomNoticeChannel(new WecomMessenger({ db: db.db, api: wecom.api, clock, logger }), base) : undefined;
+  // Telegram's channel leads (its pace is the send queue's) unless WeCom is the only one.
+  const channel: NoticeChannel = config.botToken || !wecomChannel ? telegramChannel : wecomChannel;
+  const channels = wecomChannel ? { ...(config.botToken ? { telegram: telegramChannel } : {}), wecom: wecomChannel } : undefined;
+  const jobs = createJobSystem(base, { backend, channel, ...(channels ? { channels } : {}), logger, metrics: opsMetrics, tuning: { ...config.jobTuning, ...opts.jobTuning } });
   logger.info(
     {
       role,
@@ -131,8 +145,8 @@ export async function runApp(opts: RunAppOptions): Promise<AppHandle> {
   if (role !== 'bot') {
     // Without a token nothing can be sent: timers still fire and the outbox fills; the relay sends it
     // all once a token is configured.
-    const queues = config.botToken ? undefined : (['timers', 'daily'] as const);
-    if (!config.botToken) logger.warn('no BOT_TOKEN: notifications are kept in the outbox and not sent');
+    const queues = config.botToken || wecom ? undefined : (['timers', 'daily'] as const);
+    if (!config.botToken && !wecom) logger.warn('no BOT_TOKEN and no WeCom: notifications are kept in the outbox and not sent');
     await jobs.startWorkers(queues ? { queues } : {});
   }
 
@@ -148,17 +162,30 @@ export async function runApp(opts: RunAppOptions): Promise<AppHandle> {
     isShuttingDown: () => shuttingDown,
   });
   const botToken = config.botToken;
-  if (role !== 'worker' && botToken) {
-    // The per-chat locks hold a connection for a whole update: a small pool of their own, so held locks
-    // never take the connections the handlers need.
-    const chatLockSql = postgres(databaseUrl, { max: CHAT_LOCK_POOL, onnotice: () => {}, connection: { application_name: 'corrections-chat-locks' } });
-    const bot = await startBotPart({ config: { ...config, botToken }, logger, jobs, gateway, http, chatLocks: createPgChatLocks(chatLockSql, { dedicated: true }) });
-    // Stops taking updates (the batch in hand finishes), then frees the lock pool it used.
-    closers.push(async () => {
-      await bot.stop();
-      await chatLockSql.end({ timeout: 5 });
+  // The per-chat locks hold a connection for a whole update: a small pool of their own, so held locks
+  // never take the connections the handlers need. One pool for both channels.
+  const chatLockSql = role !== 'worker' && (botToken || wecom) ? postgres(databaseUrl, { max: CHAT_LOCK_POOL, onnotice: () => {}, connection: { application_name: 'corrections-chat-locks' } }) : undefined;
+  const chatLocks = chatLockSql ? createPgChatLocks(chatLockSql, { dedicated: true }) : undefined;
+  if (chatLockSql) closers.push({ component: 'chat-locks', done: 'chat lock pool closed', close: () => chatLockSql.end({ timeout: 5 }) });
+  if (role !== 'worker' && wecom && chatLocks) {
+    // Mounted before the Telegram part, which may start listening (webhook mode): routes come first.
+    const wecomBot = createWecomBot({ ...jobs.deps, logger, api: wecom.api, apiRoot: wecom.config.apiRoot, chatLocks, plugins: [afterIncidentPlugin()] });
+    await mountWecomCallback(http, {
+      callback: { token: wecom.config.token, encodingAesKey: wecom.config.aesKey, corpId: wecom.config.corpId, agentId: wecom.config.agentId, clock },
+      bot: wecomBot,
+      db: db.db,
+      clock,
+      logger,
     });
-  } else if (role !== 'worker') {
+    logger.info({ path: DEFAULT_WECOM_CALLBACK_PATH }, 'WeCom callback mounted');
+    // Callbacks answered already are handled before the lock pool closes.
+    closers.push({ component: 'wecom', done: 'WeCom callbacks stopped: the ones in hand finished', close: () => wecomBot.idle() });
+  }
+  if (role !== 'worker' && botToken && chatLocks) {
+    const bot = await startBotPart({ config: { ...config, botToken }, logger, jobs, gateway, http, chatLocks });
+    // Stops taking updates (the batch in hand finishes); the lock pool it used closes after it.
+    closers.push({ component: 'bot', done: 'bot stopped: no more updates taken', close: () => bot.stop() });
+  } else if (role !== 'worker' && !wecom) {
     logger.warn('no BOT_TOKEN: the bot is not started (the sandbox, src/sandbox, runs one of its own)');
   }
   if (!http.server.listening) await http.listen({ port: config.port, host: config.host });
@@ -180,7 +207,7 @@ export async function runApp(opts: RunAppOptions): Promise<AppHandle> {
     (shutdownPromise ??= (async () => {
       shuttingDown = true;
       logger.info({ reason, deadlineMs }, 'draining');
-      for (const close of closers.reverse()) await step('bot', 'bot stopped: no more updates taken', close);
+      for (const c of closers.reverse()) await step(c.component, c.done, c.close);
       await step('jobs', 'workers stopped: jobs in hand finished or left to be retried', () => jobs.close({ deadlineMs: jobDrainMs(deadlineMs) }));
       await step('http', 'http server closed', () => http.close());
       await step('database', 'database connections closed', () => db.close());
@@ -188,6 +215,18 @@ export async function runApp(opts: RunAppOptions): Promise<AppHandle> {
     })());
 
   return { config, role, logger, db, jobs, http, shutdown };
+}
+
+/**
+ * The number of accounts the corp's WeCom licence covers (账号上限数), for the daily budget of recipients
+ * (× 200): a conservative figure until the deployment's is known; WeCom answers 45009 past its own.
+ */
+const WECOM_ACCOUNT_CAP = 100;
+
+/** The WeCom API client of the configured application, with its frequency limits. */
+function wecomClient(config: WecomConfig, clock: Clock): { config: WecomConfig; api: WecomApi } {
+  const limiter = new WecomRateLimiter({ clock, accountCap: WECOM_ACCOUNT_CAP });
+  return { config, api: new WecomApi({ apiRoot: config.apiRoot, corpId: config.corpId, secret: config.secret, agentId: config.agentId, clock, limiter }) };
 }
 
 /**

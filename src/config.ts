@@ -6,6 +6,11 @@ export const PII_MODES = ['codes', 'masked', 'full'] as const;
 export type PiiMode = (typeof PII_MODES)[number];
 
 const TELEGRAM_DEFAULT_API_ROOT = 'https://api.telegram.org';
+/** WeCom's public API root; a private deployment (政务微信) sets its own. */
+const WECOM_DEFAULT_API_ROOT = 'https://qyapi.weixin.qq.com';
+
+/** The WeCom variables that are required once WECOM_CORP_ID turns WeCom on. */
+const WECOM_REQUIRED = ['WECOM_AGENT_ID', 'WECOM_SECRET', 'WECOM_TOKEN', 'WECOM_AES_KEY'] as const;
 
 const optionalString = z
   .string()
@@ -74,8 +79,28 @@ const configSchema = z
     RECONCILE_EVERY_MS: optionalInt(0, 3_600_000),
     /** How long a stopping worker waits for jobs in hand. */
     SHUTDOWN_DEADLINE_MS: optionalInt(1_000, 600_000),
+    // WeCom (企业微信, 政务微信): on when WECOM_CORP_ID is set; then the four after it are required.
+    /** The corp id (企业ID), from the admin console's 我的企业 page. */
+    WECOM_CORP_ID: optionalString.pipe(
+      z
+        .string()
+        .regex(/^[A-Za-z0-9_-]{1,64}$/, 'must be the corp id from the admin console (letters and digits)')
+        .optional(),
+    ),
+    /** The application's AgentId. */
+    WECOM_AGENT_ID: optionalInt(1, 2_147_483_647),
+    /** The application's Secret (gettoken). */
+    WECOM_SECRET: optionalString.pipe(z.string().regex(/^[\x21-\x7e]{8,128}$/, 'must be the application secret (8–128 visible characters)').optional()),
+    /** The callback's Token (接收消息 settings). */
+    WECOM_TOKEN: optionalString.pipe(z.string().regex(/^[A-Za-z0-9]{1,32}$/, 'must be 1–32 letters and digits, as the admin console sets it').optional()),
+    /** The callback's EncodingAESKey: 43 characters of base64. */
+    WECOM_AES_KEY: optionalString.pipe(z.string().regex(/^[A-Za-z0-9+/]{43}$/, 'must be the 43-character EncodingAESKey').optional()),
+    WECOM_API_ROOT: z.url({ protocol: /^https?$/ }).default(WECOM_DEFAULT_API_ROOT),
   })
   .superRefine((cfg, ctx) => {
+    if (cfg.WECOM_CORP_ID !== undefined) {
+      for (const key of WECOM_REQUIRED) if (cfg[key] === undefined) ctx.addIssue({ code: 'custom', path: [key], message: 'is required when WECOM_CORP_ID is set' });
+    }
     if (cfg.BOT_MODE === 'webhook') {
       if (!cfg.WEBHOOK_URL) ctx.addIssue({ code: 'custom', path: ['WEBHOOK_URL'], message: 'is required when BOT_MODE=webhook' });
       if (!cfg.WEBHOOK_SECRET)
@@ -107,6 +132,18 @@ export interface Config {
   handlerTimeoutMs: number | undefined;
   /** Only what the environment set; the rest keeps the job system's defaults. */
   jobTuning: Partial<JobTuning>;
+  /** Set when WeCom is on (WECOM_CORP_ID and the rest). */
+  wecom: WecomConfig | undefined;
+}
+
+/** One WeCom application: the API credentials and the callback's Token and EncodingAESKey. */
+export interface WecomConfig {
+  corpId: string;
+  agentId: number;
+  secret: string;
+  token: string;
+  aesKey: string;
+  apiRoot: string;
 }
 
 /** Every variable the schema knows; the deployment test checks compose.yaml against it. */
@@ -161,6 +198,10 @@ export function parseConfig(env: Readonly<Record<string, string | undefined>>): 
       reconcileEveryMs: c.RECONCILE_EVERY_MS,
       shutdownDeadlineMs: c.SHUTDOWN_DEADLINE_MS,
     }),
+    wecom:
+      c.WECOM_CORP_ID === undefined
+        ? undefined
+        : { corpId: c.WECOM_CORP_ID, agentId: c.WECOM_AGENT_ID!, secret: c.WECOM_SECRET!, token: c.WECOM_TOKEN!, aesKey: c.WECOM_AES_KEY!, apiRoot: c.WECOM_API_ROOT },
   };
 }
 

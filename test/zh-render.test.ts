@@ -55,6 +55,7 @@ import {
 import { sendOutboxMessage, type NotificationDeps } from '../src/services/notification.service.js';
 import { draftRelease } from '../src/services/release.service.js';
 import { logContact, registerAbsence } from '../src/services/subject.service.js';
+import { rejectAbsenceRequest, requestAbsence, requestExtension } from '../src/services/absence.service.js';
 import {
   approveWrittenReport,
   exportWrittenReportDocx,
@@ -469,7 +470,8 @@ async function workedAbsconding(outcome: 'found_ordered' | 'found_brought_back',
   const open = pending.filter((s) => s.state === 'pending');
   if (open[0]) await markStep(deps, org.actor('section'), incident.id, { ordinal: open[0].ordinal }, { kind: 'not_applicable', reason: '对象已找到，无需再报。' });
   clock.advance(30 * 60_000);
-  await closeIncident(deps, org.actor('headA'), incident.id, { cause: '对象擅自外出务工。', lessons: '日常监管不到位。', measures: '加强信息化核查。' });
+  // Closed with steps still open, as the close form allows with a reason (the close rule names them).
+  await closeIncident(deps, org.actor('headA'), incident.id, { cause: '对象擅自外出务工。', lessons: '日常监管不到位。', measures: '加强信息化核查。', openDutiesReason: '其余步骤另行办理。' });
   return incident;
 }
 
@@ -523,9 +525,15 @@ describe('through the database, in Chinese', { shuffle: false }, () => {
     // As the functional department's send-back leaves it (the seeded org has no reviewer).
     await t.db.update(publicReleases).set({ state: 'draft', returnComment: '请删去对象姓名。', returnedAt: clock.now(), returnedByStaffId: org.staff.section }).where(eq(publicReleases.id, release.id));
     const today = '2026-11-29';
-    await registerAbsence(deps, org.actor('officerA2'), { subjectId: org.subjects.a2, destination: '宁波', startsOn: today, endsOn: '2026-12-02' });
-    await registerAbsence(deps, org.actor('officerB1'), { subjectId: org.subjects.b1, destination: '上海', startsOn: today, endsOn: '2026-12-01' });
-    await logContact(deps, org.actor('officerB1'), org.subjects.b1, { result: CONTACT_RESULTS[2]!, note: '对象称身体不适' });
+    // The office heads approve at once (up to their days); the officers' requests wait for a decision.
+    const a2Stay = await registerAbsence(deps, org.actor('headA'), { subjectId: org.subjects.a2, destination: '宁波', startsOn: today, endsOn: '2026-12-02' });
+    await registerAbsence(deps, org.actor('headB'), { subjectId: org.subjects.b1, destination: '上海', startsOn: today, endsOn: '2026-12-01' });
+    const waiting = await requestAbsence(deps, org.actor('officerA1'), { subjectId: org.subjects.a1, destination: '温州', startsOn: '2026-12-05', endsOn: '2026-12-06', reason: '探亲' });
+    const extension = await requestExtension(deps, org.actor('officerA2'), a2Stay.absence!.id, { endsOn: '2026-12-04', reason: '车票改签' });
+    const refused = await requestAbsence(deps, org.actor('officerA1'), { subjectId: org.subjects.a1, destination: '丽水', startsOn: '2026-12-10', endsOn: '2026-12-11' });
+    await rejectAbsenceRequest(deps, org.actor('headA'), refused.request.id, '期间须参加集中教育。');
+    const abnormal = await logContact(deps, org.actor('officerB1'), org.subjects.b1, { result: CONTACT_RESULTS[2]!, note: '对象称身体不适' });
+    const [headSeat] = await t.sql`select id from positions where holder_staff_id = ${org.staff.headA}`;
     const [closedOne] = await t.db.select({ id: incidents.id }).from(incidents).where(eq(incidents.status, 'closed')).limit(1);
     const [signoff] = await t.sql`select id from written_report_signoffs where decision = 'returned' limit 1`;
 
@@ -562,6 +570,41 @@ describe('through the database, in Chinese', { shuffle: false }, () => {
           break;
         case 'absconding_suggestion':
           rows.push({ kind, subjectId: org.subjects.a2, params: { count: 2, last: at } });
+          break;
+        case 'absence_requested':
+          for (const r of [waiting, extension]) rows.push({ kind, subjectId: r.request.subjectId, params: { requestId: r.request.id, level: r.level, extension: r.request.extendsAbsenceId !== null } });
+          break;
+        case 'absence_approved':
+          rows.push({ kind, subjectId: org.subjects.a2, params: { requestId: a2Stay.request.id, absenceId: a2Stay.absence!.id, byStaffId: org.staff.headA } });
+          break;
+        case 'absence_rejected':
+          rows.push({ kind, subjectId: org.subjects.a1, params: { requestId: refused.request.id, byStaffId: org.staff.headA } });
+          break;
+        case 'absence_overdue':
+        case 'absence_overdue_section':
+        case 'absence_returned':
+          rows.push({ kind, subjectId: org.subjects.a2, params: { absenceId: a2Stay.absence!.id, endsOn: '2026-12-02', level: kind === 'absence_overdue' ? 0 : 2, byStaffId: org.staff.officerA2 } });
+          break;
+        case 'absconding_offer':
+          rows.push(
+            { kind, subjectId: org.subjects.a2, params: { reason: 'absence_overdue', absenceId: a2Stay.absence!.id, endsOn: '2026-12-02' } },
+            { kind, subjectId: org.subjects.b1, params: { reason: 'no_contact', days: 2, since: '2026-11-28' } },
+          );
+          break;
+        case 'contact_abnormal':
+          rows.push({ kind, subjectId: org.subjects.b1, params: { contactLogId: abnormal.log.id, byStaffId: org.staff.officerB1 } });
+          break;
+        case 'contact_missed_escalation':
+          rows.push({ kind, subjectId: org.subjects.b1, params: { reason: 'no_contact', days: 3, since: '2026-11-27' } });
+          break;
+        case 'subject_transferred':
+          rows.push({ kind, subjectId: org.subjects.a1, params: { fromUnitId: org.units.officeB, toUnitId: org.units.officeA } });
+          break;
+        case 'acting_holder_set':
+          rows.push({ kind, params: { positionId: headSeat!.id, positionKind: 'office_head', unitId: org.units.officeA, holderStaffId: org.staff.headA, byStaffId: org.staff.section } });
+          break;
+        case 'standing_in':
+          rows.push({ kind, params: { forStaffId: org.staff.headA, positionId: headSeat!.id, from: '2026-11-30', until: '2026-12-04' } });
           break;
         case 'daily_digest':
           rows.push({ kind, params: { date: today } });

@@ -1,25 +1,30 @@
 /**
- * The product as the bench runs it: bench/sut-entry.ts (→ runApp) bundled by esbuild with the options
- * of scripts/build.mjs, the production build, and run with Node alone. Packages stay external (loaded
- * from node_modules as usual).
+ * The product as the image runs it: `npm run build` (scripts/build.mjs: src/main.ts bundled by esbuild
+ * into dist/bundle/, with source maps), then `node --enable-source-maps dist/bundle/main.mjs --role …`
+ * (the Dockerfile's ENTRYPOINT). Packages stay external, loaded from node_modules as in the image.
  */
-import { mkdirSync } from 'node:fs';
+import { spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
+import { REPO_ROOT } from './processes.js';
 
-export async function bundleSut(): Promise<string> {
-  const { build } = await import('esbuild');
-  // bench/.build/sut.mjs: `../../drizzle` from there is the migrations folder, as from src/db.
-  const outfile = fileURLToPath(new URL('../.build/sut.mjs', import.meta.url));
-  mkdirSync(fileURLToPath(new URL('../.build/', import.meta.url)), { recursive: true });
-  await build({
-    entryPoints: [fileURLToPath(new URL('../sut-entry.ts', import.meta.url))],
-    bundle: true,
-    platform: 'node',
-    format: 'esm',
-    packages: 'external',
-    target: 'node20',
-    outfile,
-    logLevel: 'warning',
+/** The Dockerfile's ENTRYPOINT flags, before the script. */
+export const IMAGE_NODE_ARGS = ['--enable-source-maps'] as const;
+
+let built: Promise<string> | undefined;
+
+/** Builds once per bench run; every segment runs the same build. */
+export function buildImage(): Promise<string> {
+  built ??= build();
+  return built;
+}
+
+async function build(): Promise<string> {
+  await new Promise<void>((resolve, reject) => {
+    const p = spawn(process.execPath, ['scripts/build.mjs'], { cwd: REPO_ROOT, stdio: ['ignore', 'ignore', 'pipe'] });
+    let err = '';
+    p.stderr.on('data', (c: Buffer) => (err += c.toString('utf8')));
+    p.once('error', reject);
+    p.once('exit', (code) => (code === 0 ? resolve() : reject(new Error(`npm run build failed (${code}): ${err.slice(0, 2_000)}`))));
   });
-  return outfile;
+  return fileURLToPath(new URL('../../dist/bundle/main.mjs', import.meta.url));
 }

@@ -17,16 +17,25 @@ export interface Sizes {
   /** P3: timers measured, and the spacing of their due times (ms). */
   p3Measured: number;
   p3SpacingMs: number;
-  /** P2: staff the notification goes to. */
-  p2Staff: number;
+  /** P2: one notification to this many staff, one case per number. */
+  p2Recipients: number[];
+  /** P2: several notices to each of a few chats (Telegram's 1 a second per chat is then the floor). */
+  p2PerChat: { chats: number; notices: number };
+  /** P2: each case runs with this many worker processes, one run per number. */
+  p2Workers: number[];
+  /** P3 burst: deadline notices due within `p3BurstWindowMs`, while staff file reports as in P6. */
+  p3BurstCount: number;
+  p3BurstWindowMs: number;
+  /** P3 burst: staff filing reports meanwhile (none of them receives a deadline notice). */
+  p3BurstLoadUsers: number;
+  /** P4/P5 at scale: pending timers of the second case (0: not run). */
+  bigPendingTimers: number;
   /** P5: idle time before the idle reading (ms). */
   settleMs: number;
   /** P5: restart the process once the open incidents are written (a restarted deployment), or just schedule them. */
   restartWithLoad: boolean;
   /** P5: also measure the same process bundled and run by Node alone (without the tsx loader). */
   p5Compiled: boolean;
-  /** P4: wait for the reconciler's own schedule (true), or ask it to run at once (false). */
-  p4NaturalSchedule: boolean;
 }
 
 export const FULL: Sizes = {
@@ -40,9 +49,14 @@ export const FULL: Sizes = {
   pendingTimers: 10_000,
   p3Measured: 200,
   p3SpacingMs: 50,
-  p2Staff: 100,
+  p2Recipients: [100, 1_000],
+  p2PerChat: { chats: 20, notices: 5 },
+  p2Workers: [1, 2],
+  p3BurstCount: 200,
+  p3BurstWindowMs: 10_000,
+  p3BurstLoadUsers: 300,
+  bigPendingTimers: 100_000,
   settleMs: 5_000,
-  p4NaturalSchedule: true,
   restartWithLoad: true,
   p5Compiled: true,
 };
@@ -58,9 +72,14 @@ export const QUICK: Sizes = {
   pendingTimers: 1_000,
   p3Measured: 20,
   p3SpacingMs: 100,
-  p2Staff: 30,
+  p2Recipients: [30],
+  p2PerChat: { chats: 5, notices: 3 },
+  p2Workers: [1, 2],
+  p3BurstCount: 20,
+  p3BurstWindowMs: 3_000,
+  p3BurstLoadUsers: 30,
+  bigPendingTimers: 0,
   settleMs: 1_500,
-  p4NaturalSchedule: false,
   restartWithLoad: false,
   p5Compiled: false,
 };
@@ -73,6 +92,22 @@ export interface BenchContext {
   /** Print the product's own output (debugging). */
   echo: boolean;
 }
+
+/** The targets, in one place: every verdict is computed from a figure and one of these. */
+export const TARGETS = {
+  p1MedianRatio: 2,
+  p1P99Ms: 50,
+  p2FloorRatio: 1.1,
+  p3P99Ms: 250,
+  p4RebuildMs: 5_000,
+  p5IdleBytes: 150 * 1024 * 1024,
+  p5LoadedBytes: 250 * 1024 * 1024,
+  p6UpdatesPerSecond: 200,
+  p6P99Ms: 200,
+} as const;
+
+/** Telegram's flood limits as the stand-in enforces them where a case asks for them. */
+export const TELEGRAM_LIMITS = { globalPerSecond: 30, perChatPerSecond: 1, perGroupPerMinute: 20 } as const;
 
 export const wants = (ctx: BenchContext, id: string) => !ctx.only || ctx.only.has(id);
 

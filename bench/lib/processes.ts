@@ -20,8 +20,10 @@ export interface ChildOptions {
   echo?: string;
   /** Extra node flags, e.g. --max-old-space-size. */
   nodeArgs?: string[];
-  /** Run a plain JavaScript file with Node alone (no tsx loader). */
+  /** Run a plain JavaScript file with Node alone (no tsx loader), imported from -e. */
   plainNode?: boolean;
+  /** Run a plain JavaScript file with Node alone as the main module (`node [nodeArgs] entry args`), as the image does. */
+  asMain?: boolean;
   label?: string;
 }
 
@@ -70,7 +72,7 @@ export function spawnTs(entry: string, args: string[] = [], opts: ChildOptions =
     else env[k] = v;
   }
   // A bundle run with Node alone is imported from -e, so no module's "am I the main module" check fires.
-  const launch = opts.plainNode ? ['-e', `import(${JSON.stringify(pathToFileURL(entry).href)})`] : ['--import', 'tsx', entry];
+  const launch = opts.asMain ? [entry] : opts.plainNode ? ['-e', `import(${JSON.stringify(pathToFileURL(entry).href)})`] : ['--import', 'tsx', entry];
   const proc = spawn(process.execPath, [...(opts.nodeArgs ?? []), ...launch, ...args], {
     cwd: REPO_ROOT,
     env,

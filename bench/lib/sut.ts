@@ -1,12 +1,14 @@
 /**
- * Starts the product as its own process — `node --import tsx src/main.ts --role …`, as the image runs
- * it — pointed at a database, a Redis, and the Bot API stand-in, in webhook mode for the bot roles.
- * `tuned: true` runs bench/sut-entry.ts instead (same runApp, job timings from the caller).
+ * Starts the product as its own process — `node --import tsx src/main.ts --role …` (as `npm start` runs it)
+ * — pointed at a database, a Redis, and the Bot API stand-in, in webhook mode for the bot roles.
+ * `tuned: true` runs bench/sut-entry.ts instead (same runApp, job timings from the caller); `image` runs
+ * the production build as the Dockerfile does (`node --enable-source-maps dist/bundle/main.mjs`).
  */
 import { randomBytes } from 'node:crypto';
 import { fileURLToPath } from 'node:url';
 import { freePort } from '../../src/db/embedded.js';
 import type { BotApiServer } from '../../src/sandbox/bot-api-server.js';
+import { IMAGE_NODE_ARGS } from './bundle.js';
 import { spawnTs, waitForHttp, type Child } from './processes.js';
 import { BENCH_BOT } from './telegram-side.js';
 
@@ -36,6 +38,8 @@ export interface SutOptions {
   timeoutMs?: number;
   /** Run this JavaScript bundle of bench/sut-entry.ts with Node alone instead of the sources under tsx (P5). */
   bundle?: string;
+  /** Run the image's build (dist/bundle/main.mjs) as the image does: `node --enable-source-maps main.mjs --role …`. */
+  image?: string;
 }
 
 export interface Sut {
@@ -55,7 +59,7 @@ export async function startSut(opts: SutOptions): Promise<Sut> {
   const webhookSecret = opts.webhookSecret ?? newWebhookSecret();
   const webhookUrl = port ? `http://127.0.0.1:${port}/telegram/webhook` : undefined;
   // A worker has no HTTP server to ask: the tuned entry says when it is up.
-  const tuned = opts.tuning !== undefined || opts.queueNamespace !== undefined || opts.role === 'worker' || opts.bundle !== undefined;
+  const tuned = opts.image === undefined && (opts.tuning !== undefined || opts.queueNamespace !== undefined || opts.role === 'worker' || opts.bundle !== undefined);
   const env: Record<string, string | undefined> = {
     BOT_TOKEN: BENCH_BOT.token,
     BOT_USERNAME: BENCH_BOT.username,
@@ -69,7 +73,8 @@ export async function startSut(opts: SutOptions): Promise<Sut> {
     HOST: '127.0.0.1',
     PII_KEY: opts.piiKeyHex,
     PII_MODE: opts.piiMode ?? 'masked',
-    LOG_LEVEL: opts.logLevel ?? 'warn',
+    // A worker run as the image says it is up only in an info line.
+    LOG_LEVEL: opts.logLevel ?? (opts.image && opts.role === 'worker' ? 'info' : 'warn'),
     POLICY_TIME_SCALE: opts.policyTimeScale !== undefined ? String(opts.policyTimeScale) : undefined,
     DATA_DIR: undefined,
     NODE_ENV: 'production',
@@ -78,13 +83,14 @@ export async function startSut(opts: SutOptions): Promise<Sut> {
     BENCH_ROLE: opts.bundle ? opts.role : undefined,
     ...opts.env,
   };
-  const child = spawnTs(opts.bundle ?? (tuned ? TUNED : MAIN), opts.bundle ? [] : ['--role', opts.role], {
-    ...(opts.bundle ? { plainNode: true } : {}),
+  const child = spawnTs(opts.image ?? opts.bundle ?? (tuned ? TUNED : MAIN), opts.bundle ? [] : ['--role', opts.role], {
+    ...(opts.image ? { asMain: true } : opts.bundle ? { plainNode: true } : {}),
     env,
     ipc: tuned,
-    captureOutput: opts.captureOutput ?? true,
+    // An image worker logs at info: keep its lines only when asked.
+    captureOutput: opts.captureOutput ?? !(opts.image && opts.role === 'worker'),
     ...(opts.echo ? { echo: opts.echo } : {}),
-    ...(opts.nodeArgs ? { nodeArgs: opts.nodeArgs } : {}),
+    ...(opts.nodeArgs || opts.image ? { nodeArgs: [...(opts.image ? IMAGE_NODE_ARGS : []), ...(opts.nodeArgs ?? [])] } : {}),
     label: opts.label ?? `sut(${opts.role})`,
   });
   const timeoutMs = opts.timeoutMs ?? 90_000;

@@ -14,9 +14,11 @@ import {
   index,
   integer,
   jsonb,
+  pgSequence,
   pgTable,
   primaryKey,
   text,
+  type AnyPgColumn,
   timestamp,
   uniqueIndex,
   uuid,
@@ -61,6 +63,11 @@ export const staff = pgTable(
     reachable: boolean('reachable').notNull().default(true),
     /** Marked away (leave, travel): acting holders stand in. */
     away: boolean('away').notNull().default(false),
+    /** 我外出/休假: the local dates (inclusive) the person is away; `away` follows them, set by timers at their ends. */
+    awayFrom: date('away_from'),
+    awayUntil: date('away_until'),
+    /** 'telegram' | 'wecom': where a person bound on both gets their notices; null: Telegram. */
+    preferredChannel: text('preferred_channel'),
     createdAt: ts('created_at').notNull().defaultNow(),
     updatedAt: ts('updated_at').notNull().defaultNow(),
   },
@@ -125,6 +132,13 @@ export const subjects = pgTable(
     status: text('status').notNull().default('active'), // active | away | absconded | terminated
     riskLevel: text('risk_level').notNull().default('normal'), // low | normal | high
     supervisionEndsOn: date('supervision_ends_on'),
+    /** 脱管: the status before the absconding report, to go back to when found. */
+    statusBeforeAbsconding: text('status_before_absconding'),
+    /** 入矫: the day supervision began here. */
+    admittedOn: date('admitted_on'),
+    /** 解矫: when supervision ended, and why (TerminationReason). */
+    terminatedAt: ts('terminated_at'),
+    terminationReason: text('termination_reason'),
     lastScreenedAt: ts('last_screened_at'),
     createdAt: ts('created_at').notNull().defaultNow(),
     updatedAt: ts('updated_at').notNull().defaultNow(),
@@ -147,8 +161,59 @@ export const absences = pgTable(
     createdByStaffId: uuid('created_by_staff_id').references(() => staff.id),
     createdAt: ts('created_at').notNull().defaultNow(),
     cancelledAt: ts('cancelled_at'),
+    /** Approved through the request process (its end is watched); null for absences registered before it. */
+    approvedAt: ts('approved_at'),
+    /** The end date as approved; `endsOn` becomes the day of the return when the subject comes back early. */
+    approvedEndsOn: date('approved_ends_on'),
+    /** 续假: the stay this one extends (it starts the day after that one ends). */
+    extendsAbsenceId: uuid('extends_absence_id').references((): AnyPgColumn => absences.id),
+    /** 销假: when the return was recorded, by whom, and how (officer_recorded | subject_reported). */
+    returnedAt: ts('returned_at'),
+    /** The local day of the return: away on the days before it. */
+    returnedOn: date('returned_on'),
+    returnedByStaffId: uuid('returned_by_staff_id').references(() => staff.id),
+    returnHow: text('return_how'),
+    cancelledByStaffId: uuid('cancelled_by_staff_id').references(() => staff.id),
+    /** Why cancelled: a note, or `supervision_ended`, `returned_early` (an extension not begun). */
+    cancelReason: text('cancel_reason'),
   },
-  (t) => [index('absences_dates_idx').on(t.startsOn, t.endsOn)],
+  (t) => [index('absences_dates_idx').on(t.startsOn, t.endsOn), index('absences_subject_idx').on(t.subjectId)],
+);
+
+/**
+ * Requests to be away (外出申请) and extensions (续假): decided by the level the bureau sets by length.
+ * Approving one writes its absence; a request not approved never owes a contact.
+ */
+export const absenceRequests = pgTable(
+  'absence_requests',
+  {
+    id: uuid('id').primaryKey().defaultRandom(),
+    subjectId: uuid('subject_id')
+      .notNull()
+      .references(() => subjects.id),
+    destination: text('destination').notNull(),
+    /** 事由, optional. */
+    reason: text('reason'),
+    startsOn: date('starts_on').notNull(),
+    endsOn: date('ends_on').notNull(),
+    /** Set for an extension: the absence it extends. */
+    extendsAbsenceId: uuid('extends_absence_id').references(() => absences.id),
+    approverLevel: text('approver_level').notNull(), // ApproverLevel
+    state: text('state').notNull(), // requested | approved | rejected | withdrawn
+    requestedByStaffId: uuid('requested_by_staff_id')
+      .notNull()
+      .references(() => staff.id),
+    requestedAt: ts('requested_at').notNull(),
+    decidedByStaffId: uuid('decided_by_staff_id').references(() => staff.id),
+    decidedAt: ts('decided_at'),
+    /** Why not approved (不批准的理由), or why withdrawn. */
+    decisionNote: text('decision_note'),
+    /** The absence the approval wrote. */
+    absenceId: uuid('absence_id').references(() => absences.id),
+    /** Bumped on every change; a decision made on an older version is stale. */
+    version: integer('version').notNull().default(1),
+  },
+  (t) => [index('absence_requests_subject_idx').on(t.subjectId), index('absence_requests_state_idx').on(t.state)],
 );
 
 export const contactLogs = pgTable(
@@ -188,10 +253,16 @@ export const screenings = pgTable('screenings', {
 // ---------------------------------------------------------------------------------------------
 // Incidents
 
-export const incidentCounters = pgTable('incident_counters', {
-  year: integer('year').primaryKey(),
-  last: integer('last').notNull(),
-});
+/** The last number given per year and series: `real` incidents, and `drill`s, which count apart. */
+export const incidentCounters = pgTable(
+  'incident_counters',
+  {
+    year: integer('year').notNull(),
+    series: text('series').notNull().default('real'),
+    last: integer('last').notNull(),
+  },
+  (t) => [primaryKey({ name: 'incident_counters_year_series_pk', columns: [t.year, t.series] })],
+);
 
 export const incidents = pgTable(
   'incidents',
@@ -618,3 +689,94 @@ export const auditLog = pgTable(
   },
   (t) => [index('audit_incident_idx').on(t.incidentId, t.id)],
 );
+
+/**
+ * A subject import previewed in the chat, waiting for 确认导入: the rows as parsed (encrypted: names and
+ * ID numbers) and what they would add or change. Confirming imports exactly these rows, once.
+ */
+export const importPreviews = pgTable('import_previews', {
+  /** The token the preview hands out. */
+  id: uuid('id').primaryKey().defaultRandom(),
+  staffId: uuid('staff_id')
+    .notNull()
+    .references(() => staff.id),
+  payloadEnc: bytea('payload_enc').notNull(),
+  createdAt: ts('created_at').notNull(),
+  expiresAt: ts('expires_at').notNull(),
+  usedAt: ts('used_at'),
+});
+
+// ---------------------------------------------------------------------------------------------
+// WeCom (issue 13): identities, the cards sent and their response_codes, callbacks handled
+
+/**
+ * Numeric keys of WeCom chats, for flow_states, incident_cards and the chat locks: counting down from
+ * -10^15, where no Telegram chat id (a user's is positive, a group's at most 13 digits) can ever be.
+ */
+export const wecomChatKeySeq = pgSequence('wecom_chat_key_seq', { startWith: '-1000000000000000', increment: -1, maxValue: '-1000000000000000', minValue: '-9007199254740991' });
+
+/** Ids of the messages the product sends in WeCom (WeCom's own msgid is a string): one sequence for every chat. */
+export const wecomMessageIdSeq = pgSequence('wecom_message_id_seq', { startWith: 1, increment: 1, minValue: 1, maxValue: 2147483647 });
+
+/** A staff member's WeCom account, bound with an invite (`/start <code>` typed in WeCom). */
+export const wecomUsers = pgTable('wecom_users', {
+  /** WeCom's userid, lower-cased (WeCom compares userids without case). */
+  userid: text('userid').primaryKey(),
+  staffId: uuid('staff_id')
+    .notNull()
+    .unique()
+    .references(() => staff.id),
+  chatKey: tgId('chat_key')
+    .notNull()
+    .unique()
+    .default(sql`nextval('wecom_chat_key_seq')`),
+  boundAt: ts('bound_at').notNull(),
+});
+
+/**
+ * Every interactive card sent in WeCom, by its task_id: the message (our numeric id) it shows, so a
+ * press finds the message it was on. A message can be shown by several cards over time (a redraw with
+ * no response_code left sends a new card): the newest is the current one, the older are superseded. A
+ * list opened from a card (更多…, 处置清单) names its parent message: a choice on it acts on the parent.
+ */
+export const wecomCards = pgTable(
+  'wecom_cards',
+  {
+    taskId: text('task_id').primaryKey(),
+    chatKey: tgId('chat_key').notNull(),
+    messageId: integer('message_id').notNull(),
+    kind: text('kind').notNull(), // 'card' | 'list'
+    parentMessageId: integer('parent_message_id'),
+    /** Buttons the card could not show (over WeCom's 6): `[{ text, key }]`, for 更多…. */
+    overflow: jsonb('overflow').notNull().default([]),
+    supersededAt: ts('superseded_at'),
+    createdAt: ts('created_at').notNull(),
+  },
+  (t) => [index('wecom_cards_message_idx').on(t.chatKey, t.messageId)],
+);
+
+/** response_codes of WeCom cards: each redraws its card once, within 72 hours. */
+export const wecomCardCodes = pgTable(
+  'wecom_card_codes',
+  {
+    responseCode: text('response_code').primaryKey(),
+    chatKey: tgId('chat_key').notNull(),
+    messageId: integer('message_id').notNull(),
+    taskId: text('task_id')
+      .notNull()
+      .references(() => wecomCards.taskId),
+    expiresAt: ts('expires_at').notNull(),
+    usedAt: ts('used_at'),
+  },
+  (t) => [
+    index('wecom_card_codes_unused_idx')
+      .on(t.taskId, t.expiresAt)
+      .where(sql`${t.usedAt} is null`),
+  ],
+);
+
+/** WeCom callbacks handled, by their delivery key (MsgId, or the event's own key): a retry or replay is dropped. */
+export const wecomProcessedCallbacks = pgTable('wecom_processed_callbacks', {
+  dedupKey: text('dedup_key').primaryKey(),
+  receivedAt: ts('received_at').notNull(),
+});

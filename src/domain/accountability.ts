@@ -121,6 +121,8 @@ export interface TimelineStepRow {
   state: string;
   doneAt: Date | null;
   doneByStaffId: string | null;
+  /** Set on a step that applies only when something holds (casualties, a weapon…). */
+  condition?: string | null;
 }
 
 export interface TimelineUpdateRow {

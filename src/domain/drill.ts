@@ -120,12 +120,13 @@ export function evaluateDrill(t: IncidentTimeline, drill: { startedAt: Date; end
 
   const endedIncident = { ...inc, isDrill: true, closedAt: inc.closedAt ?? drill.endedAt, closure: inc.closure ?? 'resolved' };
   const findings: RegisterEntry[] = incidentFindings({ ...t, incident: endedIncident }, { sectionUnitId: drill.sectionUnitId, now: drill.endedAt }, { includeDrills: true });
+  // A conditional step still pending did not apply in the scenario played (nobody was hurt, say): it is
+  // not a step missed. Only unconditional steps left open count.
   const missedSteps = findings
     .filter((f) => f.rule === 'missed_step')
-    .map((f) => {
-      const step = t.steps.find((s) => s.key === f.stepKey)!;
-      return { stepId: step.id, key: step.key, actor: String(step.actor) };
-    });
+    .map((f) => t.steps.find((s) => s.key === f.stepKey)!)
+    .filter((step) => !step.condition)
+    .map((step) => ({ stepId: step.id, key: step.key, actor: String(step.actor) }));
 
   const people: DrillPersonResult[] = [...byPerson].map(([staffId, responses]) => ({
     staffId,

@@ -117,38 +117,83 @@ export function isFoundOutcome(outcome: AbscondingOutcome): boolean {
 }
 
 // ---------------------------------------------------------------------------------------------
-// 外出: approved absences and the daily contact they require.
+// 外出: the results of a daily contact, and the dates an absence may have (the process: absence.ts).
 
 export const CONTACT_RESULTS = ['reached', 'not_reached', 'abnormal'] as const;
 export type ContactResult = (typeof CONTACT_RESULTS)[number];
 
-/** Failed contacts in a row, newest first; a reached or abnormal contact ends the run. */
-export function consecutiveFailedContacts(resultsNewestFirst: readonly ContactResult[]): number {
-  let n = 0;
-  for (const r of resultsNewestFirst) {
-    if (r !== 'not_reached') break;
-    n++;
-  }
-  return n;
-}
-
-/** Whether the failures in a row are enough to offer opening an absconding incident. */
-export function shouldSuggestAbsconding(resultsNewestFirst: readonly ContactResult[], failuresBeforeAbsconding: number): boolean {
-  return consecutiveFailedContacts(resultsNewestFirst) >= failuresBeforeAbsconding;
-}
-
 export type AbsenceRefusal = 'ends_before_start' | 'ended_already' | 'too_long';
 
-/** Longest absence the bot registers in one go, in days; longer leave is renewed. */
+/**
+ * The longest stay by default, in days. The bureau sets its own (policy `absence.maxDays`); this is
+ * the value when it sets none.
+ */
 export const MAX_ABSENCE_DAYS = 92;
 
-/** Checks an absence's dates (YYYY-MM-DD, local): it must not end before it starts, nor be over already. */
-export function checkAbsenceDates(startsOn: string, endsOn: string, today: string): AbsenceRefusal | null {
+/**
+ * Checks an absence's dates (YYYY-MM-DD, local): it must not end before it starts, nor be over already,
+ * nor last longer than `maxDays` together with the `priorDays` of the stay it extends.
+ */
+export function checkAbsenceDates(startsOn: string, endsOn: string, today: string, maxDays: number = MAX_ABSENCE_DAYS, priorDays = 0): AbsenceRefusal | null {
   if (daysBetween(startsOn, endsOn) < 0) return 'ends_before_start';
   if (daysBetween(today, endsOn) < 0) return 'ended_already';
-  if (daysBetween(startsOn, endsOn) > MAX_ABSENCE_DAYS) return 'too_long';
+  if (priorDays + daysBetween(startsOn, endsOn) + 1 > maxDays) return 'too_long';
   return null;
 }
+
+// ---------------------------------------------------------------------------------------------
+// Subjects whose status follows events: 外出, 脱管 and found, 解矫.
+
+export const SUBJECT_STATUSES = ['active', 'away', 'absconded', 'terminated'] as const;
+export type SubjectStatus = (typeof SUBJECT_STATUSES)[number];
+
+export function isSubjectStatus(value: string): value is SubjectStatus {
+  return (SUBJECT_STATUSES as readonly string[]).includes(value);
+}
+
+/**
+ * The status an absence gives: `away` only while an approved absence covers today. Only active and away
+ * move; a subject absconded or whose supervision ended keeps that status.
+ */
+export function statusFollowingAbsence(current: string, awayToday: boolean): string {
+  if (current !== 'active' && current !== 'away') return current;
+  return awayToday ? 'away' : 'active';
+}
+
+/** 脱管: the status an absconding report sets, and the one to go back to when found; null when it changes nothing. */
+export function statusOnAbsconding(current: string): { status: 'absconded'; before: string } | null {
+  if (current === 'absconded' || current === 'terminated') return null;
+  return { status: 'absconded', before: current };
+}
+
+/**
+ * Found (or the report was a false alarm): back to the status before, as the absences say it is today (an
+ * absence may have ended meanwhile). Null when the subject is not absconded.
+ */
+export function statusOnFound(current: string, before: string | null, awayToday: boolean): string | null {
+  if (current !== 'absconded') return null;
+  return statusFollowingAbsence(before === 'away' || before === 'active' || before === null ? 'active' : before, awayToday);
+}
+
+/** Why supervision ended (解矫): served, died, revoked (收监), or moved to another county's supervision. */
+export const TERMINATION_REASONS = ['completed', 'death', 'revoked', 'transferred_out', 'other'] as const;
+export type TerminationReason = (typeof TERMINATION_REASONS)[number];
+
+/** Playbook steps whose completion ends the subject's supervision (六, 七: terminated by the death procedure). */
+export const TERMINATING_STEP_KEYS: readonly string[] = ['terminate_correction'];
+
+// ---------------------------------------------------------------------------------------------
+// Notices of subject and staff administration (outbox kinds; the renderers draw them).
+
+export const ADMIN_NOTICE_KINDS = [
+  /** 执行地变更: to the new office's head and the new responsible officer. */
+  'subject_transferred',
+  /** To the person made acting holder of a seat. */
+  'acting_holder_set',
+  /** To each acting holder when the holder's away period (我外出/休假) begins. */
+  'standing_in',
+] as const;
+export type AdminNoticeKind = (typeof ADMIN_NOTICE_KINDS)[number];
 
 /** The commander is one person (the director by the plan); the command and the groups have members. */
 export function isSingleHolderRole(role: IncidentRole): boolean {

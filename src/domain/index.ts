@@ -11,3 +11,4 @@ export * from './notifications.js';
 export * from './timer-decision.js';
 export * from './id-number.js';
 export * from './handling.js';
+export * from './closing.js';

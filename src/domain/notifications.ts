@@ -36,8 +36,55 @@ export const NOTICE_KINDS = [
   'drill_reminder',
   'screening_due',
   'role_assigned',
+  // The absence as a process, daily contact by days, administration (about a subject, or a seat).
+  'absence_requested',
+  'absence_approved',
+  'absence_rejected',
+  'absence_overdue',
+  'absconding_offer',
+  'absence_overdue_section',
+  'absence_returned',
+  'contact_abnormal',
+  'contact_missed_escalation',
+  'subject_transferred',
+  'acting_holder_set',
+  'standing_in',
+  /** 查找未果，报管理科: the search for an absconding subject found nothing; the section decides. */
+  'search_failed',
+  /** Someone else changed the incident: the recipient's card is redrawn in place, nothing is sent. */
+  'card_redraw',
 ] as const;
 export type NoticeKind = (typeof NOTICE_KINDS)[number];
+
+/**
+ * The notification rule: how a notice about an incident reaches a person.
+ * - `card`: a change that needs no attention (签收 by someone else, a step, a role, a redraw). The
+ *   person's one card of the incident is redrawn in place; without one, the card is sent.
+ * - `event`: something that needs attention (a new report, an escalation, a reminder, a 续报 for those
+ *   who must hear it, an assignment, closing). The card is brought up to date in place (or sent), then a
+ *   short new message says what happened and what is expected, as a reply to the card, so the phone
+ *   notifies and the card is one tap away. That message is never rewritten.
+ * - `paper`: a written report or a release waiting for the person: a short new message with a button that
+ *   opens the paper, which is always allowed.
+ */
+export type NoticeShape = 'card' | 'event' | 'paper';
+
+const CARD_NOTICES: ReadonlySet<string> = new Set<NoticeKind>(['incident_acknowledged', 'card_redraw']);
+const PAPER_NOTICES: ReadonlySet<string> = new Set<NoticeKind>([
+  'written_report_reminder',
+  'written_report_escalation',
+  'report_review_requested',
+  'report_returned',
+  'report_approved',
+  'release_review_requested',
+  'release_returned',
+]);
+
+export function noticeShape(kind: string): NoticeShape {
+  if (CARD_NOTICES.has(kind)) return 'card';
+  if (PAPER_NOTICES.has(kind)) return 'paper';
+  return 'event';
+}
 
 /**
  * A notice a deadline sent — an escalation, a reminder, an overdue-timer alert — goes out before routine

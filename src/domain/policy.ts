@@ -6,6 +6,7 @@
  */
 import { z } from 'zod';
 import type { Criticality } from './incident-types.js';
+import type { ChatKind, PiiMode } from './pii.js';
 import type { PositionKind } from './roles.js';
 import { addMs, atLocalTime, DAY, HOUR, MINUTE } from './time.js';
 
@@ -40,9 +41,31 @@ export const escalationPolicySchema = z.object({
     checkAt: hhmm,
     /** Seconds after the check before the section is told. */
     sectionAfterSeconds: z.number().int().positive(),
-    /** Failed contacts in a row that offer to open an absconding incident. */
+    /**
+     * Days in a row without a reached contact (counted from the logs and the day's check) that offer the
+     * absconding report. A count of days, not of logs; the key keeps its first name so org files stay valid.
+     */
     failuresBeforeAbsconding: z.number().int().min(1),
+    /** Days in a row without a reached contact after which the deputy director is told. */
+    deputyDirectorAfterDays: z.number().int().min(1).default(3),
   }),
+  /** The bureau's own settings for absences (外出): who approves by length, the longest, the overdue chain. */
+  absence: z
+    .object({
+      /** Absences of up to this many days (the whole stay, extensions included) are approved by the office head; longer ones by the section. */
+      officeHeadUpToDays: z.number().int().min(0),
+      /** Longest stay, in days, extensions included. */
+      maxDays: z.number().int().min(1),
+      /** Seconds after the end date's last moment without 销假 before the officer and the office head are alerted. */
+      overdueAlertSeconds: z.number().int().positive(),
+      /** Seconds after that alert before the absconding report is offered. */
+      overdueOfferSeconds: z.number().int().positive(),
+      /** Seconds after the offer before the section is told. */
+      overdueSectionSeconds: z.number().int().positive(),
+    })
+    .default({ officeHeadUpToDays: 7, maxDays: 92, overdueAlertSeconds: 43_200, overdueOfferSeconds: 21_600, overdueSectionSeconds: 54_000 }),
+  /** Whether the responsible officer sees a subject's full name in a private chat (the deployment's PII_MODE masks it otherwise). */
+  subjectNames: z.object({ responsibleOfficerSeesFullName: z.boolean() }).default({ responsibleOfficerSeesFullName: false }),
   /** 迟报: reported more than this many seconds after discovery. */
   lateReportSeconds: z.number().int().positive(),
   digestAt: hhmm,
@@ -68,7 +91,10 @@ export const DEFAULT_POLICY: EscalationPolicy = {
   writtenReportDueSeconds: s(7 * DAY),
   writtenReportRemindBeforeSeconds: [s(3 * DAY), s(1 * DAY)],
   writtenReportEscalateSeconds: s(1 * DAY),
-  dailyContact: { reminderAt: '09:00', checkAt: '18:00', sectionAfterSeconds: s(1 * HOUR), failuresBeforeAbsconding: 2 },
+  dailyContact: { reminderAt: '09:00', checkAt: '18:00', sectionAfterSeconds: s(1 * HOUR), failuresBeforeAbsconding: 2, deputyDirectorAfterDays: 3 },
+  // The end date's last moment is local midnight: alerted at 12:00 the day after, offered at 18:00, the section at 09:00 the next day.
+  absence: { officeHeadUpToDays: 7, maxDays: 92, overdueAlertSeconds: s(12 * HOUR), overdueOfferSeconds: s(6 * HOUR), overdueSectionSeconds: s(15 * HOUR) },
+  subjectNames: { responsibleOfficerSeesFullName: false },
   lateReportSeconds: s(30 * MINUTE),
   digestAt: '18:00',
 };
@@ -88,11 +114,14 @@ export function resolvePolicy(overrides: PolicyOverrides = {}, base: EscalationP
   return escalationPolicySchema.parse(merge(base, overrides));
 }
 
+/** Settings that are counts (days, not seconds): a time scale leaves them alone. */
+const UNSCALED_KEYS: ReadonlySet<string> = new Set(['version', 'failuresBeforeAbsconding', 'deputyDirectorAfterDays', 'officeHeadUpToDays', 'maxDays']);
+
 /** Every duration multiplied by a factor (the sandbox uses 1/60 so minutes become seconds). */
 export function scalePolicy(policy: EscalationPolicy, factor: number): EscalationPolicy {
   const scale = (n: number) => Math.max(1, Math.round(n * factor));
   const walk = (v: unknown, key: string): unknown => {
-    if (typeof v === 'number') return key === 'failuresBeforeAbsconding' || key === 'version' ? v : scale(v);
+    if (typeof v === 'number') return UNSCALED_KEYS.has(key) ? v : scale(v);
     if (Array.isArray(v)) return v.map((x) => walk(x, key));
     if (v && typeof v === 'object') return Object.fromEntries(Object.entries(v).map(([k, x]) => [k, walk(x, k)]));
     return v;
@@ -317,4 +346,21 @@ export function nextDeadlines<T extends PendingTimerView>(timers: readonly T[], 
 export function timeScaleLabel(scale: number): string {
   const inverse = 1 / scale;
   return Math.abs(inverse - Math.round(inverse)) < 1e-9 && inverse > 1 ? `1/${Math.round(inverse)}` : String(scale);
+}
+
+/**
+ * How much of a subject's name a viewer sees: the deployment's PII_MODE, except that the subject's own
+ * responsible officer sees the full name in a private chat when the bureau allows it. Codes-only stays
+ * codes-only: the deployment chose to show no names at all.
+ */
+export function subjectPiiModeFor(
+  deployment: PiiMode,
+  settings: Pick<EscalationPolicy, 'subjectNames'>,
+  viewer: { staffId: string },
+  subject: { responsibleStaffId: string | null },
+  chat: ChatKind,
+): PiiMode {
+  if (deployment !== 'masked' || chat !== 'private') return deployment;
+  const own = subject.responsibleStaffId !== null && subject.responsibleStaffId === viewer.staffId;
+  return own && settings.subjectNames.responsibleOfficerSeesFullName ? 'full' : deployment;
 }

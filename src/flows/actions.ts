@@ -26,7 +26,7 @@ export const BUTTON_ACTIONS = [
   // subjects and away
   'contact', // log a daily contact for a subject
   'abscond', // open an absconding report prefilled for a subject
-  'away', // absence actions
+  'away', // absence actions: key = new, list, pending; with id = a stay: ret (销假), ext (续假), cancel
   // written reports, releases, drills
   'wr',
   'rel',
@@ -39,6 +39,10 @@ export const BUTTON_ACTIONS = [
   'f', // flow choice: key = choice, id = flow token
   'lang', // /language: key = zh | en
   'nop',
+  // the absence process, subjects, administration
+  'areq', // decide an absence request: id = request, key = ok (批准) | no (不批准), version = the request's
+  'subj', // open a subject's view: id = subject
+  'adm', // /admin's menu: key = the form; invite with id = a staff member
 ] as const;
 export type ButtonActionName = (typeof BUTTON_ACTIONS)[number];
 

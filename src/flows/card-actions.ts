@@ -20,7 +20,9 @@ import { whoOf, type Conversation } from './conversation.js';
 import { t, type MessageKey, type Params } from '../i18n/index.js';
 import { PROCURATORATE_STEP, REPORT_HOWS, UPPER_STEP } from '../domain/upward-steps.js';
 import { ServiceRefusal } from '../services/errors.js';
-import { acknowledgeIncident, markProcuratorateNotified, markStep, markUpperReported } from '../services/incident.service.js';
+import { acknowledgeIncident, markProcuratorateNotified, markStep, markUpperReported, openDutiesOf } from '../services/incident.service.js';
+import { escapeHtml } from '../i18n/markup.js';
+import { stepText } from '../views/labels.js';
 import { assignFlow } from './assign.flow.js';
 import { closeFlow, falseAlarmFlow } from './close.flow.js';
 import type { FlowEngine } from './engine.js';
@@ -232,7 +234,12 @@ export async function handleCardAction(conv: Conversation, cb: ButtonAction, eng
       if (!canCloseIncident(actor, office)) throw deny();
       await conv.answer();
       await refreshFirst();
-      await engine.start(conv, closeFlow, 'cause', { incidentId: id, number: incident.number });
+      {
+        const duties = (await openDutiesOf(deps, incident)).map((d) =>
+          d.kind === 'step' ? `· ${d.ordinal}. ${escapeHtml(stepText(incident.type, incident.scenario, d.key, conv.lang))}` : `· ${t(conv.lang, 'close.duty_subject_missing')}`,
+        );
+        await engine.start(conv, closeFlow, duties.length ? 'duties' : 'cause', { incidentId: id, number: incident.number, duties });
+      }
       return;
 
     case 'falarm':

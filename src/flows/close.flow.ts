@@ -1,6 +1,7 @@
 /**
- * 结案: the course and cause, the lessons and the measures, each required and not blank, then a
- * confirmation. 误报: the section closes a false alarm with a reason.
+ * 结案: when duties are still open (steps not done, an absconded subject not found), the list and a
+ * reason first; then the course and cause, the lessons and the measures, each required and not blank,
+ * then a confirmation. 误报: the section closes a false alarm with a reason.
  */
 import { z } from 'zod';
 import { userText } from '../i18n/markup.js';
@@ -13,6 +14,9 @@ import type { MessageKey } from '../i18n/index.js';
 export const closeData = z.object({
   incidentId: z.uuid(),
   number: z.string().max(20),
+  /** What was still open when the form opened, as lines to show; empty when nothing was. */
+  duties: z.array(z.string().max(300)).max(40).default([]),
+  dutiesReason: z.string().max(MAX_TEXT).optional(),
   cause: z.string().max(MAX_TEXT).optional(),
   lessons: z.string().max(MAX_TEXT).optional(),
   measures: z.string().max(MAX_TEXT).optional(),
@@ -31,9 +35,15 @@ function closeText(ask: MessageKey, field: 'cause' | 'lessons' | 'measures', nex
 
 export const closeFlow: Flow<CloseData> = {
   name: 'close',
-  version: 1,
+  version: 2,
   data: closeData,
   steps: {
+    // Only when something is still open: the list, and why the incident is closed all the same.
+    duties: textStep<CloseData>({
+      ...REQUIRED,
+      prompt: (env: FlowEnv, data: CloseData) => ({ text: env.say('close.open_duties', { number: data.number, list: data.duties.join('\n') }) }),
+      then: (_env, data, text) => ({ next: 'cause', data: { ...data, dutiesReason: text } }),
+    }),
     cause: closeText('close.ask_cause', 'cause', 'lessons'),
     lessons: closeText('close.ask_lessons', 'lessons', 'measures'),
     measures: closeText('close.ask_measures', 'measures', 'confirm'),
@@ -41,12 +51,15 @@ export const closeFlow: Flow<CloseData> = {
       prompt: async (env, data) => {
         const policy = await env.deps.policy();
         return {
-          text: env.say('close.confirm', {
-            cause: userText(data.cause ?? '', 800),
-            lessons: userText(data.lessons ?? '', 800),
-            measures: userText(data.measures ?? '', 800),
-            days: Math.round(policy.writtenReportDueSeconds / 86_400),
-          }),
+          text: [
+            ...(data.duties.length ? [env.say('close.confirm_duties', { count: data.duties.length, reason: userText(data.dutiesReason ?? '', 800) })] : []),
+            env.say('close.confirm', {
+              cause: userText(data.cause ?? '', 800),
+              lessons: userText(data.lessons ?? '', 800),
+              measures: userText(data.measures ?? '', 800),
+              days: Math.round(policy.writtenReportDueSeconds / 86_400),
+            }),
+          ].join('\n'),
           rows: [[env.choice(env.say('button.confirm_close'), 'close')]],
         };
       },
@@ -54,7 +67,12 @@ export const closeFlow: Flow<CloseData> = {
         if (key !== 'close' || !data.cause || !data.lessons || !data.measures) return { stay: true };
         return {
           finish: async () => {
-            const incident = await closeIncident(env.deps, env.who.actor, data.incidentId, { cause: data.cause!, lessons: data.lessons!, measures: data.measures! });
+            const incident = await closeIncident(env.deps, env.who.actor, data.incidentId, {
+              cause: data.cause!,
+              lessons: data.lessons!,
+              measures: data.measures!,
+              openDutiesReason: data.dutiesReason ?? null,
+            });
             const due = writtenReportDueAt(incident.closedAt!, policyOf(incident));
             return async () => {
               await env.conv.send(env.say('close.done', { due: formatLocal(due, env.deps.timeZone) }));

@@ -5,7 +5,7 @@
 import { canLookUpSubjects, canReportIncident, hasBureauWideView, isLeader, isSection, keepsSubjectRecords, type Actor } from '../domain/index.js';
 import { canDraftRelease, canReviewRelease } from '../domain/public-release.js';
 
-export const COMMANDS = ['report', 'incidents', 'wr', 'away', 'subjects', 'screen', 'release', 'stats', 'register', 'finding', 'drill', 'counties', 'help', 'language', 'cancel'] as const;
+export const COMMANDS = ['report', 'incidents', 'wr', 'away', 'mine', 'subjects', 'screen', 'release', 'stats', 'register', 'finding', 'drill', 'counties', 'admin', 'myaway', 'help', 'language', 'cancel'] as const;
 export type Command = (typeof COMMANDS)[number];
 
 /** The commands everyone has, also the menu of a chat nobody is bound in. */
@@ -24,6 +24,9 @@ export function commandsFor(actor: Actor | undefined): Command[] {
       case 'away':
       case 'screen':
         return keepsSubjectRecords(actor);
+      case 'mine':
+        // 我的对象: the subjects one is the responsible officer of.
+        return actor.positions.includes('officer') || actor.positions.includes('office_head');
       case 'subjects':
         return canLookUpSubjects(actor);
       case 'release':
@@ -35,7 +38,11 @@ export function commandsFor(actor: Actor | undefined): Command[] {
         return isSection(actor) || isLeader(actor);
       case 'drill':
       case 'counties':
+      case 'admin':
         return isSection(actor);
+      case 'myaway':
+        // 我外出/休假: everyone with a seat has notices someone must take meanwhile.
+        return actor.positions.length > 0;
       default:
         return true;
     }

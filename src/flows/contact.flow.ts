@@ -1,14 +1,16 @@
 /**
- * The daily contact with a subject away (外出): reached, not reached or abnormal, with a note. Opened
- * from /away or straight from the 09:00 reminder's button (`contact:<subjectId>`).
+ * The daily contact with a subject owed one (外出, or an epidemic 情形三 incident): reached, not reached
+ * or abnormal, with a note. Opened from /away, the subject view or straight from the 09:00 reminder's
+ * button (`contact:<subjectId>`). "情况异常" alerts the office head and the section at once; days in a row
+ * without a reached contact offer the absconding report.
  */
 import { z } from 'zod';
-import { escapeHtml } from '../i18n/markup.js';
 import { button } from './ui.js';
 import { contactResultLabel } from '../views/labels.js';
-import { CONTACT_RESULTS, subjectLabel, type ContactResult } from '../domain/index.js';
+import { CONTACT_RESULTS, type ContactResult } from '../domain/index.js';
 import { offerAbscondingIfDue } from '../services/daily-contact.service.js';
-import { getSubject, logContact } from '../services/subject.service.js';
+import { logContact } from '../services/subject.service.js';
+import { labelById } from './absence-common.js';
 import type { Flow, FlowEnv, Outcome } from './engine.js';
 import { choiceStep } from './steps/index.js';
 
@@ -18,8 +20,8 @@ export const contactData = z.object({
 });
 export type ContactData = z.infer<typeof contactData>;
 
-async function label(env: FlowEnv, subjectId: string): Promise<string> {
-  return escapeHtml(subjectLabel(await getSubject(env.deps, env.who.actor, subjectId), env.deps.piiMode, 'private'));
+function label(env: FlowEnv, subjectId: string): Promise<string> {
+  return labelById(env.conv, subjectId);
 }
 
 function save(env: FlowEnv, data: ContactData, note: string | null): Outcome<ContactData> {
@@ -27,11 +29,12 @@ function save(env: FlowEnv, data: ContactData, note: string | null): Outcome<Con
     finish: async () => {
       const result = data.result!;
       const outcome = await logContact(env.deps, env.who.actor, data.subjectId, { result, note });
-      // The officer and the office head are offered the absconding report: whoever logged it in the reply below, the others as a notice.
+      // At the bureau's days without a reached contact the officer and the office head are offered the report: whoever logged it in the reply below, the others as a notice.
       if (outcome.suggestAbsconding) await offerAbscondingIfDue(env.deps, data.subjectId, { except: env.who.actor.staffId });
       const subject = await label(env, data.subjectId);
       return async () => {
         await env.conv.send(env.say('contact.logged', { subject, result: contactResultLabel(result, env.lang) }));
+        if (outcome.alerted > 0) await env.conv.send(env.say('contact.abnormal_alerted', { count: outcome.alerted }));
         if (outcome.suggestAbsconding) {
           await env.conv.send(env.say('contact.suggest_absconding', { subject, count: outcome.failuresInARow }), [
             [button(env.say('button.report_absconding'), { a: 'abscond', i: data.subjectId })],

@@ -62,6 +62,8 @@ export interface Conversation {
   retire(messageId: number, text?: string): Promise<void>;
   /** Answers the press once (a short notice, or an alert); later calls and non-presses do nothing. */
   answer(text?: string, alert?: boolean): Promise<void>;
+  /** The content of a file the person sent (MediaInput.fileId), at most `maxBytes`; refused when larger. */
+  fetchFile(fileId: string, maxBytes: number): Promise<Buffer>;
   /** Sends a file; a channel without documents sends what it can instead. */
   sendDocument(file: { filename: string; data: Buffer }, caption?: string): Promise<void>;
   /** Sends the incident's card here (the chat's earlier card becomes a pointer); the message id. */
@@ -78,4 +80,12 @@ export interface Conversation {
 export function whoOf(conv: Conversation): Identity {
   if (!conv.who) throw new Error('handler reached without an identified staff member');
   return conv.who;
+}
+
+/** A file sent in the chat is larger than the flow takes: nothing of it was read. */
+export class FileTooLarge extends Error {
+  override readonly name = 'FileTooLarge';
+  constructor(readonly maxBytes: number) {
+    super(`file larger than ${maxBytes} bytes`);
+  }
 }

@@ -15,7 +15,9 @@ import { setStaffLanguage } from '../services/staff.service.js';
 import { getSubject } from '../services/subject.service.js';
 import { positionLabel, unitName } from '../views/labels.js';
 import type { ButtonAction, ButtonActionName } from './actions.js';
-import { absenceFlow } from './absence.flow.js';
+import { onAbsenceRequestPress, onAwayPress, sendAwayMenu } from './absence-view.js';
+import { onAdminPress, sendAdminMenu } from './admin.flow.js';
+import { myAwayFlow } from './absence-staff.flow.js';
 import { auditRefusal, CARD_ACTIONS, CallbackRefused, handleCardAction, type RefusalReason } from './card-actions.js';
 import { commandsFor } from './commands.js';
 import { contactFlow } from './contact.flow.js';
@@ -25,7 +27,7 @@ import { FLOWS } from './index.js';
 import { refusalKey, refusalReason } from './refusals.js';
 import { abscondingPrefill, REPORT_START, reportFlow } from './report.flow.js';
 import { subjectsFlow } from './subjects.flow.js';
-import { sendAwayList, sendAwayMenu, sendIncidentList } from './subject-view.js';
+import { sendIncidentList, sendMySubjects, sendSubjectView } from './subject-view.js';
 import { button } from './ui.js';
 
 /** What came in, as the desk takes it. */
@@ -81,6 +83,9 @@ export function createDesk(opts: { plugins?: readonly DeskPlugin[] } = {}): Desk
     incidents: (conv) => sendIncidentList(conv, 0, false),
     away: (conv) => sendAwayMenu(conv),
     subjects: (conv) => engine.start(conv, subjectsFlow, 'query', {}).then(() => {}),
+    mine: (conv) => sendMySubjects(conv),
+    myaway: (conv) => engine.start(conv, myAwayFlow, 'menu', {}).then(() => {}),
+    admin: (conv) => sendAdminMenu(conv),
   };
   for (const plugin of plugins) Object.assign(commands, plugin.commands);
   const pluginPresses: Partial<Record<ButtonActionName, PressHandler>> = Object.assign({}, ...plugins.map((p) => p.presses));
@@ -147,21 +152,17 @@ export function createDesk(opts: { plugins?: readonly DeskPlugin[] } = {}): Desk
         return;
       }
       case 'away':
-        if (cb.k === 'list') {
-          await conv.answer();
-          return sendAwayList(conv);
-        }
-        if (cb.k === 'new') {
-          await conv.answer();
-          if (cb.i) {
-            const subject = await getSubjectOrRefuse(conv, cb.i);
-            await engine.start(conv, absenceFlow, 'destination', { subjectId: subject.id });
-          } else {
-            await engine.start(conv, absenceFlow, 'subject', {});
-          }
-          return;
-        }
-        throw new CallbackRefused('malformed', 'refuse.bad_button');
+        return onAwayPress(conv, cb, engine);
+      case 'areq':
+        return onAbsenceRequestPress(conv, cb, engine);
+      case 'subj': {
+        if (!cb.i) throw new CallbackRefused('malformed', 'refuse.bad_button');
+        const subject = await getSubjectOrRefuse(conv, cb.i);
+        await conv.answer();
+        return sendSubjectView(conv, subject.id);
+      }
+      case 'adm':
+        return onAdminPress(conv, cb, engine);
       case 'lang': {
         if (cb.k !== 'zh' && cb.k !== 'en') throw new CallbackRefused('malformed', 'refuse.bad_button');
         const lang: Lang = cb.k;

@@ -3,7 +3,10 @@
  * subjects' and absences' forms, and the after-incident inputs. The engine keeps one state per chat, and
  * discards a saved state whose flow or version is not listed here.
  */
-import { absenceFlow } from './absence.flow.js';
+import { absenceCancelFlow, absenceRejectFlow, absenceReturnFlow } from './absence-decision.flow.js';
+import { myAwayFlow } from './absence-staff.flow.js';
+import { absenceExtendFlow, absenceFlow } from './absence.flow.js';
+import { ADMIN_FLOWS } from './admin.flow.js';
 import { AFTER_INCIDENT_FLOWS } from './after-incident/flows.js';
 import { assignFlow } from './assign.flow.js';
 import { closeFlow, falseAlarmFlow } from './close.flow.js';
@@ -14,4 +17,22 @@ import { searchFlow } from './search.flow.js';
 import { stepNoteFlow } from './step-note.flow.js';
 import { subjectsFlow } from './subjects.flow.js';
 
-export const FLOWS = [reportFlow, progressFlow, stepNoteFlow, closeFlow, falseAlarmFlow, assignFlow, searchFlow, absenceFlow, contactFlow, subjectsFlow, ...AFTER_INCIDENT_FLOWS] as const;
+export const FLOWS = [
+  reportFlow,
+  progressFlow,
+  stepNoteFlow,
+  closeFlow,
+  falseAlarmFlow,
+  assignFlow,
+  searchFlow,
+  absenceFlow,
+  absenceExtendFlow,
+  absenceRejectFlow,
+  absenceReturnFlow,
+  absenceCancelFlow,
+  myAwayFlow,
+  contactFlow,
+  subjectsFlow,
+  ...ADMIN_FLOWS,
+  ...AFTER_INCIDENT_FLOWS,
+] as const;

@@ -51,6 +51,8 @@ export const reportData = z.object({
   dead: z.number().int().min(0).max(999).default(0),
   description: z.string().max(MAX_DESCRIPTION).optional(),
   media: z.array(mediaItem).max(MAX_MEDIA).default([]),
+  /** One part of the report being changed from the review (修改): when it is done, back to the review. */
+  editing: z.enum(['type', 'subject', 'time', 'place', 'casualties', 'description']).optional(),
 });
 export type ReportData = z.infer<typeof reportData>;
 
@@ -142,6 +144,63 @@ async function summary(env: FlowEnv, data: ReportData): Promise<string[]> {
   return lines;
 }
 
+/** What was entered before, under a prompt asked again (« 返回 or 修改): typing replaces it, nothing clears it. */
+function current(env: FlowEnv, value: string | undefined): string {
+  return value ? `\n\n${env.say('flow.current_value', { value: userText(value, 300) })}` : '';
+}
+
+/** Which part of the report each step belongs to. */
+const STAGE_OF: Record<string, Stage> = {
+  type: 'type',
+  definitions: 'type',
+  scenario: 'type',
+  subject: 'subject',
+  subject_pick: 'subject',
+  subject_note: 'subject',
+  office: 'subject',
+  time: 'time',
+  time_ahead: 'time',
+  place: 'place',
+  casualties: 'casualties',
+  injured: 'casualties',
+  dead: 'casualties',
+  description: 'description',
+  media: 'description',
+  confirm: 'confirm',
+};
+type EditableStage = NonNullable<ReportData['editing']>;
+const EDITABLE: readonly EditableStage[] = ['type', 'subject', 'time', 'place', 'casualties', 'description'];
+const FIRST_STEP: Record<EditableStage, string> = { type: 'type', subject: 'subject', time: 'time', place: 'place', casualties: 'casualties', description: 'description' };
+
+/**
+ * A part changed from the review goes back to the review once it is done, keeping everything else: the
+ * step it would go to next is replaced by the review as soon as that step belongs to another part.
+ */
+function backToReview(outcome: Outcome<ReportData>): Outcome<ReportData> {
+  if (!('next' in outcome) || !outcome.data.editing) return outcome;
+  const stage = STAGE_OF[outcome.next];
+  if (stage === outcome.data.editing) return outcome;
+  return { ...outcome, next: 'confirm', data: { ...outcome.data, editing: undefined } };
+}
+
+function editable(all: Record<string, Step<ReportData>>): Record<string, Step<ReportData>> {
+  const wrap =
+    <A extends unknown[]>(fn: ((env: FlowEnv, data: ReportData, ...args: A) => Outcome<ReportData> | Promise<Outcome<ReportData>>) | undefined) =>
+    fn && (async (env: FlowEnv, data: ReportData, ...args: A) => backToReview(await fn(env, data, ...args)));
+  return Object.fromEntries(
+    Object.entries(all).map(([name, step]) => [
+      name,
+      {
+        ...step,
+        ...(step.onChoice ? { onChoice: wrap(step.onChoice) } : {}),
+        ...(step.onText ? { onText: wrap(step.onText) } : {}),
+        ...(step.onLocation ? { onLocation: wrap(step.onLocation) } : {}),
+        ...(step.onMedia ? { onMedia: wrap(step.onMedia) } : {}),
+      } as Step<ReportData>,
+    ]),
+  );
+}
+
 const steps: Record<string, Step<ReportData>> = {
   type: typeStep((env) => header(env, 'type', env.say('report.ask_type')), true),
   definitions: typeStep((env) => {
@@ -189,13 +248,18 @@ const steps: Record<string, Step<ReportData>> = {
   }),
   place: {
     ...textStep<ReportData>({
-      prompt: (env) => ({ text: header(env, 'place', env.say('report.ask_place')) }),
+      // For 脱管 nobody knows where "it happened": the last known place or the destination, if any.
+      prompt: (env, data) =>
+        data.type === 'absconding'
+          ? { text: header(env, 'place', env.say('report.ask_place_absconding')) + current(env, data.place), rows: [[env.choice(env.say('button.skip'), 'skip')]] }
+          : { text: header(env, 'place', env.say('report.ask_place')) + current(env, data.place) },
       blank: 'flow.text_expected',
       max: MAX_PLACE,
       tooLong: 'report.place_too_long',
       then: (_env, data, place) => ({ next: 'casualties', data: { ...data, place } }),
     }),
     onLocation: (env, data, loc) => ({ next: 'casualties', data: { ...data, latitude: loc.latitude, longitude: loc.longitude } }),
+    onChoice: (env, data, key) => (key === 'skip' && data.type === 'absconding' ? { next: 'casualties', data: { ...data, place: undefined } } : { stay: true }),
   },
   casualties: choiceStep<ReportData>({
     ask: (env) => header(env, 'casualties', env.say('report.ask_casualties')),
@@ -222,7 +286,7 @@ const steps: Record<string, Step<ReportData>> = {
   }),
   description: {
     ...textStep<ReportData>({
-      prompt: (env) => ({ text: header(env, 'description', env.say('report.ask_description')) }),
+      prompt: (env, data) => ({ text: header(env, 'description', env.say('report.ask_description')) + current(env, data.description) }),
       blank: 'report.description_blank',
       max: MAX_DESCRIPTION,
       tooLong: 'report.description_too_long',
@@ -259,9 +323,16 @@ const steps: Record<string, Step<ReportData>> = {
       const policy = await env.deps.policy();
       const discovered = data.discoveredAt ? new Date(data.discoveredAt) : env.now;
       if (isLateReport(discovered, env.now, policy)) lines.push('', env.say('report.late_warning', { minutes: Math.round(policy.lateReportSeconds / 60) }));
-      return { text: header(env, 'confirm', [env.say('report.confirm_title'), ...lines].join('\n')), rows: [[env.choice(env.say('button.submit_report'), 'submit')]] };
+      // 修改: one button per part; the part changed comes back here with everything else kept.
+      const edits = EDITABLE.map((stage) => env.choice(env.say('button.edit_part', { part: env.say(STAGE_TITLE[stage]) }), `edit.${stage}`));
+      return {
+        text: header(env, 'confirm', [env.say('report.confirm_title'), ...lines].join('\n')),
+        rows: [[env.choice(env.say('button.submit_report'), 'submit')], edits.slice(0, 3), edits.slice(3)],
+      };
     },
     onChoice: async (env, data, key) => {
+      const stage = key.startsWith('edit.') ? (key.slice(5) as EditableStage) : undefined;
+      if (stage && EDITABLE.includes(stage)) return { next: FIRST_STEP[stage], data: { ...data, editing: stage } };
       if (key !== 'submit' || !data.type || !data.officeUnitId || !data.description) return { stay: true };
       const closing = [env.say('report.confirm_title'), ...(await summary(env, data))].join('\n');
       return {
@@ -297,9 +368,9 @@ const steps: Record<string, Step<ReportData>> = {
 
 export const reportFlow: Flow<ReportData> = {
   name: 'report',
-  version: 1,
+  version: 2,
   data: reportData,
-  steps,
+  steps: editable(steps),
   // A report takes minutes to fill in: nothing else replaces it unasked.
   guard: 'flow.busy_report',
 };

@@ -3,16 +3,18 @@
  * user whose Telegram is in English. Sections live in their own files and are merged here; each section
  * defines zh first and en against zh's keys, so a missing translation is a type error.
  */
+import { admin } from './admin.js';
 import { common } from './common.js';
 import { flows } from './flows.js';
 import { notices } from './notices.js';
 import { reports } from './reports.js';
 import { sandbox } from './sandbox.js';
+import { wecom } from './wecom.js';
 
 export type Lang = 'zh' | 'en';
 
-const zh = { ...common.zh, ...flows.zh, ...notices.zh, ...reports.zh, ...sandbox.zh };
-const en = { ...common.en, ...flows.en, ...notices.en, ...reports.en, ...sandbox.en };
+const zh = { ...common.zh, ...flows.zh, ...notices.zh, ...reports.zh, ...sandbox.zh, ...wecom.zh, ...admin.zh };
+const en = { ...common.en, ...flows.en, ...notices.en, ...reports.en, ...sandbox.en, ...wecom.en, ...admin.en };
 
 export type MessageKey = keyof typeof zh;
 export type Params = Record<string, string | number | null | undefined>;

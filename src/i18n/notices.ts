@@ -22,6 +22,9 @@ const zh = {
 
   // --- notes added to a notice
   'notice.resent': '（补发：系统恢复后重发，如已收到同一通知请忽略）',
+  'notice.about': '事件 {number}：{type}',
+  'button.open_report': '📄 打开书面报告',
+  'button.open_release': '📰 打开发布稿',
   'notice.stand_in': '（{name}暂时无法接收消息，由您代为接收）',
   'notice.stand_in.also': '（{name}暂时无法接收消息，此条同时由您代为接收）',
 
@@ -113,6 +116,9 @@ const zh = {
   'notice.kind.drill_reminder': '应急演练提醒',
   'notice.kind.screening_due': '定期排查提醒',
   'notice.kind.role_assigned': '角色指派',
+  'notice.kind.card_redraw': '卡片更新',
+  'notice.kind.search_failed': '查找未果',
+  'notice.search_failed': '❌ {by} 报告：查找未果，请管理科研判，决定下一步处置。',
 
   // --- after the incident and around it (issue 5 writes these rows)
   'notice.report_review_requested': '📄 事件 {number} 的书面报告已提交，请审核。',
@@ -124,6 +130,36 @@ const zh = {
   'notice.screening_due': '🔎 对象 {subject} 的定期排查已到期，请开展排查并登记结果。',
   'notice.role_assigned': '👤 {by} 指派您担任本事件的“{role}”。',
   'notice.role_assigned.member': '👤 {by} 将您编入本事件的“{role}”。',
+  // --- absences as a process, daily contact in days, administration (issue 14 writes these rows)
+  'notice.absence_requested': '📝 外出申请待审批：对象 {subject} 申请于 {start} 至 {end} 外出（共 {days} 天），目的地：{destination}。事由：{reason}。申请人：{by}。',
+  'notice.absence_requested.extension': '📝 续假申请待审批：对象 {subject} 申请将外出延至 {end}（本次外出共 {days} 天），目的地：{destination}。事由：{reason}。申请人：{by}。',
+  'notice.absence_approved': '✅ {by} 已批准对象 {subject} 于 {start} 至 {end} 外出。外出期间请每日联系，返回后及时销假。',
+  'notice.absence_rejected': '❌ {by} 未批准对象 {subject} 的外出申请（{start} 至 {end}）。理由：{reason}',
+  'notice.absence_overdue': '⚠️ 逾期未归：对象 {subject} 外出应于 {end} 结束，至今未销假。请立即联系核实。',
+  'notice.absence_overdue_section': '⚠️ 逾期未归：对象 {subject}（{office}）外出应于 {end} 结束，至今未销假。责任人：{officer}。',
+  'notice.absence_returned': '✅ 对象 {subject} 已于 {at} 销假，逾期未归提醒结束。',
+  'notice.absconding_offer.overdue': '🚨 对象 {subject} 外出逾期未归（应于 {end} 返回），至今未销假。是否发起“脱离监督管理”事件报告？',
+  'notice.absconding_offer.no_contact': '🚨 对象 {subject} 已连续 {days} 天未能联系上（自 {since} 起）。是否发起“脱离监督管理”事件报告？',
+  'notice.contact_abnormal': '⚠️ 情况异常：{by} 联系对象 {subject} 时发现异常。情况：{note}',
+  'notice.contact_missed_escalation': '⚠️ 对象 {subject}（{office}）已连续 {days} 天未能联系上（自 {since} 起）。责任人：{officer}。',
+  'notice.subject_transferred': '📦 对象 {subject} 的执行地已由{from}变更至本所，请及时接收。',
+  'notice.acting_holder_set': '👤 {by} 指定您为“{position}”（{unit}）的代理人：其外出或无法接收消息时，相关通知由您接收。',
+  'notice.standing_in': '👤 {name} 于 {from} 至 {until} 外出或休假，期间其“{position}”的通知由您代为接收。',
+  'notice.kind.absence_requested': '外出申请待审批',
+  'notice.kind.absence_approved': '外出申请已批准',
+  'notice.kind.absence_rejected': '外出申请未批准',
+  'notice.kind.absence_overdue': '逾期未归提醒',
+  'notice.kind.absence_overdue_section': '逾期未归（管理科）',
+  'notice.kind.absence_returned': '销假通知',
+  'notice.kind.absconding_offer': '脱管报告建议',
+  'notice.kind.contact_abnormal': '联系情况异常',
+  'notice.kind.contact_missed_escalation': '连续失联督促',
+  'notice.kind.subject_transferred': '执行地变更',
+  'notice.kind.acting_holder_set': '代理人指定',
+  'notice.kind.standing_in': '代为接收通知',
+  'timer.absence_overdue': '外出逾期未归',
+  'timer.contact_watch': '每日联系统计',
+  'timer.staff_away': '外出或休假',
 };
 
 const en: Record<keyof typeof zh, string> = {
@@ -141,6 +177,9 @@ const en: Record<keyof typeof zh, string> = {
   'notice.button.abscond': '🚨 Report absconding',
 
   'notice.resent': '(Re-sent after a system recovery; ignore it if you already have this notice.)',
+  'notice.about': 'Incident {number}: {type}',
+  'button.open_report': '📄 Open the written report',
+  'button.open_release': '📰 Open the release',
   'notice.stand_in': '({name} cannot be reached at the moment; you receive this in their place.)',
   'notice.stand_in.also': '({name} cannot be reached at the moment; you also receive this in their place.)',
 
@@ -226,6 +265,9 @@ const en: Record<keyof typeof zh, string> = {
   'notice.kind.drill_reminder': 'drill reminder',
   'notice.kind.screening_due': 'screening due',
   'notice.kind.role_assigned': 'role assigned',
+  'notice.kind.card_redraw': 'card redrawn',
+  'notice.kind.search_failed': 'search failed',
+  'notice.search_failed': '❌ {by} reports the search found nothing: the section decides what comes next.',
 
   'notice.report_review_requested': '📄 The written report of incident {number} was submitted for your review.',
   'notice.report_returned': '↩️ The written report of incident {number} was returned for changes. {comment}',
@@ -236,6 +278,36 @@ const en: Record<keyof typeof zh, string> = {
   'notice.screening_due': '🔎 The periodic screening of {subject} is due. Please screen and log the result.',
   'notice.role_assigned': '👤 {by} assigned you the role "{role}" in this incident.',
   'notice.role_assigned.member': '👤 {by} put you in the "{role}" of this incident.',
+
+  'notice.absence_requested': '📝 Absence request to decide: {subject}, {start} to {end} ({days} days), to {destination}. Reason: {reason}. Requested by {by}.',
+  'notice.absence_requested.extension': '📝 Extension request to decide: {subject} asks to stay away until {end} ({days} days in all), at {destination}. Reason: {reason}. Requested by {by}.',
+  'notice.absence_approved': '✅ {by} approved the absence of {subject} from {start} to {end}. Contact them every day while away, and record the return when they are back.',
+  'notice.absence_rejected': '❌ {by} did not approve the absence of {subject} ({start} to {end}). Reason: {reason}',
+  'notice.absence_overdue': '⚠️ Overdue: the absence of {subject} ended on {end} and no return has been recorded. Contact them now.',
+  'notice.absence_overdue_section': '⚠️ Overdue: the absence of {subject} ({office}) ended on {end} and no return has been recorded. Responsible officer: {officer}.',
+  'notice.absence_returned': '✅ {subject} reported back at {at}; the overdue alerts end.',
+  'notice.absconding_offer.overdue': '🚨 {subject} has not come back from an absence that ended on {end}, and no return has been recorded. Open an absconding report?',
+  'notice.absconding_offer.no_contact': '🚨 {subject} has not been reached for {days} days in a row (since {since}). Open an absconding report?',
+  'notice.contact_abnormal': '⚠️ Something is wrong: {by} contacted {subject} and found a problem: {note}',
+  'notice.contact_missed_escalation': '⚠️ {subject} ({office}) has not been reached for {days} days in a row (since {since}). Responsible officer: {officer}.',
+  'notice.subject_transferred': '📦 {subject} has been transferred to your office from {from}. Please take over the case.',
+  'notice.acting_holder_set': '👤 {by} made you the acting holder of "{position}" ({unit}): while its holder is away or cannot be reached, its notices come to you.',
+  'notice.standing_in': '👤 {name} is away from {from} to {until}; meanwhile the notices of "{position}" come to you.',
+  'notice.kind.absence_requested': 'absence request',
+  'notice.kind.absence_approved': 'absence approved',
+  'notice.kind.absence_rejected': 'absence not approved',
+  'notice.kind.absence_overdue': 'absence overdue',
+  'notice.kind.absence_overdue_section': 'absence overdue (section)',
+  'notice.kind.absence_returned': 'return recorded',
+  'notice.kind.absconding_offer': 'absconding report offered',
+  'notice.kind.contact_abnormal': 'contact: something wrong',
+  'notice.kind.contact_missed_escalation': 'days without contact',
+  'notice.kind.subject_transferred': 'subject transferred',
+  'notice.kind.acting_holder_set': 'acting holder',
+  'notice.kind.standing_in': 'standing in',
+  'timer.absence_overdue': 'absence overdue',
+  'timer.contact_watch': 'days without contact',
+  'timer.staff_away': 'staff away',
 };
 
 export const notices = { zh, en };

@@ -19,7 +19,7 @@ import { PROCESSORS, type Processor, type ProcessorContext, type ProcessorMap } 
 import type { AnyJob, AnyQueue, AnyWorker, QueueBackend, WorkerTuning } from './queue-backend.js';
 import { TimerReconciler, type ReconcileReport } from './reconciler.js';
 import { ensureDailySchedulers } from './schedulers.js';
-import type { NoticeChannel } from '../services/channel-port.js';
+import type { ChannelName, NoticeChannel } from '../services/channel-port.js';
 
 /** Everything a service needs except the dispatcher, which the job system provides. */
 export type BaseServiceDeps = Omit<ServiceDeps, 'dispatcher'>;
@@ -62,8 +62,10 @@ export const DEFAULT_TUNING: JobTuning = {
 
 export interface JobSystemOptions {
   backend: QueueBackend;
-  /** Where notices go (the Telegram adapter's notice channel). */
+  /** Where notices go (the Telegram adapter's notice channel, or the deployment's only channel); its queue limiter paces the sends. */
   channel: NoticeChannel;
+  /** Every channel by name when there are several (Telegram and WeCom): each notice goes to its recipient's. */
+  channels?: Partial<Record<ChannelName, NoticeChannel>>;
   logger: Logger;
   metrics?: JobMetricsHook;
   tuning?: Partial<JobTuning>;
@@ -131,6 +133,7 @@ export function createJobSystem(base: BaseServiceDeps, opts: JobSystemOptions): 
   const notificationDeps: NotificationDeps = {
     ...deps,
     channel: opts.channel,
+    ...(opts.channels ? { channels: opts.channels } : {}),
     ...(tuning.sendInFlightGuardMs !== undefined ? { sendInFlightGuardMs: tuning.sendInFlightGuardMs } : {}),
   };
   const processors: ProcessorMap = { ...PROCESSORS, ...opts.processors } as ProcessorMap;

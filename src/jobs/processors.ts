@@ -8,7 +8,7 @@ import { DelayedError, UnrecoverableError } from 'bullmq';
 import { localDate } from '../domain/index.js';
 import type { Logger } from '../logger.js';
 import { runDailyChecks } from '../services/daily-checks.service.js';
-import { runDailyContactReminders } from '../services/daily-contact.service.js';
+import { fireProcessTimer, runDailyContactReminders } from '../services/daily-contact.service.js';
 import { runDailyDigest } from '../services/digest.service.js';
 import { sendOutboxMessage, type NotificationDeps } from '../services/notification.service.js';
 import type { IncidentRef } from '../services/ports.js';
@@ -43,7 +43,9 @@ async function waitUntil(job: AnyJob, token: string | undefined, until: Date): P
 const incidentFields = (incident: IncidentRef | undefined) => (incident ? { incidentId: incident.id, incident: incident.number } : {});
 
 export const handleTimerFire: Processor<'timer.fire'> = async ({ timerId }, job, token, ctx) => {
-  const r = await fireTimer(ctx.deps, timerId, { earlyToleranceMs: ctx.earlyToleranceMs });
+  // The watch, a stay's overdue chain and away periods are timers of their own kinds; the rest are fireTimer's.
+  const opts = { earlyToleranceMs: ctx.earlyToleranceMs };
+  const r = (await fireProcessTimer(ctx.deps, timerId, opts)) ?? (await fireTimer(ctx.deps, timerId, opts));
   if (r.status === 'not_due') return waitUntil(job, token, r.dueAt);
   const log = ctx.logger.child({ job: job.name, jobId: job.id, timerId, ...incidentFields(r.incident) });
   if (r.status === 'sent') log.info({ notices: r.notices }, 'timer fired');

@@ -156,10 +156,15 @@ export async function startSandbox(config: Config, logger: Logger, opts: StartSa
     let resetting: Promise<ResetResult> | undefined;
     const reset = (): Promise<ResetResult> =>
       (resetting ??= (async () => {
-        const again = await trainer.reloadExamples();
-        // A message that was being sent lands before the chats are emptied, not after.
-        await botApi.waitForIdle({ quietMs: 300, timeoutMs: 5_000 }).catch(() => undefined);
-        const messagesCleared = botApi.clearChats();
+        let messagesCleared = 0;
+        const again = await trainer.reloadExamples({
+          // Once the old sandbox is gone: a message that was being sent lands before the chats are emptied,
+          // and the new examples' own notices (their absences) come after.
+          beforeSeeding: async () => {
+            await botApi.waitForIdle({ quietMs: 300, timeoutMs: 5_000 }).catch(() => undefined);
+            messagesCleared = botApi.clearChats();
+          },
+        });
         return { messagesCleared, ...again };
       })().finally(() => {
         resetting = undefined;

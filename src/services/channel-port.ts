@@ -12,7 +12,7 @@ import type { StaffRow } from '../db/repositories/org.repository.js';
 import type { Lang } from '../i18n/index.js';
 import type { IncidentRef } from './ports.js';
 
-export type ChannelName = 'telegram';
+export type ChannelName = 'telegram' | 'wecom';
 
 /**
  * What a messenger can do, as the flows and renderers need to know it.
@@ -73,9 +73,16 @@ export interface NoticeChannel {
   readonly queueLimiter: { max: number; duration: number };
   /** Keeps a send slot for `key` in the chat; milliseconds until it is due (0: now). */
   reserve(chatId: number, key: string, opts: { urgent: boolean }): number;
-  /** Draws the notice for its recipient, in their language, now; undefined when there is nothing to show. */
+  /**
+   * Draws the notice for its recipient, in their language, now; undefined when there is nothing to show.
+   * A `card` notice (domain noticeShape) is the incident's card; an `event` is the short message that goes
+   * with the card; a `paper` opens a written report or a release.
+   */
   draw(row: OutboxRow, recipient: StaffRow, lang: Lang, now: Date): Promise<DrawnNotice | undefined>;
-  send(chatId: number, drawn: DrawnNotice, hooks: SendHooks): Promise<{ messageId: number }>;
+  /** Draws the incident's card alone, as the recipient may see it now. */
+  drawCard(incidentId: string, recipient: StaffRow, lang: Lang, now: Date): Promise<DrawnNotice | undefined>;
+  /** Sends a new message; `replyTo`: as a reply to this message of the chat (where the messenger can). */
+  send(chatId: number, drawn: DrawnNotice, hooks: SendHooks, opts?: { replyTo?: number }): Promise<{ messageId: number }>;
   /** Redraws a message in place. */
   edit(chatId: number, messageId: number, drawn: DrawnNotice, hooks?: SendHooks): Promise<{ messageId: number }>;
 }

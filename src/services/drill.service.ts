@@ -16,6 +16,9 @@ import { findUnitsByIds } from '../db/repositories/unit.repository.js';
 import { staffNamesById } from '../db/repositories/staff.repository.js';
 import { t, type Lang } from '../i18n/index.js';
 import { drillReminderDue, evaluateDrill, type DrillEvaluation } from '../domain/drill.js';
+import { cardHolders } from '../db/repositories/card-message.repository.js';
+import { cardRedrawsFor } from './notices.js';
+import { DRILL_NUMBER_PREFIX } from '../domain/incident-number.js';
 import { isOpen, type IncidentStatus } from '../domain/incident-state.js';
 import { criticalityOf, INCIDENT_TYPE_INFO, type EpidemicScenario, type IncidentType } from '../domain/incident-types.js';
 import { resolveTarget } from '../domain/notifications.js';
@@ -94,10 +97,12 @@ export async function endDrill(deps: ServiceDeps, actor: Actor, drillId: string)
     const timeline = (await loadIncidentTimeline(tx, incident.id))!;
     const evaluation = evaluateDrill(timeline, { startedAt: drill.startedAt, endedAt: now, sectionUnitId: await sectionUnitId(tx) });
     const cancelled = await cancelTimers(tx, { incidentId: incident.id }, TIMER_KINDS, now);
-    if (isOpen(incident.status as IncidentStatus)) {
-      await updateIncident(tx, incident.id, { status: 'closed', closure: 'resolved', closedAt: now, closedByStaffId: actor.staffId }, now);
-    }
+    const ended = isOpen(incident.status as IncidentStatus)
+      ? await updateIncident(tx, incident.id, { status: 'closed', closure: 'resolved', closedAt: now, closedByStaffId: actor.staffId }, now)
+      : incident;
     const saved = await updateDrill(tx, drillId, { endedAt: now, evaluation });
+    // Every card of the drill is redrawn ended: no deadline and no button is left on any of them.
+    const outbox = await enqueueNotices(tx, cardRedrawsFor(await cardHolders(tx, incident.id), ended, 'card_redraw', `drill-ended-v${ended.version}`, []));
     await appendAudit(tx, {
       at: now,
       action: 'drill.ended',
@@ -107,7 +112,7 @@ export async function endDrill(deps: ServiceDeps, actor: Actor, drillId: string)
       actorStaffId: actor.staffId,
       data: { summary: evaluation.summary, closedByDrillEnd: isOpen(incident.status as IncidentStatus) },
     });
-    const change: CommittedChange = { ...emptyChange(), timersCancelled: cancelled };
+    const change: CommittedChange = { ...emptyChange(), timersCancelled: cancelled, outboxCreated: outbox };
     return { drill: saved, evaluation, change };
   });
   await deps.dispatcher.afterCommit(result.change);
@@ -146,7 +151,8 @@ export async function exportDrillEvaluationDocx(
     names,
     stepText: (key) => findPlaybookStep(type, scenario, key)?.text[lang] ?? key,
   });
-  return { filename: `drill-evaluation-${incident!.number}.docx`, data };
+  // The file name keeps to ASCII (演练2026-0001 → 2026-0001): every mail client and phone takes it.
+  return { filename: `drill-evaluation-${incident!.number.replace(DRILL_NUMBER_PREFIX, '')}.docx`, data };
 }
 
 /**

@@ -71,12 +71,16 @@ import {
   type EscalationPolicy,
   type IncidentStatus,
   type IncidentType,
+  openDutiesAtClose,
+  type OpenDuty,
 } from '../domain/index.js';
 import { nameCountiesTx } from './county.service.js';
 import { ServiceRefusal } from './errors.js';
 import { cardHolders } from '../db/repositories/card-message.repository.js';
+import { closingFacts } from '../db/repositories/incident.repository.js';
 import { cardRedrawsFor, noticesFor } from './notices.js';
 import { emptyChange, type CommittedChange, type ServiceDeps } from './ports.js';
+import { subjectFollowsIncident } from './subject.service.js';
 import { openWrittenReportDraft } from './written-report.service.js';
 
 export { noticesFor } from './notices.js';
@@ -103,6 +107,8 @@ export interface IncidentRepositories {
   appendAudit: typeof appendAudit;
   nameCounties: typeof nameCountiesTx;
   openWrittenReportDraft: typeof openWrittenReportDraft;
+  /** What is still open at closing; without it (a fake), nothing is. */
+  closingFacts?: typeof closingFacts;
 }
 
 export const postgresIncidentRepositories: IncidentRepositories = {
@@ -121,6 +127,7 @@ export const postgresIncidentRepositories: IncidentRepositories = {
   appendAudit,
   nameCounties: nameCountiesTx,
   openWrittenReportDraft,
+  closingFacts,
 };
 
 /** A service's deps, with the incident repositories to use instead of PostgreSQL's. */
@@ -181,9 +188,10 @@ export async function reportIncident(deps: IncidentDeps, actor: Actor, report: I
       if (!s || !canSeeOffice(actor, s.officeUnitId)) throw new ServiceRefusal('not_permitted', 'subject');
     }
     const year = toLocal(now, deps.timeZone).year;
-    const seq = await repo.nextIncidentSeq(tx, year);
+    const series = report.isDrill ? 'drill' : 'real';
+    const seq = await repo.nextIncidentSeq(tx, year, series);
     const incident = await repo.insertIncident(tx, {
-      number: formatIncidentNumber(year, seq),
+      number: formatIncidentNumber(year, seq, series),
       type: report.type,
       scenario: report.type === 'epidemic' ? (report.scenario ?? null) : null,
       criticality,
@@ -227,6 +235,8 @@ export async function reportIncident(deps: IncidentDeps, actor: Actor, report: I
     });
     const org = await repo.loadOrgSnapshot(tx);
     const outbox = await repo.enqueueNotices(tx, noticesFor(org, targetsOnReport(), incident, 'incident_reported', 'new', { exclude: actor.staffId }));
+    // The subject's status and duties follow (脱管; an epidemic 情形三 puts them on daily contact).
+    const subjectChange = await subjectFollowsIncident(tx, { kind: 'reported' }, incident, { now, timeZone: deps.timeZone, actorStaffId: actor.staffId, policy });
     await repo.appendAudit(tx, {
       at: now,
       action: 'incident.reported',
@@ -246,7 +256,7 @@ export async function reportIncident(deps: IncidentDeps, actor: Actor, report: I
         isDrill: incident.isDrill,
       },
     });
-    return { incident, steps, change: { ...emptyChange(), timersCreated: timers, outboxCreated: outbox } };
+    return { incident, steps, change: { ...subjectChange, timersCreated: [...timers, ...subjectChange.timersCreated], outboxCreated: [...outbox, ...subjectChange.outboxCreated] } };
   });
   await deps.dispatcher.afterCommit(result.change);
   return result;
@@ -257,6 +267,15 @@ export function policyOf(incident: Pick<IncidentRow, 'policy'>): EscalationPolic
 }
 
 /** Loads and locks an incident the actor may see, checking the card's version when one is given. */
+/**
+ * Every card of the incident, redrawn in place after a change: rows for the holders not told of the
+ * change by a notice of its own — the actor included, whose card may be another message than the one
+ * they pressed (the sender skips a card that is current already).
+ */
+async function redrawOthersCards(tx: Executor, incident: IncidentRow, _actor: Actor, told: readonly NoticeDraft[] = []): Promise<NoticeDraft[]> {
+  return cardRedrawsFor(await cardHolders(tx, incident.id), incident, 'card_redraw', `v${incident.version}`, told);
+}
+
 export async function loadForChange(tx: Executor, actor: Actor, incidentId: string, expectedVersion?: number, lock: typeof lockIncident = lockIncident): Promise<IncidentRow> {
   const incident = await lock(tx, incidentId);
   if (!incident) throw new ServiceRefusal('not_found');
@@ -282,7 +301,7 @@ export async function acknowledgeIncident(deps: IncidentDeps, actor: Actor, inci
     const org = await repo.loadOrgSnapshot(tx);
     const params = { byStaffId: actor.staffId };
     const told = noticesFor(org, targetsOnAcknowledge(), updated, 'incident_acknowledged', 'ack', { exclude: actor.staffId, params });
-    const redraws = cardRedrawsFor(await repo.cardHolders(tx, incidentId), updated, 'incident_acknowledged', 'ack', told, { exclude: actor.staffId, params });
+    const redraws = cardRedrawsFor(await repo.cardHolders(tx, incidentId), updated, 'incident_acknowledged', 'ack', told, { params });
     const outbox = await repo.enqueueNotices(tx, [...told, ...redraws]);
     await repo.appendAudit(tx, {
       at: now,
@@ -388,10 +407,8 @@ export async function reportProgress(
     );
     const updated = await updateIncident(tx, incidentId, { ...handlingPatch(current), lastProgressAt: now, progressCycle: cycle }, now);
     const org = await loadOrgSnapshot(tx);
-    const outbox = await enqueueNotices(
-      tx,
-      noticesFor(org, targetsOnProgress(), updated, 'progress_reported', `u${update.id}`, { exclude: actor.staffId, params: { updateId: update.id, byStaffId: actor.staffId } }),
-    );
+    const told = noticesFor(org, targetsOnProgress(), updated, 'progress_reported', `u${update.id}`, { exclude: actor.staffId, params: { updateId: update.id, byStaffId: actor.staffId } });
+    const outbox = await enqueueNotices(tx, [...told, ...(await redrawOthersCards(tx, updated, actor, told))]);
     await appendAudit(tx, {
       at: now,
       action: 'incident.progress',
@@ -448,6 +465,8 @@ export async function markStep(
       if (step.key === 'report_upward') cancelled.push(...(await cancelTimers(tx, { incidentId }, timerKindsClosedBy('upper_reported'), now)));
       cancelled.push(...(await cancelStepTimersIfComplete(tx, incidentId, now)));
     }
+    // 终止社区矫正 done: the subject's supervision ends, and every reminder with it.
+    if (action.kind === 'done') cancelled.push(...(await subjectFollowsIncident(tx, { kind: 'step_done', stepKey: step.key }, current, { now, timeZone: deps.timeZone, actorStaffId: actor.staffId })).timersCancelled);
     const updated = await updateIncident(tx, incidentId, handlingPatch(current), now);
     await appendAudit(tx, {
       at: now,
@@ -458,7 +477,8 @@ export async function markStep(
       actorStaffId: actor.staffId,
       data: { key: step.key, ordinal: step.ordinal, ...(action.kind === 'done' ? { how: action.how ?? null } : {}) },
     });
-    return { incident: updated, step: saved, change: { ...emptyChange(), timersCancelled: cancelled } };
+    const outbox = await enqueueNotices(tx, await redrawOthersCards(tx, updated, actor));
+    return { incident: updated, step: saved, change: { ...emptyChange(), timersCancelled: cancelled, outboxCreated: outbox } };
   });
   await deps.dispatcher.afterCommit(result.change);
   return { incident: result.incident, step: result.step };
@@ -543,7 +563,7 @@ export async function setRole(
       tx,
       audit.map((a) => ({ at: now, action: a.action, entity: 'incident', entityId: incidentId, incidentId, actorStaffId: actor.staffId, data: { role, staffId: a.staffId } })),
     );
-    const outbox = await enqueueNotices(tx, notices);
+    const outbox = await enqueueNotices(tx, [...notices, ...(await redrawOthersCards(tx, updated, actor, notices))]);
     return { incident: updated, change: { ...emptyChange(), outboxCreated: outbox } };
   });
   await deps.dispatcher.afterCommit(change);
@@ -554,6 +574,14 @@ export interface CloseInput {
   cause: string;
   lessons: string;
   measures: string;
+  /** Why the incident is closed with duties still open (openDutiesAtClose); required when there are any. */
+  openDutiesReason?: string | null;
+}
+
+/** What is still open on an incident, for the close form to list. */
+export async function openDutiesOf(deps: IncidentDeps, incident: IncidentRow): Promise<OpenDuty[]> {
+  const repo = repositoriesOf(deps);
+  return repo.closingFacts ? openDutiesAtClose(await repo.closingFacts(deps.db, incident)) : [];
 }
 
 /**
@@ -568,6 +596,10 @@ export async function closeIncident(deps: IncidentDeps, actor: Actor, incidentId
   const result = await deps.db.transaction(async (tx) => {
     const current = await loadForChange(tx, actor, incidentId, expectedVersion, repo.lockIncident);
     if (!canCloseIncident(actor, current.officeUnitId)) throw new ServiceRefusal('not_permitted');
+    const duties = repo.closingFacts ? openDutiesAtClose(await repo.closingFacts(tx, current)) : [];
+    const dutiesReason = input.openDutiesReason?.trim() ?? '';
+    if (duties.length > 0 && !dutiesReason) throw new ServiceRefusal('invalid_input', 'open_duties');
+    if (dutiesReason.length > MAX_TEXT) throw new ServiceRefusal('invalid_input', 'open_duties');
     const next = applyEvent(current, { kind: 'close', ...texts }, actor);
     const updated = await repo.updateIncident(
       tx,
@@ -581,9 +613,17 @@ export async function closeIncident(deps: IncidentDeps, actor: Actor, incidentId
     const org = await repo.loadOrgSnapshot(tx);
     const params = { byStaffId: actor.staffId, closure: 'resolved' };
     const told = noticesFor(org, targetsOnClose(), updated, 'incident_closed', 'closed', { exclude: actor.staffId, params });
-    const redraws = cardRedrawsFor(await repo.cardHolders(tx, incidentId), updated, 'incident_closed', 'closed', told, { exclude: actor.staffId, params });
+    const redraws = cardRedrawsFor(await repo.cardHolders(tx, incidentId), updated, 'incident_closed', 'closed', told, { params });
     const outbox = await repo.enqueueNotices(tx, [...told, ...redraws]);
-    await repo.appendAudit(tx, { at: now, action: 'incident.closed', entity: 'incident', entityId: incidentId, incidentId, actorStaffId: actor.staffId, data: { closure: 'resolved' } });
+    await repo.appendAudit(tx, {
+      at: now,
+      action: 'incident.closed',
+      entity: 'incident',
+      entityId: incidentId,
+      incidentId,
+      actorStaffId: actor.staffId,
+      data: { closure: 'resolved', ...(duties.length ? { openDuties: duties, openDutiesReason: dutiesReason } : {}) },
+    });
     return { incident: updated, change: { ...emptyChange(), timersCreated: created, timersCancelled: cancelled, outboxCreated: outbox } };
   });
   await deps.dispatcher.afterCommit(result.change);
@@ -599,11 +639,12 @@ export async function closeFalseAlarm(deps: IncidentDeps, actor: Actor, incident
     const current = await loadForChange(tx, actor, incidentId, expectedVersion, repo.lockIncident);
     const next = applyEvent(current, { kind: 'close_false_alarm', reason: text }, actor);
     const updated = await repo.updateIncident(tx, incidentId, { status: next.status, closure: next.closure, closedAt: now, closedByStaffId: actor.staffId, falseAlarmReason: text }, now);
+    await subjectFollowsIncident(tx, { kind: 'false_alarm' }, current, { now, timeZone: deps.timeZone, actorStaffId: actor.staffId });
     const cancelled = await repo.cancelTimers(tx, { incidentId }, timerKindsClosedBy('incident_closed'), now);
     const org = await repo.loadOrgSnapshot(tx);
     const params = { byStaffId: actor.staffId, closure: 'false_alarm' };
     const told = noticesFor(org, targetsOnClose(), updated, 'incident_closed', 'closed', { exclude: actor.staffId, params });
-    const redraws = cardRedrawsFor(await repo.cardHolders(tx, incidentId), updated, 'incident_closed', 'closed', told, { exclude: actor.staffId, params });
+    const redraws = cardRedrawsFor(await repo.cardHolders(tx, incidentId), updated, 'incident_closed', 'closed', told, { params });
     const outbox = await repo.enqueueNotices(tx, [...told, ...redraws]);
     await repo.appendAudit(tx, { at: now, action: 'incident.false_alarm', entity: 'incident', entityId: incidentId, incidentId, actorStaffId: actor.staffId, data: { closure: 'false_alarm' } });
     return { incident: updated, change: { ...emptyChange(), timersCancelled: cancelled, outboxCreated: outbox } };
@@ -652,7 +693,8 @@ export async function recordSearchAttempt(
       actorStaffId: actor.staffId,
       data: { method: input.method, found: input.found, at: input.at.toISOString() },
     });
-    return { incident: updated, attempt, change: { ...emptyChange(), timersCancelled: cancelled } };
+    const outbox = await enqueueNotices(tx, await redrawOthersCards(tx, updated, actor));
+    return { incident: updated, attempt, change: { ...emptyChange(), timersCancelled: cancelled, outboxCreated: outbox } };
   });
   await deps.dispatcher.afterCommit(result.change);
   return { incident: result.incident, attempt: result.attempt };
@@ -684,6 +726,7 @@ export async function recordAbscondingOutcome(
       applied++;
     }
     if (applied === 0) throw new ServiceRefusal('already_done');
+    if (isFoundOutcome(outcome)) await subjectFollowsIncident(tx, { kind: 'found' }, current, { now, timeZone: deps.timeZone, actorStaffId: actor.staffId });
     const cancelled = await cancelStepTimersIfComplete(tx, incidentId, now);
     const updated = await updateIncident(tx, incidentId, handlingPatch(current), now);
     await appendAudit(tx, {
@@ -695,7 +738,13 @@ export async function recordAbscondingOutcome(
       actorStaffId: actor.staffId,
       data: { outcome, found: isFoundOutcome(outcome) },
     });
-    return { incident: updated, change: { ...emptyChange(), timersCancelled: cancelled } };
+    // 查找未果，报管理科: the section hears of it at once; everyone else's card shows it.
+    const told =
+      outcome === 'not_found'
+        ? noticesFor(await loadOrgSnapshot(tx), [{ kind: 'position', position: 'section', scope: 'bureau' }], updated, 'search_failed', 'not-found', { exclude: actor.staffId, params: { byStaffId: actor.staffId } })
+        : [];
+    const outbox = await enqueueNotices(tx, [...told, ...(await redrawOthersCards(tx, updated, actor, told))]);
+    return { incident: updated, change: { ...emptyChange(), timersCancelled: cancelled, outboxCreated: outbox } };
   });
   await deps.dispatcher.afterCommit(result.change);
   return result.incident;

@@ -17,8 +17,9 @@
  * - An attempt stamped less than `sendInFlightGuardMs` ago may still be in flight in another process:
  *   the job waits until it is surely over instead of racing it.
  *
- * Where the recipient already has the incident's card, a change (acknowledged, progress, closed) edits
- * that card; anything that needs attention is a new message, which becomes the card.
+ * The notification rule (domain noticeShape): each person has one card of an incident in their chat, and
+ * every change redraws it in place; an event that needs attention is a short new message replying to the
+ * card, never rewritten; a written report or a release waiting for them is a short message that opens it.
  */
 import { z } from 'zod';
 import type { Database } from '../db/client.js';
@@ -45,7 +46,8 @@ import {
 } from '../db/repositories/outbox-send.repository.js';
 import { enqueueNotices, findOutbox, type NoticeDraft, type OutboxRow } from '../db/repositories/outbox.repository.js';
 import { recordUndeliverable } from '../db/repositories/undeliverable.repository.js';
-import { isUrgentNotice, standInsFor, UNRECEIVABLE_REASONS, walkStandIns, type NoticeKind, type TriedStaff, type Unreceivable } from '../domain/index.js';
+import { wecomBoundStaffIds, wecomUserOfStaff } from '../db/repositories/wecom.repository.js';
+import { isUrgentNotice, noticeShape, standInsFor, UNRECEIVABLE_REASONS, walkStandIns, type NoticeKind, type TriedStaff, type Unreceivable } from '../domain/index.js';
 import type { Lang } from '../i18n/index.js';
 import {
   ChannelRateLimited,
@@ -55,14 +57,20 @@ import {
   RecipientBlocked,
   RecipientNotFound,
   RequestRefused,
+  type ChannelName,
   type NoticeChannel,
   type SendHooks,
 } from './channel-port.js';
 import { emptyChange, type IncidentRef, type ServiceDeps } from './ports.js';
 
 export interface NotificationDeps extends ServiceDeps {
-  /** Where the recipients are reached (one channel today: Telegram). */
+  /** Where the recipients are reached: Telegram's channel, or the one channel this deployment has. */
   channel: NoticeChannel;
+  /**
+   * Every channel of the deployment, by name, when it has more than one (issue 13): a notice goes to the
+   * channel its recipient is bound on; bound on both, to their staff.preferred_channel (default Telegram).
+   */
+  channels?: Partial<Record<ChannelName, NoticeChannel>>;
   /** Milliseconds an attempt may still be in flight after its stamp. Default: the channel's timeout + 5 s. */
   sendInFlightGuardMs?: number;
 }
@@ -83,8 +91,6 @@ export type SendOutcome =
 
 export type RerouteReason = Unreceivable;
 
-/** The message kinds that report a change: edit the recipient's card when there is one. */
-const CARD_EDIT_KINDS: ReadonlySet<string> = new Set<NoticeKind>(['incident_acknowledged', 'progress_reported', 'incident_closed']);
 
 export class SendClaimRefused extends Error {
   override readonly name = 'SendClaimRefused';
@@ -102,7 +108,7 @@ interface Claim {
   maybeDelivered: boolean;
 }
 
-const guardOf = (deps: NotificationDeps) => deps.sendInFlightGuardMs ?? deps.channel.requestTimeoutMs + 5_000;
+const guardOf = (deps: NotificationDeps) => deps.sendInFlightGuardMs ?? Math.max(...Object.values(channelsOf(deps)).map((c) => c.requestTimeoutMs)) + 5_000;
 
 /** Sends (or edits) one outbox row. Throws the port's errors (channel-port.ts) for the caller to map to queue signals. */
 export async function sendOutboxMessage(deps: NotificationDeps, outboxId: string): Promise<SendOutcome> {
@@ -117,23 +123,49 @@ export async function sendOutboxMessage(deps: NotificationDeps, outboxId: string
 
   const recipient = await findStaffById(deps.db, row.recipientStaffId);
   if (!recipient || !recipient.active) return reroute(deps, row, 'inactive');
-  if (recipient.chatId === null) return reroute(deps, row, 'no_chat');
-  const chatId = recipient.chatId;
+  // The recipient's channel and chat; from here on `deps.channel` is that channel.
+  const route = await routeOf(deps, recipient);
+  if (!route) return reroute(deps, row, 'no_chat');
+  deps = { ...deps, channel: route.channel };
+  const chatId = route.chatId;
   const lang: Lang = recipient.language === 'en' ? 'en' : 'zh';
 
   const card = row.incidentId ? await cardMessageOf(deps.db, row.incidentId, chatId) : undefined;
   // A redraw of a card someone holds (cardRedrawsFor) only ever edits it; without a card there is nothing to do.
   const cardOnly = rowParams(row).cardOnly === true;
   if (cardOnly && !card) return closeRow(deps.db, row.id, 'no card to redraw');
+  if (cardOnly && card && card.drawnVersion >= ((await incidentVersion(deps.db, row.incidentId!)) ?? 0)) return closeRow(deps.db, row.id, 'card current');
+  const shape = !row.incidentId || row.kind === 'timer_overdue_alert' ? 'plain' : cardOnly ? 'card' : noticeShape(row.kind);
   const urgent = isUrgentNotice(row);
   // A chat with messages queued ahead of this one (the section during a burst of reports): the job comes back
   // for the slot kept for this row instead of holding a worker slot, and draws the message then, not now.
   // Real time, not deps.clock: it is the messenger's clock and the queue's.
   const slotIn = deps.channel.reserve(chatId, row.id, { urgent });
   if (slotIn > deps.channel.maxInlineWaitMs) return { status: 'deferred', until: new Date(Date.now() + slotIn), outcome: 'deferred: chat busy' };
+
+  // An event goes with the card: the card is brought up to date first (in place, or sent when the person
+  // has none), and the event replies to it. The card is not this row's message: a retry finds it current.
+  let replyTo: number | undefined;
+  if (shape === 'event') {
+    try {
+      const brought = await bringCardUpToDate(deps, row.incidentId!, recipient, lang, chatId, card, { spacingKey: row.id, urgent, beforeRequest: async () => ({ resent: false }) });
+      replyTo = brought.messageId;
+      // The card took this row's slot in the chat: the event waits for the next one.
+      if (brought.called) {
+        const next = deps.channel.reserve(chatId, row.id, { urgent });
+        if (next > deps.channel.maxInlineWaitMs) return { status: 'deferred', until: new Date(Date.now() + next), outcome: 'deferred: card brought up to date' };
+      }
+    } catch (e) {
+      if (e instanceof ChannelSlotAhead) return { status: 'deferred', until: new Date(e.until), outcome: 'deferred: chat busy' };
+      if (e instanceof RecipientBlocked) return reroute(deps, row, 'blocked');
+      if (e instanceof RecipientNotFound) return reroute(deps, row, 'chat_not_found');
+      throw e;
+    }
+  }
+
   const drawn = await deps.channel.draw(row, recipient, lang, now);
   if (!drawn) return closeRow(deps.db, row.id, 'nothing to draw');
-  let mode: 'new' | 'edit' = card && (cardOnly || CARD_EDIT_KINDS.has(row.kind)) ? 'edit' : 'new';
+  let mode: 'new' | 'edit' = card && shape === 'card' ? 'edit' : 'new';
 
   let claim: Claim | undefined;
   const hooks: SendHooks = {
@@ -152,14 +184,14 @@ export async function sendOutboxMessage(deps: NotificationDeps, outboxId: string
         delivered = await deps.channel.edit(chatId, card!.messageId, drawn, hooks);
       } catch (e) {
         if (!(e instanceof MessageGone)) throw e;
-        // The card is gone (deleted, too old): the change goes out as a new message, which becomes the card.
+        // The card is gone (deleted, too old): it is sent anew, and becomes the card.
         await forgetCardMessage(deps.db, row.incidentId!, chatId);
         if (cardOnly) return closeRow(deps.db, row.id, 'card gone');
         mode = 'new';
         delivered = await deps.channel.send(chatId, drawn, hooks);
       }
     } else {
-      delivered = await deps.channel.send(chatId, drawn, hooks);
+      delivered = await deps.channel.send(chatId, drawn, hooks, replyTo !== undefined ? { replyTo } : undefined);
     }
   } catch (e) {
     if (e instanceof SendClaimRefused) {
@@ -181,7 +213,7 @@ export async function sendOutboxMessage(deps: NotificationDeps, outboxId: string
   await markSent(deps.db, row.id, delivered.messageId, sentAt);
   if (row.incidentId && drawn.cardVersion !== undefined) {
     await recordCardMessage(deps.db, row.incidentId, chatId, delivered.messageId, drawn.cardVersion, sentAt);
-    await redrawIfChanged(deps, row, recipient, lang, chatId, delivered.messageId, drawn.cardVersion);
+    await redrawIfChanged(deps, row.incidentId, recipient, lang, chatId, delivered.messageId, drawn.cardVersion);
   }
   const resent = mode === 'new' && !!claim?.maybeDelivered;
   return {
@@ -195,17 +227,52 @@ export async function sendOutboxMessage(deps: NotificationDeps, outboxId: string
 }
 
 /**
+ * The person's card of the incident, current: redrawn in place when it shows an older version, sent when
+ * they hold none (or it is gone). Its message id, for the event to reply to.
+ */
+async function bringCardUpToDate(
+  deps: NotificationDeps,
+  incidentId: string,
+  recipient: StaffRow,
+  lang: Lang,
+  chatId: number,
+  held: { messageId: number; drawnVersion: number } | undefined,
+  hooks: SendHooks,
+): Promise<{ messageId: number | undefined; called: boolean }> {
+  const version = await incidentVersion(deps.db, incidentId);
+  if (version === undefined) return { messageId: undefined, called: false };
+  if (held && held.drawnVersion >= version) return { messageId: held.messageId, called: false };
+  const drawn = await deps.channel.drawCard(incidentId, recipient, lang, deps.clock.now());
+  if (!drawn || drawn.cardVersion === undefined) return { messageId: held?.messageId, called: false };
+  if (held) {
+    try {
+      await deps.channel.edit(chatId, held.messageId, drawn, hooks);
+      await recordCardMessage(deps.db, incidentId, chatId, held.messageId, drawn.cardVersion, deps.clock.now());
+      await redrawIfChanged(deps, incidentId, recipient, lang, chatId, held.messageId, drawn.cardVersion);
+      return { messageId: held.messageId, called: true };
+    } catch (e) {
+      if (!(e instanceof MessageGone)) throw e;
+      await forgetCardMessage(deps.db, incidentId, chatId);
+    }
+  }
+  const sent = await deps.channel.send(chatId, drawn, hooks);
+  await recordCardMessage(deps.db, incidentId, chatId, sent.messageId, drawn.cardVersion, deps.clock.now());
+  await redrawIfChanged(deps, incidentId, recipient, lang, chatId, sent.messageId, drawn.cardVersion);
+  return { messageId: sent.messageId, called: true };
+}
+
+/**
  * A change committed while this card was being drawn and sent (an acknowledgement in the same second as
  * an escalation) looked for cards to redraw before this one was recorded: draw it once more, in place.
  */
-async function redrawIfChanged(deps: NotificationDeps, row: OutboxRow, recipient: StaffRow, lang: Lang, chatId: number, messageId: number, drawnVersion: number): Promise<void> {
-  const version = await incidentVersion(deps.db, row.incidentId!);
+async function redrawIfChanged(deps: NotificationDeps, incidentId: string, recipient: StaffRow, lang: Lang, chatId: number, messageId: number, drawnVersion: number): Promise<void> {
+  const version = await incidentVersion(deps.db, incidentId);
   if (version === undefined || version <= drawnVersion) return;
   try {
-    const again = await deps.channel.draw(row, recipient, lang, deps.clock.now());
+    const again = await deps.channel.drawCard(incidentId, recipient, lang, deps.clock.now());
     if (!again || again.cardVersion === undefined) return;
     await deps.channel.edit(chatId, messageId, again);
-    await recordCardMessage(deps.db, row.incidentId!, chatId, messageId, again.cardVersion, deps.clock.now());
+    await recordCardMessage(deps.db, incidentId, chatId, messageId, again.cardVersion, deps.clock.now());
   } catch {
     // Best effort: the message was sent; a stale card is redrawn by the next change or when a button on it is pressed.
   }
@@ -314,11 +381,12 @@ async function reroute(deps: NotificationDeps, row: OutboxRow, reason: RerouteRe
 
     const org = await loadOrgSnapshot(tx);
     const people = await reachability(tx);
+    const bound = await boundOnChannels(deps, tx);
     const cannotReceive = (id: string): Unreceivable | null => {
       const s = people.get(id);
       if (!s || !s.active) return 'inactive';
       if (!s.reachable) return 'blocked';
-      return s.chatId === null ? 'no_chat' : null;
+      return bound(id, s.chatId) ? null : 'no_chat';
     };
     // A redraw of a card only edits the card this person holds: there is nothing to move to anyone else.
     const walk = p.cardOnly
@@ -401,4 +469,32 @@ async function reroute(deps: NotificationDeps, row: OutboxRow, reason: RerouteRe
   const to = [...result.created.map((r) => r.recipientStaffId), ...result.alsoFor];
   const also = result.alsoFor.length ? ` (${result.alsoFor.length} of them already had it in their own right)` : '';
   return { status: 'rerouted', reason, to, outcome: `rerouted: ${reason}, moved to ${to.length}${also}`, ...ref };
+}
+
+// ---------------------------------------------------------------------------------------------
+// Which channel a recipient is reached on (issue 13).
+
+/** The deployment's channels by name: `channels`, and `channel` under its own name (Telegram's unless it is WeCom's). */
+function channelsOf(deps: NotificationDeps): Partial<Record<ChannelName, NoticeChannel>> {
+  return { ...deps.channels, [deps.channel.name === 'wecom' ? 'wecom' : 'telegram']: deps.channel };
+}
+
+/**
+ * Where a recipient is reached: the channel they are bound on (Telegram: a private chat; WeCom: a
+ * wecom_users row) among those the deployment has; bound on both, the one they prefer, else Telegram.
+ * Once, never on both.
+ */
+async function routeOf(deps: NotificationDeps, recipient: StaffRow): Promise<{ channel: NoticeChannel; chatId: number } | undefined> {
+  const channels = channelsOf(deps);
+  const telegram = channels.telegram && recipient.chatId !== null ? { channel: channels.telegram, chatId: recipient.chatId } : undefined;
+  const wecomUser = channels.wecom ? await wecomUserOfStaff(deps.db, recipient.id) : undefined;
+  const wecom = channels.wecom && wecomUser ? { channel: channels.wecom, chatId: wecomUser.chatKey } : undefined;
+  return recipient.preferredChannel === 'wecom' ? (wecom ?? telegram) : (telegram ?? wecom);
+}
+
+/** Whether a person is bound on a channel the deployment has, for the stand-in walk. */
+async function boundOnChannels(deps: NotificationDeps, db: Parameters<typeof wecomBoundStaffIds>[0]): Promise<(staffId: string, chatId: number | null) => boolean> {
+  const channels = channelsOf(deps);
+  const onWecom = channels.wecom ? await wecomBoundStaffIds(db) : new Set<string>();
+  return (staffId, chatId) => (channels.telegram !== undefined && chatId !== null) || onWecom.has(staffId);
 }

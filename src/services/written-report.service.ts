@@ -62,6 +62,68 @@ import { emptyChange, type ServiceDeps } from './ports.js';
 
 export type { WrittenReportRow, WrittenReportSignoffRow, WrittenReportVersionRow };
 
+/**
+ * What the written-report use cases read and write: the PostgreSQL repositories, unless the deps bring
+ * others (the service tests bring in-memory ones).
+ */
+export interface WrittenReportRepositories {
+  findIncident: typeof findIncident;
+  lockIncident: typeof lockIncident;
+  updateIncident: typeof updateIncident;
+  timelinesOf: typeof timelinesOf;
+  findWrittenReport: typeof findWrittenReport;
+  findWrittenReportOfIncident: typeof findWrittenReportOfIncident;
+  lockWrittenReport: typeof lockWrittenReport;
+  insertWrittenReport: typeof insertWrittenReport;
+  updateWrittenReport: typeof updateWrittenReport;
+  insertReportVersion: typeof insertReportVersion;
+  findReportVersion: typeof findReportVersion;
+  reportVersions: typeof reportVersions;
+  insertSignoff: typeof insertSignoff;
+  signoffsOf: typeof signoffsOf;
+  countReturnsToOffice: typeof countReturnsToOffice;
+  reportsAtStages: typeof reportsAtStages;
+  hasCountyNotifications: typeof hasCountyNotifications;
+  documentHeading: typeof documentHeading;
+  insertTimers: typeof insertTimers;
+  cancelTimers: typeof cancelTimers;
+  loadOrgSnapshot: typeof loadOrgSnapshot;
+  enqueueNotices: typeof enqueueNotices;
+  appendAudit: typeof appendAudit;
+}
+
+export const postgresWrittenReportRepositories: WrittenReportRepositories = {
+  findIncident,
+  lockIncident,
+  updateIncident,
+  timelinesOf,
+  findWrittenReport,
+  findWrittenReportOfIncident,
+  lockWrittenReport,
+  insertWrittenReport,
+  updateWrittenReport,
+  insertReportVersion,
+  findReportVersion,
+  reportVersions,
+  insertSignoff,
+  signoffsOf,
+  countReturnsToOffice,
+  reportsAtStages,
+  hasCountyNotifications,
+  documentHeading,
+  insertTimers,
+  cancelTimers,
+  loadOrgSnapshot,
+  enqueueNotices,
+  appendAudit,
+};
+
+/** A service's deps, with the written-report repositories to use instead of PostgreSQL's. */
+export type WrittenReportDeps = ServiceDeps & { writtenReportRepositories?: WrittenReportRepositories };
+
+const repositoriesOf = (deps: Pick<WrittenReportDeps, 'writtenReportRepositories'>): WrittenReportRepositories =>
+  deps.writtenReportRepositories ?? postgresWrittenReportRepositories;
+
 export interface SignoffView extends WrittenReportSignoffRow {
   staffName: string;
 }
@@ -86,6 +148,8 @@ export interface OpenDraftOptions {
   timeZone?: string;
   /** Language of the prefilled text; an official report is in Chinese. */
   lang?: Lang;
+  /** The repositories to use instead of PostgreSQL's. */
+  repositories?: WrittenReportRepositories;
 }
 
 export interface OpenedDraft {
@@ -101,12 +165,13 @@ export interface OpenedDraft {
  * its timers are written by the close use case (writtenReportTimers).
  */
 export async function openWrittenReportDraft(tx: Executor, incidentId: string, now: Date, opts: OpenDraftOptions = {}): Promise<OpenedDraft | null> {
-  const incident = await findIncident(tx, incidentId);
+  const repo = opts.repositories ?? postgresWrittenReportRepositories;
+  const incident = await repo.findIncident(tx, incidentId);
   if (!incident || incident.closure === 'false_alarm' || !incident.closedAt) return null;
-  const existing = await findWrittenReportOfIncident(tx, incidentId);
+  const existing = await repo.findWrittenReportOfIncident(tx, incidentId);
   if (existing) return { report: existing, created: false };
-  const body = await prefillBody(tx, incident, opts.timeZone ?? 'Asia/Shanghai', opts.lang ?? 'zh');
-  const report = await insertWrittenReport(tx, {
+  const body = await prefillBody(tx, incident, opts.timeZone ?? 'Asia/Shanghai', opts.lang ?? 'zh', repo);
+  const report = await repo.insertWrittenReport(tx, {
     incidentId,
     stage: 'office' satisfies WrittenReportStage,
     currentVersion: 1,
@@ -116,10 +181,10 @@ export async function openWrittenReportDraft(tx: Executor, incidentId: string, n
   });
   if (!report) {
     // A concurrent close opened it first.
-    return { report: (await findWrittenReportOfIncident(tx, incidentId))!, created: false };
+    return { report: (await repo.findWrittenReportOfIncident(tx, incidentId))!, created: false };
   }
-  await insertReportVersion(tx, { reportId: report.id, version: 1, body, editedByStaffId: null, at: now });
-  await appendAudit(tx, {
+  await repo.insertReportVersion(tx, { reportId: report.id, version: 1, body, editedByStaffId: null, at: now });
+  await repo.appendAudit(tx, {
     at: now,
     action: 'written_report.opened',
     entity: 'written_report',
@@ -130,8 +195,8 @@ export async function openWrittenReportDraft(tx: Executor, incidentId: string, n
   return { report, created: true };
 }
 
-async function shapeOf(db: Executor, incident: IncidentRow): Promise<ReportShapeFacts> {
-  return shapeFacts(incident, await hasCountyNotifications(db, incident.id));
+async function shapeOf(db: Executor, incident: IncidentRow, repo: WrittenReportRepositories): Promise<ReportShapeFacts> {
+  return shapeFacts(incident, await repo.hasCountyNotifications(db, incident.id));
 }
 
 function shapeFacts(incident: Pick<IncidentRow, 'type' | 'scenario' | 'injured' | 'dead'>, counties: boolean): ReportShapeFacts {
@@ -150,8 +215,14 @@ function shapeFacts(incident: Pick<IncidentRow, 'type' | 'scenario' | 'injured' 
  * (search attempts, casualties, counties, 情形四 screening). Cause, lessons and measures start from what
  * was entered at closing. The subject appears by code only; the .docx adds the label PII_MODE allows.
  */
-export async function prefillBody(db: Executor, incident: IncidentRow, tz: string, lang: Lang): Promise<Record<string, string>> {
-  const [timeline] = await timelinesOf(db, [incident], { audit: false });
+export async function prefillBody(
+  db: Executor,
+  incident: IncidentRow,
+  tz: string,
+  lang: Lang,
+  repo: WrittenReportRepositories = postgresWrittenReportRepositories,
+): Promise<Record<string, string>> {
+  const [timeline] = await repo.timelinesOf(db, [incident], { audit: false });
   return prefillFromTimeline(timeline!, tz, lang);
 }
 
@@ -277,23 +348,31 @@ const isStepConditionKey = (v: string): v is StepCondition => (STEP_CONDITIONS a
 // ---------------------------------------------------------------------------------------------
 // Reading
 
-export async function loadWrittenReport(db: Executor, reportId: string): Promise<WrittenReportView | undefined> {
-  const report = await findWrittenReport(db, reportId);
+export async function loadWrittenReport(
+  db: Executor,
+  reportId: string,
+  repo: WrittenReportRepositories = postgresWrittenReportRepositories,
+): Promise<WrittenReportView | undefined> {
+  const report = await repo.findWrittenReport(db, reportId);
   if (!report) return undefined;
-  return viewOf(db, report);
+  return viewOf(db, report, repo);
 }
 
-export async function writtenReportForIncident(db: Executor, incidentId: string): Promise<WrittenReportView | undefined> {
-  const report = await findWrittenReportOfIncident(db, incidentId);
-  return report ? viewOf(db, report) : undefined;
+export async function writtenReportForIncident(
+  db: Executor,
+  incidentId: string,
+  repo: WrittenReportRepositories = postgresWrittenReportRepositories,
+): Promise<WrittenReportView | undefined> {
+  const report = await repo.findWrittenReportOfIncident(db, incidentId);
+  return report ? viewOf(db, report, repo) : undefined;
 }
 
-async function viewOf(db: Executor, report: WrittenReportRow): Promise<WrittenReportView> {
-  const incident = await findIncident(db, report.incidentId);
-  const versions = await reportVersions(db, report.id);
-  const signoffs = await signoffsOf(db, report.id);
+async function viewOf(db: Executor, report: WrittenReportRow, repo: WrittenReportRepositories): Promise<WrittenReportView> {
+  const incident = await repo.findIncident(db, report.incidentId);
+  const versions = await repo.reportVersions(db, report.id);
+  const signoffs = await repo.signoffsOf(db, report.id);
   const current = versions.find((v) => v.version === report.currentVersion) ?? versions[versions.length - 1];
-  const shape = await shapeOf(db, incident!);
+  const shape = await shapeOf(db, incident!, repo);
   return {
     report,
     stage: report.stage as WrittenReportStage,
@@ -312,13 +391,23 @@ export function canReadReport(actor: Actor, officeUnitId: string): boolean {
 }
 
 /** The body of an earlier version, to compare or restore. */
-export async function reportVersionBody(db: Executor, reportId: string, version: number): Promise<Record<string, string> | undefined> {
-  return (await findReportVersion(db, reportId, version))?.body;
+export async function reportVersionBody(
+  db: Executor,
+  reportId: string,
+  version: number,
+  repo: WrittenReportRepositories = postgresWrittenReportRepositories,
+): Promise<Record<string, string> | undefined> {
+  return (await repo.findReportVersion(db, reportId, version))?.body;
 }
 
 /** Reports waiting on this actor: at a stage they sign or edit. */
-export async function reportsAwaiting(db: Executor, actor: Actor, limit = 10): Promise<Array<{ report: WrittenReportRow; incident: IncidentRow }>> {
-  const rows = await reportsAtStages(db, ['office', 'section', 'deputy_director', 'director', 'upper_liaison']);
+export async function reportsAwaiting(
+  db: Executor,
+  actor: Actor,
+  limit = 10,
+  repo: WrittenReportRepositories = postgresWrittenReportRepositories,
+): Promise<Array<{ report: WrittenReportRow; incident: IncidentRow }>> {
+  const rows = await repo.reportsAtStages(db, ['office', 'section', 'deputy_director', 'director', 'upper_liaison']);
   return rows
     .filter((r) => {
       const stage = r.report.stage as WrittenReportStage;
@@ -330,8 +419,8 @@ export async function reportsAwaiting(db: Executor, actor: Actor, limit = 10): P
 // ---------------------------------------------------------------------------------------------
 // Editing
 
-async function lockReport(tx: Executor, reportId: string): Promise<WrittenReportRow> {
-  const row = await lockWrittenReport(tx, reportId);
+async function lockReport(tx: Executor, reportId: string, repo: WrittenReportRepositories): Promise<WrittenReportRow> {
+  const row = await repo.lockWrittenReport(tx, reportId);
   if (!row) throw new ServiceRefusal('not_found');
   return row;
 }
@@ -342,7 +431,7 @@ async function lockReport(tx: Executor, reportId: string): Promise<WrittenReport
  * overwriting an edit the person has not seen.
  */
 export async function editWrittenReport(
-  deps: ServiceDeps,
+  deps: WrittenReportDeps,
   actor: Actor,
   reportId: string,
   patch: Partial<Record<ReportSectionKey, string>>,
@@ -355,17 +444,18 @@ export async function editWrittenReport(
     if (!isReportSectionKey(k)) throw new ServiceRefusal('invalid_input', k);
     if ((patch[k] ?? '').length > MAX_SECTION_CHARS) throw new ServiceRefusal('invalid_input', k);
   }
+  const repo = repositoriesOf(deps);
   await deps.db.transaction(async (tx) => {
-    const report = await lockReport(tx, reportId);
-    const incident = await lockIncident(tx, report.incidentId);
+    const report = await lockReport(tx, reportId, repo);
+    const incident = await repo.lockIncident(tx, report.incidentId);
     if (!incident || !canReadReport(actor, incident.officeUnitId)) throw new ServiceRefusal('not_found');
     const stage = report.stage as WrittenReportStage;
     if (!canEditAt(actor, stage, incident.officeUnitId)) throw new ServiceRefusal(stage === 'approved' ? 'wrong_status' : 'not_permitted');
     if (expectedVersion !== undefined && expectedVersion !== report.currentVersion) throw new ServiceRefusal('stale');
-    const shape = await shapeOf(tx, incident);
+    const shape = await shapeOf(tx, incident, repo);
     const allowed = new Set(reportSections(shape).map((s) => s.key));
     for (const k of keys) if (!allowed.has(k as ReportSectionKey)) throw new ServiceRefusal('invalid_input', k);
-    const current = await findReportVersion(tx, reportId, report.currentVersion);
+    const current = await repo.findReportVersion(tx, reportId, report.currentVersion);
     const body: Record<string, string> = { ...(current?.body ?? {}) };
     const changed: string[] = [];
     for (const k of keys) {
@@ -377,9 +467,9 @@ export async function editWrittenReport(
     }
     if (changed.length === 0) return;
     const version = report.currentVersion + 1;
-    await insertReportVersion(tx, { reportId, version, body, editedByStaffId: actor.staffId, at: now });
-    await updateWrittenReport(tx, reportId, { currentVersion: version, updatedAt: now });
-    await appendAudit(tx, {
+    await repo.insertReportVersion(tx, { reportId, version, body, editedByStaffId: actor.staffId, at: now });
+    await repo.updateWrittenReport(tx, reportId, { currentVersion: version, updatedAt: now });
+    await repo.appendAudit(tx, {
       at: now,
       action: 'written_report.edited',
       entity: 'written_report',
@@ -389,7 +479,7 @@ export async function editWrittenReport(
       data: { version, stage, sections: changed },
     });
   });
-  return (await loadWrittenReport(deps.db, reportId))!;
+  return (await loadWrittenReport(deps.db, reportId, repo))!;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -420,7 +510,7 @@ function stageTarget(stage: WrittenReportStage): TimerTarget[] {
  * Throws WrittenReportError (not permitted, wrong stage, missing sections or comment) or ServiceRefusal.
  */
 export async function signOffWrittenReport(
-  deps: ServiceDeps,
+  deps: WrittenReportDeps,
   actor: Actor,
   reportId: string,
   action: WrittenReportAction,
@@ -429,15 +519,16 @@ export async function signOffWrittenReport(
   const now = deps.clock.now();
   const comment = action.kind === 'return' ? action.comment.trim() : null;
   if (comment !== null && comment.length > MAX_SECTION_CHARS) throw new ServiceRefusal('invalid_input', 'comment');
+  const repo = repositoriesOf(deps);
   const result = await deps.db.transaction(async (tx) => {
-    const report = await lockReport(tx, reportId);
-    const incident = await lockIncident(tx, report.incidentId);
+    const report = await lockReport(tx, reportId, repo);
+    const incident = await repo.lockIncident(tx, report.incidentId);
     if (!incident || !canReadReport(actor, incident.officeUnitId)) throw new ServiceRefusal('not_found');
     if (expectedVersion !== undefined && expectedVersion !== report.currentVersion) throw new ServiceRefusal('stale');
     const stage = report.stage as WrittenReportStage;
-    const current = await findReportVersion(tx, reportId, report.currentVersion);
-    const shape = await shapeOf(tx, incident);
-    const signoffs = (await signoffsOf(tx, reportId)).map((s) => ({ stage: s.stage as WrittenReportStage, staffId: s.staffId, decision: s.decision as SignoffDecision }));
+    const current = await repo.findReportVersion(tx, reportId, report.currentVersion);
+    const shape = await shapeOf(tx, incident, repo);
+    const signoffs = (await repo.signoffsOf(tx, reportId)).map((s) => ({ stage: s.stage as WrittenReportStage, staffId: s.staffId, decision: s.decision as SignoffDecision }));
     const outcome = decideSignoff({ stage, officeUnitId: incident.officeUnitId, shape, body: current?.body ?? {}, signoffs }, action, actor);
 
     let incidentStatus = incident.status;
@@ -449,24 +540,24 @@ export async function signOffWrittenReport(
         if (e instanceof IllegalTransitionError) throw new ServiceRefusal('wrong_status', e.message);
         throw e;
       }
-      await updateIncident(tx, incident.id, { status: incidentStatus }, now);
+      await repo.updateIncident(tx, incident.id, { status: incidentStatus }, now);
     }
 
     const decision: SignoffDecision = outcome.decision;
-    const signoff = await insertSignoff(tx, { reportId, version: report.currentVersion, stage, decision, comment, staffId: actor.staffId, at: now });
-    await updateWrittenReport(tx, reportId, { stage: outcome.next, updatedAt: now });
+    const signoff = await repo.insertSignoff(tx, { reportId, version: report.currentVersion, stage, decision, comment, staffId: actor.staffId, at: now });
+    await repo.updateWrittenReport(tx, reportId, { stage: outcome.next, updatedAt: now });
 
-    const cancelled = decision === 'submitted' ? await cancelTimers(tx, { incidentId: incident.id }, timerKindsClosedBy('report_submitted'), now) : [];
+    const cancelled = decision === 'submitted' ? await repo.cancelTimers(tx, { incidentId: incident.id }, timerKindsClosedBy('report_submitted'), now) : [];
     // Back at the office the report is owed again: its reminders resume, counted from the original due date.
     const created =
       decision === 'returned' && outcome.next === 'office'
-        ? await insertTimers(tx, writtenReportTimersAfterReturn(incident.id, report.dueAt, now, incident.policy as EscalationPolicy, await countReturnsToOffice(tx, reportId)), {
+        ? await repo.insertTimers(tx, writtenReportTimersAfterReturn(incident.id, report.dueAt, now, incident.policy as EscalationPolicy, await repo.countReturnsToOffice(tx, reportId)), {
             isDrill: incident.isDrill,
           })
         : [];
-    const org = await loadOrgSnapshot(tx);
+    const org = await repo.loadOrgSnapshot(tx);
     const kind = decision === 'returned' ? 'report_returned' : outcome.next === 'approved' ? 'report_approved' : 'report_review_requested';
-    const outbox = await enqueueNotices(
+    const outbox = await repo.enqueueNotices(
       tx,
       noticesFor(org, stageTarget(outcome.next), incident, kind, `wr${signoff.id}`, {
         exclude: actor.staffId,
@@ -474,7 +565,7 @@ export async function signOffWrittenReport(
         params: { reportId, signoffId: signoff.id, stage: outcome.next, fromStage: stage, version: report.currentVersion, byStaffId: actor.staffId },
       }),
     );
-    await appendAudit(tx, {
+    await repo.appendAudit(tx, {
       at: now,
       action: `written_report.${decision}`,
       entity: 'written_report',
@@ -487,14 +578,14 @@ export async function signOffWrittenReport(
     return { signoff, outcome, change: { ...emptyChange(), timersCreated: created, timersCancelled: cancelled, outboxCreated: outbox } };
   });
   await deps.dispatcher.afterCommit(result.change);
-  return { view: (await loadWrittenReport(deps.db, reportId))!, signoff: result.signoff, outcome: result.outcome };
+  return { view: (await loadWrittenReport(deps.db, reportId, repo))!, signoff: result.signoff, outcome: result.outcome };
 }
 
-export const submitWrittenReport = (deps: ServiceDeps, actor: Actor, reportId: string, expectedVersion?: number) =>
+export const submitWrittenReport = (deps: WrittenReportDeps, actor: Actor, reportId: string, expectedVersion?: number) =>
   signOffWrittenReport(deps, actor, reportId, { kind: 'submit' }, expectedVersion);
-export const approveWrittenReport = (deps: ServiceDeps, actor: Actor, reportId: string, expectedVersion?: number) =>
+export const approveWrittenReport = (deps: WrittenReportDeps, actor: Actor, reportId: string, expectedVersion?: number) =>
   signOffWrittenReport(deps, actor, reportId, { kind: 'approve' }, expectedVersion);
-export const returnWrittenReport = (deps: ServiceDeps, actor: Actor, reportId: string, comment: string, expectedVersion?: number) =>
+export const returnWrittenReport = (deps: WrittenReportDeps, actor: Actor, reportId: string, comment: string, expectedVersion?: number) =>
   signOffWrittenReport(deps, actor, reportId, { kind: 'return', comment }, expectedVersion);
 
 // ---------------------------------------------------------------------------------------------
@@ -507,15 +598,16 @@ export interface ExportedFile {
 
 /** The report as an official .docx at whatever stage it is; the subject is labelled per PII_MODE. */
 export async function exportWrittenReportDocx(
-  deps: Pick<ServiceDeps, 'db' | 'clock' | 'timeZone' | 'piiMode' | 'cipher'>,
+  deps: Pick<WrittenReportDeps, 'db' | 'clock' | 'timeZone' | 'piiMode' | 'cipher' | 'writtenReportRepositories'>,
   actor: Actor,
   reportId: string,
   lang: Lang = 'zh',
 ): Promise<ExportedFile & { view: WrittenReportView }> {
-  const view = await loadWrittenReport(deps.db, reportId);
+  const repo = repositoriesOf(deps);
+  const view = await loadWrittenReport(deps.db, reportId, repo);
   if (!view || !canReadReport(actor, view.incident.officeUnitId)) throw new ServiceRefusal('not_found');
   const inc = view.incident;
-  const { bureau, upper, office, reporterName, subject: s } = await documentHeading(deps.db, inc);
+  const { bureau, upper, office, reporterName, subject: s } = await repo.documentHeading(deps.db, inc);
   const subject = s ? subjectLabel({ code: s.code, name: deps.cipher.decrypt(s.nameEnc) }, deps.piiMode, 'private') : inc.subjectNote;
   const unitName = (u: typeof bureau) => (u ? ((lang === 'en' ? u.nameEn : null) ?? u.name) : '');
   const data = await renderWrittenReportDocx({

@@ -148,7 +148,7 @@ describe('around the incident, through the bot', () => {
     await h.pressText('section', h.last('section'), '情形四');
     await h.pressText('section', h.last('section'), '甲街道司法所');
     const started = h.last('section');
-    expect(started.text).toMatch(/^【演练】演练已开始：事件 \d{4}-\d{4}（涉及重大疫情相关情形）/);
+    expect(started.text).toMatch(/^【演练】演练已开始：事件 演练\d{4}-\d{4}（涉及重大疫情相关情形）/);
     clock.advance(10 * 60_000);
     await h.pressText('section', started, '⏹ 结束演练');
     const ended = h.last('section');

@@ -71,6 +71,11 @@ describe('the written report through the bot', { shuffle: false }, () => {
     const gateway = createTelegramGateway({ apiRoot: h.api.url, token: TEST_BOT_TOKEN });
     expect(await sendOutboxMessage({ ...h.deps, channel: telegramNoticeChannel(gateway, h.deps) }, notice!.id)).toMatchObject({ status: 'sent' });
     expect(h.last('section').text).toContain(`事件 ${incident.number} 的书面报告被退回修改。经验教训部分请结合本所实际`);
+    // A paper waiting for someone opens with one tap: the notice's button shows the report.
+    const paper = h.last('section');
+    expect(buttonTexts(paper)).toEqual(['📄 打开书面报告']);
+    await h.pressText('section', paper, '📄 打开书面报告');
+    expect(h.last('section').text).toContain(`书面报告 · 事件 ${incident.number}`);
 
     // The section fixes the lessons itself and sends it back up.
     clock.advance(60_000);

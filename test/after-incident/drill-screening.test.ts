@@ -97,7 +97,7 @@ describe('drill-screening, in order', { shuffle: false }, () => {
       expect(await accountabilityRegister(t.db, q())).toEqual(before.entries);
 
       const doc = await exportDrillEvaluationDocx(deps, org.actor('director'), drill.id);
-      expect(doc.filename).toBe(`drill-evaluation-${incident.number}.docx`);
+      expect(doc.filename).toBe(`drill-evaluation-${incident.number.replace("演练", "")}.docx`);
       const text = docxText(doc.data);
       expect(text).toContain('“行凶犯罪或以要挟为目的的自伤”突发事件应急处置演练评估报告');
       expect(text).toContain('一、人员响应情况');

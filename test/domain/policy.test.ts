@@ -239,7 +239,7 @@ describe('scalePolicy (the sandbox turns minutes into seconds)', () => {
     expect(scaled.writtenReportDueSeconds).toBe(10_080);
     expect(scaled.writtenReportRemindBeforeSeconds).toEqual([4320, 1440]);
     expect(scaled.lateReportSeconds).toBe(30);
-    expect(scaled.dailyContact).toEqual({ reminderAt: '09:00', checkAt: '18:00', sectionAfterSeconds: 60, failuresBeforeAbsconding: 2 });
+    expect(scaled.dailyContact).toEqual({ reminderAt: '09:00', checkAt: '18:00', sectionAfterSeconds: 60, failuresBeforeAbsconding: 2, deputyDirectorAfterDays: 3 });
     expect(scaled.digestAt).toBe('18:00');
     expect(scaled.version).toBe(1);
   });

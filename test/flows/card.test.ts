@@ -71,7 +71,8 @@ describe('card, in order', { shuffle: false }, () => {
       expect(row.status).toBe('acknowledged');
       const ackTimers = await h.db.sql`select state from timers where incident_id = ${incident.id} and kind = 'ack'`;
       expect(ackTimers.every((x) => x.state === 'cancelled')).toBe(true);
-      const ackNotices = await h.db.sql`select recipient_staff_id from outbox where incident_id = ${incident.id} and kind = 'incident_acknowledged'`;
+      // Those told of it (a redraw of their card), not counting the actor's own card redraw.
+      const ackNotices = await h.db.sql`select recipient_staff_id from outbox where incident_id = ${incident.id} and kind = 'incident_acknowledged' and not coalesce((params->>'cardOnly')::boolean, false)`;
       expect(ackNotices.map((x) => x.recipient_staff_id).sort()).toEqual([h.org.staff.officerA1, h.org.staff.headA].sort());
 
       // The officer sends a progress update (续报) with a photo.
@@ -171,10 +172,16 @@ describe('card, in order', { shuffle: false }, () => {
       const upper = await h.db.sql`select state from timers where incident_id = ${incident.id} and kind = 'upper_report'`;
       expect(upper.every((x) => x.state === 'cancelled')).toBe(true);
 
-      // The office head closes it with the three texts.
+      // The office head closes it. Two required steps are still open: the form lists them and asks why
+      // the incident is closed all the same, before the three texts.
       const headCard = await openCard('headA', incident.number);
       await h.pressText('headA', headCard, '结案');
       m = h.last('headA');
+      expect(m.text).toContain('还有以下事项未完成');
+      expect(m.text).toContain('· 6. 依法对社区矫正对象予以处罚');
+      m = await h.send('headA', '  ');
+      expect(m.text).toContain('此项必填');
+      m = await h.send('headA', '处罚由派出所依法决定，另行跟进。');
       expect(m.text).toContain('（1/3）');
       m = await h.send('headA', '   ');
       expect(m.text).toContain('此项必填');
@@ -184,6 +191,7 @@ describe('card, in order', { shuffle: false }, () => {
       expect(m.text).toContain('改进措施');
       m = await h.send('headA', '每周走访高风险对象并记录。');
       expect(m.text).toContain('请核对结案内容');
+      expect(m.text).toContain('结案原因：处罚由派出所依法决定，另行跟进。');
       expect(m.text).toContain('7 天内');
       await h.pressText('headA', m, '确认结案');
       const done = h.api.botMessages(h.tg('headA')).find((x) => x.text?.startsWith('✅ 已结案。书面报告截止'));

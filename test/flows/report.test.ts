@@ -101,6 +101,36 @@ describe('a type 一 report with casualties', () => {
     expect(m.text).toContain('拱墅区和睦新村 3 幢');
     expect(m.text).toContain('附件：2 个');
 
+    // « 返回 from the review keeps what was entered: the description is shown, not cleared.
+    await h.pressText('officerA1', m, '« 返回');
+    m = h.last('officerA1');
+    await h.pressText('officerA1', m, '« 返回');
+    m = h.last('officerA1');
+    expect(m.text).toContain('请描述现场情况');
+    expect(m.text).toContain('已填写：对象持刀与邻居发生冲突');
+    await h.pressText('officerA1', m, '« 返回');
+    m = h.last('officerA1');
+    expect(m.text).toContain('死亡人数');
+    // Forward again without retyping anything: everything is still there.
+    await h.pressText('officerA1', m, '1');
+    m = h.last('officerA1');
+    m = await h.send('officerA1', '对象持刀与邻居发生冲突，邻居两人受伤，一人死亡。已报警。');
+    await h.pressText('officerA1', m, '下一步');
+    m = h.last('officerA1');
+    expect(m.text).toContain('伤 2 人，亡 1 人');
+    expect(m.text).toContain('附件：2 个');
+
+    // 修改 one part from the review: only that part is asked, then back to the review with the rest kept.
+    await h.pressText('officerA1', m, '✏️ 修改地点');
+    m = h.last('officerA1');
+    expect(m.text).toContain('事件发生在哪里');
+    expect(m.text).toContain('已填写：拱墅区和睦新村 3 幢');
+    m = await h.send('officerA1', '拱墅区和睦新村 3 幢 2 单元');
+    expect(m.text).toContain('请核对后确认上报');
+    expect(m.text).toContain('和睦新村 3 幢 2 单元');
+    expect(m.text).toContain('伤 2 人，亡 1 人');
+    expect(m.text).toContain('附件：2 个');
+
     await h.pressText('officerA1', m, '确认上报');
     const msgs = h.api.botMessages(h.tg('officerA1'));
     const submitted = msgs.filter((x) => x.text?.includes('已上报，编号')).at(-1);
@@ -120,7 +150,7 @@ describe('a type 一 report with casualties', () => {
     const incident = await incidentByNumber(number);
     expect(incident.injured).toBe(2);
     expect(incident.dead).toBe(1);
-    expect(incident.place).toBe('拱墅区和睦新村 3 幢');
+    expect(incident.place).toBe('拱墅区和睦新村 3 幢 2 单元');
     expect(incident.media.map((x: { kind: string }) => x.kind)).toEqual(['photo', 'voice']);
     expect(incident.late_report).toBe(false);
     const outbox = await h.db.sql`select recipient_staff_id from outbox where incident_id = ${incident.id} and kind = 'incident_reported'`;
@@ -202,6 +232,23 @@ describe('a bare time typed just ahead of the clock', () => {
     } finally {
       h.clock.set(saved);
     }
+  });
+});
+
+describe('an absconding (四) report asks where the subject was last seen, and may skip it', () => {
+  it('asks for the last known place or destination, not where it happened, with 跳过', async () => {
+    let m = await h.send('officerA1', '/report');
+    await h.pressText('officerA1', m, '四、脱离监督管理');
+    m = await h.send('officerA1', 'SQ-A-002');
+    await h.pressText('officerA1', m, buttonTexts(m).find((b) => b.includes('SQ-A-002'))!);
+    m = h.last('officerA1');
+    m = await h.send('officerA1', '09:00');
+    expect(m.text).toContain('对象最后出现的地点或可能的去向');
+    expect(m.text).not.toContain('事件发生在哪里');
+    await h.pressText('officerA1', m, '跳过');
+    m = h.last('officerA1');
+    expect(m.text).toContain('是否有人员伤亡');
+    await h.send('officerA1', '/cancel');
   });
 });
 

@@ -21,7 +21,7 @@ import { returnWrittenReport, submitWrittenReport, writtenReportForIncident } fr
 import { TG, type StaffKey } from '../helpers/fixtures.js';
 import { botTexts, fastPolicy, reportViolentCrime, startHarness, waitFor, type Harness } from '../jobs/harness.js';
 
-const closing = { cause: '邻里纠纷激化', lessons: '走访不够', measures: '每周谈话一次' };
+const closing = { cause: '邻里纠纷激化', lessons: '走访不够', measures: '每周谈话一次', openDutiesReason: '其余步骤由派出所办理' };
 
 const report = (h: Harness, description: string, extra: { otherCounties?: string[] } = {}) => reportViolentCrime(h, description, extra);
 
@@ -41,42 +41,55 @@ describe('wiring, in order', { shuffle: false }, () => {
     it('after 签收 no card of the incident offers 签收 any more — the paged leaders’ and the other section holder’s are edited in place; closing redraws them again', async () => {
       const { incident } = await report(h, '持刀威胁邻居');
       const about = (m: { text?: string }) => (m.text ?? '').includes(incident.number);
-      const deputy = await h.api.waitForBotMessage(TG.deputy, (m) => about(m) && (m.text ?? '').includes('未按时签收'), { after: 0, timeoutMs: 8_000 });
-      const director = await h.api.waitForBotMessage(TG.director, (m) => about(m) && (m.text ?? '').includes('未按时签收'), { after: 0, timeoutMs: 8_000 });
-      const section2 = await h.api.waitForBotMessage(TG.section2, about, { after: 0, timeoutMs: 8_000 });
-      for (const [chat, m] of [[TG.deputy, deputy], [TG.director, director], [TG.section2, section2]] as const) expect(hasAckButton(h, chat, m.message_id)).toBe(true);
+      const isEvent = (m: { reply_to_message_id?: number }) => m.reply_to_message_id !== undefined;
+      // Each escalation is a short event replying to the person's card; the card carries the buttons.
+      const deputyEvent = await h.api.waitForBotMessage(TG.deputy, (m) => about(m) && isEvent(m) && (m.text ?? '').includes('未按时签收'), { after: 0, timeoutMs: 8_000 });
+      const directorEvent = await h.api.waitForBotMessage(TG.director, (m) => about(m) && isEvent(m) && (m.text ?? '').includes('未按时签收'), { after: 0, timeoutMs: 8_000 });
+      const section2Event = await h.api.waitForBotMessage(TG.section2, (m) => about(m) && isEvent(m), { after: 0, timeoutMs: 8_000 });
+      const cards = [
+        [TG.deputy, deputyEvent.reply_to_message_id!],
+        [TG.director, directorEvent.reply_to_message_id!],
+        [TG.section2, section2Event.reply_to_message_id!],
+      ] as const;
+      for (const [chat, card] of cards) expect(hasAckButton(h, chat, card)).toBe(true);
+      for (const [chat, event] of [[TG.deputy, deputyEvent], [TG.director, directorEvent], [TG.section2, section2Event]] as const) expect(hasAckButton(h, chat, event.message_id)).toBe(false);
       // Each card is recorded right after Telegram answered: the section's two, the office head's and the two leaders'.
       await waitFor(async () => ((await h.t.db.select().from(incidentCards).where(eq(incidentCards.incidentId, incident.id))).length === 5 ? true : undefined), { what: 'the cards to be recorded' });
 
       await acknowledgeIncident(h.deps, h.org.actor('section'), incident.id);
-      for (const [chat, m] of [[TG.deputy, deputy], [TG.director, director], [TG.section2, section2]] as const) {
-        await waitFor(() => !hasAckButton(h, chat, m.message_id) || undefined, { timeoutMs: 8_000, what: `the card in chat ${chat} to lose 签收` });
-        // An edit, not a new message.
-        expect(botTexts(h.api, chat, new RegExp(incident.number))).toHaveLength(1);
+      for (const [chat, card] of cards) {
+        await waitFor(() => !hasAckButton(h, chat, card) || undefined, { timeoutMs: 8_000, what: `the card in chat ${chat} to lose 签收` });
+        // An edit of the card, not a new message: the card and the one event.
+        expect(botTexts(h.api, chat, new RegExp(incident.number))).toHaveLength(2);
       }
-      expect(h.api.message(TG.deputy, deputy.message_id)!.text).toContain('科员丙 已于');
-      expect(h.api.message(TG.section2, section2.message_id)!.text).toContain('Acknowledged by 科员丙');
+      expect(h.api.message(TG.deputy, cards[0][1])!.text).toContain('签收：科员丙');
+      expect(h.api.message(TG.section2, cards[2][1])!.text).toContain('Acknowledged: 科员丙');
+      // No event was rewritten into another.
+      expect(h.api.message(TG.deputy, deputyEvent.message_id)!.text).toBe(deputyEvent.text);
       // The director is none of the people told of an acknowledgement: their row only redraws the card.
       const [toDirector] = await h.t.db.select().from(outbox).where(and(eq(outbox.incidentId, incident.id), eq(outbox.kind, 'incident_acknowledged'), eq(outbox.recipientStaffId, h.org.staff.director)));
       expect(toDirector!.params).toMatchObject({ cardOnly: true });
 
       await closeIncident(h.deps, h.org.actor('section'), incident.id, closing);
-      await waitFor(() => (h.api.message(TG.director, director.message_id)!.text ?? '').includes('已结案') || undefined, { timeoutMs: 8_000, what: 'the director’s card to show the closing' });
-      expect(botTexts(h.api, TG.director, new RegExp(incident.number))).toHaveLength(1);
+      await waitFor(() => (h.api.message(TG.director, cards[1][1])!.text ?? '').includes('已结案') || undefined, { timeoutMs: 8_000, what: 'the director’s card to show the closing' });
+      expect(h.api.message(TG.director, directorEvent.message_id)!.text).toBe(directorEvent.text);
     }, 30_000);
 
     it('签收 while a leader’s escalation is still on its way: that card is redrawn as soon as it is recorded', async () => {
       const { incident } = await report(h, '签收与催办同时');
-      const about = (m: { text?: string }) => (m.text ?? '').includes(incident.number) && (m.text ?? '').includes('未按时签收');
-      await h.api.waitForBotMessage(TG.deputy, about, { after: 0, timeoutMs: 8_000 });
-      // The director's escalation reaches the chat, but Telegram's answer takes 1.5 s: its card is not recorded yet.
-      h.api.failNext('sendMessage', { delayMs: 1_500 });
-      const director = await h.api.waitForBotMessage(TG.director, about, { after: 0, timeoutMs: 8_000 });
+      const about = (m: { text?: string; reply_to_message_id?: number }) => (m.text ?? '').includes(incident.number) && (m.text ?? '').includes('未按时签收');
+      // The deputy's card, at the first rung; the deputy's event and the director's card come next, in either order.
+      await h.api.waitForBotMessage(TG.deputy, (m) => (m.text ?? '').includes(incident.number) && m.reply_to_message_id === undefined, { after: 0, timeoutMs: 8_000 });
+      // The director's card reaches the chat, but Telegram's answer takes 1.5 s: it is not recorded yet.
+      h.api.failNext('sendMessage', { delayMs: 1_500, times: 2 });
+      const directorCard = await h.api.waitForBotMessage(TG.director, (m) => (m.text ?? '').includes(incident.number) && m.reply_to_message_id === undefined, { after: 0, timeoutMs: 8_000 });
       await acknowledgeIncident(h.deps, h.org.actor('section'), incident.id);
       const rows = await h.t.db.select().from(outbox).where(and(eq(outbox.incidentId, incident.id), eq(outbox.kind, 'incident_acknowledged'), eq(outbox.recipientStaffId, h.org.staff.director)));
       expect(rows).toHaveLength(0); // the acknowledgement found no card of the director's to redraw
-      await waitFor(() => !hasAckButton(h, TG.director, director.message_id) || undefined, { timeoutMs: 8_000, what: 'the director’s card to lose 签收' });
-      expect(botTexts(h.api, TG.director, new RegExp(incident.number))).toHaveLength(1);
+      await waitFor(() => !hasAckButton(h, TG.director, directorCard.message_id) || undefined, { timeoutMs: 8_000, what: 'the director’s card to lose 签收' });
+      const event = await h.api.waitForBotMessage(TG.director, about, { after: 0, timeoutMs: 8_000 });
+      expect(event.reply_to_message_id).toBe(directorCard.message_id);
+      expect(botTexts(h.api, TG.director, new RegExp(incident.number))).toHaveLength(2);
     }, 20_000);
 
     it('a card redraw for someone who holds no card sends nothing', async () => {
@@ -146,9 +159,10 @@ describe('wiring, in order', { shuffle: false }, () => {
     it('指派: the assignee is told, in their language, with the card; someone who takes a role themselves is not', async () => {
       const { incident } = await report(h, '指派测试');
       await setRole(h.deps, h.org.actor('section'), incident.id, 'group_onsite', h.org.staff.officerA2, true);
-      const told = await h.api.waitForBotMessage(TG.officerA2, (m) => (m.text ?? '').includes(incident.number), { after: 0, timeoutMs: 8_000 });
+      const told = await h.api.waitForBotMessage(TG.officerA2, (m) => (m.text ?? '').includes(incident.number) && m.reply_to_message_id !== undefined, { after: 0, timeoutMs: 8_000 });
       expect(told.text).toContain('科员丙 put you in the "On-site handling group"');
-      expect(h.api.inlineButtons(told).length).toBeGreaterThan(0);
+      // The event replies to the card, which has the buttons.
+      expect(h.api.inlineButtons(h.api.message(TG.officerA2, told.reply_to_message_id!)!).length).toBeGreaterThan(0);
 
       await setRole(h.deps, h.org.actor('section'), incident.id, 'commander', h.org.staff.section, true);
       const rows = await h.t.db.select().from(outbox).where(and(eq(outbox.incidentId, incident.id), eq(outbox.kind, 'role_assigned')));

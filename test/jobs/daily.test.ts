@@ -7,7 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { decodeCallback } from '../../src/channels/telegram/callback-data.js';
 import { absences, contactLogs, dailyRuns } from '../../src/db/schema.js';
 import { addDays, atLocalTime, HOUR } from '../../src/domain/index.js';
-import { detectMissedDailyRuns, runDailyContactReminders } from '../../src/services/daily-contact.service.js';
+import { detectMissedDailyRuns, fireProcessTimer, runDailyContactReminders } from '../../src/services/daily-contact.service.js';
 import { runDailyDigest } from '../../src/services/digest.service.js';
 import { reportIncident } from '../../src/services/incident.service.js';
 import { logContact } from '../../src/services/subject.service.js';
@@ -78,19 +78,29 @@ for (const backend of ['redis', 'postgres'] as const satisfies readonly BackendK
     expect(await fireTimer(h.deps, (await timerOf(h.org.subjects.a2, 1)).id)).toMatchObject({ status: 'skipped', reason: 'already fired' });
   });
 
-  it('two failed contacts in a row: the next run offers to open an absconding incident, prefilled', async () => {
+  it('two days without a reached contact: the day’s watch offers the absconding report, prefilled; two failed logs in one day do not', async () => {
     const a2 = h.org.subjects.a2;
+    // Two failed contacts on one evening are one day missed, not two.
     await h.t.db.insert(contactLogs).values([
       { subjectId: a2, localDate: D, result: 'not_reached', staffId: h.org.staff.officerA2, at: atLocalTime(D, '20:00', TZ) },
       { subjectId: a2, localDate: D, result: 'not_reached', staffId: h.org.staff.officerA2, at: atLocalTime(D, '21:00', TZ) },
     ]);
     clock.set(atLocalTime(addDays(D, 1), '09:00', TZ));
-    const run = await runDailyContactReminders(h.deps, addDays(D, 1));
-    expect(run.abscondingSuggestions).toBe(2); // the officer and the office head
+    expect((await runDailyContactReminders(h.deps, addDays(D, 1))).abscondingSuggestions).toBe(0);
+    // The second day passes its check with nothing logged: the watch counts two days.
+    clock.set(atLocalTime(addDays(D, 1), '18:00', TZ));
+    const [watch] = await h.t.sql`select id from timers where kind = 'contact_watch' and cycle = ${addDays(D, 1)}`;
+    expect(await fireProcessTimer(h.deps, watch!.id as string)).toMatchObject({ status: 'sent', notices: 2 }); // the officer and the office head
     const offer = await h.api.waitForBotMessage(TG.headA, (m) => (m.text ?? '').includes('脱离监督管理'), { after: 0 });
+    expect(offer.text).toContain('已连续 2 天未能联系上');
+    expect(offer.text).toContain('李*（SQ-A-002）');
     expect(h.api.inlineButtons(offer).map((b) => decodeCallback(b.callback_data))).toEqual([{ a: 'abscond', i: a2 }]);
     await h.api.waitForBotMessage(TG.officerA2, (m) => (m.text ?? '').includes('absconding'), { after: 0 });
+    const offers = await h.t.sql`select recipient_staff_id from outbox where kind = 'absconding_offer' and subject_id = ${a2}`;
+    expect(offers.map((o) => o.recipient_staff_id).sort()).toEqual([h.org.staff.headA, h.org.staff.officerA2].sort());
+    // The same run of days is offered once: the next morning's run adds nothing.
     expect((await runDailyContactReminders(h.deps, addDays(D, 1))).abscondingSuggestions).toBe(0);
+    expect(await fireProcessTimer(h.deps, watch!.id as string)).toMatchObject({ status: 'skipped' });
   });
 
   it('18:00 digest to the section and the leaders: open incidents and subjects away with their contact status', async () => {

@@ -7,8 +7,9 @@ import { and, eq } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { incidentSteps } from '../../src/db/schema.js';
 import { acknowledgeIncident, closeIncident, reportIncident, reportProgress } from '../../src/services/incident.service.js';
+import type { SandboxMessage } from '../../src/sandbox/bot-api-server.js';
 import { TG } from '../helpers/fixtures.js';
-import { botTexts, fastPolicy, sleep, startHarness, type Harness } from './harness.js';
+import { botTexts, cardOf, cardsIn, eventTexts, fastPolicy, sentAtMs, sleep, startHarness, waitForIncidentSettled, type Harness } from './harness.js';
 
 let h: Harness;
 
@@ -33,17 +34,61 @@ const report = (who: 'officerA1' | 'officerB1', office: 'officeA' | 'officeB', d
   reportIncident(h.deps, h.org.actor(who), { type: 'violent_crime', officeUnitId: h.org.units[office], subjectNote: '身份不明', discoveredAt: new Date(), injured: 0, dead: 0, description });
 
 const has = (chat: number, ...parts: string[]) => (m: { text?: string }) => parts.every((p) => (m.text ?? '').includes(p)) && chat !== 0;
+/** An event about the incident: a new message replying to the person's card (the notification rule). */
+const event = (number: string, what: string) => (m: { text?: string; reply_to_message_id?: number }) => m.reply_to_message_id !== undefined && (m.text ?? '').includes(number) && (m.text ?? '').includes(what);
+const TYPE_ONE = '一、行凶犯罪或以要挟为目的的自伤';
+
+/**
+ * An event as the rule draws it: first line what happened, second line which incident, no buttons, not the
+ * card again; and the card it replies to is the person's one card of the incident in that chat.
+ */
+function expectEvent(m: SandboxMessage, number: string, firstLine: RegExp, opts: { listed?: number } = {}) {
+  const lines = (m.text ?? '').split('\n');
+  expect(lines[0]).toMatch(firstLine);
+  // Which incident: right after what happened (and the list it gives, if any).
+  expect(lines.indexOf(`事件 ${number}：${TYPE_ONE}`)).toBe(1 + (opts.listed ?? 0));
+  expect(h.api.inlineButtons(m)).toEqual([]);
+  expect(m.text).not.toContain('处置清单');
+  const card = cardOf(h.api, m);
+  expect(cardsIn(h.api, m.chat_id, number).map((c) => c.message_id)).toEqual([card.message_id]);
+  return card;
+}
 
 describe('deadlines of an open incident', () => {
   it('a missed progress report: the reporter is reminded, then the section is told', async () => {
     const { incident } = await report('officerA1', 'officeA', '续报测试');
     await acknowledgeIncident(h.deps, h.org.actor('section'), incident.id);
-    const reminder = await h.api.waitForBotMessage(TG.officerA1, has(TG.officerA1, incident.number, '续报已逾期'), { after: 0, timeoutMs: 8_000 });
-    expect(h.api.inlineButtons(reminder).some((b) => b.callback_data?.startsWith('prog:'))).toBe(true);
-    const escalation = await h.api.waitForBotMessage(TG.section, has(TG.section, incident.number, '续报逾期'), { after: 0, timeoutMs: 8_000 });
-    expect(escalation.text).toContain('矫正官甲一');
-    // The upper-report reminder went to the section at the same time, and its escalation to the deputy.
-    await h.api.waitForBotMessage(TG.deputy, has(TG.deputy, incident.number, '尚未上报上一级'), { after: 0, timeoutMs: 8_000 });
+    // The reminder is a short event replying to the reporter's card (sent to them on the acknowledgement),
+    // and the card, current, is where 续报 is pressed.
+    const reminder = await h.api.waitForBotMessage(TG.officerA1, event(incident.number, '续报已逾期'), { after: 0, timeoutMs: 8_000 });
+    const reporterCard = expectEvent(reminder, incident.number, /^⏰ 续报已逾期：上次报告于 /);
+    expect(reporterCard.text).toContain('签收：科员丙');
+    expect(h.api.inlineButtons(reporterCard).some((b) => b.callback_data?.startsWith('prog:'))).toBe(true);
+
+    const escalation = await h.api.waitForBotMessage(TG.section, event(incident.number, '续报逾期'), { after: 0, timeoutMs: 8_000 });
+    const sectionCard = expectEvent(escalation, incident.number, /^⚠️ 续报逾期：矫正官甲一自 /);
+    // The section's card (sent with the new report) is current: it shows the 签收, and offers no 签收 button.
+    expect(sectionCard.text).toContain('签收：科员丙');
+    expect(h.api.inlineButtons(sectionCard).some((b) => b.callback_data?.startsWith('ack:'))).toBe(false);
+
+    // The upper-report reminder went to the section at the same time, and its escalation to the deputy,
+    // who had no card: the card comes first, the event replying to it at least the per-chat spacing later.
+    const upper = await h.api.waitForBotMessage(TG.deputy, event(incident.number, '尚未上报上一级'), { after: 0, timeoutMs: 8_000 });
+    const deputyCard = expectEvent(upper, incident.number, /^⚠️ 社区矫正管理科尚未上报上一级社区矫正机构/);
+    const at = await sentAtMs(h.api, TG.deputy);
+    expect(at.get(upper.message_id)! - at.get(deputyCard.message_id)!).toBeGreaterThanOrEqual(1_000);
+
+    // Once these deadlines have run, each was told once: no reminder was sent twice, none rewrote another.
+    await waitForIncidentSettled(h, incident.id, { kinds: ['progress', 'upper_report'] });
+    const events = (chat: number, first: RegExp) => eventTexts(h.api, chat, incident.number).filter((m) => first.test(m.text!.split('\n')[0]!));
+    expect(events(TG.officerA1, /^⏰ 续报已逾期/)).toHaveLength(1);
+    expect(events(TG.section, /^⚠️ 续报逾期/)).toHaveLength(1);
+    expect(events(TG.section, /^⏰ 尚未标记“已上报上一级社区矫正机构”/)).toHaveLength(1);
+    expect(eventTexts(h.api, TG.deputy, incident.number).map((m) => m.message_id)).toEqual([upper.message_id]);
+    for (const chat of [TG.officerA1, TG.section, TG.deputy]) {
+      expect(cardsIn(h.api, chat, incident.number)).toHaveLength(1);
+      for (const e of eventTexts(h.api, chat, incident.number)) expect(e.edit_date, e.text).toBeUndefined();
+    }
   }, 30_000);
 
   it('a progress report in time closes the cycle: no reminder for it, and the next cycle counts from the report', async () => {
@@ -67,17 +112,35 @@ describe('deadlines of an open incident', () => {
       .update(incidentSteps)
       .set({ state: 'done', doneAt: new Date(), doneByStaffId: h.org.staff.section, how: 'phone' })
       .where(and(eq(incidentSteps.incidentId, incident.id), eq(incidentSteps.key, 'report_upward')));
-    const reminder = await h.api.waitForBotMessage(TG.officerA1, has(TG.officerA1, incident.number, '处置步骤尚未完成'), { after: 0, timeoutMs: 8_000 });
-    expect(reminder.text).toMatch(/· \d+\. /);
-    await h.api.waitForBotMessage(TG.section, has(TG.section, incident.number, '处置步骤逾期未完成'), { after: 0, timeoutMs: 8_000 });
+    const reminder = await h.api.waitForBotMessage(TG.officerA1, event(incident.number, '处置步骤尚未完成'), { after: 0, timeoutMs: 8_000 });
+    // The overdue steps are listed under the first line; the one done is not among them.
+    const listed = reminder.text!.split('\n').filter((l) => /^· \d+\. /.test(l));
+    expect(listed.length).toBeGreaterThan(0);
+    const reporterCard = expectEvent(reminder, incident.number, new RegExp(`^⏰ 有 ${listed.length} 项处置步骤尚未完成：$`), { listed: listed.length });
+    expect(reminder.text).not.toContain('上报上一级社区矫正机构');
+    // The reporter had no card before the first deadline: it came first, the event after the per-chat spacing.
+    const at = await sentAtMs(h.api, TG.officerA1);
+    expect(at.get(reminder.message_id)! - at.get(reporterCard.message_id)!).toBeGreaterThanOrEqual(1_000);
+
+    const escalation = await h.api.waitForBotMessage(TG.section, event(incident.number, '处置步骤逾期未完成'), { after: 0, timeoutMs: 8_000 });
+    const sectionCard = expectEvent(escalation, incident.number, new RegExp(`^⚠️ 有 ${listed.length} 项处置步骤逾期未完成：$`), { listed: listed.length });
+    // The section's card is the one the new report brought, still offering 签收: nobody has acknowledged.
+    expect(h.api.inlineButtons(sectionCard).some((b) => b.callback_data?.startsWith('ack:'))).toBe(true);
+    expect(escalation.text!.split('\n').filter((l) => /^· \d+\. /.test(l))).toEqual(listed);
+
     const upper = await h.t.sql`select level, outcome from timers where incident_id = ${incident.id} and kind = 'upper_report' order by level`;
     expect(upper.map((x) => x.outcome)).toEqual(['skipped: already reported upward', 'skipped: already reported upward']);
+    await waitForIncidentSettled(h, incident.id, { kinds: ['upper_report', 'steps_overdue'] });
+    expect(eventTexts(h.api, TG.section, incident.number).filter((m) => /尚未标记|尚未上报上一级/.test(m.text ?? ''))).toEqual([]);
+    expect(eventTexts(h.api, TG.officerA1, incident.number).filter((m) => (m.text ?? '').includes('处置步骤尚未完成'))).toHaveLength(1);
+    expect(eventTexts(h.api, TG.section, incident.number).filter((m) => (m.text ?? '').includes('处置步骤逾期未完成'))).toHaveLength(1);
   }, 30_000);
 
   it('the written report after closure: the office head is reminded before it is due, the section when overdue', async () => {
     const { incident } = await report('officerA1', 'officeA', '书面报告测试');
     await acknowledgeIncident(h.deps, h.org.actor('section'), incident.id);
-    await closeIncident(h.deps, h.org.actor('section'), incident.id, { cause: '邻里纠纷', lessons: '加强走访', measures: '每周谈话' });
+    // Closed with its steps still open: closing says why.
+    await closeIncident(h.deps, h.org.actor('section'), incident.id, { cause: '邻里纠纷', lessons: '加强走访', measures: '每周谈话', openDutiesReason: '现场已由公安处置完毕' });
     await h.api.waitForBotMessage(TG.headA, has(TG.headA, incident.number, '书面报告将于'), { after: 0, timeoutMs: 8_000 });
     await h.api.waitForBotMessage(TG.section, has(TG.section, incident.number, '书面报告已逾期'), { after: 0, timeoutMs: 8_000 });
     // Closing stopped the incident's running deadlines: no progress reminder afterwards.

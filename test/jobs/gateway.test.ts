@@ -110,17 +110,21 @@ describe('Telegram limits and failures', () => {
       dead: 0,
       description: '学习期间大声喧哗',
     });
-    const card = await h.api.waitForBotMessage(TG.headA, (m) => (m.text ?? '').includes(incident.number), { after: 0 });
+    // The office head gets the card, and the event replying to it.
+    const event = await h.api.waitForBotMessage(TG.headA, (m) => (m.text ?? '').includes(incident.number) && m.reply_to_message_id !== undefined, { after: 0 });
+    const card = h.api.message(TG.headA, event.reply_to_message_id!)!;
     await waitFor(async () => (await h.t.sql`select 1 from incident_cards where incident_id = ${incident.id} and chat_id = ${TG.headA}`).length > 0 || undefined, { what: 'the card to be recorded' });
     await acknowledgeIncident(h.deps, h.org.actor('section'), incident.id);
     const edited = await waitFor(() => {
       const m = h.api.message(TG.headA, card.message_id);
-      return m?.edit_date && (m.text ?? '').includes('签收') && /科员丙 已于/.test(m.text ?? '') ? m : undefined;
+      return m?.edit_date && /签收：科员丙/.test(m.text ?? '') ? m : undefined;
     }, { what: 'the office head card to be edited' });
     expect(edited.message_id).toBe(card.message_id);
-    expect(botTexts(h.api, TG.headA, new RegExp(incident.number))).toHaveLength(1);
-    // The reporter (English) had no card: a new message, which becomes their card.
-    const reporter = await h.api.waitForBotMessage(TG.officerA2, (m) => (m.text ?? '').includes('Acknowledged by'), { after: 0 });
+    // Nothing new: the card and the event about the new report. The event was not rewritten.
+    expect(botTexts(h.api, TG.headA, new RegExp(incident.number))).toHaveLength(2);
+    expect(h.api.message(TG.headA, event.message_id)!.text).toBe(event.text);
+    // The reporter (English) had no card: the card is sent to them, showing the acknowledgement.
+    const reporter = await h.api.waitForBotMessage(TG.officerA2, (m) => (m.text ?? '').includes('Acknowledged: 科员丙'), { after: 0 });
     expect(reporter.text).toContain(incident.number);
   }, 20_000);
 });

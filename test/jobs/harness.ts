@@ -138,6 +138,18 @@ export function botTexts(api: BotApiServer, chatId: number, match?: RegExp): San
   return api.botMessages(chatId).filter((m) => !match || match.test(m.text ?? ''));
 }
 
+/**
+ * The events about an incident in a chat: the short messages that reply to the person's card (the
+ * notification rule). The card itself is the one message of the incident that replies to nothing.
+ */
+export function eventTexts(api: BotApiServer, chatId: number, number: string): SandboxMessage[] {
+  return botTexts(api, chatId, new RegExp(number)).filter((m) => m.reply_to_message_id !== undefined);
+}
+
+export function cardsIn(api: BotApiServer, chatId: number, number: string): SandboxMessage[] {
+  return botTexts(api, chatId, new RegExp(number)).filter((m) => m.reply_to_message_id === undefined);
+}
+
 export async function waitFor<T>(probe: () => Promise<T | undefined> | T | undefined, opts: { timeoutMs?: number; everyMs?: number; what?: string } = {}): Promise<T> {
   const until = Date.now() + (opts.timeoutMs ?? 10_000);
   for (;;) {
@@ -234,4 +246,31 @@ export function reportViolentCrime(h: Pick<Harness, 'deps' | 'org'>, description
     description,
     ...extra,
   });
+}
+
+/** The card an event replies to, in the event's chat; fails when the message replies to nothing. */
+export function cardOf(api: BotApiServer, event: SandboxMessage): SandboxMessage {
+  const card = event.reply_to_message_id !== undefined ? api.message(event.chat_id, event.reply_to_message_id) : undefined;
+  if (!card) throw new Error(`message ${event.message_id} in chat ${event.chat_id} replies to no card: ${JSON.stringify(event.text)}`);
+  return card;
+}
+
+/**
+ * When the stand-in accepted each message the bot sent to a chat (ms), by message id: a message's `date`
+ * is whole seconds. The chat's accepted sendMessage requests, in order, are its bot messages in order
+ * (the job tests send nothing else to a private chat). A request is logged once answered, a moment after
+ * its message shows: this waits for the log to catch up.
+ */
+export async function sentAtMs(api: BotApiServer, chatId: number): Promise<Map<number, number>> {
+  return waitFor(
+    () => {
+      const sends = api.requests
+        .filter((r) => r.method === 'sendMessage' && Number(r.chat_id) === chatId && r.status === 200)
+        .map((r) => r.at)
+        .sort((a, b) => a - b);
+      const messages = api.botMessages(chatId).sort((a, b) => a.message_id - b.message_id);
+      return sends.length === messages.length ? new Map(messages.map((m, i) => [m.message_id, sends[i]!])) : undefined;
+    },
+    { timeoutMs: 3_000, what: `chat ${chatId}: a logged request for each bot message` },
+  );
 }

@@ -35,19 +35,26 @@ describe.concurrent.each<BackendKind>(['redis', 'postgres'])('the ladder on %s',
     const deputyAt = Date.now() - started;
     expect(deputyAt).toBeGreaterThanOrEqual(ACK * 1000 - 200);
     expect(deputy.text).toContain(incident.number);
-    expect(deputy.text).toContain('社区矫正管理科');
-    expect(deputy.text).toContain('科员丙'); // who did not acknowledge
-    const ack = h.api.inlineButtons(deputy).map((b) => decodeCallback(b.callback_data)).find((d) => d?.a === 'ack');
+    expect(deputy.text).toContain('管理科（科员丙'); // who did not acknowledge
+    // The event is a short message replying to the deputy's card, which carries the 签收 button.
+    expect(deputy.reply_to_message_id).toBeDefined();
+    const deputyCard = h.api.message(TG.deputy, deputy.reply_to_message_id!)!;
+    expect(h.api.inlineButtons(deputy)).toEqual([]);
+    const ack = h.api.inlineButtons(deputyCard).map((b) => decodeCallback(b.callback_data)).find((d) => d?.a === 'ack');
     expect(ack).toEqual({ a: 'ack', i: incident.id, v: incident.version });
 
     const director = await h.api.waitForBotMessage(TG.director, (m) => (m.text ?? '').includes('未按时签收') && (m.text ?? '').includes(incident.number), { after: 0, timeoutMs: 8_000 });
     expect(Date.now() - started).toBeGreaterThanOrEqual(2 * ACK * 1000 - 200);
     expect(director.text).toContain('分管副局长'); // the deputy has not acknowledged either
 
-    // Mandatory information finds both already told: no second message to either, once its timers ran.
+    // Mandatory information finds both already told: no second event to either, once its timers ran —
+    // each has the card and the one event that replies to it.
     await waitForIncidentSettled(h, incident.id, { kinds: ['ack', 'inform'] });
-    expect(botTexts(h.api, TG.deputy, new RegExp(incident.number))).toHaveLength(1);
-    expect(botTexts(h.api, TG.director, new RegExp(incident.number))).toHaveLength(1);
+    for (const chat of [TG.deputy, TG.director]) {
+      const messages = botTexts(h.api, chat, new RegExp(incident.number));
+      expect(messages).toHaveLength(2);
+      expect(messages.filter((m) => m.reply_to_message_id !== undefined)).toHaveLength(1);
+    }
     const timers = await h.t.sql`select kind, level, state, outcome from timers where incident_id = ${incident.id} and kind in ('ack', 'inform') order by kind, level`;
     expect(timers.map((x) => `${x.kind}${x.level}:${x.outcome}`)).toEqual(['ack1:sent', 'ack2:sent', 'inform1:skipped: already informed', 'inform2:skipped: already informed']);
   }, 30_000);
@@ -57,17 +64,17 @@ describe.concurrent.each<BackendKind>(['redis', 'postgres'])('the ladder on %s',
   it.runIf(backend === 'redis')('acknowledged in time: mandatory information still reaches every level, and nobody is pinged about acknowledging', async ({ expect }) => {
     const { incident } = await report('扬言自伤');
     await acknowledgeIncident(h.deps, h.org.actor('section2'), incident.id);
-    const deputy = await h.api.waitForBotMessage(TG.deputy, (m) => (m.text ?? '').includes(incident.number), { after: 0, timeoutMs: 8_000 });
-    expect(deputy.text).toContain('逐级报告');
+    const informed = (m: { text?: string }) => (m.text ?? '').includes('逐级报告') && (m.text ?? '').includes(incident.number);
+    const deputy = await h.api.waitForBotMessage(TG.deputy, informed, { after: 0, timeoutMs: 8_000 });
     expect(deputy.text).toContain('分管副局长');
-    const director = await h.api.waitForBotMessage(TG.director, (m) => (m.text ?? '').includes(incident.number), { after: 0, timeoutMs: 8_000 });
-    expect(director.text).toContain('逐级报告');
+    const director = await h.api.waitForBotMessage(TG.director, informed, { after: 0, timeoutMs: 8_000 });
     expect(director.text).not.toContain('未按时签收');
     // The leaders' card shows it acknowledged, and no acknowledge button.
-    expect(h.api.inlineButtons(director).some((b) => b.callback_data?.startsWith('ack:'))).toBe(false);
+    const directorCard = h.api.message(TG.director, director.reply_to_message_id!)!;
+    expect(directorCard.text).toContain('已签收');
+    expect(h.api.inlineButtons(directorCard).some((b) => b.callback_data?.startsWith('ack:'))).toBe(false);
     await waitForIncidentSettled(h, incident.id, { kinds: ['ack', 'inform'] });
-    expect(botTexts(h.api, TG.deputy, new RegExp(incident.number))).toHaveLength(1);
-    expect(botTexts(h.api, TG.director, new RegExp(incident.number))).toHaveLength(1);
+    for (const chat of [TG.deputy, TG.director]) expect(botTexts(h.api, chat, new RegExp(incident.number))).toHaveLength(2);
     // The acknowledgement deadlines fell before the mandatory information: they were cancelled, and their
     // jobs removed rather than left to fire.
     const pings = [TG.deputy, TG.director].flatMap((chat) => botTexts(h.api, chat, /未按时签收/).filter((m) => (m.text ?? '').includes(incident.number)));

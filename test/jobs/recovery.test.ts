@@ -8,7 +8,7 @@ import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { timers } from '../../src/db/schema.js';
 import { TG } from '../helpers/fixtures.js';
-import { botTexts, fastPolicy, reportViolentCrime, startHarness, startThrowawayRedis, waitFor, waitForIncidentSettled, waitForSendsSettled, type Harness } from './harness.js';
+import { botTexts, cardOf, cardsIn, eventTexts, fastPolicy, reportViolentCrime, startHarness, startThrowawayRedis, waitFor, waitForIncidentSettled, waitForSendsSettled, type Harness } from './harness.js';
 
 let redis: Awaited<ReturnType<typeof startThrowawayRedis>>;
 let h: Harness;
@@ -54,13 +54,20 @@ describe('recovery from a wiped Redis', () => {
     expect(schedulers.map((s) => s.key).sort()).toEqual(['daily-checks', 'daily-contact-reminders', 'daily-digest']);
     expect(schedulers.every((s) => s.tz === 'Asia/Shanghai')).toBe(true);
 
-    await h.api.waitForBotMessage(TG.deputy, (m) => (m.text ?? '').includes(incident.number), { after: 0, timeoutMs: 8_000 });
-    await h.api.waitForBotMessage(TG.director, (m) => (m.text ?? '').includes(incident.number), { after: 0, timeoutMs: 8_000 });
+    const escalated = (m: { text?: string; reply_to_message_id?: number }) => m.reply_to_message_id !== undefined && (m.text ?? '').includes(incident.number) && (m.text ?? '').includes('未按时签收');
+    await h.api.waitForBotMessage(TG.deputy, escalated, { after: 0, timeoutMs: 8_000 });
+    await h.api.waitForBotMessage(TG.director, escalated, { after: 0, timeoutMs: 8_000 });
     await waitForIncidentSettled(h, incident.id, { kinds: ['ack'] });
-    expect(botTexts(h.api, TG.deputy, new RegExp(incident.number))).toHaveLength(1);
-    expect(botTexts(h.api, TG.director, new RegExp(incident.number))).toHaveLength(1);
-    // The section's new-incident notice was sent before the wipe, and not again after it.
-    expect(botTexts(h.api, TG.section, new RegExp(incident.number))).toHaveLength(1);
+    // Each leader: the card, and the one escalation replying to it — nothing of the incident twice.
+    for (const chat of [TG.deputy, TG.director]) {
+      const events = eventTexts(h.api, chat, incident.number);
+      expect(events).toHaveLength(1);
+      expect(cardsIn(h.api, chat, incident.number).map((c) => c.message_id)).toEqual([cardOf(h.api, events[0]!).message_id]);
+      expect(botTexts(h.api, chat, new RegExp(incident.number))).toHaveLength(2);
+    }
+    // The section's new-incident notice (its card and the event) was sent before the wipe, and not again after it.
+    expect(cardsIn(h.api, TG.section, incident.number)).toHaveLength(1);
+    expect(eventTexts(h.api, TG.section, incident.number).map((m) => m.text!.split('\n')[0])).toEqual(['🆕 新事件上报，请及时签收。']);
   }, 30_000);
 
   it('an orphan job (its timer closed while the queue was away) is removed', async () => {
@@ -85,9 +92,25 @@ describe('recovery from a wiped Redis', () => {
     const alert = await h.api.waitForBotMessage(TG.section, (m) => (m.text ?? '').includes('系统告警'), { after: 0, timeoutMs: 6_000 });
     expect(alert.text).toContain(incident.number);
     expect(alert.text).toContain('处置步骤');
-    await h.api.waitForBotMessage(TG.officerA1, (m) => (m.text ?? '').includes('处置步骤尚未完成'), { after: 0, timeoutMs: 6_000 });
+    // The alert is about the system, not an event of the incident: a message of its own, opening the card.
+    expect(alert.reply_to_message_id).toBeUndefined();
+    expect(h.api.inlineButtons(alert).map((b) => b.callback_data)).toEqual([`card:${incident.id}`]);
+    // The late timer still fires: the reporter, who had no card of the incident, gets the card and then
+    // the short reminder replying to it.
+    const reminder = await h.api.waitForBotMessage(
+      TG.officerA1,
+      (m) => m.reply_to_message_id !== undefined && (m.text ?? '').includes(incident.number) && (m.text ?? '').includes('处置步骤尚未完成'),
+      { after: 0, timeoutMs: 6_000 },
+    );
+    expect(reminder.text).toMatch(/^⏰ 有 \d+ 项处置步骤尚未完成：\n/);
+    expect(h.api.inlineButtons(reminder)).toEqual([]);
+    const card = cardOf(h.api, reminder);
+    expect(card.text).toContain(incident.number);
+    expect(h.api.inlineButtons(card).some((b) => b.callback_data?.startsWith('step:'))).toBe(true);
     await waitForSendsSettled(h);
     expect(botTexts(h.api, TG.section, /系统告警/)).toHaveLength(1);
+    expect(cardsIn(h.api, TG.officerA1, incident.number).map((c) => c.message_id)).toEqual([card.message_id]);
+    expect(eventTexts(h.api, TG.officerA1, incident.number)).toHaveLength(1);
     expect(h.jobs.metrics().overdueAlerts).toBeGreaterThanOrEqual(2); // both section staff
     expect(h.jobs.metrics().lastDrift).not.toBeNull();
   }, 20_000);

@@ -10,7 +10,7 @@ import { createTelegramGateway } from '../../src/channels/telegram/telegram-gate
 import { positions, staff } from '../../src/db/schema.js';
 import { sendOutboxMessage, type NotificationDeps } from '../../src/services/notification.service.js';
 import { TG } from '../helpers/fixtures.js';
-import { botTexts, fastPolicy, reportViolentCrime, startHarness, type Harness } from './harness.js';
+import { botTexts, cardsIn, eventTexts, fastPolicy, reportViolentCrime, startHarness, type Harness } from './harness.js';
 
 let h: Harness;
 let notify: NotificationDeps;
@@ -43,9 +43,10 @@ describe('a stand-in who receives the notice in their own right', () => {
     expect(after.find((r) => r.id === forSection.id)!.params.alsoFor).toEqual([h.org.staff.section2]);
 
     expect(await sendOutboxMessage(notify, forSection.id)).toMatchObject({ status: 'sent' });
-    const told = botTexts(h.api, TG.section, new RegExp(incident.number));
+    const told = eventTexts(h.api, TG.section, incident.number);
     expect(told).toHaveLength(1);
     expect(told[0]!.text).toContain('Section Two暂时无法接收消息，此条同时由您代为接收');
+    expect(cardsIn(h.api, TG.section, incident.number)).toHaveLength(1);
   });
 
   it('already sent their own copy: nothing more is sent to them', async () => {
@@ -56,6 +57,7 @@ describe('a stand-in who receives the notice in their own right', () => {
     expect(await sendOutboxMessage(notify, forSection.id)).toMatchObject({ status: 'sent' });
     expect(await sendOutboxMessage(notify, forTwo.id)).toMatchObject({ status: 'rerouted', to: [h.org.staff.section] });
     expect((await rowsOf(incident.id)).filter((r) => r.dedupe_key.includes('-via-'))).toEqual([]);
-    expect(botTexts(h.api, TG.section, new RegExp(incident.number))).toHaveLength(1);
+    expect(eventTexts(h.api, TG.section, incident.number)).toHaveLength(1);
+    expect(cardsIn(h.api, TG.section, incident.number)).toHaveLength(1);
   });
 });

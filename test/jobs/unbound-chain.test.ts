@@ -16,12 +16,12 @@ import { addDays, atLocalTime, NOTICE_KINDS, UNRECEIVABLE_REASONS } from '../../
 import { createLogger } from '../../src/logger.js';
 import { createOpsMetrics } from '../../src/ops/metrics.js';
 import { runDailyChecks } from '../../src/services/daily-checks.service.js';
-import { runDailyContactReminders } from '../../src/services/daily-contact.service.js';
+import { fireProcessTimer, runDailyContactReminders } from '../../src/services/daily-contact.service.js';
 import { runDailyDigest } from '../../src/services/digest.service.js';
 import { reportIncident } from '../../src/services/incident.service.js';
 import { fireTimer } from '../../src/services/timer.service.js';
 import { ManualClock, TG, type StaffKey } from '../helpers/fixtures.js';
-import { fastPolicy, sleep, startHarness, type Harness } from './harness.js';
+import { botTexts, cardsIn, eventTexts, fastPolicy, sleep, startHarness, type Harness } from './harness.js';
 import { deliveredThroughOwnRow } from '../helpers/outbox-notices.js';
 
 const TZ = 'Asia/Shanghai';
@@ -81,10 +81,10 @@ describe('an organisation where most staff have not bound the bot', { shuffle: f
   }, 60_000);
   afterAll(async () => h?.close());
 
-  /** What the schedulers would do: fire every pending timer that is due by the clock. */
+  /** What the timer worker would do: fire every pending timer that is due by the clock, each by the service of its kind. */
   const fireDue = async () => {
     const due = await h.t.db.select({ id: timers.id }).from(timers).where(and(eq(timers.state, 'pending'), lte(timers.dueAt, clock.now()))).orderBy(timers.dueAt);
-    for (const t of due) await fireTimer(h.deps, t.id);
+    for (const t of due) if (!(await fireProcessTimer(h.deps, t.id))) await fireTimer(h.deps, t.id);
   };
 
   /** Waits until no row is left to send; gives up (without failing: the assertions will) past a cap. */
@@ -187,6 +187,46 @@ describe('an organisation where most staff have not bound the bot', { shuffle: f
     const [reminder] = await h.t.sql`select count(*)::int as n from outbox where kind = 'contact_reminder' and recipient_staff_id = ${h.org.staff.headA} and status = 'sent'`;
     expect(reminder!.n).toBeGreaterThanOrEqual(DAYS);
   }, 180_000);
+
+  it('the office head standing in for the unbound reporter: one card per incident, and every event a reply to it that says for whom', async () => {
+    const incidents = await h.t.sql<Array<{ number: string }>>`select number from incidents order by number`;
+    expect(incidents.length).toBe(Math.ceil(DAYS / 2));
+    const standIn = '（矫正官甲一暂时无法接收消息，由您代为接收）';
+    for (const { number } of incidents) {
+      const cards = cardsIn(h.api, TG.headA, number);
+      expect(cards, number).toHaveLength(1);
+      const card = cards[0]!;
+      expect(card.text).not.toContain('暂时无法接收消息');
+      const events = eventTexts(h.api, TG.headA, number);
+      for (const e of events) {
+        expect(e.reply_to_message_id, e.text).toBe(card.message_id);
+        expect(h.api.inlineButtons(e), e.text).toEqual([]);
+        expect(e.edit_date, e.text).toBeUndefined();
+        expect(e.text!.split('\n')).toContain(`事件 ${number}：五、严重滋扰管理秩序`);
+      }
+      const firstLines = events.map((e) => e.text!.split('\n')[0]!);
+      // Told of the new report in its own right (no stand-in note), once.
+      const reported = events.filter((e) => e.text!.startsWith('🆕 辖区新上报一起事件。'));
+      expect(reported, number).toHaveLength(1);
+      expect(reported[0]!.text).not.toContain('暂时无法接收消息');
+      // The reporter's reminders, each once, each saying whom it stands in for.
+      const reminders = events.filter((e) => /^⏰ (续报已逾期|有 \d+ 项处置步骤尚未完成)/.test(e.text!));
+      const which = reminders.map((e) => (e.text!.startsWith('⏰ 续报已逾期') ? 'progress' : 'steps')).sort();
+      expect(which, number).toEqual(['progress', 'steps']);
+      for (const e of reminders) expect(e.text!.split('\n').at(-1)).toBe(standIn);
+      expect(new Set(firstLines).size, number).toBe(firstLines.length);
+    }
+    // Office B's people hear nothing of office A's incidents.
+    for (const chat of [TG.headB, TG.officerB1]) for (const { number } of incidents) expect(botTexts(h.api, chat, new RegExp(number))).toEqual([]);
+  });
+
+  it('a reroute is normal operation: logged at info, never a failed job', () => {
+    const moved = logs.filter((l) => l.msg.startsWith('recipient unreachable: notice moved to who stands in'));
+    expect(moved.length).toBeGreaterThan(0);
+    expect(moved.every((l) => l.level === 30)).toBe(true);
+    expect(logs.filter((l) => l.msg === 'job failed')).toEqual([]);
+    expect(logs.filter((l) => l.level >= 50)).toEqual([]);
+  });
 
   it('the section could not be reached: said at warn level once a day, not once per notice', () => {
     const warned = logs.filter((l) => l.level === 40 && l.msg.startsWith('the corrections section cannot be reached'));

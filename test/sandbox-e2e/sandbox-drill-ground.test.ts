@@ -209,7 +209,8 @@ describe('the sandbox page as a drill ground', { shuffle: false }, () => {
     await page.locator('[data-testid="drill-button"]').click();
     const status = page.locator('[data-testid="trainer-status"][data-outcome="drill"]');
     await status.waitFor({ state: 'attached', timeout: 15_000 });
-    const number = /\d{4}-\d{4}/.exec((await status.textContent()) ?? '')?.[0];
+    // A drill's number is of its own series: 演练2026-0001.
+    const number = /演练\d{4}-\d{4}/.exec((await status.textContent()) ?? '')?.[0];
     expect(number).toBeDefined();
     return number!;
   }
@@ -226,7 +227,7 @@ describe('the sandbox page as a drill ground', { shuffle: false }, () => {
     const link = botMessages(section).last().locator('[data-testid="document-link"]');
     await link.waitFor({ timeout: 15_000 });
     const [download] = await Promise.all([page.waitForEvent('download'), link.click()]);
-    expect(download.suggestedFilename()).toBe(`drill-evaluation-${number}.docx`);
+    expect(download.suggestedFilename()).toBe(`drill-evaluation-${number.replace('演练', '')}.docx`);
     const bytes = await readFile((await download.path())!);
     expect(bytes.subarray(0, 2).toString()).toBe('PK');
     expect(docxText(bytes)).toContain('演练评估报告');
@@ -334,7 +335,11 @@ describe('the sandbox page as a drill ground', { shuffle: false }, () => {
     // The database: no incident, drill or notice of the old sandbox; the examples again, with new ids.
     expect(await db.select().from(incidents)).toEqual([]);
     expect(await db.select().from(drills)).toEqual([]);
-    expect(await db.select().from(outbox)).toEqual([]);
+    // The only notices are the new examples' own: the seeded absences, approved by the office heads, are
+    // told to the officers, and one approved after the day's reminder time gets its first daily-contact
+    // reminder at once (before 09:00 there is none).
+    const notices = await db.select().from(outbox);
+    expect(notices.filter((n) => n.kind !== 'absence_approved' && !(n.kind === 'contact_reminder' && n.dedupeKey.includes('-at-once-')))).toEqual([]);
     expect((await db.select({ id: staff.id }).from(staff)).length).toBe(staffBefore);
     // Nothing left to fire for them: every timer belongs to no incident (the absences' checks), and every
     // job in the timers queue is for a timer that exists and is pending.
@@ -343,11 +348,24 @@ describe('the sandbox page as a drill ground', { shuffle: false }, () => {
     const jobs = await sandbox.app.jobs.queues.timers.getJobs(['delayed', 'waiting', 'prioritized']);
     const pendingIds = new Set(timerRows.map((r) => r.id));
     for (const job of jobs) expect(pendingIds.has((job.data as { timerId: string }).timerId)).toBe(true);
-    expect(await sandbox.app.jobs.queues.send.getJobCounts('waiting', 'delayed')).toEqual({ waiting: 0, delayed: 0 });
+    // Every send still queued is one of the new examples' notices: none of the old sandbox's is left.
+    const outboxIds = new Set(notices.map((n) => n.id));
+    for (const job of await sandbox.app.jobs.queues.send.getJobs(['waiting', 'delayed'])) expect(outboxIds.has((job.data as { outboxId: string }).outboxId)).toBe(true);
 
-    // Every chat is empty: on the page that reset (reloaded) and on the other one (told message by message).
-    for (const page of [phone, desktop]) await expect.poll(() => page.locator('[data-testid="bot-message"], [data-testid="user-message"]').count(), { timeout: 10_000 }).toBe(0);
-    for (const p of sandbox.persons.filter((x) => x.pane)) expect(sandbox.botApi.messages(p.chatId)).toEqual([]);
+    // Every chat is empty of the old sandbox: on the page that reset (reloaded) and on the other one (told
+    // message by message). What is there is the new examples' own notices, one message each.
+    await expect.poll(async () => (await db.select().from(outbox)).filter((n) => n.status === 'pending' || n.status === 'sending').length, { timeout: 15_000 }).toBe(0);
+    const settled = await db.select().from(outbox);
+    const paneStaff = new Set(sandbox.persons.filter((x) => x.pane).map((p) => p.staffId));
+    const expected = settled.filter((n) => n.status === 'sent' && paneStaff.has(n.recipientStaffId)).length;
+    expect(sandbox.persons.filter((x) => x.pane).flatMap((p) => sandbox.botApi.messages(p.chatId))).toHaveLength(expected);
+    for (const p of sandbox.persons.filter((x) => x.pane)) {
+      for (const m of sandbox.botApi.messages(p.chatId)) expect(m.text ?? '').toMatch(/^📞|^✅/);
+    }
+    for (const page of [phone, desktop]) {
+      await expect.poll(() => page.locator('[data-testid="user-message"]').count(), { timeout: 10_000 }).toBe(0);
+      await expect.poll(async () => (await page.locator('[data-testid="bot-message"]').allTextContents()).every((text) => /^(📞|✅)/.test(text.trim())), { timeout: 10_000 }).toBe(true);
+    }
     await phone.screenshot(shot('phone-after-reset'));
     await desktop.screenshot(shot('desktop-after-reset'));
 

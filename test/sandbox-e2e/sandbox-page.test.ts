@@ -81,7 +81,13 @@ describe('the sandbox page in a browser', { shuffle: false }, () => {
     await expect.poll(() => deputy.locator('[data-testid="inline-button"]', { hasText: shown('button.ack') }).count()).toBeGreaterThan(0);
 
     // The section acknowledges from its pane: the status changes, and the card is edited in place.
-    await section.locator('[data-testid="bot-message"]', { hasText: incident!.number }).last().locator('[data-testid="inline-button"]', { hasText: shown('button.ack') }).click();
+    // The 签收 button is on the section's card; the events about the incident reply to it and carry none.
+    await section
+      .locator('[data-testid="bot-message"]', { hasText: incident!.number })
+      .filter({ has: page.locator('[data-testid="inline-button"]', { hasText: shown('button.ack') }) })
+      .last()
+      .locator('[data-testid="inline-button"]', { hasText: shown('button.ack') })
+      .click();
     await expect
       .poll(async () => (await sandbox.app.db.db.select({ status: incidents.status }).from(incidents).where(eq(incidents.id, incident!.id)))[0]?.status, { timeout: 10_000 })
       .toBe('acknowledged');
@@ -102,6 +108,50 @@ describe('the sandbox page in a browser', { shuffle: false }, () => {
     const shot = path.join(SCREENSHOT_DIR, 'sandbox-walkthrough.png');
     await page.screenshot({ path: shot });
     expect(existsSync(shot)).toBe(true);
+    expect(pageErrors).toEqual([]);
+  }, 120_000);
+
+  it('a leader’s card is current after a 续报, a step and closing, and each event is a new message replying to it', async () => {
+    const { pane: paneOf, type, tap } = panesOf(page);
+    const officer = paneOf('officer');
+    const head = paneOf('office_head');
+    const deputy = paneOf('deputy_director');
+    const [incident] = await sandbox.app.db.db.select().from(incidents);
+    // The card in a pane: the incident's message with 🔄 刷新 (only the card carries the incident's buttons).
+    const cardIn = (p: typeof officer) =>
+      p.locator('[data-testid="bot-message"]', { hasText: incident!.number }).filter({ has: page.locator('[data-testid="inline-button"]', { hasText: shown('button.refresh') }) });
+    await expect.poll(() => cardIn(deputy).count(), { timeout: 10_000 }).toBe(1);
+
+    // 续报 from the officer's card: the deputy's card shows it.
+    await cardIn(officer).last().locator('[data-testid="inline-button"]', { hasText: shown('button.progress') }).click();
+    await type(officer, '民警已到对象家中，家属配合查找。');
+    await tap(officer, shown('button.submit'));
+    await expect.poll(async () => (await cardIn(deputy).textContent()) ?? '', { timeout: 15_000 }).toContain('民警已到对象家中');
+
+    // A step done from the officer's card (the first the office does): the deputy's card ticks it.
+    const officerCardId = await cardIn(officer).last().getAttribute('data-message-id');
+    const officerCard = officer.locator(`[data-testid="bot-message"][data-message-id="${officerCardId}"]`);
+    const stepButton = officerCard.locator('[data-testid="inline-button"]', { hasText: /^⬜ \d+\./ }).first();
+    const ordinal = /⬜ (\d+)\./.exec((await stepButton.textContent()) ?? '')![1]!;
+    await stepButton.click();
+    const done = () => officerCard.locator('[data-testid="inline-button"]', { hasText: shown('button.step_done') });
+    await expect.poll(() => done().count(), { timeout: 10_000 }).toBe(1);
+    await done().click();
+    await expect.poll(async () => (await cardIn(deputy).textContent()) ?? '', { timeout: 15_000 }).toContain(`✅ ${ordinal}.`);
+
+    // The office head closes it (with the duties still open, and a reason): the deputy's card shows it
+    // closed, with nothing left to press but 刷新.
+    await expect.poll(() => cardIn(head).count(), { timeout: 10_000 }).toBe(1);
+    await cardIn(head).locator('[data-testid="inline-button"]', { hasText: shown('button.close') }).click();
+    await expect.poll(async () => (await head.locator('[data-testid="bot-message"]').last().textContent()) ?? '', { timeout: 10_000 }).toMatch(/未完成|（1\/3）/);
+    if (((await head.locator('[data-testid="bot-message"]').last().textContent()) ?? '').includes('未完成')) await type(head, '其余查找由派出所继续，本所配合。');
+    for (const text of ['对象擅自离开居住地，联系中断。', '对外出苗头掌握不及时。', '每周核查对象的行踪。']) await type(head, text);
+    await tap(head, shown('button.confirm_close'));
+    await expect.poll(async () => (await cardIn(deputy).textContent()) ?? '', { timeout: 15_000 }).toContain(shown('status.closed'));
+    await expect.poll(() => cardIn(deputy).locator('[data-testid="inline-button"]').count(), { timeout: 10_000 }).toBe(1);
+    // The events reply to the card: the deputy's pane shows them as replies, never as rewritten cards.
+    await expect.poll(() => deputy.locator('[data-testid="bot-message"] [data-testid="reply-quote"]').count(), { timeout: 10_000 }).toBeGreaterThan(0);
+    await page.screenshot({ path: path.join(SCREENSHOT_DIR, 'sandbox-leader-card-current.png') });
     expect(pageErrors).toEqual([]);
   }, 120_000);
 

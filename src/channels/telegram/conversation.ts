@@ -3,7 +3,7 @@
  * and answers become Bot API calls of the update's own client (which goes through the one API pipeline).
  */
 import type { ServerResponse } from 'node:http';
-import type { Conversation } from '../../flows/conversation.js';
+import { FileTooLarge, type Conversation } from '../../flows/conversation.js';
 import type { Keyboard } from '../../flows/ui.js';
 import { chatKindOf, type BotContext } from './context.js';
 import { setStaffMenu } from './commands.js';
@@ -81,6 +81,17 @@ export function conversationOf(ctx: BotContext): Conversation {
         // A query older than about 15 s can no longer be answered; the edit that follows still shows the result.
         ctx.deps.logger.debug({ err: loggableError(err), updateId: ctx.update.update_id }, 'answerCallbackQuery failed');
       });
+    },
+
+    async fetchFile(fileId, maxBytes) {
+      const link = await ctx.telegram.getFileLink(fileId);
+      const response = await fetch(link);
+      if (!response.ok) throw new Error(`file download failed: ${response.status}`);
+      const declared = Number(response.headers.get('content-length') ?? '0');
+      if (declared > maxBytes) throw new FileTooLarge(maxBytes);
+      const data = Buffer.from(await response.arrayBuffer());
+      if (data.length > maxBytes) throw new FileTooLarge(maxBytes);
+      return data;
     },
 
     async sendDocument(file, caption) {

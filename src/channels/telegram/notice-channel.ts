@@ -3,12 +3,14 @@
  * shows it — HTML, the incident's card with its buttons, callback data — and sends or edits it through
  * the gateway, turning the gateway's errors into the port's.
  *
- * What a notice says is drawn at send time from ids (the row holds no names): the incident's card with a
- * line above it saying why it came, or a plain notice (daily contact, the digest, system alerts).
+ * What a notice says is drawn at send time from ids (the row holds no names): the incident's card; a
+ * short event that names the incident and says what happened and what is expected (sent as a reply to
+ * the card); or a plain notice (daily contact, the digest, system alerts).
  */
 import { z } from 'zod';
 import type { InlineKeyboardMarkup } from 'telegraf/types';
 import { TELEGRAM_CAPABILITIES } from './capabilities.js';
+import { drawSubjectNotice, SUBJECT_NOTICE_KINDS } from './absence-notices.js';
 import type { Executor } from '../../db/client.js';
 import { findIncident, findIncidentRef } from '../../db/repositories/incident.repository.js';
 import {
@@ -23,7 +25,7 @@ import {
 } from '../../db/repositories/notice-reads.repository.js';
 import { actorFor, loadOrgSnapshot, type StaffRow } from '../../db/repositories/org.repository.js';
 import type { OutboxRow } from '../../db/repositories/outbox.repository.js';
-import { canAcknowledge, formatLocal, isRolePost, localDate, subjectLabel, type NoticeKind, type PositionKind } from '../../domain/index.js';
+import { canAcknowledge, formatLocal, isRolePost, localDate, noticeShape, subjectLabel, type NoticeKind, type PositionKind } from '../../domain/index.js';
 import { hasMessage, t, type Lang, type MessageKey, type Params } from '../../i18n/index.js';
 import {
   ChannelRateLimited,
@@ -41,7 +43,8 @@ import {
 import { buildDigest } from '../../services/digest.service.js';
 import type { IncidentRef, ServiceDeps } from '../../services/ports.js';
 import { escapeHtml, fitMessage, truncate } from './html.js';
-import { button, markup } from './keyboards.js';
+import { button, markup, type Keyboard } from './keyboards.js';
+import { findWrittenReportOfIncident } from '../../db/repositories/written-report.repository.js';
 import {
   ChatSlotAhead,
   SEND_QUEUE_LIMITER,
@@ -90,7 +93,14 @@ export function telegramNoticeChannel(gateway: TelegramGateway, deps: DrawDeps):
       const drawn = await drawTelegramNotice(deps, row, recipient, lang, now);
       return drawn ? { ...drawn, lang } : undefined;
     },
-    send: (chatId, drawn, hooks) => portErrors(() => gateway.sendMessage(chatId, (drawn as TelegramDrawn).message, callHooks(drawn as TelegramDrawn, hooks))),
+    drawCard: async (incidentId, recipient, lang, now) => {
+      const drawn = await drawTelegramCard(deps, incidentId, recipient, lang, now);
+      return drawn ? { ...drawn, lang } : undefined;
+    },
+    send: (chatId, drawn, hooks, opts) => {
+      const message = opts?.replyTo !== undefined ? { ...(drawn as TelegramDrawn).message, replyTo: opts.replyTo } : (drawn as TelegramDrawn).message;
+      return portErrors(() => gateway.sendMessage(chatId, message, callHooks({ ...(drawn as TelegramDrawn), message }, hooks)));
+    },
     edit: (chatId, messageId, drawn, hooks) =>
       portErrors(() => gateway.editMessage(chatId, messageId, (drawn as TelegramDrawn).message, callHooks(drawn as TelegramDrawn, hooks))),
   };
@@ -194,15 +204,20 @@ export async function drawTelegramNotice(deps: DrawDeps, row: OutboxRow, recipie
   const drill = row.isDrill ? t(lang, 'drill.prefix') : '';
 
   if (row.incidentId && row.kind !== 'timer_overdue_alert') {
+    // The notification rule (domain noticeShape): a change redraws the card; an event is a short message
+    // of its own, sent as a reply to the card; a paper opens the written report or the release.
+    const shape = p.cardOnly ? 'card' : noticeShape(row.kind);
+    if (shape === 'card') return drawTelegramCard(deps, row.incidentId, recipient, lang, now);
     const header = await incidentHeader(deps, row, p, recipient, lang, now, when);
     if (header === undefined) return undefined;
-    const view = await loadIncidentCardView(deps.db, row.incidentId, deps.cipher);
-    if (!view) return undefined;
-    const actor = await actorFor(deps.db, recipient);
-    const card = renderIncidentCard(view, { actor, chatKind: 'private' }, lang, now, deps.timeZone, deps.piiMode);
-    // The card's own title carries the drill mark.
-    const text = fitMessage([header, ...notes, '', ...card.text.split('\n')]);
-    return { message: { text, parseMode: 'HTML', replyMarkup: card.reply_markup }, cardVersion: view.incident.version, incident: { id: view.incident.id, number: view.incident.number } };
+    const incident = await findIncident(deps.db, row.incidentId);
+    if (!incident) return undefined;
+    const about = tx(lang, 'notice.about', { number: incident.number, type: typeLabel(incident.type, lang, incident.scenario) });
+    const rows = shape === 'paper' ? await paperButtons(deps, row, lang) : [];
+    return {
+      message: { text: fitMessage([drill + header, about, ...notes]), parseMode: 'HTML', ...(rows.length ? { replyMarkup: markup(rows) } : {}) },
+      incident: { id: incident.id, number: incident.number },
+    };
   }
 
   const body = await plainNotice(deps, row, p, lang, now, when);
@@ -210,7 +225,26 @@ export async function drawTelegramNotice(deps: DrawDeps, row: OutboxRow, recipie
   return { message: { text: fitMessage([drill + body.text, ...notes]), parseMode: 'HTML', ...(body.markup ? { replyMarkup: body.markup } : {}) } };
 }
 
-/** The line(s) above the card that say why this message came. */
+/** The incident's card alone, as the recipient may see it now. */
+export async function drawTelegramCard(deps: DrawDeps, incidentId: string, recipient: StaffRow, lang: Lang, now: Date): Promise<Drawn | undefined> {
+  const view = await loadIncidentCardView(deps.db, incidentId, deps.cipher);
+  if (!view) return undefined;
+  const actor = await actorFor(deps.db, recipient);
+  const card = renderIncidentCard(view, { actor, chatKind: 'private' }, lang, now, deps.timeZone, deps.piiMode);
+  return { message: { text: card.text, parseMode: 'HTML', replyMarkup: card.reply_markup }, cardVersion: view.incident.version, incident: { id: view.incident.id, number: view.incident.number } };
+}
+
+/** A paper notice's button: it opens the written report or the release, which is always allowed. */
+async function paperButtons(deps: DrawDeps, row: OutboxRow, lang: Lang): Promise<Keyboard> {
+  if (row.kind.startsWith('release_')) {
+    const releaseId = (row.params as { releaseId?: unknown }).releaseId;
+    return typeof releaseId === 'string' ? [[button(t(lang, 'button.open_release'), { a: 'rel', i: releaseId, k: 'card' })]] : [];
+  }
+  const report = await findWrittenReportOfIncident(deps.db, row.incidentId!);
+  return report ? [[button(t(lang, 'button.open_report'), { a: 'wr', i: report.id, k: 'card' })]] : [];
+}
+
+/** The line that says what happened (the first line of an event: what a phone's preview shows). */
 async function incidentHeader(
   deps: DrawDeps,
   row: OutboxRow,
@@ -280,6 +314,8 @@ async function incidentHeader(
       const comment = p.releaseId ? await releaseReturnComment(deps.db, p.releaseId) : undefined;
       return tx(lang, 'notice.release_returned', { number: incident.number, by: nameOf(p.byStaffId), comment: truncate(comment ?? '', 300) });
     }
+    case 'search_failed':
+      return tx(lang, 'notice.search_failed', { by: nameOf(p.byStaffId) });
     case 'role_assigned':
       return tx(lang, isRolePost(p.role ?? '') ? 'notice.role_assigned' : 'notice.role_assigned.member', { by: nameOf(p.byStaffId), role: roleLabel(p.role ?? '', lang) });
     default:
@@ -320,6 +356,11 @@ async function plainNotice(
   when: (iso: string | Date | undefined) => string,
 ): Promise<{ text: string; markup?: InlineKeyboardMarkup } | undefined> {
   const date = p.date ?? '';
+  // The absence process and the subject's status (a notice about a subject, not an incident).
+  if ((SUBJECT_NOTICE_KINDS as readonly string[]).includes(row.kind)) {
+    const drawn = await drawSubjectNotice(deps, row, p, lang, now);
+    return drawn ? { text: drawn.text, ...(drawn.rows?.length ? { markup: markup(drawn.rows) } : {}) } : undefined;
+  }
   switch (row.kind as NoticeKind) {
     case 'contact_reminder': {
       const ids = p.subjectIds ?? [];

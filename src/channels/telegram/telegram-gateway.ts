@@ -49,6 +49,8 @@ export interface OutgoingMessage {
   text: string;
   parseMode?: 'HTML';
   replyMarkup?: InlineKeyboardMarkup;
+  /** Sent as a reply to this message of the chat (the recipient's card), so the notification leads there. */
+  replyTo?: number;
 }
 
 export const TELEGRAM_LIMITS = {
@@ -73,6 +75,16 @@ export const SEND_QUEUE_LIMITER = { max: 1, duration: Math.ceil(1000 / TELEGRAM_
 /** Milliseconds a send may wait in place for its chat's slot; a longer wait is spent off the worker (ChatSlotAhead). */
 export const MAX_INLINE_CHAT_WAIT_MS = 25;
 
+/**
+ * Milliseconds a Bot API call may take before it counts as timed out: ambiguous, the message may have been
+ * delivered, so a notice is sent again marked "re-sent". Telegram answers a send once it has stored the
+ * message, well under a second when it is well; when it is not, it answers 5xx or 429, or answers late and
+ * has delivered all the same. Waiting longer never settles the doubt (the Bot API cannot be asked whether
+ * a message arrived); it only holds an escalation back. 5 s is many times a healthy answer, so a timeout
+ * means trouble, not a slow success, and the re-send of an escalation starts 5 s sooner than at 10 s.
+ */
+export const REQUEST_TIMEOUT_MS = 5_000;
+
 // The error classes live with the pipeline, which turns every refusal into one of them.
 export {
   ChatSlotAhead,
@@ -90,7 +102,7 @@ export interface TelegramGatewayOptions {
   /** e.g. https://api.telegram.org, or the stand-in server's URL. */
   apiRoot: string;
   token: string | undefined;
-  /** Milliseconds before a call counts as timed out (ambiguous). Default 10 000. */
+  /** Milliseconds before a call counts as timed out (ambiguous). Default REQUEST_TIMEOUT_MS. */
   requestTimeoutMs?: number;
   perChatIntervalMs?: number;
   perGroupIntervalMs?: number;
@@ -306,7 +318,7 @@ export class TelegramGateway {
   private calls = 0;
 
   constructor(private readonly opts: TelegramGatewayOptions) {
-    this.requestTimeoutMs = opts.requestTimeoutMs ?? 10_000;
+    this.requestTimeoutMs = opts.requestTimeoutMs ?? REQUEST_TIMEOUT_MS;
     this.maxInlineWaitMs = opts.maxInlineWaitMs ?? MAX_INLINE_CHAT_WAIT_MS;
     this.interactiveMaxWaitMs = opts.replies?.maxWaitMs ?? 10_000;
     // Telegram counts when a request arrives, a few ms after it leaves and not always the same few: a little slack.
@@ -329,7 +341,12 @@ export class TelegramGateway {
   }
 
   async sendMessage(chatId: number, message: OutgoingMessage, hooks: CallHooks = {}): Promise<Delivered> {
-    const result = (await this.bulk('sendMessage', (m) => this.body(chatId, m), message, hooks)) as { message_id?: unknown };
+    const result = (await this.bulk(
+      'sendMessage',
+      (m) => ({ ...this.body(chatId, m), ...(m.replyTo !== undefined ? { reply_parameters: { message_id: m.replyTo, allow_sending_without_reply: true } } : {}) }),
+      message,
+      hooks,
+    )) as { message_id?: unknown };
     if (typeof result?.message_id !== 'number') throw new TelegramTransient('sendMessage', 0, 'answer without message_id', true);
     return { messageId: result.message_id };
   }

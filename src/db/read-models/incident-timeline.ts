@@ -35,6 +35,8 @@ export interface IncidentTimelineView extends IncidentTimeline {
   /** The incident's audit trail, oldest first; empty when loaded with `audit: false`. */
   audit: TimelineAuditRow[];
   office: { name: string; nameEn: string | null } | undefined;
+  /** The reporter's own unit (section staff report for an office: the card names their section, not the office). */
+  reporterUnit?: { name: string; nameEn: string | null } | undefined;
   /** Still encrypted: whoever shows the name decrypts it and masks it per PII_MODE. */
   subject: { id: string; code: string; nameEnc: Buffer; idNumberEnc: Buffer | null } | null;
   /** Names of everyone the timeline mentions, by staff id (of all the incidents loaded together). */
@@ -78,8 +80,11 @@ export async function timelinesOf(db: Executor, rows: readonly IncidentRow[], op
   for (const r of roles) mentioned.add(r.staffId);
   for (const a of attempts) mentioned.add(a.staffId);
   for (const c of counties) if (c.notifiedByStaffId) mentioned.add(c.notifiedByStaffId);
-  const names = await db.select({ id: staff.id, name: staff.name }).from(staff).where(inArray(staff.id, [...mentioned]));
+  const names = await db.select({ id: staff.id, name: staff.name, unitId: staff.unitId }).from(staff).where(inArray(staff.id, [...mentioned]));
   const staffNames = Object.fromEntries(names.map((n) => [n.id, n.name]));
+  const reporterUnitIds = [...new Set(rows.map((r) => names.find((n) => n.id === r.reporterStaffId)?.unitId).filter((u): u is string => !!u && !officeIds.includes(u)))];
+  const reporterUnits = reporterUnitIds.length ? await db.select({ id: units.id, name: units.name, nameEn: units.nameEn }).from(units).where(inArray(units.id, reporterUnitIds)) : [];
+  const unitOf = (id: string | undefined) => [...offices, ...reporterUnits].find((u) => u.id === id);
 
   const of = <T extends { incidentId: string | null }>(list: readonly T[], id: string) => list.filter((x) => x.incidentId === id);
   return rows.map((i) => {
@@ -103,6 +108,10 @@ export async function timelinesOf(db: Executor, rows: readonly IncidentRow[], op
         data: (a.data ?? {}) as Record<string, unknown>,
       })),
       office: office ? { name: office.name, nameEn: office.nameEn } : undefined,
+      reporterUnit: (() => {
+        const u = unitOf(names.find((n) => n.id === i.reporterStaffId)?.unitId);
+        return u ? { name: u.name, nameEn: u.nameEn } : undefined;
+      })(),
       subject: subject ?? null,
       staffNames,
     };

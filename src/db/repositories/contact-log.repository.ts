@@ -1,5 +1,5 @@
 /** The daily contacts logged with subjects away (contact_logs), one row per attempt. */
-import { and, desc, eq, inArray } from 'drizzle-orm';
+import { and, desc, eq, gte, inArray, lte } from 'drizzle-orm';
 import type { Executor } from '../client.js';
 import { contactLogs } from '../schema.js';
 
@@ -30,3 +30,24 @@ export async function contactsOn(db: Executor, subjectIds: readonly string[], da
     .where(and(inArray(contactLogs.subjectId, [...subjectIds]), eq(contactLogs.localDate, date)))
     .orderBy(desc(contactLogs.at));
 }
+
+/** One contact, for the notice of a "情况异常" log (its note is read from the row, not carried in the notice). */
+export async function findContactLog(db: Executor, id: string): Promise<ContactLogRow | undefined> {
+  const [row] = await db.select().from(contactLogs).where(eq(contactLogs.id, id));
+  return row;
+}
+
+/** What was logged for these subjects on the local dates [from, to]: the day and the result of each attempt. */
+export async function contactResultsBetween(
+  db: Executor,
+  subjectIds: readonly string[],
+  from: string,
+  to: string,
+): Promise<Array<Pick<ContactLogRow, 'subjectId' | 'localDate' | 'result'>>> {
+  if (subjectIds.length === 0) return [];
+  return db
+    .select({ subjectId: contactLogs.subjectId, localDate: contactLogs.localDate, result: contactLogs.result })
+    .from(contactLogs)
+    .where(and(inArray(contactLogs.subjectId, [...subjectIds]), gte(contactLogs.localDate, from), lte(contactLogs.localDate, to)));
+}
+

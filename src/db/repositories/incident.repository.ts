@@ -1,19 +1,20 @@
 import { and, desc, eq, inArray, sql } from 'drizzle-orm';
 import { OPEN_STATUSES, type StepInstance } from '../../domain/index.js';
 import type { Executor } from '../client.js';
-import { incidentCounters, incidentSteps, incidents, incidentUpdates, writtenReports } from '../schema.js';
+import { incidentCounters, incidentSteps, incidents, incidentUpdates, subjects, writtenReports } from '../schema.js';
+import type { ClosingFacts } from '../../domain/closing.js';
 
 export type IncidentRow = typeof incidents.$inferSelect;
 export type NewIncidentRow = typeof incidents.$inferInsert;
 export type StepRow = typeof incidentSteps.$inferSelect;
 export type UpdateRow = typeof incidentUpdates.$inferSelect;
 
-/** Next number of the year, e.g. 2026-0042; the counter row is locked by the update until commit. */
-export async function nextIncidentSeq(db: Executor, year: number): Promise<number> {
+/** Next number of the year in a series (real incidents, or drills); the counter row is locked by the update until commit. */
+export async function nextIncidentSeq(db: Executor, year: number, series: 'real' | 'drill' = 'real'): Promise<number> {
   const [row] = await db
     .insert(incidentCounters)
-    .values({ year, last: 1 })
-    .onConflictDoUpdate({ target: incidentCounters.year, set: { last: sql`${incidentCounters.last} + 1` } })
+    .values({ year, series, last: 1 })
+    .onConflictDoUpdate({ target: [incidentCounters.year, incidentCounters.series], set: { last: sql`${incidentCounters.last} + 1` } })
     .returning({ last: incidentCounters.last });
   return row!.last;
 }
@@ -83,6 +84,13 @@ export async function updateIncident(db: Executor, id: string, patch: Partial<Ne
 
 export async function stepsOf(db: Executor, incidentId: string): Promise<StepRow[]> {
   return db.select().from(incidentSteps).where(eq(incidentSteps.incidentId, incidentId)).orderBy(incidentSteps.ordinal);
+}
+
+/** What closing needs to know: the steps, and the subject's status now. */
+export async function closingFacts(db: Executor, incident: { id: string; type: string; subjectId: string | null }): Promise<ClosingFacts> {
+  const steps = await stepsOf(db, incident.id);
+  const [subject] = incident.subjectId ? await db.select({ status: subjects.status }).from(subjects).where(eq(subjects.id, incident.subjectId)) : [];
+  return { type: incident.type, steps, subjectStatus: subject?.status ?? null };
 }
 
 export async function updatesOf(db: Executor, incidentId: string, limit = 20): Promise<UpdateRow[]> {

@@ -4,7 +4,8 @@
  */
 import { and, eq, inArray, ne, type SQL } from 'drizzle-orm';
 import type { Executor } from '../client.js';
-import { subjects } from '../schema.js';
+import { OPEN_STATUSES } from '../../domain/index.js';
+import { incidents, subjects } from '../schema.js';
 
 export type SubjectRow = typeof subjects.$inferSelect;
 export type NewSubjectRow = typeof subjects.$inferInsert;
@@ -67,4 +68,13 @@ export async function insertSubject(db: Executor, row: NewSubjectRow): Promise<S
 
 export async function updateSubject(db: Executor, id: string, patch: Partial<NewSubjectRow>): Promise<void> {
   await db.update(subjects).set(patch).where(eq(subjects.id, id));
+}
+
+/** Open real incidents of a type for the subject, by id (a drill is not about the real person). */
+export async function openIncidentIdsOfSubject(db: Executor, subjectId: string, type: string): Promise<string[]> {
+  const rows = await db
+    .select({ id: incidents.id })
+    .from(incidents)
+    .where(and(eq(incidents.subjectId, subjectId), eq(incidents.type, type), eq(incidents.isDrill, false), inArray(incidents.status, [...OPEN_STATUSES])));
+  return rows.map((r) => r.id);
 }

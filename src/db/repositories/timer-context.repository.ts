@@ -5,7 +5,8 @@
 import { and, eq, inArray, ne } from 'drizzle-orm';
 import type { NoticeKind } from '../../domain/index.js';
 import type { Executor } from '../client.js';
-import { absences, contactLogs, outbox, subjects, writtenReports } from '../schema.js';
+import { contactLogs, outbox, subjects, writtenReports } from '../schema.js';
+import { owesDailyContactOn } from './contact-duty.repository.js';
 
 /** Kinds that tell a person about an incident: whoever had one of these has been informed. */
 const INFORMING_KINDS: readonly NoticeKind[] = ['incident_reported', 'ack_escalation', 'inform_level'];
@@ -37,13 +38,12 @@ export async function findSubjectForCheck(
   return row;
 }
 
-/** Whether an absence not cancelled covers the local date (YYYY-MM-DD). */
-export async function isAwayOn(db: Executor, subjectId: string, date: string): Promise<boolean> {
-  const rows = await db
-    .select({ startsOn: absences.startsOn, endsOn: absences.endsOn, cancelledAt: absences.cancelledAt })
-    .from(absences)
-    .where(eq(absences.subjectId, subjectId));
-  return rows.some((a) => !a.cancelledAt && a.startsOn <= date && date <= a.endsOn);
+/**
+ * Whether the subject owes a contact on the local date (YYYY-MM-DD): an approved stay not returned from
+ * covers it, or an epidemic 情形三 incident of theirs is open. The 18:00 checks fire for either.
+ */
+export function isAwayOn(db: Executor, subjectId: string, date: string): Promise<boolean> {
+  return owesDailyContactOn(db, subjectId, date);
 }
 
 /** Whether any contact was logged for the subject on the local date. */

@@ -1,6 +1,6 @@
 import { and, eq, gt, inArray, lte, sql } from 'drizzle-orm';
 import type { TimerKind, TimerSpec } from '../../domain/index.js';
-import type { Executor } from '../client.js';
+import type { Database, Executor } from '../client.js';
 import { timers } from '../schema.js';
 
 export type TimerRow = typeof timers.$inferSelect;
@@ -113,10 +113,26 @@ export async function stillPendingTimerKeys(db: Executor, dedupeKeys: readonly s
 }
 
 /**
- * Takes the named advisory lock until the transaction ends, if no other session holds it: true when
- * taken. One process at a time reconciles the timers; the others skip the run.
+ * Runs `run` while this process holds the named advisory lock, if no other session holds it; `ran: false`
+ * when another process has it (one process at a time reconciles the timers; the others skip the run).
+ *
+ * The lock is held by a transaction that runs only `pg_try_advisory_xact_lock` and then waits: `run`'s own
+ * statements go to the pool, each in its own short transaction, so the pass reads no single snapshot and the
+ * waiting transaction holds no row lock, no transaction id and (READ COMMITTED) no snapshot that would keep
+ * vacuum back. A session lock on a reserved connection would need no transaction at all, but postgres.js
+ * 3.4.9 crashes the process when a query is written to a reserved connection that the server closed.
  */
-export async function tryReconcilerLock(tx: Executor, lockName: string): Promise<boolean> {
-  const [lock] = await tx.execute<{ locked: boolean }>(sql`select pg_try_advisory_xact_lock(hashtext(${lockName})) as locked`);
-  return lock?.locked === true;
+export async function withReconcilerLock<T>(db: Database, lockName: string, run: () => Promise<T>): Promise<{ ran: true; value: T } | { ran: false }> {
+  let done: { ran: true; value: T } | undefined;
+  try {
+    await db.transaction(async (tx) => {
+      const [lock] = await tx.execute<{ locked: boolean }>(sql`select pg_try_advisory_xact_lock(hashtext(${lockName})) as locked`);
+      if (lock?.locked === true) done = { ran: true, value: await run() };
+    });
+  } catch (err) {
+    // The lock's connection broke after the pass had finished: the pass's work is done all the same.
+    if (done) return done;
+    throw err;
+  }
+  return done ?? { ran: false };
 }

@@ -9,6 +9,7 @@ import { escapeHtml, truncate } from '../../i18n/markup.js';
 import { t, type MessageKey, type Params } from '../../i18n/index.js';
 import { findIncidentByNumber, type IncidentRow } from '../../db/repositories/incident.repository.js';
 import { canReadIncidentPapers } from '../../domain/roles.js';
+import { parseIncidentNumber } from '../../domain/incident-number.js';
 import { isRefusal, refusalText } from '../refusals.js';
 
 export const m = (conv: Conversation, key: MessageKey, params?: Params) => t(conv.lang, key, params);
@@ -51,7 +52,7 @@ export async function guarded(conv: Conversation, run: () => Promise<void>): Pro
 /** The incident a command names by its number (`/wr 2026-0042`), if the user may see it. */
 export async function incidentByNumber(conv: Conversation, text: string | undefined): Promise<IncidentRow | undefined> {
   const number = (text ?? '').trim();
-  if (!/^\d{4}-\d{4,}$/.test(number)) return undefined;
+  if (!parseIncidentNumber(number)) return undefined;
   const incident = await findIncidentByNumber(conv.deps.db, number);
   if (!incident || !conv.who) return undefined;
   if (!canReadIncidentPapers(conv.who.actor, incident.officeUnitId)) return undefined;

@@ -509,6 +509,11 @@ function timeOf(unixSeconds) {
   return zoneFormat('time').format(new Date(unixSeconds * 1000));
 }
 
+function firstLine(text) {
+  const line = text.split('\n')[0] ?? '';
+  return line.length > 60 ? `${line.slice(0, 59)}…` : line;
+}
+
 function renderMessage(pane, m) {
   if (m.pinned_message_id !== undefined && m.text === undefined && m.caption === undefined) {
     const s = document.createElement('div');
@@ -525,6 +530,16 @@ function renderMessage(pane, m) {
   const bubble = document.createElement('div');
   bubble.className = 'bubble';
 
+  // A reply shows what it answers, as Telegram does: a tap on the quote scrolls to the card.
+  if (m.reply_to_message_id !== undefined) {
+    const quoted = pane.messages.get(m.reply_to_message_id);
+    const quote = document.createElement('div');
+    quote.className = 'reply-quote';
+    quote.dataset.testid = 'reply-quote';
+    quote.textContent = quoted && !quoted.deleted ? firstLine(quoted.text ?? quoted.caption ?? '') : t('sandbox.msg.reply_missing');
+    quote.addEventListener('click', () => pane.el?.querySelector(`[data-message-id="${m.reply_to_message_id}"]`)?.scrollIntoView({ behavior: 'smooth', block: 'center' }));
+    bubble.append(quote);
+  }
   const media = renderMedia(m);
   if (media) bubble.append(media);
   const body = m.text ?? m.caption;

@@ -50,3 +50,110 @@ export async function countDelivery(db: Database, server: BotApiServer, outboxId
   }
   return { rows: rows.length, sent: byStatus.sent ?? 0, lost, duplicates, markedResends, byStatus };
 }
+
+/** When the stand-in accepted each bot message (ms), recorded as it happens: a message's `date` is whole seconds. */
+export interface ArrivalLog {
+  at(chatId: number, messageId: number): number | undefined;
+  stop(): void;
+}
+
+export function recordArrivals(server: BotApiServer): ArrivalLog {
+  const seen = new Map<string, number>();
+  const onMessage = (m: { chat_id: number; message_id: number; from_bot: boolean }) => {
+    if (m.from_bot) seen.set(`${m.chat_id}:${m.message_id}`, Date.now());
+  };
+  server.on('message', onMessage);
+  return { at: (chatId, messageId) => seen.get(`${chatId}:${messageId}`), stop: () => server.off('message', onMessage) };
+}
+
+/** A delivery that no outbox row records: the product sent it and never learnt that it arrived. */
+export interface UnrecordedDelivery {
+  chatId: number;
+  messageId: number;
+  /** When the stand-in accepted it (ms), if the arrival log saw it. */
+  at: number | undefined;
+}
+
+/**
+ * Duplicates by cause. A duplicate is a second message with the same content (its first version, the
+ * "re-sent" line taken out) in one chat. The Bot API has no idempotency key, so a duplicate is right only
+ * after an ambiguous outcome: the product sent a message and never learnt that it arrived — a delivery
+ * that no row records. `explain` names what made that outcome ambiguous (a timeout, a kill) from the
+ * case's own record of its faults, or nothing; a duplicate whose unrecorded copy it cannot explain, or a
+ * copy that two rows both record, is unexplained. The later copies must carry the "re-sent" line.
+ */
+export interface DuplicateCauses {
+  duplicates: number;
+  /** Later copies carrying the "re-sent" line, and those without it. */
+  marked: number;
+  unmarked: number;
+  /** Duplicates by cause (`explain`'s words), unexplained ones under "unexplained". */
+  byCause: Record<string, number>;
+  unexplained: number;
+  /** Ambiguous outcomes that delivered: messages no row records, by cause, whether or not a duplicate followed. */
+  ambiguous: number;
+  ambiguousByCause: Record<string, number>;
+  /** A few of the unexplained or unmarked, to read in the figure's data. */
+  examples: string[];
+}
+
+export async function duplicatesByCause(
+  db: Database,
+  server: BotApiServer,
+  outboxIds: readonly string[],
+  arrivals: ArrivalLog,
+  explain: (d: UnrecordedDelivery) => string | undefined,
+): Promise<DuplicateCauses> {
+  const rows = outboxIds.length ? await db.select({ recipient: outbox.recipientStaffId, messageId: outbox.telegramMessageId }).from(outbox).where(inArray(outbox.id, [...outboxIds])) : [];
+  const people = rows.length ? await db.select({ id: staff.id, chatId: staff.chatId }).from(staff).where(inArray(staff.id, [...new Set(rows.map((r) => r.recipient))])) : [];
+  const chatOf = new Map(people.map((p) => [p.id, Number(p.chatId)]));
+  const recordedBy = new Map<string, number>();
+  for (const r of rows) if (r.messageId !== null) recordedBy.set(`${chatOf.get(r.recipient)}:${r.messageId}`, (recordedBy.get(`${chatOf.get(r.recipient)}:${r.messageId}`) ?? 0) + 1);
+  const out: DuplicateCauses = { duplicates: 0, marked: 0, unmarked: 0, byCause: {}, unexplained: 0, ambiguous: 0, ambiguousByCause: {}, examples: [] };
+  const bump = (m: Record<string, number>, k: string, by = 1) => (m[k] = (m[k] ?? 0) + by);
+  const strip = (text: string) => RESENT.reduce((s, n) => s.split(n).join(''), text).trim();
+  for (const chatId of new Set(chatOf.values())) {
+    const messages = server.botMessages(chatId).filter((m) => !m.deleted);
+    const groups = new Map<string, typeof messages>();
+    for (const m of messages) {
+      const first = m.history[0]?.text ?? m.history[0]?.caption ?? m.text ?? m.caption ?? '';
+      const key = strip(first);
+      groups.set(key, [...(groups.get(key) ?? []), m]);
+    }
+    for (const group of groups.values()) {
+      const unrecorded = group.filter((m) => !recordedBy.has(`${chatId}:${m.message_id}`));
+      const causes = unrecorded.map((m) => explain({ chatId, messageId: m.message_id, at: arrivals.at(chatId, m.message_id) }));
+      for (const c of causes) {
+        out.ambiguous++;
+        bump(out.ambiguousByCause, c ?? 'unexplained');
+      }
+      if (group.length < 2) continue;
+      const sorted = [...group].sort((a, b) => a.message_id - b.message_id);
+      const extra = sorted.length - 1;
+      out.duplicates += extra;
+      for (const m of sorted.slice(1)) {
+        const isMarked = RESENT.some((n) => (m.text ?? m.caption ?? '').includes(n));
+        if (isMarked) out.marked++;
+        else {
+          out.unmarked++;
+          if (out.examples.length < 5) out.examples.push(`chat ${chatId} message ${m.message_id}: a copy without the "re-sent" line`);
+        }
+      }
+      // Each unrecorded copy is one delivery too many; so is each further copy that a row records.
+      const recordedTwice = Math.max(0, group.length - unrecorded.length - 1);
+      const attributed = causes.slice(0, extra);
+      for (const c of attributed) bump(out.byCause, c ?? 'unexplained');
+      if (recordedTwice) bump(out.byCause, 'recorded by two rows', recordedTwice);
+      const unexplainedHere = attributed.filter((c) => c === undefined).length + recordedTwice;
+      out.unexplained += unexplainedHere;
+      if (unexplainedHere && out.examples.length < 5) out.examples.push(`chat ${chatId}: ${group.length} copies, ${unexplainedHere} not after an ambiguous outcome`);
+    }
+  }
+  return out;
+}
+
+/** "3 after a timeout, 1 unexplained" */
+export const describeCauses = (m: Record<string, number>): string =>
+  Object.entries(m)
+    .map(([k, v]) => `${v} ${k}`)
+    .join(', ') || 'none';

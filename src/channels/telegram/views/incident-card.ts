@@ -63,6 +63,8 @@ export interface IncidentCardView {
   /** Decrypted; the renderer masks it per PII_MODE and chat kind. */
   subject: SubjectIdentity | null;
   office: { name: string; nameEn: string | null } | undefined;
+  /** The reporter's own unit. */
+  reporterUnit?: { name: string; nameEn: string | null } | undefined;
   /** Names of the staff the card mentions, by id. */
   staffNames: Record<string, string>;
   searchAttempts: Array<{ method: string; result: string; found: boolean; at: Date }>;
@@ -102,6 +104,7 @@ function cardViewOf(timeline: IncidentTimelineView, timers: readonly TimerRow[],
     pendingTimers: timers.map((x) => ({ kind: x.kind as TimerKind, level: x.level, dueAt: x.dueAt, target: x.target as TimerTarget })),
     subject: subject ? { code: subject.code, name: cipher.decrypt(subject.nameEnc), idNumber: subject.idNumberEnc ? cipher.decrypt(subject.idNumberEnc) : null } : null,
     office: timeline.office,
+    reporterUnit: timeline.reporterUnit,
     staffNames: timeline.staffNames,
     searchAttempts: timeline.searchAttempts.map((a) => ({ method: a.method, result: a.result, found: a.found, at: a.at })),
   };
@@ -139,11 +142,12 @@ export function renderIncidentCard(
     lines.push(t(lang, 'card.place', { place: [i.place ? userText(i.place, 120) : '', loc].filter(Boolean).join(' ') }));
   }
   lines.push(t(lang, 'card.casualties', { text: casualtiesText(i.injured, i.dead, lang) }));
-  lines.push(t(lang, 'card.reporter', { name: name(i.reporterStaffId), office: escapeHtml(unitName(view.office, lang)) }));
+  lines.push(t(lang, 'card.reporter', { name: name(i.reporterStaffId), office: escapeHtml(unitName(view.reporterUnit ?? view.office, lang)) }));
   if (i.acknowledgedAt) lines.push(t(lang, 'card.acknowledged', { name: name(i.acknowledgedByStaffId), time: when(i.acknowledgedAt) }));
   lines.push(t(lang, 'card.description', { text: userText(i.description, 400) }));
 
-  const deadlines = nextDeadlines(view.pendingTimers, now, 3);
+  // A false alarm owes nothing more: no deadline is shown, whatever is left in the timers.
+  const deadlines = i.closure === 'false_alarm' ? [] : nextDeadlines(view.pendingTimers, now, 3);
   if (deadlines.length) {
     lines.push('', t(lang, 'card.deadlines'));
     for (const d of deadlines) {

@@ -1,0 +1,228 @@
+/**
+ * The incident card as WeCom shows it. Telegram's card (src/channels/telegram/views/incident-card.ts)
+ * is one long message with a button per step; a WeCom button card holds 6 buttons and little text, so:
+ * - the card shows the counts and what is next: the subject, when it was found, the checklist's
+ *   done/total, the next due step, the nearest deadline, who acknowledged (horizontal rows), and the
+ *   latest 续报 or the description;
+ * - its buttons are the actions this viewer may take, most urgent first (签收, 续报, 📋 处置清单,
+ *   上报上一级, 通报检察院, 查找记录, 指派, 结案, 误报, 刷新); past 6, the first 5 and 更多…;
+ * - 📋 处置清单 opens the steps as a choice card (`checklistChoice`), the whole list above it; a step
+ *   picked there opens that step on the card (已完成 / 不适用 / 备注 / 返回), as Telegram's step button does;
+ * - a closed incident's card keeps only 刷新.
+ * What the card shows and who may press what are the same rules as Telegram's: the domain's.
+ */
+import type { Executor } from '../../db/client.js';
+import type { PiiCipher } from '../../db/pii-crypto.js';
+import { loadIncidentTimeline } from '../../db/read-models/incident-timeline.js';
+import type { IncidentRow, StepRow } from '../../db/repositories/incident.repository.js';
+import { pendingTimers } from '../../db/repositories/timer.repository.js';
+import {
+  canAcknowledge,
+  canAssignAnyRole,
+  canCloseIncident,
+  canHandleIncident,
+  canMarkStep,
+  canSeeOffice,
+  canTransition,
+  formatLocal,
+  isOpen,
+  isSection,
+  nextDeadlines,
+  type Actor,
+  type Closure,
+  type IncidentStatus,
+  type PiiMode,
+  type StepActor,
+  type SubjectIdentity,
+  type TimerKind,
+  type TimerTarget,
+} from '../../domain/index.js';
+import { PROCURATORATE_STEP, REPORT_HOWS, UPPER_STEP } from '../../domain/upward-steps.js';
+import type { CardFocus } from '../../flows/conversation.js';
+import { button } from '../../flows/ui.js';
+import { t, type Lang } from '../../i18n/index.js';
+import { escapeHtml, fitMessage, truncate, userText } from '../../i18n/markup.js';
+import { criticalityLabel, howLabel, notApplicableText, statusLabel, stepText, subjectText, timerKindLabel, typeLabel } from '../../views/labels.js';
+import { encodeButtonKey, stepsKey } from './button-keys.js';
+import { CARD_TEXT, cardButtons, type CardButtonSpec, type CardSpec } from './render.js';
+import type { ChoiceSpec } from './messenger.js';
+
+export interface WecomCardView {
+  incident: IncidentRow;
+  steps: StepRow[];
+  lastUpdate: { text: string; at: Date; staffId: string } | null;
+  pendingTimers: Array<{ kind: TimerKind; level: number; dueAt: Date; target: TimerTarget }>;
+  /** Decrypted; masked per PII_MODE when shown. */
+  subject: SubjectIdentity | null;
+  office: { name: string; nameEn: string | null } | undefined;
+  staffNames: Record<string, string>;
+}
+
+export interface WecomCardContext {
+  actor: Actor;
+  lang: Lang;
+  now: Date;
+  timeZone: string;
+  piiMode: PiiMode;
+}
+
+export async function loadWecomCardView(db: Executor, incidentId: string, cipher: PiiCipher): Promise<WecomCardView | undefined> {
+  const [timeline, timers] = await Promise.all([loadIncidentTimeline(db, incidentId, { audit: false }), pendingTimers(db, { incidentId })]);
+  if (!timeline) return undefined;
+  const last = timeline.updates.filter((u) => u.kind === 'progress').at(-1);
+  const s = timeline.subject;
+  return {
+    incident: timeline.incident as IncidentRow,
+    steps: timeline.steps,
+    lastUpdate: last ? { text: last.text, at: last.at, staffId: last.staffId } : null,
+    pendingTimers: timers.map((x) => ({ kind: x.kind as TimerKind, level: x.level, dueAt: x.dueAt, target: x.target as TimerTarget })),
+    subject: s ? { code: s.code, name: cipher.decrypt(s.nameEnc), idNumber: s.idNumberEnc ? cipher.decrypt(s.idNumberEnc) : null } : null,
+    office: timeline.office,
+    staffNames: timeline.staffNames,
+  };
+}
+
+const STEP_ICON = { pending: '⬜', done: '✅', not_applicable: '➖' } as const;
+
+const applicableOf = (view: WecomCardView) => view.steps.filter((s) => s.state !== 'not_applicable');
+
+/** The card's title line: the incident's number and type, the drill mark first. */
+function titleOf(view: WecomCardView, lang: Lang): string {
+  const i = view.incident;
+  return `${i.isDrill ? t(lang, 'drill.prefix') : ''}${i.criticality === 'critical' ? '🔴' : '🟠'} ${i.number} ${typeLabel(i.type, lang, i.scenario)}`;
+}
+
+/** The card, for one viewer: counts and what is next, and the buttons they may use. */
+export function renderWecomIncidentCard(view: WecomCardView, ctx: WecomCardContext, focus?: CardFocus): CardSpec {
+  const { lang, now } = ctx;
+  const i = view.incident;
+  const when = (d: Date) => formatLocal(d, ctx.timeZone, now);
+  const name = (id: string | null | undefined) => (id && view.staffNames[id]) || t(lang, 'card.someone');
+  const flags = [statusLabel(i.status, lang), criticalityLabel(i.criticality, lang)];
+  if (i.lateReport) flags.push(t(lang, 'card.late'));
+  if (i.isDrill) flags.push(t(lang, 'card.drill'));
+
+  const applicable = applicableOf(view);
+  const done = applicable.filter((s) => s.state === 'done').length;
+  const nextStep = view.steps.find((s) => s.state === 'pending');
+  const [deadline] = nextDeadlines(view.pendingTimers, now, 1);
+  const horizontal = [
+    { keyname: t(lang, 'wecom.card.key.subject'), value: subjectText(view.subject, ctx.piiMode, 'private', lang, i.subjectNote ? truncate(i.subjectNote, 40) : null) },
+    { keyname: t(lang, 'wecom.card.key.discovered'), value: when(i.discoveredAt) },
+    { keyname: t(lang, 'wecom.card.key.checklist'), value: t(lang, 'wecom.card.value.checklist', { done, total: applicable.length }) },
+    {
+      keyname: t(lang, 'wecom.card.key.next_step'),
+      value: nextStep ? `${nextStep.ordinal}. ${stepText(i.type, i.scenario, nextStep.key, lang)}` : t(lang, 'wecom.card.value.none'),
+    },
+    {
+      keyname: t(lang, 'wecom.card.key.deadline'),
+      value: deadline
+        ? t(lang, deadline.overdue ? 'wecom.card.value.overdue' : 'wecom.card.value.deadline', { time: when(deadline.dueAt), kind: timerKindLabel(deadline.kind, lang) })
+        : t(lang, 'wecom.card.value.none'),
+    },
+    {
+      keyname: t(lang, 'wecom.card.key.ack'),
+      value: i.acknowledgedAt ? `${name(i.acknowledgedByStaffId)} ${when(i.acknowledgedAt)}` : t(lang, 'wecom.card.value.not_acked'),
+    },
+  ];
+
+  let subtitle: string;
+  if (focus) subtitle = focusText(view, lang, focus);
+  else if (i.closedAt) subtitle = i.closure === 'false_alarm' ? t(lang, 'card.false_alarm', { time: when(i.closedAt), name: name(i.closedByStaffId), text: i.falseAlarmReason ?? '' }) : t(lang, 'card.closed', { time: when(i.closedAt), name: name(i.closedByStaffId) });
+  else if (view.lastUpdate) subtitle = t(lang, 'card.last_update', { time: when(view.lastUpdate.at), name: name(view.lastUpdate.staffId), text: view.lastUpdate.text });
+  else subtitle = t(lang, 'card.description', { text: i.description });
+
+  const open = isOpen(i.status as IncidentStatus);
+  const buttons = open ? cardButtonsFor(view, ctx.actor, lang, focus) : cardButtons([[button(t(lang, 'button.refresh'), { a: 'card', i: i.id })]]);
+  return {
+    title: titleOf(view, lang),
+    desc: flags.join(' · '),
+    // The card's text is plain: tags and escapes of the catalogue's markup do not belong on it.
+    subtitle: truncate(stripTags(subtitle), CARD_TEXT.subtitle),
+    horizontal,
+    buttons,
+  };
+}
+
+const stripTags = (s: string): string => s.replace(/<\/?(b|i|code)>/g, '');
+
+function focusText(view: WecomCardView, lang: Lang, focus: CardFocus): string {
+  const key = focus.kind === 'how' ? (focus.action === 'upper' ? UPPER_STEP : PROCURATORATE_STEP) : undefined;
+  const step = view.steps.find((s) => (key ? s.key === key : s.ordinal === (focus as { ordinal: number }).ordinal));
+  if (!step) return '';
+  const line = t(lang, 'card.focus_step', { ordinal: step.ordinal, text: stepText(view.incident.type, view.incident.scenario, step.key, lang) });
+  return focus.kind === 'how' ? `${line}\n${t(lang, 'card.focus_how')}` : line;
+}
+
+/** The viewer's buttons, most urgent first; the adapter puts what does not fit behind 更多…. */
+function cardButtonsFor(view: WecomCardView, actor: Actor, lang: Lang, focus: CardFocus | undefined): CardButtonSpec[] {
+  const i = view.incident;
+  const id = i.id;
+  const v = i.version;
+  const office = i.officeUnitId;
+  const back = button(t(lang, 'button.back'), { a: 'card', i: id });
+  if (!canSeeOffice(actor, office)) return cardButtons([[back]]);
+  if (focus?.kind === 'step') {
+    const k = String(focus.ordinal);
+    return cardButtons([
+      [button(t(lang, 'button.step_done'), { a: 'sdone', i: id, k, v }), button(t(lang, 'button.step_na'), { a: 'sna', i: id, k, v })],
+      [button(t(lang, 'button.step_note'), { a: 'snote', i: id, k, v }), back],
+    ]);
+  }
+  if (focus?.kind === 'how') return cardButtons([REPORT_HOWS.map((how) => button(howLabel(how, lang), { a: focus.action, i: id, k: how, v })), [back]]);
+
+  const pending = (key: string) => view.steps.find((s) => s.key === key && s.state === 'pending');
+  const upper = pending(UPPER_STEP);
+  const proc = pending(PROCURATORATE_STEP);
+  const lifecycle = { status: i.status as IncidentStatus, closure: (i.closure as Closure | null) ?? null };
+  const closeProbe = { kind: 'close' as const, cause: 'x', lessons: 'x', measures: 'x' };
+  const out: CardButtonSpec[] = [];
+  const add = (text: string, action: Parameters<typeof encodeButtonKey>[0]) => out.push({ text: truncate(text, CARD_TEXT.button), key: encodeButtonKey(action) });
+  if (i.status === 'reported' && canAcknowledge(actor)) add(t(lang, 'button.ack'), { a: 'ack', i: id, v });
+  if (canHandleIncident(actor, office)) add(t(lang, 'button.progress'), { a: 'prog', i: id, v });
+  if (view.steps.length) out.push({ text: t(lang, 'wecom.button.steps'), key: stepsKey(id) });
+  if (upper && canMarkStep(actor, office, upper.actor as StepActor)) add(t(lang, 'button.upper'), { a: 'upper', i: id, v });
+  if (proc && canMarkStep(actor, office, proc.actor as StepActor)) add(t(lang, 'button.proc'), { a: 'proc', i: id, v });
+  if (i.type === 'absconding' && canMarkStep(actor, office, 'office')) add(t(lang, 'button.search'), { a: 'search', i: id, v });
+  if (canAssignAnyRole(actor, office)) add(t(lang, 'button.assign'), { a: 'asgn', i: id, v });
+  if (canCloseIncident(actor, office) && canTransition(lifecycle, closeProbe, actor)) add(t(lang, 'button.close'), { a: 'close', i: id, v });
+  if (isSection(actor) && canTransition(lifecycle, { kind: 'close_false_alarm', reason: 'x' }, actor)) add(t(lang, 'button.false_alarm'), { a: 'falarm', i: id, v });
+  add(t(lang, 'button.refresh'), { a: 'card', i: id });
+  return out;
+}
+
+/**
+ * 处置清单 as a choice: the pending steps this viewer may mark (上报上一级 and 通报检察院 open the choice of
+ * how), and the whole list — done, not applicable, pending — as the message above it.
+ */
+export function checklistChoice(view: WecomCardView, ctx: WecomCardContext, parentMessageId: number): ChoiceSpec | { none: string } {
+  const { lang } = ctx;
+  const i = view.incident;
+  const when = (d: Date) => formatLocal(d, ctx.timeZone, ctx.now);
+  const name = (id: string | null | undefined) => escapeHtml((id && view.staffNames[id]) || t(lang, 'card.someone'));
+  const applicable = applicableOf(view);
+  const done = applicable.filter((s) => s.state === 'done').length;
+  const title = t(lang, 'wecom.steps.title', { number: i.number, done, total: applicable.length });
+  const lines = [`<b>${escapeHtml(title)}</b>`];
+  for (const s of view.steps) {
+    let line = `${STEP_ICON[s.state as keyof typeof STEP_ICON] ?? '⬜'} ${s.ordinal}. ${escapeHtml(stepText(i.type, i.scenario, s.key, lang))}`;
+    if (s.state === 'done' && s.doneAt) line += t(lang, 'card.done_by', { name: name(s.doneByStaffId), time: when(s.doneAt) });
+    else if (s.state === 'not_applicable') line += ` — ${escapeHtml(truncate(notApplicableText(s.naReason, lang), 60))}`;
+    if (s.note && s.state !== 'not_applicable') line += `\n    💬 ${userText(s.note, 100)}`;
+    lines.push(line);
+  }
+  const open = isOpen(i.status as IncidentStatus) && canSeeOffice(ctx.actor, i.officeUnitId);
+  const options = open
+    ? view.steps
+        .filter((s) => s.state === 'pending' && canMarkStep(ctx.actor, i.officeUnitId, s.actor as StepActor))
+        .map((s) => {
+          const text = `${s.ordinal}. ${stepText(i.type, i.scenario, s.key, lang)}`;
+          const action =
+            s.key === UPPER_STEP ? { a: 'upper' as const, i: i.id, v: i.version } : s.key === PROCURATORATE_STEP ? { a: 'proc' as const, i: i.id, v: i.version } : { a: 'step' as const, i: i.id, k: String(s.ordinal), v: i.version };
+          return { text, key: encodeButtonKey(action) };
+        })
+    : [];
+  const list = fitMessage(lines);
+  if (options.length === 0) return { none: fitMessage([...lines, '', escapeHtml(t(lang, 'wecom.steps.none'))]) };
+  return { title, subtitle: t(lang, 'wecom.steps.pick'), preface: list, options, parentMessageId };
+}
