@@ -36,6 +36,7 @@ import {
   lockNoticeSiblings,
   lockOutboxRow,
   lockRecipient,
+  markCardAttempt,
   markDead,
   markSending,
   markSent,
@@ -148,7 +149,17 @@ export async function sendOutboxMessage(deps: NotificationDeps, outboxId: string
   let replyTo: number | undefined;
   if (shape === 'event') {
     try {
-      const brought = await bringCardUpToDate(deps, row.incidentId!, recipient, lang, chatId, card, { spacingKey: row.id, urgent, beforeRequest: async () => ({ resent: false }) });
+      // A card sent by an earlier attempt that timed out may have arrived: this one says it is sent again.
+      const earlierCardAttempt = rowParams(row).cardAttempt === true;
+      const cardHooks: SendHooks = {
+        spacingKey: row.id,
+        urgent,
+        beforeRequest: async () => {
+          await markCardAttempt(deps.db, row.id);
+          return { resent: earlierCardAttempt };
+        },
+      };
+      const brought = await bringCardUpToDate(deps, row.incidentId!, recipient, lang, chatId, card, cardHooks);
       replyTo = brought.messageId;
       // The card took this row's slot in the chat: the event waits for the next one.
       if (brought.called) {
@@ -327,6 +338,8 @@ const sendParamsSchema = z
     standInFor: z.string().optional(),
     /** On a row a reroute wrote: the notice's first row, which holds the chain tried so far. */
     rootOutboxId: z.string().optional(),
+    /** An earlier attempt sent (or tried to send) the card that goes with this event. */
+    cardAttempt: z.boolean().optional(),
   })
   .passthrough();
 

@@ -62,7 +62,9 @@ describe.concurrent.each<BackendKind>(['redis', 'postgres'])('the ladder on %s',
   // Which timer stays silent for what is decideTimer's table (test/domain/timer-decision.test.ts); these
   // few run the ladder end to end on real queues. The last two need no second backend.
   it.runIf(backend === 'redis')('acknowledged in time: mandatory information still reaches every level, and nobody is pinged about acknowledging', async ({ expect }) => {
-    const { incident } = await report('扬言自伤');
+    // Acknowledged at once, so no acknowledgement rung can interleave: both levels are due to be told at 1 s.
+    const quick = fastPolicy({ ackSeconds: { critical: ACK, standard: ACK }, informSeconds: { deputy_director: { critical: 1, standard: 1 }, director: { critical: 1, standard: 1 } } });
+    const { incident } = await reportViolentCrime({ ...h, deps: { ...h.deps, policy: async () => quick } }, '扬言自伤');
     await acknowledgeIncident(h.deps, h.org.actor('section2'), incident.id);
     const informed = (m: { text?: string }) => (m.text ?? '').includes('逐级报告') && (m.text ?? '').includes(incident.number);
     const deputy = await h.api.waitForBotMessage(TG.deputy, informed, { after: 0, timeoutMs: 8_000 });

@@ -3,7 +3,7 @@
  * attempt, recording how it ended, and the reads and locks a reroute needs. Each is one statement, or
  * one short transaction where it says so.
  */
-import { and, eq, inArray, like, ne } from 'drizzle-orm';
+import { and, eq, inArray, like, ne, sql } from 'drizzle-orm';
 import type { Executor } from '../client.js';
 import { incidentCards, incidents, outbox, staff } from '../schema.js';
 import type { OutboxRow } from './outbox.repository.js';
@@ -55,6 +55,14 @@ export async function closeOpenRow(db: Executor, id: string, lastError: string):
 
 export async function setOutboxParams(db: Executor, id: string, params: Record<string, unknown>): Promise<void> {
   await db.update(outbox).set({ params }).where(eq(outbox.id, id));
+}
+
+/**
+ * Stamps a row before the card that goes with its event is sent (the card is not the row's own message):
+ * a later attempt that finds the stamp and no card recorded knows an earlier card may have arrived.
+ */
+export async function markCardAttempt(db: Executor, id: string): Promise<void> {
+  await db.update(outbox).set({ params: sql`${outbox.params} || '{"cardAttempt": true}'::jsonb` }).where(eq(outbox.id, id));
 }
 
 /** Whether any other row with one of these keys is still on its way or has arrived. */

@@ -1,13 +1,14 @@
 /**
  * Counting what reached the stand-in against what PostgreSQL says was to be sent: per recipient chat, the
- * messages the bot sent there versus the outbox rows for that chat. An extra message is a duplicate; a
- * row without its message is lost. Re-sends the product marks as such ("re-sent after a recovery") are
- * counted apart from silent duplicates.
+ * messages the bot sent there versus the outbox rows for that chat and the incidents' cards recorded
+ * there (an event goes with the person's one card of the incident: incident_cards). An extra message is
+ * a duplicate; a row without its message is lost. Re-sends the product marks as such ("re-sent after a
+ * recovery") are counted apart from silent duplicates.
  */
 import { inArray } from 'drizzle-orm';
 import { t } from '../../../src/i18n/index.js';
 import type { Database } from '../../../src/db/client.js';
-import { outbox, staff } from '../../../src/db/schema.js';
+import { incidentCards, outbox, staff } from '../../../src/db/schema.js';
 import type { BotApiServer } from '../../../src/sandbox/bot-api-server.js';
 
 export interface DeliveryCount {
@@ -38,17 +39,28 @@ export async function countDelivery(db: Database, server: BotApiServer, outboxId
   let lost = 0;
   let duplicates = 0;
   let markedResends = 0;
+  const cards = await cardMessagesIn(db, [...rowsPerChat.keys()]);
   for (const [chat, chatRows] of rowsPerChat) {
     const messages = server.botMessages(chat).filter((m) => !m.deleted);
     const ids = new Set(messages.map((m) => m.message_id));
     for (const r of chatRows) if (r.status !== 'sent' || r.telegramMessageId === null || !ids.has(r.telegramMessageId)) lost++;
-    const extra = messages.length - chatRows.filter((r) => r.status === 'sent').length;
+    const rowMessages = new Set(chatRows.filter((r) => r.status === 'sent').map((r) => r.telegramMessageId));
+    const cardsHere = (cards.get(chat) ?? []).filter((id) => ids.has(id) && !rowMessages.has(id)).length;
+    const extra = messages.length - chatRows.filter((r) => r.status === 'sent').length - cardsHere;
     if (extra > 0) {
       duplicates += extra;
       markedResends += Math.min(extra, messages.filter((m) => RESENT.some((n) => (m.text ?? '').includes(n))).length);
     }
   }
   return { rows: rows.length, sent: byStatus.sent ?? 0, lost, duplicates, markedResends, byStatus };
+}
+
+/** The card messages recorded per chat (incident_cards): one per incident the chat holds a card of. */
+async function cardMessagesIn(db: Database, chats: readonly number[]): Promise<Map<number, number[]>> {
+  const rows = chats.length ? await db.select({ chatId: incidentCards.chatId, messageId: incidentCards.messageId }).from(incidentCards).where(inArray(incidentCards.chatId, [...chats])) : [];
+  const out = new Map<number, number[]>();
+  for (const r of rows) out.set(Number(r.chatId), [...(out.get(Number(r.chatId)) ?? []), r.messageId]);
+  return out;
 }
 
 /** When the stand-in accepted each bot message (ms), recorded as it happens: a message's `date` is whole seconds. */
@@ -109,6 +121,8 @@ export async function duplicatesByCause(
   const chatOf = new Map(people.map((p) => [p.id, Number(p.chatId)]));
   const recordedBy = new Map<string, number>();
   for (const r of rows) if (r.messageId !== null) recordedBy.set(`${chatOf.get(r.recipient)}:${r.messageId}`, (recordedBy.get(`${chatOf.get(r.recipient)}:${r.messageId}`) ?? 0) + 1);
+  // An incident's card, recorded in its chat, is a delivery the product knows of too.
+  for (const [chat, ids] of await cardMessagesIn(db, [...new Set(chatOf.values())])) for (const id of ids) recordedBy.set(`${chat}:${id}`, (recordedBy.get(`${chat}:${id}`) ?? 0) + 1);
   const out: DuplicateCauses = { duplicates: 0, marked: 0, unmarked: 0, byCause: {}, unexplained: 0, ambiguous: 0, ambiguousByCause: {}, examples: [] };
   const bump = (m: Record<string, number>, k: string, by = 1) => (m[k] = (m[k] ?? 0) + by);
   const strip = (text: string) => RESENT.reduce((s, n) => s.split(n).join(''), text).trim();
