@@ -167,7 +167,7 @@ describe('wiring, in order', { shuffle: false }, () => {
       await setRole(h.deps, h.org.actor('section'), incident.id, 'commander', h.org.staff.section, true);
       const rows = await h.t.db.select().from(outbox).where(and(eq(outbox.incidentId, incident.id), eq(outbox.kind, 'role_assigned')));
       expect(rows.map((r) => r.recipientStaffId)).toEqual([h.org.staff.officerA2]);
-      expect(rows[0]!.params).toEqual({ role: 'group_onsite', byStaffId: h.org.staff.section });
+      expect(rows[0]!.params).toEqual({ role: 'group_onsite', byStaffId: h.org.staff.section, cardAttempt: true }); // ids only; the stamp of the card sent with it
     }, 20_000);
 
     it('the daily checks run on the daily queue (a scheduler at 09:00 local): screenings due, the drill reminder in each reader’s language, old update ids pruned', async () => {
