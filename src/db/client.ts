@@ -25,8 +25,38 @@ export function connectDatabase(url: string, opts: { max?: number; applicationNa
     // Keep timestamps as Date and bigints as numbers (Telegram ids fit in 53 bits).
     types: { bigint: postgres.BigInt },
   });
-  const db = drizzle(sql, { schema });
+  const db = retryingDeadlocks(drizzle(sql, { schema }));
   return { db, sql, url, close: () => sql.end({ timeout: 5 }) };
+}
+
+/** Times a transaction PostgreSQL aborted as a deadlock's victim is run again. */
+const DEADLOCK_RETRIES = 3;
+
+/**
+ * A use case is one transaction that only touches the database (what it dispatches goes after commit),
+ * so a transaction PostgreSQL aborts to break a deadlock (40P01: two writers took the audit chain's lock
+ * and a row in opposite orders) left nothing behind and is run again, a few milliseconds later.
+ */
+function retryingDeadlocks(db: Database): Database {
+  const run = db.transaction.bind(db);
+  db.transaction = (async (fn: Parameters<Database['transaction']>[0], config?: Parameters<Database['transaction']>[1]) => {
+    for (let attempt = 0; ; attempt++) {
+      try {
+        return await run(fn, config);
+      } catch (err) {
+        if (attempt >= DEADLOCK_RETRIES || !isDeadlock(err)) throw err;
+        await new Promise((r) => setTimeout(r, 5 + Math.floor(Math.random() * 20) * (attempt + 1)));
+      }
+    }
+  }) as Database['transaction'];
+  return db;
+}
+
+function isDeadlock(err: unknown): boolean {
+  for (let e: unknown = err, depth = 0; e && depth < 5; e = (e as { cause?: unknown }).cause, depth++) {
+    if ((e as { code?: unknown }).code === '40P01') return true;
+  }
+  return false;
 }
 
 /** Applies the committed migrations; the same folder serves the embedded and an external server. */
