@@ -5,6 +5,22 @@
 import type { TimerTarget } from './policy.js';
 import { holdersOf, nextInLine, type PositionKind, type PositionSeat, type StaffAvailability } from './roles.js';
 
+/** The absence as a process, daily contact by days, administration: notices about a subject, or a seat. */
+export const SUBJECT_NOTICE_KINDS = [
+  'absence_requested',
+  'absence_approved',
+  'absence_rejected',
+  'absence_overdue',
+  'absconding_offer',
+  'absence_overdue_section',
+  'absence_returned',
+  'contact_abnormal',
+  'contact_missed_escalation',
+  'subject_transferred',
+  'acting_holder_set',
+  'standing_in',
+] as const;
+
 /** Kinds of chain-of-command message; the catalogue has a text for each. */
 export const NOTICE_KINDS = [
   'incident_reported',
@@ -36,19 +52,7 @@ export const NOTICE_KINDS = [
   'drill_reminder',
   'screening_due',
   'role_assigned',
-  // The absence as a process, daily contact by days, administration (about a subject, or a seat).
-  'absence_requested',
-  'absence_approved',
-  'absence_rejected',
-  'absence_overdue',
-  'absconding_offer',
-  'absence_overdue_section',
-  'absence_returned',
-  'contact_abnormal',
-  'contact_missed_escalation',
-  'subject_transferred',
-  'acting_holder_set',
-  'standing_in',
+  ...SUBJECT_NOTICE_KINDS,
   /** 查找未果，报管理科: the search for an absconding subject found nothing; the section decides. */
   'search_failed',
   /** Someone else changed the incident: the recipient's card is redrawn in place, nothing is sent. */

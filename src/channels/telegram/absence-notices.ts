@@ -23,21 +23,8 @@ import { positionLabel, unitName } from '../../views/labels.js';
 /** What drawing needs of the app. */
 export type SubjectNoticeDeps = Pick<ServiceDeps, 'db' | 'cipher' | 'piiMode' | 'timeZone' | 'policy'>;
 
-/** The kinds drawn here. */
-export const SUBJECT_NOTICE_KINDS = [
-  'absence_requested',
-  'absence_approved',
-  'absence_rejected',
-  'absence_overdue',
-  'absconding_offer',
-  'absence_overdue_section',
-  'absence_returned',
-  'contact_abnormal',
-  'contact_missed_escalation',
-  'subject_transferred',
-  'acting_holder_set',
-  'standing_in',
-] as const;
+/** The kinds drawn here (listed once, in the domain). */
+export { SUBJECT_NOTICE_KINDS } from '../../domain/notifications.js';
 
 /** Params these notices read; anything else in the row is ignored, and a missing value draws as unknown. */
 type SubjectNoticeParams = Record<string, unknown>;
