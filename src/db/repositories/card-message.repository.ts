@@ -1,7 +1,7 @@
 /** Where each chat's card of an incident is (incident_cards): one message per incident per chat. */
-import { and, eq } from 'drizzle-orm';
+import { and, eq, or, sql } from 'drizzle-orm';
 import type { Executor } from '../client.js';
-import { incidentCards, staff } from '../schema.js';
+import { incidentCards, staff, wecomUsers } from '../schema.js';
 
 export type CardMessageRow = typeof incidentCards.$inferSelect;
 
@@ -18,12 +18,15 @@ export async function recordCardMessage(db: Executor, incidentId: string, chatId
     .onConflictDoUpdate({ target: [incidentCards.incidentId, incidentCards.chatId], set: { messageId, drawnVersion, updatedAt: now } });
 }
 
-/** Active staff whose private chat holds a card of the incident. */
+/** Active staff whose private chat holds a card of the incident, on Telegram or on WeCom. */
 export async function cardHolders(db: Executor, incidentId: string): Promise<string[]> {
   const rows = await db
     .select({ id: staff.id })
     .from(incidentCards)
-    .innerJoin(staff, eq(staff.chatId, incidentCards.chatId))
+    .innerJoin(
+      staff,
+      or(eq(staff.chatId, incidentCards.chatId), sql`exists (select 1 from ${wecomUsers} w where w.staff_id = ${staff.id} and w.chat_key = ${incidentCards.chatId})`),
+    )
     .where(and(eq(incidentCards.incidentId, incidentId), eq(staff.active, true)));
   return [...new Set(rows.map((r) => r.id))];
 }

@@ -66,9 +66,9 @@ interface ActingSeatRow {
 const heldKinds = (staffId: unknown) =>
   sql<string[]>`coalesce((select array_agg(distinct ${positions.kind}) from ${positions} where ${positions.holderStaffId} = ${staffId}), '{}')`;
 
-/** The seats this person is acting holder of, with what decides whether their holder is there to act. */
+/** The seats this person is acting holder of, with what decides whether their holder is there to act (bound on either channel). */
 const actingSeats = (staffId: unknown) =>
-  sql<ActingSeatRow[]>`coalesce((select json_agg(json_build_object('kind', p.kind, 'hasHolder', h.id is not null, 'active', h.active, 'away', h.away, 'reachable', h.reachable, 'bound', h.chat_id is not null))
+  sql<ActingSeatRow[]>`coalesce((select json_agg(json_build_object('kind', p.kind, 'hasHolder', h.id is not null, 'active', h.active, 'away', h.away, 'reachable', h.reachable, 'bound', h.chat_id is not null or exists (select 1 from wecom_users w where w.staff_id = h.id)))
     from ${positions} p left join ${staff} h on h.id = p.holder_staff_id where p.acting_staff_id = ${staffId}), '[]'::json)`;
 
 function actorOf(s: StaffRow, unitKind: string | null, held: readonly string[], acting: readonly ActingSeatRow[]): Actor {
