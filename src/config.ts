@@ -136,6 +136,14 @@ export interface Config {
   wecom: WecomConfig | undefined;
 }
 
+/**
+ * Whether `npm start` runs the sandbox: with no channel configured at all (no Telegram token and no
+ * WeCom application), and only as the whole program. WeCom alone is a real deployment, not a sandbox.
+ */
+export function runsSandbox(config: Pick<Config, 'botToken' | 'wecom'>, role: string): boolean {
+  return !config.botToken && config.wecom === undefined && role === 'all';
+}
+
 /** One WeCom application: the API credentials and the callback's Token and EncodingAESKey. */
 export interface WecomConfig {
   corpId: string;

@@ -17,7 +17,7 @@
  */
 import { pathToFileURL } from 'node:url';
 import { parseRole, runApp, shutdownDeadlineMs, startEmbedded, type AppHandle, type Role } from './app.js';
-import { parseConfig, type Config } from './config.js';
+import { parseConfig, runsSandbox, type Config } from './config.js';
 import type { EmbeddedDatabase } from './db/embedded.js';
 import { createLogger, prettyDestination, resolveLogFormat } from './logger.js';
 import { sandboxBanner } from './sandbox/banner.js';
@@ -39,8 +39,8 @@ async function main(): Promise<void> {
     process.stderr.write(`${(err as Error).message}\n`);
     process.exit(2);
   }
-  // With no token, `npm start` is the sandbox: a local Bot API server and page around this same app.
-  const sandbox = !config.botToken && role === 'all';
+  // With no channel configured, `npm start` is the sandbox: local stand-ins and a page around this same app.
+  const sandbox = runsSandbox(config, role);
   const logFormat = resolveLogFormat(config.logFormat, { sandbox, stdoutIsTTY: process.stdout.isTTY === true });
   const logger = createLogger(config.logLevel, logFormat === 'pretty' ? await prettyDestination() : undefined);
   process.on('unhandledRejection', (err) => logger.error({ err }, 'unhandled rejection'));

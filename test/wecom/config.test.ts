@@ -4,7 +4,7 @@
  * WeCom alone and both parse. A refusal names the variables, never their values.
  */
 import { describe, expect, it } from 'vitest';
-import { ConfigError, CONFIG_VARIABLES, parseConfig } from '../../src/config.js';
+import { ConfigError, CONFIG_VARIABLES, parseConfig, runsSandbox } from '../../src/config.js';
 
 const WECOM = {
   WECOM_CORP_ID: 'ww0standin00000001',
@@ -26,6 +26,13 @@ function refusal(env: Record<string, string>): ConfigError {
 }
 
 describe('WeCom configuration', () => {
+  it('WeCom alone is a deployment, not the sandbox; with no channel at all `npm start` is the sandbox', () => {
+    expect(runsSandbox(parseConfig(WECOM), 'all')).toBe(false);
+    expect(runsSandbox(parseConfig(TELEGRAM), 'all')).toBe(false);
+    expect(runsSandbox(parseConfig({}), 'all')).toBe(true);
+    expect(runsSandbox(parseConfig({}), 'worker')).toBe(false);
+  });
+
   it('is off without WECOM_CORP_ID: Telegram alone', () => {
     const c = parseConfig(TELEGRAM);
     expect(c.wecom).toBeUndefined();
