@@ -9,13 +9,9 @@
  * - 📋 处置清单 opens the steps as a choice card (`checklistChoice`), the whole list above it; a step
  *   picked there opens that step on the card (已完成 / 不适用 / 备注 / 返回), as Telegram's step button does;
  * - a closed incident's card keeps only 刷新.
- * What the card shows and who may press what are the same rules as Telegram's: the domain's.
+ * What the card shows is the one view model both channels read (src/views/incident-card-view.ts); who
+ * may press what are the same rules as Telegram's: the domain's.
  */
-import type { Executor } from '../../db/client.js';
-import type { PiiCipher } from '../../db/pii-crypto.js';
-import { loadIncidentTimeline } from '../../db/read-models/incident-timeline.js';
-import type { IncidentRow, StepRow } from '../../db/repositories/incident.repository.js';
-import { pendingTimers } from '../../db/repositories/timer.repository.js';
 import {
   canAcknowledge,
   canAssignAnyRole,
@@ -33,30 +29,21 @@ import {
   type IncidentStatus,
   type PiiMode,
   type StepActor,
-  type SubjectIdentity,
-  type TimerKind,
-  type TimerTarget,
 } from '../../domain/index.js';
 import { PROCURATORATE_STEP, REPORT_HOWS, UPPER_STEP } from '../../domain/upward-steps.js';
 import type { CardFocus } from '../../flows/conversation.js';
 import { button } from '../../flows/ui.js';
 import { t, type Lang } from '../../i18n/index.js';
 import { escapeHtml, fitMessage, truncate, userText } from '../../i18n/markup.js';
+import { loadIncidentCardView, type IncidentCardView } from '../../views/incident-card-view.js';
 import { criticalityLabel, howLabel, notApplicableText, statusLabel, stepText, subjectText, timerKindLabel, typeLabel } from '../../views/labels.js';
 import { encodeButtonKey, stepsKey } from './button-keys.js';
 import { CARD_TEXT, cardButtons, type CardButtonSpec, type CardSpec } from './render.js';
 import type { ChoiceSpec } from './messenger.js';
 
-export interface WecomCardView {
-  incident: IncidentRow;
-  steps: StepRow[];
-  lastUpdate: { text: string; at: Date; staffId: string } | null;
-  pendingTimers: Array<{ kind: TimerKind; level: number; dueAt: Date; target: TimerTarget }>;
-  /** Decrypted; masked per PII_MODE when shown. */
-  subject: SubjectIdentity | null;
-  office: { name: string; nameEn: string | null } | undefined;
-  staffNames: Record<string, string>;
-}
+/** The card's view model and its loader, the ones Telegram's card reads too, under the names the adapter's callers use. */
+export type WecomCardView = IncidentCardView;
+export const loadWecomCardView = loadIncidentCardView;
 
 export interface WecomCardContext {
   actor: Actor;
@@ -66,34 +53,18 @@ export interface WecomCardContext {
   piiMode: PiiMode;
 }
 
-export async function loadWecomCardView(db: Executor, incidentId: string, cipher: PiiCipher): Promise<WecomCardView | undefined> {
-  const [timeline, timers] = await Promise.all([loadIncidentTimeline(db, incidentId, { audit: false }), pendingTimers(db, { incidentId })]);
-  if (!timeline) return undefined;
-  const last = timeline.updates.filter((u) => u.kind === 'progress').at(-1);
-  const s = timeline.subject;
-  return {
-    incident: timeline.incident as IncidentRow,
-    steps: timeline.steps,
-    lastUpdate: last ? { text: last.text, at: last.at, staffId: last.staffId } : null,
-    pendingTimers: timers.map((x) => ({ kind: x.kind as TimerKind, level: x.level, dueAt: x.dueAt, target: x.target as TimerTarget })),
-    subject: s ? { code: s.code, name: cipher.decrypt(s.nameEnc), idNumber: s.idNumberEnc ? cipher.decrypt(s.idNumberEnc) : null } : null,
-    office: timeline.office,
-    staffNames: timeline.staffNames,
-  };
-}
-
 const STEP_ICON = { pending: '⬜', done: '✅', not_applicable: '➖' } as const;
 
-const applicableOf = (view: WecomCardView) => view.steps.filter((s) => s.state !== 'not_applicable');
+const applicableOf = (view: IncidentCardView) => view.steps.filter((s) => s.state !== 'not_applicable');
 
 /** The card's title line: the incident's number and type, the drill mark first. */
-function titleOf(view: WecomCardView, lang: Lang): string {
+function titleOf(view: IncidentCardView, lang: Lang): string {
   const i = view.incident;
   return `${i.isDrill ? t(lang, 'drill.prefix') : ''}${i.criticality === 'critical' ? '🔴' : '🟠'} ${i.number} ${typeLabel(i.type, lang, i.scenario)}`;
 }
 
 /** The card, for one viewer: counts and what is next, and the buttons they may use. */
-export function renderWecomIncidentCard(view: WecomCardView, ctx: WecomCardContext, focus?: CardFocus): CardSpec {
+export function renderWecomIncidentCard(view: IncidentCardView, ctx: WecomCardContext, focus?: CardFocus): CardSpec {
   const { lang, now } = ctx;
   const i = view.incident;
   const when = (d: Date) => formatLocal(d, ctx.timeZone, now);
@@ -146,7 +117,7 @@ export function renderWecomIncidentCard(view: WecomCardView, ctx: WecomCardConte
 
 const stripTags = (s: string): string => s.replace(/<\/?(b|i|code)>/g, '');
 
-function focusText(view: WecomCardView, lang: Lang, focus: CardFocus): string {
+function focusText(view: IncidentCardView, lang: Lang, focus: CardFocus): string {
   const key = focus.kind === 'how' ? (focus.action === 'upper' ? UPPER_STEP : PROCURATORATE_STEP) : undefined;
   const step = view.steps.find((s) => (key ? s.key === key : s.ordinal === (focus as { ordinal: number }).ordinal));
   if (!step) return '';
@@ -155,7 +126,7 @@ function focusText(view: WecomCardView, lang: Lang, focus: CardFocus): string {
 }
 
 /** The viewer's buttons, most urgent first; the adapter puts what does not fit behind 更多…. */
-function cardButtonsFor(view: WecomCardView, actor: Actor, lang: Lang, focus: CardFocus | undefined): CardButtonSpec[] {
+function cardButtonsFor(view: IncidentCardView, actor: Actor, lang: Lang, focus: CardFocus | undefined): CardButtonSpec[] {
   const i = view.incident;
   const id = i.id;
   const v = i.version;
@@ -195,7 +166,7 @@ function cardButtonsFor(view: WecomCardView, actor: Actor, lang: Lang, focus: Ca
  * 处置清单 as a choice: the pending steps this viewer may mark (上报上一级 and 通报检察院 open the choice of
  * how), and the whole list — done, not applicable, pending — as the message above it.
  */
-export function checklistChoice(view: WecomCardView, ctx: WecomCardContext, parentMessageId: number): ChoiceSpec | { none: string } {
+export function checklistChoice(view: IncidentCardView, ctx: WecomCardContext, parentMessageId: number): ChoiceSpec | { none: string } {
   const { lang } = ctx;
   const i = view.incident;
   const when = (d: Date) => formatLocal(d, ctx.timeZone, ctx.now);

@@ -16,21 +16,19 @@
  *   WeCom's own frequency errcode, the send comes back later (ChannelSlotAhead): never a pause of the
  *   send queue, which Telegram's notices share.
  */
-import { findIncident } from '../../db/repositories/incident.repository.js';
 import { actorFor, type StaffRow } from '../../db/repositories/org.repository.js';
 import type { OutboxRow } from '../../db/repositories/outbox.repository.js';
 import { wecomUserOfChat } from '../../db/repositories/wecom.repository.js';
-import { formatLocal, noticeShape } from '../../domain/index.js';
 import type { Keyboard } from '../../flows/ui.js';
 import { t, type Lang } from '../../i18n/index.js';
 import { escapeHtml, fitMessage } from '../../i18n/markup.js';
 import { ChannelRateLimited, ChannelSlotAhead, RecipientNotFound, type DrawnNotice, type NoticeChannel, type SendHooks } from '../../services/channel-port.js';
 import type { IncidentRef } from '../../services/ports.js';
-import { typeLabel } from '../../views/labels.js';
+import { loadIncidentCardView } from '../../views/incident-card-view.js';
+import { drawNoticeWords, type NoticeDrawDeps } from '../../views/notice-words.js';
 import { WECOM_CAPABILITIES } from './capabilities.js';
-import { loadWecomCardView, renderWecomIncidentCard } from './incident-card.js';
+import { renderWecomIncidentCard } from './incident-card.js';
 import type { WecomChatTarget, WecomMessenger } from './messenger.js';
-import { incidentHeader, paperButtons, paramsSchema, plainNotice, staffNames, tx, type DrawDeps, type NoticeParams } from './notice-text.js';
 import { hasButtons, promptCard, type CardSpec } from './render.js';
 
 type WecomNoticeMessage = { kind: 'card'; spec: CardSpec } | { kind: 'text'; markup: string; rows?: Keyboard | undefined };
@@ -40,6 +38,9 @@ interface WecomDrawn extends DrawnNotice {
   readonly message: WecomNoticeMessage;
   readonly lang: Lang;
 }
+
+/** What drawing needs of the app: the database, the PII cipher and mode, the zone, the policy. */
+export type DrawDeps = NoticeDrawDeps;
 
 interface Drawn {
   message: WecomNoticeMessage;
@@ -120,43 +121,19 @@ export function wecomNoticeChannel(messenger: WecomMessenger, deps: DrawDeps): N
 }
 
 // ---------------------------------------------------------------------------------------------
-// Drawing a notice for its recipient.
+// Drawing a notice for its recipient: the words are every channel's (src/views/notice-words.ts); here
+// they become a WeCom text, or a card when they carry buttons.
 
 export async function drawWecomNotice(deps: DrawDeps, row: OutboxRow, recipient: StaffRow, lang: Lang, now: Date): Promise<Drawn | undefined> {
-  const p: NoticeParams = paramsSchema.safeParse(row.params).data ?? {};
-  const when = (iso: string | Date | undefined) => (iso ? formatLocal(new Date(iso), deps.timeZone, now) : '');
-  const notes: string[] = [];
-  const forWhom = [...new Set([...(p.standInFor ? [p.standInFor] : []), ...(p.alsoFor ?? [])])];
-  if (forWhom.length) {
-    const names = await staffNames(deps.db, forWhom);
-    const list = forWhom.map((id) => names.get(id) ?? t(lang, 'notice.unknown_person')).join(lang === 'zh' ? '、' : ', ');
-    notes.push(tx(lang, p.standInFor ? 'notice.stand_in' : 'notice.stand_in.also', { name: list }));
-  }
-  const drill = row.isDrill ? t(lang, 'drill.prefix') : '';
-
-  if (row.incidentId && row.kind !== 'timer_overdue_alert') {
-    const shape = p.cardOnly ? 'card' : noticeShape(row.kind);
-    if (shape === 'card') return drawWecomCard(deps, row.incidentId, recipient, lang, now);
-    const header = await incidentHeader(deps, row, p, recipient, lang, now, when);
-    if (header === undefined) return undefined;
-    const incident = await findIncident(deps.db, row.incidentId);
-    if (!incident) return undefined;
-    const about = tx(lang, 'notice.about', { number: incident.number, type: typeLabel(incident.type, lang, incident.scenario) });
-    const rows = shape === 'paper' ? await paperButtons(deps, row, lang) : [];
-    return {
-      message: { kind: 'text', markup: fitMessage([drill + header, about, ...notes]), ...(rows.length ? { rows } : {}) },
-      incident: { id: incident.id, number: incident.number },
-    };
-  }
-
-  const body = await plainNotice(deps, row, p, lang, now, when);
-  if (!body) return undefined;
-  return { message: { kind: 'text', markup: fitMessage([drill + body.text, ...notes]), ...(body.rows ? { rows: body.rows } : {}) } };
+  const words = await drawNoticeWords(deps, row, recipient, lang, now);
+  if (!words) return undefined;
+  if (words.kind === 'card') return drawWecomCard(deps, words.incidentId, recipient, lang, now);
+  return { message: { kind: 'text', markup: words.text, ...(words.rows.length ? { rows: words.rows } : {}) }, ...(words.incident ? { incident: words.incident } : {}) };
 }
 
 /** The incident's WeCom card alone, as the recipient may see it now. */
 export async function drawWecomCard(deps: DrawDeps, incidentId: string, recipient: StaffRow, lang: Lang, now: Date): Promise<Drawn | undefined> {
-  const view = await loadWecomCardView(deps.db, incidentId, deps.cipher);
+  const view = await loadIncidentCardView(deps.db, incidentId, deps.cipher);
   if (!view) return undefined;
   const actor = await actorFor(deps.db, recipient);
   const spec = renderWecomIncidentCard(view, { actor, lang, now, timeZone: deps.timeZone, piiMode: deps.piiMode });

@@ -1,15 +1,10 @@
 /**
- * The incident card: one message per incident per chat, edited in place. `loadIncidentCardView` reads
- * what the card shows (the incident timeline read model and the pending timers); `renderIncidentCard`
+ * The incident card: one message per incident per chat, edited in place. `loadIncidentCardView`
+ * (src/views/incident-card-view.ts, shared with WeCom) reads what the card shows; `renderIncidentCard`
  * is pure and turns it into Telegram HTML and the buttons this viewer may use. The notifications send
  * and edit cards for the chain with the same two.
  */
 import type { InlineKeyboardMarkup } from 'telegraf/types';
-import type { Executor } from '../../../db/client.js';
-import type { PiiCipher } from '../../../db/pii-crypto.js';
-import { loadIncidentTimeline, type IncidentTimelineView } from '../../../db/read-models/incident-timeline.js';
-import type { IncidentRow, StepRow } from '../../../db/repositories/incident.repository.js';
-import { pendingTimers, type TimerRow } from '../../../db/repositories/timer.repository.js';
 import {
   canAcknowledge,
   canAssignAnyRole,
@@ -30,9 +25,6 @@ import {
   type IncidentStatus,
   type PiiMode,
   type StepActor,
-  type SubjectIdentity,
-  type TimerKind,
-  type TimerTarget,
 } from '../../../domain/index.js';
 import { fitMessage, truncate, userText, escapeHtml } from '../html.js';
 import { button, markup, type Keyboard } from '../keyboards.js';
@@ -53,22 +45,10 @@ import {
   typeLabel,
   unitName,
 } from '../../../views/labels.js';
+import { loadIncidentCardView, type IncidentCardView } from '../../../views/incident-card-view.js';
 
-export interface IncidentCardView {
-  incident: IncidentRow;
-  steps: StepRow[];
-  roles: Array<{ role: string; staffId: string }>;
-  lastUpdate: { text: string; at: Date; staffId: string; media: number } | null;
-  pendingTimers: Array<{ kind: TimerKind; level: number; dueAt: Date; target: TimerTarget }>;
-  /** Decrypted; the renderer masks it per PII_MODE and chat kind. */
-  subject: SubjectIdentity | null;
-  office: { name: string; nameEn: string | null } | undefined;
-  /** The reporter's own unit. */
-  reporterUnit?: { name: string; nameEn: string | null } | undefined;
-  /** Names of the staff the card mentions, by id. */
-  staffNames: Record<string, string>;
-  searchAttempts: Array<{ method: string; result: string; found: boolean; at: Date }>;
-}
+/** The view model is channel-neutral; the adapter's callers read it from here too. */
+export { loadIncidentCardView, type IncidentCardView };
 
 export interface CardViewer {
   actor: Actor;
@@ -86,29 +66,6 @@ export interface RenderedCard {
 
 import { PROCURATORATE_STEP, REPORT_HOWS, UPPER_STEP } from '../../../domain/upward-steps.js';
 export { PROCURATORATE_STEP, REPORT_HOWS, UPPER_STEP };
-
-export async function loadIncidentCardView(db: Executor, incidentId: string, cipher: PiiCipher): Promise<IncidentCardView | undefined> {
-  const [timeline, timers] = await Promise.all([loadIncidentTimeline(db, incidentId, { audit: false }), pendingTimers(db, { incidentId })]);
-  return timeline ? cardViewOf(timeline, timers, cipher) : undefined;
-}
-
-/** What the card shows of the timeline: the latest 续报 only, the subject decrypted, the deadlines still ahead. */
-function cardViewOf(timeline: IncidentTimelineView, timers: readonly TimerRow[], cipher: PiiCipher): IncidentCardView {
-  const last = timeline.updates.filter((u) => u.kind === 'progress').at(-1);
-  const subject = timeline.subject;
-  return {
-    incident: timeline.incident,
-    steps: timeline.steps,
-    roles: timeline.roles.map((r) => ({ role: r.role, staffId: r.staffId })),
-    lastUpdate: last ? { text: last.text, at: last.at, staffId: last.staffId, media: last.media.length } : null,
-    pendingTimers: timers.map((x) => ({ kind: x.kind as TimerKind, level: x.level, dueAt: x.dueAt, target: x.target as TimerTarget })),
-    subject: subject ? { code: subject.code, name: cipher.decrypt(subject.nameEnc), idNumber: subject.idNumberEnc ? cipher.decrypt(subject.idNumberEnc) : null } : null,
-    office: timeline.office,
-    reporterUnit: timeline.reporterUnit,
-    staffNames: timeline.staffNames,
-    searchAttempts: timeline.searchAttempts.map((a) => ({ method: a.method, result: a.result, found: a.found, at: a.at })),
-  };
-}
 
 const STEP_ICON = { pending: '⬜', done: '✅', not_applicable: '➖' } as const;
 
