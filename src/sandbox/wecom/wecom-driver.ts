@@ -166,6 +166,20 @@ export class WecomDriver {
     return this.sender.post('forged_signature', userId, this.sender.seal(plain, { badSignature: true }), { retries: 0 });
   }
 
+  /** A press of a button the member's card shows, in a callback whose msg_signature is wrong. */
+  forgeBadSignaturePress(userId: string, taskId: string, key: string): Promise<CallbackDelivery> {
+    const card = this.interactiveCard(userId, taskId, 'button_interaction');
+    const plain = this.plain(userId, {
+      MsgType: 'event',
+      Event: 'template_card_event',
+      EventKey: key,
+      TaskId: card.taskId,
+      CardType: card.cardType,
+      ResponseCode: this.world.id('rc', 16),
+    });
+    return this.sender.post('forged_signature', userId, this.sender.seal(plain, { badSignature: true }), { retries: 0 });
+  }
+
   /** A correctly signed text callback whose timestamp is `ageSeconds` old (negative: ahead). */
   sendStale(userId: string, content: string, ageSeconds = 3600): Promise<CallbackDelivery> {
     const timestamp = this.world.nowSeconds() - ageSeconds;
