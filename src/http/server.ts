@@ -1,12 +1,14 @@
 /**
  * The small HTTP server of a bot process: the Telegram webhook here; health, readiness and metrics are
  * added by their own modules (register routes before `listen`). A webhook call without the right
- * `X-Telegram-Bot-Api-Secret-Token` is refused with 403 before its body is read, and changes nothing.
+ * `X-Telegram-Bot-Api-Secret-Token` is refused with 403 before its body is read, changes nothing, and is
+ * recorded in the audit trail.
  */
 import { createHash, timingSafeEqual } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import Fastify, { LogController, type FastifyInstance } from 'fastify';
 import type { Logger } from '../logger.js';
+import type { RefusalAuditor } from './refusal-audit.js';
 
 export interface HttpServerOptions {
   logger?: Logger;
@@ -39,6 +41,8 @@ export interface WebhookRoute {
   secretToken: string;
   handler: WebhookHandler;
   logger?: Logger;
+  /** Records a refused call in the audit trail (./refusal-audit.ts). */
+  audit?: RefusalAuditor;
 }
 
 const mounted = new WeakMap<FastifyInstance, Set<string>>();
@@ -55,6 +59,7 @@ export function mountWebhook(app: FastifyInstance, route: WebhookRoute): void {
       onRequest: async (request, reply) => {
         if (!secretMatches(request.headers['x-telegram-bot-api-secret-token'], route.secretToken)) {
           route.logger?.warn({ ip: request.ip, path: route.path }, 'webhook call without the right secret token refused');
+          await route.audit?.({ reason: request.headers['x-telegram-bot-api-secret-token'] === undefined ? 'no_secret_token' : 'wrong_secret_token', path: route.path });
           await reply.code(403).send();
         }
       },

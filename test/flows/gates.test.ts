@@ -121,6 +121,10 @@ describe('gates, in order', { shuffle: false }, () => {
       expect(processed!.n).toBe(0);
       const [flow] = await h.db.sql`select count(*)::int as n from flow_states where chat_id = ${TG.officerB1}`;
       expect(flow!.n).toBe(0);
+      // Each refusal is in the audit trail, with its reason and nothing of the payload.
+      const refused = await h.db.sql`select data from audit_log where action = 'telegram.webhook.refused' order by id`;
+      expect(refused.map((r) => (r.data as { reason: string }).reason).slice(-3)).toEqual(['no_secret_token', 'wrong_secret_token', 'wrong_secret_token']);
+      expect(JSON.stringify(refused.map((r) => r.data))).not.toContain('/report');
       // With the secret it goes through.
       expect((await postWebhook(update, h.webhookSecret)).status).toBe(200);
       await h.idle();

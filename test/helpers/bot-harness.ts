@@ -14,8 +14,8 @@ import type { FastifyInstance } from 'fastify';
 import postgres from 'postgres';
 import type { Telegraf } from 'telegraf';
 import type { AddressInfo } from 'node:net';
-import { createBot, startBot, type BotContext, type BotDeps, type RunningBot } from '../../src/channels/telegram/index.js';
-import { createHttpServer, mountWebhook } from '../../src/http/server.js';
+import { createBot, mountTelegramWebhook, startBot, type BotContext, type BotDeps, type RunningBot } from '../../src/channels/telegram/index.js';
+import { createHttpServer } from '../../src/http/server.js';
 import { createLogger } from '../../src/logger.js';
 import { langOf, t } from '../../src/i18n/index.js';
 import { DEFAULT_POLICY, type EscalationPolicy, type PiiMode } from '../../src/domain/index.js';
@@ -129,7 +129,7 @@ export async function startBotHarness(opts: BotHarnessOptions = {}): Promise<Bot
     if (mode === 'webhook') {
       http = createHttpServer({ logger });
       const path = '/telegram/webhook';
-      mountWebhook(http, { path, secretToken: webhookSecret, handler: bot.webhookCallback(path, { secretToken: webhookSecret }), logger });
+      mountTelegramWebhook(http, bot, path, webhookSecret);
       await http.listen({ port: 0, host: '127.0.0.1' });
       webhookUrl = `http://127.0.0.1:${(http.server.address() as AddressInfo).port}${path}`;
       running = await startBot(bot, { botMode: 'webhook', webhookUrl, webhookSecret }, http);

@@ -5,18 +5,17 @@
  * and a press's answer (its toast) is among what the person saw. The card is the message the product
  * holds as the person's card of the incident (incident_cards); the checklist is that card's text, one
  * line a step. A forged call is a webhook POST with a wrong X-Telegram-Bot-Api-Secret-Token: the
- * route answers 403 before reading it, and writes it down as a warn log line (src/http/server.ts),
- * not as an audit_log row.
+ * route answers 403 before reading it, and records it in the audit trail (`telegram.webhook.refused`).
  */
+import { and, eq, gt } from 'drizzle-orm';
 import { cardMessageOf } from '../../src/db/repositories/card-message.repository.js';
+import { auditLog } from '../../src/db/schema.js';
 import { langOf, type Lang, type MessageKey } from '../../src/i18n/index.js';
 import type { SandboxMessage } from '../../src/sandbox/bot-api-server.js';
 import type { BotHarness } from '../helpers/bot-harness.js';
 import { TG } from '../helpers/fixtures.js';
 import { matchLabel, STAFF_OF, type ChannelDriver } from './driver.js';
 import type { Person } from './table.js';
-
-const REFUSED_LOG = 'webhook call without the right secret token refused';
 
 interface Mark {
   lastId: number;
@@ -33,7 +32,7 @@ export class TelegramDriver implements ChannelDriver {
   private readonly scenarioMarks = new Map<Person, Mark>();
   private readonly actionMarks = new Map<Person, Mark>();
   private readonly people = new Set<Person>();
-  private forged: { status: number; logsBefore: number } | undefined;
+  private forged: { status: number; auditAfter: number } | undefined;
   private forgedUpdateId = 900_000_000;
 
   constructor(private readonly h: BotHarness) {}
@@ -78,7 +77,7 @@ export class TelegramDriver implements ChannelDriver {
   }
 
   private async postForged(update: Record<string, unknown>): Promise<void> {
-    const logsBefore = this.h.logs.length;
+    const auditAfter = await this.lastAuditId();
     const response = await fetch(this.h.webhookUrl!, {
       method: 'POST',
       headers: { 'content-type': 'application/json', 'x-telegram-bot-api-secret-token': 'not-the-secret-of-this-bot' },
@@ -86,13 +85,18 @@ export class TelegramDriver implements ChannelDriver {
     });
     await response.arrayBuffer();
     await this.h.idle();
-    this.forged = { status: response.status, logsBefore };
+    this.forged = { status: response.status, auditAfter };
   }
 
   async forgeryRecorded(): Promise<boolean> {
     if (!this.forged) return false;
-    const logged = this.h.logs.slice(this.forged.logsBefore).some((l) => l['msg'] === REFUSED_LOG);
-    return this.forged.status === 403 && logged;
+    const rows = await this.h.db.db.select().from(auditLog).where(and(eq(auditLog.action, 'telegram.webhook.refused'), gt(auditLog.id, this.forged.auditAfter)));
+    return this.forged.status === 403 && rows.some((r) => (r.data as { reason?: string }).reason === 'wrong_secret_token');
+  }
+
+  private async lastAuditId(): Promise<number> {
+    const [row] = await this.h.db.sql`select coalesce(max(id), 0)::int as id from audit_log`;
+    return row!.id as number;
   }
 
   rescan(): void {

@@ -25,7 +25,7 @@ import { dropMalformedUpdates } from './update-shape.js';
 
 export type { BotContext, BotDeps, BotPlugin, Identity } from './context.js';
 export { loggableError } from './log-safe.js';
-export { startBot, type RunningBot, type StartBotConfig } from './run.js';
+export { mountTelegramWebhook, startBot, type RunningBot, type StartBotConfig } from './run.js';
 export { renderIncidentCard, loadIncidentCardView, type IncidentCardView, type CardViewer, type CardFocus, type RenderedCard } from './views/incident-card.js';
 export { sendCard, sendCardFromOutside, redrawCardIn, cardMessageOf, recordCardMessage } from './views/card-messages.js';
 

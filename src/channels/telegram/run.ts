@@ -6,6 +6,7 @@ import { loggableError } from './log-safe.js';
 import type { FastifyInstance } from 'fastify';
 import type { Telegraf } from 'telegraf';
 import type { AddressInfo } from 'node:net';
+import { refusalAuditor } from '../../http/refusal-audit.js';
 import { isWebhookMounted, mountWebhook } from '../../http/server.js';
 import { syncDefaultCommands, syncStaffMenus } from './commands.js';
 import type { BotContext } from './context.js';
@@ -29,6 +30,13 @@ export interface RunningBot {
 }
 
 export const ALLOWED_UPDATES = ['message', 'callback_query', 'my_chat_member'] as const;
+
+/** The webhook route on the process's HTTP server: the secret checked first, a refusal audited. */
+export function mountTelegramWebhook(http: FastifyInstance, bot: Telegraf<BotContext>, path: string, secretToken: string): void {
+  const deps = bot.context.deps!;
+  const audit = refusalAuditor({ db: deps.db, clock: deps.clock, logger: deps.logger, action: 'telegram.webhook.refused', entity: 'telegram_webhook' });
+  mountWebhook(http, { path, secretToken, handler: bot.webhookCallback(path, { secretToken }), logger: deps.logger, audit });
+}
 
 export async function startBot(bot: Telegraf<BotContext>, config: StartBotConfig, http?: FastifyInstance): Promise<RunningBot> {
   const logger = bot.context.deps!.logger;
@@ -67,7 +75,7 @@ export async function startBot(bot: Telegraf<BotContext>, config: StartBotConfig
   if (!config.webhookUrl || !config.webhookSecret) throw new Error('webhook mode needs WEBHOOK_URL and WEBHOOK_SECRET');
   const path = new URL(config.webhookUrl).pathname;
   if (!isWebhookMounted(http, path)) {
-    mountWebhook(http, { path, secretToken: config.webhookSecret, handler: bot.webhookCallback(path, { secretToken: config.webhookSecret }), logger });
+    mountTelegramWebhook(http, bot, path, config.webhookSecret);
   }
   if (!http.server.listening) await http.listen({ port: config.port ?? 8080, host: config.host ?? '0.0.0.0' });
   await bot.telegram.setWebhook(config.webhookUrl, { secret_token: config.webhookSecret, drop_pending_updates: false, allowed_updates: [...ALLOWED_UPDATES] });

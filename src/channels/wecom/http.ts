@@ -12,7 +12,7 @@
  */
 import type { FastifyInstance, FastifyPluginAsync } from 'fastify';
 import type { Executor } from '../../db/client.js';
-import { appendAudit } from '../../db/repositories/audit.repository.js';
+import { refusalAuditor } from '../../http/refusal-audit.js';
 import type { Clock } from '../../domain/index.js';
 import type { Logger } from '../../logger.js';
 import type { WecomBot } from './bot.js';
@@ -23,8 +23,7 @@ export const DEFAULT_WECOM_CALLBACK_PATH = '/wecom/callback';
 /** Largest callback body taken, in bytes: a member's message is far smaller. */
 const CALLBACK_BODY_LIMIT = 64 * 1024;
 
-/** Refusals written to the audit trail per minute; past that they are counted in the log. */
-export const AUDITED_REFUSALS_PER_MINUTE = 60;
+export { AUDITED_REFUSALS_PER_MINUTE } from '../../http/refusal-audit.js';
 
 export interface WecomCallbackOptions {
   path?: string;
@@ -40,24 +39,10 @@ const statusOf = (r: CallbackRefusal): number => (r.reason === 'malformed' ? 400
 
 export const wecomCallbackPlugin: FastifyPluginAsync<WecomCallbackOptions> = async (app, opts) => {
   const path = opts.path ?? DEFAULT_WECOM_CALLBACK_PATH;
-  const minute = { key: -1, audited: 0, skipped: 0 };
-
+  const audit = refusalAuditor({ db: opts.db, clock: opts.clock, logger: opts.logger, action: 'wecom.callback.refused', entity: 'wecom_callback' });
   async function refused(method: 'GET' | 'POST', r: CallbackRefusal, ip: string): Promise<void> {
-    const now = opts.clock.now();
-    const key = Math.floor(now.getTime() / 60_000);
-    if (key !== minute.key) {
-      if (minute.skipped > 0) opts.logger.warn({ skipped: minute.skipped }, 'WeCom callback refusals over the audit budget, not audited');
-      Object.assign(minute, { key, audited: 0, skipped: 0 });
-    }
     opts.logger.warn({ reason: r.reason, detail: r.detail, method, ip }, 'WeCom callback refused');
-    if (minute.audited >= AUDITED_REFUSALS_PER_MINUTE) {
-      minute.skipped++;
-      return;
-    }
-    minute.audited++;
-    await appendAudit(opts.db, { at: now, action: 'wecom.callback.refused', entity: 'wecom_callback', data: { reason: r.reason, detail: r.detail, method } }).catch((err: unknown) =>
-      opts.logger.warn({ err: { name: (err as Error).name, message: (err as Error).message } }, 'WeCom callback refusal not audited'),
-    );
+    await audit({ reason: r.reason, detail: r.detail, method });
   }
 
   // WeCom posts XML (text/xml); every body of this route is read as text.
