@@ -1,14 +1,41 @@
 /**
  * One update at a time per chat: a PostgreSQL advisory lock, so two quick taps never race, even across
- * several bot processes. The other gate every Telegram update passes, handled once, is
- * repositories/processed-updates.repository.ts.
+ * several bot processes. A Telegram update passes its whole gate here in two round trips: one takes the
+ * lock and then reads, under it, whether the update was handled already, the chat's flow state and the
+ * identity version (drizzle/0010); the other records the update as handled, commits, and lets the lock
+ * go. Handled once is repositories/processed-updates.repository.ts.
  */
 import type postgres from 'postgres';
 import { isDatabaseUnavailable } from './database-unavailable.js';
+import type { FlowStateRow } from './repositories/flow-state.repository.js';
 
 export interface ChatLocks {
   /** Runs fn while holding the chat's lock; other holders of the same chat wait. */
   withChatLock<T>(chatId: number, fn: () => Promise<T>): Promise<T>;
+  /**
+   * Runs fn while holding the chat's lock, with what the update's gate reads under it, taken in the
+   * lock's own round trip; the handled record goes in the round trip that lets the lock go.
+   */
+  withUpdateGate<T>(request: UpdateGateRequest, fn: (gate: UpdateGate) => Promise<T>): Promise<T>;
+}
+
+export interface UpdateGateRequest {
+  /** The key updates are serialised by (the chat, else the sender); its flow state is read too. */
+  chatId: number;
+  updateId: number;
+  /** Told when the handled record (with the unlock) failed; the update was handled all the same. */
+  onRecordFailed?(err: unknown): void;
+}
+
+export interface UpdateGate {
+  /** Whether the update was recorded as handled, read under the lock (a duplicate waited for the first). */
+  readonly handled: boolean;
+  /** The chat's flow state as stored when the lock was taken; null: none. */
+  readonly flowState: FlowStateRow | null;
+  /** The identity version when the lock was taken (moves with every change of staff, seats or units). */
+  readonly identityVersion: number;
+  /** Records the update as handled, at `at`, in the round trip that lets the lock go (committed before it goes). */
+  recordHandled(at: Date): void;
 }
 
 /** First key of the two-int advisory lock: keeps this lock space apart from any other user of the database. */
@@ -60,24 +87,33 @@ export function createPgChatLocks(sql: postgres.Sql, opts: PgChatLocksOptions = 
     else holders--;
   };
 
-  const lockAcrossProcesses = async <T>(chatId: number, fn: () => Promise<T>): Promise<T> => {
+  /** Runs fn on a reserved connection holding the chat's session lock; `gate` reads with the lock, `release` lets it go. */
+  const lockAcrossProcesses = async <T>(chatId: number, reads: string, fn: (rows: readonly postgres.Row[]) => Promise<T>, release: () => string | undefined, onReleaseFailed?: (err: unknown) => void): Promise<T> => {
     await acquireSlot();
     let held: Held | undefined;
     /** Whether the connection may go back to the pool: open, and holding no lock of ours. */
     let reusable = false;
     try {
       held = { sql: await reserveWithin(sql, reserveTimeoutMs) };
+      let rows: readonly postgres.Row[];
       try {
-        await lockSession(held, chatId, lockTimeoutMs);
+        rows = await lockSession(held, chatId, lockTimeoutMs, reads);
       } catch (err) {
-        // A lock timeout leaves a healthy connection; a connection error, a dead one.
-        reusable = !isDatabaseUnavailable(err) && stillOpen(held);
+        // A lock timeout leaves a healthy connection; a connection error, a dead one. A read that failed
+        // after the lock was taken leaves the session holding it: let it go before the connection is reused.
+        reusable = !isDatabaseUnavailable(err) && stillOpen(held) && (await unlockSession(held, chatId));
         throw err;
       }
       try {
-        return await fn();
+        return await fn(rows);
       } finally {
-        reusable = await unlockSession(held, chatId);
+        let before: string | undefined;
+        try {
+          before = release();
+        } catch (err) {
+          onReleaseFailed?.(err);
+        }
+        reusable = await unlockSession(held, chatId, before, onReleaseFailed);
       }
     } finally {
       if (held && reusable) held.sql.release();
@@ -85,17 +121,87 @@ export function createPgChatLocks(sql: postgres.Sql, opts: PgChatLocksOptions = 
     }
   };
 
+  /** Updates of one chat queue in memory first, so one chat never holds more than one connection. */
+  const inTurn = <T>(chatId: number, run: () => Promise<T>): Promise<T> => {
+    const previous = tails.get(chatId) ?? Promise.resolve();
+    const turn = previous.catch(() => {}).then(run);
+    const tail = turn.catch(() => {});
+    tails.set(chatId, tail);
+    void tail.then(() => {
+      if (tails.get(chatId) === tail) tails.delete(chatId);
+    });
+    return turn;
+  };
+
   return {
     withChatLock<T>(chatId: number, fn: () => Promise<T>): Promise<T> {
-      const previous = tails.get(chatId) ?? Promise.resolve();
-      const run = previous.catch(() => {}).then(() => lockAcrossProcesses(chatId, fn));
-      const tail = run.catch(() => {});
-      tails.set(chatId, tail);
-      void tail.then(() => {
-        if (tails.get(chatId) === tail) tails.delete(chatId);
-      });
-      return run;
+      return inTurn(chatId, () => lockAcrossProcesses(chatId, '', () => fn(), () => undefined));
     },
+    withUpdateGate<T>(request: UpdateGateRequest, fn: (gate: UpdateGate) => Promise<T>): Promise<T> {
+      const { chatId, updateId } = request;
+      let recordAt: Date | undefined;
+      return inTurn(chatId, () =>
+        lockAcrossProcesses(
+          chatId,
+          gateReads(chatId, updateId),
+          (rows) => {
+            const row = rows[0] ?? {};
+            return fn({
+              handled: row.handled === true,
+              flowState: flowStateRowOf(row.flow),
+              identityVersion: Number(row.identity_version ?? 0),
+              recordHandled(at) {
+                recordAt = at;
+              },
+            });
+          },
+          () => (recordAt ? recordHandledStatement(updateId, recordAt) : undefined),
+          request.onRecordFailed,
+        ),
+      );
+    },
+  };
+}
+
+/** Only integers and a checked timestamp are spliced into the gate's text (it goes unparameterised, as one message). */
+const int = (n: number): string => {
+  if (!Number.isSafeInteger(n)) throw new TypeError(`not an integer: ${n}`);
+  return String(n);
+};
+
+/**
+ * What the gate reads under the lock, in the same message as the lock but as a statement of its own:
+ * in READ COMMITTED a statement sees what committed before it began, and this one begins once the
+ * lock is held, so it sees everything the previous holder committed.
+ */
+function gateReads(chatId: number, updateId: number): string {
+  return (
+    `select exists(select 1 from processed_updates where update_id = ${int(updateId)}) as handled, ` +
+    `(select json_build_object('chatId', f.chat_id, 'userId', f.user_id, 'flow', f.flow, 'version', f.version, 'step', f.step, 'data', f.data, ` +
+    `'updatedAt', f.updated_at, 'expiresAt', f.expires_at) from flow_states f where f.chat_id = ${int(chatId)}) as flow, ` +
+    `(select last_value from identity_version) as identity_version`
+  );
+}
+
+/** The handled record, committed before the unlock that follows it in the same message. */
+function recordHandledStatement(updateId: number, at: Date): string {
+  const iso = at.toISOString();
+  if (!/^[0-9T:.Z-]+$/.test(iso)) throw new TypeError('unexpected timestamp');
+  return `begin; insert into processed_updates (update_id, received_at) values (${int(updateId)}, '${iso}') on conflict do nothing; commit`;
+}
+
+function flowStateRowOf(raw: unknown): FlowStateRow | null {
+  if (!raw || typeof raw !== 'object') return null;
+  const r = raw as Record<string, unknown>;
+  return {
+    chatId: Number(r.chatId),
+    userId: Number(r.userId),
+    flow: String(r.flow),
+    version: Number(r.version),
+    step: String(r.step),
+    data: r.data,
+    updatedAt: new Date(String(r.updatedAt)),
+    expiresAt: new Date(String(r.expiresAt)),
   };
 }
 
@@ -152,34 +258,54 @@ function stillOpen(held: Held): boolean {
 /** Longest wait for the unlock, in milliseconds: a connection that does not answer is given up. */
 const UNLOCK_TIMEOUT_MS = 5_000;
 
-async function lockSession(held: Held, chatId: number, lockTimeoutMs: number): Promise<void> {
+/** Takes the lock, then runs `reads` (if any) as a statement of its own; returns the rows `reads` gave. */
+async function lockSession(held: Held, chatId: number, lockTimeoutMs: number, reads: string): Promise<readonly postgres.Row[]> {
   // Without parameters, so postgres.js sends it at once and calls `onexecute` with the connection.
   const onexecute = (connection: PgConnectionInternals) => {
     held.connection = connection;
     held.token = connection.reserved;
     return true;
   };
-  // One round trip: the materialised CTE sets the wait limit before the lock is asked for. Only integers
-  // are spliced in, so the text is safe without parameters.
+  // One round trip: the materialised CTE sets the wait limit before the lock is asked for; the reads
+  // follow in the same message. Only integers are spliced in, so the text is safe without parameters.
   const chat = String(Math.trunc(chatId));
-  await held.sql.unsafe(
+  const lock =
     `with wait_limit as materialized (select set_config('lock_timeout', '${Math.trunc(lockTimeoutMs)}ms', false)) ` +
-      `select pg_advisory_lock(${LOCK_NAMESPACE}::int4, hashtext('${chat}')) from wait_limit`,
-    [],
-    { onexecute } as postgres.UnsafeQueryOptions,
-  );
+    `select pg_advisory_lock(${LOCK_NAMESPACE}::int4, hashtext('${chat}')) from wait_limit`;
+  const result = (await held.sql.unsafe(reads ? `${lock}; ${reads}` : lock, [], { onexecute } as postgres.UnsafeQueryOptions)) as unknown as postgres.Row[] | postgres.Row[][];
+  // Several statements in one message come back as one result each.
+  return reads ? ((result as postgres.Row[][])[1] ?? []) : [];
 }
 
-/** Unlocks; true when the connection is open and holds nothing of ours (it may go back to the pool). */
-async function unlockSession(held: Held, chatId: number): Promise<boolean> {
+/**
+ * Unlocks, after `before` (the handled record, committed first) in the same message; true when the
+ * connection is open and holds nothing of ours (it may go back to the pool). When `before` fails, the
+ * caller is told, its transaction is rolled back and the lock let go on its own.
+ */
+async function unlockSession(held: Held, chatId: number, before?: string, onBeforeFailed?: (err: unknown) => void): Promise<boolean> {
   // A closed connection dropped its session locks with it; writing to it would crash the process.
-  if (!stillOpen(held)) return false;
+  if (!stillOpen(held)) {
+    if (before) onBeforeFailed?.(new Error('the chat lock connection closed before the handled record'));
+    return false;
+  }
   let timer: NodeJS.Timeout | undefined;
+  const unlock = `select pg_advisory_unlock(${LOCK_NAMESPACE}::int4, hashtext('${String(Math.trunc(chatId))}'))`;
   // A connection that breaks while unlocking takes the session, and its locks, with it.
-  const unlocked = held.sql`select pg_advisory_unlock(${LOCK_NAMESPACE}::int4, hashtext(${String(chatId)}))`.then(
-    () => true,
-    () => false,
-  );
+  const tryUnlock = (text: string) =>
+    held.sql.unsafe(text).then(
+      () => true,
+      () => false,
+    );
+  const unlocked = before
+    ? held.sql.unsafe(`${before}; ${unlock}`).then(
+        () => true,
+        (err: unknown) => {
+          onBeforeFailed?.(err);
+          // The record's transaction may be open and aborted: roll it back, then let the lock go.
+          return stillOpen(held) ? tryUnlock(`rollback; ${unlock}`) : false;
+        },
+      )
+    : tryUnlock(unlock);
   const gaveUp = new Promise<false>((resolve) => (timer = setTimeout(() => resolve(false), UNLOCK_TIMEOUT_MS)));
   try {
     return await Promise.race([unlocked, gaveUp]);

@@ -32,17 +32,44 @@ export function connectDatabase(url: string, opts: { max?: number; applicationNa
 /** Times a transaction PostgreSQL aborted as a deadlock's victim is run again. */
 const DEADLOCK_RETRIES = 3;
 
+/** Work a transaction defers to just before its commit, in the order it was deferred. */
+const beforeCommit = new WeakMap<object, Array<() => Promise<void>>>();
+
 /**
- * A use case is one transaction that only touches the database (what it dispatches goes after commit),
- * so a transaction PostgreSQL aborts to break a deadlock (40P01: two writers took the audit chain's lock
- * and a row in opposite orders) left nothing behind and is run again, a few milliseconds later.
+ * Defers `work` to the end of the transaction `db` (after everything else it does, just before commit);
+ * false when `db` is not a transaction opened by `Database.transaction` (the caller does it now). The
+ * audit trail uses it: the chain's lock is then the last lock every transaction takes, so no two
+ * writers can take it and a row in opposite orders, and it is held only for one insert and the commit.
+ */
+export function deferToCommit(db: Executor, work: () => Promise<void>): boolean {
+  const queue = beforeCommit.get(db);
+  if (!queue) return false;
+  queue.push(work);
+  return true;
+}
+
+/**
+ * Every transaction runs what it deferred (deferToCommit) before it commits. A use case is one
+ * transaction that only touches the database (what it dispatches goes after commit), so a transaction
+ * PostgreSQL aborts to break a deadlock left nothing behind and is run again, a few milliseconds later.
+ * With the audit chain's lock taken last (above), the deadlock once seen between it and a row (R11)
+ * cannot recur; the retry stays for deadlocks between rows.
  */
 function retryingDeadlocks(db: Database): Database {
   const run = db.transaction.bind(db);
-  db.transaction = (async (fn: Parameters<Database['transaction']>[0], config?: Parameters<Database['transaction']>[1]) => {
+  type Body = Parameters<Database['transaction']>[0];
+  const withDeferred = (fn: Body): Body => async (tx) => {
+    const queue: Array<() => Promise<void>> = [];
+    beforeCommit.set(tx, queue);
+    const result = await fn(tx);
+    while (queue.length) await queue.shift()!();
+    beforeCommit.delete(tx);
+    return result;
+  };
+  db.transaction = (async (fn: Body, config?: Parameters<Database['transaction']>[1]) => {
     for (let attempt = 0; ; attempt++) {
       try {
-        return await run(fn, config);
+        return await run(withDeferred(fn), config);
       } catch (err) {
         if (attempt >= DEADLOCK_RETRIES || !isDeadlock(err)) throw err;
         await new Promise((r) => setTimeout(r, 5 + Math.floor(Math.random() * 20) * (attempt + 1)));

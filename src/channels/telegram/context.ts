@@ -32,8 +32,10 @@ export interface BotDeps extends FlowDeps {
    */
   gateway?: TelegramGateway;
   botUsername?: string;
-  /** Per-chat serialisation; default: advisory locks on the service database's own pool. */
+  /** Per-chat serialisation and the update gate; default: advisory locks on the service database's own pool. */
   chatLocks?: ChatLocks;
+  /** Whether identities are remembered between updates (default true, with a postgres.js database to listen on). */
+  cacheIdentities?: boolean;
   /** telegraf's handlerTimeout, in milliseconds (default 90 s). */
   handlerTimeoutMs?: number;
   /** The desk's plugins (the after-incident commands), and Telegram-level middleware (`install`). */
@@ -48,6 +50,8 @@ export interface BotContext extends Context {
   deps: BotDeps;
   /** Set by the identification middleware for registered, active staff. */
   who?: Identity;
+  /** The identity version the update's gate read under the chat's lock (what a cached identity is checked against). */
+  identityVersion?: number;
   lang: Lang;
   /** Whether the callback query was answered already (each must be answered once). */
   cbAnswered?: boolean;

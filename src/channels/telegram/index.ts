@@ -15,12 +15,14 @@ import { installApiPipeline, useApiPipeline } from './api-pipeline.js';
 import { createTelegramGateway } from './telegram-gateway.js';
 import { isDatabaseUnavailable } from '../../db/database-unavailable.js';
 import { createPgChatLocks } from '../../db/chat-locks.js';
+import { identityChangesOf } from '../../db/identity-changes.js';
+import { createIdentityCache } from '../../services/identity-cache.js';
 import { decodeCallback } from './callback-data.js';
 import { conversationOf } from './conversation.js';
 import { loggableError } from './log-safe.js';
 import { type BotContext, type BotDeps } from './context.js';
 import { t } from '../../i18n/index.js';
-import { clientLanguage, dedupeUpdates, guardSize, identifyStaff, ignoreGroupChatter, serialisePerChat, trackReachability } from './middleware.js';
+import { clientLanguage, gateUpdates, guardSize, identifyStaff, ignoreGroupChatter, trackReachability, type TelegramIdentity } from './middleware.js';
 import { dropMalformedUpdates } from './update-shape.js';
 
 export type { BotContext, BotDeps, BotPlugin, Identity } from './context.js';
@@ -45,13 +47,17 @@ export function createBot(deps: BotDeps): Telegraf<BotContext> {
   const metrics = deps.opsMetrics === false ? undefined : (deps.opsMetrics ?? processMetrics);
   installApiPipeline(bot.telegram, api, { mode: 'interactive', counter: metrics, logger: deps.logger });
   const locks = deps.chatLocks ?? createPgChatLocks(sqlClientOf(deps));
+  // Identities are remembered while nothing about them changed (services/identity-cache.ts).
+  const client = postgresClientOf(deps);
+  const identities =
+    deps.cacheIdentities !== false && client ? createIdentityCache<TelegramIdentity>({ changes: identityChangesOf(client), clock: deps.clock }) : undefined;
 
   const tellUnavailable = unavailableNotice(deps);
   bot.catch(async (err, ctx) => {
     const c = ctx as BotContext;
     const where = { updateId: c.update?.update_id, updateType: updateTypeOf(c), chatId: c.chat?.id, staffId: c.who?.staff.id };
     if (isDatabaseUnavailable(err)) {
-      // The update was not recorded as handled (dedupeUpdates records it only afterwards). Webhook: a
+      // The update was not recorded as handled (gateUpdates records it only afterwards). Webhook: a
       // non-2xx answer makes Telegram deliver it again, with growing pauses, for up to 24 hours, and it
       // is handled in full once the database is back. Polling: telegraf confirms the batch's offset
       // whatever happened to each update, so this one is gone — the user is told and must send it
@@ -77,8 +83,8 @@ export function createBot(deps: BotDeps): Telegraf<BotContext> {
   // Every call of the update's client goes through the pipeline: the chat's spacing shared with the
   // jobs' notices, and a reply that meets a 429 waits as told instead of being lost.
   bot.use(useApiPipeline(api, { logger: deps.logger, counter: metrics }));
-  // The chat's lock before the duplicate check: a duplicate waits for the first delivery to finish.
-  bot.use(clientLanguage, serialisePerChat(locks), dedupeUpdates, trackReachability, ignoreGroupChatter, identifyStaff, guardSize);
+  // The chat's lock with the duplicate check under it: a duplicate waits for the first delivery to finish.
+  bot.use(clientLanguage, gateUpdates(locks), trackReachability, ignoreGroupChatter, identifyStaff(identities), guardSize);
 
   // Telegram-level extensions (middleware), then the desk: every command, press and message.
   const deskPlugins: DeskPlugin[] = [];
@@ -128,10 +134,16 @@ function unavailableNotice(deps: BotDeps): (ctx: BotContext) => Promise<void> {
   };
 }
 
+/** The postgres.js client under drizzle, if it is one. */
+function postgresClientOf(deps: BotDeps): postgres.Sql | undefined {
+  const client = (deps.db as unknown as { $client?: postgres.Sql }).$client;
+  return client && typeof client.reserve === 'function' && typeof client.listen === 'function' ? client : undefined;
+}
+
 /** The postgres.js client under drizzle, for advisory locks on reserved connections. */
 function sqlClientOf(deps: BotDeps): postgres.Sql {
-  const client = (deps.db as unknown as { $client?: postgres.Sql }).$client;
-  if (!client || typeof client.reserve !== 'function') throw new Error('createBot needs deps.chatLocks, or a postgres.js database to lock chats with');
+  const client = postgresClientOf(deps);
+  if (!client) throw new Error('createBot needs deps.chatLocks, or a postgres.js database to lock chats with');
   return client;
 }
 

@@ -1,14 +1,17 @@
 /**
- * The gates every update passes, in order: one at a time per chat (advisory lock), handled once
- * (update_id in PostgreSQL, checked under the lock and recorded once handled), from registered and
- * active staff (anyone else gets a polite refusal and an audit entry), and of a size Telegram itself
- * would accept. Malformed updates never get here (update-shape.ts drops them first).
+ * The gates every update passes, in order: one at a time per chat and handled once (one gate: the
+ * chat's advisory lock, with the update_id checked under it and recorded once handled), from registered
+ * and active staff (anyone else gets a polite refusal and an audit entry), and of a size Telegram
+ * itself would accept. Malformed updates never get here (update-shape.ts drops them first).
  */
 import type { MiddlewareFn } from 'telegraf';
 import { appendAudit } from '../../db/repositories/audit.repository.js';
-import { findStaffByTelegramId, identityByTelegramId, markStaffUnreachable } from '../../db/repositories/org.repository.js';
+import { findStaffByTelegramId, identityByTelegramId, markStaffUnreachable, type StaffRow } from '../../db/repositories/org.repository.js';
 import type { ChatLocks } from '../../db/chat-locks.js';
-import { claimUpdate, PROCESSED_UPDATE_KEEP_MS, pruneProcessedUpdates, recordUpdateHandled, wasUpdateHandled } from '../../db/repositories/processed-updates.repository.js';
+import { withKnownFlowState } from '../../db/repositories/flow-state.repository.js';
+import { claimUpdate, PROCESSED_UPDATE_KEEP_MS, pruneProcessedUpdates } from '../../db/repositories/processed-updates.repository.js';
+import type { Actor } from '../../domain/index.js';
+import type { IdentityCache } from '../../services/identity-cache.js';
 import { answerCallback, type BotContext } from './context.js';
 import { loggableError } from './log-safe.js';
 import { MAX_CAPTION_CHARS, MAX_MESSAGE_CHARS } from './html.js';
@@ -25,44 +28,42 @@ function chatKeyOf(ctx: BotContext): number | undefined {
   return ctx.chat?.id ?? ctx.from?.id;
 }
 
-/** (1) Updates of one chat are handled one at a time, across processes. */
-export function serialisePerChat(locks: ChatLocks): MiddlewareFn<BotContext> {
-  return (ctx, next) => {
+/**
+ * (1) Updates of one chat are handled one at a time, across processes, and each update once, even when
+ * delivered twice at the same moment: under the chat's lock a duplicate waits for the first delivery to
+ * finish, then finds its id recorded. The lock's round trip also reads the chat's flow state and the
+ * identity version, for the gates and the flow after it. The id is recorded only after the handlers
+ * finished, so an update whose handling failed — the database went away mid-way — is handled in full
+ * when Telegram delivers it again (bot.catch asks for that).
+ */
+export function gateUpdates(locks: ChatLocks): MiddlewareFn<BotContext> {
+  return async (ctx, next) => {
+    const { db, clock, logger } = ctx.deps;
+    const updateId = ctx.update.update_id;
     const key = chatKeyOf(ctx);
-    if (key === undefined) return next();
-    return locks.withChatLock(key, () => next());
+    if (key === undefined) {
+      // Nothing to serialise by: claimed up front, so two concurrent deliveries cannot both run.
+      if (!(await claimUpdate(db, updateId, clock.now()))) return void logger.info({ updateId }, 'duplicate update dropped');
+      return next();
+    }
+    // Handled: should the database go away just now, the update is still done. Asking Telegram for it
+    // again would apply it twice (a form's text to the step after), so a failed record is only logged.
+    let handled = false;
+    const onRecordFailed = (err: unknown) => void logger.warn({ err: loggableError(err), updateId }, 'handled update not recorded');
+    await locks.withUpdateGate({ chatId: key, updateId, onRecordFailed }, async (gate) => {
+      if (gate.handled) return void logger.info({ updateId }, 'duplicate update dropped');
+      ctx.identityVersion = gate.identityVersion;
+      await withKnownFlowState(key, gate.flowState, () => next());
+      gate.recordHandled(clock.now());
+      handled = true;
+    });
+    // Now and then, forget ids past their keeping time (the daily checks do it too).
+    if (handled && updateId % 500 === 0) {
+      const before = new Date(clock.now().getTime() - PROCESSED_UPDATE_KEEP_MS);
+      await pruneProcessedUpdates(db, before).catch(() => 0);
+    }
   };
 }
-
-/**
- * (2) A Telegram update is handled once, even when delivered twice at the same moment: under the chat's
- * lock a duplicate waits for the first delivery to finish, then finds its id recorded. The id is recorded
- * only after the handlers finished, so an update whose handling failed — the database went away
- * mid-way — is handled in full when Telegram delivers it again (bot.catch asks for that).
- */
-export const dedupeUpdates: MiddlewareFn<BotContext> = async (ctx, next) => {
-  const { db, clock, logger } = ctx.deps;
-  const updateId = ctx.update.update_id;
-  if (chatKeyOf(ctx) === undefined) {
-    // Nothing to serialise by: claimed up front, so two concurrent deliveries cannot both run.
-    if (!(await claimUpdate(db, updateId, clock.now()))) return void logger.info({ updateId }, 'duplicate update dropped');
-    return next();
-  }
-  if (await wasUpdateHandled(db, updateId)) return void logger.info({ updateId }, 'duplicate update dropped');
-  await next();
-  // Handled: should the database go away just now, the update is still done. Asking Telegram for it
-  // again would apply it twice (a form's text to the step after), so a failed record is only logged.
-  const recorded = await recordUpdateHandled(db, updateId, clock.now()).then(
-    () => true,
-    (err: unknown) => void logger.warn({ err: loggableError(err), updateId }, 'handled update not recorded'),
-  );
-  if (!recorded) return;
-  // Now and then, forget ids past their keeping time (the daily checks do it too).
-  if (updateId % 500 === 0) {
-    const before = new Date(clock.now().getTime() - PROCESSED_UPDATE_KEEP_MS);
-    await pruneProcessedUpdates(db, before).catch(() => 0);
-  }
-};
 
 /** In groups the bot answers commands and buttons only; chatter is none of its business. */
 export const ignoreGroupChatter: MiddlewareFn<BotContext> = (ctx, next) => {
@@ -96,12 +97,19 @@ export const trackReachability: MiddlewareFn<BotContext> = async (ctx, next) => 
 
 const START_WITH_CODE = /^\/start(?:@\w+)?\s+\S+/;
 
-/** (3) Who is acting: active staff go on; a stranger may only redeem an invite; everyone else is refused. */
-export const identifyStaff: MiddlewareFn<BotContext> = async (ctx, next) => {
+export type TelegramIdentity = { staff: StaffRow; actor: Actor };
+
+/**
+ * (3) Who is acting: active staff go on; a stranger may only redeem an invite; everyone else is refused.
+ * The identity comes from the cache while the identity version the gate read is the one it was loaded at.
+ */
+export const identifyStaff = (identities?: IdentityCache<TelegramIdentity>): MiddlewareFn<BotContext> => async (ctx, next) => {
   const from = ctx.from;
   if (!from || from.is_bot) return;
   const deps = ctx.deps;
-  const identity = await identityByTelegramId(deps.db, from.id);
+  const version = ctx.identityVersion;
+  const load = () => identityByTelegramId(deps.db, from.id);
+  const identity = identities && version !== undefined ? await identities.through(from.id, version, load) : await load();
   const person = identity?.staff;
   if (identity?.staff.active) {
     ctx.who = identity;

@@ -1,5 +1,5 @@
 import { sql } from 'drizzle-orm';
-import type { Executor } from '../client.js';
+import { deferToCommit, type Executor } from '../client.js';
 import { auditLog } from '../schema.js';
 
 export interface AuditEntry {
@@ -14,9 +14,36 @@ export interface AuditEntry {
   data?: Record<string, unknown>;
 }
 
-/** Appends to the hash-chained trail; the database computes the hashes (drizzle/0001_audit_trail.sql). */
+type AuditRow = typeof auditLog.$inferInsert;
+
+/** A transaction's audit rows not yet written: they go in one insert just before it commits. */
+const pending = new WeakMap<object, AuditRow[]>();
+
+/**
+ * Appends to the hash-chained trail; the database computes the hashes (drizzle/0001_audit_trail.sql).
+ * In a transaction the rows are written in one insert as the transaction's last statement, because
+ * that insert takes the chain's lock (held until commit): taken last, it is held shortly and never
+ * before a row lock. Outside a transaction they are written at once.
+ */
 export async function appendAudit(db: Executor, entry: AuditEntry | AuditEntry[]): Promise<void> {
-  const rows = (Array.isArray(entry) ? entry : [entry]).map((e) => ({
+  const rows = auditRows(entry);
+  if (rows.length === 0) return;
+  const buffered = pending.get(db);
+  if (buffered) return void buffered.push(...rows);
+  const buffer: AuditRow[] = [...rows];
+  if (deferToCommit(db, () => flushAudit(db))) pending.set(db, buffer);
+  else await db.insert(auditLog).values(rows);
+}
+
+/** Writes the transaction's deferred audit rows now (before a read of the trail inside it). */
+export async function flushAudit(db: Executor): Promise<void> {
+  const rows = pending.get(db);
+  pending.delete(db);
+  if (rows?.length) await db.insert(auditLog).values(rows);
+}
+
+function auditRows(entry: AuditEntry | AuditEntry[]): AuditRow[] {
+  return (Array.isArray(entry) ? entry : [entry]).map((e) => ({
     at: e.at,
     action: e.action,
     entity: e.entity,
@@ -26,13 +53,13 @@ export async function appendAudit(db: Executor, entry: AuditEntry | AuditEntry[]
     actorTelegramId: e.actorTelegramId ?? null,
     data: e.data ?? {},
   }));
-  if (rows.length) await db.insert(auditLog).values(rows);
 }
 
 export type AuditVerification = { ok: true; rows: number } | { ok: false; rows: number; firstBadId: number; problem: 'hash' | 'link' };
 
 /** Walks the chain in id order and names the first row whose hash or link does not match. */
 export async function verifyAuditChain(db: Executor): Promise<AuditVerification> {
+  await flushAudit(db);
   const rows = await db.execute<{ id: string | number; prev_hash: string | null; hash: string; expected: string }>(
     sql`select a.id, a.prev_hash, a.hash, audit_digest(a.prev_hash, a) as expected from audit_log a order by a.id`,
   );
@@ -49,5 +76,6 @@ export async function verifyAuditChain(db: Executor): Promise<AuditVerification>
 }
 
 export async function incidentTimeline(db: Executor, incidentId: string) {
+  await flushAudit(db);
   return db.select().from(auditLog).where(sql`${auditLog.incidentId} = ${incidentId}`).orderBy(auditLog.id);
 }

@@ -1,10 +1,11 @@
 /**
  * Handled once: an update's update_id is recorded in PostgreSQL once its handling finished, so a
  * redelivery is dropped whether it comes by webhook or polling, at once or later — and an update whose
- * handling failed because the database was away is handled when Telegram delivers it again. Checked
- * under the chat's lock (src/db/chat-locks.ts).
+ * handling failed because the database was away is handled when Telegram delivers it again. For an
+ * update of a chat, the check and the record are part of the chat's lock, in its two round trips
+ * (src/db/chat-locks.ts, `withUpdateGate`); what is here serves the rest.
  */
-import { eq, lt } from 'drizzle-orm';
+import { lt } from 'drizzle-orm';
 import type { Executor } from '../client.js';
 import { processedUpdates } from '../schema.js';
 
@@ -16,17 +17,6 @@ import { processedUpdates } from '../schema.js';
 export async function claimUpdate(db: Executor, updateId: number, now: Date): Promise<boolean> {
   const rows = await db.insert(processedUpdates).values({ updateId, receivedAt: now }).onConflictDoNothing().returning({ id: processedUpdates.updateId });
   return rows.length > 0;
-}
-
-/** Whether an update was handled already. Checked under the chat's lock, so a concurrent duplicate waits for the first. */
-export async function wasUpdateHandled(db: Executor, updateId: number): Promise<boolean> {
-  const rows = await db.select({ id: processedUpdates.updateId }).from(processedUpdates).where(eq(processedUpdates.updateId, updateId)).limit(1);
-  return rows.length > 0;
-}
-
-/** Records an update as handled, once its handling finished (still under the chat's lock). */
-export async function recordUpdateHandled(db: Executor, updateId: number, now: Date): Promise<void> {
-  await db.insert(processedUpdates).values({ updateId, receivedAt: now }).onConflictDoNothing();
 }
 
 /**
