@@ -1,10 +1,11 @@
 /**
  * The trainer's part of the app: what the sandbox (src/sandbox) drives besides the chats. The example
  * organisation (examples/org.yaml) and subjects (examples/subjects.csv) loaded on first start, every staff
- * member bound to a sandbox Telegram user, and the five people the page shows a pane for (an officer, their
- * office head, the section, the deputy director, the director); the subjects the CSV marks `away` given an
- * absence from that day, so the daily contact runs have someone to be about; a drill started as the section;
- * "start afresh"; and the day's scheduled runs done now.
+ * member bound to a sandbox Telegram user (and two of them on WeCom as well, preferring it), and the people
+ * the page shows a pane for (an officer, their office head, the section on Telegram and on WeCom, the deputy
+ * director, the director); the subjects the CSV marks `away` given an absence from that day, so the daily
+ * contact runs have someone to be about; a drill started as the section; "start afresh"; and the day's
+ * scheduled runs done now.
  *
  * Why here and not in src/sandbox: each of these is a use of the app's own services, repositories and
  * card renderer, and changes when they do. Kept beside src/app.ts and re-exported by it, they make src/app.ts
@@ -47,6 +48,8 @@ import { emptyChange, type ServiceDeps } from './services/ports.js';
 import { registerAbsence, searchSubjects } from './services/subject.service.js';
 import { fireTimer } from './services/timer.service.js';
 import { truncateProductTables } from './db/repositories/product-tables.repository.js';
+import { findStaffByCode, updateStaff } from './db/repositories/staff.repository.js';
+import { bindWecomUser, findWecomUser, wecomUsersOfStaff, wecomUserOfStaff } from './db/repositories/wecom.repository.js';
 
 // The plan's words the sandbox page shows (the drill picker, the deadlines, the time factor): part of the
 // app's public surface, so the page never reaches into src/domain for them.
@@ -56,12 +59,19 @@ export type { EpidemicScenario, EscalationPolicy, IncidentType, PositionKind } f
 // ---------------------------------------------------------------------------------------------
 // The example organisation
 
-/** The panes of the page, in order. */
-export const PANE_KEYS = ['officer', 'office_head', 'section', 'deputy_director', 'director'] as const;
+/** The panes of the page, in order; `wecom_section` (the section's second seat, on WeCom) comes last, so the five Telegram panes fit a laptop and the strip scrolls to it. */
+export const PANE_KEYS = ['officer', 'office_head', 'section', 'deputy_director', 'director', 'wecom_section'] as const;
 export type PaneKey = (typeof PANE_KEYS)[number];
 
+/**
+ * The staff also bound on WeCom, who prefer it (so their notices go there): the section's second seat
+ * (陈晓雯, a pane, so one incident has the section on both channels) and an officer of 湖墅司法所 (who can
+ * report from WeCom). Their WeCom userid is their staff code.
+ */
+export const SANDBOX_WECOM_STAFF = ['gs-012', 'gs-202'] as const;
+
 export interface SandboxPerson {
-  /** `officer`, `office_head`, … for the five panes; the staff code for everyone else. */
+  /** `officer`, `office_head`, `wecom_section`, … for the panes; the staff code for everyone else. */
   key: string;
   staffId: string;
   staffCode: string;
@@ -75,8 +85,12 @@ export interface SandboxPerson {
   /** Sandbox Telegram user id; the private chat has the same id. */
   userId: number;
   chatId: number;
+  /** The WeCom userid, when the person is bound on WeCom too. */
+  wecomUserId: string | null;
+  /** Where the person's notices go: WeCom when bound there and preferred, else Telegram. */
+  channel: 'telegram' | 'wecom';
   languageCode: string;
-  /** Shown as one of the five panes when the page opens. */
+  /** Shown as one of the panes when the page opens. */
   pane: boolean;
 }
 
@@ -118,6 +132,24 @@ export async function seedSandboxOrg(db: Database, cipher: PiiCipher, opts: { no
   const counts = await importSubjects(db, cipher, rows, { now: opts.now, source: 'sandbox: examples/subjects.csv' });
   const away = rows.filter((r) => r.status === 'away').map((r) => r.code);
   return { seeded: true, staff: bound.staff.length, subjects: counts.created + counts.updated + counts.unchanged, away };
+}
+
+/**
+ * Binds SANDBOX_WECOM_STAFF on WeCom (beside their Telegram ids) and makes WeCom their preferred channel,
+ * as a redeemed invite and the person's choice would; those bound already are left as they are, so every
+ * start can call it (a DATA_DIR seeded before WeCom was in the sandbox gets them too). Returns how many
+ * it bound.
+ */
+export async function bindSandboxWecomStaff(db: Database, opts: { now: Date }): Promise<number> {
+  let n = 0;
+  for (const code of SANDBOX_WECOM_STAFF) {
+    const person = await findStaffByCode(db, code);
+    if (!person || (await wecomUserOfStaff(db, person.id)) || (await findWecomUser(db, code))) continue;
+    await bindWecomUser(db, code, person.id, opts.now);
+    await updateStaff(db, person.id, { preferredChannel: 'wecom', updatedAt: opts.now });
+    n++;
+  }
+  return n;
 }
 
 /** Days the seeded absences last, from the day they are seeded. */
@@ -172,6 +204,7 @@ export async function resetSandboxData(
         await appendAudit(tx, { at: opts.now, action: 'sandbox.reset', entity: 'sandbox', data: { tables } });
         // The imports open transactions of their own; inside this one they become savepoints.
         const seeded = await seedSandboxOrg(tx as unknown as Database, cipher, opts);
+        await bindSandboxWecomStaff(tx as unknown as Database, opts);
         await opts.whileLocked?.();
         return seeded;
       });
@@ -185,24 +218,28 @@ export async function resetSandboxData(
 
 const byCode = (a: StaffRow, b: StaffRow) => a.code.localeCompare(b.code);
 
-/** Everyone with a Telegram id, the five pane people first and marked. */
+/** Everyone with a Telegram id, the pane people first and marked. */
 export async function sandboxPersons(db: Database): Promise<SandboxPerson[]> {
   const [snapshot, unitRows] = await Promise.all([loadOrgSnapshot(db), listUnits(db)]);
   const staffRows = (await findStaffByIds(db, [...snapshot.staff.keys()])).filter((s) => s.active && s.telegramUserId !== null).sort(byCode);
+  const wecom = await wecomUsersOfStaff(db, staffRows.map((s) => s.id));
+  const onWecom = (s: StaffRow) => wecom.has(s.id) && s.preferredChannel === 'wecom';
   const units = new Map(unitRows.map((u) => [u.id, u]));
   const seats = snapshot.seats;
   const held = (s: StaffRow) => seats.filter((p) => p.holderStaffId === s.id);
   const acting = (s: StaffRow) => seats.filter((p) => p.actingStaffId === s.id);
-  const holderOf = (kind: PositionKind, unitId?: string) =>
-    staffRows.find((s) => held(s).some((p) => p.kind === kind && (unitId === undefined || p.unitId === unitId)));
+  /** The holder of such a seat on the given channel (Telegram unless asked). */
+  const holderOf = (kind: PositionKind, unitId?: string, channel: 'telegram' | 'wecom' = 'telegram') =>
+    staffRows.find((s) => onWecom(s) === (channel === 'wecom') && held(s).some((p) => p.kind === kind && (unitId === undefined || p.unitId === unitId)));
 
   // The officer: someone who is only an officer (not standing in for a head), so the chain is clear.
   const officer =
-    staffRows.find((s) => held(s).length === 1 && held(s)[0]!.kind === 'officer' && acting(s).length === 0) ?? holderOf('officer');
+    staffRows.find((s) => !onWecom(s) && held(s).length === 1 && held(s)[0]!.kind === 'officer' && acting(s).length === 0) ?? holderOf('officer');
   const chosen = new Map<PaneKey, StaffRow | undefined>([
     ['officer', officer],
     ['office_head', officer ? holderOf('office_head', officer.unitId) : holderOf('office_head')],
     ['section', holderOf('section')],
+    ['wecom_section', holderOf('section', undefined, 'wecom')],
     ['deputy_director', holderOf('deputy_director')],
     ['director', holderOf('director')],
   ]);
@@ -220,6 +257,8 @@ export async function sandboxPersons(db: Database): Promise<SandboxPerson[]> {
       unitEn: unit?.nameEn ?? null,
       userId: s.telegramUserId!,
       chatId: s.chatId ?? s.telegramUserId!,
+      wecomUserId: wecom.get(s.id)?.userid ?? null,
+      channel: onWecom(s) ? 'wecom' : 'telegram',
       languageCode: s.language === 'en' ? 'en' : 'zh-hans',
       pane,
     };
@@ -230,7 +269,7 @@ export async function sandboxPersons(db: Database): Promise<SandboxPerson[]> {
     const s = chosen.get(key);
     if (!s || used.has(s.id)) continue;
     used.add(s.id);
-    out.push(person(s, key, key, true));
+    out.push(person(s, key, key === 'wecom_section' ? 'section' : key, true));
   }
   for (const s of staffRows) {
     if (used.has(s.id)) continue;
@@ -432,6 +471,7 @@ export async function openDrillGround(opts: { config: Config; logger: Logger; ex
     await migrateDatabase(db);
     const cipher = new PiiCipher(await loadPiiKey(config.piiKey, config.dataDir));
     const seeded = await seedSandboxOrg(db.db, cipher, { now: new Date(), examplesDir });
+    await bindSandboxWecomStaff(db.db, { now: new Date() });
     const persons = await sandboxPersons(db.db);
     return { databaseUrl, seeded, persons, trainerFor: (app) => trainer(app, { db: db.db, cipher, examplesDir, seeded, persons }), close };
   } catch (err) {

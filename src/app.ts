@@ -17,6 +17,12 @@ import type { Config } from './config.js';
 import { timeScaleLabel, type Clock } from './domain/index.js';
 import { createJobSystem, createQueueBackend, DEFAULT_TUNING, type JobSystem, type JobTuning } from './jobs/index.js';
 import { afterIncidentPlugin } from './flows/after-incident/index.js';
+import { timelinePlugin } from './flows/timeline.js';
+import { calendarPlugin } from './flows/calendar.js';
+import { reportUpPlugin } from './flows/report-up.flow.js';
+import { outsidePartyPlugin } from './flows/sanction.flow.js';
+import { commandPostPlugin } from './flows/command-post.flow.js';
+import { dutyGroupPlugin } from './flows/duty-groups.flow.js';
 import { createHttpServer } from './http/server.js';
 import { createLogger, type Logger } from './logger.js';
 import { postgresCheck, queueCheck } from './ops/health.js';
@@ -93,6 +99,9 @@ function jobDrainMs(deadlineMs: number): number {
 /** Connections of the per-chat lock pool: at most this many chats are handled at the same moment. */
 const CHAT_LOCK_POOL = 10;
 
+/** The desk's features beyond the core flows, the same on every channel. */
+const deskPlugins = () => [afterIncidentPlugin(), timelinePlugin(), reportUpPlugin(), calendarPlugin(), commandPostPlugin(), outsidePartyPlugin(), dutyGroupPlugin()];
+
 export async function runApp(opts: RunAppOptions): Promise<AppHandle> {
   const { config, role } = opts;
   const logger = opts.logger ?? createLogger(config.logLevel);
@@ -115,14 +124,20 @@ export async function runApp(opts: RunAppOptions): Promise<AppHandle> {
   const cipher = new PiiCipher(await loadPiiKey(config.piiKey, config.dataDir));
 
   const backend = createQueueBackend({ redisUrl: config.redisUrl, databaseUrl, ...(opts.queueNamespace ? { namespace: opts.queueNamespace } : {}) });
-  const gateway = createTelegramGateway({ apiRoot: config.telegramApiRoot, token: config.botToken });
+  // Every process takes its chats' send moments from the same lines, kept next to the queue.
+  const gateway = createTelegramGateway({
+    apiRoot: config.telegramApiRoot,
+    token: config.botToken,
+    chatSlots: backend.chatSendSlots?.(),
+    onSharedSlotsError: (err) => logger.warn({ err }, "the chats' shared send lines cannot be reached: this process keeps its own spacing meanwhile"),
+  });
   const base = {
     db: db.db,
     clock,
     timeZone: config.timeZone,
     piiMode: config.piiMode,
     cipher,
-    policy: () => effectivePolicy(db.db, config.policyTimeScale),
+    policy: (officeUnitId?: string) => effectivePolicy(db.db, config.policyTimeScale, officeUnitId),
   };
   const telegramChannel = telegramNoticeChannel(gateway, base);
   // WeCom (WECOM_CORP_ID set): its API client, shared by the notices and the callback's replies.
@@ -169,7 +184,7 @@ export async function runApp(opts: RunAppOptions): Promise<AppHandle> {
   if (chatLockSql) closers.push({ component: 'chat-locks', done: 'chat lock pool closed', close: () => chatLockSql.end({ timeout: 5 }) });
   if (role !== 'worker' && wecom && chatLocks) {
     // Mounted before the Telegram part, which may start listening (webhook mode): routes come first.
-    const wecomBot = createWecomBot({ ...jobs.deps, logger, api: wecom.api, apiRoot: wecom.config.apiRoot, chatLocks, plugins: [afterIncidentPlugin()] });
+    const wecomBot = createWecomBot({ ...jobs.deps, logger, api: wecom.api, apiRoot: wecom.config.apiRoot, chatLocks, plugins: deskPlugins() });
     await mountWecomCallback(http, {
       callback: { token: wecom.config.token, encodingAesKey: wecom.config.aesKey, corpId: wecom.config.corpId, agentId: wecom.config.agentId, clock },
       bot: wecomBot,
@@ -263,7 +278,7 @@ async function startBotPart(ctx: {
     telegramApiRoot: config.telegramApiRoot,
     ...(config.botUsername ? { botUsername: config.botUsername } : {}),
     ...(config.handlerTimeoutMs ? { handlerTimeoutMs: config.handlerTimeoutMs } : {}),
-    plugins: [afterIncidentPlugin()],
+    plugins: deskPlugins(),
   });
   return startBot(bot, config, http);
 }
@@ -284,6 +299,8 @@ export {
   timeScaleLabel,
   TrainerRequestError,
 } from './app-trainer.js';
+/** Where the product answers WeCom's callbacks: the sandbox points its WeCom stand-in there. */
+export { DEFAULT_WECOM_CALLBACK_PATH };
 export type {
   DrillGround,
   DrillOffice,

@@ -14,7 +14,10 @@ import { openAdminDatabase, type AdminDatabase } from './admin/database.js';
 import { AdminRefusal, InputFileError } from './admin/errors.js';
 import { createInvite, DEFAULT_BOT_USERNAME, DEFAULT_INVITE_HOURS } from './admin/invite.js';
 import { importOrg, parseOrgFile, type UpsertCounts } from './admin/org-import.js';
-import { effectivePolicy } from './admin/policy.js';
+import { effectivePolicy, loadOfficeVariants } from './admin/policy.js';
+import { renderPolicy } from './admin/policy-show.js';
+import { findUnitByCode } from './db/repositories/unit.repository.js';
+import { timeScaleLabel } from './domain/index.js';
 import { importSubjects, parseSubjectsCsv } from './admin/subjects-import.js';
 
 export interface CliIo {
@@ -29,7 +32,9 @@ const USAGE = `usage: npm run cli -- <command>
   invite create --unit U --position P [--staff CODE] [--hours ${DEFAULT_INVITE_HOURS}]
                                   print a single-use deep link https://t.me/<bot>?start=<code>
   audit verify                    walk the audit hash chain; exit 1 at the first bad row
-  policy show                     print the escalation times in force (the bureau's settings; the plan sets none)
+  policy show [--office CODE] [--lang zh|en] [--json]
+                                  print the plan in force: times, criticalities, playbooks (in Chinese
+                                  unless --lang en); with --office, that office's incidents' plan and its variant
 
 Database: DATABASE_URL, or the embedded PostgreSQL under DATA_DIR (default ./data).
 Bot username for links: BOT_USERNAME (default ${DEFAULT_BOT_USERNAME}).`;
@@ -100,9 +105,25 @@ export async function runCli(argv: readonly string[], env: Readonly<Record<strin
         return v.ok ? 0 : 1;
       }
       case 'policy show': {
-        noMore(rest, command);
-        const policy = await withDatabase(config, (db) => effectivePolicy(db.handle.db, config.policyTimeScale));
-        io.out(JSON.stringify(policy, null, 2));
+        const { values } = parseArgs({
+          args: [...rest],
+          options: { office: { type: 'string' }, lang: { type: 'string' }, json: { type: 'boolean' } },
+          strict: true,
+          allowPositionals: false,
+        });
+        if (values.lang !== undefined && values.lang !== 'zh' && values.lang !== 'en') throw new UsageError('--lang is zh or en');
+        const lang = values.lang === 'en' ? 'en' : 'zh';
+        const shown = await withDatabase(config, async (db) => {
+          if (values.office === undefined) return { policy: await effectivePolicy(db.handle.db, config.policyTimeScale) };
+          const unit = await findUnitByCode(db.handle.db, values.office);
+          if (!unit || unit.kind !== 'office') throw new AdminRefusal('--office', `no judicial office with code '${values.office}'`);
+          return {
+            policy: await effectivePolicy(db.handle.db, config.policyTimeScale, unit.id),
+            office: { name: lang === 'en' ? (unit.nameEn ?? unit.name) : unit.name, code: unit.code, variant: (await loadOfficeVariants(db.handle.db))[unit.id] },
+          };
+        });
+        if (values.json) io.out(JSON.stringify(shown.policy, null, 2));
+        else io.out(renderPolicy({ ...shown, lang, ...(config.policyTimeScale !== 1 ? { scaleLabel: timeScaleLabel(config.policyTimeScale) } : {}) }));
         return 0;
       }
       default:

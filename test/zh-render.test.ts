@@ -9,7 +9,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { renderIncidentCard, type CardFocus, type IncidentCardView } from '../src/channels/telegram/views/incident-card.js';
 import type { IncidentRow, StepRow } from '../src/db/repositories/incident.repository.js';
 import { enqueueNotices } from '../src/db/repositories/outbox.repository.js';
-import { incidentSteps, incidents, publicReleases } from '../src/db/schema.js';
+import { incidentSteps, incidents, publicReleases, sensitivePeriods } from '../src/db/schema.js';
 import { createTelegramGateway } from '../src/channels/telegram/telegram-gateway.js';
 import { hasMessage, t as message, type MessageKey } from '../src/i18n/index.js';
 import {
@@ -536,6 +536,7 @@ describe('through the database, in Chinese', { shuffle: false }, () => {
     const [headSeat] = await t.sql`select id from positions where holder_staff_id = ${org.staff.headA}`;
     const [closedOne] = await t.db.select({ id: incidents.id }).from(incidents).where(eq(incidents.status, 'closed')).limit(1);
     const [signoff] = await t.sql`select id from written_report_signoffs where decision = 'returned' limit 1`;
+    const [period] = await t.db.insert(sensitivePeriods).values({ name: '国庆假期', startsOn: '2026-10-01', endsOn: '2026-10-07', createdByStaffId: org.staff.section, createdAt: clock.now() }).returning();
 
     const rows: Array<{ kind: NoticeKind; incidentId?: string; subjectId?: string; params?: Record<string, unknown> }> = [];
     const at = clock.now().toISOString();
@@ -558,7 +559,10 @@ describe('through the database, in Chinese', { shuffle: false }, () => {
           rows.push({ kind, params: { what: 'digest', dates: ['2026-11-27', '2026-11-28'] } }, { kind, params: { what: 'contact_reminder', dates: ['2026-11-28'], subjectDaysWithoutContact: 2 } });
           break;
         case 'drill_reminder':
-          rows.push({ kind, params: { lastDrillAt: null } }, { kind, params: { lastDrillAt: '2025-11-01T02:00:00Z' } });
+          rows.push({ kind, params: { lastDrillAt: null } }, { kind, params: { lastDrillAt: '2025-11-01T02:00:00Z', year: 2026, officeUnitIds: [org.units.officeA, org.units.officeB] } });
+          break;
+        case 'sensitive_period_reminder':
+          rows.push({ kind, params: { periodId: period!.id } });
           break;
         case 'contact_reminder':
           rows.push({ kind, params: { date: today, subjectIds: [org.subjects.a2, org.subjects.b1] } });

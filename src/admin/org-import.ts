@@ -1,5 +1,6 @@
 /**
- * `org import <file.yaml>`: units, staff, positions (with acting holders) and policy overrides from one
+ * `org import <file.yaml>`: units, staff, positions (with acting holders) and the policy (the bureau's
+ * settings and each office's variant, under `policy`; or the older `policy_overrides`) from one
  * YAML file. Everything is validated before anything is written, and the writes are one transaction, so
  * a bad file changes nothing. Rows are upserted by code and only touched when they differ, so importing
  * the same file twice leaves the same state.
@@ -12,12 +13,14 @@ import { z } from 'zod';
 import type { Database, Executor } from '../db/client.js';
 import { appendAudit } from '../db/repositories/audit.repository.js';
 import { upsertPositionByCode } from '../db/repositories/position.repository.js';
-import { writeSetting } from '../db/repositories/settings.repository.js';
+import { readSetting, writeSetting } from '../db/repositories/settings.repository.js';
 import { findStaffByCode, findStaffByTelegramIds, upsertStaffByCode } from '../db/repositories/staff.repository.js';
 import { findUnitByCode, upsertUnitByCode } from '../db/repositories/unit.repository.js';
-import { POSITION_KINDS, UNIT_KINDS, type PolicyOverrides } from '../domain/index.js';
+import { POSITION_KINDS, UNIT_KINDS, type OfficeVariant, type PolicyOverrides } from '../domain/index.js';
+import { OUTSIDE_PARTIES } from '../domain/outside-parties.js';
+import { replaceOutsideContacts } from '../db/repositories/outside-party.repository.js';
 import { formatPath, InputFileError, type InputProblem } from './errors.js';
-import { POLICY_OVERRIDES_KEY, validatePolicyOverrides } from './policy.js';
+import { POLICY_OFFICES_KEY, POLICY_OVERRIDES_KEY, validatePolicyOverrides, validatePolicySection } from './policy.js';
 import { seatMismatch } from './positions.js';
 
 const code = z
@@ -58,14 +61,40 @@ const positionSchema = z.strictObject({
   acting: code.nullish(),
 });
 
+/**
+ * The bureau's directory of outside parties (110, the police station, the procuratorate…), per office:
+ *   outside_parties:
+ *     - { code: pcs-gongchen, party: police_station, name: 拱宸桥派出所, phone: 0571-88000000, office: office-gongchen }
+ *     - { code: procuratorate, party: procuratorate, name: 拱墅区人民检察院, phone: 0571-88000001 }
+ * An entry without `office` serves every office. When the section is there it is the whole directory.
+ */
+const outsidePartySchema = z.strictObject({
+  code,
+  party: z.enum(OUTSIDE_PARTIES),
+  name: label,
+  phone: z
+    .union([z.string(), z.number()])
+    .transform(String)
+    .pipe(z.string().regex(/^[0-9+() -]{3,32}$/, 'must be a phone number')),
+  office: code.nullish(),
+  note: label.nullish(),
+});
+
 export const orgFileSchema = z.strictObject({
   units: z.array(unitSchema).min(1, 'must list at least one unit'),
   staff: z.array(staffSchema).default([]),
   positions: z.array(positionSchema).default([]),
+  outside_parties: z.array(outsidePartySchema).optional(),
   policy_overrides: z.unknown().optional(),
+  /** The plan the bureau edits: its settings, playbook edits, criticalities and `offices` variants (admin/policy.ts). */
+  policy: z.unknown().optional(),
 });
 
-export type OrgFile = Omit<z.output<typeof orgFileSchema>, 'policy_overrides'> & { policy_overrides: PolicyOverrides };
+export type OrgFile = Omit<z.output<typeof orgFileSchema>, 'policy_overrides' | 'policy'> & {
+  policy_overrides: PolicyOverrides;
+  /** 七(五): each office's variant, by office code. */
+  policy_offices: Record<string, OfficeVariant>;
+};
 
 /** Parses and checks an org file: shape, then every reference between codes. Throws InputFileError. */
 export function parseOrgFile(text: string): OrgFile {
@@ -92,10 +121,18 @@ export function parseOrgFile(text: string): OrgFile {
   }
   const org = parsed.data;
   const problems = checkReferences(org);
-  const policy = validatePolicyOverrides(org.policy_overrides);
+  if (org.policy !== undefined && org.policy_overrides !== undefined) problems.push({ where: 'policy_overrides', message: 'give the settings in one place: policy (policy_overrides is its older name)' });
+  const policy = org.policy !== undefined ? validatePolicySection(org.policy) : { ...validatePolicyOverrides(org.policy_overrides), offices: {} };
   problems.push(...policy.problems);
+  const unitKinds = new Map(org.units.map((u) => [u.code, u.kind]));
+  for (const code of Object.keys(policy.offices)) {
+    const kind = unitKinds.get(code);
+    if (kind === undefined) problems.push({ where: `policy.offices.${code}`, message: `unknown unit '${code}'` });
+    else if (kind !== 'office') problems.push({ where: `policy.offices.${code}`, message: `'${code}' is not a judicial office` });
+  }
   if (problems.length) throw new InputFileError('org', problems.map((p) => withLine(p, lineOf(pathOf(p.where)))));
-  return { ...org, policy_overrides: policy.overrides };
+  const { policy: _section, ...rest } = org;
+  return { ...rest, policy_overrides: policy.overrides, policy_offices: policy.offices };
 }
 
 function withLine(p: InputProblem, line: number | undefined): InputProblem {
@@ -130,6 +167,13 @@ function checkReferences(org: z.output<typeof orgFileSchema>): InputProblem[] {
   const unitIdx = firstIndex(org.units, 'units');
   const staffIdx = firstIndex(org.staff, 'staff');
   firstIndex(org.positions, 'positions');
+  firstIndex(org.outside_parties ?? [], 'outside_parties');
+  (org.outside_parties ?? []).forEach((e, i) => {
+    if (e.office == null) return;
+    const ui = unitIdx.get(e.office);
+    if (ui === undefined) problems.push({ where: `outside_parties[${i}].office`, message: `unknown unit '${e.office}'` });
+    else if (org.units[ui]!.kind !== 'office') problems.push({ where: `outside_parties[${i}].office`, message: `'${e.office}' is not a judicial office` });
+  });
 
   org.units.forEach((u, i) => {
     if (u.parent == null) return;
@@ -185,6 +229,8 @@ export interface OrgImportResult {
   staff: UpsertCounts;
   positions: UpsertCounts;
   policyOverridesChanged: boolean;
+  /** Only when the file has the section: the directory of outside parties, replaced. */
+  outsideParties?: UpsertCounts & { removed: number };
 }
 
 const counts = (): UpsertCounts => ({ created: 0, updated: 0, unchanged: 0 });
@@ -229,8 +275,19 @@ export async function importOrg(db: Database, org: OrgFile, opts: { now: Date; s
       tally(result.positions, row);
     }
 
+    if (org.outside_parties) {
+      result.outsideParties = await replaceOutsideContacts(
+        tx,
+        org.outside_parties.map((e) => ({ code: e.code, party: e.party, name: e.name, phone: e.phone, officeUnitId: e.office ? unitIds.get(e.office)! : null, note: e.note ?? null })),
+      );
+    }
+
     // The file is the whole truth for the policy: no overrides in it means the defaults.
     result.policyOverridesChanged = await writeSetting(tx, POLICY_OVERRIDES_KEY, org.policy_overrides, opts.now);
+    // Likewise the offices' variants: an office the file no longer names follows the bureau's plan.
+    const variants = Object.fromEntries(Object.entries(org.policy_offices).map(([code, v]) => [unitIds.get(code)!, v]));
+    const anyBefore = (await readSetting(tx, POLICY_OFFICES_KEY)) !== undefined;
+    if ((anyBefore || Object.keys(variants).length > 0) && (await writeSetting(tx, POLICY_OFFICES_KEY, variants, opts.now))) result.policyOverridesChanged = true;
 
     await appendAudit(tx, { at: opts.now, action: 'org.imported', entity: 'org', data: { source: opts.source ?? 'cli', ...result } });
     return result;

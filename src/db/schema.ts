@@ -296,6 +296,8 @@ export const incidents = pgTable(
     closure: text('closure'), // resolved | false_alarm
     isDrill: boolean('is_drill').notNull().default(false),
     lateReport: boolean('late_report').notNull().default(false),
+    /** Type 十 reported in a 特殊敏感时间段: the period it happened in. */
+    sensitivePeriodId: uuid('sensitive_period_id').references((): AnyPgColumn => sensitivePeriods.id),
     /**
      * The report form's own key: a submit delivered again after its incident committed (the database
      * went away before the form was cleared) finds the incident instead of reporting it twice.
@@ -541,6 +543,56 @@ export const drills = pgTable('drills', {
   evaluation: jsonb('evaluation'),
 });
 
+/**
+ * Drills scheduled ahead (七(二)): on its date, at the policy's time, the daily run starts it as a drill
+ * (the row then names the drill and its incident). Started once: the state moves forward only.
+ */
+export const scheduledDrills = pgTable(
+  'scheduled_drills',
+  {
+    id: uuid('id').primaryKey().defaultRandom(),
+    drillDate: date('drill_date').notNull(),
+    type: text('type').notNull(), // IncidentType
+    scenario: text('scenario'), // EpidemicScenario, for 疫情
+    officeUnitId: uuid('office_unit_id')
+      .notNull()
+      .references(() => units.id),
+    scheduledByStaffId: uuid('scheduled_by_staff_id')
+      .notNull()
+      .references(() => staff.id),
+    scheduledAt: ts('scheduled_at').notNull(),
+    state: text('state').notNull().default('scheduled'), // ScheduledDrillState
+    /** The section member the drill is reported as, fixed when its start begins (a second try reports as the same). */
+    starterStaffId: uuid('starter_staff_id').references(() => staff.id),
+    drillId: uuid('drill_id').references(() => drills.id),
+    incidentId: uuid('incident_id').references(() => incidents.id),
+    startedAt: ts('started_at'),
+    cancelledAt: ts('cancelled_at'),
+    cancelledByStaffId: uuid('cancelled_by_staff_id').references(() => staff.id),
+  },
+  (t) => [index('scheduled_drills_state_date_idx').on(t.state, t.drillDate)],
+);
+
+/** 特殊敏感时间段, kept by the section: officers are reminded before each; a type 十 report in one is linked to it. */
+export const sensitivePeriods = pgTable(
+  'sensitive_periods',
+  {
+    id: uuid('id').primaryKey().defaultRandom(),
+    name: text('name').notNull(),
+    startsOn: date('starts_on').notNull(),
+    endsOn: date('ends_on').notNull(),
+    createdByStaffId: uuid('created_by_staff_id')
+      .notNull()
+      .references(() => staff.id),
+    createdAt: ts('created_at').notNull(),
+    /** When the officers were reminded; null until then. */
+    remindedAt: ts('reminded_at'),
+    removedAt: ts('removed_at'),
+    removedByStaffId: uuid('removed_by_staff_id').references(() => staff.id),
+  },
+  (t) => [index('sensitive_periods_dates_idx').on(t.startsOn, t.endsOn)],
+);
+
 // ---------------------------------------------------------------------------------------------
 // Machinery: timers, outbox, updates, flows, audit
 
@@ -581,6 +633,11 @@ export const outbox = pgTable(
     recipientStaffId: uuid('recipient_staff_id')
       .notNull()
       .references(() => staff.id),
+    /**
+     * A duty group the row goes to instead of the person's own chat (issue 15): the group mirrors
+     * `recipient_staff_id`'s notice, drawn for them, masked, in the group's chat.
+     */
+    recipientGroupId: uuid('recipient_group_id').references((): AnyPgColumn => dutyGroups.id),
     /** Message kind in the catalogue, e.g. `incident_reported`, `ack_escalation`. */
     kind: text('kind').notNull(),
     incidentId: uuid('incident_id').references(() => incidents.id),
@@ -779,4 +836,202 @@ export const wecomCardCodes = pgTable(
 export const wecomProcessedCallbacks = pgTable('wecom_processed_callbacks', {
   dedupKey: text('dedup_key').primaryKey(),
   receivedAt: ts('received_at').notNull(),
+});
+
+/**
+ * Each chat's send line, shared by every process on the Redis-less queue backend (src/jobs/send-slots.ts):
+ * when the chat is free next and the slots reserved in it, as one JSON value changed by compare-and-set
+ * on `version`. Soft state: a lost row costs at most one answer of 429.
+ */
+export const chatSendSlots = pgTable('chat_send_slots', {
+  chatId: tgId('chat_id').primaryKey(),
+  line: jsonb('line').notNull(),
+  version: bigint('version', { mode: 'number' }).notNull(),
+  /** Past this the line says nothing any more (its slots and its free moment are over). */
+  expiresAt: ts('expires_at').notNull(),
+});
+
+/** 三(一): the plan activated for an incident (决定启动), at one of the bureau's response levels; once per incident. */
+export const planActivations = pgTable('plan_activations', {
+  incidentId: uuid('incident_id')
+    .primaryKey()
+    .references(() => incidents.id),
+  level: text('level').notNull(),
+  activatedByStaffId: uuid('activated_by_staff_id')
+    .notNull()
+    .references(() => staff.id),
+  activatedAt: ts('activated_at').notNull(),
+});
+
+/**
+ * A message of the command loop: a leader's 批示 (remark) or 指令 (order) down to the on-site command and
+ * the office, or the on-site command's 处置建议 (proposal) up to HQ. Its text is the incident_updates row
+ * of the same id (every text of the timeline is there); this holds who it was addressed to.
+ */
+export const commandMessages = pgTable(
+  'command_messages',
+  {
+    updateId: uuid('update_id')
+      .primaryKey()
+      .references(() => incidentUpdates.id),
+    incidentId: uuid('incident_id')
+      .notNull()
+      .references(() => incidents.id),
+    kind: text('kind').notNull(), // remark | order | proposal
+    fromStaffId: uuid('from_staff_id')
+      .notNull()
+      .references(() => staff.id),
+    addressees: jsonb('addressees').$type<string[]>().notNull().default([]),
+    at: ts('at').notNull(),
+  },
+  (t) => [index('command_messages_incident_idx').on(t.incidentId, t.at)],
+);
+
+/** 收到: one person's receipt of a command message, once each. */
+export const commandReceipts = pgTable(
+  'command_receipts',
+  {
+    id: uuid('id').primaryKey().defaultRandom(),
+    updateId: uuid('update_id')
+      .notNull()
+      .references(() => commandMessages.updateId),
+    staffId: uuid('staff_id')
+      .notNull()
+      .references(() => staff.id),
+    at: ts('at').notNull(),
+  },
+  (t) => [uniqueIndex('command_receipts_unique_idx').on(t.updateId, t.staffId)],
+);
+
+// ---------------------------------------------------------------------------------------------
+// Outside parties and sanctions (issue 15, items 4 and 5)
+
+/**
+ * The bureau's directory of the outside parties it calls (110, the police station, the procuratorate…):
+ * a unit and its number, for one judicial office or for all (office null). The org file holds the whole
+ * directory; an import replaces it. Receipts copy what they used, so a later edit changes no record.
+ */
+export const outsideContacts = pgTable(
+  'outside_contacts',
+  {
+    id: uuid('id').primaryKey().defaultRandom(),
+    /** Stable key from the org file. */
+    code: text('code').notNull().unique(),
+    party: text('party').notNull(), // OutsideParty
+    name: text('name').notNull(),
+    phone: text('phone').notNull(),
+    officeUnitId: uuid('office_unit_id').references(() => units.id),
+    note: text('note'),
+  },
+  (t) => [index('outside_contacts_party_idx').on(t.party, t.officeUnitId)],
+);
+
+/** 回执: one call or notice to an outside party for a step: how, when, who answered, the reference number. */
+export const outsidePartyReceipts = pgTable(
+  'outside_party_receipts',
+  {
+    id: uuid('id').primaryKey().defaultRandom(),
+    incidentId: uuid('incident_id')
+      .notNull()
+      .references(() => incidents.id),
+    stepKey: text('step_key').notNull(),
+    party: text('party').notNull(), // OutsideParty
+    method: text('method').notNull(), // ReceiptMethod
+    /** When the call was made or the notice given, as typed. */
+    at: ts('at').notNull(),
+    /** Who answered: a name or a role, as typed (an outside person, not a subject). */
+    answeredBy: text('answered_by').notNull(),
+    /** 接警单号 and the like, when the party gave one. */
+    reference: text('reference'),
+    /** The directory entry's name and number offered at the time, if one was. */
+    contactName: text('contact_name'),
+    contactPhone: text('contact_phone'),
+    recordedByStaffId: uuid('recorded_by_staff_id')
+      .notNull()
+      .references(() => staff.id),
+    recordedAt: ts('recorded_at').notNull(),
+    /** The form's key: the same submit delivered twice records once. */
+    submissionKey: uuid('submission_key').unique(),
+  },
+  (t) => [index('outside_party_receipts_incident_idx').on(t.incidentId, t.at)],
+);
+
+/** 处罚: a sanction proposed or taken for an incident: its kind (the bureau's list), grounds, proposer, decision and date. */
+export const sanctions = pgTable(
+  'sanctions',
+  {
+    id: uuid('id').primaryKey().defaultRandom(),
+    incidentId: uuid('incident_id')
+      .notNull()
+      .references(() => incidents.id),
+    subjectId: uuid('subject_id').references(() => subjects.id),
+    kind: text('kind').notNull(),
+    grounds: text('grounds').notNull(),
+    proposedByStaffId: uuid('proposed_by_staff_id')
+      .notNull()
+      .references(() => staff.id),
+    proposedAt: ts('proposed_at').notNull(),
+    decision: text('decision').notNull(), // SanctionDecision
+    /** The decision's date (as typed), and who recorded it. */
+    decidedAt: ts('decided_at').notNull(),
+    decidedByStaffId: uuid('decided_by_staff_id')
+      .notNull()
+      .references(() => staff.id),
+    updatedAt: ts('updated_at').notNull(),
+    submissionKey: uuid('submission_key').unique(),
+  },
+  (t) => [index('sanctions_incident_idx').on(t.incidentId), index('sanctions_proposed_idx').on(t.proposedAt)],
+);
+
+// ---------------------------------------------------------------------------------------------
+// Duty groups (issue 15): Telegram group chats a unit has bound, as notice targets.
+
+/**
+ * A group chat bound to a unit: `section` (the section's duty group, every incident), `office` (an
+ * office's group, that office's incidents) or `hq` (the HQ group of one activated incident). One live
+ * binding per chat; a chat bound again, or that the bot left, keeps its old row inactive.
+ */
+export const dutyGroups = pgTable(
+  'duty_groups',
+  {
+    id: uuid('id').primaryKey().defaultRandom(),
+    chatId: tgId('chat_id').notNull(),
+    purpose: text('purpose').notNull(), // DutyGroupPurpose
+    unitId: uuid('unit_id')
+      .notNull()
+      .references(() => units.id),
+    incidentId: uuid('incident_id').references(() => incidents.id),
+    /** Who typed /bindgroup: the group's card is drawn as they see it (masked). */
+    boundByStaffId: uuid('bound_by_staff_id')
+      .notNull()
+      .references(() => staff.id),
+    boundAt: ts('bound_at').notNull(),
+    active: boolean('active').notNull().default(true),
+    unboundAt: ts('unbound_at'),
+  },
+  (t) => [uniqueIndex('duty_groups_active_chat_idx').on(t.chatId).where(sql`${t.active}`)],
+);
+
+/** Single-use, expiring codes for /bindgroup, issued in a private chat. */
+export const dutyGroupCodes = pgTable('duty_group_codes', {
+  id: uuid('id').primaryKey().defaultRandom(),
+  code: text('code').notNull().unique(),
+  purpose: text('purpose').notNull(),
+  unitId: uuid('unit_id')
+    .notNull()
+    .references(() => units.id),
+  incidentId: uuid('incident_id').references(() => incidents.id),
+  issuedByStaffId: uuid('issued_by_staff_id')
+    .notNull()
+    .references(() => staff.id),
+  createdAt: ts('created_at').notNull(),
+  expiresAt: ts('expires_at').notNull(),
+  usedAt: ts('used_at'),
+  usedInChatId: tgId('used_in_chat_id'),
+});
+
+/** Unbound groups already told that the bot is not bound there: told once, then silent. */
+export const unboundGroupNotices = pgTable('unbound_group_notices', {
+  chatId: tgId('chat_id').primaryKey(),
+  toldAt: ts('told_at').notNull(),
 });

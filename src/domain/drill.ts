@@ -2,12 +2,9 @@
  * Drills (七(二)): at least one emergency drill a year. A drill is a real incident flagged `is_drill`, run
  * through the real chain and timers; it is kept out of the statistics and the register, and evaluated on
  * its own at the end: each person's response times against the deadlines, and the steps missed.
- * Pure: the times are passed in.
+ * The yearly reminder, by calendar year, is ./drill-calendar.ts's. Pure: the times are passed in.
  */
 import { incidentFindings, progressTimes, type IncidentTimeline, type RegisterEntry } from './accountability.js';
-
-/** The plan asks for one a year; the section is reminded when none has been run in this many months. */
-export const DRILL_REMINDER_MONTHS = 11;
 
 /** The same day of the month n months later, clamped to the month's end (Jan 31 + 1 → Feb 28). */
 export function addMonths(instant: Date, n: number): Date {
@@ -18,12 +15,6 @@ export function addMonths(instant: Date, n: number): Date {
   const lastDay = new Date(Date.UTC(d.getUTCFullYear(), d.getUTCMonth() + 1, 0)).getUTCDate();
   d.setUTCDate(Math.min(day, lastDay));
   return d;
-}
-
-/** Whether the section should be reminded to hold a drill: none ever, or the last began 11 months ago or more. */
-export function drillReminderDue(lastDrillAt: Date | null, now: Date): boolean {
-  if (!lastDrillAt) return true;
-  return addMonths(lastDrillAt, DRILL_REMINDER_MONTHS).getTime() <= now.getTime();
 }
 
 export type DrillResponseKind = 'report' | 'acknowledge' | 'progress' | 'step' | 'close';

@@ -6,9 +6,10 @@ import type { StepState } from './playbooks.js';
 import { canHandleIncident, isLeader, isSection, type Actor } from './roles.js';
 import { daysBetween } from './time.js';
 
-/** 三: the commander, the on-site command and the five working groups. */
+/** 三: the commander (总指挥), the deputy commander (副总指挥), the on-site command and the five working groups. */
 export const INCIDENT_ROLES = [
   'commander',
+  'deputy_commander',
   'onsite_command',
   'group_onsite',
   'group_order',
@@ -22,9 +23,9 @@ export function isIncidentRole(value: string): value is IncidentRole {
   return (INCIDENT_ROLES as readonly string[]).includes(value);
 }
 
-/** The commander is a post one takes (担任); the on-site command and the groups are bodies one is put in (编入). */
+/** HQ's posts are taken (担任); the on-site command and the groups are bodies one is put in (编入). */
 export function isRolePost(role: string): boolean {
-  return role === 'commander';
+  return role === 'commander' || role === 'deputy_commander';
 }
 
 /**
@@ -34,7 +35,7 @@ export function isRolePost(role: string): boolean {
 export function canAssignRole(actor: Actor, officeUnitId: string, role: IncidentRole): boolean {
   if (!canHandleIncident(actor, officeUnitId)) return false;
   if (isSection(actor) || isLeader(actor)) return true;
-  return role !== 'commander' && actor.unitId === officeUnitId && actor.positions.includes('office_head');
+  return !isRolePost(role) && actor.unitId === officeUnitId && actor.positions.includes('office_head');
 }
 
 /** Whether the actor may open the role picker at all. */
@@ -195,7 +196,7 @@ export const ADMIN_NOTICE_KINDS = [
 ] as const;
 export type AdminNoticeKind = (typeof ADMIN_NOTICE_KINDS)[number];
 
-/** The commander is one person (the director by the plan); the command and the groups have members. */
+/** Each HQ post is one person (the director and the deputy director by the plan); the command and the groups have members. */
 export function isSingleHolderRole(role: IncidentRole): boolean {
-  return role === 'commander';
+  return isRolePost(role);
 }

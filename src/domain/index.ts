@@ -12,3 +12,6 @@ export * from './timer-decision.js';
 export * from './id-number.js';
 export * from './handling.js';
 export * from './closing.js';
+export * from './command-post.js';
+export * from './playbook-edits.js';
+export * from './plan-variants.js';

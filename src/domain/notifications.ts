@@ -2,6 +2,7 @@
  * Who must know (逐级报告): which positions a change is told to. The outbox turns each target into rows
  * for the people who hold those positions now (holder or acting holder).
  */
+import type { Criticality } from './incident-types.js';
 import type { TimerTarget } from './policy.js';
 import { holdersOf, nextInLine, type PositionKind, type PositionSeat, type StaffAvailability } from './roles.js';
 
@@ -20,6 +21,9 @@ export const SUBJECT_NOTICE_KINDS = [
   'acting_holder_set',
   'standing_in',
 ] as const;
+
+/** The command loop (三): the plan activated, 批示/指令 down, 处置建议 up, a receipt, one nobody receipted. */
+export const COMMAND_NOTICE_KINDS = ['plan_activated', 'command_issued', 'proposal_sent', 'command_receipted', 'command_unreceipted'] as const;
 
 /** Kinds of chain-of-command message; the catalogue has a text for each. */
 export const NOTICE_KINDS = [
@@ -50,13 +54,20 @@ export const NOTICE_KINDS = [
   'release_review_requested',
   'release_returned',
   'drill_reminder',
+  /** 特殊敏感时间段 ahead: each officer is asked to check their subjects before it starts. */
+  'sensitive_period_reminder',
   'screening_due',
   'role_assigned',
   ...SUBJECT_NOTICE_KINDS,
   /** 查找未果，报管理科: the search for an absconding subject found nothing; the section decides. */
   'search_failed',
+  /** 立即上报: the section forwarded the incident to this level at once, with a note (it informs that level). */
+  'forwarded_up',
+  /** 脱管 past one of the bureau's thresholds (24 h, 72 h…), the subject still not found: the section is told. */
+  'absconding_threshold',
   /** Someone else changed the incident: the recipient's card is redrawn in place, nothing is sent. */
   'card_redraw',
+  ...COMMAND_NOTICE_KINDS,
 ] as const;
 export type NoticeKind = (typeof NOTICE_KINDS)[number];
 
@@ -106,13 +117,55 @@ export function targetsOnReport(): TimerTarget[] {
   ];
 }
 
-/** A progress report (续报) goes to the section and the office head; leaders get it once they have been informed. */
-export function targetsOnProgress(): TimerTarget[] {
+/** The leaders of the bureau (三(二): 总指挥 and 副总指挥 by default), who command the response. */
+export function leaderTargets(): TimerTarget[] {
+  return [
+    { kind: 'position', position: 'deputy_director', scope: 'bureau' },
+    { kind: 'position', position: 'director', scope: 'bureau' },
+  ];
+}
+
+/** The criticalities whose 续报 reach the leaders when an incident's settings name none (a snapshot older than the setting). */
+export const DEFAULT_PROGRESS_TO_LEADERS: readonly Criticality[] = ['critical'];
+
+/**
+ * Who a progress report (续报) goes to: the section, the office head and the reporter; and the leaders
+ * too for the criticalities the bureau chose (`progressToLeaders`, by default critical). For the others,
+ * the use case adds each leader already told of the incident, so nobody who knows of it goes stale.
+ */
+export function targetsOnProgress(criticality?: Criticality, progressToLeaders: readonly Criticality[] = DEFAULT_PROGRESS_TO_LEADERS): TimerTarget[] {
   return [
     { kind: 'position', position: 'section', scope: 'bureau' },
     { kind: 'position', position: 'office_head', scope: 'office' },
     { kind: 'reporter' },
+    ...(criticality !== undefined && progressReachesLeaders(criticality, progressToLeaders) ? leaderTargets() : []),
   ];
+}
+
+export function progressReachesLeaders(criticality: Criticality, progressToLeaders: readonly Criticality[] = DEFAULT_PROGRESS_TO_LEADERS): boolean {
+  return progressToLeaders.includes(criticality);
+}
+
+/**
+ * 立即上报 (forward now): the section tells the next level of the line at once, with a note, instead of
+ * waiting for the mandatory-information deadline. The levels, in order, and the deadline (the inform
+ * timer's level) each one stands for.
+ */
+export const FORWARD_LEVELS: ReadonlyArray<{ position: 'deputy_director' | 'director'; informLevel: number }> = [
+  { position: 'deputy_director', informLevel: 1 },
+  { position: 'director', informLevel: 2 },
+];
+
+/**
+ * The level 立即上报 goes to: the first whose people have not all been told of the incident yet
+ * (`uninformed`: who of that level has not). Undefined when every level knows already.
+ */
+export function nextLevelToForward(uninformed: (position: 'deputy_director' | 'director') => readonly string[]): { position: 'deputy_director' | 'director'; recipients: readonly string[] } | undefined {
+  for (const level of FORWARD_LEVELS) {
+    const recipients = uninformed(level.position);
+    if (recipients.length > 0) return { position: level.position, recipients };
+  }
+  return undefined;
 }
 
 /** Acknowledgement and closure are told to the reporter and the office head, and to the leaders already involved. */

@@ -46,3 +46,11 @@ export function idNumberLabel(idNumber: string | null | undefined, mode: PiiMode
   if (!idNumber || mode === 'codes' || chat === 'group') return null;
   return mode === 'full' ? idNumber : maskIdNumber(idNumber);
 }
+
+/**
+ * The mode a chat gets: groups are always masked, whatever PII_MODE says (codes stay codes). For the
+ * drawings that take only a mode: subjectLabel and idNumberLabel say the same when given the chat.
+ */
+export function piiModeForChat(mode: PiiMode, chat: ChatKind): PiiMode {
+  return chat === 'group' && mode === 'full' ? 'masked' : mode;
+}

@@ -2,7 +2,7 @@
  * Section 四 (处置措施) of the plan as data: the steps each incident type requires, who acts,
  * and the condition under which a step applies. Section 五 (处置程序) adds the common steps.
  */
-import type { EpidemicScenario, IncidentType } from './incident-types.js';
+import type { Criticality, EpidemicScenario, IncidentType } from './incident-types.js';
 
 /** Who performs a step: the judicial office, the corrections section, or whichever organised the activity. */
 export type StepActor = 'office' | 'section' | 'either';
@@ -285,8 +285,14 @@ export interface StepInstance {
 }
 
 /** The checklist an incident starts with: every step, none dropped; those whose condition fails are not applicable. */
-export function instantiatePlaybook(type: IncidentType, scenario: EpidemicScenario | null | undefined, facts: IncidentFacts): StepInstance[] {
-  return playbookFor(type, scenario).map((s, i) => {
+export function instantiatePlaybook(
+  type: IncidentType,
+  scenario: EpidemicScenario | null | undefined,
+  facts: IncidentFacts,
+  /** The checklist under the bureau's edits (./plan-variants.ts); the plan's by default. */
+  playbook: readonly PlaybookStep[] = playbookFor(type, scenario),
+): StepInstance[] {
+  return playbook.map((s, i) => {
     const a = stepApplicability(s, facts);
     return {
       key: s.key,
@@ -302,5 +308,21 @@ export function instantiatePlaybook(type: IncidentType, scenario: EpidemicScenar
 
 /** Looks up a step's definition by key for an incident's type, for rendering and validation. */
 export function findPlaybookStep(type: IncidentType, scenario: EpidemicScenario | null | undefined, key: string): PlaybookStep | undefined {
-  return playbookFor(type, scenario).find((s) => s.key === key);
+  return playbookFor(type, scenario).find((s) => s.key === key) ?? SETTING_STEPS.find((s) => s.key === key);
+}
+
+/** 三(一): where the bureau's settings ask for it, the section reports to the district people's government, as a step of its own. */
+export const DISTRICT_GOVERNMENT_STEP: PlaybookStep = step('report_district_government', 'section', '向区人民政府报告', 'Report to the district people’s government');
+
+/** Steps the bureau's settings add to a checklist, beyond the plan's playbooks. */
+const SETTING_STEPS: readonly PlaybookStep[] = [DISTRICT_GOVERNMENT_STEP];
+
+/**
+ * The checklist with the steps the bureau's settings add, after the playbook's: 向区人民政府报告 for
+ * the criticalities `reportToDistrictGovernment` names (none by default). Pure.
+ */
+export function withSettingSteps(steps: readonly StepInstance[], criticality: Criticality, reportToDistrictGovernment: readonly Criticality[]): StepInstance[] {
+  if (!reportToDistrictGovernment.includes(criticality) || steps.some((s) => s.key === DISTRICT_GOVERNMENT_STEP.key)) return [...steps];
+  const s = DISTRICT_GOVERNMENT_STEP;
+  return [...steps, { key: s.key, ordinal: steps.length + 1, actor: s.actor, required: s.required, condition: null, state: 'pending', naReason: null }];
 }

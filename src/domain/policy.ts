@@ -9,6 +9,9 @@ import type { Criticality } from './incident-types.js';
 import type { ChatKind, PiiMode } from './pii.js';
 import type { PositionKind } from './roles.js';
 import { addMs, atLocalTime, DAY, HOUR, MINUTE } from './time.js';
+import { DEFAULT_ABSCONDING_THRESHOLDS_SECONDS, DEFAULT_SANCTION_KINDS } from './sanctions.js';
+import { criticalitySchema, DEFAULT_CRITICALITY, playbookEditsSchema } from './playbook-edits.js';
+import { BUREAU_APPROVERS } from './written-report.js';
 
 const byCriticality = z.object({ critical: z.number().int().positive(), standard: z.number().int().positive() });
 const hhmm = z.string().regex(/^([01]\d|2[0-3]):[0-5]\d$/);
@@ -69,6 +72,51 @@ export const escalationPolicySchema = z.object({
   /** 迟报: reported more than this many seconds after discovery. */
   lateReportSeconds: z.number().int().positive(),
   digestAt: hhmm,
+  /** The criticalities whose 续报 go to the leaders (deputy director, director) as well as the section and the office. */
+  progressToLeaders: z.array(z.enum(['critical', 'standard'])).default(['critical']),
+  /** 三(一): the criticalities whose incidents carry the section's step 向区人民政府报告 (none by default). */
+  reportToDistrictGovernment: z.array(z.enum(['critical', 'standard'])).default([]),
+  /** Drills on the calendar (七(二), 每年不少于一次): when a scheduled one starts, and when the year's reminder begins. */
+  drills: z
+    .object({
+      /** The local time a drill scheduled for a date starts that day. */
+      startsAt: hhmm,
+      /** From this month (1–12) on, an office with no drill held or scheduled in the calendar year is named to the section. */
+      remindFromMonth: z.number().int().min(1).max(12),
+      /** Days a scheduled drill may start late (the worker was down on its date); older ones are recorded as missed. */
+      catchUpDays: z.number().int().min(0).max(31),
+    })
+    .default({ startsAt: '09:30', remindFromMonth: 10, catchUpDays: 3 }),
+  /** 特殊敏感时间段: officers are reminded to check their subjects this many days before a period starts. */
+  sensitivePeriods: z.object({ remindDaysBefore: z.number().int().min(0).max(60) }).default({ remindDaysBefore: 3 }),
+  /** 三: the response levels the plan is activated at (codes, each labelled in the catalogue), and seconds an instruction may go without 收到. */
+  command: z
+    .object({
+      responseLevels: z.array(z.string().regex(/^[A-Za-z0-9_]{1,12}$/)).min(1).max(8),
+      receiptSeconds: z.number().int().positive(),
+    })
+    .default({ responseLevels: ['I', 'II', 'III'], receiptSeconds: 900 }),
+  /** 处罚: the bureau's list of sanctions (codes; a name where the catalogue has none), the plan's measures by default. */
+  sanctions: z
+    .object({
+      kinds: z
+        .array(z.object({ code: z.string().regex(/^[A-Za-z0-9_]{1,32}$/), name: z.string().min(1).max(40).optional(), name_en: z.string().min(1).max(80).optional() }))
+        .min(1)
+        .max(20),
+    })
+    .default({ kinds: DEFAULT_SANCTION_KINDS.map((code) => ({ code })) }),
+  /** 脱管: seconds out of supervision (from the incident's discovered-at) at which the section is told, while not found. */
+  absconding: z.object({ thresholdsSeconds: z.array(z.number().int().positive()).max(6) }).default({ thresholdsSeconds: [...DEFAULT_ABSCONDING_THRESHOLDS_SECONDS] }),
+  /** Each type's criticality (一, 四(九)), the plan's by default; it chooses every time of the type's incidents. */
+  criticality: criticalitySchema.default(DEFAULT_CRITICALITY),
+  /** The bureau's edits to the playbooks (四, 五): steps added, replaced or removed by key (./playbook-edits.ts). */
+  playbooks: playbookEditsSchema.default({}),
+  /** 七(一): days between screenings, by risk level. */
+  screening: z
+    .object({ intervalDays: z.object({ high: z.number().int().min(1).max(366), normal: z.number().int().min(1).max(366), low: z.number().int().min(1).max(366) }) })
+    .default({ intervalDays: { high: 7, normal: 30, low: 90 } }),
+  /** 五(二): the bureau's last approver of the written report; the upper-level agency receives it, it does not sign it. */
+  writtenReport: z.object({ lastApprover: z.enum(BUREAU_APPROVERS) }).default({ lastApprover: 'director' }),
 });
 
 export type EscalationPolicy = z.infer<typeof escalationPolicySchema>;
@@ -97,6 +145,17 @@ export const DEFAULT_POLICY: EscalationPolicy = {
   subjectNames: { responsibleOfficerSeesFullName: false },
   lateReportSeconds: s(30 * MINUTE),
   digestAt: '18:00',
+  progressToLeaders: ['critical'],
+  reportToDistrictGovernment: [],
+  drills: { startsAt: '09:30', remindFromMonth: 10, catchUpDays: 3 },
+  sensitivePeriods: { remindDaysBefore: 3 },
+  command: { responseLevels: ['I', 'II', 'III'], receiptSeconds: s(15 * MINUTE) },
+  sanctions: { kinds: DEFAULT_SANCTION_KINDS.map((code) => ({ code })) },
+  absconding: { thresholdsSeconds: [...DEFAULT_ABSCONDING_THRESHOLDS_SECONDS] },
+  criticality: DEFAULT_CRITICALITY,
+  playbooks: {},
+  screening: { intervalDays: { high: 7, normal: 30, low: 90 } },
+  writtenReport: { lastApprover: 'director' },
 };
 
 type DeepPartial<T> = { [K in keyof T]?: T[K] extends object ? (T[K] extends unknown[] ? T[K] : DeepPartial<T[K]>) : T[K] };
@@ -115,12 +174,16 @@ export function resolvePolicy(overrides: PolicyOverrides = {}, base: EscalationP
 }
 
 /** Settings that are counts (days, not seconds): a time scale leaves them alone. */
-const UNSCALED_KEYS: ReadonlySet<string> = new Set(['version', 'failuresBeforeAbsconding', 'deputyDirectorAfterDays', 'officeHeadUpToDays', 'maxDays']);
+const UNSCALED_KEYS: ReadonlySet<string> = new Set(['version', 'failuresBeforeAbsconding', 'deputyDirectorAfterDays', 'officeHeadUpToDays', 'maxDays', 'remindFromMonth', 'catchUpDays', 'remindDaysBefore']);
+
+/** Settings that hold no durations at all (days, criticalities, steps): a time scale leaves the whole subtree alone. */
+const UNSCALED_SUBTREES: ReadonlySet<string> = new Set(['criticality', 'playbooks', 'screening', 'writtenReport']);
 
 /** Every duration multiplied by a factor (the sandbox uses 1/60 so minutes become seconds). */
 export function scalePolicy(policy: EscalationPolicy, factor: number): EscalationPolicy {
   const scale = (n: number) => Math.max(1, Math.round(n * factor));
   const walk = (v: unknown, key: string): unknown => {
+    if (UNSCALED_SUBTREES.has(key)) return v;
     if (typeof v === 'number') return UNSCALED_KEYS.has(key) ? v : scale(v);
     if (Array.isArray(v)) return v.map((x) => walk(x, key));
     if (v && typeof v === 'object') return Object.fromEntries(Object.entries(v).map(([k, x]) => [k, walk(x, k)]));
@@ -145,6 +208,10 @@ export const TIMER_KINDS = [
   'steps_overdue',
   'written_report',
   'contact_check',
+  /** An instruction or proposal of the command loop nobody has receipted (收到): cycle = the message. */
+  'command_receipt',
+  /** 脱管 for as long as a threshold of the bureau's: cycle = the threshold, in seconds. */
+  'absconding_threshold',
 ] as const;
 export type TimerKind = (typeof TIMER_KINDS)[number];
 
@@ -191,6 +258,10 @@ export function timerTarget(kind: TimerKind, level: number): TimerTarget {
       return level < 2 ? pos('office_head', 'office') : level === 2 ? pos('section') : pos('deputy_director');
     case 'contact_check':
       return level === 0 ? pos('office_head', 'office') : pos('section');
+    case 'command_receipt':
+      return pos('section');
+    case 'absconding_threshold':
+      return pos('section');
   }
 }
 
@@ -306,7 +377,7 @@ export function contactCheckTimers(subjectId: string, date: string, policy: Esca
 }
 
 /** What closes a timer: the event it waits for. Mandatory information ('inform') is closed by nothing but firing. */
-export type TimerSatisfier = 'acknowledged' | 'progress_reported' | 'upper_reported' | 'steps_complete' | 'report_submitted' | 'contact_logged' | 'incident_closed';
+export type TimerSatisfier = 'acknowledged' | 'progress_reported' | 'upper_reported' | 'steps_complete' | 'report_submitted' | 'contact_logged' | 'incident_closed' | 'subject_found';
 
 export function timerKindsClosedBy(event: TimerSatisfier): readonly TimerKind[] {
   switch (event) {
@@ -323,7 +394,9 @@ export function timerKindsClosedBy(event: TimerSatisfier): readonly TimerKind[] 
     case 'contact_logged':
       return ['contact_check'];
     case 'incident_closed':
-      return ['ack', 'progress', 'upper_report', 'steps_overdue'];
+      return ['ack', 'progress', 'upper_report', 'steps_overdue', 'command_receipt', 'absconding_threshold'];
+    case 'subject_found':
+      return ['absconding_threshold'];
   }
 }
 

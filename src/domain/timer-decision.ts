@@ -4,6 +4,8 @@
  * timer service loads; the locks, the claim of the timer row and the outbox rows stay in the service.
  * Times are milliseconds since the epoch.
  */
+import { decideReceiptTimer } from './command-post.js';
+import { decideAbscondingThreshold } from './sanctions.js';
 import type { Criticality } from './incident-types.js';
 import { isOpen, type IncidentStatus } from './incident-state.js';
 import type { NoticeKind } from './notifications.js';
@@ -41,6 +43,10 @@ export interface IncidentTimerContext {
   recipients: readonly string[];
   /** Who already had a message that told them about the incident. */
   informed: ReadonlySet<string>;
+  /** A receipt deadline's message (the timer's cycle): its sender, and whether anyone receipted it. */
+  commandMessage?: { fromStaffId: string; receipted: boolean } | undefined;
+  /** 脱管: whether the subject was found (the step 责令报到 / 带回 marked). */
+  subjectFound?: boolean | undefined;
 }
 
 /** What a daily-contact check needs to know of its subject on the check's date. */
@@ -115,6 +121,14 @@ function decideIncidentTimer(timer: TimerFacts, ctx: IncidentTimerContext, nowMs
     }
     case 'contact_check':
       return skip('contact check without a subject');
+    case 'command_receipt': {
+      const d = decideReceiptTimer({ open, message: ctx.commandMessage, section: ctx.recipients });
+      return 'skip' in d ? skip(d.skip) : notify('command_unreceipted', { updateId: timer.cycle }, d.recipients);
+    }
+    case 'absconding_threshold': {
+      const d = decideAbscondingThreshold({ open, found: ctx.subjectFound ?? false });
+      return 'skip' in d ? skip(d.skip) : notify('absconding_threshold', { thresholdSeconds: Number(timer.cycle ?? '0') });
+    }
   }
 }
 

@@ -2,7 +2,9 @@
  * The written report (书面报告, 五(二)): after handling ends, the office establishes the course and cause,
  * lessons and improvement measures, and the report goes up level by level —
  * office → section → deputy director → director → upper-level agency. Each level approves it up or
- * returns it one level down with a comment. Pure: no I/O, every time is passed in.
+ * returns it one level down with a comment. The bureau's last approver (a setting, the director by
+ * default) approves it finally: the upper-level agency receives the report, it never holds it up.
+ * Pure: no I/O, every time is passed in.
  */
 import type { EpidemicScenario, IncidentType } from './incident-types.js';
 import type { IncidentEvent } from './incident-state.js';
@@ -12,8 +14,26 @@ import type { Actor, PositionKind } from './roles.js';
 export const WRITTEN_REPORT_STAGES = ['office', 'section', 'deputy_director', 'director', 'upper_liaison', 'approved'] as const;
 export type WrittenReportStage = (typeof WRITTEN_REPORT_STAGES)[number];
 
-/** The chain a report climbs, lowest first. */
+/**
+ * Every level a report may hold, lowest first. The `upper_liaison` stage is only a report's that reached
+ * it before the last approver was the bureau's own; such a report is still signed off there.
+ */
 export const SIGNOFF_CHAIN: readonly Exclude<WrittenReportStage, 'approved'>[] = ['office', 'section', 'deputy_director', 'director', 'upper_liaison'];
+
+/** Who may approve a report finally: a level of the bureau, never anyone outside it. */
+export const BUREAU_APPROVERS = ['section', 'deputy_director', 'director'] as const;
+export type BureauApprover = (typeof BUREAU_APPROVERS)[number];
+export const DEFAULT_LAST_APPROVER: BureauApprover = 'director';
+
+/** The levels a report climbs under a last approver, lowest first. */
+export function signoffChain(last: BureauApprover = DEFAULT_LAST_APPROVER): Array<Exclude<WrittenReportStage, 'approved'>> {
+  return SIGNOFF_CHAIN.slice(0, SIGNOFF_CHAIN.indexOf(last) + 1);
+}
+
+/** Where an approval at a stage sends the report: the next level, or approved at the last approver (or above it). */
+export function stageAfterApproval(stage: Exclude<WrittenReportStage, 'approved' | 'office'>, last: BureauApprover = DEFAULT_LAST_APPROVER): WrittenReportStage {
+  return SIGNOFF_CHAIN.indexOf(stage) >= SIGNOFF_CHAIN.indexOf(last) ? 'approved' : SIGNOFF_CHAIN[SIGNOFF_CHAIN.indexOf(stage) + 1]!;
+}
 
 /** The position that signs at each level. At the office it is the office head (officers may edit, not sign). */
 export const STAGE_POSITION: Readonly<Record<Exclude<WrittenReportStage, 'approved'>, PositionKind>> = {
@@ -27,12 +47,12 @@ export const STAGE_POSITION: Readonly<Record<Exclude<WrittenReportStage, 'approv
 export type SignoffDecision = 'submitted' | 'approved' | 'returned';
 
 /**
- * How a sign-off reads: the upper-level agency's approval, the last of the chain, is the final 审定, not
- * one more level's 同意.
+ * How a sign-off reads: the last approver's approval, the end of the chain, is the final 审定, not one
+ * more level's 同意.
  */
 export type SignoffWording = SignoffDecision | 'finalised';
-export function signoffWording(stage: WrittenReportStage, decision: SignoffDecision): SignoffWording {
-  return decision === 'approved' && stage === SIGNOFF_CHAIN[SIGNOFF_CHAIN.length - 1] ? 'finalised' : decision;
+export function signoffWording(stage: WrittenReportStage, decision: SignoffDecision, last: BureauApprover = DEFAULT_LAST_APPROVER): SignoffWording {
+  return decision === 'approved' && stage !== 'approved' && stage !== 'office' && stageAfterApproval(stage, last) === 'approved' ? 'finalised' : decision;
 }
 
 export type WrittenReportAction = { kind: 'submit' } | { kind: 'approve' } | { kind: 'return'; comment: string };
@@ -58,8 +78,10 @@ export function isWrittenReportStage(v: string): v is WrittenReportStage {
  * Whether the actor signs at a stage. The office level belongs to the head of the incident's own office;
  * the other levels are bureau-wide positions (an acting holder counts, as actorFor includes acting seats).
  */
-export function canSignAt(actor: Actor, stage: WrittenReportStage, officeUnitId: string): boolean {
+export function canSignAt(actor: Actor, stage: WrittenReportStage, officeUnitId: string, last: BureauApprover = DEFAULT_LAST_APPROVER): boolean {
   if (stage === 'approved') return false;
+  // A report left at the upper-level agency's stage: the bureau's last approver may finish it too.
+  if (stage === 'upper_liaison' && actor.positions.includes(STAGE_POSITION[last])) return true;
   const position = STAGE_POSITION[stage];
   if (!actor.positions.includes(position)) return false;
   return stage === 'office' ? actor.unitId === officeUnitId : true;
@@ -147,6 +169,8 @@ export interface SignoffContext {
   body: Readonly<Record<string, string>>;
   /** The sign-offs so far, oldest first (who, at which level, what). */
   signoffs?: ReadonlyArray<{ stage: WrittenReportStage; staffId: string; decision: SignoffDecision }>;
+  /** The bureau's last approver, from the incident's snapshot (the director by default). */
+  lastApprover?: BureauApprover;
 }
 
 /**
@@ -163,12 +187,13 @@ export function signedInThisClimb(signoffs: NonNullable<SignoffContext['signoffs
 /**
  * One level's decision. The office submits (closed → report_submitted); each level above approves it up
  * one level, or returns it one level down with a comment. A return to the office puts the incident back
- * to closed (return_report); the last approval, by the upper-level agency, approves it (report_approved).
+ * to closed (return_report); the last approval, by the bureau's last approver, approves it (report_approved).
  */
 export function decideSignoff(ctx: SignoffContext, action: WrittenReportAction, actor: Actor): SignoffOutcome {
   const { stage } = ctx;
+  const last = ctx.lastApprover ?? DEFAULT_LAST_APPROVER;
   if (stage === 'approved') throw new WrittenReportError('already_approved', stage);
-  if (!canSignAt(actor, stage, ctx.officeUnitId)) throw new WrittenReportError('not_permitted', stage);
+  if (!canSignAt(actor, stage, ctx.officeUnitId, last)) throw new WrittenReportError('not_permitted', stage);
   const signedAt = ctx.signoffs ? signedInThisClimb(ctx.signoffs).get(actor.staffId) : undefined;
   if (action.kind === 'approve' && signedAt !== undefined && signedAt !== stage) throw new WrittenReportError('already_signed', stage, [signedAt]);
   const i = SIGNOFF_CHAIN.indexOf(stage);
@@ -184,7 +209,7 @@ export function decideSignoff(ctx: SignoffContext, action: WrittenReportAction, 
       // The section rewrites too, so what it passes up must still be complete.
       const missing = missingSections(ctx.shape, ctx.body);
       if (missing.length) throw new WrittenReportError('missing_sections', stage, missing);
-      const next: WrittenReportStage = stage === 'upper_liaison' ? 'approved' : SIGNOFF_CHAIN[i + 1]!;
+      const next = stageAfterApproval(stage, last);
       return { next, decision: 'approved', incidentEvent: next === 'approved' ? { kind: 'approve_report' } : null };
     }
     case 'return': {

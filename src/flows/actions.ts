@@ -43,6 +43,22 @@ export const BUTTON_ACTIONS = [
   'areq', // decide an absence request: id = request, key = ok (批准) | no (不批准), version = the request's
   'subj', // open a subject's view: id = subject
   'adm', // /admin's menu: key = the form; invite with id = a staff member
+  // the incident's timeline
+  'tl', // id = incident; key = <page>.<entries it was drawn with> (none: a new message, page 1)
+  // progress up the line, from the section's card
+  'fwd', // 立即上报: id = incident
+  'upw', // 上报上一级 with its phase (首报, 续报, 终报): id = incident
+  // the calendar: drills scheduled ahead, sensitive periods
+  'drs', // /drills: key = add | list; with id = a scheduled drill: cancel
+  'per', // /periods: key = add | list; with id = a period: rm
+  // the headquarters' command loop (三)
+  'cpa', // 启动预案: id = incident; key = a response level (none: the form asks)
+  'cpi', // 批示 / 指令: id = incident
+  'cpp', // 处置建议: id = incident
+  'rcpt', // 收到: id = the message (its incident_updates id)
+  // outside parties and sanctions, from a step of the card
+  'opr', // 回执 of a call or notice to an outside party: id = incident, key = the step's ordinal
+  'sanc', // 处罚: id = incident; key = n.<ordinal> (record one, from the punishment step) | dec (a later decision)
 ] as const;
 export type ButtonActionName = (typeof BUTTON_ACTIONS)[number];
 

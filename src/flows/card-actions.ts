@@ -236,7 +236,7 @@ export async function handleCardAction(conv: Conversation, cb: ButtonAction, eng
       await refreshFirst();
       {
         const duties = (await openDutiesOf(deps, incident)).map((d) =>
-          d.kind === 'step' ? `· ${d.ordinal}. ${escapeHtml(stepText(incident.type, incident.scenario, d.key, conv.lang))}` : `· ${t(conv.lang, 'close.duty_subject_missing')}`,
+          d.kind === 'step' ? `· ${d.ordinal}. ${escapeHtml(stepText(incident.type, incident.scenario, d.key, conv.lang, incident.policy))}` : `· ${t(conv.lang, 'close.duty_subject_missing')}`,
         );
         await engine.start(conv, closeFlow, duties.length ? 'duties' : 'cause', { incidentId: id, number: incident.number, duties });
       }

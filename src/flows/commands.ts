@@ -5,7 +5,7 @@
 import { canLookUpSubjects, canReportIncident, hasBureauWideView, isLeader, isSection, keepsSubjectRecords, type Actor } from '../domain/index.js';
 import { canDraftRelease, canReviewRelease } from '../domain/public-release.js';
 
-export const COMMANDS = ['report', 'incidents', 'wr', 'away', 'mine', 'subjects', 'screen', 'release', 'stats', 'register', 'finding', 'drill', 'counties', 'admin', 'myaway', 'help', 'language', 'cancel'] as const;
+export const COMMANDS = ['report', 'incidents', 'timeline', 'wr', 'away', 'mine', 'subjects', 'screen', 'release', 'stats', 'register', 'finding', 'drill', 'drills', 'periods', 'counties', 'admin', 'myaway', 'help', 'language', 'cancel'] as const;
 export type Command = (typeof COMMANDS)[number];
 
 /** The commands everyone has, also the menu of a chat nobody is bound in. */
@@ -19,6 +19,7 @@ export function commandsFor(actor: Actor | undefined): Command[] {
       case 'report':
         return canReportIncident(actor);
       case 'incidents':
+      case 'timeline':
       case 'wr':
         return inChain;
       case 'away':
@@ -35,6 +36,10 @@ export function commandsFor(actor: Actor | undefined): Command[] {
       case 'register':
         return hasBureauWideView(actor) || actor.positions.includes('office_head');
       case 'finding':
+        return isSection(actor) || isLeader(actor);
+      case 'drills':
+      case 'periods':
+        // The calendar: the section keeps it; the leaders see it.
         return isSection(actor) || isLeader(actor);
       case 'drill':
       case 'counties':

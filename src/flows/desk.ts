@@ -42,6 +42,9 @@ export type Inbound =
   /** Anything else a person sent (a sticker, a contact card). */
   | { kind: 'other' };
 
+/** Plugin buttons that need no form and so work in a duty group too, for whoever may press them: 收到. */
+const GROUP_PLUGIN_PRESSES: ReadonlySet<string> = new Set<ButtonActionName>(['rcpt']);
+
 type CommandHandler = (conv: Conversation, args: string, engine: FlowEngine) => Promise<void>;
 type PressHandler = (conv: Conversation, action: ButtonAction, engine: FlowEngine) => Promise<void>;
 
@@ -105,7 +108,7 @@ export function createDesk(opts: { plugins?: readonly DeskPlugin[] } = {}): Desk
     try {
       if (!cb) throw new CallbackRefused('malformed', 'refuse.bad_button');
       const plugin = pluginPresses[cb.a];
-      if (plugin && conv.chatKind === 'private') await plugin(conv, cb, engine);
+      if (plugin && (conv.chatKind === 'private' || GROUP_PLUGIN_PRESSES.has(cb.a))) await plugin(conv, cb, engine);
       else await routePress(conv, cb);
     } catch (err) {
       const refusal = asRefusal(err);

@@ -9,18 +9,27 @@ import { absenceExtendFlow, absenceFlow } from './absence.flow.js';
 import { ADMIN_FLOWS } from './admin.flow.js';
 import { AFTER_INCIDENT_FLOWS } from './after-incident/flows.js';
 import { assignFlow } from './assign.flow.js';
+import { drillScheduleFlow } from './drills.js';
+import { sensitivePeriodFlow } from './periods.js';
 import { closeFlow, falseAlarmFlow } from './close.flow.js';
+import { activateFlow, instructFlow } from './command-post.flow.js';
 import { contactFlow } from './contact.flow.js';
 import { progressFlow } from './progress.flow.js';
 import { reportFlow } from './report.flow.js';
+import { forwardFlow, upwardFlow } from './report-up.flow.js';
 import { searchFlow } from './search.flow.js';
 import { stepNoteFlow } from './step-note.flow.js';
+import { receiptFlow } from './receipt.flow.js';
+import { sanctionDecisionFlow, sanctionFlow } from './sanction.flow.js';
 import { subjectsFlow } from './subjects.flow.js';
 
 export const FLOWS = [
   reportFlow,
   progressFlow,
   stepNoteFlow,
+  receiptFlow,
+  sanctionFlow,
+  sanctionDecisionFlow,
   closeFlow,
   falseAlarmFlow,
   assignFlow,
@@ -33,6 +42,12 @@ export const FLOWS = [
   myAwayFlow,
   contactFlow,
   subjectsFlow,
+  forwardFlow,
+  upwardFlow,
   ...ADMIN_FLOWS,
   ...AFTER_INCIDENT_FLOWS,
+  drillScheduleFlow,
+  sensitivePeriodFlow,
+  activateFlow,
+  instructFlow,
 ] as const;

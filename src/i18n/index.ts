@@ -9,12 +9,18 @@ import { flows } from './flows.js';
 import { notices } from './notices.js';
 import { reports } from './reports.js';
 import { sandbox } from './sandbox.js';
+import { timeline } from './timeline.js';
+import { calendar } from './calendar.js';
 import { wecom } from './wecom.js';
+import { commandPost } from './command-post.js';
+import { outsideParties } from './outside-parties.js';
+import { plan } from './plan.js';
+import { dutyGroups } from './duty-groups.js';
 
 export type Lang = 'zh' | 'en';
 
-const zh = { ...common.zh, ...flows.zh, ...notices.zh, ...reports.zh, ...sandbox.zh, ...wecom.zh, ...admin.zh };
-const en = { ...common.en, ...flows.en, ...notices.en, ...reports.en, ...sandbox.en, ...wecom.en, ...admin.en };
+const zh = { ...common.zh, ...flows.zh, ...notices.zh, ...reports.zh, ...sandbox.zh, ...wecom.zh, ...admin.zh, ...timeline.zh, ...calendar.zh, ...commandPost.zh, ...outsideParties.zh, ...plan.zh, ...dutyGroups.zh };
+const en = { ...common.en, ...flows.en, ...notices.en, ...reports.en, ...sandbox.en, ...wecom.en, ...admin.en, ...timeline.en, ...calendar.en, ...commandPost.en, ...outsideParties.en, ...plan.en, ...dutyGroups.en };
 
 export type MessageKey = keyof typeof zh;
 export type Params = Record<string, string | number | null | undefined>;

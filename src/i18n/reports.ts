@@ -99,7 +99,7 @@ const zh = {
   // --- drills
   'drill.subject_note': '模拟对象（演练）',
   'drill.description': '【演练】模拟“{type}”突发事件，请按预案逐级报告和处置。',
-  'drill.reminder_text': '近 11 个月未组织应急处置演练（上次：{last}）。预案要求每年不少于一次，请使用 /drill 组织演练。',
+  'drill.reminder_text': '本年度尚未组织应急处置演练（上次：{last}）。预案要求每年不少于一次，请使用 /drill 组织演练。',
   'drill.reminder_never': '从未',
   // --- drill evaluation .docx
   'drill.doc.title': '“{type}”突发事件应急处置演练评估报告',
@@ -430,7 +430,7 @@ const en: Record<keyof typeof zh, string> = {
   'wr.doc.procuratorate': 'the procuratorate of the place of execution',
   'drill.subject_note': 'simulated subject (drill)',
   'drill.description': '[DRILL] Simulated "{type}" incident: report and handle it as the plan requires.',
-  'drill.reminder_text': 'No emergency drill in the last 11 months (last: {last}). The plan asks for at least one a year; start one with /drill.',
+  'drill.reminder_text': 'No emergency drill this year (last: {last}). The plan asks for at least one a year; start one with /drill.',
   'drill.reminder_never': 'never',
   'drill.doc.title': 'Evaluation of the emergency drill "{type}"',
   'drill.doc.number': 'Drill [{year}] No. {seq}',

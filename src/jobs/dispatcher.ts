@@ -20,6 +20,8 @@ export interface DispatcherContext {
   enqueueTimeoutMs?: number;
   /** Told when something could not be enqueued, so the relay/reconciler run soon. */
   onEnqueueFailed?: (what: 'timers' | 'send') => void;
+  /** Adds send jobs at their chats' slots (send-scheduler.ts); default: straight into the queue. */
+  scheduleSends?: (rows: ReadonlyArray<SendSpec>) => Promise<void>;
 }
 
 class EnqueueTimeout extends Error {
@@ -92,10 +94,12 @@ export class QueueDispatcher implements Dispatcher {
     await Promise.all(dedupeKeys.map((k) => this.ctx.queues.timers.remove(jobIdOf(k)).catch(() => 0)));
   }
 
-  /** Send jobs for outbox rows (an id alone is a routine notice). */
+  /** Send jobs for outbox rows (an id alone is a routine notice), each at its chat's slot. */
   async enqueueSends(rows: ReadonlyArray<string | SendSpec>): Promise<void> {
     if (rows.length === 0) return;
-    await this.ctx.queues.send.addBulk(rows.map((r) => sendJob(typeof r === 'string' ? { id: r } : r)));
+    const specs = rows.map((r) => (typeof r === 'string' ? { id: r } : r));
+    if (this.ctx.scheduleSends) return this.ctx.scheduleSends(specs);
+    await this.ctx.queues.send.addBulk(specs.map((r) => sendJob(r, this.ctx.clock.now())));
   }
 
   private async guard(what: 'timers' | 'send', run: () => Promise<void>, needed: boolean): Promise<void> {

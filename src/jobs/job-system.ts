@@ -18,6 +18,8 @@ import { OutboxRelay } from './outbox-relay.js';
 import { PROCESSORS, type Processor, type ProcessorContext, type ProcessorMap } from './processors.js';
 import type { AnyJob, AnyQueue, AnyWorker, QueueBackend, WorkerTuning } from './queue-backend.js';
 import { TimerReconciler, type ReconcileReport } from './reconciler.js';
+import { SendScheduler } from './send-scheduler.js';
+import type { ChatSendSlots } from './send-slots.js';
 import { ensureDailySchedulers } from './schedulers.js';
 import type { ChannelName, NoticeChannel } from '../services/channel-port.js';
 
@@ -89,6 +91,8 @@ export interface JobSystemMetrics extends JobCounters {
 
 export interface JobSystem {
   readonly backend: QueueBackend;
+  /** The chats' send lines shared by every process (the Telegram gateway takes its moments from them). */
+  readonly chatSlots: ChatSendSlots | undefined;
   readonly queues: Readonly<Record<QueueKey, AnyQueue>>;
   readonly dispatcher: QueueDispatcher;
   /** The services' dependencies, with this system's dispatcher. */
@@ -121,6 +125,13 @@ export function createJobSystem(base: BaseServiceDeps, opts: JobSystemOptions): 
 
   let relay: OutboxRelay | undefined;
   let reconciler: TimerReconciler | undefined;
+  // Send jobs are queued at their chat's slot: a busy chat never costs the queue limiter a slot only to wait.
+  const chatSlots = backend.chatSendSlots?.();
+  const sendsOnTelegram = opts.channel.name === 'telegram' || opts.channels?.telegram !== undefined;
+  const scheduler = chatSlots
+    ? new SendScheduler({ db: base.db, clock: base.clock, queue: queues.send, slots: chatSlots, logger, telegram: sendsOnTelegram, wecom: opts.channel.name === 'wecom' || opts.channels?.wecom !== undefined })
+    : undefined;
+  const scheduleSends = scheduler ? (rows: Parameters<SendScheduler['schedule']>[0]) => scheduler.schedule(rows) : undefined;
   const dispatcher = new QueueDispatcher({
     queues,
     clock: base.clock,
@@ -128,6 +139,7 @@ export function createJobSystem(base: BaseServiceDeps, opts: JobSystemOptions): 
     counters,
     enqueueTimeoutMs: tuning.enqueueTimeoutMs,
     onEnqueueFailed: (what) => (what === 'send' ? relay?.wake() : undefined),
+    ...(scheduleSends ? { scheduleSends } : {}),
   });
   const deps: ServiceDeps = { ...base, dispatcher };
   const notificationDeps: NotificationDeps = {
@@ -146,7 +158,7 @@ export function createJobSystem(base: BaseServiceDeps, opts: JobSystemOptions): 
 
   const installSchedulers = async () => ensureDailySchedulers(queues.daily, await base.policy(), base.timeZone);
 
-  relay = new OutboxRelay({ db: base.db, clock: base.clock, queue: queues.send, logger, counters, everyMs: tuning.relayEveryMs });
+  relay = new OutboxRelay({ db: base.db, clock: base.clock, queue: queues.send, logger, counters, everyMs: tuning.relayEveryMs, ...(scheduleSends ? { scheduleSends } : {}) });
   // Redis only: a wipe between two minute-long passes is seen within a second (PostgreSQL cannot lose jobs alone).
   const wipeMark = backend.storeMark?.(queues.timers, 'timer-reconciler');
   reconciler = new TimerReconciler({
@@ -211,6 +223,7 @@ export function createJobSystem(base: BaseServiceDeps, opts: JobSystemOptions): 
 
   const system: JobSystem = {
     backend,
+    chatSlots,
     queues,
     dispatcher,
     deps,
@@ -257,7 +270,7 @@ export function createJobSystem(base: BaseServiceDeps, opts: JobSystemOptions): 
         logger.warn({ deadlineMs: deadline }, 'jobs still running at the shutdown deadline; their locks will expire and they will be retried');
         for (const w of workers) w.cancelAllJobs('shutdown');
       }
-      await Promise.race([Promise.all(Object.values(queues).map((q) => q.close().catch(() => undefined))), sleep(2_000)]);
+      await Promise.race([Promise.all([...Object.values(queues).map((q) => q.close().catch(() => undefined)), chatSlots?.close().catch(() => undefined)]), sleep(2_000)]);
     },
   };
   return system;

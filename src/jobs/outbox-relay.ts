@@ -9,7 +9,7 @@ import type { Database } from '../db/client.js';
 import { outboxToRelay } from '../db/repositories/outbox.repository.js';
 import type { Clock } from '../domain/index.js';
 import type { Logger } from '../logger.js';
-import { sendJob } from './dispatcher.js';
+import { sendJob, type SendSpec } from './dispatcher.js';
 import type { JobCounters } from './metrics.js';
 import type { AnyQueue } from './queue-backend.js';
 
@@ -23,6 +23,8 @@ export interface OutboxRelayContext {
   everyMs: number;
   /** Rows per run. Default 1 000. */
   batch?: number;
+  /** Adds send jobs at their chats' slots (send-scheduler.ts); default: straight into the queue. */
+  scheduleSends?: (rows: ReadonlyArray<SendSpec>) => Promise<void>;
 }
 
 /** Job states in which a job still carries its row. */
@@ -77,8 +79,11 @@ export class OutboxRelay {
     if (missing.length === 0) return 0;
     const finished = new Set(await q.getRanges(['completed', 'failed'], 0, -1));
     await Promise.all(missing.filter((r) => finished.has(r.id)).map((r) => q.remove(r.id).catch(() => 0)));
-    const now = this.ctx.clock.now();
-    await q.addBulk(missing.map((r) => sendJob(r, now)));
+    if (this.ctx.scheduleSends) await this.ctx.scheduleSends(missing);
+    else {
+      const now = this.ctx.clock.now();
+      await q.addBulk(missing.map((r) => sendJob(r, now)));
+    }
     this.ctx.counters.outboxRequeued += missing.length;
     this.ctx.logger.info({ requeued: missing.length }, 'outbox relay enqueued rows that had no send job');
     return missing.length;

@@ -4,6 +4,8 @@
  * tables in the `bullmq` schema — a fresh machine needs no Redis. Processors never see the difference.
  */
 import { createPostgresBackend, Queue, Worker, withBackend, type Job, type WorkerOptions } from 'bullmq';
+import { postgresChatSendSlots, redisChatSendSlots } from './send-slot-stores.js';
+import type { ChatSendSlots } from './send-slots.js';
 
 export type QueueBackendKind = 'redis' | 'postgres';
 
@@ -55,6 +57,11 @@ export interface QueueBackend {
   rateLimitError(): Error;
   /** A mark on `queue`'s connection, where the store can lose its jobs on its own; undefined where it cannot. */
   storeMark?(queue: AnyQueue, name: string): StoreMark | undefined;
+  /**
+   * The chats' send slots, shared by every process of the deployment, next to the jobs (Redis, or the
+   * chat_send_slots table): one per backend, made on first use. Closed with the job system.
+   */
+  chatSendSlots?(): ChatSendSlots;
 }
 
 export class QueueBackendConfigError extends Error {
@@ -69,6 +76,12 @@ export function createQueueBackend(config: QueueBackendConfig): QueueBackend {
   if (config.redisUrl) return redisBackend(config.redisUrl, namespace);
   if (config.databaseUrl) return postgresBackend(config.databaseUrl, namespace, config.pgPoolMax ?? 3);
   throw new QueueBackendConfigError('a queue backend needs REDIS_URL or a PostgreSQL URL');
+}
+
+/** Makes the slots once, on first use. */
+function once(make: () => ChatSendSlots): () => ChatSendSlots {
+  let slots: ChatSendSlots | undefined;
+  return () => (slots ??= make());
 }
 
 function redisBackend(url: string, namespace: string): QueueBackend {
@@ -93,6 +106,7 @@ function redisBackend(url: string, namespace: string): QueueBackend {
         present: async () => (await (await client()).get(key)) !== null,
       };
     },
+    chatSendSlots: once(() => redisChatSendSlots(url, namespace)),
   };
 }
 
@@ -112,5 +126,6 @@ function postgresBackend(connectionString: string, namespace: string, max: numbe
     // No storeMark: the jobs live in PostgreSQL next to the timers. Nothing wipes one without the other
     // (a restored backup restores both), so there is no wipe to detect; the periodic pass still audits.
     storeMark: () => undefined,
+    chatSendSlots: once(() => postgresChatSendSlots(connectionString, namespace)),
   };
 }

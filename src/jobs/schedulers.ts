@@ -1,6 +1,7 @@
 /**
  * The daily runs as BullMQ job schedulers with a time zone: 09:00 contact reminders and daily checks
- * (screenings, drill reminder, pruning), and the 18:00 digest (the times come from the deployment's
+ * (screenings, drill reminder, pruning), the checks again at the drills' start time (09:30, to start a
+ * drill scheduled for the day), and the 18:00 digest (the times come from the deployment's
  * policy). A scheduler creates its next run only when the current one starts, so runs missed while no
  * worker was up are not replayed: daily-contact.service detects those days at start, and
  * daily-checks.service runs today's checks late if their time has passed.
@@ -27,6 +28,8 @@ export function dailySchedules(policy: EscalationPolicy): DailySchedule[] {
     { id: 'daily-contact-reminders', job: 'daily.contact_reminders', pattern: dailyPattern(policy.dailyContact.reminderAt) },
     { id: 'daily-digest', job: 'daily.digest', pattern: dailyPattern(policy.digestAt) },
     { id: 'daily-checks', job: 'daily.checks', pattern: dailyPattern(policy.dailyContact.reminderAt) },
+    // Scheduled drills start at their own time: the checks run again then (each check is idempotent).
+    ...(policy.drills.startsAt !== policy.dailyContact.reminderAt ? [{ id: 'daily-drills', job: 'daily.checks' as const, pattern: dailyPattern(policy.drills.startsAt) }] : []),
   ];
 }
 

@@ -37,6 +37,8 @@ export function sandboxBanner(facts: BannerFacts): string[] {
     '  先试试 Try first: 在“矫正工作人员”窗格发送 /report，上报一起事件，看它到达管理科；',
     '                    或点页面上的“🎯 开始演练”。',
     '                    In the officer’s pane send /report, or press “Start a drill”.',
+    '  企业微信 WeCom:    标有“企业微信”的窗格是企业微信成员，与 Telegram 窗格同在一起事件中。',
+    '                    Panes marked 企业微信 are WeCom members, in the same incidents.',
     `  时限 Deadlines:   ${describeTimeScale(facts.timeScale)}`,
     `  数据 Data:        ${facts.dataDir}${facts.embeddedDatabase ? '（内置 PostgreSQL · embedded PostgreSQL）' : ''}`,
     '  停止 Stop:        Ctrl+C（或 kill -TERM）：处理完手头的工作后退出 · drains, then exits',

@@ -109,6 +109,21 @@ export class BotApiDriver extends EventEmitter<BotApiServerEvents> {
     this.deliverMemberChange(bot, user, blocked ? 'kicked' : 'member');
   }
 
+  /**
+   * A member adds the bot to a group (`added`), or removes it: the bot gets my_chat_member for the group,
+   * from that member, as on Telegram. The group must exist (addGroup) with the member in it.
+   */
+  setBotInGroup(groupId: number, byUserId: number, added = true, opts: { bot?: string } = {}): { updateId: number; delivered: boolean } {
+    const bot = this.botFor(opts.bot);
+    const user = this.userOrThrow(byUserId);
+    const rec = this.chatForUser(byUserId, groupId);
+    if (rec.chat.type === 'private') throw new Error(`setBotInGroup: chat ${groupId} is not a group`);
+    const botMember = clone(bot.user);
+    const old = added ? { status: 'left', user: botMember } : { status: 'member', user: botMember };
+    const now = added ? { status: 'member', user: botMember } : { status: 'left', user: botMember };
+    return this.deliver(bot, { my_chat_member: { chat: clone(rec.chat), from: clone(user), date: nowSeconds(), old_chat_member: old, new_chat_member: now } });
+  }
+
   isBlocked(userId: number, opts: { bot?: string } = {}): boolean {
     return this.world.state.isBlocked(this.botFor(opts.bot).user.id, userId);
   }

@@ -2,7 +2,7 @@
  * What the sandbox page reads at start (sandbox-page/config.json): the people and their chats, the
  * shortened deadlines next to the production ones, the bureau's time zone (every time the page shows is
  * in it), how the drill button starts a drill and what the drill picker offers, where the trainer's
- * controls are, and the page's strings from the message catalogue (both languages). Pure.
+ * controls and the WeCom panes' routes are, and the page's strings from the message catalogue (both languages). Pure.
  */
 import {
   EPIDEMIC_SCENARIO_INFO,
@@ -42,6 +42,15 @@ export interface DrillPicker {
   defaultOffice: string | undefined;
 }
 
+/** Where the WeCom panes read and act (the sandbox's own server; origin-checked): sandbox-routes.ts. */
+export interface WecomPaneUrls {
+  state: string;
+  events: string;
+  act: string;
+  /** A file sent to a member: `${files}/${mediaId}`. */
+  files: string;
+}
+
 /** Where the page's trainer controls post to (the sandbox's own server; origin-checked). */
 export interface TrainerUrls {
   reset: string;
@@ -60,14 +69,16 @@ export interface PageConfig {
   drill: DrillTrigger;
   drillPicker: DrillPicker;
   trainer: TrainerUrls | null;
-  /** Where "share location" puts the user: the bureau's district (Gongshu, Hangzhou). */
-  location: { latitude: number; longitude: number };
+  /** The WeCom panes' routes, when the sandbox runs WeCom (a person whose `channel` is wecom has such a pane). */
+  wecom: WecomPaneUrls | null;
+  /** Where "share location" puts the user: the bureau's district (Gongshu, Hangzhou); `label` is WeCom's place name. */
+  location: { latitude: number; longitude: number; label: string };
   /** Links shown on the page (operations surface), when running; `id` names the page's label for it. */
   links: Array<{ id: string; label: string; url: string }>;
   strings: { zh: Record<string, string>; en: Record<string, string> };
 }
 
-export const SANDBOX_LOCATION = { latitude: 30.3197, longitude: 120.142 } as const;
+export const SANDBOX_LOCATION = { latitude: 30.3197, longitude: 120.142, label: '浙江省杭州市拱墅区' } as const;
 
 
 export function policyRows(policy: EscalationPolicy, production: EscalationPolicy): PolicyRow[] {
@@ -112,6 +123,7 @@ export function buildPageConfig(input: {
   drill: DrillTrigger;
   drillPicker: DrillPicker;
   trainer?: TrainerUrls | null;
+  wecom?: WecomPaneUrls | null;
   links?: PageConfig['links'];
 }): PageConfig {
   return {
@@ -124,6 +136,7 @@ export function buildPageConfig(input: {
     drill: input.drill,
     drillPicker: input.drillPicker,
     trainer: input.trainer ?? null,
+    wecom: input.wecom ?? null,
     location: { ...SANDBOX_LOCATION },
     links: input.links ?? [],
     strings: { zh: sandboxStrings(CATALOGUE.zh), en: sandboxStrings(CATALOGUE.en) },

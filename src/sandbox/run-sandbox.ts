@@ -8,27 +8,33 @@
  *   Telegram user;
  * - the project's own Bot API server (src/sandbox/bot-api-server.ts) with Telegram's send limits on, serving
  *   the page (src/sandbox/web) on http://localhost:PORT;
+ * - the WeCom API stand-in (src/sandbox/wecom) with a corp, an application and credentials made up at each
+ *   start, its members the staff bound on WeCom; the product's WeCom channel configured against it, as a
+ *   deployer running both channels would (WECOM_API_ROOT and the rest), and its callback URL the product's
+ *   /wecom/callback, checked with WeCom's GET verification;
  * - the deadlines shortened (POLICY_TIME_SCALE, 1/60 unless set: 5 minutes become 5 seconds);
  * - then the real program — the same `runApp` as production: the bot in long-polling mode against the
- *   local server, and the workers;
+ *   local server, the WeCom callback, and the workers;
  * - the trainer's controls the page calls (sandbox-routes.ts): a drill of a chosen type at a chosen office,
  *   starting afresh from the examples, and the day's scheduled runs done now.
  *
  * Everything of the app comes through src/app.ts: runApp, and the trainer's part (the examples, the drill,
  * the runs), which src/app-trainer.ts builds from the app's own services and app.ts re-exports.
  */
+import { randomBytes } from 'node:crypto';
 import { mkdir, writeFile } from 'node:fs/promises';
 import type { AddressInfo } from 'node:net';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import Fastify from 'fastify';
-import { openDrillGround, runApp, type AppHandle, type IncidentType, type RunAppOptions, type RunNowKind, type RunNowResult, type SandboxPerson } from '../app.js';
+import { DEFAULT_WECOM_CALLBACK_PATH, openDrillGround, runApp, type AppHandle, type IncidentType, type RunAppOptions, type RunNowKind, type RunNowResult, type SandboxPerson } from '../app.js';
 import type { Config } from '../config.js';
 import type { Logger } from '../logger.js';
 import { startBotApiServer, type BotApiServer } from './bot-api-server.js';
 import { fileUpdateIdStore } from './update-id-store.js';
 import { buildPageConfig, drillPicker, type DrillTrigger, type PageConfig } from './page-config.js';
-import { DRILL_ROUTE, registerSandboxRoutes, RESET_ROUTE, RUN_NOW_ROUTE, type DrillRequest, type ResetResult } from './sandbox-routes.js';
+import { DRILL_ROUTE, registerSandboxRoutes, RESET_ROUTE, RUN_NOW_ROUTE, WECOM_ROUTES, type DrillRequest, type ResetResult } from './sandbox-routes.js';
+import { startWecomStandIn, type WecomStandIn } from './wecom/index.js';
 
 /** The sandbox's bot on the local Bot API server; not a real token, and useless anywhere else. */
 export const SANDBOX_BOT = { token: '7000000001:SANDBOX-local-only-not-a-telegram-token', username: 'corrections_sandbox_bot', firstName: '应急处置助手' } as const;
@@ -43,6 +49,22 @@ export const EXAMPLES_DIR = fileURLToPath(new URL('../../examples/', import.meta
 
 /** Telegram's published ceilings (Bots FAQ). A private chat tolerates a short burst, as Telegram does. */
 export const SANDBOX_LIMITS = { globalPerSecond: 30, perChatPerSecond: 1, perChatBurst: 3, perGroupPerMinute: 20 } as const;
+
+/** The sandbox's WeCom application (企业微信应用): its agent id, as the admin console numbers them. */
+export const SANDBOX_WECOM_AGENT_ID = 1000002;
+
+/**
+ * Credentials of a WeCom corp and application, made up for one start: a corp id as WeCom writes them, a
+ * secret, the callback's Token and its 43-character EncodingAESKey. Useless outside this process.
+ */
+export function sandboxWecomCredentials(): { corpId: string; corpSecret: string; callbackToken: string; encodingAesKey: string } {
+  return {
+    corpId: `ww${randomBytes(8).toString('hex')}`,
+    corpSecret: randomBytes(32).toString('base64url'),
+    callbackToken: randomBytes(12).toString('hex'),
+    encodingAesKey: randomBytes(32).toString('base64').slice(0, 43),
+  };
+}
 
 /** The scenario the drill button runs when the drill service picks no type: 脱管, a critical type. */
 const DEFAULT_DRILL_TYPE: IncidentType = 'absconding';
@@ -62,6 +84,8 @@ export interface RunningSandbox {
   /** The ops server of the program (/healthz, /readyz, /metrics). */
   opsUrl: string | undefined;
   botApi: BotApiServer;
+  /** The WeCom API stand-in the product's WeCom channel talks to. */
+  wecom: WecomStandIn;
   app: AppHandle;
   /** The people (read again after a reset: the same chats, new staff ids). */
   readonly persons: SandboxPerson[];
@@ -117,6 +141,11 @@ export async function startSandbox(config: Config, logger: Logger, opts: StartSa
     }
     cleanups.push(() => botApi.close());
     for (const p of persons) botApi.addUser({ id: p.userId, first_name: p.name, language_code: p.languageCode });
+    // The WeCom stand-in, its members the staff bound on WeCom (a new corp each start: nothing of it is kept).
+    const wecom = await startWecomStandIn({ ...sandboxWecomCredentials(), agentId: SANDBOX_WECOM_AGENT_ID, host: '127.0.0.1' });
+    cleanups.push(() => wecom.stop());
+    const wecomMembers = persons.flatMap((p) => (p.wecomUserId ? [p.wecomUserId] : []));
+    for (const userId of wecomMembers) wecom.driver.addUser(userId);
     const pageDir = path.resolve(config.dataDir, 'sandbox-page');
     await mkdir(pageDir, { recursive: true });
     botApi.registerStaticRoute('/sandbox-page', pageDir);
@@ -134,6 +163,14 @@ export async function startSandbox(config: Config, logger: Logger, opts: StartSa
       host,
       port: 0,
       policyTimeScale: scale,
+      wecom: {
+        corpId: wecom.config.corpId,
+        agentId: wecom.config.agentId,
+        secret: wecom.config.corpSecret,
+        token: wecom.config.callbackToken,
+        aesKey: wecom.config.encodingAesKey,
+        apiRoot: wecom.url,
+      },
     };
     const app = await runApp({
       config: appConfig,
@@ -146,6 +183,11 @@ export async function startSandbox(config: Config, logger: Logger, opts: StartSa
     cleanups.push(() => app.shutdown('sandbox stopping'));
     const opsPort = (app.http?.server.address() as AddressInfo | null)?.port;
     const opsUrl = opsPort ? `http://${host}:${opsPort}` : undefined;
+    // The callback URL, saved as in WeCom's admin console: WeCom checks it with a signed GET first.
+    if (!opsUrl) throw new SandboxStartError('the program serves no HTTP, so WeCom has no callback URL');
+    wecom.driver.setCallbackUrl(`${opsUrl}${DEFAULT_WECOM_CALLBACK_PATH}`);
+    const verified = await wecom.driver.verifyCallbackUrl();
+    if (!verified.echoed) throw new SandboxStartError(`the product's WeCom callback did not pass WeCom's URL check (HTTP ${verified.status})`);
     const trainer = ground.trainerFor(app);
     const absences = await trainer.registerExampleAbsences();
     if (absences) log.info({ absences }, 'example absences registered from today');
@@ -162,7 +204,7 @@ export async function startSandbox(config: Config, logger: Logger, opts: StartSa
           // and the new examples' own notices (their absences) come after.
           beforeSeeding: async () => {
             await botApi.waitForIdle({ quietMs: 300, timeoutMs: 5_000 }).catch(() => undefined);
-            messagesCleared = botApi.clearChats();
+            messagesCleared = botApi.clearChats() + wecom.driver.clearChats();
           },
         });
         return { messagesCleared, ...again };
@@ -179,6 +221,7 @@ export async function startSandbox(config: Config, logger: Logger, opts: StartSa
       startDrill: ({ type, ...where }) => runDrill(type, where),
       reset,
       runNow,
+      wecom: { driver: wecom.driver, members: wecomMembers },
       logger: log,
     });
     await controlServer.listen({ port: 0, host });
@@ -201,6 +244,12 @@ export async function startSandbox(config: Config, logger: Logger, opts: StartSa
       drill,
       drillPicker: drillPicker(officeUnits, { defaultType: DEFAULT_DRILL_TYPE, defaultOffice: officeUnits.find((u) => u.id === officerUnit)?.code }),
       trainer: { reset: `${controlUrl}${RESET_ROUTE}`, runNow: `${controlUrl}${RUN_NOW_ROUTE}` },
+      wecom: {
+        state: `${controlUrl}${WECOM_ROUTES.state}`,
+        events: `${controlUrl}${WECOM_ROUTES.events}`,
+        act: `${controlUrl}${WECOM_ROUTES.act}`,
+        files: `${controlUrl}${WECOM_ROUTES.files}`,
+      },
       links: opsUrl
         ? [
             { id: 'metrics', label: '/metrics', url: `${opsUrl}/metrics` },
@@ -213,7 +262,14 @@ export async function startSandbox(config: Config, logger: Logger, opts: StartSa
 
     const url = `http://${host === '0.0.0.0' || host === '127.0.0.1' ? 'localhost' : host}:${botApi.port}`;
     log.info(
-      { url, ops: opsUrl, policyTimeScale: pageConfig.policy.scaleLabel, queueBackend: app.jobs.backend.kind, panes: persons.filter((p) => p.pane).map((p) => p.key) },
+      {
+        url,
+        ops: opsUrl,
+        policyTimeScale: pageConfig.policy.scaleLabel,
+        queueBackend: app.jobs.backend.kind,
+        panes: persons.filter((p) => p.pane).map((p) => p.key),
+        wecomApi: wecom.url,
+      },
       `sandbox ready: open ${url}`,
     );
 
@@ -222,6 +278,7 @@ export async function startSandbox(config: Config, logger: Logger, opts: StartSa
       url,
       opsUrl,
       botApi,
+      wecom,
       app,
       get persons() {
         return trainer.persons;

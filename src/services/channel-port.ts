@@ -9,6 +9,7 @@
  */
 import type { OutboxRow } from '../db/repositories/outbox.repository.js';
 import type { StaffRow } from '../db/repositories/org.repository.js';
+import type { ChatKind } from '../domain/index.js';
 import type { Lang } from '../i18n/index.js';
 import type { IncidentRef } from './ports.js';
 
@@ -78,9 +79,12 @@ export interface NoticeChannel {
    * A `card` notice (domain noticeShape) is the incident's card; an `event` is the short message that goes
    * with the card; a `paper` opens a written report or a release.
    */
-  draw(row: OutboxRow, recipient: StaffRow, lang: Lang, now: Date): Promise<DrawnNotice | undefined>;
-  /** Draws the incident's card alone, as the recipient may see it now. */
-  drawCard(incidentId: string, recipient: StaffRow, lang: Lang, now: Date): Promise<DrawnNotice | undefined>;
+  draw(row: OutboxRow, recipient: StaffRow, lang: Lang, now: Date, chat?: ChatKind): Promise<DrawnNotice | undefined>;
+  /**
+   * Draws the incident's card alone, as the recipient may see it now. `chat`: 'group' for a duty
+   * group's copy (masked, forms left out); default the recipient's private chat.
+   */
+  drawCard(incidentId: string, recipient: StaffRow, lang: Lang, now: Date, chat?: ChatKind): Promise<DrawnNotice | undefined>;
   /** Sends a new message; `replyTo`: as a reply to this message of the chat (where the messenger can). */
   send(chatId: number, drawn: DrawnNotice, hooks: SendHooks, opts?: { replyTo?: number }): Promise<{ messageId: number }>;
   /** Redraws a message in place. */

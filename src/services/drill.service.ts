@@ -3,29 +3,43 @@
  * the real use case so it runs through the real chain and timers (every timer and outbox row carries the
  * flag, so every message is marked 【演练】). Ending it evaluates each person's response times against the
  * deadlines and the steps missed, stops its timers, and closes it if the chain has not. Drills stay out of
- * the statistics and the register. A daily check reminds the section when none has run in 11 months.
+ * the statistics and the register. Drills are also scheduled ahead (date, type, office): the daily run
+ * starts each on its date, once. From the policy's month (the last quarter) the daily check reminds the
+ * section of the offices with no drill held or scheduled in the calendar year (./drill-calendar.ts).
  */
 import { loadIncidentTimeline } from '../db/read-models/incident-timeline.js';
 import { appendAudit } from '../db/repositories/audit.repository.js';
-import { findDrill, insertDrill, lastDrillAt, lockDrill, updateDrill, type DrillRow } from '../db/repositories/drill.repository.js';
+import { drillForIncident, findDrill, insertDrill, lastDrillAt, lockDrill, updateDrill, type DrillRow } from '../db/repositories/drill.repository.js';
+import {
+  drillsStartedSince,
+  findScheduledDrill,
+  insertScheduledDrill,
+  lockScheduledDrill,
+  scheduledDrillsDueBy,
+  upcomingScheduledDrills,
+  updateScheduledDrill,
+  type ScheduledDrillRow,
+} from '../db/repositories/scheduled-drill.repository.js';
 import { findIncident, lockIncident, updateIncident, type IncidentRow } from '../db/repositories/incident.repository.js';
-import { firstUnitOfKind, loadOrgSnapshot, sectionUnitId } from '../db/repositories/org.repository.js';
+import { actorFor, findStaffById, findUnit, firstUnitOfKind, listUnits, loadOrgSnapshot, sectionUnitId } from '../db/repositories/org.repository.js';
 import { enqueueNotices } from '../db/repositories/outbox.repository.js';
 import { cancelTimers } from '../db/repositories/timer.repository.js';
 import { findUnitsByIds } from '../db/repositories/unit.repository.js';
 import { staffNamesById } from '../db/repositories/staff.repository.js';
 import { t, type Lang } from '../i18n/index.js';
-import { drillReminderDue, evaluateDrill, type DrillEvaluation } from '../domain/drill.js';
+import { evaluateDrill, type DrillEvaluation } from '../domain/drill.js';
+import { checkDrillDate, decideScheduledDrill, officesDueForDrill, type ScheduledDrillState } from '../domain/drill-calendar.js';
 import { cardHolders } from '../db/repositories/card-message.repository.js';
 import { cardRedrawsFor } from './notices.js';
 import { DRILL_NUMBER_PREFIX } from '../domain/incident-number.js';
 import { isOpen, type IncidentStatus } from '../domain/incident-state.js';
-import { criticalityOf, INCIDENT_TYPE_INFO, type EpidemicScenario, type IncidentType } from '../domain/incident-types.js';
+import { criticalityOf, INCIDENT_TYPE_INFO, isEpidemicScenario, type EpidemicScenario, type IncidentType } from '../domain/incident-types.js';
 import { resolveTarget } from '../domain/notifications.js';
-import { findPlaybookStep } from '../domain/playbooks.js';
+import { findStepUnder } from '../domain/plan-variants.js';
+import type { EscalationPolicy } from '../domain/policy.js';
 import { TIMER_KINDS } from '../domain/policy.js';
 import { isLeader, isSection, type Actor } from '../domain/roles.js';
-import { localDate } from '../domain/time.js';
+import { atLocalTime, localDate, parseLocalDate } from '../domain/time.js';
 import { renderDrillEvaluationDocx } from '../reports/docx/drill-evaluation.docx.js';
 import { ServiceRefusal } from './errors.js';
 import { reportIncident } from './incident.service.js';
@@ -36,6 +50,11 @@ export interface StartDrillInput {
   scenario?: EpidemicScenario | null;
   /** The office the scenario happens at; its staff respond as in a real incident. */
   officeUnitId: string;
+  /**
+   * A key (a uuid) that makes the start idempotent: started again with the same key by the same person,
+   * the drill already started is returned (a scheduled drill's start uses its row's id).
+   */
+  submissionKey?: string;
 }
 
 function canRunDrills(actor: Actor): boolean {
@@ -63,8 +82,13 @@ export async function startDrill(deps: ServiceDeps, actor: Actor, input: StartDr
     subjectNote: t('zh', 'drill.subject_note'),
     description: t('zh', 'drill.description', { type: typeName }),
     isDrill: true,
+    ...(input.submissionKey ? { submissionKey: input.submissionKey } : {}),
   });
   const drill = await deps.db.transaction(async (tx) => {
+    // The incident's lock orders two starts with one key: the second finds the first's drill row.
+    await lockIncident(tx, incident.id);
+    const earlier = input.submissionKey ? await drillForIncident(tx, incident.id) : undefined;
+    if (earlier) return earlier;
     const row = await insertDrill(tx, { incidentId: incident.id, type: input.type, startedByStaffId: actor.staffId, startedAt: now });
     await appendAudit(tx, {
       at: now,
@@ -149,22 +173,38 @@ export async function exportDrillEvaluationDocx(
     scenario,
     evaluation,
     names,
-    stepText: (key) => findPlaybookStep(type, scenario, key)?.text[lang] ?? key,
+    stepText: (key) => findStepUnder(incident!.policy as EscalationPolicy, type, scenario, key)?.text[lang] ?? key,
   });
   // The file name keeps to ASCII (演练2026-0001 → 2026-0001): every mail client and phone takes it.
   return { filename: `drill-evaluation-${incident!.number.replace(DRILL_NUMBER_PREFIX, '')}.docx`, data };
 }
 
 /**
- * The daily check (七(二), at least one drill a year): when no drill began in the last 11 months, each
- * section holder gets a `drill_reminder`, at most once a calendar month. Returns whether one was due.
- * Call it from the daily scheduler.
+ * The daily check (七(二), 每年不少于一次), by calendar year: from the policy's reminder month, when an
+ * office has no drill started this year and none scheduled for the rest of it, each section holder gets
+ * a `drill_reminder` naming those offices, at most once a calendar month. Returns whether one was due.
+ * Called from the daily checks.
  */
 export async function checkDrillReminder(deps: ServiceDeps): Promise<{ due: boolean; outboxCreated: number }> {
   const now = deps.clock.now();
-  const last = await lastDrillAt(deps.db);
-  if (!drillReminderDue(last, now)) return { due: false, outboxCreated: 0 };
-  const month = localDate(now, deps.timeZone).slice(0, 7);
+  const today = localDate(now, deps.timeZone);
+  const policy = await deps.policy();
+  const year = parseLocalDate(today).year;
+  const [offices, held, scheduled, last] = await Promise.all([
+    listUnits(deps.db, 'office'),
+    drillsStartedSince(deps.db, atLocalTime(`${year}-01-01`, '00:00', deps.timeZone)),
+    upcomingScheduledDrills(deps.db, today, 1000),
+    lastDrillAt(deps.db),
+  ]);
+  const due = officesDueForDrill(
+    offices.map((u) => u.id),
+    held.map((d) => ({ officeUnitId: d.officeUnitId, startedOn: localDate(d.startedAt, deps.timeZone) })),
+    scheduled.map((d) => ({ officeUnitId: d.officeUnitId, date: d.drillDate })),
+    today,
+    policy,
+  );
+  if (due.length === 0) return { due: false, outboxCreated: 0 };
+  const month = today.slice(0, 7);
   const rows = await deps.db.transaction(async (tx) => {
     const org = await loadOrgSnapshot(tx);
     const recipients = resolveTarget({ kind: 'position', position: 'section', scope: 'bureau' }, { officeUnitId: null }, org);
@@ -175,10 +215,187 @@ export async function checkDrillReminder(deps: ServiceDeps): Promise<{ due: bool
         kind: 'drill_reminder' as const,
         dedupeKey: `drill_reminder-${month}-${recipientStaffId}`,
         // Values only: the renderer writes the text in the recipient's language when it is sent.
-        params: { lastDrillAt: last ? last.toISOString() : null },
+        params: { lastDrillAt: last ? last.toISOString() : null, year, officeUnitIds: due },
       })),
     );
   });
   await deps.dispatcher.afterCommit({ ...emptyChange(), outboxCreated: rows });
   return { due: true, outboxCreated: rows.length };
+}
+
+// ---------------------------------------------------------------------------------------------
+// Drills on the calendar: scheduled ahead by the section, started on their date by the daily run.
+
+export interface ScheduleDrillInput {
+  /** The local date it starts, `YYYY-MM-DD`; it starts at the policy's time that day. */
+  date: string;
+  type: IncidentType;
+  scenario?: EpidemicScenario | null;
+  officeUnitId: string;
+}
+
+/** Schedules a drill: the section only, a date to come, an office of the bureau. */
+export async function scheduleDrill(deps: ServiceDeps, actor: Actor, input: ScheduleDrillInput): Promise<ScheduledDrillRow> {
+  if (!canRunDrills(actor)) throw new ServiceRefusal('not_permitted');
+  if (!Object.hasOwn(INCIDENT_TYPE_INFO, input.type)) throw new ServiceRefusal('invalid_input', 'type');
+  if (input.type === 'epidemic' && !(input.scenario && isEpidemicScenario(input.scenario))) throw new ServiceRefusal('invalid_input', 'scenario');
+  const now = deps.clock.now();
+  const policy = await deps.policy();
+  const check = checkDrillDate(input.date, now, policy, deps.timeZone);
+  if (!check.ok) throw new ServiceRefusal('invalid_input', `date_${check.reason}`);
+  const office = await findUnit(deps.db, input.officeUnitId);
+  if (!office || office.kind !== 'office') throw new ServiceRefusal('invalid_input', 'office');
+  return deps.db.transaction(async (tx) => {
+    const row = await insertScheduledDrill(tx, {
+      drillDate: input.date,
+      type: input.type,
+      scenario: input.type === 'epidemic' ? (input.scenario ?? null) : null,
+      officeUnitId: input.officeUnitId,
+      scheduledByStaffId: actor.staffId,
+      scheduledAt: now,
+    });
+    await appendAudit(tx, {
+      at: now,
+      action: 'drill.scheduled',
+      entity: 'scheduled_drill',
+      entityId: row.id,
+      actorStaffId: actor.staffId,
+      data: { date: input.date, type: input.type, scenario: row.scenario, officeUnitId: input.officeUnitId },
+    });
+    return row;
+  });
+}
+
+/** Cancels a scheduled drill that has not started; the section only. */
+export async function cancelScheduledDrill(deps: ServiceDeps, actor: Actor, scheduledDrillId: string): Promise<ScheduledDrillRow> {
+  if (!canRunDrills(actor)) throw new ServiceRefusal('not_permitted');
+  const now = deps.clock.now();
+  return deps.db.transaction(async (tx) => {
+    const row = await lockScheduledDrill(tx, scheduledDrillId);
+    if (!row) throw new ServiceRefusal('not_found');
+    if (row.state !== 'scheduled') throw new ServiceRefusal('already_done');
+    const saved = await updateScheduledDrill(tx, row.id, { state: 'cancelled' satisfies ScheduledDrillState, cancelledAt: now, cancelledByStaffId: actor.staffId });
+    await appendAudit(tx, { at: now, action: 'drill.schedule_cancelled', entity: 'scheduled_drill', entityId: row.id, actorStaffId: actor.staffId, data: { date: row.drillDate } });
+    return saved;
+  });
+}
+
+/** The drills to come (today's not yet started among them), soonest first: the section and the leaders see them. */
+export async function listScheduledDrills(deps: Pick<ServiceDeps, 'db' | 'clock' | 'timeZone'>, actor: Actor): Promise<ScheduledDrillRow[]> {
+  if (!isSection(actor) && !isLeader(actor)) throw new ServiceRefusal('not_permitted');
+  return upcomingScheduledDrills(deps.db, localDate(deps.clock.now(), deps.timeZone));
+}
+
+export interface DueDrillsResult {
+  started: Array<{ scheduledDrillId: string; drillId: string; incidentId: string; late: boolean }>;
+  missed: string[];
+  /** Due but nobody of the section could report it (no section holder is active): tried again on the next run. */
+  noStarter: string[];
+}
+
+/**
+ * Starts every scheduled drill whose day and time have come, through the drill use case (the same
+ * chain, timers and 【演练】 notices as a drill started by hand). Idempotent: a drill is started once
+ * however often this runs — the row's state moves forward under its lock, and the start itself is keyed
+ * by the row's id, so a run that died after reporting it completes it without a second incident. A day
+ * missed while no worker ran is caught up on the next run (at start, or the next day), up to the
+ * policy's `catchUpDays`; older ones are recorded as missed and the yearly reminder takes over.
+ */
+export async function startDueDrills(deps: ServiceDeps): Promise<DueDrillsResult> {
+  const now = deps.clock.now();
+  const policy = await deps.policy();
+  const result: DueDrillsResult = { started: [], missed: [], noStarter: [] };
+  const failures: unknown[] = [];
+  for (const due of await scheduledDrillsDueBy(deps.db, localDate(now, deps.timeZone))) {
+    const decision = decideScheduledDrill({ date: due.drillDate, state: due.state as ScheduledDrillState }, now, policy, deps.timeZone);
+    if (decision.kind === 'wait' || decision.kind === 'done') continue;
+    if (decision.kind === 'missed') {
+      const marked = await deps.db.transaction(async (tx) => {
+        const row = await lockScheduledDrill(tx, due.id);
+        if (!row || row.state !== 'scheduled') return false;
+        await updateScheduledDrill(tx, row.id, { state: 'missed' satisfies ScheduledDrillState });
+        await appendAudit(tx, { at: now, action: 'drill.schedule_missed', entity: 'scheduled_drill', entityId: row.id, data: { date: row.drillDate, daysLate: decision.daysLate } });
+        return true;
+      });
+      if (marked) result.missed.push(due.id);
+      continue;
+    }
+    try {
+      const started = await startScheduledDrill(deps, due.id, decision.late);
+      if (started === 'no_starter') result.noStarter.push(due.id);
+      else if (started) result.started.push({ scheduledDrillId: due.id, ...started, late: decision.late });
+    } catch (err) {
+      failures.push(err);
+    }
+  }
+  // One drill that cannot start does not hold up the others; the run is retried for it.
+  if (failures.length) throw new AggregateError(failures, `${failures.length} scheduled drill(s) could not start`);
+  return result;
+}
+
+async function startScheduledDrill(deps: ServiceDeps, id: string, late: boolean): Promise<{ drillId: string; incidentId: string } | 'no_starter' | undefined> {
+  const now = deps.clock.now();
+  // 1. Claim it, fixing who it is reported as, so a second try reports as the same person (the key's owner).
+  const claimed = await deps.db.transaction(async (tx) => {
+    const row = await lockScheduledDrill(tx, id);
+    if (!row || (row.state !== 'scheduled' && row.state !== 'starting')) return undefined;
+    const starter = row.starterStaffId ?? (await sectionStarter(tx, row));
+    if (!starter) return 'no_starter' as const;
+    if (row.state === 'scheduled') await updateScheduledDrill(tx, row.id, { state: 'starting' satisfies ScheduledDrillState, starterStaffId: starter });
+    return { row, starter };
+  });
+  if (!claimed || claimed === 'no_starter') return claimed;
+  const staff = await findStaffById(deps.db, claimed.starter);
+  if (!staff) return undefined;
+  const seated = await actorFor(deps.db, staff);
+  // The section decided this drill when it scheduled it; the person it is reported as keeps the part
+  // even if they left the section since the start was begun (the report's key is theirs).
+  const actor = isSection(seated) ? seated : { ...seated, positions: [...seated.positions, 'section' as const] };
+  const { row } = claimed;
+  // 2. The drill, as the section starts one by hand; keyed by the row, so it is reported once.
+  const { drill, incident } = await startDrill(deps, actor, {
+    type: row.type as IncidentType,
+    scenario: (row.scenario as EpidemicScenario | null) ?? null,
+    officeUnitId: row.officeUnitId,
+    submissionKey: row.id,
+  });
+  // 3. Recorded as started.
+  await deps.db.transaction(async (tx) => {
+    const current = await lockScheduledDrill(tx, id);
+    if (!current || current.state !== 'starting') return;
+    await updateScheduledDrill(tx, id, { state: 'started' satisfies ScheduledDrillState, drillId: drill.id, incidentId: incident.id, startedAt: now });
+    await appendAudit(tx, {
+      at: now,
+      action: 'drill.schedule_started',
+      entity: 'scheduled_drill',
+      entityId: id,
+      incidentId: incident.id,
+      actorStaffId: claimed.starter,
+      data: { date: row.drillDate, drillId: drill.id, late },
+    });
+  });
+  return { drillId: drill.id, incidentId: incident.id };
+}
+
+/**
+ * Who a scheduled drill is reported as: whoever scheduled it while they are still of the section and
+ * active, else the first section holder who is (a drill has a reporter, and the section starts drills).
+ */
+async function sectionStarter(tx: Parameters<Parameters<ServiceDeps['db']['transaction']>[0]>[0], row: ScheduledDrillRow): Promise<string | undefined> {
+  const org = await loadOrgSnapshot(tx);
+  const candidates = [row.scheduledByStaffId, ...org.seats.filter((s) => s.kind === 'section').flatMap((s) => [s.holderStaffId, s.actingStaffId])];
+  for (const id of new Set(candidates)) {
+    if (!id || !org.staff.get(id)?.active) continue;
+    const staff = await findStaffById(tx, id);
+    if (staff && isSection(await actorFor(tx, staff))) return id;
+  }
+  return undefined;
+}
+
+/** A scheduled drill by id, for the section and the leaders. */
+export async function getScheduledDrill(deps: Pick<ServiceDeps, 'db'>, actor: Actor, id: string): Promise<ScheduledDrillRow> {
+  if (!isSection(actor) && !isLeader(actor)) throw new ServiceRefusal('not_permitted');
+  const row = await findScheduledDrill(deps.db, id);
+  if (!row) throw new ServiceRefusal('not_found');
+  return row;
 }

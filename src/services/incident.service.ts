@@ -3,10 +3,13 @@
  * creates or closes and the outbox rows for the chain; the dispatcher is told only after commit.
  */
 import type { Executor } from '../db/client.js';
+import { loadIncidentTimeline, timelineEntries, type TimelineEntry } from '../db/read-models/incident-timeline.js';
 import { appendAudit } from '../db/repositories/audit.repository.js';
+import { auditLink as auditSensitivePeriodLink, sensitivePeriodForReport } from './sensitive-period.service.js';
 import { deleteRoleAssignment, findRoleAssignment, insertRoleAssignment, removeRoleHolders, rolesOf as roleRowsOf } from '../db/repositories/incident-role.repository.js';
 import {
   findIncident,
+  findIncidentByNumber,
   findIncidentBySubmissionKey,
   findStep as findStepRow,
   insertIncident,
@@ -19,6 +22,7 @@ import {
   updateIncident,
   updateStep,
   updateStepInState,
+  upwardPhasesOf,
   type IncidentRow,
   type StepRef,
   type StepRow,
@@ -28,7 +32,9 @@ import { enqueueNotices, type NoticeDraft } from '../db/repositories/outbox.repo
 import { insertSearchAttempt, searchAttemptsOf as searchAttemptRowsOf, type SearchAttemptRow } from '../db/repositories/search-attempt.repository.js';
 import { activeStaffOfUnits } from '../db/repositories/staff.repository.js';
 import { findSubject } from '../db/repositories/subject.repository.js';
+import { informedOf } from '../db/repositories/timer-context.repository.js';
 import { cancelTimers, insertTimers } from '../db/repositories/timer.repository.js';
+import { abscondingThresholdTimers } from '../domain/absconding.js';
 import { findUnitsOfKinds } from '../db/repositories/unit.repository.js';
 import {
   canAssignRole,
@@ -56,9 +62,9 @@ import {
   canAcknowledge,
   canReportIncident,
   canSeeOffice,
-  criticalityOf,
+  criticalityUnder,
   formatIncidentNumber,
-  instantiatePlaybook,
+  instantiatePlaybookUnder,
   isLateReport,
   targetsOnAcknowledge,
   targetsOnReport,
@@ -73,12 +79,22 @@ import {
   type IncidentType,
   openDutiesAtClose,
   type OpenDuty,
+  DEFAULT_PROGRESS_TO_LEADERS,
+  FORWARD_LEVELS,
+  isSection,
+  leaderTargets,
+  nextLevelToForward,
+  progressReachesLeaders,
+  resolveTarget,
+  type OrgSnapshot,
+  withSettingSteps,
 } from '../domain/index.js';
+import { nextUpwardPhases, REPORT_HOWS, UPPER_STEP, UPWARD_PHASES, type ReportHow, type UpwardPhase } from '../domain/upward-steps.js';
 import { nameCountiesTx } from './county.service.js';
 import { ServiceRefusal } from './errors.js';
 import { cardHolders } from '../db/repositories/card-message.repository.js';
 import { closingFacts } from '../db/repositories/incident.repository.js';
-import { cardRedrawsFor, noticesFor } from './notices.js';
+import { cardRedrawsFor, draftsFor, noticesFor } from './notices.js';
 import { emptyChange, type CommittedChange, type ServiceDeps } from './ports.js';
 import { subjectFollowsIncident } from './subject.service.js';
 import { openWrittenReportDraft } from './written-report.service.js';
@@ -109,6 +125,8 @@ export interface IncidentRepositories {
   openWrittenReportDraft: typeof openWrittenReportDraft;
   /** What is still open at closing; without it (a fake), nothing is. */
   closingFacts?: typeof closingFacts;
+  /** 十: the sensitive period a report falls in; without it (a fake), none. */
+  sensitivePeriodForReport?: typeof sensitivePeriodForReport;
 }
 
 export const postgresIncidentRepositories: IncidentRepositories = {
@@ -128,6 +146,7 @@ export const postgresIncidentRepositories: IncidentRepositories = {
   nameCounties: nameCountiesTx,
   openWrittenReportDraft,
   closingFacts,
+  sensitivePeriodForReport,
 };
 
 /** A service's deps, with the incident repositories to use instead of PostgreSQL's. */
@@ -172,8 +191,9 @@ export async function reportIncident(deps: IncidentDeps, actor: Actor, report: I
   if (!canSeeOffice(actor, report.officeUnitId)) throw new ServiceRefusal('not_permitted', 'office');
   if (report.description.trim() === '') throw new ServiceRefusal('invalid_input', 'description');
   const now = deps.clock.now();
-  const policy = await deps.policy();
-  const criticality = criticalityOf(report.type, report.scenario ?? null);
+  // The office's variant over the bureau's plan (七(五)): the incident keeps it as its snapshot.
+  const policy = await deps.policy(report.officeUnitId);
+  const criticality = criticalityUnder(policy, report.type, report.scenario ?? null);
 
   const result = await deps.db.transaction(async (tx): Promise<ReportResult> => {
     if (report.submissionKey) {
@@ -190,6 +210,8 @@ export async function reportIncident(deps: IncidentDeps, actor: Actor, report: I
     const year = toLocal(now, deps.timeZone).year;
     const series = report.isDrill ? 'drill' : 'real';
     const seq = await repo.nextIncidentSeq(tx, year, series);
+    // 十 in a 特殊敏感时间段: the incident is linked to its period (a drill is not).
+    const period = report.isDrill ? undefined : await repo.sensitivePeriodForReport?.(tx, report, deps.timeZone);
     const incident = await repo.insertIncident(tx, {
       number: formatIncidentNumber(year, seq, series),
       type: report.type,
@@ -212,16 +234,19 @@ export async function reportIncident(deps: IncidentDeps, actor: Actor, report: I
       status: 'reported' satisfies IncidentStatus,
       isDrill: report.isDrill ?? false,
       lateReport: isLateReport(report.discoveredAt, now, policy),
+      ...(period ? { sensitivePeriodId: period.id } : {}),
       submissionKey: report.submissionKey ?? null,
       policy,
       lastProgressAt: now,
     });
-    const checklist = instantiatePlaybook(report.type, report.scenario ?? null, {
+    const playbook = instantiatePlaybookUnder(policy, report.type, report.scenario ?? null, {
       injured: report.injured,
       dead: report.dead,
       otherCounties: (report.otherCounties?.length ?? 0) > 0,
       ...(report.atOffice === undefined ? {} : { atOffice: report.atOffice }),
     });
+    // The bureau's settings may add steps (三(一): 向区人民政府报告).
+    const checklist = withSettingSteps(playbook, criticality, policy.reportToDistrictGovernment ?? []);
     // Reporting through the bot is the report to the section (五(一)).
     const steps = await repo.insertSteps(
       tx,
@@ -230,7 +255,8 @@ export async function reportIncident(deps: IncidentDeps, actor: Actor, report: I
     );
     // 五(一): counties named in the report are recorded at once; notifying each is the section's step.
     if (report.otherCounties?.length) await repo.nameCounties(tx, incident.id, report.otherCounties, actor.staffId, now);
-    const timers = await repo.insertTimers(tx, timersOnReport({ id: incident.id, criticality, reportedAt: now }, policyOf(incident)), {
+    // 脱管: the section is told at each of the bureau's thresholds out of supervision (src/domain/absconding.ts).
+    const timers = await repo.insertTimers(tx, [...timersOnReport({ id: incident.id, criticality, reportedAt: now }, policyOf(incident)), ...abscondingThresholdTimers(incident, policyOf(incident))], {
       isDrill: incident.isDrill,
     });
     const org = await repo.loadOrgSnapshot(tx);
@@ -256,6 +282,7 @@ export async function reportIncident(deps: IncidentDeps, actor: Actor, report: I
         isDrill: incident.isDrill,
       },
     });
+    if (period) await auditSensitivePeriodLink(tx, incident.id, period, now);
     return { incident, steps, change: { ...subjectChange, timersCreated: [...timers, ...subjectChange.timersCreated], outboxCreated: [...outbox, ...subjectChange.outboxCreated] } };
   });
   await deps.dispatcher.afterCommit(result.change);
@@ -322,6 +349,22 @@ export async function getIncident(deps: Pick<ServiceDeps, 'db'>, actor: Actor, i
   const incident = await findIncident(deps.db, id);
   if (!incident || !canSeeOffice(actor, incident.officeUnitId)) throw new ServiceRefusal('not_found');
   return incident;
+}
+
+/**
+ * The incident's timeline as entries (who did what, when, how), for someone who may see the incident by
+ * unit and position, as its card: anyone else, and a number that names nothing, is `not_found`.
+ */
+export async function visibleTimeline(
+  deps: Pick<ServiceDeps, 'db'>,
+  actor: Actor,
+  ref: { id: string } | { number: string },
+): Promise<{ incident: IncidentRow; entries: TimelineEntry[]; staffNames: Record<string, string> }> {
+  const incident = 'id' in ref ? await findIncident(deps.db, ref.id) : await findIncidentByNumber(deps.db, ref.number);
+  if (!incident || !canSeeOffice(actor, incident.officeUnitId)) throw new ServiceRefusal('not_found');
+  const view = await loadIncidentTimeline(deps.db, incident.id);
+  if (!view) throw new ServiceRefusal('not_found');
+  return { incident, entries: timelineEntries(view), staffNames: view.staffNames };
 }
 
 
@@ -407,7 +450,7 @@ export async function reportProgress(
     );
     const updated = await updateIncident(tx, incidentId, { ...handlingPatch(current), lastProgressAt: now, progressCycle: cycle }, now);
     const org = await loadOrgSnapshot(tx);
-    const told = noticesFor(org, targetsOnProgress(), updated, 'progress_reported', `u${update.id}`, { exclude: actor.staffId, params: { updateId: update.id, byStaffId: actor.staffId } });
+    const told = await progressNotices(tx, org, updated, update.id, actor);
     const outbox = await enqueueNotices(tx, [...told, ...(await redrawOthersCards(tx, updated, actor, told))]);
     await appendAudit(tx, {
       at: now,
@@ -422,6 +465,121 @@ export async function reportProgress(
   });
   await deps.dispatcher.afterCommit(result.change);
   return { incident: result.incident, updateId: result.updateId };
+}
+
+/**
+ * A 续报's notices: the chain (targetsOnProgress), the leaders too for the criticalities the incident's
+ * settings name; for the others, the leaders who have been told of the incident already, so a leader
+ * who knows of it stays current. Never to its writer.
+ */
+async function progressNotices(tx: Executor, org: OrgSnapshot, incident: IncidentRow, updateId: string, actor: Actor): Promise<NoticeDraft[]> {
+  const criticality = incident.criticality as Criticality;
+  // A snapshot taken before the setting existed has none: the default applies.
+  const toLeaders = policyOf(incident).progressToLeaders ?? DEFAULT_PROGRESS_TO_LEADERS;
+  const params = { updateId, byStaffId: actor.staffId };
+  const told = noticesFor(org, targetsOnProgress(criticality, toLeaders), incident, 'progress_reported', `u${updateId}`, { exclude: actor.staffId, params });
+  if (progressReachesLeaders(criticality, toLeaders)) return told;
+  const leaders = leaderTargets().flatMap((t) => resolveTarget(t, { officeUnitId: incident.officeUnitId, reporterStaffId: incident.reporterStaffId }, org));
+  const chain = new Set([...told.map((d) => d.recipientStaffId), actor.staffId]);
+  const informed = await informedOf(tx, incident.id, [...new Set(leaders)].filter((id) => !chain.has(id)));
+  return [...told, ...draftsFor([...informed], incident, 'progress_reported', `u${updateId}`, { params })];
+}
+
+/**
+ * 立即上报: the section forwards the incident to the next level of the line at once, with a note: the
+ * deputy director, or the director once the deputy director knows. It counts as informing that level, so
+ * its mandatory-information deadline then closes as already informed. Refused when every level knows.
+ */
+export async function forwardToNextLevel(
+  deps: ServiceDeps,
+  actor: Actor,
+  incidentId: string,
+  note: string,
+  expectedVersion?: number,
+): Promise<{ incident: IncidentRow; position: 'deputy_director' | 'director'; recipients: number }> {
+  const text = requireText(note, 'note');
+  if (!isSection(actor)) throw new ServiceRefusal('not_permitted');
+  const now = deps.clock.now();
+  const result = await deps.db.transaction(async (tx) => {
+    const current = await loadForChange(tx, actor, incidentId, expectedVersion);
+    requireOpen(current);
+    const org = await loadOrgSnapshot(tx);
+    const ctx = { officeUnitId: current.officeUnitId, reporterStaffId: current.reporterStaffId };
+    const levels = new Map<string, string[]>();
+    for (const level of FORWARD_LEVELS) {
+      const ids = resolveTarget({ kind: 'position', position: level.position, scope: 'bureau' }, ctx, org).filter((id) => id !== actor.staffId);
+      const informed = await informedOf(tx, incidentId, ids);
+      levels.set(level.position, ids.filter((id) => !informed.has(id)));
+    }
+    const next = nextLevelToForward((position) => levels.get(position) ?? []);
+    if (!next) throw new ServiceRefusal('already_done');
+    const update = await insertIncidentUpdate(tx, { incidentId, staffId: actor.staffId, kind: 'forward', text, at: now });
+    const updated = await updateIncident(tx, incidentId, {}, now);
+    const told = draftsFor(next.recipients, updated, 'forwarded_up', `f${update.id}`, { params: { position: next.position, updateId: update.id, byStaffId: actor.staffId } });
+    const outbox = await enqueueNotices(tx, [...told, ...(await redrawOthersCards(tx, updated, actor, told))]);
+    await appendAudit(tx, {
+      at: now,
+      action: 'incident.forwarded',
+      entity: 'incident',
+      entityId: incidentId,
+      incidentId,
+      actorStaffId: actor.staffId,
+      data: { position: next.position, updateId: update.id, recipients: next.recipients.length },
+    });
+    return { incident: updated, position: next.position, recipients: next.recipients.length, change: { ...emptyChange(), outboxCreated: outbox } };
+  });
+  await deps.dispatcher.afterCommit(result.change);
+  return { incident: result.incident, position: result.position, recipients: result.recipients };
+}
+
+export interface UpwardReportInput {
+  phase: UpwardPhase;
+  /** How it was made: by phone, in writing, through the system. */
+  how: ReportHow;
+  note?: string | null;
+}
+
+/**
+ * 上报上一级 with its phase: 首报 marks the checklist step (and meets its deadline); 续报 may follow any
+ * number of times, and 终报 once, which ends them. Each is in the timeline, with how it was made.
+ */
+export async function reportUpward(deps: ServiceDeps, actor: Actor, incidentId: string, input: UpwardReportInput, expectedVersion?: number): Promise<IncidentRow> {
+  if (!(REPORT_HOWS as readonly string[]).includes(input.how) || !(UPWARD_PHASES as readonly string[]).includes(input.phase)) throw new ServiceRefusal('invalid_input', 'how');
+  const note = input.note?.trim() ? requireText(input.note, 'note') : null;
+  if (input.phase === 'first') {
+    return (await markStep(deps, actor, incidentId, { key: UPPER_STEP }, { kind: 'done', how: input.how, ...(note ? { note } : {}) }, expectedVersion)).incident;
+  }
+  const now = deps.clock.now();
+  const result = await deps.db.transaction(async (tx) => {
+    const current = await loadForChange(tx, actor, incidentId, expectedVersion);
+    requireOpen(current);
+    const step = await findStep(tx, incidentId, { key: UPPER_STEP });
+    if (!canMarkStep(actor, current.officeUnitId, step.actor as StepActor)) throw new ServiceRefusal('not_permitted');
+    const done = await upwardPhasesOf(tx, incidentId);
+    if (!nextUpwardPhases(done).includes(input.phase)) throw new ServiceRefusal(done.includes('first') ? 'already_done' : 'wrong_status', 'phase');
+    const update = note ? await insertIncidentUpdate(tx, { incidentId, staffId: actor.staffId, kind: 'upward', text: note, at: now }) : undefined;
+    const updated = await updateIncident(tx, incidentId, handlingPatch(current), now);
+    await appendAudit(tx, {
+      at: now,
+      action: 'incident.upward_report',
+      entity: 'incident',
+      entityId: incidentId,
+      incidentId,
+      actorStaffId: actor.staffId,
+      data: { phase: input.phase, how: input.how, ...(update ? { updateId: update.id } : {}) },
+    });
+    const outbox = await enqueueNotices(tx, await redrawOthersCards(tx, updated, actor));
+    return { incident: updated, change: { ...emptyChange(), outboxCreated: outbox } };
+  });
+  await deps.dispatcher.afterCommit(result.change);
+  return result.incident;
+}
+
+/** The phases of 上报上一级 that may be reported next on an incident (none once 终报 is made, or without the step). */
+export async function upwardPhasesAvailable(deps: Pick<ServiceDeps, 'db'>, incidentId: string): Promise<UpwardPhase[]> {
+  const step = await findStepRow(deps.db, incidentId, { key: UPPER_STEP });
+  if (!step || step.state === 'not_applicable') return [];
+  return nextUpwardPhases(await upwardPhasesOf(deps.db, incidentId));
 }
 
 export type { StepRef };
@@ -727,7 +885,10 @@ export async function recordAbscondingOutcome(
     }
     if (applied === 0) throw new ServiceRefusal('already_done');
     if (isFoundOutcome(outcome)) await subjectFollowsIncident(tx, { kind: 'found' }, current, { now, timeZone: deps.timeZone, actorStaffId: actor.staffId });
-    const cancelled = await cancelStepTimersIfComplete(tx, incidentId, now);
+    const cancelled = [
+      ...(await cancelStepTimersIfComplete(tx, incidentId, now)),
+      ...(isFoundOutcome(outcome) ? await cancelTimers(tx, { incidentId }, timerKindsClosedBy('subject_found'), now) : []),
+    ];
     const updated = await updateIncident(tx, incidentId, handlingPatch(current), now);
     await appendAudit(tx, {
       at: now,

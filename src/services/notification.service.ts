@@ -47,8 +47,9 @@ import {
 } from '../db/repositories/outbox-send.repository.js';
 import { enqueueNotices, findOutbox, type NoticeDraft, type OutboxRow } from '../db/repositories/outbox.repository.js';
 import { recordUndeliverable } from '../db/repositories/undeliverable.repository.js';
+import { findDutyGroup, unbindChat } from '../db/repositories/duty-group.repository.js';
 import { wecomBoundStaffIds, wecomUserOfStaff } from '../db/repositories/wecom.repository.js';
-import { isUrgentNotice, noticeShape, standInsFor, UNRECEIVABLE_REASONS, walkStandIns, type NoticeKind, type TriedStaff, type Unreceivable } from '../domain/index.js';
+import { isUrgentNotice, noticeShape, standInsFor, UNRECEIVABLE_REASONS, walkStandIns, type ChatKind, type NoticeKind, type TriedStaff, type Unreceivable } from '../domain/index.js';
 import type { Lang } from '../i18n/index.js';
 import {
   ChannelRateLimited,
@@ -122,14 +123,21 @@ export async function sendOutboxMessage(deps: NotificationDeps, outboxId: string
   const inFlightUntil = row.status === 'sending' && row.attemptStartedAt ? new Date(row.attemptStartedAt.getTime() + guardOf(deps)) : undefined;
   if (inFlightUntil && inFlightUntil > now) return { status: 'deferred', until: inFlightUntil, outcome: 'deferred: another attempt may be in flight' };
 
+  // A duty group's copy (issue 15) goes to the group's chat, drawn for the person it mirrors, masked; a
+  // group that cannot be reached is unbound, and nobody stands in for it.
+  const group = row.recipientGroupId ? await findDutyGroup(deps.db, row.recipientGroupId) : undefined;
+  if (row.recipientGroupId && !group?.active) return closeRow(deps.db, row.id, 'group not bound');
+  const unreachable = (reason: RerouteReason) => (group ? groupUnreachable(deps, row, group.chatId, reason) : reroute(deps, row, reason));
   const recipient = await findStaffById(deps.db, row.recipientStaffId);
-  if (!recipient || !recipient.active) return reroute(deps, row, 'inactive');
+  if (!recipient || !recipient.active) return group ? closeRow(deps.db, row.id, 'group viewer inactive') : reroute(deps, row, 'inactive');
   // The recipient's channel and chat; from here on `deps.channel` is that channel.
-  const route = await routeOf(deps, recipient);
-  if (!route) return reroute(deps, row, 'no_chat');
+  const route = group ? groupRouteOf(deps, group.chatId) : await routeOf(deps, recipient);
+  if (!route) return group ? closeRow(deps.db, row.id, 'no Telegram for the group') : reroute(deps, row, 'no_chat');
   deps = { ...deps, channel: route.channel };
   const chatId = route.chatId;
-  const lang: Lang = recipient.language === 'en' ? 'en' : 'zh';
+  const chat: ChatKind = group ? 'group' : 'private';
+  // A group is the bureau's, and reads the bureau's language.
+  const lang: Lang = !group && recipient.language === 'en' ? 'en' : 'zh';
 
   const card = row.incidentId ? await cardMessageOf(deps.db, row.incidentId, chatId) : undefined;
   // A redraw of a card someone holds (cardRedrawsFor) only ever edits it; without a card there is nothing to do.
@@ -159,7 +167,7 @@ export async function sendOutboxMessage(deps: NotificationDeps, outboxId: string
           return { resent: earlierCardAttempt };
         },
       };
-      const brought = await bringCardUpToDate(deps, row.incidentId!, recipient, lang, chatId, card, cardHooks);
+      const brought = await bringCardUpToDate(deps, row.incidentId!, recipient, lang, chatId, card, cardHooks, chat);
       replyTo = brought.messageId;
       // The card took this row's slot in the chat: the event waits for the next one.
       if (brought.called) {
@@ -168,13 +176,13 @@ export async function sendOutboxMessage(deps: NotificationDeps, outboxId: string
       }
     } catch (e) {
       if (e instanceof ChannelSlotAhead) return { status: 'deferred', until: new Date(e.until), outcome: 'deferred: chat busy' };
-      if (e instanceof RecipientBlocked) return reroute(deps, row, 'blocked');
-      if (e instanceof RecipientNotFound) return reroute(deps, row, 'chat_not_found');
+      if (e instanceof RecipientBlocked) return unreachable('blocked');
+      if (e instanceof RecipientNotFound) return unreachable('chat_not_found');
       throw e;
     }
   }
 
-  const drawn = await deps.channel.draw(row, recipient, lang, now);
+  const drawn = await deps.channel.draw(row, recipient, lang, now, chat);
   if (!drawn) return closeRow(deps.db, row.id, 'nothing to draw');
   let mode: 'new' | 'edit' = card && shape === 'card' ? 'edit' : 'new';
 
@@ -211,8 +219,8 @@ export async function sendOutboxMessage(deps: NotificationDeps, outboxId: string
     }
     if (claim) await releaseClaim(deps.db, row.id, claim, e);
     if (e instanceof ChannelSlotAhead) return { status: 'deferred', until: new Date(e.until), outcome: 'deferred: chat busy' };
-    if (e instanceof RecipientBlocked) return reroute(deps, row, 'blocked');
-    if (e instanceof RecipientNotFound) return reroute(deps, row, 'chat_not_found');
+    if (e instanceof RecipientBlocked) return unreachable('blocked');
+    if (e instanceof RecipientNotFound) return unreachable('chat_not_found');
     if (e instanceof RequestRefused || e instanceof MessageGone) {
       await markDead(deps.db, row.id, describe(e));
     }
@@ -224,7 +232,7 @@ export async function sendOutboxMessage(deps: NotificationDeps, outboxId: string
   await markSent(deps.db, row.id, delivered.messageId, sentAt);
   if (row.incidentId && drawn.cardVersion !== undefined) {
     await recordCardMessage(deps.db, row.incidentId, chatId, delivered.messageId, drawn.cardVersion, sentAt);
-    await redrawIfChanged(deps, row.incidentId, recipient, lang, chatId, delivered.messageId, drawn.cardVersion);
+    await redrawIfChanged(deps, row.incidentId, recipient, lang, chatId, delivered.messageId, drawn.cardVersion, chat);
   }
   const resent = mode === 'new' && !!claim?.maybeDelivered;
   return {
@@ -249,17 +257,18 @@ async function bringCardUpToDate(
   chatId: number,
   held: { messageId: number; drawnVersion: number } | undefined,
   hooks: SendHooks,
+  chat: ChatKind = 'private',
 ): Promise<{ messageId: number | undefined; called: boolean }> {
   const version = await incidentVersion(deps.db, incidentId);
   if (version === undefined) return { messageId: undefined, called: false };
   if (held && held.drawnVersion >= version) return { messageId: held.messageId, called: false };
-  const drawn = await deps.channel.drawCard(incidentId, recipient, lang, deps.clock.now());
+  const drawn = await deps.channel.drawCard(incidentId, recipient, lang, deps.clock.now(), chat);
   if (!drawn || drawn.cardVersion === undefined) return { messageId: held?.messageId, called: false };
   if (held) {
     try {
       await deps.channel.edit(chatId, held.messageId, drawn, hooks);
       await recordCardMessage(deps.db, incidentId, chatId, held.messageId, drawn.cardVersion, deps.clock.now());
-      await redrawIfChanged(deps, incidentId, recipient, lang, chatId, held.messageId, drawn.cardVersion);
+      await redrawIfChanged(deps, incidentId, recipient, lang, chatId, held.messageId, drawn.cardVersion, chat);
       return { messageId: held.messageId, called: true };
     } catch (e) {
       if (!(e instanceof MessageGone)) throw e;
@@ -268,7 +277,7 @@ async function bringCardUpToDate(
   }
   const sent = await deps.channel.send(chatId, drawn, hooks);
   await recordCardMessage(deps.db, incidentId, chatId, sent.messageId, drawn.cardVersion, deps.clock.now());
-  await redrawIfChanged(deps, incidentId, recipient, lang, chatId, sent.messageId, drawn.cardVersion);
+  await redrawIfChanged(deps, incidentId, recipient, lang, chatId, sent.messageId, drawn.cardVersion, chat);
   return { messageId: sent.messageId, called: true };
 }
 
@@ -276,11 +285,20 @@ async function bringCardUpToDate(
  * A change committed while this card was being drawn and sent (an acknowledgement in the same second as
  * an escalation) looked for cards to redraw before this one was recorded: draw it once more, in place.
  */
-async function redrawIfChanged(deps: NotificationDeps, incidentId: string, recipient: StaffRow, lang: Lang, chatId: number, messageId: number, drawnVersion: number): Promise<void> {
+async function redrawIfChanged(
+  deps: NotificationDeps,
+  incidentId: string,
+  recipient: StaffRow,
+  lang: Lang,
+  chatId: number,
+  messageId: number,
+  drawnVersion: number,
+  chat: ChatKind = 'private',
+): Promise<void> {
   const version = await incidentVersion(deps.db, incidentId);
   if (version === undefined || version <= drawnVersion) return;
   try {
-    const again = await deps.channel.drawCard(incidentId, recipient, lang, deps.clock.now());
+    const again = await deps.channel.drawCard(incidentId, recipient, lang, deps.clock.now(), chat);
     if (!again || again.cardVersion === undefined) return;
     await deps.channel.edit(chatId, messageId, again);
     await recordCardMessage(deps.db, incidentId, chatId, messageId, again.cardVersion, deps.clock.now());
@@ -503,6 +521,36 @@ async function routeOf(deps: NotificationDeps, recipient: StaffRow): Promise<{ c
   const wecomUser = channels.wecom ? await wecomUserOfStaff(deps.db, recipient.id) : undefined;
   const wecom = channels.wecom && wecomUser ? { channel: channels.wecom, chatId: wecomUser.chatKey } : undefined;
   return recipient.preferredChannel === 'wecom' ? (wecom ?? telegram) : (telegram ?? wecom);
+}
+
+/** A duty group is reached on Telegram (WeCom group chats are not bound: not yet). */
+function groupRouteOf(deps: NotificationDeps, chatId: number): { channel: NoticeChannel; chatId: number } | undefined {
+  const telegram = channelsOf(deps).telegram;
+  return telegram ? { channel: telegram, chatId } : undefined;
+}
+
+/**
+ * The bot was removed from a duty group, or the group is gone: the row is closed and the group
+ * unbound (the my_chat_member update does the same when it comes). Nobody stands in for a group: the
+ * people it mirrors have their own rows.
+ */
+async function groupUnreachable(deps: NotificationDeps, row: OutboxRow, chatId: number, reason: RerouteReason): Promise<SendOutcome> {
+  const now = deps.clock.now();
+  await deps.db.transaction(async (tx) => {
+    await markDead(tx, row.id, `group unreachable: ${reason}`);
+    const ended = await unbindChat(tx, chatId, now);
+    if (ended) {
+      await appendAudit(tx, {
+        at: now,
+        action: 'duty_group.unbound',
+        entity: 'duty_group',
+        entityId: ended.id,
+        incidentId: row.incidentId,
+        data: { reason, outboxId: row.id },
+      });
+    }
+  });
+  return { status: 'skipped', reason: `group unreachable: ${reason}`, outcome: `skipped: group unreachable (${reason}), unbound` };
 }
 
 /** Whether a person is bound on a channel the deployment has, for the stand-in walk. */

@@ -28,8 +28,11 @@ export interface ServiceDeps {
   timeZone: string;
   piiMode: PiiMode;
   cipher: PiiCipher;
-  /** The deployment's policy (defaults + overrides); snapshotted onto each new incident. */
-  policy: () => Promise<EscalationPolicy>;
+  /**
+   * The deployment's policy (defaults + overrides); with an office, the policy its incidents are reported
+   * under (its variant over the bureau's, 七(五)), snapshotted onto each new incident.
+   */
+  policy: (officeUnitId?: string) => Promise<EscalationPolicy>;
   dispatcher: Dispatcher;
 }
 

@@ -53,8 +53,9 @@ function dueOf(rows: readonly SubjectRow[], now: Date, timeZone: string, policy:
  * the office head) of every subject due, once per subject and due date — running it twice writes nothing
  * more. Call it from the daily scheduler.
  */
-export async function remindDueScreenings(deps: ServiceDeps, policy: ScreeningPolicy = DEFAULT_SCREENING_POLICY): Promise<{ due: number; outboxCreated: number }> {
+export async function remindDueScreenings(deps: ServiceDeps, given?: ScreeningPolicy): Promise<{ due: number; outboxCreated: number }> {
   const now = deps.clock.now();
+  const policy = given ?? (await screeningPolicyOf(deps));
   const rows = await listSubjects(deps.db, { statuses: SCREENED_STATUSES });
   const due = dueOf(rows, now, deps.timeZone, policy);
   if (due.length === 0) return { due: 0, outboxCreated: 0 };
@@ -76,7 +77,13 @@ export async function remindDueScreenings(deps: ServiceDeps, policy: ScreeningPo
 }
 
 /** Screenings due among the subjects this actor is responsible for (officers) or oversees (head, section). */
-export async function dueScreeningsFor(deps: Pick<ServiceDeps, 'db' | 'clock' | 'timeZone'>, actor: Actor, policy: ScreeningPolicy = DEFAULT_SCREENING_POLICY): Promise<DueScreening[]> {
+/** The bureau's screening intervals (the organisation file's `screening`), the plan's defaults without a policy. */
+async function screeningPolicyOf(deps: Partial<Pick<ServiceDeps, 'policy'>>): Promise<ScreeningPolicy> {
+  return (deps.policy ? (await deps.policy()).screening : undefined) ?? DEFAULT_SCREENING_POLICY;
+}
+
+export async function dueScreeningsFor(deps: Pick<ServiceDeps, 'db' | 'clock' | 'timeZone'> & Partial<Pick<ServiceDeps, 'policy'>>, actor: Actor, given?: ScreeningPolicy): Promise<DueScreening[]> {
+  const policy = given ?? (await screeningPolicyOf(deps));
   const scope: SubjectFilter = hasBureauWideView(actor)
     ? { statuses: SCREENED_STATUSES }
     : actor.positions.includes('office_head')

@@ -13,6 +13,7 @@ import { loadOrgSnapshot } from '../db/repositories/org.repository.js';
 import { enqueueNotices, type NoticeDraft } from '../db/repositories/outbox.repository.js';
 import { findSubjectForCheck, findWrittenReportStage, hasContactOn, informedOf, isAwayOn } from '../db/repositories/timer-context.repository.js';
 import { claimTimer, findTimer, type TimerRow } from '../db/repositories/timer.repository.js';
+import { findCommandMessage, isReceipted } from '../db/repositories/command-post.repository.js';
 import {
   decideTimer,
   resolveTarget,
@@ -28,6 +29,7 @@ import {
   type TimerKind,
   type TimerTarget,
 } from '../domain/index.js';
+import { FOUND_STEP_KEY } from '../domain/sanctions.js';
 import { policyOf } from './incident.service.js';
 import { draftsFor } from './notices.js';
 import { emptyChange, type IncidentRef, type ServiceDeps } from './ports.js';
@@ -110,10 +112,13 @@ async function decideIncidentTimer(tx: Executor, row: TimerRow, org: OrgSnapshot
   if (!incident) return asDrafts(decideTimer(facts, { scope: 'missing' }, now.getTime()), () => []);
   const target = targetOf(row);
   const recipients = resolveTarget(target, { officeUnitId: incident.officeUnitId, reporterStaffId: incident.reporterStaffId }, org);
-  const steps = row.kind === 'upper_report' || row.kind === 'steps_overdue' ? await stepsOf(tx, incident.id) : [];
+  const steps = row.kind === 'upper_report' || row.kind === 'steps_overdue' || row.kind === 'absconding_threshold' ? await stepsOf(tx, incident.id) : [];
   const report = row.kind === 'written_report' ? await findWrittenReportStage(tx, incident.id) : undefined;
   const informed = row.kind === 'inform' ? await informedOf(tx, incident.id, recipients) : new Set<string>();
   const policy = policyOf(incident);
+  // A receipt deadline's message is its cycle: who sent it, and whether anyone receipted it since.
+  const message = row.kind === 'command_receipt' && row.cycle ? await findCommandMessage(tx, row.cycle) : undefined;
+  const commandMessage = message ? { fromStaffId: message.fromStaffId, receipted: await isReceipted(tx, message.updateId) } : undefined;
   const ctx: IncidentTimerContext = {
     scope: 'incident',
     status: incident.status as IncidentStatus,
@@ -129,6 +134,8 @@ async function decideIncidentTimer(tx: Executor, row: TimerRow, org: OrgSnapshot
     writtenReport: report ? { stage: report.stage, dueAtMs: report.dueAt?.getTime() ?? null } : undefined,
     recipients,
     informed,
+    commandMessage,
+    subjectFound: steps.some((s) => s.key === FOUND_STEP_KEY && s.state === 'done'),
   };
   return asDrafts(decideTimer(facts, ctx, now.getTime()), (notice, ids, params) =>
     draftsFor(ids, incident, notice, row.dedupeKey, { params, timerId: row.id }),

@@ -34,7 +34,8 @@ import { hasMessage, t, type Lang, type MessageKey } from '../i18n/index.js';
 import { IllegalTransitionError, transition, type Closure, type IncidentStatus } from '../domain/incident-state.js';
 import type { EpidemicScenario, IncidentType } from '../domain/incident-types.js';
 import { howRepeatsStep, isRolePost } from '../domain/handling.js';
-import { CONDITION_TEXT, findPlaybookStep, STEP_CONDITIONS, type StepCondition } from '../domain/playbooks.js';
+import { CONDITION_TEXT, STEP_CONDITIONS, type StepCondition } from '../domain/playbooks.js';
+import { findStepUnder } from '../domain/plan-variants.js';
 import { isLateReport, timerKindsClosedBy, writtenReportDueAt, writtenReportTimersAfterReturn, type EscalationPolicy, type TimerTarget } from '../domain/policy.js';
 import { subjectLabel } from '../domain/pii.js';
 import { canSeeOffice, type Actor } from '../domain/roles.js';
@@ -42,6 +43,8 @@ import {
   canEditAt,
   canSignAt,
   decideSignoff,
+  DEFAULT_LAST_APPROVER,
+  type BureauApprover,
   isReportSectionKey,
   MAX_SECTION_CHARS,
   reportSections,
@@ -55,6 +58,8 @@ import {
   type WrittenReportStage,
 } from '../domain/written-report.js';
 import { renderWrittenReportDocx, typeLabel, writtenReportFileName } from '../reports/docx/written-report.docx.js';
+import { loadCommandRecord } from '../db/repositories/command-post.repository.js';
+import { outsideRecordsForReport } from './outside-records.js';
 import { docDateTime } from '../reports/format.js';
 import { ServiceRefusal } from './errors.js';
 import { noticesFor } from './notices.js';
@@ -90,6 +95,10 @@ export interface WrittenReportRepositories {
   loadOrgSnapshot: typeof loadOrgSnapshot;
   enqueueNotices: typeof enqueueNotices;
   appendAudit: typeof appendAudit;
+  /** 三: the plan's activation and the command loop, for the .docx; without it (a fake), the document has no such part. */
+  commandRecord?: typeof loadCommandRecord;
+  /** Receipts from outside parties and sanctions, for the .docx; without it (a fake), no such part. */
+  outsideRecords?: typeof outsideRecordsForReport;
 }
 
 export const postgresWrittenReportRepositories: WrittenReportRepositories = {
@@ -116,6 +125,8 @@ export const postgresWrittenReportRepositories: WrittenReportRepositories = {
   loadOrgSnapshot,
   enqueueNotices,
   appendAudit,
+  commandRecord: loadCommandRecord,
+  outsideRecords: outsideRecordsForReport,
 };
 
 /** A service's deps, with the written-report repositories to use instead of PostgreSQL's. */
@@ -138,6 +149,13 @@ export interface WrittenReportView {
   sections: ReportSectionSpec[];
   versions: Array<Pick<WrittenReportVersionRow, 'version' | 'editedByStaffId' | 'at'>>;
   signoffs: SignoffView[];
+  /** The bureau's last approver, as the incident's snapshot has it. */
+  lastApprover: BureauApprover;
+}
+
+/** The last approver an incident was reported under; a snapshot older than the setting has the default (the director). */
+export function lastApproverOf(incident: Pick<IncidentRow, 'policy'>): BureauApprover {
+  return (incident.policy as Partial<EscalationPolicy> | null)?.writtenReport?.lastApprover ?? DEFAULT_LAST_APPROVER;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -235,7 +253,7 @@ function prefillFromTimeline(timeline: IncidentTimelineView, tz: string, lang: L
   const scenario = (incident.scenario as EpidemicScenario | null) ?? null;
   const name = (id: string | null) => (id ? (timeline.staffNames[id] ?? id.slice(0, 8)) : m('wr.doc.unknown'));
   const officeName = (lang === 'en' ? office?.nameEn : null) ?? office?.name ?? '';
-  const stepText = (key: string) => findPlaybookStep(type, scenario, key)?.text[lang] ?? key;
+  const stepText = (key: string) => findStepUnder(incident.policy as EscalationPolicy, type, scenario, key)?.text[lang] ?? key;
   const howText = (how: string) => (hasMessage(`wr.how.${how}`) ? m(`wr.how.${how}` as MessageKey) : how);
 
   // 事件经过: the facts in time order.
@@ -382,6 +400,7 @@ async function viewOf(db: Executor, report: WrittenReportRow, repo: WrittenRepor
     sections: reportSections(shape),
     versions: versions.map((v) => ({ version: v.version, editedByStaffId: v.editedByStaffId, at: v.at })),
     signoffs,
+    lastApprover: lastApproverOf(incident!),
   };
 }
 
@@ -411,7 +430,7 @@ export async function reportsAwaiting(
   return rows
     .filter((r) => {
       const stage = r.report.stage as WrittenReportStage;
-      return canSignAt(actor, stage, r.incident.officeUnitId) || canEditAt(actor, stage, r.incident.officeUnitId);
+      return canSignAt(actor, stage, r.incident.officeUnitId, lastApproverOf(r.incident)) || canEditAt(actor, stage, r.incident.officeUnitId);
     })
     .slice(0, limit);
 }
@@ -529,7 +548,7 @@ export async function signOffWrittenReport(
     const current = await repo.findReportVersion(tx, reportId, report.currentVersion);
     const shape = await shapeOf(tx, incident, repo);
     const signoffs = (await repo.signoffsOf(tx, reportId)).map((s) => ({ stage: s.stage as WrittenReportStage, staffId: s.staffId, decision: s.decision as SignoffDecision }));
-    const outcome = decideSignoff({ stage, officeUnitId: incident.officeUnitId, shape, body: current?.body ?? {}, signoffs }, action, actor);
+    const outcome = decideSignoff({ stage, officeUnitId: incident.officeUnitId, shape, body: current?.body ?? {}, signoffs, lastApprover: lastApproverOf(incident) }, action, actor);
 
     let incidentStatus = incident.status;
     if (outcome.incidentEvent) {
@@ -610,6 +629,7 @@ export async function exportWrittenReportDocx(
   const { bureau, upper, office, reporterName, subject: s } = await repo.documentHeading(deps.db, inc);
   const subject = s ? subjectLabel({ code: s.code, name: deps.cipher.decrypt(s.nameEnc) }, deps.piiMode, 'private') : inc.subjectNote;
   const unitName = (u: typeof bureau) => (u ? ((lang === 'en' ? u.nameEn : null) ?? u.name) : '');
+  const command = await commandPart(deps.db, inc.id, repo);
   const data = await renderWrittenReportDocx({
     lang,
     timeZone: deps.timeZone,
@@ -632,6 +652,7 @@ export async function exportWrittenReportDocx(
       subjectLabel: subject,
     },
     stage: view.stage,
+    lastApprover: view.lastApprover,
     version: view.report.currentVersion,
     sections: view.sections.map((s) => ({ key: s.key, text: view.body[s.key] ?? '' })),
     signoffs: view.signoffs.map((s) => ({
@@ -642,6 +663,25 @@ export async function exportWrittenReportDocx(
       at: s.at,
       version: s.version,
     })),
+    ...(command ? { command } : {}),
+    ...(repo.outsideRecords ? { outside: await repo.outsideRecords(deps.db, inc) } : {}),
   });
   return { filename: writtenReportFileName(inc.number, view.report.currentVersion), data, view };
+}
+
+/** 三 for the .docx: the activation, who held HQ's posts, every instruction and proposal with its receipts, by name. */
+async function commandPart(db: Executor, incidentId: string, repo: WrittenReportRepositories) {
+  if (!repo.commandRecord) return undefined;
+  const record = await repo.commandRecord(db, incidentId);
+  const [timeline] = await repo.timelinesOf(db, [(await repo.findIncident(db, incidentId))!], { audit: false });
+  const names = { ...(timeline?.staffNames ?? {}), ...record.staffNames };
+  const nameOf = (id: string | undefined) => (id ? (names[id] ?? null) : null);
+  const post = (role: string) => nameOf(timeline?.roles.find((r) => r.role === role)?.staffId);
+  const a = record.activation;
+  return {
+    activation: a ? { level: a.level, name: nameOf(a.activatedByStaffId) ?? '', at: a.activatedAt } : null,
+    commander: post('commander'),
+    deputy: post('deputy_commander'),
+    messages: record.messages.map((m) => ({ at: m.at, kind: m.kind, from: nameOf(m.fromStaffId) ?? '', text: m.text, receipts: m.receipts.map((r) => ({ name: nameOf(r.staffId) ?? '', at: r.at })) })),
+  };
 }

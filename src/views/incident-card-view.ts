@@ -9,6 +9,9 @@ import type { PiiCipher } from '../db/pii-crypto.js';
 import { loadIncidentTimeline, type IncidentTimelineView } from '../db/read-models/incident-timeline.js';
 import type { IncidentRow, StepRow } from '../db/repositories/incident.repository.js';
 import { pendingTimers, type TimerRow } from '../db/repositories/timer.repository.js';
+import { loadCommandRecord } from '../db/repositories/command-post.repository.js';
+import { commandCardViewOf, type CommandCardView } from './command-post-view.js';
+import { loadOutsideCardView, type OutsideCardView } from './outside-party-view.js';
 import type { SubjectIdentity, TimerKind, TimerTarget } from '../domain/index.js';
 
 export interface IncidentCardView {
@@ -26,11 +29,15 @@ export interface IncidentCardView {
   /** Names of the staff the card mentions, by id. */
   staffNames: Record<string, string>;
   searchAttempts: Array<{ method: string; result: string; found: boolean; at: Date }>;
+  /** 三: the plan's activation and the command loop's messages with their receipts (absent: nothing to show). */
+  commandPost?: CommandCardView;
+  /** Receipts from outside parties, the contacts a pending step offers, sanctions, when a 脱管 subject was found. */
+  outside?: OutsideCardView;
 }
 
 export async function loadIncidentCardView(db: Executor, incidentId: string, cipher: PiiCipher): Promise<IncidentCardView | undefined> {
-  const [timeline, timers] = await Promise.all([loadIncidentTimeline(db, incidentId, { audit: false }), pendingTimers(db, { incidentId })]);
-  return timeline ? cardViewOf(timeline, timers, cipher) : undefined;
+  const [timeline, timers, command] = await Promise.all([loadIncidentTimeline(db, incidentId, { audit: false }), pendingTimers(db, { incidentId }), loadCommandRecord(db, incidentId)]);
+  return timeline ? { ...cardViewOf(timeline, timers, cipher), commandPost: commandCardViewOf(command), outside: await loadOutsideCardView(db, timeline.incident, timeline.steps) } : undefined;
 }
 
 /** What the card shows of the timeline: the latest 续报 only, the subject decrypted, the deadlines still ahead. */

@@ -2,13 +2,14 @@
 import {
   CONDITION_TEXT,
   EPIDEMIC_SCENARIO_INFO,
-  findPlaybookStep,
+  findStepUnder,
   INCIDENT_TYPE_INFO,
   INCIDENT_TYPES,
   STEP_CONDITIONS,
   subjectLabel,
   type ChatKind,
   type EpidemicScenario,
+  type EscalationPolicy,
   type IncidentRole,
   type IncidentType,
   type PiiMode,
@@ -57,9 +58,10 @@ export function targetLabel(target: TimerTarget, lang: Lang): string {
   return labelOf(lang, 'target', target.kind);
 }
 
-export function stepText(type: string, scenario: string | null, key: string, lang: Lang): string {
+/** A step's words; with the incident's policy snapshot, as the bureau's edits had them when it was reported. */
+export function stepText(type: string, scenario: string | null, key: string, lang: Lang, policy?: unknown): string {
   try {
-    return findPlaybookStep(type as IncidentType, scenario as EpidemicScenario | null, key)?.text[lang] ?? key;
+    return findStepUnder(policy as Partial<Pick<EscalationPolicy, 'playbooks'>> | undefined, type as IncidentType, scenario as EpidemicScenario | null, key)?.text[lang] ?? key;
   } catch {
     return key;
   }

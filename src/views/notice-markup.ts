@@ -8,7 +8,7 @@ import { t, type Lang, type MessageKey, type Params } from '../i18n/index.js';
 import { escapeHtml } from '../i18n/markup.js';
 
 /** The actions a notice's buttons carry (each one of src/flows/actions.ts). */
-export type NoticeActionName = 'areq' | 'away' | 'abscond' | 'contact' | 'card' | 'rel' | 'wr';
+export type NoticeActionName = 'areq' | 'away' | 'abscond' | 'contact' | 'card' | 'rel' | 'wr' | 'rcpt';
 
 /** A button's action: `a` the action, `i` the id it acts on, `k` a key, `v` the version it was drawn at. */
 export interface NoticeAction {

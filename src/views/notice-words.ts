@@ -29,6 +29,8 @@ import {
 import { actorFor, loadOrgSnapshot, type StaffRow } from '../db/repositories/org.repository.js';
 import type { OutboxRow } from '../db/repositories/outbox.repository.js';
 import { findWrittenReportOfIncident } from '../db/repositories/written-report.repository.js';
+import { findSensitivePeriod } from '../db/repositories/sensitive-period.repository.js';
+import { findUnitsByIds } from '../db/repositories/unit.repository.js';
 import { canAcknowledge, formatLocal, isRolePost, localDate, noticeShape, subjectLabel, type NoticeKind, type PositionKind } from '../domain/index.js';
 import { hasMessage, t, type Lang } from '../i18n/index.js';
 import { escapeHtml, fitMessage, truncate } from '../i18n/markup.js';
@@ -37,6 +39,8 @@ import type { IncidentRef, ServiceDeps } from '../services/ports.js';
 import { contactResultLabel, positionLabel, roleLabel, statusLabel, stepText, timerKindLabel, typeLabel, unitName } from './labels.js';
 import { noticeButton, tx, type NoticeBody, type NoticeRows } from './notice-markup.js';
 import { SUBJECT_NOTICE_WORDS, drawSubjectNotice } from './subject-notices.js';
+import { messageWords, planActivatedWords, receiptButtons, receiptedWords, unreceiptedWords } from './command-post-view.js';
+import { wholeHours } from '../domain/sanctions.js';
 
 /** What drawing needs of the app: the database, the PII cipher and mode, the zone, the policy. */
 export type NoticeDrawDeps = Pick<ServiceDeps, 'db' | 'cipher' | 'piiMode' | 'timeZone' | 'policy'>;
@@ -76,6 +80,11 @@ export const noticeParamsSchema = z
     /** A redraw of a card the recipient holds: edit it, never send a new message. */
     cardOnly: z.boolean().optional(),
     lastDrillAt: z.string().nullable().optional(),
+    /** The drill reminder's year and the offices it names. */
+    year: z.number().optional(),
+    officeUnitIds: z.array(z.string()).optional(),
+    /** A sensitive period's reminder: the period. */
+    periodId: z.string().optional(),
   })
   .passthrough();
 export type NoticeParams = z.infer<typeof noticeParamsSchema>;
@@ -117,7 +126,12 @@ interface IncidentWordsContext extends WordsContext {
  * - `card`: nothing but the incident's card.
  */
 export type NoticeWords =
-  | { readonly about: 'incident'; readonly header: (c: IncidentWordsContext) => Promise<string> | string }
+  | {
+      readonly about: 'incident';
+      readonly header: (c: IncidentWordsContext) => Promise<string> | string;
+      /** An event's own buttons (a receipt); an event has none otherwise. */
+      readonly buttons?: (c: IncidentWordsContext) => Promise<NoticeRows>;
+    }
   | { readonly about: 'plain'; readonly body: (c: WordsContext) => Promise<NoticeBody | undefined> }
   | { readonly about: 'card' };
 
@@ -129,7 +143,7 @@ const subject = (): NoticeWords => plain((c) => drawSubjectNotice(c.deps, c.row,
 const stepsOverdue = (key: 'notice.steps_overdue_reminder' | 'notice.steps_overdue_escalation') =>
   header(async ({ deps, incident, lang }) => {
     const pending = await pendingRequiredSteps(deps.db, incident.id);
-    const steps = pending.slice(0, 8).map((s) => `· ${s.ordinal}. ${stepText(incident.type, incident.scenario, s.key, lang)}`);
+    const steps = pending.slice(0, 8).map((s) => `· ${s.ordinal}. ${stepText(incident.type, incident.scenario, s.key, lang, incident.policy)}`);
     if (pending.length > 8) steps.push(t(lang, 'notice.list_more', { count: pending.length - 8 }));
     return tx(lang, key, { count: pending.length, steps: steps.join('\n') });
   });
@@ -190,8 +204,21 @@ export const NOTICE_WORDS: { readonly [K in NoticeKind]: NoticeWords } = {
     return tx(lang, 'notice.release_returned', { number: incident.number, by: nameOf(p.byStaffId), comment: truncate(comment ?? '', 300) });
   }),
   search_failed: header(({ p, lang, nameOf }) => tx(lang, 'notice.search_failed', { by: nameOf(p.byStaffId) })),
+  absconding_threshold: header(({ p, lang, incident, when }) =>
+    tx(lang, 'notice.absconding_threshold', { hours: wholeHours(Number((p as { thresholdSeconds?: unknown }).thresholdSeconds) || 0), since: when(incident.discoveredAt) }),
+  ),
+  forwarded_up: header(async ({ deps, p, lang, now, when, nameOf }) => {
+    // The note is read from its row: params carry ids only.
+    const update = p.updateId ? await findIncidentUpdate(deps.db, p.updateId) : undefined;
+    return tx(lang, 'notice.forwarded_up', { by: nameOf(p.byStaffId ?? update?.staffId), at: when(update?.at ?? now), position: positionLabel(p.position ?? 'deputy_director', lang), text: truncate(update?.text ?? '', 300) });
+  }),
   role_assigned: header(({ p, lang, nameOf }) => tx(lang, isRolePost(p.role ?? '') ? 'notice.role_assigned' : 'notice.role_assigned.member', { by: nameOf(p.byStaffId), role: roleLabel(p.role ?? '', lang) })),
   card_redraw: { about: 'card' },
+  plan_activated: header((c) => planActivatedWords(c)),
+  command_issued: { about: 'incident', header: (c) => messageWords(c, 'notice.command_issued'), buttons: (c) => receiptButtons(c) },
+  proposal_sent: { about: 'incident', header: (c) => messageWords(c, 'notice.proposal_sent'), buttons: (c) => receiptButtons(c) },
+  command_receipted: header((c) => receiptedWords(c)),
+  command_unreceipted: { about: 'incident', header: (c) => unreceiptedWords(c), buttons: (c) => receiptButtons(c) },
 
   contact_reminder: plain(async ({ deps, p, lang }) => {
     const date = p.date ?? '';
@@ -246,7 +273,15 @@ export const NOTICE_WORDS: { readonly [K in NoticeKind]: NoticeWords } = {
   }),
   drill_reminder: plain(async ({ deps, p, lang }) => {
     const last = p.lastDrillAt ? localDate(new Date(p.lastDrillAt), deps.timeZone) : t(lang, 'drill.reminder_never');
-    return { text: tx(lang, 'notice.drill_reminder', { text: t(lang, 'drill.reminder_text', { last }) }) };
+    // By calendar year, naming the offices not covered; a row written before that names none.
+    if (!p.officeUnitIds?.length) return { text: tx(lang, 'notice.drill_reminder', { text: t(lang, 'drill.reminder_text', { last }) }) };
+    const offices = (await findUnitsByIds(deps.db, p.officeUnitIds)).map((u) => unitName(u, lang)).join(lang === 'zh' ? '、' : ', ');
+    return { text: tx(lang, 'notice.drill_reminder', { text: t(lang, 'drill.reminder_year', { year: p.year ?? '', offices, last }) }) };
+  }),
+  sensitive_period_reminder: plain(async ({ deps, p, lang }) => {
+    const period = p.periodId ? await findSensitivePeriod(deps.db, p.periodId) : undefined;
+    if (!period || period.removedAt) return undefined;
+    return { text: tx(lang, 'notice.sensitive_period_reminder', { name: period.name, start: period.startsOn, end: period.endsOn }) };
   }),
   ...subjectWords,
 };
@@ -281,7 +316,7 @@ export async function drawNoticeWords(deps: NoticeDrawDeps, row: OutboxRow, reci
       const nameOf = (id: string | null | undefined) => (id && names.get(id)) || t(lang, 'notice.unknown_person');
       const line = await words.header({ ...c, incident, nameOf });
       const about = tx(lang, 'notice.about', { number: incident.number, type: typeLabel(incident.type, lang, incident.scenario) });
-      const rows = shape === 'paper' ? await paperButtons(deps, row, lang) : [];
+      const rows = shape === 'paper' ? await paperButtons(deps, row, lang) : words.buttons ? await words.buttons({ ...c, incident, nameOf }) : [];
       return { kind: 'text', text: fitMessage([drill + line, about, ...(await standInNotes(c))]), rows, incident: { id: incident.id, number: incident.number } };
     }
   }

@@ -64,7 +64,8 @@ describe('the acting holder of a second seat', { shuffle: false }, () => {
     const director = await actorFor(t.db, (await findStaffById(t.db, org.staff.director))!);
     await approveWrittenReport(deps, director, id);
     const view = (await loadWrittenReport(t.db, id))!;
-    expect(view.stage).toBe('upper_liaison');
+    // The director is the bureau's last approver: his approval approves the report.
+    expect(view.stage).toBe('approved');
     // One approval a level, each by the level's own holder.
     expect(view.signoffs.filter((s) => s.decision === 'approved').map((s) => [s.stage, s.staffId])).toEqual([
       ['section', org.staff.section],

@@ -1,7 +1,8 @@
 /**
  * The sign-off chain through the bot, over HTTP against the Bot API stand-in: the office head edits a
  * section and submits, the section approves, the deputy director returns it with a comment, it comes back
- * up, the upper-level agency approves, and the .docx the chat receives carries the sign-offs.
+ * up, the director (the bureau's last approver) approves it finally, and the .docx the chat receives carries
+ * the sign-offs.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { and, eq } from 'drizzle-orm';
@@ -85,16 +86,16 @@ describe('the written report through the bot', { shuffle: false }, () => {
     expect(fixed.text).toContain('第 3 版');
     await h.pressText('section', fixed, '✅ 同意');
 
-    for (const who of ['deputy', 'director'] as const) {
-      clock.advance(60_000);
-      const c = await h.send(who, `/wr ${incident.number}`);
-      await h.pressText(who, c, '✅ 同意');
-    }
     clock.advance(60_000);
-    const upperCard = await h.send('upper', `/wr ${incident.number}`);
-    const answer = await h.pressText('upper', upperCard, '✅ 审定通过');
+    const deputyAgain = await h.send('deputy', `/wr ${incident.number}`);
+    await h.pressText('deputy', deputyAgain, '✅ 同意');
+    // The director is the bureau's last approver: his approval is the final 审定.
+    clock.advance(60_000);
+    const directorCard = await h.send('director', `/wr ${incident.number}`);
+    expect(directorCard.text).not.toContain('上一级社区矫正机构');
+    const answer = await h.pressText('director', directorCard, '✅ 审定通过');
     expect(answer.text).toBe('书面报告已审定通过');
-    expect(h.last('upper').text).toContain('已逐级审定 · 第 3 版');
+    expect(h.last('director').text).toContain('已逐级审定 · 第 3 版');
     expect((await h.db.db.select({ s: incidents.status }).from(incidents).where(eq(incidents.id, incident.id)))[0]!.s).toBe('report_approved');
 
     // The office head downloads the approved report.
@@ -106,8 +107,8 @@ describe('the written report through the bot', { shuffle: false }, () => {
     expect(text).toContain('定稿：第 3 版');
     expect(text).toContain('本所将建立活动前风险评估');
     expect(text).toMatch(/分管副局长\t副局长乙\t退回修改\t经验教训部分请结合本所实际\t2026年11月29日 10:3\d\t2/);
-    // The upper-level agency's approval is the final 审定, not another 同意.
-    expect(text).toMatch(/上一级社区矫正机构\t市局联络员\t审定\t\t2026年11月29日 10:\d\d\t3/);
+    // The director's approval is the final 审定, not another 同意.
+    expect(text).toMatch(/局长\t局长甲\t审定\t\t2026年11月29日 10:\d\d\t3/);
   });
 
   it('refuses a level that is not yours, and an officer from another office sees nothing', async () => {

@@ -10,7 +10,7 @@ import {
   previousMonth,
   type IncidentTimeline,
 } from '../../src/domain/accountability.js';
-import { addMonths, drillReminderDue, evaluateDrill } from '../../src/domain/drill.js';
+import { addMonths, evaluateDrill } from '../../src/domain/drill.js';
 import { DEFAULT_POLICY, MINUTE, type Actor } from '../../src/domain/index.js';
 import { riskAfterScreening, screeningDueDate, isScreeningDue, screeningIntervalDays } from '../../src/domain/prevention.js';
 import {
@@ -53,7 +53,9 @@ describe('written report: the sign-off chain', () => {
     expect(decideSignoff(ctx('office'), { kind: 'submit' }, head)).toEqual({ next: 'section', decision: 'submitted', incidentEvent: { kind: 'submit_report' } });
     expect(decideSignoff(ctx('section'), { kind: 'approve' }, section)).toEqual({ next: 'deputy_director', decision: 'approved', incidentEvent: null });
     expect(decideSignoff(ctx('deputy_director'), { kind: 'approve' }, deputy).next).toBe('director');
-    expect(decideSignoff(ctx('director'), { kind: 'approve' }, director).next).toBe('upper_liaison');
+    // The director is the bureau's last approver by default: the upper-level agency receives the report, it does not hold it.
+    expect(decideSignoff(ctx('director'), { kind: 'approve' }, director)).toEqual({ next: 'approved', decision: 'approved', incidentEvent: { kind: 'approve_report' } });
+    // A report that reached the upper level's stage before that is still signed off there.
     expect(decideSignoff(ctx('upper_liaison'), { kind: 'approve' }, upper)).toEqual({ next: 'approved', decision: 'approved', incidentEvent: { kind: 'approve_report' } });
   });
 
@@ -324,12 +326,9 @@ describe('accountability', () => {
 });
 
 describe('drills', () => {
-  it('remind when none has run, or the last began 11 months ago or more', () => {
-    const last = new Date('2026-01-31T02:00:00Z');
-    expect(drillReminderDue(null, last)).toBe(true);
-    expect(addMonths(last, 1).toISOString()).toBe('2026-02-28T02:00:00.000Z');
-    expect(drillReminderDue(last, new Date('2026-12-30T02:00:00Z'))).toBe(false);
-    expect(drillReminderDue(last, new Date('2026-12-31T02:00:00Z'))).toBe(true);
+  // The yearly reminder follows the calendar year: test/domain/drill-calendar.test.ts.
+  it('a month later is the same day, clamped to the month end', () => {
+    expect(addMonths(new Date('2026-01-31T02:00:00Z'), 1).toISOString()).toBe('2026-02-28T02:00:00.000Z');
   });
 
   it('evaluates each person against the deadlines and lists the steps left open at the end', () => {

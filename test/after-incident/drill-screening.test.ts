@@ -28,13 +28,13 @@ afterAll(async () => t?.drop());
 // them left: they keep their order when the suite is shuffled (the files still run in any order).
 describe('drill-screening, in order', { shuffle: false }, () => {
   describe('drills', () => {
-    it('the section is reminded when no drill has been run, once a month, and not after one', async () => {
+    it('the section is reminded in the last quarter of offices with no drill this year, once a month', async () => {
       const first = await checkDrillReminder(deps);
       expect(first).toEqual({ due: true, outboxCreated: 2 });
       const rows = await t.db.select().from(outbox).where(eq(outbox.kind, 'drill_reminder'));
       expect(rows.map((r) => r.recipientStaffId).sort()).toEqual([org.staff.section, org.staff.section2].sort());
       // Values only: the text is written at send time, in each recipient's language.
-      expect(rows[0]!.params).toEqual({ lastDrillAt: null });
+      expect(rows[0]!.params).toEqual({ lastDrillAt: null, year: 2026, officeUnitIds: [org.units.officeA, org.units.officeB] });
       expect(await checkDrillReminder(deps)).toEqual({ due: true, outboxCreated: 0 }); // same month: nothing more
     });
 
@@ -108,11 +108,12 @@ describe('drill-screening, in order', { shuffle: false }, () => {
       expect(text).toContain('超时签收');
       await expect(exportDrillEvaluationDocx(deps, org.actor('officerA1'), drill.id)).rejects.toMatchObject({ code: 'not_permitted' });
 
-      // A drill was run: no reminder until 11 months later.
-      expect(await checkDrillReminder(deps)).toEqual({ due: false, outboxCreated: 0 });
-      clock.set(new Date('2027-10-11T02:32:00Z'));
+      // A drill was run at office A: office B is still due this year; both are covered by drills in 2027
+      // only from the last quarter of 2027 on, by calendar year.
+      expect(await checkDrillReminder(deps)).toEqual({ due: true, outboxCreated: 0 });
+      clock.set(new Date('2027-09-30T02:00:00Z'));
       expect((await checkDrillReminder(deps)).due).toBe(false);
-      clock.set(new Date('2027-10-11T02:34:00Z'));
+      clock.set(new Date('2027-10-01T02:00:00Z'));
       expect((await checkDrillReminder(deps)).due).toBe(true);
       clock.set(new Date('2026-11-11T02:40:00Z'));
     });

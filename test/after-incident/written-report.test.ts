@@ -81,7 +81,7 @@ describe('written-report, in order', { shuffle: false }, () => {
   });
 
   describe('the sign-off chain', () => {
-    it('goes office → section → deputy director → director → upper-level agency, moving the incident and recording each level', async () => {
+    it('goes office → section → deputy director → director (the bureau’s last approver), moving the incident and recording each level', async () => {
       const { incident, report } = await closedIncident(deps, org, clock);
       const id = report!.id;
       expect(await status(incident.id)).toBe('closed');
@@ -101,15 +101,17 @@ describe('written-report, in order', { shuffle: false }, () => {
       for (const [who, next] of [
         ['section', 'deputy_director'],
         ['deputy', 'director'],
-        ['director', 'upper_liaison'],
       ] as const) {
         clock.advance(60_000);
         const r = await approveWrittenReport(deps, org.actor(who), id);
         expect(r.view.stage).toBe(next);
         expect(await status(incident.id)).toBe('report_submitted');
       }
+      // The upper-level agency cannot hold the report up: it neither approves nor returns at the bureau's levels.
+      await expect(approveWrittenReport(deps, org.actor('upper'), id)).rejects.toMatchObject({ name: 'WrittenReportError', reason: 'not_permitted' });
+      await expect(returnWrittenReport(deps, org.actor('upper'), id, '退回')).rejects.toMatchObject({ name: 'WrittenReportError', reason: 'not_permitted' });
       clock.advance(60_000);
-      const done = await approveWrittenReport(deps, org.actor('upper'), id);
+      const done = await approveWrittenReport(deps, org.actor('director'), id);
       expect(done.view.stage).toBe('approved');
       expect(await status(incident.id)).toBe('report_approved');
       expect(done.view.signoffs.map((s) => [s.stage, s.decision, s.staffName])).toEqual([
@@ -117,13 +119,11 @@ describe('written-report, in order', { shuffle: false }, () => {
         ['section', 'approved', '科员丙'],
         ['deputy_director', 'approved', '副局长乙'],
         ['director', 'approved', '局长甲'],
-        ['upper_liaison', 'approved', '市局联络员'],
       ]);
       const audit = await t.db.select().from(auditLog).where(and(eq(auditLog.incidentId, incident.id), eq(auditLog.entity, 'written_report')));
       expect(audit.map((a) => a.action)).toEqual([
         'written_report.opened',
         'written_report.submitted',
-        'written_report.approved',
         'written_report.approved',
         'written_report.approved',
         'written_report.approved',
@@ -174,10 +174,7 @@ describe('written-report, in order', { shuffle: false }, () => {
         await approveWrittenReport(deps, org.actor(who), id);
       }
       clock.advance(60_000);
-      const up = await approveWrittenReport(deps, org.actor('director'), id);
-      expect(up.view.stage).toBe('upper_liaison');
-      clock.advance(60_000);
-      const final = await approveWrittenReport(deps, org.actor('upper'), id);
+      const final = await approveWrittenReport(deps, org.actor('director'), id);
       expect(final.view.stage).toBe('approved');
       expect(final.view.signoffs.at(-1)).toMatchObject({ version: before + 1, decision: 'approved' });
       expect(await status(incident.id)).toBe('report_approved');
@@ -260,16 +257,15 @@ describe('written-report, in order', { shuffle: false }, () => {
       expect(row('2026年12月2日 10:15')).toMatch(/社区矫正管理科\t科员丙\t同意\t\t2026年12月2日 10:15/);
 
       await approveWrittenReport(deps, org.actor('deputy'), id);
-      await approveWrittenReport(deps, org.actor('director'), id);
       clock.set(new Date('2026-12-03T08:00:00Z'));
-      await approveWrittenReport(deps, org.actor('upper'), id);
+      await approveWrittenReport(deps, org.actor('director'), id);
+      // The upper-level agency receives the approved report: it may download it.
       const final = docxText((await exportWrittenReportDocx(deps, org.actor('upper'), id)).data);
       expect(final).toContain('定稿：第 1 版');
-      expect(final).toContain('市局联络员');
-      // Each level's approval reads 同意; the last, the upper-level agency's, is recorded as 审定.
-      const finalRow = final.split('\n').find((l) => l.includes('市局联络员') && l.includes('\t'));
-      expect(finalRow).toMatch(/^上一级社区矫正机构\t市局联络员\t审定\t/);
-      expect(final).toMatch(/局长\t局长甲\t同意\t/);
+      // Each level's approval reads 同意; the last, the director's (the bureau's last approver), is recorded as 审定.
+      const finalRow = final.split('\n').find((l) => l.includes('局长甲') && l.includes('\t'));
+      expect(finalRow).toMatch(/^局长\t局长甲\t审定\t/);
+      expect(final).toMatch(/分管副局长\t副局长乙\t同意\t/);
       expect(final).toContain('2026年12月3日 16:00');
       expect(final).toContain('2026年12月3日'); // signature date: the final approval
       expect(final).toContain('抄送：执行地人民检察院');

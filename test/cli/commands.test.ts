@@ -103,11 +103,11 @@ describe('runCli', () => {
     expect(r).toMatchObject({ code: 0, out: `OK: audit chain intact, ${n} rows` });
   });
 
-  it('policy show prints the effective policy as JSON, scaled like the running bot', async () => {
-    const r = await cli(['policy', 'show']);
+  it('policy show --json prints the effective policy as JSON, scaled like the running bot', async () => {
+    const r = await cli(['policy', 'show', '--json']);
     expect(r.code).toBe(0);
     expect(JSON.parse(r.out)).toEqual(DEFAULT_POLICY);
-    const scaled = await cli(['policy', 'show'], { POLICY_TIME_SCALE: String(1 / 60) });
+    const scaled = await cli(['policy', 'show', '--json'], { POLICY_TIME_SCALE: String(1 / 60) });
     expect(JSON.parse(scaled.out).ackSeconds).toEqual({ critical: 5, standard: 15 });
   });
 

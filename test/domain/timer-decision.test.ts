@@ -78,6 +78,11 @@ const skips: Array<[string, TimerFacts, TimerContext, string]> = [
   ['contact check: supervision ended', facts('contact_check'), subject({ subject: { status: 'terminated', responsibleStaffId: null } }), 'supervision ended'],
   ['contact check: back home', facts('contact_check'), subject({ awayOnDate: false }), 'no longer away'],
   ['contact check: contact logged', facts('contact_check'), subject({ contactLogged: true }), 'contact logged'],
+  ['command receipt: someone pressed 收到', facts('command_receipt', { cycle: 'msg-1' }), incident({ commandMessage: { fromStaffId: 'director', receipted: true } }), 'receipted'],
+  ['command receipt: the incident closed', facts('command_receipt', { cycle: 'msg-1' }), incident({ status: 'closed', commandMessage: { fromStaffId: 'director', receipted: false } }), 'incident closed'],
+  ['command receipt: the message is gone', facts('command_receipt', { cycle: 'msg-1' }), incident(), 'message not found'],
+  ['脱管 threshold: the subject was found', facts('absconding_threshold', { cycle: '86400', level: 0 }), incident({ status: 'in_progress', subjectFound: true }), 'subject found'],
+  ['脱管 threshold: the incident closed', facts('absconding_threshold', { cycle: '86400', level: 0 }), incident({ status: 'closed' }), 'incident closed'],
 ];
 
 describe('decideTimer: why a deadline stays silent', () => {
@@ -158,6 +163,18 @@ const sends: Array<[string, TimerFacts, TimerContext, { notice: string; recipien
     facts('contact_check', { level: 1 }),
     subject({ recipients: ['section-1'] }),
     { notice: 'contact_check_section', recipients: ['section-1'], params: { date: '2026-11-29', officerStaffId: 'officer-1', level: 1 } },
+  ],
+  [
+    'command receipt: nobody pressed 收到, back to its sender and to the section',
+    facts('command_receipt', { cycle: 'msg-1', targetPosition: 'section' }),
+    incident({ status: 'in_progress', recipients: ['section-1', 'section-2'], commandMessage: { fromStaffId: 'director', receipted: false } }),
+    { notice: 'command_unreceipted', recipients: ['director', 'section-1', 'section-2'], params: { updateId: 'msg-1', level: 1 } },
+  ],
+  [
+    '脱管 threshold: still out of supervision, the section is told',
+    facts('absconding_threshold', { cycle: '86400', level: 0, targetPosition: 'section' }),
+    incident({ status: 'in_progress', recipients: ['section-1'] }),
+    { notice: 'absconding_threshold', recipients: ['section-1'], params: { thresholdSeconds: 86_400, level: 0 } },
   ],
 ];
 

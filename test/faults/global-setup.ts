@@ -12,7 +12,7 @@ import { renderMarkdown, renderTerminal } from '../../bench/lib/table.js';
 import type { FaultFigure } from './helpers/figures.js';
 import { RELIABILITY_NOTES } from './notes.js';
 
-const CASES = ['R1', 'R2', 'R3', 'R4', 'R5', 'R6', 'R7', 'R8', 'R9', 'R10', 'R11'];
+const CASES = ['R1', 'R2', 'R3', 'R4', 'R4 WeCom', 'R5', 'R6', 'R7', 'R8', 'R9', 'R9 WeCom', 'R10', 'R11'];
 const COLUMNS = [
   { key: 'id' as const, title: 'id' },
   { key: 'what' as const, title: 'fault or attack' },

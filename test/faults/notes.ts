@@ -6,6 +6,7 @@
 import { TELEGRAM_LIMITS } from '../../bench/lib/context.js';
 import { REQUEST_TIMEOUT_MS } from '../../src/channels/telegram/telegram-gateway.js';
 import { FAST_JOBS } from './helpers/world.js';
+import { WECOM_CLIENT_TIMEOUT_MS } from './helpers/wecom.js';
 
 const s = (ms: number) => `${ms / 1000} s`;
 
@@ -28,7 +29,17 @@ the product sends the notice again marked "re-sent". The cases find every delive
 records (an ambiguous outcome that delivered), name its cause from their own record of the faults they
 injected (R4: a timed-out request to that chat; R1: a kill within the run's own accepted-to-recorded
 window), and fail on any duplicate without such a cause and on any copy without the "re-sent" line. A
-case with only such duplicates is "missed", not "held".`;
+case with only such duplicates is "missed", not "held".
+
+**On WeCom (R4 WeCom, R9 WeCom).** R4 WeCom runs a worker against the WeCom stand-in (\`src/sandbox/wecom\`)
+with WeCom's frequency limits on and a seeded fault plan on message/send, update_template_card and
+gettoken: errcode -1, 45033, 40014 and 42001, HTTP 500, an answer after the client's
+${s(WECOM_CLIENT_TIMEOUT_MS)} (the call took effect), and a reset; the full form adds one 45009, after which no message may leave
+for WeCom's 60 s block. The stand-in's request log ties each late call to the message it delivered, or to
+the card it changed, so a duplicate's cause is read, not guessed; a redraw whose update got no answer
+sends its new card at once, marked "re-sent". R9 WeCom binds one office on WeCom in R9's own processes:
+its officers fill in the form by signed callbacks while the Telegram load runs, and the logs, Redis, every
+WeCom message and card rendering, and the wecom_* tables are scanned.`;
 
 const HISTORY = `## History (earlier runs — not this run's figures)
 

@@ -1,8 +1,8 @@
 /**
  * R10: two bot processes in webhook mode (behind a round-robin load balancer) and two worker processes
  * share one PostgreSQL and one Redis, under report-form load like P6, with Telegram's flood limits on in
- * the stand-in. Must hold: every incident handled once; no duplicate notifications. The answers of 429
- * (Telegram's limits met across processes) are reported with the figure.
+ * the stand-in. Must hold: every incident handled once; no duplicate notifications; and Telegram's limits
+ * kept across the processes (they share each chat's send line): no answer of 429, replies and notices alike.
  */
 import { count, inArray, like, sql } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -103,11 +103,7 @@ describe('R10 two bots and two workers sharing PostgreSQL and Redis', { shuffle:
     expect(delivery.duplicates).toBe(0);
   });
 
-  // Known product defect: each process keeps its own per-chat spacing in memory (`ChatSpacer` in
-  // src/channels/telegram/telegram-gateway.ts), so two bots replying in one chat, or two workers sending to
-  // one recipient, each keep 1 a second and together exceed it: Telegram answers 429 (scope "chat"). This
-  // passes while the defect is there; once per-chat slots are shared (issue 16, item 4) it fails: make it `it`.
-  it.fails("keeps Telegram's per-chat limit across the processes: no answer of 429", () => {
+  it("keeps Telegram's per-chat limit across the processes: no answer of 429", () => {
     expect(limitHits).toBeDefined();
     expect(limitHits).toBe(0);
   });

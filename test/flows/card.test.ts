@@ -96,7 +96,8 @@ describe('card, in order', { shuffle: false }, () => {
       const progress = await h.db.sql`select cycle, state from timers where incident_id = ${incident.id} and kind = 'progress' order by cycle, level`;
       expect(progress.map((p) => `${p.cycle}:${p.state}`)).toEqual(['1:cancelled', '1:cancelled', '2:pending', '2:pending']);
       const progressNotices = await h.db.sql`select recipient_staff_id from outbox where incident_id = ${incident.id} and kind = 'progress_reported'`;
-      expect(progressNotices.map((x) => x.recipient_staff_id).sort()).toEqual([h.org.staff.section, h.org.staff.section2, h.org.staff.headA].sort());
+      // A critical incident's 续报 reaches the leaders too (the bureau's default, progressToLeaders).
+      expect(progressNotices.map((x) => x.recipient_staff_id).sort()).toEqual([h.org.staff.section, h.org.staff.section2, h.org.staff.headA, h.org.staff.deputy, h.org.staff.director].sort());
 
       // The section assigns the commander and a working group from the staff list.
       sectionCard = await openCard('section', incident.number);
@@ -276,7 +277,7 @@ describe('card, in order', { shuffle: false }, () => {
       const closed = h.api.message(h.tg('section'), m.message_id)!;
       expect(closed.text).toBe('✅ 续报已提交，所长和管理科其他人员会收到通知。');
       const told = await h.db.sql`select recipient_staff_id from outbox where incident_id = ${incident.id} and kind = 'progress_reported'`;
-      expect(told.map((x) => x.recipient_staff_id).sort()).toEqual([h.org.staff.section2, h.org.staff.headA, h.org.staff.officerA1].sort());
+      expect(told.map((x) => x.recipient_staff_id).sort()).toEqual([h.org.staff.section2, h.org.staff.headA, h.org.staff.officerA1, h.org.staff.deputy, h.org.staff.director].sort());
     });
 
     it('a press on an out-of-date card still does what it asked when that still applies, and redraws the card', async () => {

@@ -3,6 +3,7 @@
  * update delivered twice (one after the other and at the same moment), the webhook secret, invites,
  * the language, optional API calls that fail, the error edge, groups, and long polling.
  */
+import { bindDutyGroup, issueGroupCode } from '../../src/services/duty-group.service.js';
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { invites, staff } from '../../src/db/schema.js';
@@ -246,6 +247,17 @@ describe('gates, in order', { shuffle: false }, () => {
       h.api.sendText(TG.officerA1, '大家好', { chatId: -100500 });
       await h.idle();
       expect(h.api.botMessages(-100500).length).toBe(before);
+      // A group no unit bound is told so once (duty groups), and then nothing.
+      h.api.sendText(TG.officerA1, '/report@corrections_test_bot', { chatId: -100500 });
+      await h.idle();
+      expect(h.api.lastBotMessage(-100500)?.text).toContain('本群尚未绑定');
+      const told = h.api.botMessages(-100500).length;
+      h.api.sendText(TG.officerA1, '/report@corrections_test_bot', { chatId: -100500 });
+      await h.idle();
+      expect(h.api.botMessages(-100500).length).toBe(told);
+      // Bound as the office's group, commands point to the private chat.
+      const { code } = await issueGroupCode(h.deps, h.org.actor('headA'));
+      await bindDutyGroup(h.deps, h.org.actor('headA'), code, -100500);
       h.api.sendText(TG.officerA1, '/report@corrections_test_bot', { chatId: -100500 });
       await h.idle();
       expect(h.api.lastBotMessage(-100500)?.text).toBe('请在与机器人的私聊中使用此功能。');

@@ -22,6 +22,7 @@ import { DEFAULT_POLICY, type EscalationPolicy, type PiiMode } from '../../src/d
 import { noopDispatcher, type Dispatcher } from '../../src/services/ports.js';
 import { createPgChatLocks } from '../../src/db/chat-locks.js';
 import { startBotApiServer, type BotApiServer, type CallbackAnswer, type SandboxMessage } from '../../src/sandbox/bot-api-server.js';
+import type { LimitsConfig } from '../../src/sandbox/bot-api-limits.js';
 import { createTestDatabase, type TestDatabase } from './db.js';
 import { ManualClock, seedOrg, TG, type SeededOrg, type StaffKey } from './fixtures.js';
 
@@ -42,6 +43,8 @@ export interface BotHarnessOptions {
    * stand-in numbers its updates from 1 again, and update ids already handled in that database are dropped.
    */
   database?: { db: TestDatabase; org: SeededOrg };
+  /** The stand-in's flood limits (default off), e.g. Telegram's 20 a minute per group. */
+  apiLimits?: LimitsConfig;
 }
 
 export type Who = StaffKey | 'stranger' | number;
@@ -87,7 +90,7 @@ export async function startBotHarness(opts: BotHarnessOptions = {}): Promise<Bot
   const clock = opts.clock ?? new ManualClock();
   const db = opts.database?.db ?? (await createTestDatabase());
   const org = opts.database?.org ?? (await seedOrg(db.db));
-  const api = await startBotApiServer({ longPollMaxSeconds: 1 });
+  const api = await startBotApiServer({ longPollMaxSeconds: 1, ...(opts.apiLimits ? { limits: opts.apiLimits } : {}) });
   const languages = { ...DEFAULT_LANGUAGES, ...opts.languages };
   for (const [key, id] of Object.entries(TG)) {
     api.addUser({ id, first_name: key, language_code: languages[key as StaffKey] ?? 'zh-hans' });

@@ -34,7 +34,8 @@ describe('wiring, in order', { shuffle: false }, () => {
     let h: Harness;
     beforeAll(async () => {
       // The ladder pages the deputy director after 1 s and the director after 2 s.
-      h = await startHarness({ backend: 'redis', policy: fastPolicy({ ackSeconds: { critical: 1, standard: 1 } }) });
+      // The drill reminder all year (it comes from October by default), since this test runs on the machine's clock.
+      h = await startHarness({ backend: 'redis', policy: fastPolicy({ ackSeconds: { critical: 1, standard: 1 }, drills: { remindFromMonth: 1 } }) });
     });
     afterAll(async () => h?.close());
 
@@ -189,9 +190,9 @@ describe('wiring, in order', { shuffle: false }, () => {
       expect((await h.t.db.select().from(processedUpdates)).map((r) => r.updateId)).toEqual([900_002]);
 
       const zh = await h.api.waitForBotMessage(TG.section, (m) => (m.text ?? '').includes('应急演练提醒'), { after: 0, timeoutMs: 8_000 });
-      expect(zh.text).toContain('近 11 个月未组织应急处置演练（上次：从未）');
+      expect(zh.text).toContain('年尚未组织且未安排应急处置演练的司法所：甲街道司法所、乙街道司法所（上次演练：从未）');
       const en = await h.api.waitForBotMessage(TG.section2, (m) => (m.text ?? '').includes('Drill reminder'), { after: 0, timeoutMs: 8_000 });
-      expect(en.text).toContain('No emergency drill in the last 11 months (last: never)');
+      expect(en.text).toContain(': Office A, Office B (last drill: never)');
       const screening = await h.api.waitForBotMessage(TG.officerA1, (m) => (m.text ?? '').includes('定期排查已到期'), { after: 0, timeoutMs: 8_000 });
       expect(screening.text).toContain('张*（SQ-A-001）');
       expect(screening.text).not.toContain('张三');

@@ -57,6 +57,8 @@ export interface HarnessOptions {
   gatewayTimeoutMs?: number;
   /** Default: silent (TEST_LOG_LEVEL to see it). */
   logger?: Logger;
+  /** Per-chat spacing in the deployment's shared send lines, as the app has it (default true); false: the gateway's own, in this process. */
+  sharedSlots?: boolean;
   metrics?: JobMetricsHook;
 }
 
@@ -90,7 +92,13 @@ export async function startHarness(opts: HarnessOptions): Promise<Harness> {
   const backend = createQueueBackend(
     opts.backend === 'redis' ? { redisUrl: opts.redisUrl ?? SHARED_REDIS, namespace } : { databaseUrl: t.url, namespace: namespace.replace(/-/g, '_'), pgPoolMax: 2 },
   );
-  const gateway = createTelegramGateway({ apiRoot: api.url, token: api.token, requestTimeoutMs: opts.gatewayTimeoutMs ?? 5_000 });
+  // The deployment's shared send lines, as the app wires them (each harness is a process of its own).
+  const gateway = createTelegramGateway({
+    apiRoot: api.url,
+    token: api.token,
+    requestTimeoutMs: opts.gatewayTimeoutMs ?? 5_000,
+    ...(opts.sharedSlots !== false ? { chatSlots: backend.chatSendSlots?.() } : {}),
+  });
   const base = { db: t.db, clock: opts.clock ?? systemClock, timeZone: 'Asia/Shanghai', piiMode: 'masked' as const, cipher: org.cipher, policy: async () => policy };
   const jobs = createJobSystem(
     base,

@@ -49,9 +49,9 @@ describe('recovery from a wiped Redis', () => {
     await waitFor(() => h.jobs.metrics().timersRestored > restoredBefore || undefined, { what: 'the drift to be counted' });
     const schedulers = await waitFor(async () => {
       const list = await h.jobs.queues.daily.getJobSchedulers();
-      return list.length === 3 ? list : undefined;
+      return list.length === 4 ? list : undefined;
     }, { what: 'the schedulers to be restored' });
-    expect(schedulers.map((s) => s.key).sort()).toEqual(['daily-checks', 'daily-contact-reminders', 'daily-digest']);
+    expect(schedulers.map((s) => s.key).sort()).toEqual(['daily-checks', 'daily-contact-reminders', 'daily-digest', 'daily-drills']);
     expect(schedulers.every((s) => s.tz === 'Asia/Shanghai')).toBe(true);
 
     const escalated = (m: { text?: string; reply_to_message_id?: number }) => m.reply_to_message_id !== undefined && (m.text ?? '').includes(incident.number) && (m.text ?? '').includes('未按时签收');

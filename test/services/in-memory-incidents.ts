@@ -173,6 +173,7 @@ export class InMemoryIncidents {
         const row: OutboxRow = {
           id: randomUUID(),
           recipientStaffId: d.recipientStaffId,
+          recipientGroupId: d.recipientGroupId ?? null,
           kind: d.kind,
           incidentId: d.incidentId ?? null,
           subjectId: d.subjectId ?? null,

@@ -196,6 +196,7 @@ export class InMemoryWrittenReports {
       closure: 'resolved',
       isDrill: false,
       lateReport: false,
+      sensitivePeriodId: null,
       submissionKey: null,
       policy: DEFAULT_POLICY,
       acknowledgedAt: new Date(reportedAt.getTime() + 3 * 60_000),
@@ -349,6 +350,7 @@ export class InMemoryWrittenReports {
         const row: OutboxRow = {
           id: randomUUID(),
           recipientStaffId: d.recipientStaffId,
+          recipientGroupId: d.recipientGroupId ?? null,
           kind: d.kind,
           incidentId: d.incidentId ?? null,
           subjectId: d.subjectId ?? null,

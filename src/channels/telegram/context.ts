@@ -8,6 +8,7 @@ import type { Logger } from '../../logger.js';
 import type { OpsMetrics } from '../../ops/metrics.js';
 import type { ChatKind } from '../../domain/index.js';
 import type { ChatLocks } from '../../db/chat-locks.js';
+import type { DutyGroupRow } from '../../db/repositories/duty-group.repository.js';
 import type { Conversation, FlowDeps, Identity } from '../../flows/conversation.js';
 import type { DeskPlugin } from '../../flows/desk.js';
 import { t, type Lang, type MessageKey, type Params } from '../../i18n/index.js';
@@ -55,6 +56,8 @@ export interface BotContext extends Context {
   lang: Lang;
   /** Whether the callback query was answered already (each must be answered once). */
   cbAnswered?: boolean;
+  /** The duty group the update came from, when it came from a bound group chat (./duty-groups.ts). */
+  dutyGroup?: DutyGroupRow;
   /** This update as the flows see it (./conversation.ts), made on first use. */
   conversation?: Conversation;
 }

@@ -8,6 +8,7 @@ import type { Keyboard } from '../../flows/ui.js';
 import { chatKindOf, type BotContext } from './context.js';
 import { setStaffMenu } from './commands.js';
 import { markup } from './keyboards.js';
+import { groupViewerOf } from './duty-groups.js';
 import { loggableError } from './log-safe.js';
 import { TELEGRAM_CAPABILITIES } from './capabilities.js';
 import { isNotModified, redrawCardIn, sendCard } from './views/card-messages.js';
@@ -19,6 +20,8 @@ export function conversationOf(ctx: BotContext): Conversation {
   if (ctx.conversation) return ctx.conversation;
   const chatId = ctx.chat?.id ?? ctx.from?.id ?? 0;
   const keyboard = (rows?: Keyboard) => (rows ? markup(rows) : undefined);
+  // A duty group's card reads the bureau's language, as its notices do; a presser's answers read theirs.
+  const cardLang = () => (ctx.dutyGroup ? 'zh' : ctx.lang);
   const conv: Conversation = {
     channel: 'telegram',
     capabilities: TELEGRAM_CAPABILITIES,
@@ -100,13 +103,16 @@ export function conversationOf(ctx: BotContext): Conversation {
 
     async sendCard(incidentId) {
       if (!ctx.who) return undefined;
-      return sendCard(ctx.telegram, ctx.deps, chatId, incidentId, { actor: ctx.who.actor, chatKind: chatKindOf(ctx) }, ctx.lang);
+      const viewer = (await groupViewerOf(ctx)) ?? { actor: ctx.who.actor, chatKind: chatKindOf(ctx) };
+      return sendCard(ctx.telegram, ctx.deps, chatId, incidentId, viewer, cardLang());
     },
 
     async redrawCard(incidentId, opts = {}) {
       const messageId = opts.messageId ?? ctx.callbackQuery?.message?.message_id;
       if (messageId === undefined || !ctx.who) return;
-      await redrawCardIn(ctx.telegram, ctx.deps, chatId, messageId, incidentId, { actor: ctx.who.actor, chatKind: chatKindOf(ctx) }, ctx.lang, opts.focus);
+      // A duty group's card keeps the group's view whoever pressed: the presser's rights are checked, not drawn.
+      const viewer = (await groupViewerOf(ctx)) ?? { actor: ctx.who.actor, chatKind: chatKindOf(ctx) };
+      await redrawCardIn(ctx.telegram, ctx.deps, chatId, messageId, incidentId, viewer, cardLang(), opts.focus);
     },
 
     async refreshMenu() {

@@ -24,6 +24,7 @@ import { type BotContext, type BotDeps } from './context.js';
 import { t } from '../../i18n/index.js';
 import { clientLanguage, gateUpdates, guardSize, identifyStaff, ignoreGroupChatter, trackReachability, type TelegramIdentity } from './middleware.js';
 import { dropMalformedUpdates } from './update-shape.js';
+import { bindGroupCommand } from './duty-groups.js';
 
 export type { BotContext, BotDeps, BotPlugin, Identity } from './context.js';
 export { loggableError } from './log-safe.js';
@@ -84,7 +85,7 @@ export function createBot(deps: BotDeps): Telegraf<BotContext> {
   // jobs' notices, and a reply that meets a 429 waits as told instead of being lost.
   bot.use(useApiPipeline(api, { logger: deps.logger, counter: metrics }));
   // The chat's lock with the duplicate check under it: a duplicate waits for the first delivery to finish.
-  bot.use(clientLanguage, gateUpdates(locks), trackReachability, ignoreGroupChatter, identifyStaff(identities), guardSize);
+  bot.use(clientLanguage, gateUpdates(locks), trackReachability, ignoreGroupChatter, identifyStaff(identities), guardSize, bindGroupCommand);
 
   // Telegram-level extensions (middleware), then the desk: every command, press and message.
   const deskPlugins: DeskPlugin[] = [];

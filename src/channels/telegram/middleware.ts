@@ -14,6 +14,7 @@ import type { Actor } from '../../domain/index.js';
 import type { IdentityCache } from '../../services/identity-cache.js';
 import { answerCallback, type BotContext } from './context.js';
 import { loggableError } from './log-safe.js';
+import { gateGroupChats, onGroupMembership } from './duty-groups.js';
 import { MAX_CAPTION_CHARS, MAX_MESSAGE_CHARS } from './html.js';
 import { langOf, t } from '../../i18n/index.js';
 
@@ -65,20 +66,18 @@ export function gateUpdates(locks: ChatLocks): MiddlewareFn<BotContext> {
   };
 }
 
-/** In groups the bot answers commands and buttons only; chatter is none of its business. */
-export const ignoreGroupChatter: MiddlewareFn<BotContext> = (ctx, next) => {
-  if (!ctx.chat || ctx.chat.type === 'private') return next();
-  if (ctx.callbackQuery) return next();
-  const text = ctx.message && 'text' in ctx.message ? ctx.message.text : undefined;
-  if (text?.startsWith('/')) return next();
-  return undefined;
-};
+/**
+ * In groups the bot answers commands and buttons only, and only in the groups a unit bound (duty
+ * groups): chatter is none of its business, and an unbound group is told once that it is not bound.
+ */
+export const ignoreGroupChatter: MiddlewareFn<BotContext> = gateGroupChats;
 
 /** A staff member blocking or unblocking the bot in their private chat: messages then go to their acting holder. */
 export const trackReachability: MiddlewareFn<BotContext> = async (ctx, next) => {
   const change = ctx.myChatMember;
   if (!change) return next();
-  if (change.chat.type !== 'private') return;
+  // The bot added to a group or removed from one: a duty group's binding, not a person's reachability.
+  if (change.chat.type !== 'private') return onGroupMembership(ctx, change);
   const person = await findStaffByTelegramId(ctx.deps.db, change.from.id);
   if (!person) return;
   const reachable = change.new_chat_member.status !== 'kicked';

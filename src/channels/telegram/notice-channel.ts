@@ -11,6 +11,7 @@
 import { TELEGRAM_CAPABILITIES } from './capabilities.js';
 import { actorFor, type StaffRow } from '../../db/repositories/org.repository.js';
 import type { OutboxRow } from '../../db/repositories/outbox.repository.js';
+import { piiModeForChat, type ChatKind } from '../../domain/index.js';
 import { t, type Lang } from '../../i18n/index.js';
 import {
   ChannelRateLimited,
@@ -71,12 +72,12 @@ export function telegramNoticeChannel(gateway: TelegramGateway, deps: DrawDeps):
     maxInlineWaitMs: gateway.maxInlineWaitMs,
     queueLimiter: SEND_QUEUE_LIMITER,
     reserve: (chatId, key, opts) => gateway.reserveChat(chatId, key, opts),
-    draw: async (row, recipient, lang, now) => {
-      const drawn = await drawTelegramNotice(deps, row, recipient, lang, now);
+    draw: async (row, recipient, lang, now, chat) => {
+      const drawn = await drawTelegramNotice(deps, row, recipient, lang, now, chat);
       return drawn ? { ...drawn, lang } : undefined;
     },
-    drawCard: async (incidentId, recipient, lang, now) => {
-      const drawn = await drawTelegramCard(deps, incidentId, recipient, lang, now);
+    drawCard: async (incidentId, recipient, lang, now, chat) => {
+      const drawn = await drawTelegramCard(deps, incidentId, recipient, lang, now, chat);
       return drawn ? { ...drawn, lang } : undefined;
     },
     send: (chatId, drawn, hooks, opts) => {
@@ -126,10 +127,11 @@ interface Drawn {
   incident?: IncidentRef;
 }
 
-export async function drawTelegramNotice(deps: DrawDeps, row: OutboxRow, recipient: StaffRow, lang: Lang, now: Date): Promise<Drawn | undefined> {
-  const words = await drawNoticeWords(deps, row, recipient, lang, now);
+export async function drawTelegramNotice(deps: DrawDeps, row: OutboxRow, recipient: StaffRow, lang: Lang, now: Date, chat: ChatKind = 'private'): Promise<Drawn | undefined> {
+  // A duty group's copy: the words name the subject as a group may see it (always masked).
+  const words = await drawNoticeWords({ ...deps, piiMode: piiModeForChat(deps.piiMode, chat) }, row, recipient, lang, now);
   if (!words) return undefined;
-  if (words.kind === 'card') return drawTelegramCard(deps, words.incidentId, recipient, lang, now);
+  if (words.kind === 'card') return drawTelegramCard(deps, words.incidentId, recipient, lang, now, chat);
   return {
     message: { text: words.text, parseMode: 'HTML', ...(words.rows.length ? { replyMarkup: markup(words.rows) } : {}) },
     ...(words.incident ? { incident: words.incident } : {}),
@@ -137,10 +139,10 @@ export async function drawTelegramNotice(deps: DrawDeps, row: OutboxRow, recipie
 }
 
 /** The incident's card alone, as the recipient may see it now. */
-export async function drawTelegramCard(deps: DrawDeps, incidentId: string, recipient: StaffRow, lang: Lang, now: Date): Promise<Drawn | undefined> {
+export async function drawTelegramCard(deps: DrawDeps, incidentId: string, recipient: StaffRow, lang: Lang, now: Date, chat: ChatKind = 'private'): Promise<Drawn | undefined> {
   const view = await loadIncidentCardView(deps.db, incidentId, deps.cipher);
   if (!view) return undefined;
   const actor = await actorFor(deps.db, recipient);
-  const card = renderIncidentCard(view, { actor, chatKind: 'private' }, lang, now, deps.timeZone, deps.piiMode);
+  const card = renderIncidentCard(view, { actor, chatKind: chat }, lang, now, deps.timeZone, piiModeForChat(deps.piiMode, chat));
   return { message: { text: card.text, parseMode: 'HTML', replyMarkup: card.reply_markup }, cardVersion: view.incident.version, incident: { id: view.incident.id, number: view.incident.number } };
 }

@@ -8,14 +8,17 @@
  *   limiter lets one job start every 34 ms rather than 30 at the top of each second; a per-process
  *   sliding-window pacer here absorbs the jitter between a job's start and its request, and counts the
  *   replies too;
- * - 1 a second to one chat and 20 a minute to one group: spacing kept here, per process, because
- *   BullMQ's per-group limits are a paid feature. A job's send that names its message (`spacingKey`) is
- *   not made to wait in place for a chat that is busy: it gets `ChatSlotAhead` with the time of the slot
- *   reserved for it, and comes back then (the send job moves to delayed, freeing its worker slot). A
- *   reply to the person acting keeps the interval after a job's message to the chat, and a job's
- *   message keeps it after a reply; replies among themselves are not spaced (the person just wrote:
- *   replies are not bulk sends). Several worker processes can exceed the spacing briefly; Telegram then
- *   answers 429 and the 429 path below waits exactly as told;
+ * - 1 a second to one chat and 20 a minute to one group (BullMQ's per-group limits are a paid feature):
+ *   with `chatSlots` (the deployment's shared send lines, next to the queue: Redis or PostgreSQL) every
+ *   bot and worker process takes each message's moment from the same line of its chat, the jobs' sends
+ *   and the replies alike, so two processes never exceed it together. The send scheduler reserved a
+ *   job's slot when it queued the job; here, right before the request, the slot is taken: a keyed send
+ *   (`spacingKey`) that finds the chat taken for longer than a moment, or comes before its slot (an
+ *   urgent one took it), gets `ChatSlotAhead` with its slot and comes back then. A reply waits its turn
+ *   in place: after the chat's last message, whoever sent it (a second message of one answer too); a
+ *   reply that edits a message in place is not held back.
+ *   Should the shared line fail (Redis away), or without `chatSlots` (tests of one process), the
+ *   process's own spacing below holds instead: there replies among themselves are not spaced;
  * - 429 → the chat is held for `retry_after`; a job's send throws TelegramRateLimited(retryAfterSeconds)
  *   (the queue waits), a reply waits a short one out in place (rate-limited-replies.ts). 403 →
  *   TelegramBlocked; 5xx, network errors and timeouts → TelegramTransient (retried with backoff). The
@@ -72,8 +75,34 @@ export const TELEGRAM_LIMITS = {
  */
 export const SEND_QUEUE_LIMITER = { max: 1, duration: Math.ceil(1000 / TELEGRAM_LIMITS.globalPerSecond) } as const;
 
-/** Milliseconds a send may wait in place for its chat's slot; a longer wait is spent off the worker (ChatSlotAhead). */
-export const MAX_INLINE_CHAT_WAIT_MS = 25;
+/**
+ * Milliseconds a send may wait in place for its chat's slot; a longer wait is spent off the worker
+ * (ChatSlotAhead). A job comes at its slot, and finds the chat free a request's round trip later than
+ * planned (the line counts from the previous message's answer): that is waited, not sent back.
+ */
+export const MAX_INLINE_CHAT_WAIT_MS = 150;
+
+/**
+ * Milliseconds a message may leave after the moment it took, or be answered after it left, before the
+ * shared line is told: within half the slack (CHAT_SLACK_MS) the next message's interval still holds.
+ */
+const SHARED_LATE_MS = 10;
+
+/** Milliseconds a send that names no message (a card redrawn after a change) waits for its chat at most. */
+const UNKEYED_MAX_WAIT_MS = 30_000;
+
+/**
+ * The deployment's shared send lines (src/jobs/send-slots.ts): one per chat, the same in every process.
+ * `spacing` is the gateway's to tell: Telegram's limits are known here.
+ */
+export interface ChatSlotStore {
+  spacing: { perChatMs: number; perGroupMs: number } | undefined;
+  take(chatId: number, req: { key?: string | undefined; urgent: boolean; now: number; maxWaitMs: number }): Promise<{ taken: boolean; at: number }>;
+  /** The moment taken at `from` went by before the request could leave: now instead, unless another send took the chat since. */
+  retake(chatId: number, req: { from: number; now: number; maxWaitMs: number }): Promise<{ taken: boolean; at: number }>;
+  answered(chatId: number, at: number): Promise<void>;
+  hold(chatId: number, until: number): Promise<void>;
+}
 
 /**
  * Milliseconds a Bot API call may take before it counts as timed out: ambiguous, the message may have been
@@ -115,6 +144,10 @@ export interface TelegramGatewayOptions {
    * twice). The same longest wait applies to the chat's spacing and holds.
    */
   replies?: RateLimitedRepliesOptions;
+  /** The deployment's shared send lines: per-chat spacing across every process (else this process's own). */
+  chatSlots?: ChatSlotStore | undefined;
+  /** Where a failing shared line is told (once a minute at most). */
+  onSharedSlotsError?: (err: unknown) => void;
   fetch?: typeof fetch;
 }
 
@@ -310,6 +343,8 @@ export class TelegramGateway {
    */
   readonly api: ApiPipeline;
   private readonly spacer: ChatSpacer;
+  private readonly shared: ChatSlotStore | undefined;
+  private sharedErrorAt = 0;
   private readonly pacer: SendPacer;
   /** Milliseconds an interactive call waits in place for its chat's spacing or a 429's hold. */
   private readonly interactiveMaxWaitMs: number;
@@ -323,10 +358,10 @@ export class TelegramGateway {
     this.interactiveMaxWaitMs = opts.replies?.maxWaitMs ?? 10_000;
     // Telegram counts when a request arrives, a few ms after it leaves and not always the same few: a little slack.
     const withSlack = (ms: number) => (ms > 0 ? ms + CHAT_SLACK_MS : 0);
-    this.spacer = new ChatSpacer(
-      withSlack(opts.perChatIntervalMs ?? TELEGRAM_LIMITS.perChatIntervalMs),
-      withSlack(opts.perGroupIntervalMs ?? TELEGRAM_LIMITS.perGroupIntervalMs),
-    );
+    const spacing = { perChatMs: withSlack(opts.perChatIntervalMs ?? TELEGRAM_LIMITS.perChatIntervalMs), perGroupMs: withSlack(opts.perGroupIntervalMs ?? TELEGRAM_LIMITS.perGroupIntervalMs) };
+    this.spacer = new ChatSpacer(spacing.perChatMs, spacing.perGroupMs);
+    this.shared = opts.chatSlots;
+    if (this.shared) this.shared.spacing = spacing;
     // A sliding second, counted from each request's answer (Telegram had it by then).
     this.pacer = new SendPacer(opts.globalPerSecond ?? TELEGRAM_LIMITS.globalPerSecond, 1_000);
     this.doFetch = opts.fetch ?? fetch;
@@ -365,6 +400,7 @@ export class TelegramGateway {
   /** After a 429, keep this chat quiet for the time Telegram asked. */
   holdChat(chatId: number, ms: number): void {
     this.spacer.hold(chatId, ms);
+    void this.sharedDo((s) => s.hold(chatId, Date.now() + ms));
   }
 
   /**
@@ -373,6 +409,8 @@ export class TelegramGateway {
    * the same `spacingKey` claims the slot.
    */
   reserveChat(chatId: number, key: string, opts: { urgent?: boolean } = {}): number {
+    // Shared lines: the send scheduler reserved the slot when it queued the job, and the call takes it.
+    if (this.shared) return 0;
     return this.spacer.reserve(chatId, Date.now(), { key, urgent: opts.urgent });
   }
 
@@ -422,6 +460,12 @@ export class TelegramGateway {
   private async keepLimits(prev: ApiCall, method: string, payload: ApiPayload, signal: AbortSignal | undefined, call: CallOptions): Promise<ApiResponse> {
     if (!MESSAGE_METHODS.has(method)) return prev(method, payload, signal, call);
     const chatId = chatIdOf(payload);
+    // A reply that edits a message in place is not spaced against the chat's line: it adds no message and
+    // makes no sound, and the person is waiting for it (the line keeps new messages 1 a second).
+    if (this.shared && chatId !== undefined && (call.mode === 'bulk' || method.startsWith('send'))) {
+      const shared = await this.sharedMoment(chatId, call);
+      if (shared !== undefined) return this.sharedCall(prev, chatId, shared, method, payload, signal, call);
+    }
     if (call.mode === 'bulk' && chatId !== undefined) return this.spacedBulk(prev, chatId, method, payload, signal, call);
 
     // Interactive (or a message with no chat to space): the person waits for this. The chat's spacing
@@ -436,6 +480,59 @@ export class TelegramGateway {
     };
     replied(leavesAt);
     return this.leave(prev, chatId, leavesAt, method, payload, signal, call, replied);
+  }
+
+  /**
+   * The chat's moment from the shared line: when this call may leave (taken), or — a keyed bulk send
+   * that is early or finds the chat taken — ChatSlotAhead with its slot. Undefined when the line cannot
+   * be reached: the process's own spacing holds instead.
+   */
+  private async sharedMoment(chatId: number, call: CallOptions): Promise<number | undefined> {
+    const keyed = call.mode === 'bulk' && call.spacingKey !== undefined;
+    const maxWaitMs = call.mode !== 'bulk' ? this.interactiveMaxWaitMs : keyed ? this.maxInlineWaitMs : UNKEYED_MAX_WAIT_MS;
+    const now = Date.now();
+    const r = await this.sharedDo((s) => s.take(chatId, { key: keyed ? call.spacingKey : undefined, urgent: call.urgent === true, now, maxWaitMs }));
+    if (r === undefined) return undefined;
+    if (r.taken) return r.at;
+    if (keyed) throw new ChatSlotAhead(chatId, r.at);
+    // Longer than worth waiting (a 429's long hold): the call is tried now, and a refusal goes to the caller.
+    return now;
+  }
+
+  private async sharedCall(prev: ApiCall, chatId: number, at: number, method: string, payload: ApiPayload, signal: AbortSignal | undefined, call: CallOptions): Promise<ApiResponse> {
+    if (at > Date.now()) await pause(at - Date.now(), signal);
+    const replacement = call.mode === 'bulk' ? await call.beforeRequest?.() : undefined;
+    const start = Math.max(at, Date.now());
+    let leavesAt = start + this.pacer.reserve(start);
+    if (leavesAt - at > SHARED_LATE_MS) {
+      // Getting ready (the row's claim) or this process's share of the second took a while: the line
+      // learns the real moment, so the chat's next send keeps its interval from this one.
+      const again = await this.sharedDo((s) => s.retake(chatId, { from: at, now: leavesAt, maxWaitMs: call.mode === 'bulk' ? this.maxInlineWaitMs : this.interactiveMaxWaitMs }));
+      if (again && !again.taken && call.mode === 'bulk' && call.spacingKey !== undefined) throw new ChatSlotAhead(chatId, again.at);
+      if (again?.taken) leavesAt = Math.max(leavesAt, again.at);
+    }
+    // The process's own line follows too, so that it is current should the shared one fail.
+    if (call.mode === 'bulk') this.spacer.sending(chatId, call.spacingKey, leavesAt);
+    else this.spacer.replying(chatId, leavesAt);
+    return this.leave(prev, chatId, leavesAt, method, replacement ?? payload, signal, call, (answeredAt) => {
+      this.spacer.sending(chatId, undefined, answeredAt);
+      // Telegram counts a message when it arrives, somewhere before the answer: a slow answer moves the chat's next moment.
+      if (answeredAt - leavesAt > SHARED_LATE_MS) void this.sharedDo((s) => s.answered(chatId, answeredAt));
+    });
+  }
+
+  /** A shared-line operation; undefined (and told, once a minute at most) when it failed. */
+  private async sharedDo<T>(op: (s: ChatSlotStore) => Promise<T>): Promise<T | undefined> {
+    if (!this.shared) return undefined;
+    try {
+      return await op(this.shared);
+    } catch (err) {
+      if (Date.now() - this.sharedErrorAt > 60_000) {
+        this.sharedErrorAt = Date.now();
+        this.opts.onSharedSlotsError?.(err);
+      }
+      return undefined;
+    }
   }
 
   private async spacedBulk(prev: ApiCall, chatId: number, method: string, payload: ApiPayload, signal: AbortSignal | undefined, call: CallOptions): Promise<ApiResponse> {
@@ -479,7 +576,7 @@ export class TelegramGateway {
     try {
       const answer = await prev(method, payload, signal, call);
       const seconds = retryAfterSeconds(answer);
-      if (seconds !== undefined && chatId !== undefined) this.spacer.hold(chatId, seconds * 1000);
+      if (seconds !== undefined && chatId !== undefined) this.holdChat(chatId, seconds * 1000);
       return answer;
     } finally {
       // Telegram had it by the time it answered: count from then, for the chat and for the second.

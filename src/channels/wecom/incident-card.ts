@@ -36,6 +36,11 @@ import { button } from '../../flows/ui.js';
 import { t, type Lang } from '../../i18n/index.js';
 import { escapeHtml, fitMessage, truncate, userText } from '../../i18n/markup.js';
 import { loadIncidentCardView, type IncidentCardView } from '../../views/incident-card-view.js';
+import { contactLine, outOfSupervisionLine } from '../../views/outside-party-view.js';
+import { callsOutsideParty } from '../../domain/outside-parties.js';
+import { isSanctionStep } from '../../domain/sanctions.js';
+import { commandCardLines, responseLevelLabel } from '../../views/command-post-view.js';
+import { canActivatePlan, canIssueOrders, canPropose, groupsOf } from '../../domain/command-post.js';
 import { criticalityLabel, howLabel, notApplicableText, statusLabel, stepText, subjectText, timerKindLabel, typeLabel } from '../../views/labels.js';
 import { encodeButtonKey, stepsKey } from './button-keys.js';
 import { CARD_TEXT, cardButtons, type CardButtonSpec, type CardSpec } from './render.js';
@@ -72,6 +77,7 @@ export function renderWecomIncidentCard(view: IncidentCardView, ctx: WecomCardCo
   const flags = [statusLabel(i.status, lang), criticalityLabel(i.criticality, lang)];
   if (i.lateReport) flags.push(t(lang, 'card.late'));
   if (i.isDrill) flags.push(t(lang, 'card.drill'));
+  if (view.commandPost?.activation) flags.push(responseLevelLabel(view.commandPost.activation.level, lang));
 
   const applicable = applicableOf(view);
   const done = applicable.filter((s) => s.state === 'done').length;
@@ -83,7 +89,7 @@ export function renderWecomIncidentCard(view: IncidentCardView, ctx: WecomCardCo
     { keyname: t(lang, 'wecom.card.key.checklist'), value: t(lang, 'wecom.card.value.checklist', { done, total: applicable.length }) },
     {
       keyname: t(lang, 'wecom.card.key.next_step'),
-      value: nextStep ? `${nextStep.ordinal}. ${stepText(i.type, i.scenario, nextStep.key, lang)}` : t(lang, 'wecom.card.value.none'),
+      value: nextStep ? `${nextStep.ordinal}. ${stepText(i.type, i.scenario, nextStep.key, lang, i.policy)}` : t(lang, 'wecom.card.value.none'),
     },
     {
       keyname: t(lang, 'wecom.card.key.deadline'),
@@ -102,6 +108,15 @@ export function renderWecomIncidentCard(view: IncidentCardView, ctx: WecomCardCo
   else if (i.closedAt) subtitle = i.closure === 'false_alarm' ? t(lang, 'card.false_alarm', { time: when(i.closedAt), name: name(i.closedByStaffId), text: i.falseAlarmReason ?? '' }) : t(lang, 'card.closed', { time: when(i.closedAt), name: name(i.closedByStaffId) });
   else if (view.lastUpdate) subtitle = t(lang, 'card.last_update', { time: when(view.lastUpdate.at), name: name(view.lastUpdate.staffId), text: view.lastUpdate.text });
   else subtitle = t(lang, 'card.description', { text: i.description });
+  // The viewer's group duty comes first (one line): it is what they are there for.
+  if (!focus && groupsOf(ctx.actor.staffId, view.roles).length) {
+    const duty = commandCardLines({ activation: null, messages: [], staffNames: {} }, view.roles, ctx.actor.staffId, lang, when, view.staffNames);
+    subtitle = `${duty.join('\n')}\n${subtitle}`;
+  }
+
+  // 脱管: the time out of supervision comes first, one line.
+  const absent = outOfSupervisionLine(i, view.outside, lang, now, ctx.timeZone);
+  if (absent && !focus) subtitle = `${absent}\n${subtitle}`;
 
   const open = isOpen(i.status as IncidentStatus);
   const buttons = open ? cardButtonsFor(view, ctx.actor, lang, focus) : cardButtons([[button(t(lang, 'button.refresh'), { a: 'card', i: i.id })]]);
@@ -121,8 +136,10 @@ function focusText(view: IncidentCardView, lang: Lang, focus: CardFocus): string
   const key = focus.kind === 'how' ? (focus.action === 'upper' ? UPPER_STEP : PROCURATORATE_STEP) : undefined;
   const step = view.steps.find((s) => (key ? s.key === key : s.ordinal === (focus as { ordinal: number }).ordinal));
   if (!step) return '';
-  const line = t(lang, 'card.focus_step', { ordinal: step.ordinal, text: stepText(view.incident.type, view.incident.scenario, step.key, lang) });
-  return focus.kind === 'how' ? `${line}\n${t(lang, 'card.focus_how')}` : line;
+  const line = t(lang, 'card.focus_step', { ordinal: step.ordinal, text: stepText(view.incident.type, view.incident.scenario, step.key, lang, view.incident.policy) });
+  // The numbers the step offers for the incident's office, as text (WeCom makes no link of them).
+  const contacts = (view.outside?.contacts[step.key] ?? []).map((c) => contactLine(c, lang));
+  return [focus.kind === 'how' ? `${line}\n${t(lang, 'card.focus_how')}` : line, ...contacts].join('\n');
 }
 
 /** The viewer's buttons, most urgent first; the adapter puts what does not fit behind 更多…. */
@@ -138,9 +155,13 @@ function cardButtonsFor(view: IncidentCardView, actor: Actor, lang: Lang, focus:
     return cardButtons([
       [button(t(lang, 'button.step_done'), { a: 'sdone', i: id, k, v }), button(t(lang, 'button.step_na'), { a: 'sna', i: id, k, v })],
       [button(t(lang, 'button.step_note'), { a: 'snote', i: id, k, v }), back],
+      ...outsideButtons(view, lang, focus.ordinal),
     ]);
   }
-  if (focus?.kind === 'how') return cardButtons([REPORT_HOWS.map((how) => button(howLabel(how, lang), { a: focus.action, i: id, k: how, v })), [back]]);
+  if (focus?.kind === 'how') {
+    const step = view.steps.find((s) => s.key === (focus.action === 'upper' ? UPPER_STEP : PROCURATORATE_STEP));
+    return cardButtons([REPORT_HOWS.map((how) => button(howLabel(how, lang), { a: focus.action, i: id, k: how, v })), ...(step ? outsideButtons(view, lang, step.ordinal) : []), [back]]);
+  }
 
   const pending = (key: string) => view.steps.find((s) => s.key === key && s.state === 'pending');
   const upper = pending(UPPER_STEP);
@@ -155,9 +176,16 @@ function cardButtonsFor(view: IncidentCardView, actor: Actor, lang: Lang, focus:
   if (upper && canMarkStep(actor, office, upper.actor as StepActor)) add(t(lang, 'button.upper'), { a: 'upper', i: id, v });
   if (proc && canMarkStep(actor, office, proc.actor as StepActor)) add(t(lang, 'button.proc'), { a: 'proc', i: id, v });
   if (i.type === 'absconding' && canMarkStep(actor, office, 'office')) add(t(lang, 'button.search'), { a: 'search', i: id, v });
+  if (isSection(actor)) add(t(lang, 'button.forward'), { a: 'fwd', i: id, v });
+  const upperDone = view.steps.find((s) => s.key === UPPER_STEP && s.state === 'done');
+  if (upperDone && canMarkStep(actor, office, upperDone.actor as StepActor)) add(t(lang, 'button.upward'), { a: 'upw', i: id, v });
+  if (!view.commandPost?.activation && canActivatePlan(actor)) add(t(lang, 'button.activate'), { a: 'cpa', i: id, v });
+  if (canIssueOrders(actor, view.roles)) add(t(lang, 'button.instruct'), { a: 'cpi', i: id, v });
+  if (canPropose(actor, view.roles)) add(t(lang, 'button.propose'), { a: 'cpp', i: id, v });
   if (canAssignAnyRole(actor, office)) add(t(lang, 'button.assign'), { a: 'asgn', i: id, v });
   if (canCloseIncident(actor, office) && canTransition(lifecycle, closeProbe, actor)) add(t(lang, 'button.close'), { a: 'close', i: id, v });
   if (isSection(actor) && canTransition(lifecycle, { kind: 'close_false_alarm', reason: 'x' }, actor)) add(t(lang, 'button.false_alarm'), { a: 'falarm', i: id, v });
+  add(t(lang, 'button.timeline'), { a: 'tl', i: id, v });
   add(t(lang, 'button.refresh'), { a: 'card', i: id });
   return out;
 }
@@ -176,7 +204,7 @@ export function checklistChoice(view: IncidentCardView, ctx: WecomCardContext, p
   const title = t(lang, 'wecom.steps.title', { number: i.number, done, total: applicable.length });
   const lines = [`<b>${escapeHtml(title)}</b>`];
   for (const s of view.steps) {
-    let line = `${STEP_ICON[s.state as keyof typeof STEP_ICON] ?? '⬜'} ${s.ordinal}. ${escapeHtml(stepText(i.type, i.scenario, s.key, lang))}`;
+    let line = `${STEP_ICON[s.state as keyof typeof STEP_ICON] ?? '⬜'} ${s.ordinal}. ${escapeHtml(stepText(i.type, i.scenario, s.key, lang, i.policy))}`;
     if (s.state === 'done' && s.doneAt) line += t(lang, 'card.done_by', { name: name(s.doneByStaffId), time: when(s.doneAt) });
     else if (s.state === 'not_applicable') line += ` — ${escapeHtml(truncate(notApplicableText(s.naReason, lang), 60))}`;
     if (s.note && s.state !== 'not_applicable') line += `\n    💬 ${userText(s.note, 100)}`;
@@ -187,7 +215,7 @@ export function checklistChoice(view: IncidentCardView, ctx: WecomCardContext, p
     ? view.steps
         .filter((s) => s.state === 'pending' && canMarkStep(ctx.actor, i.officeUnitId, s.actor as StepActor))
         .map((s) => {
-          const text = `${s.ordinal}. ${stepText(i.type, i.scenario, s.key, lang)}`;
+          const text = `${s.ordinal}. ${stepText(i.type, i.scenario, s.key, lang, i.policy)}`;
           const action =
             s.key === UPPER_STEP ? { a: 'upper' as const, i: i.id, v: i.version } : s.key === PROCURATORATE_STEP ? { a: 'proc' as const, i: i.id, v: i.version } : { a: 'step' as const, i: i.id, k: String(s.ordinal), v: i.version };
           return { text, key: encodeButtonKey(action) };
@@ -196,4 +224,16 @@ export function checklistChoice(view: IncidentCardView, ctx: WecomCardContext, p
   const list = fitMessage(lines);
   if (options.length === 0) return { none: fitMessage([...lines, '', escapeHtml(t(lang, 'wecom.steps.none'))]) };
   return { title, subtitle: t(lang, 'wecom.steps.pick'), preface: list, options, parentMessageId };
+}
+
+/** A step's buttons for outside parties and sanctions: 记录回执 where it calls one, 记录处罚 on the punishment step. */
+function outsideButtons(view: IncidentCardView, lang: Lang, ordinal: number) {
+  const step = view.steps.find((s) => s.ordinal === ordinal);
+  if (!step) return [];
+  const i = view.incident;
+  const row = [
+    ...(callsOutsideParty(step.key) ? [button(t(lang, 'button.record_receipt'), { a: 'opr', i: i.id, k: String(ordinal), v: i.version })] : []),
+    ...(isSanctionStep(step.key) ? [button(t(lang, 'button.record_sanction'), { a: 'sanc', i: i.id, k: `n.${ordinal}`, v: i.version })] : []),
+  ];
+  return row.length ? [row] : [];
 }

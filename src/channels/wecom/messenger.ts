@@ -11,7 +11,9 @@
  * - A redraw is update_template_card with a response_code of the card (one from the send, one from each
  *   press, each used once, for 72 hours). With none left, or when the new text does not fit on a card,
  *   a new card takes the message's number and the old card is pointed to it: at once when it still has
- *   a code, else on its next press (which brings one).
+ *   a code, else on its next press (which brings one). An update that got no answer may have landed and
+ *   spent its code: the new card goes at once, marked as sent again (as a re-sent notice is), and stays
+ *   marked if it only goes on a later attempt.
  */
 import { randomBytes } from 'node:crypto';
 import type { Executor } from '../../db/client.js';
@@ -27,7 +29,7 @@ import type { Clock } from '../../domain/index.js';
 import { t, type Lang } from '../../i18n/index.js';
 import { plainText, truncate } from '../../i18n/markup.js';
 import type { Logger } from '../../logger.js';
-import { MessageGone } from '../../services/channel-port.js';
+import { ChannelTransient, MessageGone } from '../../services/channel-port.js';
 import { CHOICE_QUESTION, MORE_KEY, PICK_KEY, uniqueKey } from './button-keys.js';
 import { CARD_TEXT, textMessages, type CardButtonSpec, type CardSpec } from './render.js';
 import { WECOM_CARD_LIMITS, type ButtonInteractionCard, type CardButton, type VoteInteractionCard } from './template-card.js';
@@ -74,6 +76,13 @@ function uniqueKeys<T extends { key: string }>(items: readonly T[]): T[] {
 }
 
 export class WecomMessenger {
+  /**
+   * Cards whose last update got no answer (it may have landed): the card that replaces one says it is
+   * sent again, also when it goes on a later attempt (the first try of it met a limit, say). In memory:
+   * a later attempt in another process sends it unmarked.
+   */
+  private readonly doubtful = new Set<string>();
+
   constructor(private readonly deps: WecomMessengerDeps) {}
 
   get api(): WecomApi {
@@ -128,13 +137,22 @@ export class WecomMessenger {
         } catch (err) {
           // The code was spent or too old after all: the next one, if any.
           if (err instanceof MessageGone) continue;
+          // No answer, but the update may have arrived and spent the code: a retry could only send a new
+          // card beside one that may already show it, unmarked. The new card goes now, saying it is sent again.
+          if (err instanceof ChannelTransient && err.ambiguous) {
+            this.doubtful.add(current.taskId);
+            break;
+          }
           throw err;
         }
         await setWecomCardOverflow(this.deps.db, current.taskId, overflow);
         return 'updated';
       }
     }
-    await this.sendCard(to, spec, { messageId });
+    const resent = t(to.lang, 'notice.resent');
+    const mayHaveLanded = current !== undefined && this.doubtful.has(current.taskId);
+    await this.sendCard(to, mayHaveLanded ? { ...spec, quote: spec.quote ? `${resent} ${spec.quote}` : resent } : spec, { messageId });
+    if (current) this.doubtful.delete(current.taskId);
     if (current) await this.pointToNewCard(to, current.taskId);
     return 'replaced';
   }

@@ -1,7 +1,8 @@
-import { and, desc, eq, inArray, sql } from 'drizzle-orm';
+import { and, asc, desc, eq, inArray, sql } from 'drizzle-orm';
 import { OPEN_STATUSES, type StepInstance } from '../../domain/index.js';
+import { UPPER_STEP, UPWARD_PHASES, type UpwardPhase } from '../../domain/upward-steps.js';
 import type { Executor } from '../client.js';
-import { incidentCounters, incidentSteps, incidents, incidentUpdates, subjects, writtenReports } from '../schema.js';
+import { auditLog, incidentCounters, incidentSteps, incidents, incidentUpdates, subjects, writtenReports } from '../schema.js';
 import type { ClosingFacts } from '../../domain/closing.js';
 
 export type IncidentRow = typeof incidents.$inferSelect;
@@ -203,4 +204,19 @@ export async function resolvedIncidentsWithReportStage(
     .from(incidents)
     .leftJoin(writtenReports, eq(writtenReports.incidentId, incidents.id))
     .where(and(eq(incidents.status, 'closed'), eq(incidents.closure, 'resolved'), eq(incidents.isDrill, false)));
+}
+
+/**
+ * The phases of 上报上一级 already reported (首报 is the step's mark; 续报 and 终报 are entries of the
+ * audit trail, `incident.upward_report`), oldest first.
+ */
+export async function upwardPhasesOf(db: Executor, incidentId: string): Promise<UpwardPhase[]> {
+  const [step] = await db.select({ state: incidentSteps.state }).from(incidentSteps).where(and(eq(incidentSteps.incidentId, incidentId), eq(incidentSteps.key, UPPER_STEP)));
+  const rows = await db
+    .select({ data: auditLog.data })
+    .from(auditLog)
+    .where(and(eq(auditLog.incidentId, incidentId), eq(auditLog.action, 'incident.upward_report')))
+    .orderBy(asc(auditLog.id));
+  const later = rows.map((r) => (r.data as { phase?: unknown }).phase).filter((p): p is UpwardPhase => (UPWARD_PHASES as readonly unknown[]).includes(p));
+  return [...(step?.state === 'done' ? (['first'] as UpwardPhase[]) : []), ...later];
 }

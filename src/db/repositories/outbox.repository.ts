@@ -2,11 +2,14 @@ import { and, asc, eq, inArray, sql } from 'drizzle-orm';
 import type { NoticeKind } from '../../domain/index.js';
 import type { Executor } from '../client.js';
 import { outbox } from '../schema.js';
+import { dutyGroupCopies } from './duty-group.repository.js';
 
 export type OutboxRow = typeof outbox.$inferSelect;
 
 export interface NoticeDraft {
   recipientStaffId: string;
+  /** A duty group the row goes to, mirroring `recipientStaffId`'s notice (duty-group.repository.ts). */
+  recipientGroupId?: string | null;
   kind: NoticeKind;
   /** Unique per message: a retried or repeated cause writes nothing twice. */
   dedupeKey: string;
@@ -19,13 +22,16 @@ export interface NoticeDraft {
   notBefore?: Date | null;
 }
 
-export async function enqueueNotices(db: Executor, drafts: readonly NoticeDraft[]): Promise<OutboxRow[]> {
-  if (drafts.length === 0) return [];
+export async function enqueueNotices(db: Executor, personal: readonly NoticeDraft[]): Promise<OutboxRow[]> {
+  if (personal.length === 0) return [];
+  // The bound duty groups' copies go with the people's notices, in the same statement.
+  const drafts = [...personal, ...(await dutyGroupCopies(db, personal))];
   return db
     .insert(outbox)
     .values(
       drafts.map((d) => ({
         recipientStaffId: d.recipientStaffId,
+        recipientGroupId: d.recipientGroupId ?? null,
         kind: d.kind,
         dedupeKey: d.dedupeKey.replace(/:/g, '-'),
         incidentId: d.incidentId ?? null,

@@ -2,22 +2,22 @@
  * The reads a firing timer's decision needs (decideTimer in src/domain): whether the people it would
  * tell have heard of the incident already, the written report's stage, and a subject's day.
  */
-import { and, eq, inArray, ne } from 'drizzle-orm';
+import { and, eq, inArray, isNull, ne } from 'drizzle-orm';
 import type { NoticeKind } from '../../domain/index.js';
 import type { Executor } from '../client.js';
 import { contactLogs, outbox, subjects, writtenReports } from '../schema.js';
 import { owesDailyContactOn } from './contact-duty.repository.js';
 
 /** Kinds that tell a person about an incident: whoever had one of these has been informed. */
-const INFORMING_KINDS: readonly NoticeKind[] = ['incident_reported', 'ack_escalation', 'inform_level'];
+const INFORMING_KINDS: readonly NoticeKind[] = ['incident_reported', 'ack_escalation', 'inform_level', 'forwarded_up'];
 
-/** Who of these already had a message (sent or still to send) that told them about the incident. */
+/** Who of these already had a message (sent or still to send) that told them about the incident; a duty group's copy is not theirs. */
 export async function informedOf(db: Executor, incidentId: string, staffIds: readonly string[]): Promise<Set<string>> {
   if (staffIds.length === 0) return new Set();
   const rows = await db
     .select({ id: outbox.recipientStaffId })
     .from(outbox)
-    .where(and(eq(outbox.incidentId, incidentId), inArray(outbox.recipientStaffId, [...staffIds]), inArray(outbox.kind, [...INFORMING_KINDS]), ne(outbox.status, 'dead')));
+    .where(and(eq(outbox.incidentId, incidentId), inArray(outbox.recipientStaffId, [...staffIds]), inArray(outbox.kind, [...INFORMING_KINDS]), ne(outbox.status, 'dead'), isNull(outbox.recipientGroupId)));
   return new Set(rows.map((r) => r.id));
 }
 

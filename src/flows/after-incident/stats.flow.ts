@@ -28,6 +28,8 @@ import {
   visibleStats,
 } from '../../services/accountability.service.js';
 import { ServiceRefusal } from '../../services/errors.js';
+import { monthlySanctionCounts } from '../../services/sanction.service.js';
+import { sanctionKindLabel } from '../../views/outside-party-view.js';
 import type { Flow, FlowEngine } from '../engine.js';
 import { choiceStep, textStep } from '../steps/index.js';
 import { incidentByNumber, m, reply, sendFile, show, type View } from './common.js';
@@ -74,6 +76,7 @@ async function statsView(conv: Conversation, month: string): Promise<View> {
     lines.push('', m(conv, 'stats.people'));
     for (const r of visible.people.slice(0, 15)) lines.push(m(conv, 'stats.row', { name: escapeHtml(names.staff(r.id)), incidents: r.incidents, durations: durations(conv, r), register: counts(conv, r) }));
   }
+  lines.push('', await sanctionsLine(conv, month));
   return {
     text: fitMessage(lines),
     rows: [
@@ -81,6 +84,14 @@ async function statsView(conv: Conversation, month: string): Promise<View> {
       [button(m(conv, 'stats.button.months'), { a: 'stats', k: 'months' })],
     ],
   };
+}
+
+/** 处罚 proposed in the month, by kind and by where each stands now. */
+async function sanctionsLine(conv: Conversation, month: string): Promise<string> {
+  const c = await monthlySanctionCounts(conv.deps, whoOf(conv).actor, { month, timeZone: conv.deps.timeZone });
+  if (c.total === 0) return m(conv, 'stats.sanctions_none');
+  const kinds = c.byKind.map((k) => m(conv, 'stats.sanction_kind', { kind: escapeHtml(sanctionKindLabel(k.kind, conv.lang)), count: k.count })).join(conv.lang === 'zh' ? '、' : ', ');
+  return m(conv, 'stats.sanctions', { total: c.total, kinds, ...c.byDecision });
 }
 
 function evidenceText(conv: Conversation, e: RegisterEntry): string {

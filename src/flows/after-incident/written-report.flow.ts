@@ -17,7 +17,9 @@ import {
   MAX_SECTION_CHARS,
   REPORT_SECTION_KEYS,
   SIGNOFF_CHAIN,
+  signoffChain,
   signoffWording,
+  stageAfterApproval,
   type SignoffDecision,
   type WrittenReportStage,
 } from '../../domain/written-report.js';
@@ -59,8 +61,10 @@ export function renderReportCard(conv: Conversation, view: WrittenReportView): V
       ? m(conv, 'wr.card.approved', { version })
       : m(conv, 'wr.card.stage', { stage: escapeHtml(stageName(conv, stage)), version, due: formatLocal(report.dueAt, tz, now) }),
   );
-  const reached = stage === 'approved' ? SIGNOFF_CHAIN.length : SIGNOFF_CHAIN.indexOf(stage);
-  lines.push(SIGNOFF_CHAIN.map((s, i) => `${i < reached ? '✔' : i === reached ? '●' : '○'} ${escapeHtml(stageName(conv, s))}`).join(' → '));
+  // The chain this report climbs: up to the bureau's last approver (a report left at the upper level shows it too).
+  const chain = stage === 'upper_liaison' ? SIGNOFF_CHAIN : signoffChain(view.lastApprover);
+  const reached = stage === 'approved' ? chain.length : chain.indexOf(stage);
+  lines.push(chain.map((s, i) => `${i < reached ? '✔' : i === reached ? '●' : '○'} ${escapeHtml(stageName(conv, s))}`).join(' → '));
   lines.push('');
   for (const s of view.sections) {
     const text = (view.body[s.key] ?? '').trim();
@@ -77,7 +81,7 @@ export function renderReportCard(conv: Conversation, view: WrittenReportView): V
         m(conv, 'wr.card.signoff', {
           at: formatLocal(s.at, tz, now),
           name: escapeHtml(s.staffName),
-          decision: m(conv, `wr.decision.${signoffWording(s.stage as WrittenReportStage, s.decision as SignoffDecision)}` as MessageKey),
+          decision: m(conv, `wr.decision.${signoffWording(s.stage as WrittenReportStage, s.decision as SignoffDecision, view.lastApprover)}` as MessageKey),
           version: s.version,
           comment: s.comment ? m(conv, 'wr.card.comment', { comment: quote(s.comment, 120) }) : '',
         }),
@@ -90,14 +94,14 @@ export function renderReportCard(conv: Conversation, view: WrittenReportView): V
   if (canEditAt(actor, stage, incident.officeUnitId)) {
     rows.push(...grid(view.sections.map((s) => button(m(conv, 'wr.button.edit', { section: sectionName(conv, s.key) }), { a: 'wr', i: id, k: `e.${s.key}`, v: version })), 2));
   }
-  if (canSignAt(actor, stage, incident.officeUnitId)) {
+  if (canSignAt(actor, stage, incident.officeUnitId, view.lastApprover)) {
     if (stage === 'office') {
       rows.push([button(m(conv, 'wr.button.submit'), { a: 'wr', i: id, k: 'sub', v: version })]);
     } else {
       const i = SIGNOFF_CHAIN.indexOf(stage as (typeof SIGNOFF_CHAIN)[number]);
-      const next = stage === 'upper_liaison' ? 'approved' : SIGNOFF_CHAIN[i + 1]!;
+      const next = stageAfterApproval(stage as Exclude<WrittenReportStage, 'approved' | 'office'>, view.lastApprover);
       rows.push([
-        button(stage === 'upper_liaison' ? m(conv, 'wr.button.approve_final') : m(conv, 'wr.button.approve', { next: stageName(conv, next) }), { a: 'wr', i: id, k: 'ok', v: version }),
+        button(next === 'approved' ? m(conv, 'wr.button.approve_final') : m(conv, 'wr.button.approve', { next: stageName(conv, next) }), { a: 'wr', i: id, k: 'ok', v: version }),
         button(m(conv, 'wr.button.return', { prev: stageName(conv, SIGNOFF_CHAIN[i - 1]!) }), { a: 'wr', i: id, k: 'ret', v: version }),
       ]);
     }

@@ -4,10 +4,10 @@
  * times, the office's signature and the copy to the procuratorate. Any stage can be exported; a draft
  * says which version it is and where it stands.
  */
-import { t, type Lang, type MessageKey } from '../../i18n/index.js';
+import { hasMessage, t, type Lang, type MessageKey } from '../../i18n/index.js';
 import { EPIDEMIC_SCENARIO_INFO, INCIDENT_TYPE_INFO, type EpidemicScenario, type IncidentType } from '../../domain/incident-types.js';
 import { parseIncidentNumber } from '../../domain/incident-number.js';
-import { signoffWording, type ReportSectionKey, type SignoffDecision, type WrittenReportStage } from '../../domain/written-report.js';
+import { signoffWording, type BureauApprover, type ReportSectionKey, type SignoffDecision, type WrittenReportStage } from '../../domain/written-report.js';
 import { docDate, docDateTime } from '../format.js';
 import { numberedHeading, renderOfficialDocument, type DocBlock, type OfficialDocModel } from './official.js';
 
@@ -38,6 +38,22 @@ export interface WrittenReportDocData {
   version: number;
   sections: ReadonlyArray<{ key: ReportSectionKey; text: string }>;
   signoffs: ReadonlyArray<{ stage: WrittenReportStage; decision: SignoffDecision; comment: string | null; name: string; at: Date; version: number }>;
+  /** The bureau's last approver, whose approval reads 审定 (the director when left out). */
+  lastApprover?: BureauApprover;
+  /** Receipts from outside parties (codes of party and method) and sanctions (the kind's name resolved); absent or empty: no such part. */
+  outside?: {
+    receipts: ReadonlyArray<{ party: string; method: string; at: Date; answeredBy: string; reference: string | null }>;
+    sanctions: ReadonlyArray<{ kind: string; grounds: string; proposer: string; decision: string; decidedAt: Date }>;
+    /** Names of the bureau's own sanction kinds, where the catalogue has none. */
+    kindNames?: Readonly<Record<string, { zh?: string | undefined; en?: string | undefined }>>;
+  };
+  /** 三: the plan's activation (its level's code), HQ, the instructions and proposals (their kinds) with their receipts; absent or empty: no such part. */
+  command?: {
+    activation: { level: string; name: string; at: Date } | null;
+    commander: string | null;
+    deputy: string | null;
+    messages: ReadonlyArray<{ at: Date; kind: string; from: string; text: string; receipts: ReadonlyArray<{ name: string; at: Date }> }>;
+  };
 }
 
 export function typeLabel(type: IncidentType, scenario: EpidemicScenario | null, lang: Lang): string {
@@ -74,6 +90,48 @@ export function writtenReportDocModel(d: WrittenReportDocData): OfficialDocModel
     blocks.push({ kind: 'heading', text: numberedHeading(++n, m(`wr.section.${s.key}` as MessageKey), lang) });
     blocks.push({ kind: 'paragraph', text: s.text.trim() === '' ? m('wr.doc.empty') : s.text });
   }
+  const c = d.command;
+  const labelled = (prefix: string, code: string) => (hasMessage(`${prefix}.${code}`) ? t(lang, `${prefix}.${code}` as MessageKey) : code);
+  if (c && (c.activation || c.messages.length)) {
+    blocks.push({ kind: 'heading', text: numberedHeading(++n, m('wr.doc.command'), lang) });
+    blocks.push({ kind: 'paragraph', text: c.activation ? m('wr.doc.command.activated', { time: when(c.activation.at), name: c.activation.name, level: labelled('command.level', c.activation.level) }) : m('wr.doc.command.not_activated') });
+    if (c.activation) blocks.push({ kind: 'paragraph', text: m('wr.doc.command.hq', { commander: c.commander ?? m('command.nobody'), deputy: c.deputy ?? m('command.nobody') }) });
+    if (c.messages.length === 0) blocks.push({ kind: 'paragraph', text: m('wr.doc.command.no_messages') });
+    else
+      blocks.push({
+        kind: 'table',
+        columns: [m('wr.doc.command.col.at'), m('wr.doc.command.col.kind'), m('wr.doc.command.col.from'), m('wr.doc.command.col.text'), m('wr.doc.command.col.receipts')],
+        widths: [16, 12, 12, 36, 24],
+        rows: c.messages.map((x) => [
+          docDateTime(x.at, tz, lang),
+          labelled('command.kind', x.kind),
+          x.from,
+          x.text,
+          x.receipts.length ? x.receipts.map((r) => m('wr.doc.command.receipt', { name: r.name, time: docDateTime(r.at, tz, lang) })).join(lang === 'zh' ? '、' : ', ') : m('wr.doc.command.none_received'),
+        ]),
+      });
+  }
+  // Who outside was called or told, and how (四, 五): one row per receipt.
+  const label = (prefix: string, code: string) => (hasMessage(`${prefix}.${code}`) ? t(lang, `${prefix}.${code}` as MessageKey) : code);
+  if (d.outside?.receipts.length) {
+    blocks.push({ kind: 'heading', text: numberedHeading(++n, m('wr.doc.receipts'), lang) });
+    blocks.push({
+      kind: 'table',
+      columns: [m('wr.doc.rc.party'), m('wr.doc.rc.method'), m('wr.doc.rc.when'), m('wr.doc.rc.answered'), m('wr.doc.rc.reference')],
+      widths: [26, 12, 20, 22, 20],
+      rows: d.outside.receipts.map((r) => [label('party', r.party), label('opr.method', r.method).replace(/^\S+\s/, ''), docDateTime(r.at, tz, lang), r.answeredBy, r.reference ?? '—']),
+    });
+  }
+  // 处罚: what was proposed or taken, on what grounds, by whom, and where it stands.
+  if (d.outside?.sanctions.length) {
+    blocks.push({ kind: 'heading', text: numberedHeading(++n, m('wr.doc.sanctions'), lang) });
+    blocks.push({
+      kind: 'table',
+      columns: [m('wr.doc.sc.kind'), m('wr.doc.sc.grounds'), m('wr.doc.sc.proposer'), m('wr.doc.sc.decision'), m('wr.doc.sc.date')],
+      widths: [20, 36, 14, 12, 18],
+      rows: d.outside.sanctions.map((x) => [hasMessage(`sanction.kind.${x.kind}`) ? label('sanction.kind', x.kind) : ((lang === 'en' ? d.outside?.kindNames?.[x.kind]?.en : undefined) ?? d.outside?.kindNames?.[x.kind]?.zh ?? x.kind), x.grounds, x.proposer, label('sanction.decision', x.decision), docDateTime(x.decidedAt, tz, lang)]),
+    });
+  }
   blocks.push({ kind: 'heading', text: numberedHeading(++n, m('wr.doc.signoffs'), lang) });
   if (d.signoffs.length === 0) {
     blocks.push({ kind: 'paragraph', text: m('wr.doc.no_signoffs') });
@@ -85,7 +143,7 @@ export function writtenReportDocModel(d: WrittenReportDocData): OfficialDocModel
       rows: d.signoffs.map((s) => [
         m(`wr.stage.${s.stage}` as MessageKey),
         s.name,
-        m(`wr.decision.${signoffWording(s.stage, s.decision)}` as MessageKey),
+        m(`wr.decision.${signoffWording(s.stage, s.decision, d.lastApprover)}` as MessageKey),
         s.comment ?? '',
         docDateTime(s.at, tz, lang),
         String(s.version),

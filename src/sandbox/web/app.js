@@ -3,7 +3,10 @@
 // starting afresh). It talks only to the Bot API stand-in's control API (/sandbox/api/*) and to the
 // sandbox's trainer routes named in its config (persons, shortened policy times, the bureau's time zone,
 // strings from the bot's message catalogue), sandbox-page/config.json.
+// A person bound on WeCom (and preferring it) has a WeCom pane instead (wecom.js), beside the Telegram ones.
 // Plain ES module, no build step, nothing fetched from the internet.
+
+import { createWecomPanes } from './wecom.js';
 
 const API = '/sandbox/api';
 const CONFIG_URL = 'sandbox-page/config.json';
@@ -61,6 +64,15 @@ const PAGE_STRINGS = {
     'trainer.alert.ok': '确定',
     'trainer.close': '关闭窗格',
     'trainer.more_people': '其他人员',
+    'wecom.badge': '企业微信',
+    'wecom.badge.hint': '此人绑定了企业微信，通知发到企业微信',
+    'wecom.app_name': '应急处置助手',
+    'wecom.app_avatar': '应',
+    'wecom.composer.image': '发送图片',
+    'wecom.empty': '还没有消息。',
+    'wecom.submit': '提交',
+    'wecom.pick_first': '请先选择一项。',
+    'wecom.callback_failed': '回调未被接收（HTTP {status}）',
   },
   en: {
     'trainer.title': '🎓 Drill controls',
@@ -102,6 +114,15 @@ const PAGE_STRINGS = {
     'trainer.alert.ok': 'OK',
     'trainer.close': 'Close pane',
     'trainer.more_people': 'More people',
+    'wecom.badge': 'WeCom',
+    'wecom.badge.hint': 'Bound on WeCom: this person’s notices go to WeCom',
+    'wecom.app_name': 'Emergency response assistant',
+    'wecom.app_avatar': '应',
+    'wecom.composer.image': 'Send a picture',
+    'wecom.empty': 'No messages yet.',
+    'wecom.submit': 'Submit',
+    'wecom.pick_first': 'Pick an option first.',
+    'wecom.callback_failed': 'The callback was not taken (HTTP {status})',
   },
 };
 
@@ -122,6 +143,19 @@ const state = {
   visible: new Set(),
   observer: null,
 };
+
+/** The WeCom panes' part (wecom.js): a pane whose person's channel is wecom. */
+const wecom = createWecomPanes({
+  t: (key, params) => t(key, params),
+  config: () => state.config,
+  timeOf: (ms) => zoneFormat('time').format(new Date(ms)),
+  fullTime: (ms) => `${zoneFormat('full').format(new Date(ms))} ${zoneLabel()}`,
+  toast: (pane, text) => showToast(pane, text),
+  incoming: (pane) => countUnseen(pane),
+  panes: () => state.panes.values(),
+});
+
+const isWecomPerson = (person) => person.channel === 'wecom' && Boolean(person.wecomUserId) && Boolean(state.config?.wecom);
 
 // ---------------------------------------------------------------------------- strings
 
@@ -245,7 +279,7 @@ function renderMorePeople() {
     if (state.panes.has(person.chatId)) continue;
     const opt = document.createElement('option');
     opt.value = String(person.chatId);
-    opt.textContent = `${person.name} · ${roleLabel(person)}`;
+    opt.textContent = `${person.name} · ${roleLabel(person)}${isWecomPerson(person) ? ` · ${t('wecom.badge')}` : ''}`;
     select.append(opt);
   }
 }
@@ -301,34 +335,19 @@ function createPane(person, closable) {
     });
   }
 
-  const form = node.querySelector('.composer');
-  form.addEventListener('submit', (ev) => {
-    ev.preventDefault();
-    void sendText(pane, pane.input.value);
-  });
   pane.input.placeholder = t('sandbox.composer.placeholder');
-  pane.input.addEventListener('keydown', (ev) => {
-    if (ev.key === 'Enter' && !ev.shiftKey && !ev.isComposing) {
-      ev.preventDefault();
-      void sendText(pane, pane.input.value);
-    }
-  });
   pane.input.addEventListener('input', () => autoGrow(pane.input));
   const loc = node.querySelector('.location-btn');
   loc.title = t('sandbox.composer.location');
   loc.setAttribute('aria-label', loc.title);
-  loc.addEventListener('click', () => void sendLocation(pane));
   const photo = node.querySelector('.photo-btn');
   photo.title = t('sandbox.composer.photo');
   photo.setAttribute('aria-label', photo.title);
-  photo.addEventListener('click', () => void sendPhoto(pane));
   const send = node.querySelector('.send-btn');
   send.title = t('sandbox.composer.send');
   send.setAttribute('aria-label', send.title);
-  const menuBtn = node.querySelector('.menu-btn');
-  menuBtn.title = t('sandbox.composer.menu');
-  menuBtn.setAttribute('aria-label', menuBtn.title);
-  menuBtn.addEventListener('click', () => void toggleMenu(pane));
+  if (isWecomPerson(person)) wecom.setup(pane);
+  else wireTelegramComposer(pane);
   const ok = node.querySelector('.alert-ok');
   ok.textContent = t('trainer.alert.ok');
   ok.addEventListener('click', () => {
@@ -337,12 +356,43 @@ function createPane(person, closable) {
 
   pane.unread = 0;
   node.id = `pane-${person.key}`;
+  pane.kind ??= 'telegram';
   state.panes.set(person.chatId, pane);
   document.getElementById('panes').append(node);
   state.observer?.observe(node);
   if (state.activeChatId === null) showPane(pane, { reveal: false });
   renderTabs();
   return pane;
+}
+
+/** A Telegram pane's composer: text and commands, location, photo, the command menu. */
+function wireTelegramComposer(pane) {
+  const node = pane.el;
+  node.querySelector('.composer').addEventListener('submit', (ev) => {
+    ev.preventDefault();
+    void sendText(pane, pane.input.value);
+  });
+  pane.input.addEventListener('keydown', (ev) => {
+    if (ev.key === 'Enter' && !ev.shiftKey && !ev.isComposing) {
+      ev.preventDefault();
+      void sendText(pane, pane.input.value);
+    }
+  });
+  node.querySelector('.location-btn').addEventListener('click', () => void sendLocation(pane));
+  node.querySelector('.photo-btn').addEventListener('click', () => void sendPhoto(pane));
+  const menuBtn = node.querySelector('.menu-btn');
+  menuBtn.title = t('sandbox.composer.menu');
+  menuBtn.setAttribute('aria-label', menuBtn.title);
+  menuBtn.addEventListener('click', () => void toggleMenu(pane));
+}
+
+/** A message to a pane out of sight (on a phone: not the selected one) is counted on its tab. */
+function countUnseen(pane) {
+  const chatId = pane.person.chatId;
+  const seen = PHONE.matches ? chatId === state.activeChatId : state.visible.has(chatId);
+  if (seen) return;
+  pane.unread += 1;
+  renderTabs();
 }
 
 // ---------------------------------------------------------------------------- tabs
@@ -372,6 +422,14 @@ function renderTabs() {
     name.className = 'tab-name';
     name.textContent = pane.person.name;
     tab.append(dot, role, name);
+    if (pane.kind === 'wecom') {
+      tab.classList.add('wecom');
+      const mark = document.createElement('span');
+      mark.className = 'tab-channel';
+      mark.textContent = t('wecom.badge');
+      tab.append(mark);
+      tab.title = `${tab.title} · ${t('wecom.badge')}`;
+    }
     if (pane.unread > 0) {
       const badge = document.createElement('span');
       badge.className = 'badge';
@@ -445,6 +503,7 @@ function autoGrow(textarea) {
 }
 
 async function loadHistory(pane) {
+  if (pane.kind === 'wecom') return wecom.load(pane);
   const list = await api(`/chats/${pane.person.chatId}/messages`);
   pane.messages.clear();
   pane.history.replaceChildren();
@@ -1073,15 +1132,11 @@ function connectEvents() {
   const onMessage = (ev) => {
     const m = JSON.parse(ev.data);
     const pane = state.panes.get(m.chat_id);
-    if (!pane) return;
+    // A WeCom pane shows the person's WeCom chat; their Telegram chat is not on the page.
+    if (!pane || pane.kind === 'wecom') return;
     upsertMessage(pane, m, true);
     renderReplyKeyboard(pane);
-    // A new message from the bot in a pane out of sight (on a phone: not the selected one) is counted on its tab.
-    const seen = PHONE.matches ? m.chat_id === state.activeChatId : state.visible.has(m.chat_id);
-    if (ev.type === 'message' && m.from_bot && !seen) {
-      pane.unread += 1;
-      renderTabs();
-    }
+    if (ev.type === 'message' && m.from_bot) countUnseen(pane);
   };
   es.addEventListener('message', onMessage);
   es.addEventListener('edit', onMessage);
@@ -1090,7 +1145,7 @@ function connectEvents() {
   es.addEventListener('chat_action', (ev) => {
     const a = JSON.parse(ev.data);
     const pane = state.panes.get(a.chat_id);
-    if (pane && a.action === 'typing') startTyping(pane);
+    if (pane && pane.kind !== 'wecom' && a.action === 'typing') startTyping(pane);
   });
   es.addEventListener('open', () => {
     const reconnected = state.everConnected;
@@ -1098,7 +1153,7 @@ function connectEvents() {
     state.everConnected = true;
     setStatus(true);
     // Whatever happened while disconnected is in the history: reload it.
-    if (reconnected) for (const pane of state.panes.values()) void loadHistory(pane);
+    if (reconnected) for (const pane of state.panes.values()) if (pane.kind !== 'wecom') void loadHistory(pane);
   });
   es.addEventListener('error', () => {
     state.connected = false;
@@ -1126,6 +1181,10 @@ function rerenderAll() {
   setStatus(state.connected);
   for (const pane of state.panes.values()) {
     pane.roleEl.textContent = roleLabel(pane.person);
+    if (pane.kind === 'wecom') {
+      wecom.rerender(pane);
+      continue;
+    }
     for (const m of pane.messages.values()) {
       const old = pane.history.querySelector(`[data-message-id="${m.message_id}"]`);
       if (old && !m.deleted) old.replaceWith(renderMessage(pane, m));
@@ -1152,6 +1211,7 @@ async function main() {
   for (const person of state.config.persons.filter((p) => p.pane)) createPane(person, false);
   renderMorePeople();
   connectEvents();
+  if (state.config.wecom) wecom.connect();
   await Promise.all([...state.panes.values()].map((p) => loadHistory(p)));
 
   wireTrainer();

@@ -2,7 +2,7 @@
 
 export { startWecomStandIn, type WecomStandIn } from './wecom-standin.js';
 export { MemberActionRefused, WecomDriver, type LocationInput } from './wecom-driver.js';
-export type { StandInLimitsConfig, WecomFault } from './wecom-rules.js';
+export type { StandInLimitsConfig, WecomFault, WecomFaultPlan } from './wecom-rules.js';
 export type {
   CallbackAttempt,
   CallbackDelivery,

@@ -7,7 +7,7 @@
 
 import type { CallbackSender, XmlTree } from './wecom-callbacks.js';
 import { xmlOf } from './wecom-callbacks.js';
-import type { StandInLimitsConfig, WecomFault } from './wecom-rules.js';
+import type { StandInLimitsConfig, WecomFault, WecomFaultPlan } from './wecom-rules.js';
 import { clone, type CallbackDelivery, type CardState, type Json, type ReceivedMessage, type RequestLogEntry, type WecomStandInConfig, type WecomWorld } from './wecom-world.js';
 
 export interface LocationInput {
@@ -226,6 +226,17 @@ export class WecomDriver {
     return c ? clone(c) : undefined;
   }
 
+  /** An uploaded file the member can open (a sent .docx): its name, type and bytes. */
+  mediaFile(mediaId: string): { filename: string; contentType: string; data: Buffer } | undefined {
+    const m = this.world.media.get(mediaId);
+    return m ? { filename: m.filename, contentType: m.contentType, data: m.data } : undefined;
+  }
+
+  /** Every member's chat and cards emptied (the sandbox's "start afresh"); how many messages went. */
+  clearChats(): number {
+    return this.world.clearChats();
+  }
+
   /** How many calls of `api` ('gettoken', 'message/send'…) were made. */
   callsOf(api: string): number {
     return this.world.requests.filter((r) => r.api === api).length;
@@ -249,6 +260,12 @@ export class WecomDriver {
     this.world.faults.failNext(api, fault, times);
   }
 
+  /** Faults at a seeded rate on some APIs from now on (null: none); faults armed with failNext come first. */
+  setFaultPlan(plan: WecomFaultPlan | null): void {
+    this.world.faults.setPlan(plan);
+  }
+
+  /** Faults armed and the plan, gone. */
   clearFaults(): void {
     this.world.faults.clear();
   }

@@ -81,6 +81,7 @@ export class WecomRoutes {
 
     const answer = await this.answer(api, req, url, body);
     entry.errcode = Number(answer['errcode'] ?? 0);
+    if (typeof answer['msgid'] === 'string') entry.msgId = answer['msgid'];
     if (res.destroyed) return;
     sendJson(res, 200, answer);
   }

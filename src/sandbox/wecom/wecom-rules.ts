@@ -96,8 +96,39 @@ interface Armed {
   left: number;
 }
 
+/**
+ * Faults at a rate rather than one by one: each call of one of `apis` meets a fault with probability
+ * `rate`, the fault drawn from `faults`, all from a generator seeded with `seed` (a run can be repeated).
+ * Faults armed with failNext come first.
+ */
+export interface WecomFaultPlan {
+  rate: number;
+  seed: number;
+  faults: readonly WecomFault[];
+  apis: readonly string[];
+}
+
+/** mulberry32: small, seeded, good enough to pick faults. */
+function seededRandom(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
 export class FaultInjector {
   private armed: Armed[] = [];
+  private plan: { plan: WecomFaultPlan; random: () => number } | undefined;
+
+  /** Faults at a rate from now on (null: none). */
+  setPlan(plan: WecomFaultPlan | null): void {
+    if (plan && (plan.faults.length === 0 || !(plan.rate >= 0 && plan.rate <= 1))) throw new RangeError('a fault plan needs faults and a rate within 0..1');
+    this.plan = plan ? { plan, random: seededRandom(plan.seed) } : undefined;
+  }
 
   /** The next `times` calls of `api` ('*': any) meet `fault`. */
   failNext(api: string, fault: WecomFault, times = 1): void {
@@ -106,15 +137,23 @@ export class FaultInjector {
 
   clear(): void {
     this.armed = [];
+    this.plan = undefined;
   }
 
-  /** The fault for this call, if one is armed (consumes it). */
+  /** The fault for this call: one armed (consumed), else one of the plan's, else none. */
   take(api: string): WecomFault | undefined {
     const i = this.armed.findIndex((a) => a.api === api || a.api === '*');
-    if (i < 0) return undefined;
+    if (i < 0) return this.fromPlan(api);
     const a = this.armed[i]!;
     a.left -= 1;
     if (a.left <= 0) this.armed.splice(i, 1);
     return a.fault;
+  }
+
+  private fromPlan(api: string): WecomFault | undefined {
+    if (!this.plan || !this.plan.plan.apis.includes(api)) return undefined;
+    const { plan, random } = this.plan;
+    if (random() >= plan.rate) return undefined;
+    return plan.faults[Math.floor(random() * plan.faults.length)];
   }
 }

@@ -110,6 +110,8 @@ export interface RequestLogEntry {
   httpStatus: number;
   errcode?: number;
   fault?: string;
+  /** The msgid of the message a message/send created, so a fault can be tied to what it delivered. */
+  msgId?: string;
 }
 
 export interface CallbackAttempt {
@@ -146,6 +148,8 @@ export interface WecomStandInEvents {
   message: [{ userId: string; message: ReceivedMessage }];
   card: [{ userId: string; card: CardState }];
   delivery: [CallbackDelivery];
+  /** Every chat was emptied. */
+  cleared: [];
 }
 
 /** Seconds an access token lives. */
@@ -270,6 +274,17 @@ export class WecomWorld extends EventEmitter<WecomStandInEvents> {
     perUser.set(card.taskId, card);
     this.cards.set(key, perUser);
     this.emit('card', { userId: this.members.get(key)?.userId ?? userId, card });
+  }
+
+  /** Empties every member's chat, dropped messages and cards; how many messages went. */
+  clearChats(): number {
+    let n = 0;
+    for (const list of this.inbox.values()) n += list.length;
+    this.inbox.clear();
+    this.dropped.clear();
+    this.cards.clear();
+    this.emit('cleared');
+    return n;
   }
 
   /** A new response_code for the task: once, within 72 hours. */

@@ -40,8 +40,20 @@ export async function countDelivery(db: Database, server: BotApiServer, outboxId
   let duplicates = 0;
   let markedResends = 0;
   const cards = await cardMessagesIn(db, [...rowsPerChat.keys()]);
+  // Messages other notices put in these chats (a daily reminder at start) are theirs, not extras of ours.
+  const counted = new Set(outboxIds);
+  const others = people.length
+    ? (await db.select({ id: outbox.id, staffId: outbox.recipientStaffId, messageId: outbox.telegramMessageId }).from(outbox).where(inArray(outbox.recipientStaffId, people.map((p) => p.id)))).filter(
+        (r) => !counted.has(r.id) && r.messageId !== null,
+      )
+    : [];
+  const othersIn = new Map<number, Set<number>>();
+  for (const r of others) {
+    const chat = chatOf.get(r.staffId)!;
+    othersIn.set(chat, (othersIn.get(chat) ?? new Set()).add(r.messageId!));
+  }
   for (const [chat, chatRows] of rowsPerChat) {
-    const messages = server.botMessages(chat).filter((m) => !m.deleted);
+    const messages = server.botMessages(chat).filter((m) => !m.deleted && !othersIn.get(chat)?.has(m.message_id));
     const ids = new Set(messages.map((m) => m.message_id));
     for (const r of chatRows) if (r.status !== 'sent' || r.telegramMessageId === null || !ids.has(r.telegramMessageId)) lost++;
     const rowMessages = new Set(chatRows.filter((r) => r.status === 'sent').map((r) => r.telegramMessageId));

@@ -46,6 +46,11 @@ import {
   unitName,
 } from '../../../views/labels.js';
 import { loadIncidentCardView, type IncidentCardView } from '../../../views/incident-card-view.js';
+import { contactLine, outOfSupervisionLine, receiptLine, sanctionLine } from '../../../views/outside-party-view.js';
+import { callsOutsideParty } from '../../../domain/outside-parties.js';
+import { canDecideSanction, isFinalDecision, isSanctionStep, type SanctionDecision } from '../../../domain/sanctions.js';
+import { commandCardLines } from '../../../views/command-post-view.js';
+import { canActivatePlan, canIssueOrders, canPropose } from '../../../domain/command-post.js';
 
 /** The view model is channel-neutral; the adapter's callers read it from here too. */
 export { loadIncidentCardView, type IncidentCardView };
@@ -99,6 +104,9 @@ export function renderIncidentCard(
     lines.push(t(lang, 'card.place', { place: [i.place ? userText(i.place, 120) : '', loc].filter(Boolean).join(' ') }));
   }
   lines.push(t(lang, 'card.casualties', { text: casualtiesText(i.injured, i.dead, lang) }));
+  // 脱管: how long the subject has been out of supervision, from the discovered-at.
+  const absent = outOfSupervisionLine(i, view.outside, lang, now, tz);
+  if (absent) lines.push(absent);
   lines.push(t(lang, 'card.reporter', { name: name(i.reporterStaffId), office: escapeHtml(unitName(view.reporterUnit ?? view.office, lang)) }));
   if (i.acknowledgedAt) lines.push(t(lang, 'card.acknowledged', { name: name(i.acknowledgedByStaffId), time: when(i.acknowledgedAt) }));
   lines.push(t(lang, 'card.description', { text: userText(i.description, 400) }));
@@ -117,7 +125,7 @@ export function renderIncidentCard(
   const applicable = view.steps.filter((s) => s.state !== 'not_applicable');
   lines.push('', t(lang, 'card.checklist', { done: applicable.filter((s) => s.state === 'done').length, total: applicable.length }));
   for (const s of view.steps) {
-    const text = escapeHtml(stepText(i.type, i.scenario, s.key, lang));
+    const text = escapeHtml(stepText(i.type, i.scenario, s.key, lang, i.policy));
     let line = `${STEP_ICON[s.state as keyof typeof STEP_ICON] ?? '⬜'} ${s.ordinal}. ${text}`;
     if (s.state === 'done') {
       const how = s.how && s.how !== 'bot' && !howRepeatsStep(s.key, s.how) ? t(lang, 'card.step_how', { how: howLabel(s.how, lang) }) : '';
@@ -128,6 +136,9 @@ export function renderIncidentCard(
       line += t(lang, 'card.step_pending_condition', { condition: escapeHtml(conditionText(s.condition, lang)) });
     }
     if (s.note && s.state !== 'not_applicable') line += `\n    💬 ${userText(s.note, 100)}`;
+    // The step's receipts from outside parties, and the sanctions under the punishment step.
+    for (const r of view.outside?.receipts.filter((x) => x.stepKey === s.key) ?? []) line += `\n${receiptLine(r, lang, when)}`;
+    if (isSanctionStep(s.key)) for (const x of view.outside?.sanctions ?? []) line += `\n${sanctionLine(x, lang, when, view.outside?.sanctionNames)}`;
     lines.push(line);
   }
 
@@ -146,6 +157,10 @@ export function renderIncidentCard(
     }
   }
 
+  // 三: the plan's activation, the viewer's group duty, the latest instructions and proposals.
+  const command = commandCardLines(view.commandPost, view.roles, viewer.actor.staffId, lang, when, view.staffNames);
+  if (command.length) lines.push('', ...command);
+
   if (view.lastUpdate) {
     const u = view.lastUpdate;
     lines.push(
@@ -163,7 +178,9 @@ export function renderIncidentCard(
     lines.push(t(lang, 'card.close_measures', { text: userText(i.closeMeasures ?? '', 300) }));
   }
 
-  const keyboard = open ? cardKeyboard(view, viewer.actor, lang, focus, chat) : [[button(t(lang, 'button.refresh'), { a: 'card', i: i.id })]];
+  // A sanction's later decision (a court's, weeks on) may come after closing: the button stays while one is open.
+  const closedRow = [...(chat === 'private' && sanctionsToDecide(view, viewer.actor) ? [button(t(lang, 'button.sanction_decide'), { a: 'sanc', i: i.id, k: 'dec' })] : []), button(t(lang, 'button.refresh'), { a: 'card', i: i.id })];
+  const keyboard = open ? cardKeyboard(view, viewer.actor, lang, focus, chat) : [closedRow];
   if (focus) lines.push('', focusLine(view, lang, focus));
   return { text: fitMessage(lines), reply_markup: markup(keyboard) };
 }
@@ -172,8 +189,15 @@ function focusLine(view: IncidentCardView, lang: Lang, focus: CardFocus): string
   const key = focus.kind === 'how' ? (focus.action === 'upper' ? UPPER_STEP : PROCURATORATE_STEP) : undefined;
   const step = view.steps.find((s) => (key ? s.key === key : s.ordinal === (focus as { ordinal: number }).ordinal));
   if (!step) return '';
-  const line = t(lang, 'card.focus_step', { ordinal: step.ordinal, text: escapeHtml(stepText(view.incident.type, view.incident.scenario, step.key, lang)) });
-  return focus.kind === 'how' ? `${line}\n${t(lang, 'card.focus_how')}` : line;
+  const line = t(lang, 'card.focus_step', { ordinal: step.ordinal, text: escapeHtml(stepText(view.incident.type, view.incident.scenario, step.key, lang, view.incident.policy)) });
+  // The numbers the step offers for the incident's office, as plain text: phones make them tappable.
+  const contacts = (view.outside?.contacts[step.key] ?? []).map((c) => contactLine(c, lang));
+  return [focus.kind === 'how' ? `${line}\n${t(lang, 'card.focus_how')}` : line, ...contacts].join('\n');
+}
+
+/** Whether the viewer may decide a sanction of the incident still waiting for one. */
+function sanctionsToDecide(view: IncidentCardView, actor: Actor): boolean {
+  return canDecideSanction(actor) && (view.outside?.sanctions ?? []).some((x) => !isFinalDecision(x.decision as SanctionDecision));
 }
 
 /** Forms (progress, roles, closing, step reasons) open in the private chat only; a group card keeps the one-tap buttons. */
@@ -192,10 +216,12 @@ function cardKeyboard(view: IncidentCardView, actor: Actor, lang: Lang, focus: C
         button(t(lang, 'button.step_na'), { a: 'sna', i: id, k: String(focus.ordinal), v }),
       ],
       [button(t(lang, 'button.step_note'), { a: 'snote', i: id, k: String(focus.ordinal), v }), back],
+      ...outsideRows(view, lang, focus.ordinal),
     ];
   }
   if (focus?.kind === 'how') {
-    return [REPORT_HOWS.map((how) => button(howLabel(how, lang), { a: focus.action, i: id, k: how, v })), [back]];
+    const step = view.steps.find((s) => s.key === (focus.action === 'upper' ? UPPER_STEP : PROCURATORATE_STEP));
+    return [REPORT_HOWS.map((how) => button(howLabel(how, lang), { a: focus.action, i: id, k: how, v })), ...(forms && step ? outsideRows(view, lang, step.ordinal) : []), [back]];
   }
 
   const rows: Keyboard = [];
@@ -214,17 +240,42 @@ function cardKeyboard(view: IncidentCardView, actor: Actor, lang: Lang, focus: C
     ...(upper && canMarkStep(actor, office, upper.actor as StepActor) ? [button(t(lang, 'button.upper'), { a: 'upper', i: id, v })] : []),
     ...(proc && canMarkStep(actor, office, proc.actor as StepActor) ? [button(t(lang, 'button.proc'), { a: 'proc', i: id, v })] : []),
   ]);
+  // Progress up the line (forms): 立即上报 for the section; 上报上一级's 续报 and 终报 once its 首报 is marked.
+  const upperDone = view.steps.find((s) => s.key === UPPER_STEP && s.state === 'done');
+  if (forms) rows.push([
+    ...(isSection(actor) ? [button(t(lang, 'button.forward'), { a: 'fwd', i: id, v })] : []),
+    ...(upperDone && canMarkStep(actor, office, upperDone.actor as StepActor) ? [button(t(lang, 'button.upward'), { a: 'upw', i: id, v })] : []),
+  ]);
+  // The command loop (forms): 启动预案 until activated; 批示、指令 for HQ; 处置建议 for the on-site command.
+  if (forms) rows.push([
+    ...(!view.commandPost?.activation && canActivatePlan(actor) ? [button(t(lang, 'button.activate'), { a: 'cpa', i: id, v })] : []),
+    ...(canIssueOrders(actor, view.roles) ? [button(t(lang, 'button.instruct'), { a: 'cpi', i: id, v })] : []),
+    ...(canPropose(actor, view.roles) ? [button(t(lang, 'button.propose'), { a: 'cpp', i: id, v })] : []),
+  ]);
   if (forms && i.type === 'absconding' && canMarkStep(actor, office, 'office')) rows.push([button(t(lang, 'button.search'), { a: 'search', i: id, v })]);
   for (const s of forms ? view.steps : []) {
     if (s.state !== 'pending' || s.key === UPPER_STEP || s.key === PROCURATORATE_STEP) continue;
     if (!canMarkStep(actor, office, s.actor as StepActor)) continue;
-    rows.push([button(`⬜ ${s.ordinal}. ${truncate(stepText(i.type, i.scenario, s.key, lang), 30)}`, { a: 'step', i: id, k: String(s.ordinal), v })]);
+    rows.push([button(`⬜ ${s.ordinal}. ${truncate(stepText(i.type, i.scenario, s.key, lang, i.policy), 30)}`, { a: 'step', i: id, k: String(s.ordinal), v })]);
   }
   const closeProbe = { kind: 'close' as const, cause: 'x', lessons: 'x', measures: 'x' };
   if (forms) rows.push([
     ...(canCloseIncident(actor, office) && canTransition(lifecycle, closeProbe, actor) ? [button(t(lang, 'button.close'), { a: 'close', i: id, v })] : []),
     ...(isSection(actor) && canTransition(lifecycle, { kind: 'close_false_alarm', reason: 'x' }, actor) ? [button(t(lang, 'button.false_alarm'), { a: 'falarm', i: id, v })] : []),
   ]);
-  rows.push([button(t(lang, 'button.refresh'), { a: 'card', i: id })]);
+  if (forms && sanctionsToDecide(view, actor)) rows.push([button(t(lang, 'button.sanction_decide'), { a: 'sanc', i: id, k: 'dec', v })]);
+  rows.push([...(forms ? [button(t(lang, 'button.timeline'), { a: 'tl', i: id, v })] : []), button(t(lang, 'button.refresh'), { a: 'card', i: id })]);
   return rows;
+}
+
+/** A step's own buttons for outside parties and sanctions: 记录回执 where it calls one, 记录处罚 on the punishment step. */
+function outsideRows(view: IncidentCardView, lang: Lang, ordinal: number): Keyboard {
+  const step = view.steps.find((s) => s.ordinal === ordinal);
+  if (!step) return [];
+  const i = view.incident;
+  const row = [
+    ...(callsOutsideParty(step.key) ? [button(t(lang, 'button.record_receipt'), { a: 'opr', i: i.id, k: String(ordinal), v: i.version })] : []),
+    ...(isSanctionStep(step.key) ? [button(t(lang, 'button.record_sanction'), { a: 'sanc', i: i.id, k: `n.${ordinal}`, v: i.version })] : []),
+  ];
+  return row.length ? [row] : [];
 }

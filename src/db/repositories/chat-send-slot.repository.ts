@@ -1,0 +1,78 @@
+/**
+ * The chats' send lines on the Redis-less backend (src/jobs/send-slots.ts decides; this stores): one row
+ * per chat, written by compare-and-set on `version` so that no transaction is held while a process
+ * decides. And where each outbox row goes, for the send scheduler to reserve its chat's slot.
+ */
+import { and, eq, inArray, lt, sql } from 'drizzle-orm';
+import type { Executor } from '../client.js';
+import { chatSendSlots, dutyGroups, outbox, staff, wecomUsers } from '../schema.js';
+
+export interface StoredChatLine {
+  line: unknown;
+  version: number;
+}
+
+/** The chat's line, or undefined when it has none (or it expired). */
+export async function readChatLine(db: Executor, chatId: number): Promise<StoredChatLine | undefined> {
+  const [row] = await db
+    .select({ line: chatSendSlots.line, version: chatSendSlots.version, live: sql<boolean>`${chatSendSlots.expiresAt} > now()` })
+    .from(chatSendSlots)
+    .where(eq(chatSendSlots.chatId, chatId));
+  if (!row) return undefined;
+  // An expired line is read as empty, at its version: the write after it still compares.
+  return { line: row.live ? row.line : null, version: Number(row.version) };
+}
+
+/**
+ * Writes the line if it is still at `version` (undefined: if the chat has no row yet). False when another
+ * process wrote it first.
+ */
+export async function writeChatLine(db: Executor, chatId: number, version: number | undefined, line: unknown, ttlMs: number): Promise<boolean> {
+  const expiresAt = sql`now() + ${`${Math.max(1, Math.ceil(ttlMs))} milliseconds`}::interval`;
+  if (version === undefined) {
+    const inserted = await db
+      .insert(chatSendSlots)
+      .values({ chatId, line, version: 1, expiresAt })
+      .onConflictDoNothing({ target: chatSendSlots.chatId })
+      .returning({ chatId: chatSendSlots.chatId });
+    return inserted.length === 1;
+  }
+  const updated = await db
+    .update(chatSendSlots)
+    .set({ line, version: version + 1, expiresAt })
+    .where(and(eq(chatSendSlots.chatId, chatId), eq(chatSendSlots.version, version)))
+    .returning({ chatId: chatSendSlots.chatId });
+  return updated.length === 1;
+}
+
+/** Deletes lines that expired; returns how many. */
+export async function pruneChatLines(db: Executor): Promise<number> {
+  const gone = await db.delete(chatSendSlots).where(lt(chatSendSlots.expiresAt, sql`now()`)).returning({ chatId: chatSendSlots.chatId });
+  return gone.length;
+}
+
+/** Where an outbox row is to be sent, as far as the scheduler needs it: the recipient's Telegram chat, unless WeCom is where they are reached. */
+export interface SendChat {
+  outboxId: string;
+  /** The recipient's Telegram chat; null without one. */
+  chatId: number | null;
+  /** Bound on WeCom and preferring it: a deployment with WeCom reaches them there. */
+  prefersWecom: boolean;
+}
+
+export async function sendChatsOf(db: Executor, outboxIds: readonly string[]): Promise<SendChat[]> {
+  if (outboxIds.length === 0) return [];
+  const rows = await db
+    .select({
+      outboxId: outbox.id,
+      // A duty group's row goes to the group's chat (negative: the per-group interval applies).
+      chatId: sql<number | null>`coalesce(${dutyGroups.chatId}, ${staff.chatId})`,
+      prefersWecom: sql<boolean>`${dutyGroups.id} is null and ${staff.preferredChannel} = 'wecom' and ${wecomUsers.staffId} is not null`,
+    })
+    .from(outbox)
+    .innerJoin(staff, eq(staff.id, outbox.recipientStaffId))
+    .leftJoin(dutyGroups, eq(dutyGroups.id, outbox.recipientGroupId))
+    .leftJoin(wecomUsers, eq(wecomUsers.staffId, staff.id))
+    .where(inArray(outbox.id, [...outboxIds]));
+  return rows.map((r) => ({ outboxId: r.outboxId, chatId: r.chatId === null ? null : Number(r.chatId), prefersWecom: r.prefersWecom === true }));
+}
