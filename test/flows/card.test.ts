@@ -3,6 +3,7 @@
  * upward / procuratorate notified, closing with the three texts, a false alarm; two staff pressing at
  * once, a stale keyboard, a forged press for another office's incident.
  */
+import { t } from '../../src/i18n/index.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { SandboxMessage } from '../../src/sandbox/bot-api-server.js';
 import { reportIncident } from '../../src/services/incident.service.js';
@@ -362,7 +363,7 @@ describe('card, in order', { shuffle: false }, () => {
       expect(refused.map((r) => r.data.reason)).toEqual(['already_done']);
     });
 
-    it('in a group, a card press that opens a form points to the private chat', async () => {
+    it('in a group the bot was not bound to, a card press is refused with how to bind it', async () => {
       const incident = await report('officerA1', 'mass_incident');
       h.api.addGroup({ id: -100600, title: '值班群', memberIds: [h.tg('officerA1')] });
       const sent = await h.bot.telegram.sendMessage(-100600, 'card', {
@@ -371,7 +372,8 @@ describe('card, in order', { shuffle: false }, () => {
       const { callbackQueryId } = h.api.pressButton(h.tg('officerA1'), sent.message_id, encodeCallback({ a: 'prog', i: incident.id, v: incident.version }), { chatId: -100600 });
       await h.idle();
       const answer = await h.api.waitForCallbackAnswer(callbackQueryId);
-      expect(answer.text).toBe('请在与机器人的私聊中使用此功能。');
+      // Groups answer only once bound (/bindgroup); forms in a bound group point to the private chat (test/flows/duty-groups*).
+      expect(answer.text).toBe(t('zh', 'dutygroup.not_bound'));
     });
 
     it('the section reporting an unknown person chooses the office', async () => {

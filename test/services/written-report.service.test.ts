@@ -8,7 +8,7 @@
 import { describe, expect, it } from 'vitest';
 import { DEFAULT_POLICY, timerKindsClosedBy, writtenReportTimersAfterReturn } from '../../src/domain/index.js';
 import {
-  SIGNOFF_CHAIN,
+  stageAfterApproval,
   signoffWording,
   WrittenReportError,
   type SignoffDecision,
@@ -47,12 +47,18 @@ async function setup() {
     clock.advance(MINUTE);
     return signOffWrittenReport(deps, store.actor(who), report.id, action, expectedVersion);
   };
-  /** Passes the report up with each level's own signer until it is at `target`. */
+  /**
+   * Passes the report up with each level's own signer until it is at `target`. The upper level's stage is
+   * no longer climbed to (the director approves finally): a report is put there as one that reached it
+   * before the last approver was the bureau's own.
+   */
   const climbTo = async (target: WrittenReportStage, signers: Partial<Record<Stage, Person>> = {}) => {
-    while (stage() !== target) {
+    const upTo = target === 'upper_liaison' ? 'director' : target;
+    while (stage() !== upTo) {
       const at = stage() as Stage;
       await sign(signers[at] ?? SIGNER[at], passOn(at));
     }
+    if (target === 'upper_liaison') store.report(report.id).stage = 'upper_liaison';
     store.committed.length = 0;
   };
   return { clock, store, deps, incident, report, stage, sign, climbTo };
@@ -94,7 +100,8 @@ describe('who may sign at each level', () => {
     ['director', 'deputy', 'not_permitted'],
     ['director', 'upper', 'not_permitted'],
     ['upper_liaison', 'upper', 'signs'],
-    ['upper_liaison', 'director', 'not_permitted'],
+    // A report left at the upper level: the bureau's last approver may finish it, so no one outside holds it up.
+    ['upper_liaison', 'director', 'signs'],
     ['upper_liaison', 'section', 'not_permitted'],
   ];
 
@@ -104,7 +111,7 @@ describe('who may sign at each level', () => {
     if (expected === 'signs') {
       const { signoff, view } = await sign(who, passOn(at));
       expect(signoff).toMatchObject({ stage: at, staffId: who, decision: at === 'office' ? 'submitted' : 'approved' });
-      expect(view.stage).toBe(SIGNOFF_CHAIN[SIGNOFF_CHAIN.indexOf(at) + 1] ?? 'approved');
+      expect(view.stage).toBe(at === 'office' ? 'section' : stageAfterApproval(at));
       expect(store.committed).toHaveLength(1);
     } else {
       const before = structuredClone(store.state);
@@ -131,7 +138,7 @@ describe('who may sign at each level', () => {
 });
 
 describe('the order of the levels', () => {
-  it('climbs office → section → deputy director → director → upper level, each step writing its sign-off, audit entry, notices to the next signer and nothing else', async () => {
+  it('climbs office → section → deputy director → director (the last approver), each step writing its sign-off, audit entry, notices to the next signer and nothing else', async () => {
     const { store, incident, report, stage, sign } = await setup();
     const deadlines = store.state.timers.filter((x) => x.kind === 'written_report');
     expect(deadlines.length).toBeGreaterThan(0);
@@ -142,9 +149,8 @@ describe('the order of the levels', () => {
       ['headA', 'office', 'section', 'submitted', 'report_submitted', 'report_review_requested', ['section', 'section2']],
       ['section', 'section', 'deputy_director', 'approved', 'report_submitted', 'report_review_requested', ['deputy', 'deputy2']],
       ['deputy', 'deputy_director', 'director', 'approved', 'report_submitted', 'report_review_requested', ['director']],
-      ['director', 'director', 'upper_liaison', 'approved', 'report_submitted', 'report_review_requested', ['upper']],
-      // Approved: the office that wrote it and the section hear of it.
-      ['upper', 'upper_liaison', 'approved', 'approved', 'report_approved', 'report_approved', ['headA', 'section', 'section2']],
+      // Approved by the director: the office that wrote it and the section hear of it.
+      ['director', 'director', 'approved', 'approved', 'report_approved', 'report_approved', ['headA', 'section', 'section2']],
     ];
     for (const [who, at, next, decision, status, kind, to] of steps) {
       expect(stage()).toBe(at);
@@ -192,7 +198,6 @@ describe('the order of the levels', () => {
       ['section', 'approved', '科员丙'],
       ['deputy_director', 'approved', '副局长乙'],
       ['director', 'approved', '局长甲'],
-      ['upper_liaison', 'approved', '市局联络员'],
     ]);
   });
 
@@ -365,8 +370,8 @@ describe('the director’s acting holder', () => {
       expect(store.actor('deputy2').acting).toEqual(['director']);
       const { signoff, view } = await sign('deputy2', APPROVE);
       expect(signoff).toMatchObject({ stage: 'director', staffId: 'deputy2', decision: 'approved' });
-      expect(view.stage).toBe('upper_liaison');
-      expect(store.state.audit.at(-1)).toMatchObject({ action: 'written_report.approved', actorStaffId: 'deputy2', data: { fromStage: 'director', toStage: 'upper_liaison' } });
+      expect(view.stage).toBe('approved');
+      expect(store.state.audit.at(-1)).toMatchObject({ action: 'written_report.approved', actorStaffId: 'deputy2', data: { fromStage: 'director', toStage: 'approved' } });
     } else {
       expect(store.actor('deputy2').acting).toBeUndefined();
       const before = structuredClone(store.state);
@@ -378,25 +383,28 @@ describe('the director’s acting holder', () => {
 });
 
 describe('the final approval', () => {
-  it('is the upper level’s, recorded as an approval at its level that reads 审定, and closes the chain', async () => {
+  it('is the director’s (the bureau’s last approver), recorded as an approval at its level that reads 审定, and closes the chain', async () => {
     const { store, deps, incident, report, sign, climbTo } = await setup();
-    await climbTo('upper_liaison');
-    const { signoff, view, outcome } = await sign('upper', APPROVE);
+    await climbTo('director');
+    // The upper level neither approves nor returns at the bureau's levels: it cannot hold the report up.
+    expect(reasonOf(await refusal(sign('upper', APPROVE)))).toBe('not_permitted');
+    expect(reasonOf(await refusal(sign('upper', returnWith('再议'))))).toBe('not_permitted');
+    const { signoff, view, outcome } = await sign('director', APPROVE);
 
     // The domain records the decision and the level; the wording is read from both.
-    expect(signoff).toMatchObject({ stage: 'upper_liaison', decision: 'approved', staffId: 'upper' });
+    expect(signoff).toMatchObject({ stage: 'director', decision: 'approved', staffId: 'director' });
     expect(outcome).toEqual({ next: 'approved', decision: 'approved', incidentEvent: { kind: 'approve_report' } });
     expect(view.stage).toBe('approved');
     expect(store.incident(incident.id).status).toBe('report_approved');
-    const wording = view.signoffs.map((s) => signoffWording(s.stage as WrittenReportStage, s.decision as SignoffDecision));
-    expect(wording).toEqual(['submitted', 'approved', 'approved', 'approved', 'finalised']);
-    expect(wording.map((w) => t('zh', `wr.decision.${w}`))).toEqual(['提交', '同意', '同意', '同意', '审定']);
-    expect(store.state.audit.at(-1)).toMatchObject({ action: 'written_report.approved', actorStaffId: 'upper', data: { toStage: 'approved', incidentStatus: 'report_approved' } });
+    const wording = view.signoffs.map((s) => signoffWording(s.stage as WrittenReportStage, s.decision as SignoffDecision, view.lastApprover));
+    expect(wording).toEqual(['submitted', 'approved', 'approved', 'finalised']);
+    expect(wording.map((w) => t('zh', `wr.decision.${w}`))).toEqual(['提交', '同意', '同意', '审定']);
+    expect(store.state.audit.at(-1)).toMatchObject({ action: 'written_report.approved', actorStaffId: 'director', data: { toStage: 'approved', incidentStatus: 'report_approved' } });
 
-    // The document's sign-off table says the same.
+    // The document's sign-off table says the same; the upper level receives it and may download it.
     const text = docxText((await exportWrittenReportDocx(deps, store.actor('upper'), report.id)).data);
-    expect(text.split('\n').find((l) => l.includes('市局联络员') && l.includes('\t'))).toMatch(/^上一级社区矫正机构\t市局联络员\t审定\t/);
-    expect(text).toMatch(/局长\t局长甲\t同意\t/);
+    expect(text.split('\n').find((l) => l.includes('局长甲') && l.includes('\t'))).toMatch(/^局长\t局长甲\t审定\t/);
+    expect(text).toMatch(/分管副局长\t副局长乙\t同意\t/);
 
     // Nothing more is signed or changed.
     const before = structuredClone(store.state);
@@ -407,3 +415,4 @@ describe('the final approval', () => {
     expect(store.state).toEqual(before);
   });
 });
+
