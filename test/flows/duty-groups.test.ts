@@ -9,6 +9,7 @@ import { and, eq, isNotNull, isNull } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { telegramNoticeChannel } from '../../src/channels/telegram/notice-channel.js';
 import { createTelegramGateway } from '../../src/channels/telegram/telegram-gateway.js';
+import { encodeCallback } from '../../src/channels/telegram/callback-data.js';
 import { dutyGroups, outbox } from '../../src/db/schema.js';
 import { dutyGroupPlugin } from '../../src/flows/duty-groups.flow.js';
 import { t as message, type MessageKey, type Params } from '../../src/i18n/index.js';
@@ -191,6 +192,11 @@ describe('duty groups', () => {
     expect(still!.status).toBe('reported');
     expect(h.api.message(group, groupCard.message_id)?.text).toBe(groupCard.text);
     expect(buttonTexts(h.api.message(group, groupCard.message_id))).toContain(t('button.ack'));
+
+    // A form's button is not on a group's card; pressed from an old keyboard, it points to the private chat.
+    const form = h.api.pressButton(TG.section, groupCard.message_id, encodeCallback({ a: 'prog', i: incident.id, v: incident.version }), { chatId: group, force: true });
+    await h.idle();
+    expect((await h.api.waitForCallbackAnswer(form.callbackQueryId)).text).toBe(t('group.use_private'));
 
     // The section's press, identified by its own Telegram account: acknowledged, the group's card redrawn.
     const done = await pressInGroup('section', group, groupCard.message_id, ack);
