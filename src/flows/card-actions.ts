@@ -12,7 +12,9 @@ import {
   canMarkStep,
   canSeeOffice,
   formatLocal,
+  isOpen,
   isSection,
+  type IncidentStatus,
   type StepActor,
 } from '../domain/index.js';
 import type { ButtonAction } from './actions.js';
@@ -20,7 +22,7 @@ import { whoOf, type Conversation } from './conversation.js';
 import { t, type MessageKey, type Params } from '../i18n/index.js';
 import { PROCURATORATE_STEP, REPORT_HOWS, UPPER_STEP } from '../domain/upward-steps.js';
 import { ServiceRefusal } from '../services/errors.js';
-import { acknowledgeIncident, markProcuratorateNotified, markStep, markUpperReported, openDutiesOf } from '../services/incident.service.js';
+import { acknowledgeIncident, getIncident, markProcuratorateNotified, markStep, markUpperReported, openDutiesOf } from '../services/incident.service.js';
 import { escapeHtml } from '../i18n/markup.js';
 import { stepText } from '../views/labels.js';
 import { assignFlow } from './assign.flow.js';
@@ -60,6 +62,23 @@ export class CallbackRefused extends Error {
   ) {
     super(`callback refused: ${reason}`);
   }
+}
+
+/**
+ * The incident a press names, if this person may see it (and, with `open`, while it is open); otherwise
+ * the press is refused as the card's own buttons are: a bad button, not found, or the wrong status.
+ */
+export async function pressedIncident(conv: Conversation, cb: ButtonAction, opts: { open?: boolean } = {}): Promise<IncidentRow> {
+  if (!cb.i) throw new CallbackRefused('malformed', 'refuse.bad_button');
+  let incident: IncidentRow;
+  try {
+    incident = await getIncident(conv.deps, whoOf(conv).actor, cb.i);
+  } catch (err) {
+    if (err instanceof ServiceRefusal) throw new CallbackRefused('not_found', 'refuse.not_found');
+    throw err;
+  }
+  if (opts.open && !isOpen(incident.status as IncidentStatus)) throw new CallbackRefused('wrong_status', 'refuse.wrong_status', incident.id);
+  return incident;
 }
 
 /** Writes `callback.refused` with what was pressed and why; never the raw text of a message. */

@@ -4,17 +4,17 @@
  * engine; the buttons come to the desk as the plugin `commandPostPlugin` (private chats).
  */
 import { z } from 'zod';
-import { canActivatePlan, canIssueOrders, canPropose, commandSettingsOf, isOpen, type IncidentStatus } from '../domain/index.js';
+import { canActivatePlan, canIssueOrders, canPropose, commandSettingsOf } from '../domain/index.js';
 import { rolesOf } from '../db/repositories/incident-role.repository.js';
 import { staffNamesById } from '../db/repositories/staff.repository.js';
 import { t } from '../i18n/index.js';
 import { escapeHtml } from '../i18n/markup.js';
 import { activatePlan, postInstruction, postProposal, receiptMessage, responseLevels, isActivated } from '../services/command-post.service.js';
 import { ServiceRefusal } from '../services/errors.js';
-import { getIncident, MAX_TEXT } from '../services/incident.service.js';
+import { MAX_TEXT } from '../services/incident.service.js';
 import { commandKindLabel, responseLevelLabel } from '../views/command-post-view.js';
 import type { ButtonAction } from './actions.js';
-import { CallbackRefused } from './card-actions.js';
+import { CallbackRefused, pressedIncident } from './card-actions.js';
 import { whoOf, type Conversation } from './conversation.js';
 import type { DeskPlugin } from './desk.js';
 import type { Flow, FlowEngine } from './engine.js';
@@ -100,23 +100,10 @@ export const instructFlow: Flow<InstructData> = {
   },
 };
 
-/** The incident a press names, open and visible to this person; a refusal otherwise. */
-async function pressedIncident(conv: Conversation, cb: ButtonAction) {
-  if (!cb.i) throw new CallbackRefused('malformed', 'refuse.bad_button');
-  let incident;
-  try {
-    incident = await getIncident(conv.deps, whoOf(conv).actor, cb.i);
-  } catch (err) {
-    if (err instanceof ServiceRefusal) throw new CallbackRefused('not_found', 'refuse.not_found');
-    throw err;
-  }
-  if (!isOpen(incident.status as IncidentStatus)) throw new CallbackRefused('wrong_status', 'refuse.wrong_status', incident.id);
-  return incident;
-}
 
 /** 启动预案 pressed: the section or a leader chooses the level. */
 export async function onActivatePress(conv: Conversation, cb: ButtonAction, engine: FlowEngine): Promise<void> {
-  const incident = await pressedIncident(conv, cb);
+  const incident = await pressedIncident(conv, cb, { open: true });
   if (!canActivatePlan(whoOf(conv).actor)) throw new CallbackRefused('not_permitted', 'refuse.not_permitted', incident.id);
   if (await isActivated(conv.deps, incident.id)) throw new CallbackRefused('already_done', 'activate.already', incident.id);
   await conv.answer();
@@ -125,7 +112,7 @@ export async function onActivatePress(conv: Conversation, cb: ButtonAction, engi
 
 /** 批示、指令 pressed: HQ chooses which and types it. */
 export async function onInstructPress(conv: Conversation, cb: ButtonAction, engine: FlowEngine): Promise<void> {
-  const incident = await pressedIncident(conv, cb);
+  const incident = await pressedIncident(conv, cb, { open: true });
   if (!canIssueOrders(whoOf(conv).actor, await rolesOf(conv.deps.db, incident.id))) throw new CallbackRefused('not_permitted', 'refuse.not_permitted', incident.id);
   await conv.answer();
   await engine.start(conv, instructFlow, 'kind', { incidentId: incident.id, number: incident.number });
@@ -133,7 +120,7 @@ export async function onInstructPress(conv: Conversation, cb: ButtonAction, engi
 
 /** 处置建议 pressed: the on-site command types it. */
 export async function onProposePress(conv: Conversation, cb: ButtonAction, engine: FlowEngine): Promise<void> {
-  const incident = await pressedIncident(conv, cb);
+  const incident = await pressedIncident(conv, cb, { open: true });
   if (!canPropose(whoOf(conv).actor, await rolesOf(conv.deps.db, incident.id))) throw new CallbackRefused('not_permitted', 'refuse.not_permitted', incident.id);
   await conv.answer();
   await engine.start(conv, instructFlow, 'text', { incidentId: incident.id, number: incident.number, kind: 'proposal' });

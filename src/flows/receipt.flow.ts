@@ -6,17 +6,17 @@
  * offers for the incident's office. The press comes as the desk plugin `outsidePartyPlugin` (./sanction.flow.ts).
  */
 import { z } from 'zod';
-import { canMarkStep, formatLocal, isOpen, type IncidentStatus, type StepActor } from '../domain/index.js';
+import { canMarkStep, formatLocal, type StepActor } from '../domain/index.js';
 import { OUTSIDE_PARTIES, RECEIPT_LIMITS, RECEIPT_METHODS, partiesOfStep, stepHowOfMethod, type OutsideParty } from '../domain/outside-parties.js';
 import { findStep } from '../db/repositories/incident.repository.js';
 import { escapeHtml } from '../i18n/markup.js';
 import { ServiceRefusal } from '../services/errors.js';
-import { getIncident, markStep } from '../services/incident.service.js';
+import { markStep } from '../services/incident.service.js';
 import { contactsOfStep, recordReceipt } from '../services/outside-party.service.js';
 import { stepText } from '../views/labels.js';
 import { contactLine, partyLabel, receiptMethodLabel } from '../views/outside-party-view.js';
 import type { ButtonAction } from './actions.js';
-import { CallbackRefused } from './card-actions.js';
+import { CallbackRefused, pressedIncident } from './card-actions.js';
 import { whoOf, type Conversation } from './conversation.js';
 import type { Flow, FlowEnv, FlowEngine, Outcome } from './engine.js';
 import { aheadTime, choiceStep, pastTimeStep, requiredText, textStep } from './steps/index.js';
@@ -148,14 +148,7 @@ export async function onReceiptPress(conv: Conversation, cb: ButtonAction, engin
   const ordinal = Number(cb.k);
   if (!Number.isInteger(ordinal) || ordinal < 1 || ordinal > 100) throw new CallbackRefused('malformed', 'refuse.bad_button');
   const { actor } = whoOf(conv);
-  let incident;
-  try {
-    incident = await getIncident(conv.deps, actor, cb.i);
-  } catch (err) {
-    if (err instanceof ServiceRefusal) throw new CallbackRefused('not_found', 'refuse.not_found');
-    throw err;
-  }
-  if (!isOpen(incident.status as IncidentStatus)) throw new CallbackRefused('wrong_status', 'refuse.wrong_status', incident.id);
+  const incident = await pressedIncident(conv, cb, { open: true });
   const step = await findStep(conv.deps.db, incident.id, { ordinal });
   const parties = step ? partiesOfStep(step.key) : [];
   if (!step || parties.length === 0) throw new CallbackRefused('malformed', 'refuse.bad_button', incident.id);

@@ -9,11 +9,10 @@ import { canMarkStep, isOpen, isSection, type IncidentStatus, type StepActor } f
 import { REPORT_HOWS, UPPER_STEP, UPWARD_PHASES, type UpwardPhase } from '../domain/upward-steps.js';
 import { findStep } from '../db/repositories/incident.repository.js';
 import { escapeHtml } from '../i18n/markup.js';
-import { ServiceRefusal } from '../services/errors.js';
-import { forwardToNextLevel, getIncident, MAX_TEXT, reportUpward, upwardPhasesAvailable } from '../services/incident.service.js';
+import { forwardToNextLevel, MAX_TEXT, reportUpward, upwardPhasesAvailable } from '../services/incident.service.js';
 import { howLabel, positionLabel } from '../views/labels.js';
 import type { ButtonAction } from './actions.js';
-import { CallbackRefused } from './card-actions.js';
+import { CallbackRefused, pressedIncident } from './card-actions.js';
 import { whoOf, type Conversation } from './conversation.js';
 import type { DeskPlugin } from './desk.js';
 import type { Flow, FlowEngine } from './engine.js';
@@ -99,16 +98,6 @@ function submitUpward(env: Parameters<NonNullable<Flow<UpwardData>['steps'][stri
   };
 }
 
-/** The incident a press names, if this person may see it; a refusal otherwise. */
-async function pressedIncident(conv: Conversation, cb: ButtonAction) {
-  if (!cb.i) throw new CallbackRefused('malformed', 'refuse.bad_button');
-  try {
-    return await getIncident(conv.deps, whoOf(conv).actor, cb.i);
-  } catch (err) {
-    if (err instanceof ServiceRefusal) throw new CallbackRefused('not_found', 'refuse.not_found');
-    throw err;
-  }
-}
 
 /** 立即上报 pressed: the section, on an open incident, is asked for the note. */
 export async function onForwardPress(conv: Conversation, cb: ButtonAction, engine: FlowEngine): Promise<void> {

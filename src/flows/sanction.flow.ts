@@ -11,11 +11,11 @@ import { canDecideSanction, isFinalDecision, isSanctionStep, nextDecisions, SANC
 import { findIncident, findStep, type IncidentRow } from '../db/repositories/incident.repository.js';
 import { escapeHtml } from '../i18n/markup.js';
 import { ServiceRefusal } from '../services/errors.js';
-import { getIncident, markStep } from '../services/incident.service.js';
+import { markStep } from '../services/incident.service.js';
 import { decideSanction, recordSanction, sanctionKindsFor, sanctionsOf } from '../services/sanction.service.js';
 import { sanctionDecisionLabel, sanctionKindLabel, sanctionNamesOf } from '../views/outside-party-view.js';
 import type { ButtonAction } from './actions.js';
-import { CallbackRefused } from './card-actions.js';
+import { CallbackRefused, pressedIncident } from './card-actions.js';
 import { whoOf, type Conversation } from './conversation.js';
 import type { DeskPlugin } from './desk.js';
 import type { Flow, FlowEnv, FlowEngine, Outcome } from './engine.js';
@@ -181,15 +181,6 @@ export const sanctionDecisionFlow: Flow<SanctionDecisionData> = {
   },
 };
 
-async function pressedIncident(conv: Conversation, cb: ButtonAction): Promise<IncidentRow> {
-  if (!cb.i) throw new CallbackRefused('malformed', 'refuse.bad_button');
-  try {
-    return await getIncident(conv.deps, whoOf(conv).actor, cb.i);
-  } catch (err) {
-    if (err instanceof ServiceRefusal) throw new CallbackRefused('not_found', 'refuse.not_found');
-    throw err;
-  }
-}
 
 /** 记录处罚 (key n.<ordinal>, on the punishment step of an open incident) or 更新处罚决定 (key dec). */
 export async function onSanctionPress(conv: Conversation, cb: ButtonAction, engine: FlowEngine): Promise<void> {
