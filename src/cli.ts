@@ -13,7 +13,9 @@ import { verifyAudit } from './admin/audit-verify.js';
 import { openAdminDatabase, type AdminDatabase } from './admin/database.js';
 import { AdminRefusal, InputFileError } from './admin/errors.js';
 import { createInvite, DEFAULT_BOT_USERNAME, DEFAULT_INVITE_HOURS } from './admin/invite.js';
-import { importOrg, parseOrgFile, type UpsertCounts } from './admin/org-import.js';
+import { importOrg, parseOrgFile, type OrgFile, type UpsertCounts } from './admin/org-import.js';
+import { describeOrgFileError } from './admin/org-file-words.js';
+import type { Lang } from './i18n/index.js';
 import { effectivePolicy, loadOfficeVariants } from './admin/policy.js';
 import { renderPolicy } from './admin/policy-show.js';
 import { findUnitByCode } from './db/repositories/unit.repository.js';
@@ -27,7 +29,9 @@ export interface CliIo {
 
 const USAGE = `usage: npm run cli -- <command>
 
-  org import <file.yaml>          load units, staff, positions and policy overrides (idempotent)
+  org import <file.yaml> [--lang zh|en]
+                                  load units, staff, positions, outside parties and the policy (idempotent);
+                                  a refused file's problems are told in Chinese unless --lang en
   subjects import <file.csv>      load subjects: code,name,id_number,office,responsible_officer,risk_level,status
   invite create --unit U --position P [--staff CODE] [--hours ${DEFAULT_INVITE_HOURS}]
                                   print a single-use deep link https://t.me/<bot>?start=<code>
@@ -56,9 +60,19 @@ export async function runCli(argv: readonly string[], env: Readonly<Record<strin
     const command = `${group} ${action ?? ''}`.trim();
     switch (command) {
       case 'org import': {
-        const file = onlyFile(rest, command);
-        const org = parseOrgFile(await readText(file));
-        const r = await withDatabase(config, (db) => importOrg(db.handle.db, org, { now: clock.now(), source: `cli:${path.basename(file)}` }));
+        const { values, positionals } = parseArgs({ args: [...rest], options: { lang: { type: 'string' } }, strict: true, allowPositionals: true });
+        const file = onlyFile(positionals, command);
+        const lang = langOption(values.lang);
+        let org: OrgFile;
+        try {
+          org = parseOrgFile(await readText(file));
+        } catch (e) {
+          if (e instanceof InputFileError) throw new OrgFileRefused(describeOrgFileError(e, lang), { cause: e });
+          throw e;
+        }
+        const r = await withDatabase(config, (db) => importOrg(db.handle.db, org, { now: clock.now(), source: `cli:${path.basename(file)}` })).catch((e: unknown) => {
+          throw e instanceof InputFileError ? new OrgFileRefused(describeOrgFileError(e, lang), { cause: e }) : e;
+        });
         io.out(
           `org imported from ${file}: units ${fmt(r.units)}; staff ${fmt(r.staff)}; positions ${fmt(r.positions)}; policy overrides ${r.policyOverridesChanged ? 'changed' : 'unchanged'}`,
         );
@@ -111,8 +125,7 @@ export async function runCli(argv: readonly string[], env: Readonly<Record<strin
           strict: true,
           allowPositionals: false,
         });
-        if (values.lang !== undefined && values.lang !== 'zh' && values.lang !== 'en') throw new UsageError('--lang is zh or en');
-        const lang = values.lang === 'en' ? 'en' : 'zh';
+        const lang = langOption(values.lang);
         const shown = await withDatabase(config, async (db) => {
           if (values.office === undefined) return { policy: await effectivePolicy(db.handle.db, config.policyTimeScale) };
           const unit = await findUnitByCode(db.handle.db, values.office);
@@ -138,7 +151,7 @@ export async function runCli(argv: readonly string[], env: Readonly<Record<strin
       io.err(e.message);
       return 2;
     }
-    if (e instanceof InputFileError || e instanceof AdminRefusal || e instanceof FileReadError) {
+    if (e instanceof InputFileError || e instanceof AdminRefusal || e instanceof FileReadError || e instanceof OrgFileRefused) {
       io.err(e.message);
       return 1;
     }
@@ -149,6 +162,17 @@ export async function runCli(argv: readonly string[], env: Readonly<Record<strin
 
 class FileReadError extends Error {
   override readonly name = 'FileReadError';
+}
+
+/** An org file refused, its problems already in the reader's words (admin/org-file-words.ts). */
+class OrgFileRefused extends Error {
+  override readonly name = 'OrgFileRefused';
+}
+
+/** `--lang zh|en`: the language of what the command prints for people; Chinese unless asked for English. */
+function langOption(value: string | undefined): Lang {
+  if (value !== undefined && value !== 'zh' && value !== 'en') throw new UsageError('--lang is zh or en');
+  return value === 'en' ? 'en' : 'zh';
 }
 
 async function readText(file: string): Promise<string> {

@@ -5,6 +5,9 @@ export interface InputProblem {
   message: string;
   /** Line in the file, when known (YAML nodes, CSV records). */
   line?: number;
+  /** The catalogue's words for it (`orgfile.problem.*`), where the parser knows them; `message` stays the English detail. */
+  key?: string;
+  params?: Record<string, string | number>;
 }
 
 /** An input file was refused as a whole; nothing was written. */

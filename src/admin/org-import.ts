@@ -20,6 +20,7 @@ import { POSITION_KINDS, UNIT_KINDS, type OfficeVariant, type PolicyOverrides } 
 import { OUTSIDE_PARTIES } from '../domain/outside-parties.js';
 import { replaceOutsideContacts } from '../db/repositories/outside-party.repository.js';
 import { formatPath, InputFileError, type InputProblem } from './errors.js';
+import { issueWords } from './org-file-words.js';
 import { POLICY_OFFICES_KEY, POLICY_OVERRIDES_KEY, validatePolicyOverrides, validatePolicySection } from './policy.js';
 import { seatMismatch } from './positions.js';
 
@@ -103,32 +104,33 @@ export function parseOrgFile(text: string): OrgFile {
   if (doc.errors.length) {
     throw new InputFileError(
       'org',
-      doc.errors.map((e) => ({ where: '(yaml)', message: e.message.split('\n')[0]!.replace(/ at line \d+, column \d+:?$/, ''), ...(e.linePos ? { line: e.linePos[0].line } : {}) })),
+      doc.errors.map((e) => ({ where: '(yaml)', key: 'yaml', message: e.message.split('\n')[0]!.replace(/ at line \d+, column \d+:?$/, ''), ...(e.linePos ? { line: e.linePos[0].line } : {}) })),
     );
   }
   const lineOf = (path: ReadonlyArray<PropertyKey>) => nodeLine(doc, lines, path);
-  const parsed = orgFileSchema.safeParse(doc.toJS());
+  const raw: unknown = doc.toJS();
+  const parsed = orgFileSchema.safeParse(raw);
   if (!parsed.success) {
     throw new InputFileError(
       'org',
       parsed.error.issues.flatMap((issue) => {
         if (issue.code === 'unrecognized_keys') {
-          return issue.keys.map((k) => withLine({ where: formatPath([...issue.path, k]), message: 'is not a known field' }, lineOf([...issue.path, k])));
+          return issue.keys.map((k) => withLine({ where: formatPath([...issue.path, k]), message: 'is not a known field', key: 'unknown_field', params: { field: String(k) } }, lineOf([...issue.path, k])));
         }
-        return [withLine({ where: formatPath(issue.path), message: issue.message }, lineOf(issue.path))];
+        return [withLine({ where: formatPath(issue.path), message: issue.message, ...issueWords(issue, raw) }, lineOf(issue.path))];
       }),
     );
   }
   const org = parsed.data;
   const problems = checkReferences(org);
-  if (org.policy !== undefined && org.policy_overrides !== undefined) problems.push({ where: 'policy_overrides', message: 'give the settings in one place: policy (policy_overrides is its older name)' });
+  if (org.policy !== undefined && org.policy_overrides !== undefined) problems.push({ where: 'policy_overrides', message: 'give the settings in one place: policy (policy_overrides is its older name)', key: 'policy_twice' });
   const policy = org.policy !== undefined ? validatePolicySection(org.policy) : { ...validatePolicyOverrides(org.policy_overrides), offices: {} };
   problems.push(...policy.problems);
   const unitKinds = new Map(org.units.map((u) => [u.code, u.kind]));
   for (const code of Object.keys(policy.offices)) {
     const kind = unitKinds.get(code);
-    if (kind === undefined) problems.push({ where: `policy.offices.${code}`, message: `unknown unit '${code}'` });
-    else if (kind !== 'office') problems.push({ where: `policy.offices.${code}`, message: `'${code}' is not a judicial office` });
+    if (kind === undefined) problems.push({ where: `policy.offices.${code}`, message: `unknown unit '${code}'`, key: 'unknown_unit', params: { code } });
+    else if (kind !== 'office') problems.push({ where: `policy.offices.${code}`, message: `'${code}' is not a judicial office`, key: 'not_office', params: { code } });
   }
   if (problems.length) throw new InputFileError('org', problems.map((p) => withLine(p, lineOf(pathOf(p.where)))));
   const { policy: _section, ...rest } = org;
@@ -159,7 +161,12 @@ function checkReferences(org: z.output<typeof orgFileSchema>): InputProblem[] {
     const seen = new Map<string, number>();
     list.forEach((item, i) => {
       const prior = seen.get(item.code);
-      if (prior !== undefined) problems.push({ where: `${section}[${i}].code`, message: `duplicate code '${item.code}' (first at ${section}[${prior}])` });
+      if (prior !== undefined) problems.push({
+          where: `${section}[${i}].code`,
+          message: `duplicate code '${item.code}' (first at ${section}[${prior}])`,
+          key: 'duplicate_code',
+          params: { code: item.code, first: `${section}[${prior}]` },
+        });
       else seen.set(item.code, i);
     });
     return seen;
@@ -171,21 +178,21 @@ function checkReferences(org: z.output<typeof orgFileSchema>): InputProblem[] {
   (org.outside_parties ?? []).forEach((e, i) => {
     if (e.office == null) return;
     const ui = unitIdx.get(e.office);
-    if (ui === undefined) problems.push({ where: `outside_parties[${i}].office`, message: `unknown unit '${e.office}'` });
-    else if (org.units[ui]!.kind !== 'office') problems.push({ where: `outside_parties[${i}].office`, message: `'${e.office}' is not a judicial office` });
+    if (ui === undefined) problems.push({ where: `outside_parties[${i}].office`, message: `unknown unit '${e.office}'`, key: 'unknown_unit', params: { code: e.office } });
+    else if (org.units[ui]!.kind !== 'office') problems.push({ where: `outside_parties[${i}].office`, message: `'${e.office}' is not a judicial office`, key: 'not_office', params: { code: e.office } });
   });
 
   org.units.forEach((u, i) => {
     if (u.parent == null) return;
     if (!unitIdx.has(u.parent)) {
-      problems.push({ where: `units[${i}].parent`, message: `unknown unit '${u.parent}'` });
+      problems.push({ where: `units[${i}].parent`, message: `unknown unit '${u.parent}'`, key: 'unknown_unit', params: { code: u.parent } });
       return;
     }
     // Walk up; coming back to this unit means a cycle.
     const seen = new Set([u.code]);
     for (let p: string | null | undefined = u.parent; p != null; p = org.units[unitIdx.get(p) ?? -1]?.parent) {
       if (seen.has(p)) {
-        problems.push({ where: `units[${i}].parent`, message: `units form a cycle through '${p}'` });
+        problems.push({ where: `units[${i}].parent`, message: `units form a cycle through '${p}'`, key: 'unit_cycle', params: { code: p } });
         break;
       }
       seen.add(p);
@@ -194,26 +201,26 @@ function checkReferences(org: z.output<typeof orgFileSchema>): InputProblem[] {
 
   const tgSeen = new Map<number, number>();
   org.staff.forEach((s, i) => {
-    if (!unitIdx.has(s.unit)) problems.push({ where: `staff[${i}].unit`, message: `unknown unit '${s.unit}'` });
+    if (!unitIdx.has(s.unit)) problems.push({ where: `staff[${i}].unit`, message: `unknown unit '${s.unit}'`, key: 'unknown_unit', params: { code: s.unit } });
     if (s.telegram_user_id != null) {
       const prior = tgSeen.get(s.telegram_user_id);
-      if (prior !== undefined) problems.push({ where: `staff[${i}].telegram_user_id`, message: `also given to staff[${prior}]` });
+      if (prior !== undefined) problems.push({ where: `staff[${i}].telegram_user_id`, message: `also given to staff[${prior}]`, key: 'telegram_twice', params: { other: `staff[${prior}]` } });
       else tgSeen.set(s.telegram_user_id, i);
     }
   });
 
   org.positions.forEach((p, i) => {
     const ui = unitIdx.get(p.unit);
-    if (ui === undefined) problems.push({ where: `positions[${i}].unit`, message: `unknown unit '${p.unit}'` });
+    if (ui === undefined) problems.push({ where: `positions[${i}].unit`, message: `unknown unit '${p.unit}'`, key: 'unknown_unit', params: { code: p.unit } });
     else {
       const mismatch = seatMismatch(p.kind, org.units[ui]!.kind);
-      if (mismatch) problems.push({ where: `positions[${i}].unit`, message: mismatch });
+      if (mismatch) problems.push({ where: `positions[${i}].unit`, message: mismatch, key: 'seat_mismatch', params: { position: p.kind, unitKind: org.units[ui]!.kind } });
     }
     for (const field of ['holder', 'acting'] as const) {
       const ref = p[field];
-      if (ref != null && !staffIdx.has(ref)) problems.push({ where: `positions[${i}].${field}`, message: `unknown staff '${ref}'` });
+      if (ref != null && !staffIdx.has(ref)) problems.push({ where: `positions[${i}].${field}`, message: `unknown staff '${ref}'`, key: 'unknown_staff', params: { code: ref } });
     }
-    if (p.holder != null && p.holder === p.acting) problems.push({ where: `positions[${i}].acting`, message: 'the acting holder must be someone other than the holder' });
+    if (p.holder != null && p.holder === p.acting) problems.push({ where: `positions[${i}].acting`, message: 'the acting holder must be someone other than the holder', key: 'acting_is_holder' });
   });
   return problems;
 }
@@ -301,7 +308,7 @@ async function refuseForeignTelegramIds(tx: Executor, org: OrgFile): Promise<voi
   const holders = await findStaffByTelegramIds(tx, given.map((g) => g.tg));
   const problems = given.flatMap((g) => {
     const holder = holders.find((h) => h.telegramUserId === g.tg && h.code !== g.code);
-    return holder ? [{ where: `staff[${g.i}].telegram_user_id`, message: `already bound to staff '${holder.code}'` }] : [];
+    return holder ? [{ where: `staff[${g.i}].telegram_user_id`, message: `already bound to staff '${holder.code}'`, key: 'telegram_bound', params: { code: holder.code } }] : [];
   });
   if (problems.length) throw new InputFileError('org', problems);
 }

@@ -808,6 +808,12 @@ export const wecomCards = pgTable(
     overflow: jsonb('overflow').notNull().default([]),
     supersededAt: ts('superseded_at'),
     createdAt: ts('created_at').notNull(),
+    /**
+     * When an update of this card got no answer (it may have landed and spent its code); null when none
+     * did, or a later update or replacement went through. The card that replaces it is marked "re-sent",
+     * by whichever process sends it.
+     */
+    updateInDoubtAt: ts('update_in_doubt_at'),
   },
   (t) => [index('wecom_cards_message_idx').on(t.chatKey, t.messageId)],
 );

@@ -45,6 +45,14 @@ export function canBindGroup(actor: Actor, purpose: DutyGroupPurpose, target: { 
   }
 }
 
+/**
+ * Who may unbind a bound group: whoever may bind that kind of group for its unit. An HQ group may be
+ * unbound also once its incident is no longer activated (closed), by the section or a leader.
+ */
+export function canUnbindGroup(actor: Actor, group: Pick<DutyGroupRef, 'purpose' | 'unitId'>): boolean {
+  return group.purpose === 'hq' ? isSection(actor) || isLeader(actor) : canBindGroup(actor, group.purpose, { unitId: group.unitId });
+}
+
 /** The purpose a bare /groupcode means for this person: the section's group, else their office's. */
 export function defaultGroupPurpose(actor: Actor): DutyGroupPurpose | undefined {
   if (isSection(actor)) return 'section';

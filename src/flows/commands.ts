@@ -5,7 +5,7 @@
 import { canLookUpSubjects, canReportIncident, hasBureauWideView, isLeader, isSection, keepsSubjectRecords, type Actor } from '../domain/index.js';
 import { canDraftRelease, canReviewRelease } from '../domain/public-release.js';
 
-export const COMMANDS = ['report', 'incidents', 'timeline', 'wr', 'away', 'mine', 'subjects', 'screen', 'release', 'stats', 'register', 'finding', 'drill', 'drills', 'periods', 'counties', 'admin', 'myaway', 'help', 'language', 'cancel'] as const;
+export const COMMANDS = ['report', 'incidents', 'timeline', 'wr', 'away', 'mine', 'subjects', 'screen', 'release', 'stats', 'register', 'finding', 'drill', 'drills', 'periods', 'counties', 'admin', 'groupcode', 'bindgroup', 'myaway', 'help', 'language', 'cancel'] as const;
 export type Command = (typeof COMMANDS)[number];
 
 /** The commands everyone has, also the menu of a chat nobody is bound in. */
@@ -45,6 +45,10 @@ export function commandsFor(actor: Actor | undefined): Command[] {
       case 'counties':
       case 'admin':
         return isSection(actor);
+      case 'groupcode':
+      case 'bindgroup':
+        // Duty groups: the section binds its own and HQ groups, an office head the office's, a leader an HQ group.
+        return isSection(actor) || isLeader(actor) || actor.positions.includes('office_head');
       case 'myaway':
         // 我外出/休假: everyone with a seat has notices someone must take meanwhile.
         return actor.positions.length > 0;

@@ -19,6 +19,16 @@ const zh = {
   'dutygroup.not_activated': '该事件尚未启动预案，不能绑定指挥部群。',
   'dutygroup.incident_not_found': '未找到该编号的事件。',
   'help.groupcode': '/groupcode — 获取值班群绑定码（加事件编号：该事件的指挥部群）',
+  'help.bindgroup': '/bindgroup 绑定码 — 在群聊中发送，绑定该群；/unbindgroup — 在群内发送，解除绑定（也可在私聊中加群号）',
+  'cmd.groupcode': '获取值班群绑定码',
+  'dutygroup.unbound': '本群已解除绑定，不再接收通知和事件卡片。尚未发出的通知已撤销。',
+  'dutygroup.unbound_private': '已解除{purpose}（群号 <code>{chat}</code>）的绑定，尚未发出的 {count} 条通知已撤销。',
+  'dutygroup.unbind_list': '您可以解除绑定的群：\n{lines}\n在该群内发送 /unbindgroup，或在此发送 /unbindgroup 群号。',
+  'dutygroup.unbind_line': '• {purpose}，群号 <code>{chat}</code>',
+  'dutygroup.unbind_none': '没有您可以解除绑定的群。',
+  'dutygroup.unbind_not_found': '没有群号为 {chat} 的已绑定群。',
+  'dutygroup.unbind_not_permitted': '您无权解除此群的绑定。',
+  'cmd.bindgroup': '在群聊中绑定值班群',
 };
 
 const en: Record<keyof typeof zh, string> = {
@@ -37,6 +47,16 @@ const en: Record<keyof typeof zh, string> = {
   'dutygroup.not_activated': 'The plan is not activated for this incident: no HQ group can be bound.',
   'dutygroup.incident_not_found': 'No incident with that number.',
   'help.groupcode': '/groupcode — a code to bind a duty group (with an incident number: its HQ group)',
+  'help.bindgroup': '/bindgroup code — sent in a group chat with the code from /groupcode, binds it; /unbindgroup — sent in the group, unbinds it (or in your private chat, with the group’s number)',
+  'cmd.groupcode': 'Code to bind a duty group',
+  'dutygroup.unbound': 'This group is unbound: it gets no more notices or incident cards. Notices not yet sent were withdrawn.',
+  'dutygroup.unbound_private': 'Unbound {purpose} (group number <code>{chat}</code>); {count} notices not yet sent were withdrawn.',
+  'dutygroup.unbind_list': 'Groups you may unbind:\n{lines}\nSend /unbindgroup in the group, or here /unbindgroup and the group number.',
+  'dutygroup.unbind_line': '• {purpose}, group number <code>{chat}</code>',
+  'dutygroup.unbind_none': 'There is no group you may unbind.',
+  'dutygroup.unbind_not_found': 'No bound group has the number {chat}.',
+  'dutygroup.unbind_not_permitted': 'You may not unbind this group.',
+  'cmd.bindgroup': 'Bind a duty group (in the group chat)',
 };
 
 export const dutyGroups = { zh, en };

@@ -16,11 +16,12 @@ import { commandPost } from './command-post.js';
 import { outsideParties } from './outside-parties.js';
 import { plan } from './plan.js';
 import { dutyGroups } from './duty-groups.js';
+import { orgFile } from './org-file.js';
 
 export type Lang = 'zh' | 'en';
 
-const zh = { ...common.zh, ...flows.zh, ...notices.zh, ...reports.zh, ...sandbox.zh, ...wecom.zh, ...admin.zh, ...timeline.zh, ...calendar.zh, ...commandPost.zh, ...outsideParties.zh, ...plan.zh, ...dutyGroups.zh };
-const en = { ...common.en, ...flows.en, ...notices.en, ...reports.en, ...sandbox.en, ...wecom.en, ...admin.en, ...timeline.en, ...calendar.en, ...commandPost.en, ...outsideParties.en, ...plan.en, ...dutyGroups.en };
+const zh = { ...common.zh, ...flows.zh, ...notices.zh, ...reports.zh, ...sandbox.zh, ...wecom.zh, ...admin.zh, ...timeline.zh, ...calendar.zh, ...commandPost.zh, ...outsideParties.zh, ...plan.zh, ...dutyGroups.zh, ...orgFile.zh };
+const en = { ...common.en, ...flows.en, ...notices.en, ...reports.en, ...sandbox.en, ...wecom.en, ...admin.en, ...timeline.en, ...calendar.en, ...commandPost.en, ...outsideParties.en, ...plan.en, ...dutyGroups.en, ...orgFile.en };
 
 export type MessageKey = keyof typeof zh;
 export type Params = Record<string, string | number | null | undefined>;

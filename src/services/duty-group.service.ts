@@ -8,8 +8,10 @@ import { randomInt } from 'node:crypto';
 import { appendAudit } from '../db/repositories/audit.repository.js';
 import { findActivation } from '../db/repositories/command-post.repository.js';
 import {
+  activeDutyGroups,
   activeGroupOfChat,
   claimUnboundNotice,
+  closeGroupOutbox,
   insertDutyGroup,
   insertGroupCode,
   lockGroupCode,
@@ -21,6 +23,7 @@ import { findIncidentByNumber } from '../db/repositories/incident.repository.js'
 import { canSeeOffice, type Actor } from '../domain/index.js';
 import {
   canBindGroup,
+  canUnbindGroup,
   defaultGroupPurpose,
   GROUP_CODE_PATTERN,
   GROUP_CODE_TTL_SECONDS,
@@ -126,6 +129,7 @@ export async function unbindDutyGroup(deps: Pick<ServiceDeps, 'db' | 'clock'>, c
   return deps.db.transaction(async (tx) => {
     const ended = await unbindChat(tx, chatId, now);
     if (!ended) return false;
+    const closedNotices = await closeGroupOutbox(tx, ended.id, 'group unbound');
     await appendAudit(tx, {
       at: now,
       action: 'duty_group.unbound',
@@ -133,9 +137,46 @@ export async function unbindDutyGroup(deps: Pick<ServiceDeps, 'db' | 'clock'>, c
       entityId: ended.id,
       incidentId: ended.incidentId,
       actorTelegramId: by?.telegramUserId ?? null,
-      data: { reason },
+      data: { reason, closedNotices },
     });
     return true;
+  });
+}
+
+/** The bound groups this person may unbind (for the private chat's /unbindgroup list). */
+export async function groupsUnbindableBy(deps: Pick<ServiceDeps, 'db'>, actor: Actor): Promise<DutyGroupRow[]> {
+  return (await activeDutyGroups(deps.db)).filter((g) => isDutyGroupPurpose(g.purpose) && canUnbindGroup(actor, { purpose: g.purpose, unitId: g.unitId }));
+}
+
+/**
+ * /unbindgroup: typed in the group, or in the private chat with the group's number. The binding ends,
+ * audited; the group's copies not yet sent are closed ("group unbound"), nothing new is written for it,
+ * and the group is then refused like any group the bot was never bound to (told so once).
+ */
+export async function unbindDutyGroupByCommand(
+  deps: Pick<ServiceDeps, 'db' | 'clock'>,
+  actor: Actor,
+  chatId: number,
+  from: 'group' | 'private',
+): Promise<{ group: DutyGroupRow; closedNotices: number }> {
+  const now = deps.clock.now();
+  return deps.db.transaction(async (tx) => {
+    const group = await activeGroupOfChat(tx, chatId);
+    if (!group || !isDutyGroupPurpose(group.purpose)) throw new ServiceRefusal('not_found');
+    if (!canUnbindGroup(actor, { purpose: group.purpose, unitId: group.unitId })) throw new ServiceRefusal('not_permitted');
+    const ended = await unbindChat(tx, chatId, now);
+    if (!ended) throw new ServiceRefusal('already_done');
+    const closedNotices = await closeGroupOutbox(tx, ended.id, 'group unbound');
+    await appendAudit(tx, {
+      at: now,
+      action: 'duty_group.unbound',
+      entity: 'duty_group',
+      entityId: ended.id,
+      incidentId: ended.incidentId,
+      actorStaffId: actor.staffId,
+      data: { reason: 'command', from, purpose: ended.purpose, unitId: ended.unitId, closedNotices },
+    });
+    return { group: ended, closedNotices };
   });
 }
 

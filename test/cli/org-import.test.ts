@@ -11,6 +11,8 @@ import { InputFileError } from '../../src/admin/errors.js';
 import { importOrg, parseOrgFile } from '../../src/admin/org-import.js';
 import { effectivePolicy, loadPolicyOverrides } from '../../src/admin/policy.js';
 import { DEFAULT_POLICY } from '../../src/domain/index.js';
+import { describeOrgFileError } from '../../src/admin/org-file-words.js';
+import { listOutsideContacts } from '../../src/db/repositories/outside-party.repository.js';
 import { createTestDatabase, type TestDatabase } from '../helpers/db.js';
 import { runCliProcess } from './run-cli.js';
 
@@ -93,6 +95,7 @@ describe('org-import, in order', { shuffle: false }, () => {
         staff: { created: 15, updated: 0, unchanged: 0 },
         positions: { created: 15, updated: 0, unchanged: 0 },
         policyOverridesChanged: true,
+        outsideParties: { created: 10, updated: 0, unchanged: 0, removed: 0 },
       });
       const before = await dump();
       const second = await importOrg(t.db, parseOrgFile(exampleText), { now: new Date('2026-11-30T02:00:00Z') });
@@ -101,8 +104,20 @@ describe('org-import, in order', { shuffle: false }, () => {
         staff: { created: 0, updated: 0, unchanged: 15 },
         positions: { created: 0, updated: 0, unchanged: 15 },
         policyOverridesChanged: false,
+        outsideParties: { created: 0, updated: 0, unchanged: 10, removed: 0 },
       });
       expect(await dump()).toEqual(before);
+    });
+
+    it('loads the directory of outside parties: a police station per office, the shared parties for all', async () => {
+      const rows = await listOutsideContacts(t.db);
+      const offices = await t.sql`select id, code from units where kind = 'office' order by code`;
+      for (const office of offices) {
+        expect(rows.filter((r) => r.party === 'police_station' && r.officeUnitId === office.id), office.code as string).toHaveLength(1);
+      }
+      const shared = rows.filter((r) => r.officeUnitId === null).map((r) => r.party);
+      expect(shared).toEqual(expect.arrayContaining(['police_110', 'emergency_120', 'procuratorate', 'petitions_office', 'epidemic_control', 'deciding_authority']));
+      expect(rows.find((r) => r.party === 'police_110')?.phone).toBe('110');
     });
 
     it('builds the unit tree and the seats with their acting holders', async () => {
@@ -221,16 +236,81 @@ describe('org-import, in order', { shuffle: false }, () => {
       expect(problems.map((p) => p.where)).toEqual(['staff[3].unit', 'staff[7].unit']);
     });
 
-    it('through the real CLI: exits non-zero, names the field on stderr, and changes nothing', async () => {
+    it('tells a malformed file in Chinese by default, in English when asked: the line, the entry, the field, what is wrong', () => {
+      const text = [
+        'units:',
+        '  - { code: bureau, kind: ministry, name: 拱墅区司法局 }',
+        '  - { code: section, kind: section, name: "  ", parent: bureau }',
+        'staff:',
+        '  - { code: 12, name: 王立新, unit: section }',
+        '  - { code: gs-2, name: 陈晓雯, unit: section, telegram_id: 5, phone: 电话 }',
+        '  - { code: gs-3, unit: section, telegram_user_id: -5 }',
+        'outside_parties:',
+        '  - { code: x1, party: fire_brigade, name: 消防, phone: "119" }',
+        '',
+      ].join('\n');
+      let err: InputFileError | undefined;
+      try {
+        parseOrgFile(text);
+      } catch (e) {
+        err = e as InputFileError;
+      }
+      expect(err).toBeInstanceOf(InputFileError);
+      const zh = describeOrgFileError(err!, 'zh').split('\n');
+      expect(zh[0]).toBe('组织文件未导入，未做任何更改。问题如下：');
+      expect(zh.slice(1)).toEqual([
+        '  第 2 行，单位列表第 1 项的“类型”：“ministry”不是可选的值，可选：bureau、section、office、upper、department。',
+        '  第 3 行，单位列表第 2 项的“名称”：不能为空。',
+        '  第 5 行，人员列表第 1 项的“代码”：应填写代码；看起来像数字的代码请加引号。',
+        '  第 6 行，人员列表第 2 项的“电话”：不是有效的电话号码。',
+        '  第 6 行，人员列表第 2 项的“telegram_id”：不是可以填写的字段，请检查拼写。',
+        '  第 7 行，人员列表第 3 项的“名称”：必须填写。',
+        '  第 7 行，人员列表第 3 项的“电报账号”：应为正数。',
+        expect.stringMatching(/^ {2}第 9 行，外部单位通讯录第 1 项的“外部单位类别”：“fire_brigade”不是可选的值，可选：police_110、/),
+      ]);
+      // No zod wording reaches the reader in Chinese; the only Latin letters are the file's own keys and values, quoted.
+      for (const line of zh.slice(1)) expect(line.replace(/“[^”]*”/g, '').replace(/可选：.*$/, ''), line).not.toMatch(/[A-Za-z]/);
+      const en = describeOrgFileError(err!, 'en').split('\n');
+      expect(en[0]).toBe('org file refused, nothing was changed:');
+      expect(en).toContain('  line 5, staff entry 1, field “code”: expected a code (quote it if it looks like a number).');
+      expect(en).toContain('  line 7, staff entry 3, field “name”: is required.');
+      expect(en.join('\n')).not.toMatch(/Invalid input|received/);
+    });
+
+    it('tells the problems between entries in words: a duplicate code names the first entry, a seat in the wrong unit names both kinds', () => {
+      const err = (() => {
+        try {
+          parseOrgFile(
+            editedExample((d) => {
+              d.setIn(['staff', 4, 'code'], 'gs-001');
+              d.setIn(['positions', 1, 'unit'], 'section');
+              d.setIn(['positions', 4, 'holder'], 'gs-999');
+            }),
+          );
+        } catch (e) {
+          return e as InputFileError;
+        }
+        throw new Error('expected the file to be refused');
+      })();
+      const zh = describeOrgFileError(err, 'zh');
+      expect(zh).toMatch(/第 \d+ 行，人员列表第 5 项的“代码”：代码“gs-001”重复，人员列表第 1 项已经用过。/);
+      expect(zh).toMatch(/第 \d+ 行，岗位列表第 2 项的“所属单位”：“分管副局长”岗位只能设在司法局，不能设在社区矫正管理科。/);
+      expect(zh).toMatch(/第 \d+ 行，岗位列表第 5 项的“在岗人”：没有代码为“gs-999”的人员。/);
+      expect(describeOrgFileError(err, 'en')).toMatch(/line \d+, staff entry 5, field “code”: the code “gs-001” is used twice; staff entry 1 has it already\./);
+    });
+
+    it('through the real CLI: exits non-zero, names the line and field on stderr in Chinese (English with --lang en), and changes nothing', async () => {
       const before = await dump();
       const audits = await auditCount();
       const file = path.join(tmp, 'bad-org.yaml');
       await writeFile(file, editedExample((d) => d.setIn(['staff', 3, 'unit'], 'office-nowhere')));
       const run = await runCliProcess(['org', 'import', file], { DATABASE_URL: t.url });
       expect(run.code).toBe(1);
-      expect(run.stderr).toContain('staff[3].unit');
-      expect(run.stderr).toContain("unknown unit 'office-nowhere'");
+      expect(run.stderr).toMatch(/^组织文件未导入，未做任何更改。问题如下：\n {2}第 \d+ 行，人员列表第 4 项的“所属单位”：没有代码为“office-nowhere”的单位。/);
       expect(run.stdout).toBe('');
+      const en = await runCliProcess(['org', 'import', file, '--lang', 'en'], { DATABASE_URL: t.url });
+      expect(en.code).toBe(1);
+      expect(en.stderr).toMatch(/line \d+, staff entry 4, field “unit”: there is no unit with the code “office-nowhere”\./);
       expect(await dump()).toEqual(before);
       expect(await auditCount()).toBe(audits);
     });

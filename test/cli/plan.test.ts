@@ -226,11 +226,13 @@ describe('a malformed policy section', () => {
     try {
       const file = path.join(dir, 'org.yaml');
       await writeFile(file, orgFile({ ackSeconds: { critical: 240 }, offices: { 'office-mishixiang': { playbooks: { absconding: [{ remove: 'search_feild' }] } } } }));
-      const r = await cli(['org', 'import', file]);
+      const r = await cli(['org', 'import', file, '--lang', 'en']);
       expect(r.code).toBe(1);
-      expect(r.err).toMatch(/org file refused, nothing was changed:\n {2}policy\.offices\.office-mishixiang\.playbooks\.absconding\[0\] \(line \d+\): no step 'search_feild' to remove/);
+      expect(r.err).toMatch(/org file refused, nothing was changed:\n {2}line \d+, policy setting “offices\.office-mishixiang\.playbooks\.absconding\[0\]”: there is no step “search_feild” in the checklist\./);
+      // In Chinese unless asked for English.
+      expect((await cli(['org', 'import', file])).err).toMatch(/第 \d+ 行，预案设置中的“offices\.office-mishixiang\.playbooks\.absconding\[0\]”：清单中没有步骤“search_feild”。/);
       await writeFile(file, `${orgFile(V2)}\npolicy_overrides: { ackSeconds: { critical: 60 } }\n`);
-      expect((await cli(['org', 'import', file])).err).toMatch(/policy_overrides \(line \d+\): give the settings in one place/);
+      expect((await cli(['org', 'import', file])).err).toMatch(/第 \d+ 行，“policy_overrides”：预案设置只能写在一处/);
       await writeFile(file, 'policy: [1, 2\n');
       expect((await cli(['org', 'import', file])).code).toBe(1);
     } finally {

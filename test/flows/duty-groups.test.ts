@@ -215,4 +215,90 @@ describe('duty groups', () => {
     expect(mine.text).toContain('签收：科员丙');
     expect(buttonTexts(mine)).not.toContain(t('button.ack'));
   }, 30_000);
+
+  it('/unbindgroup in the group: refused for an officer, done for the section, audited; pending copies closed; the group then refused like any unbound one', async () => {
+    const group = newGroup(['section', 'officerA1']);
+    await bindSectionGroup(group);
+    const [bound] = await h.db.db.select().from(dutyGroups).where(and(eq(dutyGroups.chatId, group), eq(dutyGroups.active, true)));
+    const incident = await report('解绑前的事件');
+    // Earlier tests' groups are bound too: this group's copy only.
+    const pending = (await groupRows(incident.id)).filter((r) => r.recipientGroupId === bound!.id);
+    expect(pending).toHaveLength(1);
+
+    await sayInGroup('officerA1', group, '/unbindgroup');
+    expect(h.api.lastBotMessage(group)?.text).toBe(t('dutygroup.unbind_not_permitted'));
+    expect((await h.db.db.select().from(dutyGroups).where(and(eq(dutyGroups.chatId, group), eq(dutyGroups.active, true))))).toHaveLength(1);
+
+    await sayInGroup('section', group, '/unbindgroup');
+    expect(h.api.lastBotMessage(group)?.text).toBe(t('dutygroup.unbound'));
+    const [row] = await h.db.db.select().from(dutyGroups).where(eq(dutyGroups.chatId, group));
+    expect(row).toMatchObject({ active: false });
+    // The copy not yet sent is closed, and sending it is a no-op.
+    const [closed] = await h.db.db.select().from(outbox).where(eq(outbox.id, pending[0]!.id));
+    expect(closed).toMatchObject({ status: 'dead', lastError: 'group unbound' });
+    expect((await sendRow(pending[0]!.id)).status).toBe('skipped');
+    const [audit] = await h.db.sql`select actor_staff_id, data from audit_log where action = 'duty_group.unbound' and entity_id = ${row!.id}`;
+    expect(audit).toMatchObject({ actor_staff_id: h.org.staff.section, data: { reason: 'command', from: 'group', closedNotices: 1 } });
+
+    // Nothing new is written for it; it is told once that it is not bound, then ignored.
+    const later = await report('解绑后的事件');
+    expect(await h.db.db.select().from(outbox).where(and(eq(outbox.incidentId, later.id), eq(outbox.recipientGroupId, row!.id)))).toEqual([]);
+    const before = h.api.botMessages(group).length;
+    await sayInGroup('section', group, '/incidents');
+    await sayInGroup('section', group, '/unbindgroup');
+    expect(h.api.botMessages(group).slice(before).map((m) => m.text)).toEqual([t('dutygroup.not_bound')]);
+  }, 30_000);
+
+  it('/unbindgroup in the private chat lists the groups one may unbind, and unbinds the one named by its number', async () => {
+    const group = newGroup(['section']);
+    await bindSectionGroup(group);
+    const list = await h.send('section', '/unbindgroup');
+    expect(list.text).toContain(t('dutygroup.unbind_line', { purpose: t('dutygroup.purpose.section'), chat: group }));
+    expect((await h.send('officerA1', '/unbindgroup')).text).toBe(t('dutygroup.unbind_none'));
+    expect((await h.send('section', '/unbindgroup 12345')).text).toBe(t('dutygroup.unbind_not_found', { chat: 12345 }));
+    const done = await h.send('section', `/unbindgroup ${group}`);
+    expect(done.text).toBe(t('dutygroup.unbound_private', { purpose: t('dutygroup.purpose.section'), chat: group, count: 0 }));
+    expect(await h.db.db.select().from(dutyGroups).where(and(eq(dutyGroups.chatId, group), eq(dutyGroups.active, true)))).toEqual([]);
+    const [audit] = await h.db.sql`select data from audit_log where action = 'duty_group.unbound' order by id desc limit 1`;
+    expect(audit!.data).toMatchObject({ reason: 'command', from: 'private' });
+  }, 30_000);
+
+  it('/help lists /groupcode and /bindgroup for the section, not for an officer', async () => {
+    const section = (await h.send('section', '/help')).text ?? '';
+    expect(section).toContain(t('help.groupcode'));
+    expect(section).toContain(t('help.bindgroup'));
+    const officer = (await h.send('officerA1', '/help')).text ?? '';
+    expect(officer).not.toContain('/groupcode');
+    expect(officer).not.toContain('/bindgroup');
+  });
+
+  it('an office’s group gets that office’s incidents, not another office’s', async () => {
+    const group = newGroup(['headA', 'officerA1']);
+    h.api.setBotInGroup(group, TG.headA);
+    await h.idle();
+    const told = await h.send('headA', '/groupcode');
+    const code = /G[A-Z0-9]{10}/.exec(told.text ?? '')![0];
+    await sayInGroup('headA', group, `/bindgroup ${code}`);
+    const [bound] = await h.db.db.select().from(dutyGroups).where(and(eq(dutyGroups.chatId, group), eq(dutyGroups.active, true)));
+    expect(bound).toMatchObject({ purpose: 'office', unitId: h.org.units.officeA });
+
+    const ownRows = async (incidentId: string) => (await groupRows(incidentId)).filter((r) => r.recipientGroupId === bound!.id);
+    const inA = await report('甲所事件');
+    const rows = await ownRows(inA.id);
+    expect(rows.length).toBeGreaterThan(0);
+    expect((await sendRow(rows[0]!.id)).status).toBe('sent');
+    expect((await cardIn(inA.id, group))?.text).not.toContain('张三');
+
+    const { incident: inB } = await reportIncident(h.deps, h.org.actor('officerB1'), {
+      type: 'violent_crime',
+      subjectId: h.org.subjects.b1,
+      officeUnitId: h.org.units.officeB,
+      discoveredAt: h.clock.now(),
+      injured: 0,
+      dead: 0,
+      description: '乙所事件',
+    });
+    expect(await ownRows(inB.id)).toEqual([]);
+    expect(await cardIn(inB.id, group)).toBeUndefined();
+  }, 30_000);
 });

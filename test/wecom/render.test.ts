@@ -5,7 +5,8 @@
  */
 import { describe, expect, it } from 'vitest';
 import { decodeButtonKey, encodeButtonKey, MORE_KEY, ownKeyOf, stepsKey, uniqueKey } from '../../src/channels/wecom/button-keys.js';
-import { CARD_TEXT, promptCard, splitContent, textMessages, toMarkdown } from '../../src/channels/wecom/render.js';
+import { CARD_TEXT, promptCard, quoteText, splitContent, textMessages, toMarkdown } from '../../src/channels/wecom/render.js';
+import { t } from '../../src/i18n/index.js';
 import { button } from '../../src/flows/ui.js';
 
 const id = '2f1c3a5e-8b7d-4c2a-9e1f-0a1b2c3d4e5f';
@@ -77,5 +78,36 @@ describe('a prompt as a card', () => {
     const card = promptCard(`${first}\n第二行`, rows);
     expect([...card.title]).toHaveLength(CARD_TEXT.title);
     expect(card.subtitle ?? card.preface).toContain(first);
+  });
+});
+
+describe('the card quote with the "re-sent" note', () => {
+  const len = (text: string | undefined) => [...(text ?? '')].length;
+  const quote = '2026-0001 对象张某某未按时报到，电话关机，已启动查找；请各单位在十五分钟内签收，并每半小时反馈一次查找进展情况，直至对象到案或者查找终止。';
+
+  it('a quote alone is cut to CARD_TEXT.quote with an ellipsis', () => {
+    const text = quoteText({ quote });
+    expect(len(text)).toBe(CARD_TEXT.quote);
+    expect(text!.endsWith('…')).toBe(true);
+    expect(quoteText({ quote: '短' })).toBe('短');
+    expect(quoteText({})).toBeUndefined();
+  });
+
+  for (const lang of ['zh', 'en'] as const) {
+    it(`the ${lang} note comes first and whole; the quote after it is cut with an ellipsis`, () => {
+      const note = t(lang, 'notice.resent');
+      const text = quoteText({ note, quote })!;
+      expect(text.startsWith(`${note} `)).toBe(true);
+      expect(text.endsWith('…')).toBe(true);
+      // Within the quote's budget when the note leaves room; else the note and the quote's first characters.
+      expect(len(text)).toBe(Math.max(CARD_TEXT.quote, len(note) + 1 + CARD_TEXT.quoteBesideNote));
+      expect(text.slice(note.length + 1, note.length + 10)).toBe(quote.slice(0, 9));
+      // A card with no quote of its own shows the note alone, uncut.
+      expect(quoteText({ note })).toBe(note);
+    });
+  }
+
+  it('the English note is longer than a quote may be: it would be cut if it were treated as quote text', () => {
+    expect(len(t('en', 'notice.resent'))).toBeGreaterThan(CARD_TEXT.quote);
   });
 });

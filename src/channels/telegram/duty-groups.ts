@@ -12,7 +12,7 @@ import type { DutyGroupRow } from '../../db/repositories/duty-group.repository.j
 import type { Actor } from '../../domain/index.js';
 import { t, type Lang, type MessageKey } from '../../i18n/index.js';
 import { escapeHtml } from '../../i18n/markup.js';
-import { bindDutyGroup, dutyGroupOfChat, firstTimeUnbound, unbindDutyGroup } from '../../services/duty-group.service.js';
+import { bindDutyGroup, dutyGroupOfChat, firstTimeUnbound, unbindDutyGroup, unbindDutyGroupByCommand } from '../../services/duty-group.service.js';
 import { ServiceRefusal } from '../../services/errors.js';
 import { unitName } from '../../views/labels.js';
 import { answerCallback, type BotContext } from './context.js';
@@ -72,9 +72,14 @@ const REFUSALS: Partial<Record<ServiceRefusal['code'], MessageKey>> = {
   not_permitted: 'dutygroup.not_permitted',
 };
 
-/** `/bindgroup <code>`, typed in the group to bind (identified staff only; in a private chat it says where to type it). */
+/**
+ * `/bindgroup <code>`, typed in the group to bind (identified staff only; in a private chat it says where
+ * to type it), and `/unbindgroup` typed in a bound group (in a private chat it goes on, to the flow that
+ * lists the groups one may unbind).
+ */
 export const bindGroupCommand: MiddlewareFn<BotContext> = async (ctx, next) => {
   const command = commandOf(ctx);
+  if (command?.name === 'unbindgroup' && isGroupChat(ctx)) return unbindHere(ctx);
   if (command?.name !== 'bindgroup') return next();
   if (!ctx.who) return;
   if (!isGroupChat(ctx) || !command.args) return void (await ctx.reply(t(ctx.lang, 'dutygroup.code_usage')));
@@ -87,6 +92,18 @@ export const bindGroupCommand: MiddlewareFn<BotContext> = async (ctx, next) => {
   }
   await ctx.reply(t(ctx.lang, 'dutygroup.bound', { purpose: await dutyGroupLabel(ctx.deps, group, ctx.lang) }), { parse_mode: 'HTML' });
 };
+
+/** `/unbindgroup` in a bound group (the gate let only bound groups' commands through): by someone who may bind it. */
+async function unbindHere(ctx: BotContext): Promise<void> {
+  if (!ctx.who) return void (await ctx.reply(t(ctx.lang, 'dutygroup.unbind_not_permitted')));
+  try {
+    await unbindDutyGroupByCommand(ctx.deps, ctx.who.actor, ctx.chat!.id, 'group');
+  } catch (err) {
+    if (!(err instanceof ServiceRefusal)) throw err;
+    return void (await ctx.reply(t(ctx.lang, err.code === 'not_permitted' ? 'dutygroup.unbind_not_permitted' : 'dutygroup.not_bound')));
+  }
+  await ctx.reply(t(ctx.lang, 'dutygroup.unbound'));
+}
 
 /** What a group was bound as, in words: the section's duty group, an office's group, an incident's HQ group. */
 export async function dutyGroupLabel(deps: BotContext['deps'], group: Pick<DutyGroupRow, 'purpose' | 'unitId' | 'incidentId'>, lang: Lang): Promise<string> {

@@ -13,12 +13,15 @@
  *   a new card takes the message's number and the old card is pointed to it: at once when it still has
  *   a code, else on its next press (which brings one). An update that got no answer may have landed and
  *   spent its code: the new card goes at once, marked as sent again (as a re-sent notice is), and stays
- *   marked if it only goes on a later attempt.
+ *   marked if it only goes on a later attempt, in this process or another: the doubt is kept on the
+ *   card's row (wecom_cards.update_in_doubt_at) until an update or the replacement goes through.
  */
 import { randomBytes } from 'node:crypto';
 import type { Executor } from '../../db/client.js';
 import {
+  clearWecomCardUpdateInDoubt,
   currentWecomCard,
+  markWecomCardUpdateInDoubt,
   nextWecomMessageId,
   recordWecomCard,
   setWecomCardOverflow,
@@ -31,7 +34,7 @@ import { plainText, truncate } from '../../i18n/markup.js';
 import type { Logger } from '../../logger.js';
 import { ChannelTransient, MessageGone } from '../../services/channel-port.js';
 import { CHOICE_QUESTION, MORE_KEY, PICK_KEY, uniqueKey } from './button-keys.js';
-import { CARD_TEXT, textMessages, type CardButtonSpec, type CardSpec } from './render.js';
+import { CARD_TEXT, quoteText, textMessages, type CardButtonSpec, type CardSpec } from './render.js';
 import { WECOM_CARD_LIMITS, type ButtonInteractionCard, type CardButton, type VoteInteractionCard } from './template-card.js';
 import type { WecomApi } from './wecom-api.js';
 
@@ -76,13 +79,6 @@ function uniqueKeys<T extends { key: string }>(items: readonly T[]): T[] {
 }
 
 export class WecomMessenger {
-  /**
-   * Cards whose last update got no answer (it may have landed): the card that replaces one says it is
-   * sent again, also when it goes on a later attempt (the first try of it met a limit, say). In memory:
-   * a later attempt in another process sends it unmarked.
-   */
-  private readonly doubtful = new Set<string>();
-
   constructor(private readonly deps: WecomMessengerDeps) {}
 
   get api(): WecomApi {
@@ -127,6 +123,9 @@ export class WecomMessenger {
    */
   async redraw(to: WecomChatTarget, messageId: number, spec: CardSpec): Promise<'updated' | 'replaced'> {
     const current = await currentWecomCard(this.deps.db, to.chatKey, messageId);
+    // An update of the card that got no answer, before (maybe in another process) or now: the card that
+    // replaces it says it is sent again, also when it goes on a later attempt (the first try met a limit, say).
+    let mayHaveLanded = current?.updateInDoubtAt != null;
     if (current?.kind === 'card' && !spec.preface) {
       for (;;) {
         const code = await takeResponseCode(this.deps.db, current.taskId, this.deps.clock.now());
@@ -140,7 +139,8 @@ export class WecomMessenger {
           // No answer, but the update may have arrived and spent the code: a retry could only send a new
           // card beside one that may already show it, unmarked. The new card goes now, saying it is sent again.
           if (err instanceof ChannelTransient && err.ambiguous) {
-            this.doubtful.add(current.taskId);
+            await markWecomCardUpdateInDoubt(this.deps.db, current.taskId, this.deps.clock.now());
+            mayHaveLanded = true;
             break;
           }
           throw err;
@@ -149,10 +149,8 @@ export class WecomMessenger {
         return 'updated';
       }
     }
-    const resent = t(to.lang, 'notice.resent');
-    const mayHaveLanded = current !== undefined && this.doubtful.has(current.taskId);
-    await this.sendCard(to, mayHaveLanded ? { ...spec, quote: spec.quote ? `${resent} ${spec.quote}` : resent } : spec, { messageId });
-    if (current) this.doubtful.delete(current.taskId);
+    await this.sendCard(to, mayHaveLanded ? { ...spec, note: t(to.lang, 'notice.resent') } : spec, { messageId });
+    if (current && mayHaveLanded) await clearWecomCardUpdateInDoubt(this.deps.db, current.taskId);
     if (current) await this.pointToNewCard(to, current.taskId);
     return 'replaced';
   }
@@ -236,6 +234,7 @@ export class WecomMessenger {
       ordered = [...keyed.slice(0, Math.max(0, room)), ...links.slice(0, max - 1), { text: t(lang, 'wecom.button.more'), key: MORE_KEY }];
       overflow = keyed.slice(Math.max(0, room));
     }
+    const quote = quoteText(spec);
     // A card needs a button: one that only redraws nothing stands in for an empty keyboard.
     if (ordered.length === 0) ordered = [{ text: t(lang, 'wecom.card.closed'), key: 'nop' }];
     const button_list: CardButton[] = ordered.map((b) =>
@@ -245,7 +244,7 @@ export class WecomMessenger {
       card_type: 'button_interaction',
       task_id: taskId,
       main_title: { title: truncate(spec.title || '—', CARD_TEXT.title), ...(spec.desc ? { desc: truncate(spec.desc, CARD_TEXT.desc) } : {}) },
-      ...(spec.quote ? { quote_area: { type: 0 as const, quote_text: truncate(spec.quote, CARD_TEXT.quote) } } : {}),
+      ...(quote !== undefined ? { quote_area: { type: 0 as const, quote_text: quote } } : {}),
       ...(spec.subtitle ? { sub_title_text: truncate(spec.subtitle, CARD_TEXT.subtitle) } : {}),
       ...(spec.horizontal?.length
         ? {

@@ -10,7 +10,8 @@
  *   it a card;
  * - a redraw spends one of the card's response_codes; with none left a new card takes its place and
  *   the message number stays the card's (the old card is pointed to it when it can be);
- * - the "re-sent" note is the card's quote, or the text's first line;
+ * - the "re-sent" note opens the card's quote, whole (the quote after it is cut to fit: the English
+ *   note alone is longer than CARD_TEXT.quote), or is the text's first line;
  * - limits: WeCom drops, without an error, what a member gets past 30 a minute or 1 000 an hour, so
  *   the client's limiter (./limits.ts) holds such a send back before it leaves. Held back, or refused by
  *   WeCom's own frequency errcode, the send comes back later (ChannelSlotAhead): never a pause of the
@@ -75,7 +76,7 @@ export function wecomNoticeChannel(messenger: WecomMessenger, deps: DrawDeps): N
   }
 
   const withNote = (m: WecomNoticeMessage, note: string): WecomNoticeMessage =>
-    m.kind === 'card' ? { kind: 'card', spec: { ...m.spec, quote: m.spec.quote ? `${note} ${m.spec.quote}` : note } } : { ...m, markup: fitMessage([escapeHtml(note), ...m.markup.split('\n')]) };
+    m.kind === 'card' ? { kind: 'card', spec: { ...m.spec, note } } : { ...m, markup: fitMessage([escapeHtml(note), ...m.markup.split('\n')]) };
 
   const specOf = (m: WecomNoticeMessage): CardSpec | undefined => (m.kind === 'card' ? m.spec : hasButtons(m.rows) ? promptCard(m.markup, m.rows) : undefined);
 

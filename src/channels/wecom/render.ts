@@ -17,7 +17,13 @@ export const CARD_TEXT = {
   title: 26,
   desc: 30,
   subtitle: 112,
+  /**
+   * A quote (quote_area.quote_text). WeCom's documentation gives no length for it (it does for the
+   * title, desc and sub_title_text): this figure is ours, a quote kept short beside the card's text.
+   */
   quote: 60,
+  /** What a quote keeps at least beside a note longer than `quote` leaves room for (the English "re-sent" line). */
+  quoteBesideNote: 24,
   keyname: 5,
   value: 26,
   /** A button's label; WeCom advises 10, a longer one is still shown in part. */
@@ -36,6 +42,8 @@ export interface CardSpec {
   desc?: string | undefined;
   /** Why the card came (a notice's first line): shown as the card's quote. */
   quote?: string | undefined;
+  /** A line the quote area shows whole, before the quote: the "re-sent" note. */
+  note?: string | undefined;
   subtitle?: string | undefined;
   horizontal?: Array<{ keyname: string; value: string }> | undefined;
   buttons: CardButtonSpec[];
@@ -103,6 +111,21 @@ export function textMessages(markup: string): Array<{ kind: 'markdown' | 'text';
   const kind = hasFormatting(markup) ? 'markdown' : 'text';
   const body = kind === 'markdown' ? toMarkdown(markup) : plainText(markup);
   return splitContent(body.trim() === '' ? '—' : body).map((content) => ({ kind, content }));
+}
+
+/**
+ * The card's quote_area text: the note first and whole (it must survive), then the quote, cut with an
+ * ellipsis to what is left of CARD_TEXT.quote, and never below CARD_TEXT.quoteBesideNote: a note as long
+ * as the English "re-sent" line (77 characters, more than CARD_TEXT.quote on its own) would otherwise
+ * leave no room for the quote at all.
+ */
+export function quoteText(spec: Pick<CardSpec, 'quote' | 'note'>): string | undefined {
+  const quote = spec.quote?.trim() ? spec.quote.trim() : undefined;
+  const note = spec.note?.trim() ? spec.note.trim() : undefined;
+  if (!note) return quote === undefined ? undefined : truncate(quote, CARD_TEXT.quote);
+  if (quote === undefined) return note;
+  const room = Math.max(CARD_TEXT.quote - [...note].length - 1, CARD_TEXT.quoteBesideNote);
+  return `${note} ${truncate(quote, room)}`;
 }
 
 /** The keyboard's buttons in order, as card buttons. */

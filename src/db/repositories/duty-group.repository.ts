@@ -6,7 +6,7 @@ import { and, eq, inArray } from 'drizzle-orm';
 import { groupDedupeKey, groupMayShow, groupsMirroring, HQ_POST_ROLES, isDutyGroupPurpose, type DutyGroupPurpose, type DutyGroupRef } from '../../domain/duty-groups.js';
 import type { PositionKind } from '../../domain/index.js';
 import type { Executor } from '../client.js';
-import { dutyGroupCodes, dutyGroups, incidentCards, incidentRoles, incidents, positions, unboundGroupNotices } from '../schema.js';
+import { dutyGroupCodes, dutyGroups, incidentCards, incidentRoles, incidents, outbox, positions, unboundGroupNotices } from '../schema.js';
 import type { NoticeDraft } from './outbox.repository.js';
 
 export type DutyGroupRow = typeof dutyGroups.$inferSelect;
@@ -46,6 +46,25 @@ export async function unbindChat(db: Executor, chatId: number, at: Date): Promis
     .where(and(eq(dutyGroups.chatId, chatId), eq(dutyGroups.active, true)))
     .returning();
   return row;
+}
+
+/** The live bindings, oldest first. */
+export function activeDutyGroups(db: Executor): Promise<DutyGroupRow[]> {
+  return db.select().from(dutyGroups).where(eq(dutyGroups.active, true)).orderBy(dutyGroups.boundAt);
+}
+
+/**
+ * Closes a group's copies not yet on their way (pending, or failed and waiting to retry): the group was
+ * unbound, so they go nowhere. A copy being sent at this moment is left to its send, which closes it as
+ * "group not bound" should it be tried again. The number closed.
+ */
+export async function closeGroupOutbox(db: Executor, groupId: string, reason: string): Promise<number> {
+  const closed = await db
+    .update(outbox)
+    .set({ status: 'dead', lastError: reason, attemptStartedAt: null })
+    .where(and(eq(outbox.recipientGroupId, groupId), inArray(outbox.status, ['pending', 'failed'])))
+    .returning({ id: outbox.id });
+  return closed.length;
 }
 
 export async function insertDutyGroup(db: Executor, row: typeof dutyGroups.$inferInsert): Promise<DutyGroupRow> {

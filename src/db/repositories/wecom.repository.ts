@@ -143,9 +143,28 @@ export async function currentWecomCard(db: Executor, chatKey: number, messageId:
   return row;
 }
 
-/** What a redrawn card could not show (its 更多… list). */
+/**
+ * A card redrawn in place: what it could not show (its 更多… list). Any doubt about an earlier update is
+ * over: the card shows this one.
+ */
 export async function setWecomCardOverflow(db: Executor, taskId: string, overflow: ReadonlyArray<{ text: string; key: string }>): Promise<void> {
-  await db.update(wecomCards).set({ overflow }).where(eq(wecomCards.taskId, taskId));
+  await db.update(wecomCards).set({ overflow, updateInDoubtAt: null }).where(eq(wecomCards.taskId, taskId));
+}
+
+/**
+ * An update of the card got no answer: it may have landed and spent its code. Kept in PostgreSQL so that
+ * the card replacing it is marked "re-sent" by whichever process sends it. The first moment is kept.
+ */
+export async function markWecomCardUpdateInDoubt(db: Executor, taskId: string, now: Date): Promise<void> {
+  await db
+    .update(wecomCards)
+    .set({ updateInDoubtAt: sql`coalesce(${wecomCards.updateInDoubtAt}, ${now.toISOString()}::timestamptz)` })
+    .where(eq(wecomCards.taskId, taskId));
+}
+
+/** The card's doubt is over: its replacement went out. */
+export async function clearWecomCardUpdateInDoubt(db: Executor, taskId: string): Promise<void> {
+  await db.update(wecomCards).set({ updateInDoubtAt: null }).where(eq(wecomCards.taskId, taskId));
 }
 
 /** A superseded card has been pointed to its successor: it is done with. */
