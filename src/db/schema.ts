@@ -893,6 +893,32 @@ export const commandMessages = pgTable(
   (t) => [index('command_messages_incident_idx').on(t.incidentId, t.at)],
 );
 
+/**
+ * 升级 / 降级响应: the response level changed after the plan was activated, one row each, oldest first;
+ * the level in force is the latest row's `to_level`, else the activation's. The reason is the
+ * incident_updates row of the same id (kind `level_change`), as every text of the timeline is.
+ */
+export const responseLevelChanges = pgTable(
+  'response_level_changes',
+  {
+    updateId: uuid('update_id')
+      .primaryKey()
+      .references(() => incidentUpdates.id),
+    incidentId: uuid('incident_id')
+      .notNull()
+      .references(() => incidents.id),
+    fromLevel: text('from_level').notNull(),
+    toLevel: text('to_level').notNull(),
+    /** raise (升级) | lower (降级) | change (a level outside the bureau's list now). */
+    direction: text('direction').notNull(),
+    changedByStaffId: uuid('changed_by_staff_id')
+      .notNull()
+      .references(() => staff.id),
+    changedAt: ts('changed_at').notNull(),
+  },
+  (t) => [index('response_level_changes_incident_idx').on(t.incidentId, t.changedAt)],
+);
+
 /** 收到: one person's receipt of a command message, once each. */
 export const commandReceipts = pgTable(
   'command_receipts',

@@ -40,6 +40,45 @@ export function canActivatePlan(actor: Actor): boolean {
   return isSection(actor) || isLeader(actor);
 }
 
+/**
+ * 升级 / 降级响应: once activated, the level may change as the situation does. Who may decide it is who may
+ * activate the plan (the section for HQ, or a leader).
+ */
+export function canChangeResponseLevel(actor: Actor): boolean {
+  return canActivatePlan(actor);
+}
+
+/** The response level in force: the latest change's, else the one the plan was activated at. */
+export function currentResponseLevel(activatedLevel: string, changes: ReadonlyArray<{ toLevel: string }>): string {
+  return changes.at(-1)?.toLevel ?? activatedLevel;
+}
+
+/** Which way a change goes: the bureau lists its levels gravest first (Ⅰ级 before Ⅱ级), so up the list is 升级. */
+export type LevelDirection = 'raise' | 'lower' | 'change';
+
+export function levelDirection(from: string, to: string, settings: CommandSettings): LevelDirection {
+  const a = settings.responseLevels.indexOf(from);
+  const b = settings.responseLevels.indexOf(to);
+  if (a < 0 || b < 0) return 'change';
+  return b < a ? 'raise' : 'lower';
+}
+
+/**
+ * Whether a level change may be made, and which way it goes: to a level of the bureau's list other than
+ * the one in force, and only from the level the person saw (`seen`), so a change made meanwhile by
+ * someone else is not silently overridden (stale).
+ */
+export function decideLevelChange(
+  current: string,
+  input: { to: string; seen: string },
+  settings: CommandSettings,
+): { refuse: 'stale' | 'invalid_level' | 'same_level' } | { direction: LevelDirection } {
+  if (input.seen !== current) return { refuse: 'stale' };
+  if (!isResponseLevel(input.to, settings)) return { refuse: 'invalid_level' };
+  if (input.to === current) return { refuse: 'same_level' };
+  return { direction: levelDirection(current, input.to, settings) };
+}
+
 /** HQ's posts (三(二)): 总指挥 and 副总指挥. */
 export const HQ_POSTS = ['commander', 'deputy_commander'] as const;
 export type HqPost = (typeof HQ_POSTS)[number];

@@ -22,8 +22,8 @@ export const SUBJECT_NOTICE_KINDS = [
   'standing_in',
 ] as const;
 
-/** The command loop (三): the plan activated, 批示/指令 down, 处置建议 up, a receipt, one nobody receipted. */
-export const COMMAND_NOTICE_KINDS = ['plan_activated', 'command_issued', 'proposal_sent', 'command_receipted', 'command_unreceipted'] as const;
+/** The command loop (三): the plan activated, its response level changed (升级 / 降级), 批示/指令 down, 处置建议 up, a receipt, one nobody receipted. */
+export const COMMAND_NOTICE_KINDS = ['plan_activated', 'level_changed', 'command_issued', 'proposal_sent', 'command_receipted', 'command_unreceipted'] as const;
 
 /** Kinds of chain-of-command message; the catalogue has a text for each. */
 export const NOTICE_KINDS = [

@@ -18,3 +18,25 @@ export function nextUpwardPhases(done: readonly UpwardPhase[]): UpwardPhase[] {
   if (done.includes('final')) return [];
   return ['progress', 'final'];
 }
+
+/** What the card knows of progress up the line: the phases of 上报上一级 reported, and whether a level of the line is still to be told (立即上报). */
+export interface ReportUpFacts {
+  open: boolean;
+  /** The 上报上一级 step's state; undefined when the incident's playbook has none. */
+  upperStep: 'pending' | 'done' | 'not_applicable' | string | undefined;
+  phasesDone: readonly UpwardPhase[];
+  /** Whether 立即上报 still has a level to go to (the domain's `nextLevelToForward` found one). */
+  forwardLevelLeft: boolean;
+}
+
+/**
+ * Which of progress up the line's buttons still apply: 立即上报 while the incident is open and a level of
+ * the line has not heard of it (after the director there is nobody left to forward to); 上报上一级 (续报,
+ * 终报) once the 首报 is marked, as often as needed, until the 终报 ends it. The 首报 itself is the step's
+ * own button. Who may press them is the roles' business, not this.
+ */
+export function reportUpOffers(f: ReportUpFacts): { forward: boolean; upward: UpwardPhase[] } {
+  if (!f.open) return { forward: false, upward: [] };
+  const upward = f.upperStep === 'done' ? nextUpwardPhases(f.phasesDone).filter((p) => p !== 'first') : [];
+  return { forward: f.forwardLevelLeft, upward };
+}

@@ -53,6 +53,7 @@ export const BUTTON_ACTIONS = [
   'per', // /periods: key = add | list; with id = a period: rm
   // the headquarters' command loop (三)
   'cpa', // 启动预案: id = incident; key = a response level (none: the form asks)
+  'cpl', // 调整响应级别 (升级 / 降级): id = incident; key = the level the card showed (a press from an older card is stale)
   'cpi', // 批示 / 指令: id = incident
   'cpp', // 处置建议: id = incident
   'rcpt', // 收到: id = the message (its incident_updates id)

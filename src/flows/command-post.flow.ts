@@ -4,15 +4,15 @@
  * engine; the buttons come to the desk as the plugin `commandPostPlugin` (private chats).
  */
 import { z } from 'zod';
-import { canActivatePlan, canIssueOrders, canPropose, commandSettingsOf } from '../domain/index.js';
+import { canActivatePlan, canChangeResponseLevel, canIssueOrders, canPropose, commandSettingsOf } from '../domain/index.js';
 import { rolesOf } from '../db/repositories/incident-role.repository.js';
 import { staffNamesById } from '../db/repositories/staff.repository.js';
 import { t } from '../i18n/index.js';
 import { escapeHtml } from '../i18n/markup.js';
-import { activatePlan, postInstruction, postProposal, receiptMessage, responseLevels, isActivated } from '../services/command-post.service.js';
+import { activatePlan, changeResponseLevel, levelsToChangeTo, postInstruction, postProposal, receiptMessage, responseLevelOf, responseLevels, isActivated } from '../services/command-post.service.js';
 import { ServiceRefusal } from '../services/errors.js';
 import { MAX_TEXT } from '../services/incident.service.js';
-import { commandKindLabel, responseLevelLabel } from '../views/command-post-view.js';
+import { commandKindLabel, levelDirectionLabel, responseLevelLabel } from '../views/command-post-view.js';
 import type { ButtonAction } from './actions.js';
 import { CallbackRefused, pressedIncident } from './card-actions.js';
 import { whoOf, type Conversation } from './conversation.js';
@@ -44,6 +44,56 @@ export const activateFlow: Flow<ActivateData> = {
             await env.conv.send(env.say('activate.done', { level: escapeHtml(responseLevelLabel(choice.key, env.lang)), commander: name(done.hq.commander), deputy: name(done.hq.deputy_commander) }));
             await env.conv.sendCard(data.incidentId);
           };
+        },
+      }),
+    }),
+  },
+};
+
+export const changeLevelData = z.object({
+  incidentId: z.uuid(),
+  number: z.string().max(20),
+  /** The level in force when the form opened: the change is made from it, or refused as stale. */
+  seen: levelCode,
+  /** The levels it may go to (the bureau's list less the one in force). */
+  levels: z.array(levelCode).min(1).max(8),
+  to: levelCode.optional(),
+});
+export type ChangeLevelData = z.infer<typeof changeLevelData>;
+
+/** 升级 / 降级响应: the new level, from the bureau's list, then the reason (required); the use case tells HQ. */
+export const changeLevelFlow: Flow<ChangeLevelData> = {
+  name: 'change_level',
+  version: 1,
+  data: changeLevelData,
+  steps: {
+    level: choiceStep<ChangeLevelData>({
+      ask: (env, data) => env.say('level.ask', { number: escapeHtml(data.number), level: escapeHtml(responseLevelLabel(data.seen, env.lang)) }),
+      choices: (env, data) => data.levels.map((l) => ({ key: l, text: responseLevelLabel(l, env.lang) })),
+      perRow: 3,
+      then: (_env, data, choice) => ({ next: 'reason', data: { ...data, to: choice.key } }),
+    }),
+    reason: textStep<ChangeLevelData>({
+      prompt: (env, data) => ({ text: env.say('level.ask_reason', { from: escapeHtml(responseLevelLabel(data.seen, env.lang)), to: escapeHtml(responseLevelLabel(data.to ?? data.seen, env.lang)) }) }),
+      blank: 'level.blank',
+      max: MAX_TEXT,
+      then: (env, data, text) => ({
+        finish: async () => {
+          try {
+            const done = await changeResponseLevel(env.deps, env.who.actor, data.incidentId, { to: data.to ?? data.seen, seen: data.seen, reason: text });
+            return async () => {
+              await env.conv.send(env.say('level.done', { direction: levelDirectionLabel(done.direction, env.lang), from: escapeHtml(responseLevelLabel(done.from, env.lang)), to: escapeHtml(responseLevelLabel(done.to, env.lang)) }));
+              await env.conv.sendCard(data.incidentId);
+            };
+          } catch (err) {
+            // Someone changed the level while this form was open: say to what, and show the card as it is now.
+            if (!(err instanceof ServiceRefusal) || err.code !== 'stale') throw err;
+            const now = await responseLevelOf(env.deps, data.incidentId);
+            return async () => {
+              await env.conv.send(env.say('level.stale', { level: escapeHtml(responseLevelLabel(now ?? data.seen, env.lang)) }));
+              await env.conv.sendCard(data.incidentId);
+            };
+          }
         },
       }),
     }),
@@ -110,6 +160,24 @@ export async function onActivatePress(conv: Conversation, cb: ButtonAction, engi
   await engine.start(conv, activateFlow, 'level', { incidentId: incident.id, number: incident.number, levels: [...(await responseLevels(conv.deps))] });
 }
 
+/**
+ * 调整响应级别 pressed: the section or a leader, on an activated plan, chooses the new level. The button
+ * carries the level the card showed (`k`): a press from a card drawn before someone else's change is
+ * refused as stale, in the viewer's language, and the card is brought up to date.
+ */
+export async function onChangeLevelPress(conv: Conversation, cb: ButtonAction, engine: FlowEngine): Promise<void> {
+  const incident = await pressedIncident(conv, cb, { open: true });
+  if (!canChangeResponseLevel(whoOf(conv).actor)) throw new CallbackRefused('not_permitted', 'refuse.not_permitted', incident.id);
+  const current = await responseLevelOf(conv.deps, incident.id);
+  if (!current) throw new CallbackRefused('wrong_status', 'level.not_activated', incident.id);
+  // The desk redraws the card of a stale press.
+  if (cb.k !== undefined && cb.k !== current) throw new CallbackRefused('stale', 'level.stale_press', incident.id, { level: responseLevelLabel(current, conv.lang) });
+  const levels = await levelsToChangeTo(conv.deps, incident, current);
+  if (levels.length === 0) throw new CallbackRefused('invalid_input', 'level.no_other', incident.id);
+  await conv.answer();
+  await engine.start(conv, changeLevelFlow, 'level', { incidentId: incident.id, number: incident.number, seen: current, levels: levels.slice(0, 8) });
+}
+
 /** 批示、指令 pressed: HQ chooses which and types it. */
 export async function onInstructPress(conv: Conversation, cb: ButtonAction, engine: FlowEngine): Promise<void> {
   const incident = await pressedIncident(conv, cb, { open: true });
@@ -151,6 +219,7 @@ export function commandPostPlugin(): DeskPlugin {
     commands: {},
     presses: {
       cpa: (conv, action, engine) => onActivatePress(conv, action, engine),
+      cpl: (conv, action, engine) => onChangeLevelPress(conv, action, engine),
       cpi: (conv, action, engine) => onInstructPress(conv, action, engine),
       cpp: (conv, action, engine) => onProposePress(conv, action, engine),
       rcpt: (conv, action) => onReceiptPress(conv, action),

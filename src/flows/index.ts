@@ -12,7 +12,7 @@ import { assignFlow } from './assign.flow.js';
 import { drillScheduleFlow } from './drills.js';
 import { sensitivePeriodFlow } from './periods.js';
 import { closeFlow, falseAlarmFlow } from './close.flow.js';
-import { activateFlow, instructFlow } from './command-post.flow.js';
+import { activateFlow, changeLevelFlow, instructFlow } from './command-post.flow.js';
 import { contactFlow } from './contact.flow.js';
 import { progressFlow } from './progress.flow.js';
 import { reportFlow } from './report.flow.js';
@@ -49,5 +49,6 @@ export const FLOWS = [
   drillScheduleFlow,
   sensitivePeriodFlow,
   activateFlow,
+  changeLevelFlow,
   instructFlow,
 ] as const;

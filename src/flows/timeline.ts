@@ -13,7 +13,7 @@ import { escapeHtml, fitMessage, userText } from '../i18n/markup.js';
 import { ServiceRefusal } from '../services/errors.js';
 import { visibleTimeline } from '../services/incident.service.js';
 import { methodLabel, positionLabel, roleLabel, stepText, subjectStatusLabel, timerKindLabel } from '../views/labels.js';
-import { commandKindLabel, responseLevelLabel } from '../views/command-post-view.js';
+import { commandKindLabel, levelDirectionLabel, responseLevelLabel } from '../views/command-post-view.js';
 import type { ButtonAction } from './actions.js';
 import { CallbackRefused } from './card-actions.js';
 import { whoOf, type Conversation } from './conversation.js';
@@ -184,6 +184,13 @@ function whatText(lang: Lang, e: TimelineEntry, loaded: Pick<LoadedTimeline, 'in
     }
     case 'activated':
       return t(lang, 'timeline.what.activated', { level: escapeHtml(responseLevelLabel(e.detail ?? '', lang)) });
+    case 'level_changed':
+      return t(lang, 'timeline.what.level_changed', {
+        direction: levelDirectionLabel(e.detail ?? 'change', lang),
+        from: escapeHtml(responseLevelLabel(e.levels?.from ?? '', lang)),
+        to: escapeHtml(responseLevelLabel(e.levels?.to ?? '', lang)),
+        text,
+      });
     case 'command_message':
     case 'command_receipt':
       return t(lang, `timeline.what.${e.what}`, { kind: escapeHtml(commandKindLabel(e.detail ?? '', lang)), text });

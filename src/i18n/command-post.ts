@@ -76,6 +76,29 @@ const zh = {
   'wr.doc.command.receipt': '{name}（{time}）',
   'wr.doc.command.none_received': '无人收到',
   'wr.doc.command.no_messages': '无批示、指令或处置建议。',
+
+  // 升级 / 降级响应, and what the card shows of the loop besides (WeCom's summary, the sensitive period of 十).
+  'command.direction.raise': '升级',
+  'command.direction.lower': '降级',
+  'command.direction.change': '调整',
+  'button.change_level': '↕️ 调整响应级别',
+  'card.level_changed': '↕️ 当前响应级别：<b>{level}</b>（{name}于 {time} 由{from}{direction}：{reason}）',
+  'level.ask': '↕️ <b>调整响应级别 {number}</b>\n当前为{level}。请选择新的响应级别：',
+  'level.ask_reason': '请输入由{from}调整为{to}的理由（必填）。将告知指挥部、管理科和所长。',
+  'level.blank': '理由不能为空，请输入文字。',
+  'level.done': '↕️ 已将响应级别由{from}{direction}为{to}，已告知指挥部。',
+  'level.stale': '⚠️ 响应级别已由他人调整为{level}，本次未作调整。请在卡片上重新选择。',
+  'level.stale_press': '此卡片已过期：响应级别现为{level}，已为您刷新。',
+  'level.not_activated': '尚未启动预案，不能调整响应级别。',
+  'level.no_other': '没有可调整到的其他响应级别。',
+  'notice.kind.level_changed': '调整响应级别',
+  'notice.level_changed': '↕️ {by} 将响应级别由{from}{direction}为{to}。理由：{reason}',
+  'timeline.what.level_changed': '响应级别由{from}{direction}为{to}：{text}',
+  'wecom.card.command_counts': '📜 批示、指令 {orders} 条，处置建议 {proposals} 条，{waiting} 条尚无人收到',
+  'wecom.card.command_line': '{name}{kind}：{text}（{state}）',
+  'wecom.card.command_received': '{count} 人已收到',
+  'wecom.card.command_waiting': '待收到',
+  'card.sensitive_period': '🛡️ 特殊敏感时间段：{name}（{start} 至 {end}）',
 };
 
 const en: Record<keyof typeof zh, string> = {
@@ -151,6 +174,28 @@ const en: Record<keyof typeof zh, string> = {
   'wr.doc.command.receipt': '{name} ({time})',
   'wr.doc.command.none_received': 'nobody',
   'wr.doc.command.no_messages': 'No remarks, orders or proposals.',
+
+  'command.direction.raise': 'raised',
+  'command.direction.lower': 'lowered',
+  'command.direction.change': 'changed',
+  'button.change_level': '↕️ Change the response level',
+  'card.level_changed': '↕️ Response level now: <b>{level}</b> ({name}, {time}, {direction} from {from}: {reason})',
+  'level.ask': '↕️ <b>Change the response level of {number}</b>\nIt is {level} now. Choose the new level:',
+  'level.ask_reason': 'Type why it changes from {from} to {to} (required). HQ, the section and the office head are told.',
+  'level.blank': 'The reason cannot be empty. Type it.',
+  'level.done': '↕️ Response level {direction} from {from} to {to}; HQ has been told.',
+  'level.stale': '⚠️ Someone else changed the response level to {level} meanwhile; nothing was changed. Choose again on the card.',
+  'level.stale_press': 'This card was out of date: the response level is {level} now. It has been refreshed.',
+  'level.not_activated': 'The plan is not activated; there is no response level to change.',
+  'level.no_other': 'There is no other response level to change to.',
+  'notice.kind.level_changed': 'response level changed',
+  'notice.level_changed': '↕️ {by} {direction} the response level from {from} to {to}. Reason: {reason}',
+  'timeline.what.level_changed': 'response level {direction} from {from} to {to}: {text}',
+  'wecom.card.command_counts': '📜 {orders} remarks or orders, {proposals} proposals, {waiting} not yet received',
+  'wecom.card.command_line': '{kind} from {name}: {text} ({state})',
+  'wecom.card.command_received': 'received by {count}',
+  'wecom.card.command_waiting': 'awaiting receipt',
+  'card.sensitive_period': '🛡️ Sensitive period: {name} ({start} to {end})',
 };
 
 export const commandPost = { zh, en };

@@ -15,6 +15,8 @@ import {
   findCommandMessage,
   insertActivation,
   insertCommandMessage,
+  insertLevelChange,
+  levelChangesOf,
   insertReceipt,
   isReceipted,
   loadCommandRecord,
@@ -29,11 +31,14 @@ import { cancelTimers, insertTimers } from '../db/repositories/timer.repository.
 import type { Executor } from '../db/client.js';
 import {
   canActivatePlan,
+  canChangeResponseLevel,
   canIssueOrders,
   canPropose,
   canReceipt,
   canSeeOffice,
   commandSettingsOf,
+  currentResponseLevel,
+  decideLevelChange,
   hqDefaults,
   isCommandMessageKind,
   isOpen,
@@ -50,6 +55,7 @@ import {
   type HqMessageKind,
   type HqPost,
   type IncidentStatus,
+  type LevelDirection,
   type OrgSnapshot,
 } from '../domain/index.js';
 import { ServiceRefusal } from './errors.js';
@@ -135,6 +141,82 @@ export async function activatePlan(deps: ServiceDeps, actor: Actor, incidentId: 
   });
   await deps.dispatcher.afterCommit(result.change);
   return { incident: result.incident, activation: result.activation, hq: result.hq };
+}
+
+export interface LevelChangeResult {
+  incident: IncidentRow;
+  from: string;
+  to: string;
+  direction: LevelDirection;
+}
+
+/**
+ * 升级 / 降级响应: the section or a leader changes the response level of an activated plan, with a reason.
+ * `seen` is the level the person saw when they chose (the form's): if someone changed it meanwhile the
+ * change is refused as stale rather than made over theirs. One row and one audit entry (the timeline's
+ * entry: who, when, from → to, why); HQ and the section and the office head are told, as of the
+ * activation; every other card is redrawn to show the level in force.
+ */
+export async function changeResponseLevel(
+  deps: ServiceDeps,
+  actor: Actor,
+  incidentId: string,
+  input: { to: string; seen: string; reason: string },
+  expectedVersion?: number,
+): Promise<LevelChangeResult> {
+  if (!canChangeResponseLevel(actor)) throw new ServiceRefusal('not_permitted');
+  const reason = requireText(input.reason, 'reason');
+  const now = deps.clock.now();
+  const result = await deps.db.transaction(async (tx) => {
+    const current = await loadForChange(tx, actor, incidentId, expectedVersion);
+    requireOpen(current);
+    const activation = await findActivation(tx, incidentId);
+    if (!activation) throw new ServiceRefusal('wrong_status', 'not_activated');
+    const from = currentResponseLevel(activation.level, await levelChangesOf(tx, incidentId));
+    const decision = decideLevelChange(from, { to: input.to, seen: input.seen }, await settingsFor(deps, current));
+    if ('refuse' in decision) {
+      if (decision.refuse === 'stale') throw new ServiceRefusal('stale');
+      if (decision.refuse === 'same_level') throw new ServiceRefusal('already_done', 'level');
+      throw new ServiceRefusal('invalid_input', 'level');
+    }
+    const update = await insertIncidentUpdate(tx, { incidentId, staffId: actor.staffId, kind: 'level_change', text: reason, at: now });
+    await insertLevelChange(tx, { updateId: update.id, incidentId, fromLevel: from, toLevel: input.to, direction: decision.direction, changedByStaffId: actor.staffId, changedAt: now });
+    const updated = await updateIncident(tx, incidentId, {}, now);
+    const org = await loadOrgSnapshot(tx);
+    const roles = await rolesOf(tx, incidentId);
+    // The audience of the activation: HQ's posts as held now, the section, the office head; never the one who changed it.
+    const hqPeople = [...new Set(roles.filter((r) => (HQ_POSTS as readonly string[]).includes(r.role)).map((r) => r.staffId))].filter((id) => id !== actor.staffId);
+    const params = { updateId: update.id, byStaffId: actor.staffId };
+    const chain = noticesFor(org, [{ kind: 'position', position: 'section', scope: 'bureau' }, { kind: 'position', position: 'office_head', scope: 'office' }], updated, 'level_changed', `l${update.id}`, {
+      exclude: actor.staffId,
+      params,
+    });
+    const told = [...draftsFor(hqPeople.filter((id) => !chain.some((d) => d.recipientStaffId === id)), updated, 'level_changed', `l${update.id}`, { params }), ...chain];
+    const outbox = await enqueueNotices(tx, [...told, ...(await redraws(tx, updated, told))]);
+    await appendAudit(tx, {
+      at: now,
+      action: 'command.level_changed',
+      entity: 'incident',
+      entityId: incidentId,
+      incidentId,
+      actorStaffId: actor.staffId,
+      data: { from, to: input.to, direction: decision.direction, updateId: update.id },
+    });
+    return { incident: updated, from, to: input.to, direction: decision.direction, change: { ...emptyChange(), outboxCreated: outbox } };
+  });
+  await deps.dispatcher.afterCommit(result.change);
+  return { incident: result.incident, from: result.from, to: result.to, direction: result.direction };
+}
+
+/** The response level in force for an incident (undefined before activation). */
+export async function responseLevelOf(deps: Pick<ServiceDeps, 'db'>, incidentId: string): Promise<string | undefined> {
+  const activation = await findActivation(deps.db, incidentId);
+  return activation ? currentResponseLevel(activation.level, await levelChangesOf(deps.db, incidentId)) : undefined;
+}
+
+/** The levels a change may go to from `current`: the bureau's list in force for the incident, less the current one. */
+export async function levelsToChangeTo(deps: Pick<ServiceDeps, 'policy'>, incident: IncidentRow, current: string): Promise<string[]> {
+  return (await settingsFor(deps as ServiceDeps, incident)).responseLevels.filter((l) => l !== current);
 }
 
 async function redraws(tx: Executor, incident: IncidentRow, told: readonly NoticeDraft[]): Promise<NoticeDraft[]> {

@@ -4,12 +4,12 @@
  * group duty), and the words and 收到 button of its notices. Catalogue markup, every value escaped.
  */
 import type { Executor } from '../db/client.js';
-import { findActivation, findCommandMessage, hasReceipted, type CommandRecord } from '../db/repositories/command-post.repository.js';
+import { findActivation, findCommandMessage, hasReceipted, levelChangesOf, type CommandRecord } from '../db/repositories/command-post.repository.js';
 import { rolesOf } from '../db/repositories/incident-role.repository.js';
 import type { IncidentRow } from '../db/repositories/incident.repository.js';
 import { findIncidentUpdate, staffNamesById } from '../db/repositories/notice-reads.repository.js';
 import { actorFor, type StaffRow } from '../db/repositories/org.repository.js';
-import { canReceipt, groupsOf, isCommandMessageKind, type RoleHolders } from '../domain/index.js';
+import { canReceipt, currentResponseLevel, groupsOf, isCommandMessageKind, type RoleHolders } from '../domain/index.js';
 import { hasMessage, t, type Lang, type MessageKey } from '../i18n/index.js';
 import { escapeHtml, truncate, userText } from '../i18n/markup.js';
 import { roleLabel } from './labels.js';
@@ -26,9 +26,22 @@ export function commandKindLabel(kind: string, lang: Lang): string {
   return hasMessage(key) ? t(lang, key) : kind;
 }
 
+/** A change of the response level (升级 / 降级), with its reason. */
+export interface LevelChangeView {
+  from: string;
+  to: string;
+  direction: string;
+  byStaffId: string;
+  at: Date;
+  reason: string;
+}
+
 /** What the card shows of the loop: the card view's `commandPost`. */
 export interface CommandCardView {
+  /** `level` is the one the plan was activated at; the level in force is `currentLevelOf`. */
   activation: { level: string; byStaffId: string; at: Date } | null;
+  /** 升级 / 降级 since the activation, oldest first (absent: none). */
+  levelChanges?: LevelChangeView[];
   messages: Array<{ updateId: string; kind: string; fromStaffId: string; text: string; at: Date; receipts: Array<{ staffId: string; at: Date }> }>;
   staffNames: Record<string, string>;
 }
@@ -37,9 +50,22 @@ export function commandCardViewOf(record: CommandRecord): CommandCardView {
   const a = record.activation;
   return {
     activation: a ? { level: a.level, byStaffId: a.activatedByStaffId, at: a.activatedAt } : null,
+    levelChanges: record.levelChanges.map((c) => ({ from: c.fromLevel, to: c.toLevel, direction: c.direction, byStaffId: c.byStaffId, at: c.at, reason: c.reason })),
     messages: record.messages.map((m) => ({ updateId: m.updateId, kind: m.kind, fromStaffId: m.fromStaffId, text: m.text, at: m.at, receipts: m.receipts })),
     staffNames: record.staffNames,
   };
+}
+
+/** The response level in force on the card (undefined before activation): the latest change's, else the activation's. */
+export function currentLevelOf(cp: CommandCardView | undefined): string | undefined {
+  if (!cp?.activation) return undefined;
+  return currentResponseLevel(cp.activation.level, (cp.levelChanges ?? []).map((c) => ({ toLevel: c.to })));
+}
+
+/** 升级, 降级, or 调整 (a level outside the bureau's list now), in words. */
+export function levelDirectionLabel(direction: string, lang: Lang): string {
+  const key = `command.direction.${direction}`;
+  return hasMessage(key) ? t(lang, key) : t(lang, 'command.direction.change');
 }
 
 /** Messages the card shows in full; earlier ones are counted (the timeline has them all). */
@@ -60,6 +86,20 @@ export function commandCardLines(
   const name = (id: string) => escapeHtml(cp?.staffNames[id] ?? names[id] ?? t(lang, 'card.someone'));
   const lines: string[] = [];
   if (cp?.activation) lines.push(t(lang, 'card.activation', { level: escapeHtml(responseLevelLabel(cp.activation.level, lang)), name: name(cp.activation.byStaffId), time: when(cp.activation.at) }));
+  // The level in force, when it changed since: the latest change (the timeline has every one).
+  const change = cp?.activation ? cp.levelChanges?.at(-1) : undefined;
+  if (change) {
+    lines.push(
+      t(lang, 'card.level_changed', {
+        direction: levelDirectionLabel(change.direction, lang),
+        level: escapeHtml(responseLevelLabel(change.to, lang)),
+        from: escapeHtml(responseLevelLabel(change.from, lang)),
+        name: name(change.byStaffId),
+        time: when(change.at),
+        reason: userText(change.reason, 120),
+      }),
+    );
+  }
   for (const group of groupsOf(viewerStaffId, roles)) lines.push(t(lang, 'card.duty', { group: escapeHtml(roleLabel(group, lang)), duty: t(lang, `duty.${group}` as MessageKey) }));
   const messages = cp?.messages ?? [];
   if (messages.length) {
@@ -115,6 +155,19 @@ export async function planActivatedWords(c: CommandWordsContext): Promise<string
     level: activation ? responseLevelLabel(activation.level, c.lang) : '',
     commander: await post('commander'),
     deputy: await post('deputy_commander'),
+  });
+}
+
+/** 升级 / 降级响应 as HQ reads it: who, from which level to which, and why (params: the change's updateId). */
+export async function levelChangedWords(c: CommandWordsContext): Promise<string> {
+  const changes = await levelChangesOf(c.deps.db, c.incident.id);
+  const change = changes.find((x) => x.updateId === c.p.updateId) ?? changes.at(-1);
+  return tx(c.lang, 'notice.level_changed', {
+    by: c.nameOf(c.p.byStaffId ?? change?.byStaffId),
+    direction: levelDirectionLabel(change?.direction ?? 'change', c.lang),
+    from: change ? responseLevelLabel(change.fromLevel, c.lang) : '',
+    to: change ? responseLevelLabel(change.toLevel, c.lang) : '',
+    reason: truncate(change?.reason ?? '', 300),
   });
 }
 

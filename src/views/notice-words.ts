@@ -39,7 +39,7 @@ import type { IncidentRef, ServiceDeps } from '../services/ports.js';
 import { contactResultLabel, positionLabel, roleLabel, statusLabel, stepText, timerKindLabel, typeLabel, unitName } from './labels.js';
 import { noticeButton, tx, type NoticeBody, type NoticeRows } from './notice-markup.js';
 import { SUBJECT_NOTICE_WORDS, drawSubjectNotice } from './subject-notices.js';
-import { messageWords, planActivatedWords, receiptButtons, receiptedWords, unreceiptedWords } from './command-post-view.js';
+import { messageWords, levelChangedWords, planActivatedWords, receiptButtons, receiptedWords, unreceiptedWords } from './command-post-view.js';
 import { wholeHours } from '../domain/sanctions.js';
 
 /** What drawing needs of the app: the database, the PII cipher and mode, the zone, the policy. */
@@ -215,6 +215,7 @@ export const NOTICE_WORDS: { readonly [K in NoticeKind]: NoticeWords } = {
   role_assigned: header(({ p, lang, nameOf }) => tx(lang, isRolePost(p.role ?? '') ? 'notice.role_assigned' : 'notice.role_assigned.member', { by: nameOf(p.byStaffId), role: roleLabel(p.role ?? '', lang) })),
   card_redraw: { about: 'card' },
   plan_activated: header((c) => planActivatedWords(c)),
+  level_changed: header((c) => levelChangedWords(c)),
   command_issued: { about: 'incident', header: (c) => messageWords(c, 'notice.command_issued'), buttons: (c) => receiptButtons(c) },
   proposal_sent: { about: 'incident', header: (c) => messageWords(c, 'notice.proposal_sent'), buttons: (c) => receiptButtons(c) },
   command_receipted: header((c) => receiptedWords(c)),

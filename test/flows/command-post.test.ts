@@ -12,6 +12,7 @@ import { commandPostPlugin } from '../../src/flows/command-post.flow.js';
 import { t as message, type MessageKey, type Params } from '../../src/i18n/index.js';
 import { plainText } from '../../src/i18n/markup.js';
 import { reportIncident, setRole } from '../../src/services/incident.service.js';
+import { activatePlan } from '../../src/services/command-post.service.js';
 import { buttonData, buttonTexts, startBotHarness, type BotHarness } from '../helpers/bot-harness.js';
 import { TG, type StaffKey } from '../helpers/fixtures.js';
 import { deliver } from './deliver-notices.js';
@@ -135,5 +136,53 @@ describe('the command loop in the chat', () => {
     expect(buttonTexts(proposal)).toEqual([t('button.receipt')]);
     await h.pressText('deputy', proposal!, t('button.receipt'));
     expect(buttonTexts(h.api.message(TG.deputy, proposal!.message_id))).toEqual([]);
+  });
+  it('升级响应 from the card: the level, a reason, HQ told; a press from a card drawn before is refused in the presser’s language', async () => {
+    const r = await reportIncident(h.deps, h.org.actor('officerA1'), {
+      type: 'violent_crime',
+      subjectId: h.org.subjects.a1,
+      officeUnitId: h.org.units.officeA,
+      discoveredAt: h.clock.now(),
+      injured: 0,
+      dead: 0,
+      description: '对象持刀威胁他人',
+    });
+    const incident = r.incident;
+    await activatePlan(h.deps, h.org.actor('director'), incident.id, 'II');
+    await deliver(h, 'incident_reported', ['section', 'section2', 'headA']);
+    await deliver(h, 'plan_activated', ['section', 'section2', 'headA']);
+    const before = h.api.message(TG.section2, (await cardOf(incident.id, 'section2'))!)!;
+    const sectionCard = h.api.message(TG.section, (await cardOf(incident.id, 'section'))!)!;
+    expect(buttonTexts(sectionCard)).toContain(t('button.change_level'));
+    expect(buttonTexts(sectionCard)).not.toContain(t('button.activate'));
+    // The office head may not: no button, and a forced press is refused.
+    const headCard = h.api.message(TG.headA, (await cardOf(incident.id, 'headA'))!)!;
+    expect(buttonTexts(headCard)).not.toContain(t('button.change_level'));
+    expect((await h.pressForced('headA', headCard.message_id, `cpl:${incident.id}:II`)).text).toBe(t('refuse.not_permitted'));
+
+    h.clock.advance(5 * MINUTE);
+    await h.pressText('section', sectionCard, t('button.change_level'));
+    expect(h.last('section').text).toContain(`调整响应级别 ${incident.number}`);
+    expect(buttonTexts(h.last('section'))).toEqual(expect.arrayContaining(['Ⅰ级响应', 'Ⅲ级响应']));
+    expect(buttonTexts(h.last('section'))).not.toContain('Ⅱ级响应');
+    await h.pressText('section', h.last('section'), 'Ⅰ级响应');
+    await h.send('section', '围观人员增多，事态扩大');
+    expect(h.api.botMessages(TG.section).some((m) => m.text === t('level.done', { direction: '升级', from: 'Ⅱ级响应', to: 'Ⅰ级响应' }))).toBe(true);
+    const now = h.api.message(TG.section, (await cardOf(incident.id, 'section'))!)!;
+    expect(now.text).toContain('当前响应级别：Ⅰ级响应（科员丙于');
+    expect(now.text).toContain('由Ⅱ级响应升级：围观人员增多，事态扩大）');
+
+    // HQ hears of it, as a reply to the card.
+    const [told] = await deliver(h, 'level_changed', 'deputy');
+    expect(told!.text).toContain('科员丙 将响应级别由Ⅱ级响应升级为Ⅰ级响应。理由：围观人员增多，事态扩大');
+    expect(told!.reply_to_message_id).toBe(await cardOf(incident.id, 'deputy'));
+
+    // The English-speaking member of the section presses the button of the card she held before: stale.
+    const stale = buttonData(before, message('en', 'button.change_level'));
+    expect(stale).toContain(':II');
+    const answer = await h.press('section2', before, stale);
+    expect(answer.text).toBe(message('en', 'level.stale_press', { level: 'Level I response' }));
+    const [row] = await h.db.sql`select count(*)::int as n from response_level_changes where incident_id = ${incident.id}`;
+    expect(row!.n).toBe(1);
   });
 });

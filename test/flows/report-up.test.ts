@@ -140,6 +140,8 @@ describe('立即上报', () => {
     await h.pressForced('section', card.message_id, `fwd:${other.id}`);
     await h.send('section', '请局长知悉');
     expect(await recipientsOf('forwarded_up', other.id)).toEqual(['deputy', 'director']);
+    // Every level has been told: the section's card no longer offers 立即上报.
+    expect(buttonTexts(h.api.message(TG.section, (await cardOf(other.id, 'section'))!))).not.toContain(t('button.forward'));
     await h.pressForced('section', card.message_id, `fwd:${other.id}`);
     await h.send('section', '再报一次');
     expect(h.last('section').text).toBe(t('refuse.already_done'));
@@ -181,6 +183,8 @@ describe('上报上一级 with its phase', () => {
       await h.pressText('section', h.last('section'), how);
       await h.send('section', note);
     }
+    // After the 终报 the card the section holds no longer offers it; an old card's press is refused.
+    expect(buttonTexts(await cardNow())).not.toContain(t('button.upward'));
     const refused = await h.pressForced('section', card.message_id, `upw:${incident.id}`);
     expect(refused.text).toBe(t('upward.none'));
 

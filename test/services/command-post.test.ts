@@ -13,7 +13,9 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { outbox, timers } from '../../src/db/schema.js';
 import { pendingTimers } from '../../src/db/repositories/timer.repository.js';
 import { DEFAULT_POLICY, MINUTE, resolvePolicy, type EscalationPolicy } from '../../src/domain/index.js';
-import { activatePlan, postInstruction, postProposal, receiptMessage } from '../../src/services/command-post.service.js';
+import { activatePlan, changeResponseLevel, postInstruction, postProposal, receiptMessage } from '../../src/services/command-post.service.js';
+import { loadIncidentCardView } from '../../src/views/incident-card-view.js';
+import { currentLevelOf } from '../../src/views/command-post-view.js';
 import { acknowledgeIncident, closeIncident, reportIncident, rolesOf, setRole, visibleTimeline } from '../../src/services/incident.service.js';
 import type { ServiceDeps } from '../../src/services/ports.js';
 import { fireTimer } from '../../src/services/timer.service.js';
@@ -173,6 +175,57 @@ describe('instructions down, proposals up', () => {
     await expect(receiptMessage(deps, org.actor('section'), sent.updateId)).rejects.toMatchObject({ code: 'not_permitted' });
     expect(await receiptMessage(deps, org.actor('director'), sent.updateId)).toMatchObject({ first: true, kind: 'proposal' });
     expect(await recipients(t, org, 'command_receipted', incident.id)).toEqual(['headA']);
+  });
+});
+
+describe('升级 / 降级响应', () => {
+  it('the section or a leader changes the level with a reason: audited, one timeline entry, HQ told, the card shows it; stale, same and unknown levels are refused', async () => {
+    const { t, org, clock, deps } = await setUp();
+    const incident = await report(deps, org);
+    const change = (who: StaffKey, to: string, seen: string, reason = '事态扩大，围观人员增多') => changeResponseLevel(deps, org.actor(who), incident.id, { to, seen, reason });
+    // Before activation there is no level to change.
+    await expect(change('section', 'I', 'II')).rejects.toMatchObject({ code: 'wrong_status' });
+    await activatePlan(deps, org.actor('section'), incident.id, 'II');
+    clock.advance(10 * MINUTE);
+
+    await expect(change('officerA1', 'I', 'II')).rejects.toMatchObject({ code: 'not_permitted' });
+    await expect(change('headA', 'I', 'II')).rejects.toMatchObject({ code: 'not_permitted' });
+    await expect(change('section', 'I', 'II', '   ')).rejects.toMatchObject({ code: 'invalid_input' });
+    await expect(change('section', 'IV', 'II')).rejects.toMatchObject({ code: 'invalid_input', detail: 'level' });
+    await expect(change('section', 'II', 'II')).rejects.toMatchObject({ code: 'already_done' });
+
+    const raised = await change('director', 'I', 'II');
+    expect(raised).toMatchObject({ from: 'II', to: 'I', direction: 'raise' });
+    expect(raised.incident.version).toBeGreaterThan(incident.version);
+    // The activation's audience, less the one who changed it: HQ (the deputy), the section, the office head.
+    expect(await recipients(t, org, 'level_changed', incident.id)).toEqual(['deputy', 'headA', 'section', 'section2']);
+    // Someone who chose from the card as it was (Ⅱ级) is refused, not silently applied over the change.
+    await expect(change('section', 'III', 'II')).rejects.toMatchObject({ code: 'stale' });
+
+    clock.advance(30 * MINUTE);
+    expect(await change('section', 'II', 'I', '现场已控制')).toMatchObject({ from: 'I', to: 'II', direction: 'lower' });
+
+    const { entries } = await visibleTimeline(deps, org.actor('section'), { id: incident.id });
+    expect(entries.filter((e) => e.what === 'level_changed')).toEqual([
+      expect.objectContaining({ staffId: org.staff.director, detail: 'raise', levels: { from: 'II', to: 'I' }, text: '事态扩大，围观人员增多', how: 'typed' }),
+      expect.objectContaining({ staffId: org.staff.section, detail: 'lower', levels: { from: 'I', to: 'II' }, text: '现场已控制' }),
+    ]);
+    const view = (await loadIncidentCardView(t.db, incident.id, org.cipher))!;
+    expect(view.commandPost?.activation?.level).toBe('II');
+    expect(currentLevelOf(view.commandPost)).toBe('II');
+    expect(view.commandPost?.levelChanges?.map((c) => [c.from, c.to, c.byStaffId])).toEqual([
+      ['II', 'I', org.staff.director],
+      ['I', 'II', org.staff.section],
+    ]);
+  });
+
+  it('a closed incident’s level stays as it was', async () => {
+    const { org, deps } = await setUp();
+    const incident = await report(deps, org);
+    await activatePlan(deps, org.actor('section'), incident.id, 'III');
+    await acknowledgeIncident(deps, org.actor('section'), incident.id);
+    await closeIncident(deps, org.actor('section'), incident.id, { cause: '误会', lessons: '无', measures: '无', openDutiesReason: '已线下办结' });
+    await expect(changeResponseLevel(deps, org.actor('section'), incident.id, { to: 'I', seen: 'III', reason: '补调' })).rejects.toMatchObject({ code: 'wrong_status' });
   });
 });
 

@@ -3,7 +3,9 @@
  * is one long message with a button per step; a WeCom button card holds 6 buttons and little text, so:
  * - the card shows the counts and what is next: the subject, when it was found, the checklist's
  *   done/total, the next due step, the nearest deadline, who acknowledged (horizontal rows), and the
- *   latest 续报 or the description;
+ *   latest 续报 or the description; above it, in the card's text, the sensitive period of a type 十 report,
+ *   the viewer's group duty, and the command loop's 批示、指令 and 处置建议 as counts and the latest two
+ *   (`commandSummaryLines`); the response level in force is among the flags;
  * - its buttons are the actions this viewer may take, most urgent first (签收, 续报, 📋 处置清单,
  *   上报上一级, 通报检察院, 查找记录, 指派, 结案, 误报, 刷新); past 6, the first 5 and 更多…;
  * - 📋 处置清单 opens the steps as a choice card (`checklistChoice`), the whole list above it; a step
@@ -35,12 +37,12 @@ import type { CardFocus } from '../../flows/conversation.js';
 import { button } from '../../flows/ui.js';
 import { t, type Lang } from '../../i18n/index.js';
 import { escapeHtml, fitMessage, truncate, userText } from '../../i18n/markup.js';
-import { loadIncidentCardView, type IncidentCardView } from '../../views/incident-card-view.js';
+import { loadIncidentCardView, reportUpOffersOf, sensitivePeriodLine, type IncidentCardView } from '../../views/incident-card-view.js';
 import { contactLine, outOfSupervisionLine } from '../../views/outside-party-view.js';
 import { callsOutsideParty } from '../../domain/outside-parties.js';
 import { isSanctionStep } from '../../domain/sanctions.js';
-import { commandCardLines, responseLevelLabel } from '../../views/command-post-view.js';
-import { canActivatePlan, canIssueOrders, canPropose, groupsOf } from '../../domain/command-post.js';
+import { commandCardLines, commandKindLabel, currentLevelOf, responseLevelLabel } from '../../views/command-post-view.js';
+import { canActivatePlan, canChangeResponseLevel, canIssueOrders, canPropose, groupsOf } from '../../domain/command-post.js';
 import { criticalityLabel, howLabel, notApplicableText, statusLabel, stepText, subjectText, timerKindLabel, typeLabel } from '../../views/labels.js';
 import { encodeButtonKey, stepsKey } from './button-keys.js';
 import { CARD_TEXT, cardButtons, type CardButtonSpec, type CardSpec } from './render.js';
@@ -77,7 +79,9 @@ export function renderWecomIncidentCard(view: IncidentCardView, ctx: WecomCardCo
   const flags = [statusLabel(i.status, lang), criticalityLabel(i.criticality, lang)];
   if (i.lateReport) flags.push(t(lang, 'card.late'));
   if (i.isDrill) flags.push(t(lang, 'card.drill'));
-  if (view.commandPost?.activation) flags.push(responseLevelLabel(view.commandPost.activation.level, lang));
+  // The response level in force (after a 升级 / 降级, the new one).
+  const level = currentLevelOf(view.commandPost);
+  if (level) flags.push(responseLevelLabel(level, lang));
 
   const applicable = applicableOf(view);
   const done = applicable.filter((s) => s.state === 'done').length;
@@ -108,11 +112,17 @@ export function renderWecomIncidentCard(view: IncidentCardView, ctx: WecomCardCo
   else if (i.closedAt) subtitle = i.closure === 'false_alarm' ? t(lang, 'card.false_alarm', { time: when(i.closedAt), name: name(i.closedByStaffId), text: i.falseAlarmReason ?? '' }) : t(lang, 'card.closed', { time: when(i.closedAt), name: name(i.closedByStaffId) });
   else if (view.lastUpdate) subtitle = t(lang, 'card.last_update', { time: when(view.lastUpdate.at), name: name(view.lastUpdate.staffId), text: view.lastUpdate.text });
   else subtitle = t(lang, 'card.description', { text: i.description });
+  // 三: the 批示、指令 and 处置建议 — counted, and the latest few with their receipts — under the duty.
+  const command = focus ? [] : commandSummaryLines(view, lang, name);
+  if (command.length) subtitle = `${command.join('\n')}\n${subtitle}`;
   // The viewer's group duty comes first (one line): it is what they are there for.
   if (!focus && groupsOf(ctx.actor.staffId, view.roles).length) {
     const duty = commandCardLines({ activation: null, messages: [], staffNames: {} }, view.roles, ctx.actor.staffId, lang, when, view.staffNames);
     subtitle = `${duty.join('\n')}\n${subtitle}`;
   }
+
+  // 十: the 特殊敏感时间段 the report was linked to, one line.
+  if (view.sensitivePeriod && !focus) subtitle = `${sensitivePeriodLine(view.sensitivePeriod, lang, (s) => s)}\n${subtitle}`;
 
   // 脱管: the time out of supervision comes first, one line.
   const absent = outOfSupervisionLine(i, view.outside, lang, now, ctx.timeZone);
@@ -128,6 +138,29 @@ export function renderWecomIncidentCard(view: IncidentCardView, ctx: WecomCardCo
     horizontal,
     buttons,
   };
+}
+
+/** The latest 批示、指令 and 处置建议 the WeCom card names (its text has room for little; the timeline has them all). */
+export const WECOM_CARD_MESSAGES = 2;
+
+/**
+ * The command loop's messages as WeCom's card text has room for them: one line of counts (批示、指令,
+ * 处置建议, how many nobody has received yet), then the latest few, each cut short, with how many received
+ * it or that nobody has. Telegram's card lists the latest three in full with the names of who received them.
+ */
+export function commandSummaryLines(view: IncidentCardView, lang: Lang, name: (id: string) => string): string[] {
+  const messages = view.commandPost?.messages ?? [];
+  if (messages.length === 0) return [];
+  const proposals = messages.filter((m) => m.kind === 'proposal').length;
+  const lines = [
+    t(lang, 'wecom.card.command_counts', { orders: messages.length - proposals, proposals, waiting: messages.filter((m) => m.receipts.length === 0).length }),
+  ];
+  const nameOf = (id: string) => view.commandPost?.staffNames[id] ?? name(id);
+  for (const m of messages.slice(-WECOM_CARD_MESSAGES).reverse()) {
+    const state = m.receipts.length ? t(lang, 'wecom.card.command_received', { count: m.receipts.length }) : t(lang, 'wecom.card.command_waiting');
+    lines.push(t(lang, 'wecom.card.command_line', { name: nameOf(m.fromStaffId), kind: commandKindLabel(m.kind, lang), text: truncate(m.text, 24), state }));
+  }
+  return lines;
 }
 
 const stripTags = (s: string): string => s.replace(/<\/?(b|i|code)>/g, '');
@@ -176,10 +209,12 @@ function cardButtonsFor(view: IncidentCardView, actor: Actor, lang: Lang, focus:
   if (upper && canMarkStep(actor, office, upper.actor as StepActor)) add(t(lang, 'button.upper'), { a: 'upper', i: id, v });
   if (proc && canMarkStep(actor, office, proc.actor as StepActor)) add(t(lang, 'button.proc'), { a: 'proc', i: id, v });
   if (i.type === 'absconding' && canMarkStep(actor, office, 'office')) add(t(lang, 'button.search'), { a: 'search', i: id, v });
-  if (isSection(actor)) add(t(lang, 'button.forward'), { a: 'fwd', i: id, v });
+  const offers = reportUpOffersOf(view);
+  if (offers.forward && isSection(actor)) add(t(lang, 'button.forward'), { a: 'fwd', i: id, v });
   const upperDone = view.steps.find((s) => s.key === UPPER_STEP && s.state === 'done');
-  if (upperDone && canMarkStep(actor, office, upperDone.actor as StepActor)) add(t(lang, 'button.upward'), { a: 'upw', i: id, v });
+  if (upperDone && offers.upward.length && canMarkStep(actor, office, upperDone.actor as StepActor)) add(t(lang, 'button.upward'), { a: 'upw', i: id, v });
   if (!view.commandPost?.activation && canActivatePlan(actor)) add(t(lang, 'button.activate'), { a: 'cpa', i: id, v });
+  if (view.commandPost?.activation && canChangeResponseLevel(actor)) add(t(lang, 'button.change_level'), { a: 'cpl', i: id, k: currentLevelOf(view.commandPost), v });
   if (canIssueOrders(actor, view.roles)) add(t(lang, 'button.instruct'), { a: 'cpi', i: id, v });
   if (canPropose(actor, view.roles)) add(t(lang, 'button.propose'), { a: 'cpp', i: id, v });
   if (canAssignAnyRole(actor, office)) add(t(lang, 'button.assign'), { a: 'asgn', i: id, v });

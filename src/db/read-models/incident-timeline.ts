@@ -147,6 +147,8 @@ export type TimelineEntryWhat =
   | 'written_report'
   /** 三: the plan activated (detail: the response level), a 批示 / 指令 / 处置建议 sent (detail: its kind), one receipted (收到). */
   | 'activated'
+  /** 升级 / 降级响应 (detail: raise, lower or change; levels: from → to; text: the reason). */
+  | 'level_changed'
   | 'command_message'
   | 'command_receipt'
   | 'other';
@@ -174,6 +176,8 @@ export interface TimelineEntry {
   text?: string | null;
   timer?: { kind: string; level: number; recipients: number };
   counties?: string[];
+  /** A response level's change: from which level to which. */
+  levels?: { from: string; to: string };
   /** A written report's decision (opened, edited, submitted, approved, returned), a subject's new status, a search outcome, an upward report's phase. */
   detail?: string | null;
   /** The audit action of an entry read as `other`. */
@@ -259,6 +263,9 @@ export function timelineEntries(view: Pick<IncidentTimelineView, 'audit' | 'upda
         continue;
       case 'command.activated':
         out.push({ ...base, what: 'activated', how: 'button', detail: str(d.level) });
+        continue;
+      case 'command.level_changed':
+        out.push({ ...base, what: 'level_changed', how: 'typed', detail: str(d.direction), levels: { from: str(d.from) ?? '', to: str(d.to) ?? '' }, text: textOf(d.updateId) });
         continue;
       case 'command.message':
         out.push({ ...base, what: 'command_message', how: 'typed', detail: str(d.kind), text: textOf(d.updateId) });

@@ -1,11 +1,40 @@
 /** The command loop's rows (三): the plan's activation, the messages down and up, and their receipts. */
 import { and, asc, eq, inArray } from 'drizzle-orm';
 import type { Executor } from '../client.js';
-import { commandMessages, commandReceipts, incidentUpdates, planActivations, staff } from '../schema.js';
+import { commandMessages, commandReceipts, incidentUpdates, planActivations, responseLevelChanges, staff } from '../schema.js';
 
 export type PlanActivationRow = typeof planActivations.$inferSelect;
 export type CommandMessageRow = typeof commandMessages.$inferSelect;
 export type CommandReceiptRow = typeof commandReceipts.$inferSelect;
+export type ResponseLevelChangeRow = typeof responseLevelChanges.$inferSelect;
+
+/** Writes one 升级 / 降级 of the response level (its reason is the incident_updates row `updateId`). */
+export async function insertLevelChange(db: Executor, row: ResponseLevelChangeRow): Promise<ResponseLevelChangeRow> {
+  const [inserted] = await db.insert(responseLevelChanges).values(row).returning();
+  return inserted!;
+}
+
+/** One change of the response level with its reason, as the card and the notices show it. */
+export interface LevelChangeRecord {
+  updateId: string;
+  fromLevel: string;
+  toLevel: string;
+  direction: string;
+  byStaffId: string;
+  at: Date;
+  reason: string;
+}
+
+/** The incident's changes of the response level, oldest first, each with its reason. */
+export async function levelChangesOf(db: Executor, incidentId: string): Promise<LevelChangeRecord[]> {
+  const rows = await db
+    .select({ c: responseLevelChanges, reason: incidentUpdates.text })
+    .from(responseLevelChanges)
+    .innerJoin(incidentUpdates, eq(incidentUpdates.id, responseLevelChanges.updateId))
+    .where(eq(responseLevelChanges.incidentId, incidentId))
+    .orderBy(asc(responseLevelChanges.changedAt), asc(incidentUpdates.at));
+  return rows.map(({ c, reason }) => ({ updateId: c.updateId, fromLevel: c.fromLevel, toLevel: c.toLevel, direction: c.direction, byStaffId: c.changedByStaffId, at: c.changedAt, reason }));
+}
 
 export async function findActivation(db: Executor, incidentId: string): Promise<PlanActivationRow | undefined> {
   const [row] = await db.select().from(planActivations).where(eq(planActivations.incidentId, incidentId));
@@ -69,13 +98,16 @@ export interface CommandMessageRecord {
 /** The incident's command loop: its activation and its messages, oldest first, with names of everyone they mention. */
 export interface CommandRecord {
   activation: PlanActivationRow | undefined;
+  /** 升级 / 降级 since the activation, oldest first; the level in force is the last one's `toLevel`. */
+  levelChanges: LevelChangeRecord[];
   messages: CommandMessageRecord[];
   staffNames: Record<string, string>;
 }
 
 export async function loadCommandRecord(db: Executor, incidentId: string): Promise<CommandRecord> {
-  const [activation, rows] = await Promise.all([
+  const [activation, levelChanges, rows] = await Promise.all([
     findActivation(db, incidentId),
+    levelChangesOf(db, incidentId),
     db
       .select({ m: commandMessages, text: incidentUpdates.text })
       .from(commandMessages)
@@ -98,10 +130,11 @@ export async function loadCommandRecord(db: Executor, incidentId: string): Promi
   }));
   const ids = new Set<string>();
   if (activation) ids.add(activation.activatedByStaffId);
+  for (const c of levelChanges) ids.add(c.byStaffId);
   for (const m of messages) {
     ids.add(m.fromStaffId);
     for (const r of m.receipts) ids.add(r.staffId);
   }
   const names = ids.size ? await db.select({ id: staff.id, name: staff.name }).from(staff).where(inArray(staff.id, [...ids])) : [];
-  return { activation, messages, staffNames: Object.fromEntries(names.map((n) => [n.id, n.name])) };
+  return { activation, levelChanges, messages, staffNames: Object.fromEntries(names.map((n) => [n.id, n.name])) };
 }

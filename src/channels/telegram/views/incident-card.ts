@@ -49,8 +49,8 @@ import { loadIncidentCardView, type IncidentCardView } from '../../../views/inci
 import { contactLine, outOfSupervisionLine, receiptLine, sanctionLine } from '../../../views/outside-party-view.js';
 import { callsOutsideParty } from '../../../domain/outside-parties.js';
 import { canDecideSanction, isFinalDecision, isSanctionStep, type SanctionDecision } from '../../../domain/sanctions.js';
-import { commandCardLines } from '../../../views/command-post-view.js';
-import { canActivatePlan, canIssueOrders, canPropose } from '../../../domain/command-post.js';
+import { commandCardLines, currentLevelOf } from '../../../views/command-post-view.js';
+import { canActivatePlan, canChangeResponseLevel, canIssueOrders, canPropose } from '../../../domain/command-post.js';
 
 /** The view model is channel-neutral; the adapter's callers read it from here too. */
 export { loadIncidentCardView, type IncidentCardView };
@@ -70,6 +70,7 @@ export interface RenderedCard {
 }
 
 import { PROCURATORATE_STEP, REPORT_HOWS, UPPER_STEP } from '../../../domain/upward-steps.js';
+import { reportUpOffersOf, sensitivePeriodLine } from '../../../views/incident-card-view.js';
 export { PROCURATORATE_STEP, REPORT_HOWS, UPPER_STEP };
 
 const STEP_ICON = { pending: '⬜', done: '✅', not_applicable: '➖' } as const;
@@ -99,6 +100,8 @@ export function renderIncidentCard(
     t(lang, 'card.subject', { subject: escapeHtml(subjectText(view.subject, piiMode, chat, lang, i.subjectNote ? truncate(i.subjectNote, 80) : null)) }),
     t(lang, 'card.time', { discovered: when(i.discoveredAt), reported: when(i.reportedAt) }),
   ];
+  // 十: the 特殊敏感时间段 the report was linked to.
+  if (view.sensitivePeriod) lines.push(sensitivePeriodLine(view.sensitivePeriod, lang, escapeHtml));
   if (i.place || i.latitude !== null) {
     const loc = i.latitude !== null && i.longitude !== null ? t(lang, 'card.location', { lat: i.latitude.toFixed(5), lon: i.longitude.toFixed(5) }) : '';
     lines.push(t(lang, 'card.place', { place: [i.place ? userText(i.place, 120) : '', loc].filter(Boolean).join(' ') }));
@@ -240,15 +243,19 @@ function cardKeyboard(view: IncidentCardView, actor: Actor, lang: Lang, focus: C
     ...(upper && canMarkStep(actor, office, upper.actor as StepActor) ? [button(t(lang, 'button.upper'), { a: 'upper', i: id, v })] : []),
     ...(proc && canMarkStep(actor, office, proc.actor as StepActor) ? [button(t(lang, 'button.proc'), { a: 'proc', i: id, v })] : []),
   ]);
-  // Progress up the line (forms): 立即上报 for the section; 上报上一级's 续报 and 终报 once its 首报 is marked.
+  // Progress up the line (forms): 立即上报 for the section while a level is left to tell; 上报上一级's 续报
+  // and 终报 once its 首报 is marked, until the 终报 (the domain's reportUpOffers says what still applies).
   const upperDone = view.steps.find((s) => s.key === UPPER_STEP && s.state === 'done');
+  const offers = reportUpOffersOf(view);
   if (forms) rows.push([
-    ...(isSection(actor) ? [button(t(lang, 'button.forward'), { a: 'fwd', i: id, v })] : []),
-    ...(upperDone && canMarkStep(actor, office, upperDone.actor as StepActor) ? [button(t(lang, 'button.upward'), { a: 'upw', i: id, v })] : []),
+    ...(offers.forward && isSection(actor) ? [button(t(lang, 'button.forward'), { a: 'fwd', i: id, v })] : []),
+    ...(upperDone && offers.upward.length && canMarkStep(actor, office, upperDone.actor as StepActor) ? [button(t(lang, 'button.upward'), { a: 'upw', i: id, v })] : []),
   ]);
   // The command loop (forms): 启动预案 until activated; 批示、指令 for HQ; 处置建议 for the on-site command.
   if (forms) rows.push([
     ...(!view.commandPost?.activation && canActivatePlan(actor) ? [button(t(lang, 'button.activate'), { a: 'cpa', i: id, v })] : []),
+    // 升级 / 降级 once activated; the button carries the level shown, so a press from an older card is stale.
+    ...(view.commandPost?.activation && canChangeResponseLevel(actor) ? [button(t(lang, 'button.change_level'), { a: 'cpl', i: id, k: currentLevelOf(view.commandPost), v })] : []),
     ...(canIssueOrders(actor, view.roles) ? [button(t(lang, 'button.instruct'), { a: 'cpi', i: id, v })] : []),
     ...(canPropose(actor, view.roles) ? [button(t(lang, 'button.propose'), { a: 'cpp', i: id, v })] : []),
   ]);
