@@ -2,7 +2,8 @@
  * Duty groups (issue 15): group chats a unit binds, so that the people who coordinate there see what
  * the unit's holders see. The section's duty group gets what the section gets, for every incident; an
  * office's group what the office head gets, for that office's incidents; an HQ group what HQ (the
- * leaders and the holders of HQ posts) gets, for its one activated incident. Pure functions.
+ * leaders, the holders of HQ posts, and HQ's office, the section) gets, for its one activated incident.
+ * Pure functions.
  */
 import { isLeader, isSection, type Actor, type PositionKind, type PositionSeat } from './roles.js';
 import { noticeShape } from './notifications.js';
@@ -78,9 +79,15 @@ export interface MirrorContext {
   hqPostHolders(incidentId: string): readonly string[];
 }
 
+/**
+ * Notices that speak to their one recipient ("received your instruction"): a group gets the card redrawn
+ * instead, which shows the same (who received it).
+ */
+const PERSONAL_KINDS: ReadonlySet<string> = new Set(['timer_overdue_alert', 'command_receipted']);
+
 /** Whether a notice of this kind is one a group is shown: a card or an event; papers (a report to sign) stay private. */
 export function groupMayShow(kind: string): boolean {
-  return kind !== 'timer_overdue_alert' && noticeShape(kind) !== 'paper';
+  return !PERSONAL_KINDS.has(kind) && noticeShape(kind) !== 'paper';
 }
 
 /** The groups that get a copy of a notice to this person about this incident. */
@@ -100,7 +107,8 @@ export function groupsMirroring(
       case 'office':
         return g.unitId === incident.officeUnitId && headOfOffice();
       case 'hq':
-        return g.incidentId === incident.id && inHq();
+        // HQ's office is the section (三(二)): an instruction goes to it and to the on-site command, not to HQ itself.
+        return g.incidentId === incident.id && (inHq() || inSection());
     }
   });
 }

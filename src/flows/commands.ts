@@ -4,6 +4,7 @@
  */
 import { canLookUpSubjects, canReportIncident, hasBureauWideView, isLeader, isSection, keepsSubjectRecords, type Actor } from '../domain/index.js';
 import { canDraftRelease, canReviewRelease } from '../domain/public-release.js';
+import type { ChannelCapabilities } from '../services/channel-port.js';
 
 export const COMMANDS = ['report', 'incidents', 'timeline', 'wr', 'away', 'mine', 'subjects', 'screen', 'release', 'stats', 'register', 'finding', 'drill', 'drills', 'periods', 'counties', 'admin', 'groupcode', 'bindgroup', 'myaway', 'help', 'language', 'cancel'] as const;
 export type Command = (typeof COMMANDS)[number];
@@ -11,7 +12,8 @@ export type Command = (typeof COMMANDS)[number];
 /** The commands everyone has, also the menu of a chat nobody is bound in. */
 export const GENERAL_COMMANDS: readonly Command[] = ['help', 'language', 'cancel'];
 
-export function commandsFor(actor: Actor | undefined): Command[] {
+/** `channel`: what the person's messenger can do; a command it cannot serve is left out (unset: every command). */
+export function commandsFor(actor: Actor | undefined, channel?: Pick<ChannelCapabilities, 'groupChats'>): Command[] {
   if (!actor) return [...GENERAL_COMMANDS];
   const inChain = actor.positions.some((p) => p !== 'info_reviewer');
   return COMMANDS.filter((c) => {
@@ -48,6 +50,7 @@ export function commandsFor(actor: Actor | undefined): Command[] {
       case 'groupcode':
       case 'bindgroup':
         // Duty groups: the section binds its own and HQ groups, an office head the office's, a leader an HQ group.
+        if (channel && !channel.groupChats) return false;
         return isSection(actor) || isLeader(actor) || actor.positions.includes('office_head');
       case 'myaway':
         // 我外出/休假: everyone with a seat has notices someone must take meanwhile.

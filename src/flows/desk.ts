@@ -275,7 +275,7 @@ async function sendHelp(conv: Conversation): Promise<void> {
     }),
     '',
   ];
-  for (const command of commandsFor(actor)) {
+  for (const command of commandsFor(actor, conv.capabilities)) {
     const key = `help.${command}` as MessageKey;
     if (command !== 'help' && command !== 'language' && command !== 'cancel') lines.push(t(lang, key));
   }

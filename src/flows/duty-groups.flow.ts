@@ -2,7 +2,8 @@
  * `/groupcode` in the private chat: a single-use code to bind a duty group with (`/bindgroup <code>`,
  * typed in the group; the messenger's adapter binds it). Bare: the section's duty group for the
  * section, the office's group for an office head. With an incident number: that activated incident's
- * HQ group.
+ * HQ group. On a messenger whose group chats are not bound (`capabilities.groupChats`, WeCom today),
+ * /groupcode, /bindgroup and /unbindgroup say that groups are bound from Telegram, and change nothing.
  */
 import { formatLocal } from '../domain/index.js';
 import { t, type MessageKey } from '../i18n/index.js';
@@ -19,9 +20,32 @@ import type { DeskPlugin } from './desk.js';
 export function dutyGroupPlugin(): DeskPlugin {
   return {
     name: 'duty-groups',
-    commands: { groupcode: (conv, args) => onGroupCodeCommand(conv, args), unbindgroup: (conv, args) => onUnbindGroupCommand(conv, args) },
+    commands: {
+      groupcode: (conv, args) => onGroupCodeCommand(conv, args),
+      bindgroup: (conv) => onBindGroupCommand(conv),
+      unbindgroup: (conv, args) => onUnbindGroupCommand(conv, args),
+    },
     presses: {},
   };
+}
+
+/**
+ * On a messenger whose group chats are not bound (its capabilities say so), the group commands say where
+ * groups are bound and change nothing: they would issue codes for, or unbind, another messenger's groups.
+ */
+async function groupsElsewhere(conv: Conversation): Promise<boolean> {
+  if (conv.capabilities.groupChats) return false;
+  await conv.send(t(conv.lang, 'dutygroup.groups_elsewhere'));
+  return true;
+}
+
+/**
+ * `/bindgroup` that reached the desk: typed in a private chat (the messenger's adapter binds it when typed
+ * in a group), so it says where to type it; where groups are not bound, where they are.
+ */
+export async function onBindGroupCommand(conv: Conversation): Promise<void> {
+  if (await groupsElsewhere(conv)) return;
+  await conv.send(t(conv.lang, 'dutygroup.code_usage'));
 }
 
 /** A bound group in words: the section's duty group, an office's group, an incident's HQ group. */
@@ -37,6 +61,7 @@ async function groupPurpose(conv: Conversation, group: Pick<DutyGroupRow, 'purpo
  * group's number, that group is unbound (typed in the group itself, the messenger's adapter does it).
  */
 export async function onUnbindGroupCommand(conv: Conversation, args: string): Promise<void> {
+  if (await groupsElsewhere(conv)) return;
   const { actor } = whoOf(conv);
   const lang = conv.lang;
   const arg = args.trim();
@@ -59,6 +84,7 @@ export async function onUnbindGroupCommand(conv: Conversation, args: string): Pr
 }
 
 export async function onGroupCodeCommand(conv: Conversation, args: string): Promise<void> {
+  if (await groupsElsewhere(conv)) return;
   const { actor } = whoOf(conv);
   const number = args.trim();
   let issued;

@@ -29,6 +29,7 @@ const zh = {
   'dutygroup.unbind_not_found': '没有群号为 {chat} 的已绑定群。',
   'dutygroup.unbind_not_permitted': '您无权解除此群的绑定。',
   'cmd.bindgroup': '在群聊中绑定值班群',
+  'dutygroup.groups_elsewhere': '此处暂不支持群聊，值班群只能在电报中绑定和解绑：请在电报中与机器人私聊，发送 /groupcode 获取绑定码。本次未作任何更改。',
 };
 
 const en: Record<keyof typeof zh, string> = {
@@ -57,6 +58,7 @@ const en: Record<keyof typeof zh, string> = {
   'dutygroup.unbind_not_found': 'No bound group has the number {chat}.',
   'dutygroup.unbind_not_permitted': 'You may not unbind this group.',
   'cmd.bindgroup': 'Bind a duty group (in the group chat)',
+  'dutygroup.groups_elsewhere': 'Group chats are not available here: duty groups are bound and unbound from Telegram. Send /groupcode in your private chat with the bot on Telegram to get a code. Nothing was changed.',
 };
 
 export const dutyGroups = { zh, en };

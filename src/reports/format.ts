@@ -13,6 +13,19 @@ export function docDateTime(instant: Date, timeZone: string, lang: Lang = 'zh'):
   return lang === 'zh' ? `${l.year}年${l.month}月${l.day}日 ${pad(l.hour)}:${pad(l.minute)}` : `${l.year}-${pad(l.month)}-${pad(l.day)} ${pad(l.hour)}:${pad(l.minute)}`;
 }
 
+/** `10:05`: the time of day alone, where the date stands beside it. */
+export function docTime(instant: Date, timeZone: string): string {
+  const l = toLocal(instant, timeZone);
+  return `${pad(l.hour)}:${pad(l.minute)}`;
+}
+
+/** Whether two instants fall on the same local day. */
+export function sameLocalDay(a: Date, b: Date, timeZone: string): boolean {
+  const x = toLocal(a, timeZone);
+  const y = toLocal(b, timeZone);
+  return x.year === y.year && x.month === y.month && x.day === y.day;
+}
+
 /** `2026年11月29日` / `2026-11-29`. */
 export function docDate(instant: Date, timeZone: string, lang: Lang = 'zh'): string {
   const l = toLocal(instant, timeZone);

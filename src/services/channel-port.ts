@@ -39,6 +39,11 @@ export interface ChannelCapabilities {
   locations: boolean;
   /** A keyboard of free-form choices under the text box. */
   replyKeyboard: boolean;
+  /**
+   * Group chats a unit can bind as duty groups (issue 15: /groupcode, /bindgroup, /unbindgroup). Where
+   * false, those commands say where groups are bound, change nothing, and are not in the menu.
+   */
+  groupChats: boolean;
 }
 
 /** A notice drawn for one recipient: opaque to the services, which only keep its card version. */

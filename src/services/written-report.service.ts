@@ -5,7 +5,8 @@
  * lifecycle says so, and notices to the next level), and the .docx export at any stage.
  */
 import type { Executor } from '../db/client.js';
-import { timelinesOf, type IncidentTimelineView } from '../db/read-models/incident-timeline.js';
+import { timelineEntries, timelinesOf, type IncidentTimelineView } from '../db/read-models/incident-timeline.js';
+import { findSensitivePeriod } from '../db/repositories/sensitive-period.repository.js';
 import { appendAudit } from '../db/repositories/audit.repository.js';
 import { findIncident, lockIncident, updateIncident, type IncidentRow } from '../db/repositories/incident.repository.js';
 import { loadOrgSnapshot } from '../db/repositories/org.repository.js';
@@ -99,6 +100,8 @@ export interface WrittenReportRepositories {
   commandRecord?: typeof loadCommandRecord;
   /** Receipts from outside parties and sanctions, for the .docx; without it (a fake), no such part. */
   outsideRecords?: typeof outsideRecordsForReport;
+  /** 十: the sensitive period a report is linked to, for the .docx's basic facts; without it (a fake), none is named. */
+  sensitivePeriod?: typeof findSensitivePeriod;
 }
 
 export const postgresWrittenReportRepositories: WrittenReportRepositories = {
@@ -127,6 +130,7 @@ export const postgresWrittenReportRepositories: WrittenReportRepositories = {
   appendAudit,
   commandRecord: loadCommandRecord,
   outsideRecords: outsideRecordsForReport,
+  sensitivePeriod: findSensitivePeriod,
 };
 
 /** A service's deps, with the written-report repositories to use instead of PostgreSQL's. */
@@ -240,7 +244,8 @@ export async function prefillBody(
   lang: Lang,
   repo: WrittenReportRepositories = postgresWrittenReportRepositories,
 ): Promise<Record<string, string>> {
-  const [timeline] = await repo.timelinesOf(db, [incident], { audit: false });
+  // The audit trail too: 续报 and 终报 to the upper level are entries of it.
+  const [timeline] = await repo.timelinesOf(db, [incident], { audit: true });
   return prefillFromTimeline(timeline!, tz, lang);
 }
 
@@ -277,9 +282,27 @@ function prefillFromTimeline(timeline: IncidentTimelineView, tz: string, lang: L
     course.push({ at: r.at, line: m(key, { at: at(r.at), name: name(r.staffId), role: m(`wr.role.${r.role}` as MessageKey) }) });
   }
   for (const u of updates.filter((x) => x.kind === 'progress')) course.push({ at: u.at, line: m('wr.prefill.progress', { at: at(u.at), name: name(u.staffId), text: u.text }) });
+  // 上报上一级, each time with its phase (首报, 续报, 终报), how it was made and its note.
+  const upperStep = steps.find((s) => s.key === 'report_upward');
+  for (const e of timelineEntries(timeline).filter((x) => x.what === 'upward_report')) {
+    const note = (e.detail === 'first' ? upperStep?.note : e.text)?.trim();
+    course.push({
+      at: e.at,
+      line: m('wr.prefill.upward', {
+        at: at(e.at),
+        name: name(e.staffId),
+        phase: hasMessage(`upward.phase.${e.detail}`) ? m(`upward.phase.${e.detail}` as MessageKey) : (e.detail ?? ''),
+        how: e.means ? howText(e.means) : m('wr.doc.unknown'),
+        note: note ? m('wr.prefill.upward_note', { note: note.replace(/[。.]$/, '') }) : '',
+      }),
+    });
+  }
   if (incident.closedAt) course.push({ at: incident.closedAt, line: m('wr.prefill.closed', { at: at(incident.closedAt), name: name(incident.closedByStaffId) }) });
   course.sort((a, b) => a.at.getTime() - b.at.getTime());
-  const courseText = [m('wr.prefill.description', { text: incident.description }), ...course.map((c) => c.line)].join('\n');
+  // The description as typed, closed as a sentence where the reporter left it open.
+  const description = incident.description.trim();
+  const closedDescription = lang === 'zh' && description && !/[。！？…）”]$/.test(description) ? `${description}。` : description;
+  const courseText = [m('wr.prefill.description', { text: closedDescription }), ...course.map((c) => c.line)].join('\n');
 
   // 处置情况: every playbook step with its state, time and who.
   const handling = steps
@@ -293,7 +316,7 @@ function prefillFromTimeline(timeline: IncidentTimelineView, tz: string, lang: L
           at: s.doneAt ? at(s.doneAt) : m('wr.doc.unknown'),
           name: name(s.doneByStaffId),
           how: s.how && !howRepeatsStep(s.key, s.how) ? m('wr.prefill.step_how', { how: howText(s.how) }) : '',
-          note: s.note ?? '',
+          note: s.note?.trim() ? m('wr.prefill.step_note', { note: s.note.trim() }) : '',
         }).trim();
       }
       if (s.state === 'not_applicable') {
@@ -630,6 +653,7 @@ export async function exportWrittenReportDocx(
   const subject = s ? subjectLabel({ code: s.code, name: deps.cipher.decrypt(s.nameEnc) }, deps.piiMode, 'private') : inc.subjectNote;
   const unitName = (u: typeof bureau) => (u ? ((lang === 'en' ? u.nameEn : null) ?? u.name) : '');
   const command = await commandPart(deps.db, inc.id, repo);
+  const period = inc.sensitivePeriodId && repo.sensitivePeriod ? await repo.sensitivePeriod(deps.db, inc.sensitivePeriodId) : undefined;
   const data = await renderWrittenReportDocx({
     lang,
     timeZone: deps.timeZone,
@@ -650,6 +674,7 @@ export async function exportWrittenReportDocx(
       dead: inc.dead,
       reporterName,
       subjectLabel: subject,
+      ...(period ? { sensitivePeriod: { name: period.name, startsOn: period.startsOn, endsOn: period.endsOn } } : {}),
     },
     stage: view.stage,
     lastApprover: view.lastApprover,
@@ -682,6 +707,7 @@ async function commandPart(db: Executor, incidentId: string, repo: WrittenReport
     activation: a ? { level: a.level, name: nameOf(a.activatedByStaffId) ?? '', at: a.activatedAt } : null,
     commander: post('commander'),
     deputy: post('deputy_commander'),
+    onsite: post('onsite_command'),
     messages: record.messages.map((m) => ({ at: m.at, kind: m.kind, from: nameOf(m.fromStaffId) ?? '', text: m.text, receipts: m.receipts.map((r) => ({ name: nameOf(r.staffId) ?? '', at: r.at })) })),
   };
 }

@@ -22,8 +22,9 @@ const incident = { id: 'i1', officeUnitId: 'A' };
 
 describe('groupsMirroring', () => {
   it.each([
-    ['sec1', ['gs']],
-    ['stand-in', ['gs']],
+    // The section is HQ's office too: its notices of an HQ group's incident go there as well.
+    ['sec1', ['gs', 'gh']],
+    ['stand-in', ['gs', 'gh']],
     ['headA', ['ga']],
     ['headB', []],
     ['offA', []],
@@ -62,6 +63,9 @@ describe('group copies', () => {
     expect(groupMayShow('incident_reported')).toBe(true);
     expect(groupMayShow('card_redraw')).toBe(true);
     expect(groupMayShow('report_review_requested')).toBe(false);
+    // "received your instruction" is its sender's: a group sees the receipt on its card.
+    expect(groupMayShow('command_issued')).toBe(true);
+    expect(groupMayShow('command_receipted')).toBe(false);
   });
 
   it('are always masked', () => {

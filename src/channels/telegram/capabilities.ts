@@ -10,4 +10,6 @@ export const TELEGRAM_CAPABILITIES: ChannelCapabilities = {
   documents: true,
   locations: true,
   replyKeyboard: true,
+  // Duty groups: group chats bound with /bindgroup (./duty-groups.ts).
+  groupChats: true,
 };

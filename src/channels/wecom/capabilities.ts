@@ -13,4 +13,6 @@ export const WECOM_CAPABILITIES: ChannelCapabilities = {
   documents: true,
   locations: true,
   replyKeyboard: false,
+  // not yet: WeCom's group chats (appchat) are not bound as duty groups; they are bound from Telegram.
+  groupChats: false,
 };

@@ -41,11 +41,14 @@ export interface OfficialDocModel {
   creator?: string;
 }
 
-// Sizes are half-points: 三号 16 pt = 32, 二号 22 pt = 44, 小初 36 pt = 72, 四号 14 pt = 28.
+// Sizes are half-points: 三号 16 pt = 32, 二号 22 pt = 44, 小初 36 pt = 72, 四号 14 pt = 28, 五号 10.5 pt = 21.
 const SIZE_BODY = 32;
 const SIZE_TITLE = 44;
 const SIZE_AUTHORITY = 72;
-const SIZE_TABLE = 24;
+// 五号 10.5 pt in tables, so that a date (2026年11月29日) fits its column on one line.
+const SIZE_TABLE = 21;
+/** The two-column facts table (基本情况) has room for 小四 12 pt. */
+const SIZE_PAIRS = 24;
 const RED = 'C00000';
 
 const FONT_BODY = { eastAsia: '仿宋_GB2312', ascii: 'Times New Roman', hAnsi: 'Times New Roman' };
@@ -71,13 +74,15 @@ function bodyParagraphs(d: Docx, text: string): Paragraph[] {
   );
 }
 
-function cell(d: Docx, text: string, opts: { bold?: boolean; width?: number } = {}): TableCell {
+function cell(d: Docx, text: string, opts: { bold?: boolean; width?: number; size?: number } = {}): TableCell {
   return new d.TableCell({
     verticalAlign: d.VerticalAlign.CENTER,
+    // A little air above and below the text, in twips.
+    margins: { top: 40, bottom: 40, left: 70, right: 70 },
     ...(opts.width ? { width: { size: opts.width, type: d.WidthType.PERCENTAGE } } : {}),
     children: text
       .split(/\r?\n/)
-      .map((line) => new d.Paragraph({ children: [run(d, line, { size: SIZE_TABLE, ...(opts.bold ? { bold: true, font: FONT_HEADING } : {}) })] })),
+      .map((line) => new d.Paragraph({ children: [run(d, line, { size: opts.size ?? SIZE_TABLE, ...(opts.bold ? { bold: true, font: FONT_HEADING } : {}) })] })),
   });
 }
 
@@ -86,8 +91,9 @@ function table(d: Docx, columns: readonly string[], rows: ReadonlyArray<readonly
   return new d.Table({
     width: { size: 100, type: d.WidthType.PERCENTAGE },
     rows: [
-      new d.TableRow({ tableHeader: true, children: columns.map((c, i) => cell(d, c, { bold: true, ...w(i) })) }),
-      ...rows.map((r) => new d.TableRow({ children: r.map((c, i) => cell(d, c, w(i))) })),
+      // The header row repeats on every page; no row is split across two.
+      new d.TableRow({ tableHeader: true, cantSplit: true, children: columns.map((c, i) => cell(d, c, { bold: true, ...w(i) })) }),
+      ...rows.map((r) => new d.TableRow({ cantSplit: true, children: r.map((c, i) => cell(d, c, w(i))) })),
     ],
   });
 }
@@ -95,7 +101,7 @@ function table(d: Docx, columns: readonly string[], rows: ReadonlyArray<readonly
 function pairs(d: Docx, rows: ReadonlyArray<readonly [string, string]>): Table {
   return new d.Table({
     width: { size: 100, type: d.WidthType.PERCENTAGE },
-    rows: rows.map(([k, v]) => new d.TableRow({ children: [cell(d, k, { bold: true, width: 25 }), cell(d, v, { width: 75 })] })),
+    rows: rows.map(([k, v]) => new d.TableRow({ cantSplit: true, children: [cell(d, k, { bold: true, width: 25, size: SIZE_PAIRS }), cell(d, v, { width: 75, size: SIZE_PAIRS })] })),
   });
 }
 
@@ -133,7 +139,8 @@ export async function renderOfficialDocument(model: OfficialDocModel): Promise<B
   for (const b of model.blocks) {
     switch (b.kind) {
       case 'heading':
-        children.push(new d.Paragraph({ indent: { firstLine: 640 }, spacing: { before: 120, line: 560 }, children: [new d.TextRun({ text: b.text, font: FONT_HEADING, size: SIZE_BODY })] }));
+        // A heading never stands alone at the foot of a page.
+        children.push(new d.Paragraph({ keepNext: true, keepLines: true, indent: { firstLine: 640 }, spacing: { before: 120, line: 560 }, children: [new d.TextRun({ text: b.text, font: FONT_HEADING, size: SIZE_BODY })] }));
         break;
       case 'paragraph':
         children.push(...bodyParagraphs(d, b.text));

@@ -8,7 +8,7 @@ import { hasMessage, t, type Lang, type MessageKey } from '../../i18n/index.js';
 import { EPIDEMIC_SCENARIO_INFO, INCIDENT_TYPE_INFO, type EpidemicScenario, type IncidentType } from '../../domain/incident-types.js';
 import { parseIncidentNumber } from '../../domain/incident-number.js';
 import { signoffWording, type BureauApprover, type ReportSectionKey, type SignoffDecision, type WrittenReportStage } from '../../domain/written-report.js';
-import { docDate, docDateTime } from '../format.js';
+import { docDate, docDateTime, docLocalDate, docTime, sameLocalDay } from '../format.js';
 import { numberedHeading, renderOfficialDocument, type DocBlock, type OfficialDocModel } from './official.js';
 
 export interface WrittenReportDocData {
@@ -33,6 +33,8 @@ export interface WrittenReportDocData {
     reporterName: string;
     /** Already masked per PII_MODE. */
     subjectLabel: string | null;
+    /** 十: the sensitive period the report was linked to (local dates, `YYYY-MM-DD`); absent: none. */
+    sensitivePeriod?: { name: string; startsOn: string; endsOn: string } | null;
   };
   stage: WrittenReportStage;
   version: number;
@@ -42,8 +44,10 @@ export interface WrittenReportDocData {
   lastApprover?: BureauApprover;
   /** Receipts from outside parties (codes of party and method) and sanctions (the kind's name resolved); absent or empty: no such part. */
   outside?: {
-    receipts: ReadonlyArray<{ party: string; method: string; at: Date; answeredBy: string; reference: string | null }>;
-    sanctions: ReadonlyArray<{ kind: string; grounds: string; proposer: string; decision: string; decidedAt: Date }>;
+    /** `contactName`: the directory's unit offered for the call; `recordedBy`: who made the call or gave the notice. */
+    receipts: ReadonlyArray<{ party: string; method: string; at: Date; answeredBy: string; reference: string | null; contactName?: string | null; recordedBy?: string }>;
+    /** `decidedBy`: who recorded the decision (the proposer while it is only proposed). */
+    sanctions: ReadonlyArray<{ kind: string; grounds: string; proposer: string; decision: string; decidedAt: Date; decidedBy?: string }>;
     /** Names of the bureau's own sanction kinds, where the catalogue has none. */
     kindNames?: Readonly<Record<string, { zh?: string | undefined; en?: string | undefined }>>;
   };
@@ -52,6 +56,8 @@ export interface WrittenReportDocData {
     activation: { level: string; name: string; at: Date } | null;
     commander: string | null;
     deputy: string | null;
+    /** 现场指挥部, by name; absent or null: none was named. */
+    onsite?: string | null;
     messages: ReadonlyArray<{ at: Date; kind: string; from: string; text: string; receipts: ReadonlyArray<{ name: string; at: Date }> }>;
   };
 }
@@ -67,6 +73,12 @@ export function writtenReportDocModel(d: WrittenReportDocData): OfficialDocModel
   const when = (x: Date | null) => (x ? docDateTime(x, tz, lang) : m('wr.doc.unknown'));
   const parsed = parseIncidentNumber(inc.number);
   const type = typeLabel(inc.type, inc.scenario, lang);
+  // A table's time column is as wide as its date, so the time wraps below it at the space; a receipt on
+  // the message's own day is given by its time alone.
+  const cellTime = (x: Date) => docDateTime(x, tz, lang);
+  // A table cell holds a value, not a sentence.
+  const value = (text: string) => text.replace(/[。.]$/, '');
+  const period = inc.sensitivePeriod;
 
   const blocks: DocBlock[] = [];
   let n = 0;
@@ -76,13 +88,16 @@ export function writtenReportDocModel(d: WrittenReportDocData): OfficialDocModel
     rows: [
       [m('wr.doc.basic.number'), inc.number],
       [m('wr.doc.basic.type'), type],
+      ...(period
+        ? [[m('wr.doc.basic.sensitive_period'), m('wr.doc.basic.period_value', { name: period.name, from: docLocalDate(period.startsOn, lang), to: docLocalDate(period.endsOn, lang) })] as const]
+        : []),
       [m('wr.doc.basic.subject'), inc.subjectLabel ?? m('wr.doc.unknown')],
       [m('wr.doc.basic.office'), d.officeName],
       [m('wr.doc.basic.occurred'), when(inc.occurredAt)],
       [m('wr.doc.basic.discovered'), when(inc.discoveredAt)],
       [m('wr.doc.basic.reported'), `${when(inc.reportedAt)}（${inc.reporterName}）`],
       [m('wr.doc.basic.place'), inc.place ?? m('wr.doc.unknown')],
-      [m('wr.doc.basic.casualties'), m('wr.prefill.casualties', { injured: inc.injured, dead: inc.dead })],
+      [m('wr.doc.basic.casualties'), value(m('wr.prefill.casualties', { injured: inc.injured, dead: inc.dead }))],
       [m('wr.doc.basic.closed'), when(inc.closedAt)],
     ],
   });
@@ -96,18 +111,21 @@ export function writtenReportDocModel(d: WrittenReportDocData): OfficialDocModel
     blocks.push({ kind: 'heading', text: numberedHeading(++n, m('wr.doc.command'), lang) });
     blocks.push({ kind: 'paragraph', text: c.activation ? m('wr.doc.command.activated', { time: when(c.activation.at), name: c.activation.name, level: labelled('command.level', c.activation.level) }) : m('wr.doc.command.not_activated') });
     if (c.activation) blocks.push({ kind: 'paragraph', text: m('wr.doc.command.hq', { commander: c.commander ?? m('command.nobody'), deputy: c.deputy ?? m('command.nobody') }) });
+    if (c.onsite) blocks.push({ kind: 'paragraph', text: m('wr.doc.command.onsite', { name: c.onsite }) });
     if (c.messages.length === 0) blocks.push({ kind: 'paragraph', text: m('wr.doc.command.no_messages') });
     else
       blocks.push({
         kind: 'table',
         columns: [m('wr.doc.command.col.at'), m('wr.doc.command.col.kind'), m('wr.doc.command.col.from'), m('wr.doc.command.col.text'), m('wr.doc.command.col.receipts')],
-        widths: [16, 12, 12, 36, 24],
+        widths: [23, 13, 13, 29, 22],
         rows: c.messages.map((x) => [
-          docDateTime(x.at, tz, lang),
+          cellTime(x.at),
           labelled('command.kind', x.kind),
           x.from,
           x.text,
-          x.receipts.length ? x.receipts.map((r) => m('wr.doc.command.receipt', { name: r.name, time: docDateTime(r.at, tz, lang) })).join(lang === 'zh' ? '、' : ', ') : m('wr.doc.command.none_received'),
+          x.receipts.length
+            ? x.receipts.map((r) => m('wr.doc.command.receipt', { name: r.name, time: sameLocalDay(r.at, x.at, tz) ? docTime(r.at, tz) : docDateTime(r.at, tz, lang) })).join('\n')
+            : m('wr.doc.command.none_received'),
         ]),
       });
   }
@@ -117,9 +135,17 @@ export function writtenReportDocModel(d: WrittenReportDocData): OfficialDocModel
     blocks.push({ kind: 'heading', text: numberedHeading(++n, m('wr.doc.receipts'), lang) });
     blocks.push({
       kind: 'table',
-      columns: [m('wr.doc.rc.party'), m('wr.doc.rc.method'), m('wr.doc.rc.when'), m('wr.doc.rc.answered'), m('wr.doc.rc.reference')],
-      widths: [26, 12, 20, 22, 20],
-      rows: d.outside.receipts.map((r) => [label('party', r.party), label('opr.method', r.method).replace(/^\S+\s/, ''), docDateTime(r.at, tz, lang), r.answeredBy, r.reference ?? '—']),
+      columns: [m('wr.doc.rc.party'), m('wr.doc.rc.method'), m('wr.doc.rc.when'), m('wr.doc.rc.by'), m('wr.doc.rc.answered'), m('wr.doc.rc.reference')],
+      widths: lang === 'zh' ? [19, 8, 22, 14, 16, 21] : [18, 12, 20, 14, 16, 20],
+      rows: d.outside.receipts.map((r) => [
+        // The unit the directory offered (拱宸桥派出所) where there was one, else the party (公安“110”).
+        r.contactName?.trim() || label('party', r.party),
+        label('opr.method', r.method).replace(/^\S+\s/, ''),
+        cellTime(r.at),
+        r.recordedBy ?? '',
+        r.answeredBy,
+        r.reference ?? '—',
+      ]),
     });
   }
   // 处罚: what was proposed or taken, on what grounds, by whom, and where it stands.
@@ -128,8 +154,15 @@ export function writtenReportDocModel(d: WrittenReportDocData): OfficialDocModel
     blocks.push({
       kind: 'table',
       columns: [m('wr.doc.sc.kind'), m('wr.doc.sc.grounds'), m('wr.doc.sc.proposer'), m('wr.doc.sc.decision'), m('wr.doc.sc.date')],
-      widths: [20, 36, 14, 12, 18],
-      rows: d.outside.sanctions.map((x) => [hasMessage(`sanction.kind.${x.kind}`) ? label('sanction.kind', x.kind) : ((lang === 'en' ? d.outside?.kindNames?.[x.kind]?.en : undefined) ?? d.outside?.kindNames?.[x.kind]?.zh ?? x.kind), x.grounds, x.proposer, label('sanction.decision', x.decision), docDateTime(x.decidedAt, tz, lang)]),
+      widths: [17, 25, 13, 22, 23],
+      rows: d.outside.sanctions.map((x) => [
+        hasMessage(`sanction.kind.${x.kind}`) ? label('sanction.kind', x.kind) : ((lang === 'en' ? d.outside?.kindNames?.[x.kind]?.en : undefined) ?? d.outside?.kindNames?.[x.kind]?.zh ?? x.kind),
+        x.grounds,
+        x.proposer,
+        // Who decided, once it is more than a proposal and someone other than the proposer decided it.
+        x.decision !== 'proposed' && x.decidedBy && x.decidedBy !== x.proposer ? m('wr.doc.sc.decided_by', { decision: label('sanction.decision', x.decision), name: x.decidedBy }) : label('sanction.decision', x.decision),
+        docDate(x.decidedAt, tz, lang),
+      ]),
     });
   }
   blocks.push({ kind: 'heading', text: numberedHeading(++n, m('wr.doc.signoffs'), lang) });
@@ -139,13 +172,14 @@ export function writtenReportDocModel(d: WrittenReportDocData): OfficialDocModel
     blocks.push({
       kind: 'table',
       columns: [m('wr.doc.col.level'), m('wr.doc.col.name'), m('wr.doc.col.decision'), m('wr.doc.col.comment'), m('wr.doc.col.at'), m('wr.doc.col.version')],
-      widths: [18, 14, 14, 26, 20, 8],
+      // English words (Submitted, Version) are wider than 提交 and 版本.
+      widths: lang === 'zh' ? [20, 13, 11, 25, 23, 8] : [19, 12, 15, 21, 22, 11],
       rows: d.signoffs.map((s) => [
         m(`wr.stage.${s.stage}` as MessageKey),
         s.name,
         m(`wr.decision.${signoffWording(s.stage, s.decision, d.lastApprover)}` as MessageKey),
         s.comment ?? '',
-        docDateTime(s.at, tz, lang),
+        cellTime(s.at),
         String(s.version),
       ]),
     });
