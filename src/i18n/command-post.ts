@@ -66,6 +66,7 @@ const zh = {
 
   'wr.doc.command': '应急指挥',
   'wr.doc.command.activated': '{time}，{name}启动预案，响应级别：{level}。',
+  'wr.doc.command.level_changed': '{time}，{name}将响应级别由{from}{direction}为{to}，理由：{reason}',
   'wr.doc.command.not_activated': '未启动预案。',
   'wr.doc.command.hq': '总指挥：{commander}；副总指挥：{deputy}；办公室：社区矫正管理科。',
   'wr.doc.command.col.at': '时间',
@@ -164,6 +165,7 @@ const en: Record<keyof typeof zh, string> = {
 
   'wr.doc.command': 'Command',
   'wr.doc.command.activated': 'At {time}, {name} activated the plan at {level}.',
+  'wr.doc.command.level_changed': 'At {time}, {name} {direction} the response level from {from} to {to}. Reason: {reason}',
   'wr.doc.command.not_activated': 'The plan was not activated.',
   'wr.doc.command.hq': 'Commander: {commander}; deputy commander: {deputy}; office: the corrections section.',
   'wr.doc.command.col.at': 'Time',

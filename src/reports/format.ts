@@ -52,3 +52,10 @@ export function formatDuration(seconds: number | null, lang: Lang = 'zh'): strin
 export function minutes(seconds: number | null): string {
   return seconds === null ? '' : (Math.round(seconds / 6) / 10).toFixed(1);
 }
+
+/** A typed text as the end of a sentence in the document: a Chinese one gets its closing 。 if it has none. */
+export function asSentence(text: string, lang: Lang = 'zh'): string {
+  const t = text.trim();
+  if (lang === 'zh') return /[。！？…）”]$/.test(t) ? t : `${t}。`;
+  return /[.!?)"]$/.test(t) ? t : `${t}.`;
+}

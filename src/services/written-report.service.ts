@@ -705,6 +705,7 @@ async function commandPart(db: Executor, incidentId: string, repo: WrittenReport
   const a = record.activation;
   return {
     activation: a ? { level: a.level, name: nameOf(a.activatedByStaffId) ?? '', at: a.activatedAt } : null,
+    levelChanges: record.levelChanges.map((c) => ({ at: c.at, name: nameOf(c.byStaffId) ?? '', from: c.fromLevel, to: c.toLevel, direction: c.direction, reason: c.reason })),
     commander: post('commander'),
     deputy: post('deputy_commander'),
     onsite: post('onsite_command'),

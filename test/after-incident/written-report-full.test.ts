@@ -12,7 +12,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { outsideContacts } from '../../src/db/schema.js';
 import { HOUR, MINUTE } from '../../src/domain/index.js';
-import { activatePlan, postInstruction, postProposal, receiptMessage } from '../../src/services/command-post.service.js';
+import { activatePlan, changeResponseLevel, postInstruction, postProposal, receiptMessage } from '../../src/services/command-post.service.js';
 import { acknowledgeIncident, closeIncident, markStep, reportIncident, reportUpward, setRole } from '../../src/services/incident.service.js';
 import { recordReceipt } from '../../src/services/outside-party.service.js';
 import type { ServiceDeps } from '../../src/services/ports.js';
@@ -71,6 +71,8 @@ async function fullIncident(): Promise<{ incidentId: string; reportId: string }>
   await receiptMessage(deps, org.actor('headA'), order.updateId);
   clock.advance(MINUTE);
   await postInstruction(deps, org.actor('deputy'), id, 'remark', '请管理科同步通报检察院');
+  clock.advance(MINUTE);
+  await changeResponseLevel(deps, org.actor('director'), id, { to: 'I', seen: 'II', reason: '对象情绪激动，现场有扩大趋势' });
 
   clock.advance(5 * MINUTE);
   await markStep(deps, org.actor('officerA1'), id, { key: 'contact_verify_leave' }, { kind: 'done', how: 'phone', note: '对象拒不离开' });
@@ -138,6 +140,7 @@ describe('the written report of a full incident', () => {
     const at = order.map((h) => text.indexOf(h));
     expect(at.every((x) => x >= 0)).toBe(true);
     expect([...at].sort((a, b) => a - b)).toEqual(at);
+    expect(text).toMatch(/将响应级别由Ⅱ级响应升级为Ⅰ级响应，理由：对象情绪激动，现场有扩大趋势。/);
     expect(text).toContain('JJ-20261129-0107');
     expect(text).toContain('接警员王某');
     expect(text).toContain('检察官赵某');

@@ -8,7 +8,7 @@ import { hasMessage, t, type Lang, type MessageKey } from '../../i18n/index.js';
 import { EPIDEMIC_SCENARIO_INFO, INCIDENT_TYPE_INFO, type EpidemicScenario, type IncidentType } from '../../domain/incident-types.js';
 import { parseIncidentNumber } from '../../domain/incident-number.js';
 import { signoffWording, type BureauApprover, type ReportSectionKey, type SignoffDecision, type WrittenReportStage } from '../../domain/written-report.js';
-import { docDate, docDateTime, docLocalDate, docTime, sameLocalDay } from '../format.js';
+import { asSentence, docDate, docDateTime, docLocalDate, docTime, sameLocalDay } from '../format.js';
 import { numberedHeading, renderOfficialDocument, type DocBlock, type OfficialDocModel } from './official.js';
 
 export interface WrittenReportDocData {
@@ -54,6 +54,8 @@ export interface WrittenReportDocData {
   /** 三: the plan's activation (its level's code), HQ, the instructions and proposals (their kinds) with their receipts; absent or empty: no such part. */
   command?: {
     activation: { level: string; name: string; at: Date } | null;
+    /** 升级 / 降级 after the activation, oldest first (levels and direction as codes). */
+    levelChanges?: ReadonlyArray<{ at: Date; name: string; from: string; to: string; direction: string; reason: string }>;
     commander: string | null;
     deputy: string | null;
     /** 现场指挥部, by name; absent or null: none was named. */
@@ -110,6 +112,11 @@ export function writtenReportDocModel(d: WrittenReportDocData): OfficialDocModel
   if (c && (c.activation || c.messages.length)) {
     blocks.push({ kind: 'heading', text: numberedHeading(++n, m('wr.doc.command'), lang) });
     blocks.push({ kind: 'paragraph', text: c.activation ? m('wr.doc.command.activated', { time: when(c.activation.at), name: c.activation.name, level: labelled('command.level', c.activation.level) }) : m('wr.doc.command.not_activated') });
+    for (const x of c.activation ? (c.levelChanges ?? []) : [])
+      blocks.push({
+        kind: 'paragraph',
+        text: m('wr.doc.command.level_changed', { time: when(x.at), name: x.name, from: labelled('command.level', x.from), to: labelled('command.level', x.to), direction: labelled('command.direction', x.direction), reason: asSentence(x.reason, lang) }),
+      });
     if (c.activation) blocks.push({ kind: 'paragraph', text: m('wr.doc.command.hq', { commander: c.commander ?? m('command.nobody'), deputy: c.deputy ?? m('command.nobody') }) });
     if (c.onsite) blocks.push({ kind: 'paragraph', text: m('wr.doc.command.onsite', { name: c.onsite }) });
     if (c.messages.length === 0) blocks.push({ kind: 'paragraph', text: m('wr.doc.command.no_messages') });
