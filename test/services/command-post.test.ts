@@ -16,7 +16,7 @@ import { DEFAULT_POLICY, MINUTE, resolvePolicy, type EscalationPolicy } from '..
 import { activatePlan, changeResponseLevel, postInstruction, postProposal, receiptMessage } from '../../src/services/command-post.service.js';
 import { loadIncidentCardView } from '../../src/views/incident-card-view.js';
 import { currentLevelOf } from '../../src/views/command-post-view.js';
-import { acknowledgeIncident, closeIncident, reportIncident, rolesOf, setRole, visibleTimeline } from '../../src/services/incident.service.js';
+import { acknowledgeIncident, closeIncident, reportIncident, reportProgress, rolesOf, setRole, visibleTimeline } from '../../src/services/incident.service.js';
 import type { ServiceDeps } from '../../src/services/ports.js';
 import { fireTimer } from '../../src/services/timer.service.js';
 import { exportWrittenReportDocx, writtenReportForIncident } from '../../src/services/written-report.service.js';
@@ -95,6 +95,30 @@ describe('activating the plan', () => {
     await expect(activatePlan(deps, org.actor('deputy'), incident.id, 'II')).rejects.toMatchObject({ code: 'invalid_input' });
     const done = await activatePlan(deps, org.actor('deputy'), incident.id, 'orange');
     expect(done.hq).toEqual({ commander: org.staff.section2, deputy_commander: org.staff.deputy });
+  });
+  it('once the plan is activated, HQ hears every 续报 of the incident, even of a type whose 续报 do not go to the leaders', async () => {
+    const { t, org, clock, deps } = await setUp();
+    const r = await reportIncident(deps, org.actor('officerA1'), {
+      type: 'disruption',
+      subjectId: org.subjects.a1,
+      officeUnitId: org.units.officeA,
+      discoveredAt: clock.now(),
+      injured: 0,
+      dead: 0,
+      description: '对象在司法所大声吵闹',
+    });
+    const id = r.incident.id;
+    await acknowledgeIncident(deps, org.actor('section'), id);
+    await reportProgress(deps, org.actor('officerA1'), id, { text: '对象已平静' });
+    // A standard type: the leaders are not in the chain of its 续报 and were not told of it.
+    expect(await recipients(t, org, 'progress_reported', id)).not.toContain('director');
+    clock.advance(MINUTE);
+    await activatePlan(deps, org.actor('section'), id, 'III');
+    clock.advance(MINUTE);
+    const second = await reportProgress(deps, org.actor('officerA1'), id, { text: '对象再次吵闹，已报警' });
+    const rows = await t.db.select().from(outbox).where(and(eq(outbox.kind, 'progress_reported'), eq(outbox.incidentId, id)));
+    const toLeaders = rows.filter((row) => (row.params as { updateId?: string } | null)?.updateId === second.updateId).map((row) => keysOf(org)(row.recipientStaffId));
+    expect(toLeaders).toEqual(expect.arrayContaining(['director', 'deputy']));
   });
 });
 

@@ -9,7 +9,9 @@ import { contactLogs, outbox, subjects, writtenReports } from '../schema.js';
 import { owesDailyContactOn } from './contact-duty.repository.js';
 
 /** Kinds that tell a person about an incident: whoever had one of these has been informed. */
-const INFORMING_KINDS: readonly NoticeKind[] = ['incident_reported', 'ack_escalation', 'inform_level', 'forwarded_up'];
+// Each of these tells its recipient of the incident itself: the activation and a change of level go to HQ,
+// a proposal to 总指挥 and 副总指挥, so a leader who got one knows of the incident as much as one forwarded it.
+const INFORMING_KINDS: readonly NoticeKind[] = ['incident_reported', 'ack_escalation', 'inform_level', 'forwarded_up', 'plan_activated', 'level_changed', 'proposal_sent'];
 
 /** Who of these already had a message (sent or still to send) that told them about the incident; a duty group's copy is not theirs. */
 export async function informedOf(db: Executor, incidentId: string, staffIds: readonly string[]): Promise<Set<string>> {
