@@ -5,6 +5,7 @@
  * notices are written (duty-group.repository.ts).
  */
 import { randomInt } from 'node:crypto';
+import type { Executor } from '../db/client.js';
 import { appendAudit } from '../db/repositories/audit.repository.js';
 import { findActivation } from '../db/repositories/command-post.repository.js';
 import {
@@ -123,22 +124,26 @@ export function dutyGroupOfChat(deps: Pick<ServiceDeps, 'db'>, chatId: number): 
   return activeGroupOfChat(deps.db, chatId);
 }
 
+/** An ended binding's copies not yet sent are closed ("group unbound") and the end is audited; returns how many were closed. */
+async function closeBinding(
+  tx: Executor,
+  ended: DutyGroupRow,
+  now: Date,
+  who: { actorStaffId?: string; actorTelegramId?: number | null },
+  data: Record<string, unknown>,
+): Promise<number> {
+  const closedNotices = await closeGroupOutbox(tx, ended.id, 'group unbound');
+  await appendAudit(tx, { at: now, action: 'duty_group.unbound', entity: 'duty_group', entityId: ended.id, incidentId: ended.incidentId, ...who, data: { ...data, closedNotices } });
+  return closedNotices;
+}
+
 /** The bot left the group, or was removed: the binding ends (nothing is sent there any more). */
 export async function unbindDutyGroup(deps: Pick<ServiceDeps, 'db' | 'clock'>, chatId: number, reason: 'bot_removed', by?: { telegramUserId?: number }): Promise<boolean> {
   const now = deps.clock.now();
   return deps.db.transaction(async (tx) => {
     const ended = await unbindChat(tx, chatId, now);
     if (!ended) return false;
-    const closedNotices = await closeGroupOutbox(tx, ended.id, 'group unbound');
-    await appendAudit(tx, {
-      at: now,
-      action: 'duty_group.unbound',
-      entity: 'duty_group',
-      entityId: ended.id,
-      incidentId: ended.incidentId,
-      actorTelegramId: by?.telegramUserId ?? null,
-      data: { reason, closedNotices },
-    });
+    await closeBinding(tx, ended, now, { actorTelegramId: by?.telegramUserId ?? null }, { reason });
     return true;
   });
 }
@@ -166,16 +171,7 @@ export async function unbindDutyGroupByCommand(
     if (!canUnbindGroup(actor, { purpose: group.purpose, unitId: group.unitId })) throw new ServiceRefusal('not_permitted');
     const ended = await unbindChat(tx, chatId, now);
     if (!ended) throw new ServiceRefusal('already_done');
-    const closedNotices = await closeGroupOutbox(tx, ended.id, 'group unbound');
-    await appendAudit(tx, {
-      at: now,
-      action: 'duty_group.unbound',
-      entity: 'duty_group',
-      entityId: ended.id,
-      incidentId: ended.incidentId,
-      actorStaffId: actor.staffId,
-      data: { reason: 'command', from, purpose: ended.purpose, unitId: ended.unitId, closedNotices },
-    });
+    const closedNotices = await closeBinding(tx, ended, now, { actorStaffId: actor.staffId }, { reason: 'command', from, purpose: ended.purpose, unitId: ended.unitId });
     return { group: ended, closedNotices };
   });
 }
