@@ -59,8 +59,15 @@ export interface OutgoingMessage {
 export const TELEGRAM_LIMITS = {
   /** Messages a second, all chats together. */
   globalPerSecond: 30,
-  /** Milliseconds between two messages to one private chat (1 a second). */
+  /** Milliseconds between two messages to one private chat (1 a second), the steady rate of its bucket. */
   perChatIntervalMs: 1000,
+  /**
+   * Messages one private chat may get at once before that rate holds: the Bots FAQ asks for no more than
+   * one a second in a chat but "may allow short bursts that go over this limit". The shared send lines keep
+   * a token bucket of this size per private chat (src/jobs/send-slots.ts), the bucket the Bot API stand-in
+   * enforces; groups get none (Telegram documents no burst there).
+   */
+  perChatBurst: 3,
   /** Milliseconds between two messages to one group (20 a minute). */
   perGroupIntervalMs: 3000,
   /** Characters in one message text. */
@@ -96,11 +103,12 @@ const UNKEYED_MAX_WAIT_MS = 30_000;
  * `spacing` is the gateway's to tell: Telegram's limits are known here.
  */
 export interface ChatSlotStore {
-  spacing: { perChatMs: number; perGroupMs: number } | undefined;
+  spacing: { perChatMs: number; perGroupMs: number; perChatBurst?: number | undefined } | undefined;
   take(chatId: number, req: { key?: string | undefined; urgent: boolean; now: number; maxWaitMs: number }): Promise<{ taken: boolean; at: number }>;
   /** The moment taken at `from` went by before the request could leave: now instead, unless another send took the chat since. */
   retake(chatId: number, req: { from: number; now: number; maxWaitMs: number }): Promise<{ taken: boolean; at: number }>;
-  answered(chatId: number, at: number): Promise<void>;
+  /** The send the line gave the moment `from` was answered at `at`: it counts from then. */
+  answered(chatId: number, at: number, from?: number): Promise<void>;
   hold(chatId: number, until: number): Promise<void>;
 }
 
@@ -135,6 +143,8 @@ export interface TelegramGatewayOptions {
   requestTimeoutMs?: number;
   perChatIntervalMs?: number;
   perGroupIntervalMs?: number;
+  /** Messages one private chat may get at once on the shared lines (default TELEGRAM_LIMITS.perChatBurst). */
+  perChatBurst?: number;
   /** Milliseconds a keyed send may wait in place for its chat (default MAX_INLINE_CHAT_WAIT_MS). */
   maxInlineWaitMs?: number;
   /** Requests a second this process lets out (a sliding second); default Telegram's 30. 0: no pacing. */
@@ -361,7 +371,8 @@ export class TelegramGateway {
     const spacing = { perChatMs: withSlack(opts.perChatIntervalMs ?? TELEGRAM_LIMITS.perChatIntervalMs), perGroupMs: withSlack(opts.perGroupIntervalMs ?? TELEGRAM_LIMITS.perGroupIntervalMs) };
     this.spacer = new ChatSpacer(spacing.perChatMs, spacing.perGroupMs);
     this.shared = opts.chatSlots;
-    if (this.shared) this.shared.spacing = spacing;
+    // The burst is the shared lines' alone: this process's own spacing (the fallback) keeps one an interval.
+    if (this.shared) this.shared.spacing = { ...spacing, perChatBurst: opts.perChatBurst ?? TELEGRAM_LIMITS.perChatBurst };
     // A sliding second, counted from each request's answer (Telegram had it by then).
     this.pacer = new SendPacer(opts.globalPerSecond ?? TELEGRAM_LIMITS.globalPerSecond, 1_000);
     this.doFetch = opts.fetch ?? fetch;
@@ -504,12 +515,17 @@ export class TelegramGateway {
     const replacement = call.mode === 'bulk' ? await call.beforeRequest?.() : undefined;
     const start = Math.max(at, Date.now());
     let leavesAt = start + this.pacer.reserve(start);
+    /** The moment the line holds for this send: the take's, or the retake's. */
+    let moment = at;
     if (leavesAt - at > SHARED_LATE_MS) {
       // Getting ready (the row's claim) or this process's share of the second took a while: the line
       // learns the real moment, so the chat's next send keeps its interval from this one.
       const again = await this.sharedDo((s) => s.retake(chatId, { from: at, now: leavesAt, maxWaitMs: call.mode === 'bulk' ? this.maxInlineWaitMs : this.interactiveMaxWaitMs }));
       if (again && !again.taken && call.mode === 'bulk' && call.spacingKey !== undefined) throw new ChatSlotAhead(chatId, again.at);
-      if (again?.taken) leavesAt = Math.max(leavesAt, again.at);
+      if (again?.taken) {
+        leavesAt = Math.max(leavesAt, again.at);
+        moment = again.at;
+      }
     }
     // The process's own line follows too, so that it is current should the shared one fail.
     if (call.mode === 'bulk') this.spacer.sending(chatId, call.spacingKey, leavesAt);
@@ -517,7 +533,7 @@ export class TelegramGateway {
     return this.leave(prev, chatId, leavesAt, method, replacement ?? payload, signal, call, (answeredAt) => {
       this.spacer.sending(chatId, undefined, answeredAt);
       // Telegram counts a message when it arrives, somewhere before the answer: a slow answer moves the chat's next moment.
-      if (answeredAt - leavesAt > SHARED_LATE_MS) void this.sharedDo((s) => s.answered(chatId, answeredAt));
+      if (answeredAt - leavesAt > SHARED_LATE_MS) void this.sharedDo((s) => s.answered(chatId, answeredAt, moment));
     });
   }
 
