@@ -3,7 +3,9 @@
  * instead of being lost; a wait longer than the cap is not held, and the user gets the usual apology.
  * Given the jobs' gateway, the bot's replies keep the chat's spacing after the gateway's notices.
  */
+import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { redisChatSendSlots } from '../../src/jobs/send-slot-stores.js';
 import { t } from '../../src/i18n/index.js';
 import { retryAfterSeconds } from '../../src/channels/telegram/rate-limited-replies.js';
 import { TelegramGateway } from '../../src/channels/telegram/telegram-gateway.js';
@@ -54,6 +56,29 @@ describe('replies rate-limited by Telegram', () => {
     } finally {
       delete h.deps.gateway;
       await h.restart();
+    }
+  }, 20_000);
+
+  it('edit the pressed message at once, right after a new message to the chat on the shared line (an edit adds no message)', async () => {
+    const lines = redisChatSendSlots(process.env.REDIS_URL ?? 'redis://127.0.0.1:6379', `test-replies-${randomUUID()}`);
+    const gateway = new TelegramGateway({ apiRoot: h.api.url, token: h.api.token, chatSlots: lines });
+    h.deps.gateway = gateway;
+    await h.restart();
+    try {
+      const chat = h.tg('officerA1');
+      const form = await h.send('officerA1', '/report');
+      const sentAt = h.api.requests.filter((r) => r.method === 'sendMessage' && Number(r.chat_id) === chat && r.status === 200).at(-1)!.at;
+      const pressedAt = Date.now();
+      await h.press('officerA1', form, form.reply_markup!.inline_keyboard[0]![0]!.callback_data!);
+      const edit = h.api.requests.filter((r) => r.method === 'editMessageText' && Number(r.chat_id) === chat && r.at >= pressedAt).at(0);
+      expect(edit).toBeDefined();
+      // The old path waited out the interval the chat keeps after its last new message (1 s).
+      expect(edit!.at - sentAt).toBeLessThan(700);
+      await h.send('officerA1', '/cancel');
+    } finally {
+      delete h.deps.gateway;
+      await h.restart();
+      await lines.close();
     }
   }, 20_000);
 

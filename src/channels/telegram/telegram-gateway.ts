@@ -210,6 +210,8 @@ export class ChatSpacer {
   private readonly reserved = new Map<string, { chatId: number; at: number; urgent: boolean }>();
   /** The earliest a reply may go: the last job's message + the interval, or the end of a 429's wait. */
   private readonly quietAt = new Map<number, number>();
+  /** The end of a 429's wait for each chat: an edit waits only for this, not for the interval after a message. */
+  private readonly heldAt = new Map<number, number>();
 
   constructor(
     private readonly perChatMs: number,
@@ -261,6 +263,11 @@ export class ChatSpacer {
     return Math.max(0, (this.quietAt.get(chatId) ?? 0) - now);
   }
 
+  /** How long a 429 still holds the chat (0 when none does). */
+  heldIn(chatId: number, now = Date.now()): number {
+    return Math.max(0, (this.heldAt.get(chatId) ?? 0) - now);
+  }
+
   /** A reply to the chat leaves now: the jobs' next message waits an interval; other replies do not. */
   replying(chatId: number, now = Date.now()): void {
     this.freeAt.set(chatId, Math.max(this.freeAt.get(chatId) ?? 0, now + this.intervalOf(chatId)));
@@ -276,6 +283,7 @@ export class ChatSpacer {
   hold(chatId: number, ms: number, now = Date.now()): void {
     this.freeAt.set(chatId, Math.max(this.freeAt.get(chatId) ?? 0, now + ms));
     this.quietAt.set(chatId, Math.max(this.quietAt.get(chatId) ?? 0, now + ms));
+    this.heldAt.set(chatId, Math.max(this.heldAt.get(chatId) ?? 0, now + ms));
     const line = String(chatId);
     this.lineEnd.set(line, Math.max(this.lineEnd.get(line) ?? 0, now + ms));
   }
@@ -288,6 +296,7 @@ export class ChatSpacer {
     for (const [line, at] of this.lineEnd) if (at < now) this.lineEnd.delete(line);
     for (const [chat, at] of this.freeAt) if (at < now) this.freeAt.delete(chat);
     for (const [chat, at] of this.quietAt) if (at < now) this.quietAt.delete(chat);
+    for (const [chat, at] of this.heldAt) if (at < now) this.heldAt.delete(chat);
     for (const [chat, at] of this.urgentAt) if (at < now - RESERVATION_TTL_MS) this.urgentAt.delete(chat);
     for (const [key, r] of this.reserved) if (r.at < now - RESERVATION_TTL_MS) this.reserved.delete(key);
   }
@@ -483,7 +492,9 @@ export class TelegramGateway {
     // after a job's message, or a 429's hold, is waited out when short; a longer one is not waited in
     // place: the call is tried, and a refusal goes to the caller.
     let start = Date.now();
-    const quiet = chatId === undefined ? 0 : this.spacer.quietIn(chatId, start);
+    // An edit in place answers the person's press and adds no message: only a 429's hold delays it, not
+    // the interval the chat keeps after its last new message.
+    const quiet = chatId === undefined ? 0 : method.startsWith('send') ? this.spacer.quietIn(chatId, start) : this.spacer.heldIn(chatId, start);
     if (quiet > 0 && quiet <= this.interactiveMaxWaitMs) start += quiet;
     const leavesAt = start + this.pacer.reserve(start);
     const replied = (at: number) => {
