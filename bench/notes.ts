@@ -29,9 +29,9 @@ segment (P4 wipes it; the shared Redis on 6379 is never touched). Sizes below ar
   its PostgreSQL backends + Redis over the block, from /proc.
 - **P2** — notices written to the outbox in one transaction and enqueued as the services do; worker
   processes (--role worker, as the image runs them) send them through the real gateway to a stand-in
-  that enforces ${TELEGRAM_LIMITS.globalPerSecond} messages/s overall, ${TELEGRAM_LIMITS.perChatPerSecond}/s per chat and ${TELEGRAM_LIMITS.perGroupPerMinute}/min per group, answering 429 past them.
+  that enforces ${TELEGRAM_LIMITS.globalPerSecond} messages/s overall, ${TELEGRAM_LIMITS.perChatPerSecond}/s per chat (a burst of ${TELEGRAM_LIMITS.perChatBurst} at once) and ${TELEGRAM_LIMITS.perGroupPerMinute}/min per group, answering 429 past them.
   Cases: one notification to ${s.p2Recipients.map(n).join(' and to ')} staff (floor: staff / ${TELEGRAM_LIMITS.globalPerSecond} s), and ${s.p2PerChat.notices}
-  notices to each of ${s.p2PerChat.chats} chats (floor: the larger of ${s.p2PerChat.notices - 1} s at one a second per chat and the total
+  notices to each of ${s.p2PerChat.chats} chats (floor: the larger of ${Math.max(0, s.p2PerChat.notices - TELEGRAM_LIMITS.perChatBurst)} s — ${TELEGRAM_LIMITS.perChatBurst} at once, then one a second per chat — and the total
   at ${TELEGRAM_LIMITS.globalPerSecond}/s); each with ${s.p2Workers.join(' and with ')} worker process${s.p2Workers.length > 1 || s.p2Workers[0] !== 1 ? 'es' : ''}. Figure = enqueue → the last message accepted.
 - **P3** — (a) ${n(s.pendingTimers)} open incidents, each with a pending timer hours ahead, in PostgreSQL
   and in the queue${s.restartWithLoad ? ' (after a restart: the start-up reconciliation loads them)' : ''}; then ${s.p3Measured} more timers due ${s.p3SpacingMs} ms
