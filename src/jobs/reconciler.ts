@@ -8,8 +8,8 @@
  * - a timer more than a minute past due is the dead man's switch: the section is alerted, once per timer.
  * It also puts back the daily job schedulers, which a wiped Redis loses too. One process at a time does
  * this (a PostgreSQL advisory lock); the others skip the run. A pass pages through both sides, a thousand
- * timers and a thousand job ids at a time, each page in statements of its own: no transaction spans the
- * pass's reads, and memory does not grow with the number pending.
+ * timers (soonest due first) and a thousand job ids at a time, each page in statements of its own: no
+ * transaction spans the pass's reads, and memory does not grow with the number pending.
  *
  * A wiped Redis is not left to the next minute's pass: each pass leaves a mark in the queue store
  * (`StoreMark`), checked every second or so with one GET; when it is gone the store lost its data, and a
@@ -18,7 +18,7 @@
  */
 import type { Database } from '../db/client.js';
 import { RedisQueueBackend } from 'bullmq';
-import { pendingTimerPage, stillPendingTimerIds, stillPendingTimerKeys, withReconcilerLock, type PendingTimer } from '../db/repositories/timer.repository.js';
+import { pendingTimerPage, pendingTimersById, stillPendingTimerIds, stillPendingTimerKeys, withReconcilerLock, type PendingTimer, type PendingTimerRef } from '../db/repositories/timer.repository.js';
 import type { Clock } from '../domain/index.js';
 import type { Logger } from '../logger.js';
 import { jobIdOf } from './catalogue.js';
@@ -26,8 +26,15 @@ import { timerJob } from './dispatcher.js';
 import type { JobCounters, JobMetricsHook, ReconcileDrift } from './metrics.js';
 import type { AnyQueue, StoreMark } from './queue-backend.js';
 
-/** Pending timers, and job ids, read per page in a pass. */
+/**
+ * Pending timers, and job ids, read per page in a pass. Measured at 100,000 pending after a wipe
+ * (bench/tools/reconciler-profile.ts): pages of 2,000 rebuild about a fifth faster than pages of 1,000, but
+ * the process then peaks some 25 MB higher (twice the jobs on their way at once); memory is the tighter limit.
+ */
 const PENDING_PAGE = 1_000;
+
+/** Pages of adds on their way to the queue at once. */
+const ADDS_IN_FLIGHT = 2;
 
 /** Where an orphan can wait: a job already running is left to find its timer closed. */
 const ORPHAN_STATES = ['delayed', 'wait', 'prioritized'] as const;
@@ -43,23 +50,22 @@ interface PresencePipeline {
 }
 
 /**
- * The standing of a page of job ids. On Redis, four commands for the page whatever its size: the scores in
- * the delayed, completed and failed sets, and how many of the job hashes exist; only a page with jobs
- * outside those sets (waiting, running) asks after each of them. A job's hash exists exactly as long as the
- * job does, so a hash outside the finished sets is a live job. Elsewhere, or with a client that cannot
- * pipeline these commands, BullMQ's own state lookup per id.
+ * The standing of a page of job ids, in their order. On Redis, four commands for the page whatever its
+ * size: the scores in the delayed, completed and failed sets, and how many of the job hashes exist; only a
+ * page with jobs outside those sets (waiting, running) asks after each of them. A job's hash exists exactly
+ * as long as the job does, so a hash outside the finished sets is a live job. Elsewhere, or with a client
+ * that cannot pipeline these commands, BullMQ's own state lookup per id.
  */
-async function presenceOf(q: AnyQueue, ids: readonly string[]): Promise<Map<string, JobPresence>> {
-  const out = new Map<string, JobPresence>();
-  if (ids.length === 0) return out;
+async function presenceOf(q: AnyQueue, ids: readonly string[]): Promise<JobPresence[]> {
+  if (ids.length === 0) return [];
   const backend: unknown = q.getBackend();
   const client = backend instanceof RedisQueueBackend ? ((await backend.client) as unknown as { pipeline?: () => Partial<PresencePipeline> }) : undefined;
   const probe = client?.pipeline?.();
   if (!probe || typeof probe.zmscore !== 'function' || typeof probe.exists !== 'function') {
+    const out: JobPresence[] = [];
     for (let i = 0; i < ids.length; i += 100) {
-      const chunk = ids.slice(i, i + 100);
-      const states = await Promise.all(chunk.map((id) => q.getJobState(id)));
-      chunk.forEach((id, k) => out.set(id, states[k] === 'completed' || states[k] === 'failed' ? 'finished' : states[k] === 'unknown' ? 'absent' : 'live'));
+      const states = await Promise.all(ids.slice(i, i + 100).map((id) => q.getJobState(id)));
+      for (const st of states) out.push(st === 'completed' || st === 'failed' ? 'finished' : st === 'unknown' ? 'absent' : 'live');
     }
     return out;
   }
@@ -74,26 +80,27 @@ async function presenceOf(q: AnyQueue, ids: readonly string[]): Promise<Map<stri
     if (err) throw err;
     return v;
   }) as [Array<string | null>, Array<string | null>, Array<string | null>, number];
-  const rest: string[] = [];
-  ids.forEach((id, k) => {
-    if (delayed[k] !== null) out.set(id, 'live');
-    else if (completed[k] !== null || failed[k] !== null) out.set(id, 'finished');
-    else rest.push(id);
-  });
+  const out = new Array<JobPresence>(ids.length);
+  const rest: number[] = [];
+  for (let k = 0; k < ids.length; k++) {
+    if (delayed[k] !== null) out[k] = 'live';
+    else if (completed[k] !== null || failed[k] !== null) out[k] = 'finished';
+    else rest.push(k);
+  }
   // No more hashes than delayed and finished jobs: the rest have none (after a wipe, every page). Should a
   // stale entry of a finished set hide a waiting job here, the job is added again, and the add is ignored.
   const accounted = ids.length - rest.length;
   if (rest.length === 0 || hashes <= accounted) {
-    for (const id of rest) out.set(id, 'absent');
+    for (const k of rest) out[k] = 'absent';
     return out;
   }
   const each = client!.pipeline!() as PresencePipeline;
-  for (const id of rest) each.exists(q.toKey(id));
+  for (const k of rest) each.exists(q.toKey(ids[k]!));
   const exist = (await each.exec()) ?? [];
-  rest.forEach((id, k) => {
-    const [err, v] = exist[k] ?? [null, 0];
+  rest.forEach((k, i) => {
+    const [err, v] = exist[i] ?? [null, 0];
     if (err) throw err;
-    out.set(id, v === 1 ? 'live' : 'absent');
+    out[k] = v === 1 ? 'live' : 'absent';
   });
   return out;
 }
@@ -214,55 +221,74 @@ export class TimerReconciler {
     if (this.ctx.ensureSchedulers) await this.ctx.ensureSchedulers().catch((err: unknown) => this.ctx.logger.warn({ err }, 'could not restore job schedulers'));
     const pageSize = Math.max(1, this.ctx.pageSize ?? PENDING_PAGE);
 
-    // 1. Missing: a pending timer whose job is not live. Up to two adds are in flight while the next page is
-    // read and looked up: the client and Redis then work at once (100,000 adds: 5.5 s one by one, 3 s so).
+    // 1. Missing: a pending timer whose job is not live, soonest due first: after a wipe the timers about to
+    // fall due have their jobs back first. The next page is read while this one is looked up and its jobs
+    // added, and up to ADDS_IN_FLIGHT pages of adds are on their way: PostgreSQL, this process and Redis
+    // work at once. Memory holds those few pages, whatever the number pending.
     let pending = 0;
     let missingCount = 0;
     let overdue = 0;
     let alerted = 0;
+    const overdueBefore = new Date(now.getTime() - this.ctx.overdueAlertAfterMs);
+    const readPage = (after: PendingTimerRef | undefined) => {
+      const read = pendingTimerPage(db, after, pageSize, overdueBefore);
+      // Awaited in its turn; until then a failure must not count as an unhandled rejection.
+      read.catch(() => undefined);
+      return read;
+    };
     const adding: Array<Promise<unknown>> = [];
-    let after: string | undefined;
-    for (;;) {
-      const page = await pendingTimerPage(db, after, pageSize);
-      pending += page.length;
-      const presence = await presenceOf(q, page.map((t) => jobIdOf(t.dedupeKey)));
-      let missing = page.filter((t) => presence.get(jobIdOf(t.dedupeKey)) !== 'live');
-      if (missing.length) {
-        // A timer that fired since the page was read is not missing.
-        const stillIds = await stillPendingTimerIds(db, missing.map((t) => t.id));
-        missing = missing.filter((t) => stillIds.has(t.id));
-      }
-      if (missing.length) {
-        // A finished job with that id would swallow the add: remove it first.
-        await Promise.all(missing.filter((t) => presence.get(jobIdOf(t.dedupeKey)) === 'finished').map((t) => q.remove(jobIdOf(t.dedupeKey)).catch(() => 0)));
-        // BullMQ counts a delay from when the job is added: each page reads the clock again, so a long pass
-        // does not make the last restored timers late by its own length.
-        const added = q.addBulk(missing.map((t) => timerJob(t, clock.now())));
-        // Awaited below; until then a failure must not count as an unhandled rejection.
-        added.catch(() => undefined);
-        adding.push(added);
-        if (adding.length >= 2) await adding.shift();
-        missingCount += missing.length;
-      }
-
-      // Overdue, the dead man's switch: counted from when the timer could first have fired (a timer written
-      // already due, by a late daily run, is not overdue at once). Its delayed job is promoted, and the
-      // section alerted once per timer (the alert's dedupe key), page by page.
-      const late = page.filter((t) => now.getTime() - Math.max(t.dueAt.getTime(), t.createdAt.getTime()) > this.ctx.overdueAlertAfterMs);
-      if (late.length) {
-        overdue += late.length;
-        for (let i = 0; i < late.length; i += 100) {
-          await Promise.all(
-            late.slice(i, i + 100).map(async (t) => {
-              const job = await q.getJob(jobIdOf(t.dedupeKey));
-              if (job && (await job.isDelayed())) await job.promote().catch(() => undefined);
-            }),
-          );
+    try {
+      for (let next = readPage(undefined); ; ) {
+        const page = await next;
+        const full = page.length >= pageSize;
+        if (full) next = readPage(page.at(-1));
+        pending += page.length;
+        const ids = page.map((t) => jobIdOf(t.dedupeKey));
+        const presence = await presenceOf(q, ids);
+        let missing: number[] = [];
+        for (let k = 0; k < page.length; k++) if (presence[k] !== 'live') missing.push(k);
+        if (missing.length) {
+          // A timer that fired or was closed since the page was read is not missing.
+          const stillIds = await stillPendingTimerIds(db, missing.map((k) => page[k]!.id));
+          missing = missing.filter((k) => stillIds.has(page[k]!.id));
         }
-        alerted += await this.ctx.alertOverdue(late);
+        if (missing.length) {
+          // A finished job with that id would swallow the add: remove it first.
+          const finished = missing.filter((k) => presence[k] === 'finished');
+          if (finished.length) await Promise.all(finished.map((k) => q.remove(ids[k]!).catch(() => 0)));
+          // BullMQ counts a delay from when the job is added: each page reads the clock again, so a long pass
+          // does not make the last restored timers late by its own length.
+          const at = clock.now();
+          const added = q.addBulk(missing.map((k) => timerJob(page[k]!, at)));
+          added.catch(() => undefined);
+          adding.push(added);
+          if (adding.length >= ADDS_IN_FLIGHT) await adding.shift();
+          missingCount += missing.length;
+        }
+
+        // Overdue, the dead man's switch: counted from when the timer could first have fired (a timer written
+        // already due, by a late daily run, is not overdue at once). Its delayed job is promoted, and the
+        // section alerted once per timer (the alert's dedupe key). Soonest first, they come in the first pages.
+        const lateIds = page.filter((t) => t.overdue).map((t) => t.id);
+        if (lateIds.length) {
+          const late = await pendingTimersById(db, lateIds);
+          overdue += late.length;
+          for (let i = 0; i < late.length; i += 100) {
+            await Promise.all(
+              late.slice(i, i + 100).map(async (t) => {
+                const job = await q.getJob(jobIdOf(t.dedupeKey));
+                if (job && (await job.isDelayed())) await job.promote().catch(() => undefined);
+              }),
+            );
+          }
+          alerted += await this.ctx.alertOverdue(late);
+        }
+        if (!full) break;
       }
-      if (page.length < pageSize) break;
-      after = page.at(-1)!.id;
+    } catch (err) {
+      // The adds in flight settle before the pass gives up (and lets go of the lock).
+      await Promise.allSettled(adding);
+      throw err;
     }
     await Promise.all(adding);
 

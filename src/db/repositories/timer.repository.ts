@@ -75,7 +75,7 @@ export async function countPendingTimers(db: Executor): Promise<number> {
   return r?.n ?? 0;
 }
 
-/** What the reconciler needs of a pending timer: its job (id, key, due), its overdue check and its alert. */
+/** What the overdue alert needs of a pending timer (timer.service alertOverdueTimers). */
 const PENDING_COLUMNS = {
   id: timers.id,
   kind: timers.kind,
@@ -88,27 +88,70 @@ const PENDING_COLUMNS = {
 };
 export type PendingTimer = Pick<TimerRow, keyof typeof PENDING_COLUMNS>;
 
-/** One page of pending timers in id order, after the id `after` (from the start when undefined). */
-export async function pendingTimerPage(db: Executor, after: string | undefined, limit: number): Promise<PendingTimer[]> {
+/**
+ * What a reconciliation pass reads of every pending timer: its job (id, key, due) and whether it is
+ * overdue. The rest of the row is read for the overdue ones only (`pendingTimersById`).
+ */
+export interface PendingTimerRef {
+  id: string;
+  dedupeKey: string;
+  dueAt: Date;
+  /** Could first have fired (the later of due and written) before `overdueBefore`. */
+  overdue: boolean;
+}
+
+/**
+ * One page of pending timers, soonest due first (ties by id), after the timer `after` (from the start when
+ * undefined). The page goes on from that timer's own due time, read again here to the microsecond (a Date
+ * holds milliseconds: a cursor rounded to them could read the same rows again, or never get past a page of
+ * timers due at one instant). Served by the partial index on pending due times.
+ */
+export async function pendingTimerPage(db: Executor, after: Pick<PendingTimerRef, 'id' | 'dueAt'> | undefined, limit: number, overdueBefore: Date): Promise<PendingTimerRef[]> {
+  // Should the row be gone (timers are not deleted today), its due time to the millisecond.
+  const from =
+    after === undefined
+      ? undefined
+      : sql`(${timers.dueAt}, ${timers.id}) > (coalesce((select t.due_at from timers t where t.id = ${after.id}::uuid), ${after.dueAt.toISOString()}::timestamptz), ${after.id}::uuid)`;
   return db
-    .select(PENDING_COLUMNS)
+    .select({
+      id: timers.id,
+      dedupeKey: timers.dedupeKey,
+      dueAt: timers.dueAt,
+      overdue: sql<boolean>`greatest(${timers.dueAt}, ${timers.createdAt}) < ${overdueBefore.toISOString()}::timestamptz`,
+    })
     .from(timers)
-    .where(and(eq(timers.state, 'pending'), after === undefined ? undefined : gt(timers.id, after)))
-    .orderBy(timers.id)
+    .where(and(eq(timers.state, 'pending'), from))
+    .orderBy(timers.dueAt, timers.id)
     .limit(limit);
 }
 
-/** Of these timer ids, those still pending. */
+/** These timers as the overdue alert needs them, those still pending. */
+export async function pendingTimersById(db: Executor, ids: readonly string[]): Promise<PendingTimer[]> {
+  if (ids.length === 0) return [];
+  return db
+    .select(PENDING_COLUMNS)
+    .from(timers)
+    .where(and(sql`${timers.id} = any(${sql.param([...ids])}::uuid[])`, eq(timers.state, 'pending')))
+    .orderBy(timers.dueAt, timers.id);
+}
+
+/** Of these timer ids, those still pending (one array parameter: a list of a thousand costs more to plan than to run). */
 export async function stillPendingTimerIds(db: Executor, ids: readonly string[]): Promise<Set<string>> {
   if (ids.length === 0) return new Set();
-  const rows = await db.select({ id: timers.id }).from(timers).where(and(inArray(timers.id, [...ids]), eq(timers.state, 'pending')));
+  const rows = await db
+    .select({ id: timers.id })
+    .from(timers)
+    .where(and(sql`${timers.id} = any(${sql.param([...ids])}::uuid[])`, eq(timers.state, 'pending')));
   return new Set(rows.map((r) => r.id));
 }
 
 /** Of these dedupe keys, those of timers still pending. */
 export async function stillPendingTimerKeys(db: Executor, dedupeKeys: readonly string[]): Promise<string[]> {
   if (dedupeKeys.length === 0) return [];
-  const rows = await db.select({ key: timers.dedupeKey }).from(timers).where(and(inArray(timers.dedupeKey, [...dedupeKeys]), eq(timers.state, 'pending')));
+  const rows = await db
+    .select({ key: timers.dedupeKey })
+    .from(timers)
+    .where(and(sql`${timers.dedupeKey} = any(${sql.param([...dedupeKeys])}::text[])`, eq(timers.state, 'pending')));
   return rows.map((r) => r.key);
 }
 
