@@ -47,9 +47,8 @@ export interface JobTuning {
 }
 
 export const DEFAULT_TUNING: JobTuning = {
-  // Without the shared lines the limiter starts a send every 34 ms, so 10 slots carry jobs of up to ~340 ms
-  // (20–150 ms warm, 300–450 ms cold on a loaded machine). With them the overall line paces the sends, and
-  // a send that must wait for its chat or for the second waits in the delayed set, not in a slot.
+  // The limiter starts a send every 34 ms, so 10 slots carry jobs of up to ~340 ms (20–150 ms warm, 300–450 ms
+  // cold on a loaded machine). A chat's spacing no longer holds a slot: the job waits in the delayed set.
   sendConcurrency: 10,
   timerConcurrency: 5,
   lockDurationMs: 30_000,
@@ -210,10 +209,7 @@ export function createJobSystem(base: BaseServiceDeps, opts: JobSystemOptions): 
       concurrency: key === 'send' ? tuning.sendConcurrency : key === 'timers' ? tuning.timerConcurrency : 1,
       lockDuration: tuning.lockDurationMs,
       stalledInterval: tuning.stalledIntervalMs,
-      // On Telegram with the shared lines every send takes its moment from the bot's overall line right
-      // before its request (telegram-gateway.ts), so the queue's limiter would only make a send spend a slot
-      // to wait: it is dropped. Without the shared lines, or on another channel, it paces the sends.
-      ...(key === 'send' && !(opts.channel.name === 'telegram' && chatSlots?.overall !== undefined) ? { limiter: { ...opts.channel.queueLimiter } } : {}),
+      ...(key === 'send' ? { limiter: { ...opts.channel.queueLimiter } } : {}),
     };
     worker = backend.createWorker(key, run, workerTuning);
     worker.on('failed', (job: AnyJob | undefined, err: Error) =>

@@ -5,11 +5,7 @@
  * job is delayed until it. An urgent notice takes the earliest slot; the routine ones it moves later have
  * their jobs' delays moved with them. Right before the request the gateway takes the slot (and tells a
  * send that is early, or finds the chat taken, to come back): the reservation is the plan, the take is
- * the check. The same goes for the bot's overall line (30 a second over all chats): each
- * send's moment there is reserved after its chat's slot, in one write for the batch, so a fan-out's jobs
- * come 28 a second rather than all at once to find the second full. (Routine reservations that an urgent
- * one moves later on the overall line keep their jobs' delays: such a job comes early, and the take tells
- * it to come back at its moment.)
+ * the check.
  */
 import type { Database } from '../db/client.js';
 import { sendChatsOf } from '../db/repositories/chat-send-slot.repository.js';
@@ -53,7 +49,6 @@ export class SendScheduler {
     });
     const realNow = Date.now();
     const moved: Array<{ key: string; at: number }> = [];
-    const chatAt = new Map<number, { at: number; urgent: boolean }>();
     // One chat's slots in turn (urgent first: it is placed without moving these), the chats side by side.
     await Promise.all(
       [...byChat].map(async ([chatId, indexes]) => {
@@ -64,22 +59,12 @@ export class SendScheduler {
           // notBefore is on the services' clock; slots and delays are on real time, as the queue's are.
           const earliest = realNow + (job.opts.delay ?? 0);
           const r = await slots.reserve(chatId, { key: row.id, earliest, urgent: job.opts.priority === SEND_PRIORITY.urgent, now: realNow });
-          chatAt.set(i, { at: r.at, urgent: job.opts.priority === SEND_PRIORITY.urgent });
+          const delay = Math.max(0, r.at - realNow);
+          jobs[i] = { ...job, opts: { ...job.opts, ...(delay > 0 ? { delay } : {}) } };
           moved.push(...r.moved);
         }
       }),
     );
-    // Then each its moment on the bot's overall line, not before its chat's slot: in one write for the batch.
-    const indexes = [...chatAt.keys()];
-    const overall = await slots.reserveOverall(
-      indexes.map((i) => ({ key: rows[i]!.id, earliest: chatAt.get(i)!.at, urgent: chatAt.get(i)!.urgent })),
-      realNow,
-    );
-    indexes.forEach((i, n) => {
-      const job = jobs[i]!;
-      const delay = Math.max(0, overall[n]!.at - realNow, chatAt.get(i)!.at - realNow);
-      jobs[i] = { ...job, opts: { ...job.opts, ...(delay > 0 ? { delay } : {}) } };
-    });
     await this.ctx.queue.addBulk(jobs);
     await Promise.all(moved.map((m) => this.delayAgain(m.key, m.at)));
   }

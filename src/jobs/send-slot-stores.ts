@@ -1,8 +1,7 @@
 /**
  * Where the chats' send lines (send-slots.ts) are kept: next to the queue. On Redis one key per chat,
  * written by a small compare-and-set script; on the Redis-less backend one row per chat in PostgreSQL
- * (chat_send_slots), written by a conditional UPDATE. The bot's overall line is one more key, or the row
- * of chat 0. Either way a write lands only on the version that
+ * (chat_send_slots), written by a conditional UPDATE. Either way a write lands only on the version that
  * was read, so processes never hold a lock while they decide.
  */
 import { Redis } from 'ioredis';
@@ -29,8 +28,6 @@ export function redisChatSendSlots(url: string, namespace: string): ChatSendSlot
   client.on('error', () => undefined);
   client.defineCommand('chatLineCas', { numberOfKeys: 1, lua: COMPARE_AND_SET });
   const keyOf = (chatId: number) => `${namespace}:chat-lines:${chatId}`;
-  /** The bot's overall line (send-slots.ts): one key next to the chats' lines. */
-  const overallKey = `${namespace}:send-line-overall`;
   return sharedChatSendSlots('redis', {
     read: async (chatId) => {
       const text = await client.get(keyOf(chatId));
@@ -38,11 +35,6 @@ export function redisChatSendSlots(url: string, namespace: string): ChatSendSlot
     },
     write: async (chatId, version, line: ChatLine, ttlMs) =>
       (await client.chatLineCas(keyOf(chatId), String(version ?? ''), JSON.stringify(line), String(Math.max(1, Math.ceil(ttlMs))))) === 1,
-    readOverall: async () => {
-      const text = await client.get(overallKey);
-      return { text: text ?? undefined, version: text ?? '' };
-    },
-    writeOverall: async (version, text, ttlMs) => (await client.chatLineCas(overallKey, String(version ?? ''), text, String(Math.max(1, Math.ceil(ttlMs))))) === 1,
     close: async () => {
       client.disconnect();
     },
@@ -65,15 +57,6 @@ export function postgresChatSendSlots(databaseUrl: string, namespace: string): C
       if (++writes % PRUNE_EVERY === 0) void pruneChatLines(handle.db).catch(() => undefined);
       return writeChatLine(handle.db, chatId, typeof version === 'number' ? version : undefined, line, ttlMs);
     },
-    // The overall line is the row of chat 0: Telegram gives no chat that id.
-    readOverall: async () => {
-      const row = await readChatLine(handle.db, OVERALL_ROW);
-      return { text: row?.line === null || row?.line === undefined ? undefined : JSON.stringify(row.line), version: row?.version };
-    },
-    writeOverall: (version, text, ttlMs) => writeChatLine(handle.db, OVERALL_ROW, typeof version === 'number' ? version : undefined, JSON.parse(text) as unknown, ttlMs),
     close: () => handle.close(),
   });
 }
-
-/** The chat_send_slots row that holds the overall line. */
-const OVERALL_ROW = 0;

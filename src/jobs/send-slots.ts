@@ -320,11 +320,6 @@ export function holdIn(line: ChatLine, until: number, pace: ChatPace): void {
   line.tat = Math.max(line.tat, until + toleranceOf(pace));
 }
 
-/** The send taken at `from` did not leave: the chat's bucket gets its token back. */
-export function untakeIn(line: ChatLine, from: number): void {
-  removeOne(line.sent, from);
-}
-
 /** Gives up a key's slot without sending. */
 export function releaseIn(line: ChatLine, key: string): void {
   delete line.slots[key];
@@ -354,14 +349,6 @@ export interface ChatSendSlots {
   answered(chatId: number, at: number, from?: number): Promise<void>;
   hold(chatId: number, until: number): Promise<void>;
   release(chatId: number, key: string): Promise<void>;
-  /** Gives back the moment `from` taken in the chat when the send did not leave after all (the overall line sent it back). */
-  untake(chatId: number, from: number): Promise<void>;
-  /** The overall limit, told by the gateway like `spacing`; until then nothing is paced overall. */
-  overall: OverallPace | undefined;
-  /** Reserves overall moments for sends being scheduled. */
-  reserveOverall(reqs: readonly OverallReserveRequest[], now: number): Promise<Array<{ key: string; at: number }>>;
-  /** Takes the overall moment right before a request (or says when to come back). */
-  takeOverall(req: OverallTakeRequest): Promise<TakeResult>;
   close(): Promise<void>;
 }
 
@@ -377,9 +364,6 @@ export interface LineStore {
   read(chatId: number): Promise<StoredLine>;
   /** False when someone else wrote the line since `version` was read. `ttlMs`: how long it is worth keeping. */
   write(chatId: number, version: StoredLine['version'], line: ChatLine, ttlMs: number): Promise<boolean>;
-  /** The overall line's text, and its version (the same compare-and-set as a chat's). */
-  readOverall(): Promise<{ text: string | undefined; version: StoredLine['version'] }>;
-  writeOverall(version: StoredLine['version'], text: string, ttlMs: number): Promise<boolean>;
   close(): Promise<void>;
 }
 
@@ -400,18 +384,6 @@ export function sharedChatSendSlots(kind: ChatSendSlots['kind'], store: LineStor
     }
     throw new ChatSlotsContention(`chat line ${chatId}: 50 conflicting writes in a row`);
   }
-  async function changeOverall<T>(now: number, decide: (line: OverallLine, pace: OverallPace) => T): Promise<T> {
-    const pace = slots.overall!;
-    for (let i = 0; i < 50; i++) {
-      const { text, version } = await store.readOverall();
-      const line = parseOverall(text);
-      const result = decide(line, pace);
-      if (await store.writeOverall(version, JSON.stringify(line), overallExpiry(line, now, pace))) return result;
-      // Every process takes from this one line: a short random pause spreads the ones that collided.
-      await new Promise((r) => setTimeout(r, Math.random() * Math.min(10, 1 + i)));
-    }
-    throw new ChatSlotsContention('overall send line: 50 conflicting writes in a row');
-  }
   const unspaced = () => slots.spacing === undefined;
   const slots: ChatSendSlots = {
     kind,
@@ -428,13 +400,6 @@ export function sharedChatSendSlots(kind: ChatSendSlots['kind'], store: LineStor
     release: async (chatId, key) => {
       if (!unspaced()) await change(chatId, Date.now(), (l) => releaseIn(l, key));
     },
-    untake: async (chatId, from) => {
-      if (!unspaced()) await change(chatId, Date.now(), (l) => untakeIn(l, from));
-    },
-    overall: undefined,
-    reserveOverall: async (reqs, now) =>
-      slots.overall === undefined || reqs.length === 0 ? reqs.map((r) => ({ key: r.key, at: Math.max(now, r.earliest) })) : changeOverall(now, (l, p) => reserveOverallIn(l, reqs, now, p)),
-    takeOverall: async (req) => (slots.overall === undefined ? { taken: true, at: req.now } : changeOverall(req.now, (l, p) => takeOverallIn(l, req, p))),
     close: () => store.close(),
   };
   return slots;
@@ -459,7 +424,6 @@ export function parseLine(text: string | null | undefined): ChatLine {
 /** In this process only: for tests, and for a deployment with one process. */
 export function memoryChatSendSlots(): ChatSendSlots {
   const lines = new Map<number, string>();
-  let overall: string | undefined;
   return sharedChatSendSlots('memory', {
     read: async (chatId) => {
       const text = lines.get(chatId);
@@ -470,258 +434,6 @@ export function memoryChatSendSlots(): ChatSendSlots {
       lines.set(chatId, JSON.stringify(line));
       return true;
     },
-    readOverall: async () => ({ text: overall, version: overall }),
-    writeOverall: async (version, text) => {
-      if (overall !== version) return false;
-      overall = text;
-      return true;
-    },
     close: async () => undefined,
   });
-}
-
-// ---------------------------------------------------------------------------------------------
-// The overall line: one per bot, shared by every process.
-//
-// Telegram also limits a bot to about 30 messages a second over all its chats; the stand-in counts it as
-// a sliding second (at most `perSecond` sends in any 1 000 ms). One process's own pacer cannot keep that
-// with two workers, or with a bot process replying to staff while a worker sends notices, so every
-// message-creating call takes its moment from one more line in the same store (one key, one row), right
-// before its request leaves. Edits do not: Telegram documents the limit for messages, and the stand-in
-// counts only the send methods.
-//
-// The line is a list of moments, ascending: those taken (their requests left then) and those reserved by
-// a keyed send (an outbox id) to come back for. A moment x is admitted only where no run of `cap + 1`
-// moments with x among them spans less than `windowMs` (the second plus a little slack: a request
-// reaches Telegram a few ms after it leaves, not always the same few), so no sliding second ever holds
-// more than `cap`.
-//
-// Priority, by headroom plus reservation: a routine send admits its moment with cap `routine` (28 of
-// Telegram's 30), a reply to a person's own action or an urgent notice (escalation, deadline) with cap
-// `perSecond`. So routine fan-out alone never fills a second: a reply or an escalation alone never waits
-// for it. When more priority sends come at once than the headroom holds, a priority send lines up among
-// the priority moments and the moments already committed (taken, or due within COMMITTED_MS: their jobs
-// may be leaving), and the routine reservations after that move later (in their order, each admitted
-// with the routine cap again, never earlier); a routine job that comes back before its moved moment is
-// told to come back at it. Why this scheme: each admission checks every window the new moment is in
-// against a cap ≤ perSecond, and windows it is not in do not change, so no second ever holds more than
-// perSecond (the invariant the tests check against the stand-in's limiter); and routine reservations never
-// hold more than `routine` of any second, so perSecond − routine places a second are free for priority
-// (less only while routine jobs that came late take theirs: a keyed send at or past its reserved moment is
-// re-admitted with the full cap, else its lateness would push it behind the whole fan-out), with the relay
-// giving priority the rest within COMMITTED_MS. Routine reservations are also spread (one every window /
-// routine ms), so a fan-out's jobs come evenly and a late one still finds room where it is.
-// ---------------------------------------------------------------------------------------------
-
-/** The overall limit, as the gateway states it. */
-export interface OverallPace {
-  /** Messages in any sliding window, all chats together (Telegram: 30). */
-  perSecond: number;
-  /** Of those, what routine sends may take (the rest is kept for replies and urgent notices). */
-  routine: number;
-  /** The window, in ms: a second plus the slack for a request's way to the messenger. */
-  windowMs: number;
-}
-
-/** One moment of the overall line: taken (no key), or reserved by `key` (an outbox id) to come back for. */
-export interface OverallPoint {
-  at: number;
-  key?: string;
-  /** A priority moment (a reply, or an urgent notice): routine reservations move out of its way, never it. */
-  urgent?: boolean;
-}
-
-export interface OverallLine {
-  points: OverallPoint[];
-}
-
-export interface OverallTakeRequest {
-  /** The send's outbox id, when it has one: a moment too far off is reserved for it. */
-  key?: string | undefined;
-  /** A reply or an urgent notice. */
-  urgent: boolean;
-  now: number;
-  maxWaitMs: number;
-}
-
-export interface OverallReserveRequest {
-  key: string;
-  /** Not before this (the chat's slot, the notice's notBefore). */
-  earliest: number;
-  urgent: boolean;
-}
-
-export function emptyOverall(): OverallLine {
-  return { points: [] };
-}
-
-/**
- * The earliest moment ≥ `start` found by a scan that only moves later, at which no `cap + 1` of
- * `points` (ascending) and the new one span less than `windowMs`: so no window of that length holds
- * more than `cap` with it. Candidates are the points after it (to pass one) and a point + the window
- * (to leave it behind), so the scan ends.
- */
-export function overallFit(points: readonly number[], start: number, cap: number, windowMs: number): number {
-  if (cap <= 0 || windowMs <= 0) return cap <= 0 ? Number.POSITIVE_INFINITY : start;
-  let x = start;
-  for (;;) {
-    const k = after(points, x);
-    let next: number | undefined;
-    // Runs of cap + 1 in the merged order (x at index k): merged index j is points[j] below k, x at k, points[j − 1] above.
-    for (let j = Math.max(0, k - cap); j <= k; j++) {
-      const end = j + cap;
-      if (end > points.length) break;
-      const first = j === k ? x : points[j]!;
-      const last = end === k ? x : points[end - 1]!;
-      // As `next` is computed below (a difference can round below the window it was built from).
-      if (last >= first + windowMs) continue;
-      next = j < k ? points[j]! + windowMs : points[k]!;
-      break;
-    }
-    if (next === undefined) return x;
-    x = next;
-  }
-}
-
-/**
- * Milliseconds the overall line keeps moments past the window: another process may ask with a `now` a
- * little behind this one's (its request was read a moment earlier), and must still see them.
- */
-const OVERALL_KEEP_MS = 5_000;
-
-function pruneOverall(line: OverallLine, now: number, pace: OverallPace): void {
-  // A moment a window before the caller's now can share no window with a new one (never before its now).
-  const k = line.points.findIndex((p) => p.at > now - pace.windowMs - OVERALL_KEEP_MS);
-  line.points.splice(0, k < 0 ? line.points.length : k);
-}
-
-function sortPoints(line: OverallLine): void {
-  line.points.sort((a, b) => a.at - b.at);
-}
-
-/**
- * Admits one moment from `start` (changes `line`, and returns it): routine with the routine cap; a priority
- * one with the full cap among the fixed moments, the routine reservations not yet due moving after it.
- */
-/**
- * A routine reservation's moment from `start` among `laid` (every moment it must respect): within the
- * routine cap, and at least a window / routine after or before every other routine reservation (`spread`):
- * a fan-out's jobs then come evenly, 28 a second, rather than 28 at once and none for a second, so a job
- * that comes a little late (its worker slot was busy) still finds room where it is.
- */
-function routineFit(laid: readonly number[], spread: readonly number[], start: number, pace: OverallPace): number {
-  // Whole milliseconds (moments stay integers, compared exactly); the cap evens out the rest.
-  const gap = Math.max(1, Math.floor(pace.windowMs / Math.max(1, pace.routine)));
-  let x = start;
-  for (;;) {
-    const y = overallFit(spread, overallFit(laid, x, pace.routine, pace.windowMs), 1, gap);
-    if (y === x) return x;
-    x = y;
-  }
-}
-
-const isRoutineReservation = (p: OverallPoint) => p.key !== undefined && !p.urgent;
-
-function admitOverall(line: OverallLine, point: Omit<OverallPoint, 'at'>, start: number, now: number, pace: OverallPace, routineCap = pace.routine): OverallPoint {
-  if (!point.urgent) {
-    const laid = line.points.map((p) => p.at);
-    // A reservation is spread among the others; a send taking its moment now (keyed and late, or not keyed) only keeps the cap.
-    const at =
-      point.key !== undefined && routineCap === pace.routine
-        ? routineFit(laid, line.points.filter(isRoutineReservation).map((p) => p.at), start, pace)
-        : overallFit(laid, start, routineCap, pace.windowMs);
-    const added = { ...point, at };
-    line.points.push(added);
-    sortPoints(line);
-    return added;
-  }
-  const movable = (p: OverallPoint) => p.key !== undefined && !p.urgent && p.at > now + COMMITTED_MS;
-  const fixed = line.points.filter((p) => !movable(p));
-  const routine = line.points.filter(movable);
-  const laid = fixed.map((p) => p.at);
-  const at = overallFit(laid, start, pace.perSecond, pace.windowMs);
-  insertSorted(laid, at);
-  const spread = fixed.filter(isRoutineReservation).map((p) => p.at);
-  let prev = -Infinity;
-  for (const r of routine) {
-    r.at = routineFit(laid, spread, Math.max(r.at, prev), pace);
-    insertSorted(laid, r.at);
-    insertSorted(spread, r.at);
-    prev = r.at;
-  }
-  const added = { ...point, at };
-  line.points = [...fixed, ...routine, added];
-  sortPoints(line);
-  return added;
-}
-
-/** Reserves moments for sends being scheduled (changes `line`): each key's moment (a key keeps the one it holds). */
-export function reserveOverallIn(line: OverallLine, reqs: readonly OverallReserveRequest[], now: number, pace: OverallPace): Array<{ key: string; at: number }> {
-  pruneOverall(line, now, pace);
-  // Urgent first: placed without moving these routine ones again.
-  const ordered = [...reqs].sort((a, b) => Number(b.urgent) - Number(a.urgent));
-  const out = new Map<string, number>();
-  for (const r of ordered) {
-    const held = line.points.find((p) => p.key === r.key);
-    out.set(r.key, held ? held.at : admitOverall(line, { key: r.key, ...(r.urgent ? { urgent: true } : {}) }, Math.max(now, r.earliest), now, pace).at);
-  }
-  return reqs.map((r) => ({ key: r.key, at: out.get(r.key)! }));
-}
-
-/**
- * Right before a request (changes `line`): the moment it may leave, when the caller can wait that long
- * (the moment is taken). Otherwise a keyed send keeps the moment reserved and is told to come back then;
- * one that comes back before its reserved moment (moved for a priority one) is told so again. A keyed
- * send at or past its moment gives it up and is admitted afresh from now, with the full cap (it fitted
- * where it was; late, it must fit where it is).
- */
-export function takeOverallIn(line: OverallLine, req: OverallTakeRequest, pace: OverallPace): TakeResult {
-  pruneOverall(line, req.now, pace);
-  const i = req.key !== undefined ? line.points.findIndex((p) => p.key === req.key) : -1;
-  const held = i >= 0 ? line.points[i]! : undefined;
-  if (held && held.at - req.now > req.maxWaitMs) return { taken: false, at: held.at };
-  if (held) line.points.splice(i, 1);
-  const start = Math.max(req.now, held?.at ?? req.now);
-  // A routine send that comes for its reserved moment was counted against the routine share already: come
-  // late (a worker slot was busy), it moves with the full cap, so that its lateness does not push it behind
-  // the whole fan-out reserved after it. The cap per second holds all the same.
-  const point = { ...(req.key !== undefined ? { key: req.key } : {}), ...(req.urgent ? { urgent: true } : {}) };
-  let mine = admitOverall(line, point, start, req.now, pace, held ? pace.perSecond : pace.routine);
-  if (held && !req.urgent && mine.at - req.now > req.maxWaitMs) {
-    // No room where it is: it goes back to the routine line (spread, within the routine share), not into
-    // a full second where the next late job would find no room either.
-    line.points.splice(line.points.indexOf(mine), 1);
-    mine = admitOverall(line, point, start, req.now, pace);
-  }
-  if (mine.at - req.now > req.maxWaitMs) {
-    // Unkeyed: nobody comes back for it, so nothing is kept.
-    if (req.key === undefined) line.points.splice(line.points.indexOf(mine), 1);
-    return { taken: false, at: mine.at };
-  }
-  delete mine.key;
-  return { taken: true, at: mine.at };
-}
-
-/** Parses a stored overall line; anything unreadable is an empty line (soft state). */
-export function parseOverall(text: string | null | undefined): OverallLine {
-  if (!text) return emptyOverall();
-  try {
-    const v = JSON.parse(text) as Partial<OverallLine>;
-    const points = Array.isArray(v.points)
-      ? v.points
-          .filter((p): p is OverallPoint => !!p && typeof p.at === 'number' && Number.isFinite(p.at))
-          .map((p) => ({ at: p.at, ...(typeof p.key === 'string' ? { key: p.key } : {}), ...(p.urgent === true ? { urgent: true } : {}) }))
-      : [];
-    const line = { points };
-    sortPoints(line);
-    return line;
-  } catch {
-    return emptyOverall();
-  }
-}
-
-/** How long the overall line is worth keeping (ms): until its latest moment is a window past, plus the TTL. */
-export function overallExpiry(line: OverallLine, now: number, pace: OverallPace): number {
-  const last = line.points.reduce((t, p) => Math.max(t, p.at), now);
-  return last + pace.windowMs + SLOT_TTL_MS - now;
 }

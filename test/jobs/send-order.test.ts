@@ -108,9 +108,8 @@ describe('the send queue under Telegram’s limits', { shuffle: false }, () => {
     await waitFor(() => arrived('fan-').length === EXTRA || undefined, { timeoutMs: 20_000, what: 'the fan-out' });
     const took = Math.max(...arrived('fan-').map((a) => a.at)) - t0;
     expect(api.rateLimitHits).toHaveLength(0);
-    // Routine sends take 28 of any second (a reply's and an escalation's headroom kept): 60 take ≥ 2.1 s.
-    // A loaded machine gets slack; how near the floor a fan-out comes is the bench's P2, not this test's.
-    expect(took).toBeLessThan(5_000);
+    // 59 gaps of 34 ms is 2.0 s; a loaded machine gets slack, a fixed window's 429 pause (≥ 1 s) would not fit.
+    expect(took).toBeLessThan(3_000);
     // No sliding second saw more than 30.
     const times = arrived('fan-').map((a) => a.at).sort((a, b) => a - b);
     for (let i = 30; i < times.length; i++) expect(times[i]! - times[i - 30]!).toBeGreaterThanOrEqual(1_000 - 25);

@@ -3,16 +3,11 @@
  * the API pipeline (api-pipeline.ts) that every Bot API call goes through — the jobs' sends from here,
  * and the handlers' replies, whose telegraf client the bot points at the same pipeline — so both share
  * one per-chat spacing, one pacer, one reading of `retry_after` and one set of error classes:
- * - about 30 messages a second overall: with `chatSlots`, every message-creating call of every bot and
- *   worker process (replies included, edits not) takes its moment from the bot's one overall line in the
- *   same store (send-slots.ts), right before its request leaves: at most 29 (one of Telegram's 30 kept
- *   spare) in any sliding second (plus
- *   OVERALL_SLACK_MS), routine sends at most `routinePerSecond` of them, so replies and urgent notices
- *   always find room. A keyed send that finds it full gets ChatSlotAhead with its reserved moment (the
- *   job waits in the delayed set, not on a worker); a reply waits in place. The send queue then needs no
- *   BullMQ limiter (job-system.ts drops it). Without `chatSlots`, or should the shared line fail, the
- *   queue's limiter (`SEND_QUEUE_LIMITER`, one job every 34 ms) and this process's sliding-window pacer
- *   keep it as before;
+ * - about 30 messages a second overall: the send queue's BullMQ limiter (`SEND_QUEUE_LIMITER`), which
+ *   holds across every worker process. BullMQ counts a fixed window and Telegram a sliding second, so the
+ *   limiter lets one job start every 34 ms rather than 30 at the top of each second; a per-process
+ *   sliding-window pacer here absorbs the jitter between a job's start and its request, and counts the
+ *   replies too;
  * - 1 a second to one chat and 20 a minute to one group (BullMQ's per-group limits are a paid feature):
  *   with `chatSlots` (the deployment's shared send lines, next to the queue: Redis or PostgreSQL) every
  *   bot and worker process takes each message's moment from the same line of its chat, the jobs' sends
@@ -73,12 +68,6 @@ export const TELEGRAM_LIMITS = {
    * enforces; groups get none (Telegram documents no burst there).
    */
   perChatBurst: 3,
-  /**
-   * Of the 30 a second, what routine notices may take on the overall line; the other 2 of every second
-   * are kept for replies to a person's own action and urgent notices, which also move routine
-   * reservations later when they need more. 28 keeps a fan-out within 1.1× of its floor (30 a second).
-   */
-  routinePerSecond: 28,
   /** Milliseconds between two messages to one group (20 a minute). */
   perGroupIntervalMs: 3000,
   /** Characters in one message text. */
@@ -115,12 +104,6 @@ const UNKEYED_MAX_WAIT_MS = 30_000;
  */
 export interface ChatSlotStore {
   spacing: { perChatMs: number; perGroupMs: number; perChatBurst?: number | undefined } | undefined;
-  /** The overall limit (messages in a window of `windowMs`), told here like `spacing`. */
-  overall?: { perSecond: number; routine: number; windowMs: number } | undefined;
-  /** The bot's overall moment right before a request; a keyed send too far off keeps it reserved. */
-  takeOverall?(req: { key?: string | undefined; urgent: boolean; now: number; maxWaitMs: number }): Promise<{ taken: boolean; at: number }>;
-  /** The moment `from` taken in the chat went unused (the overall line sent the send back). */
-  untake?(chatId: number, from: number): Promise<void>;
   take(chatId: number, req: { key?: string | undefined; urgent: boolean; now: number; maxWaitMs: number }): Promise<{ taken: boolean; at: number }>;
   /** The moment taken at `from` went by before the request could leave: now instead, unless another send took the chat since. */
   retake(chatId: number, req: { from: number; now: number; maxWaitMs: number }): Promise<{ taken: boolean; at: number }>;
@@ -164,10 +147,8 @@ export interface TelegramGatewayOptions {
   perChatBurst?: number;
   /** Milliseconds a keyed send may wait in place for its chat (default MAX_INLINE_CHAT_WAIT_MS). */
   maxInlineWaitMs?: number;
-  /** Messages a sliding second, all processes together on the shared lines (else this process's); default Telegram's 30. 0: no pacing. */
+  /** Requests a second this process lets out (a sliding second); default Telegram's 30. 0: no pacing. */
   globalPerSecond?: number;
-  /** Of those, what routine notices may take on the shared overall line (default TELEGRAM_LIMITS.routinePerSecond). */
-  routinePerSecond?: number;
   /**
    * Interactive calls (replies): the longest 429 waited out in place and how often (default 10 s,
    * twice). The same longest wait applies to the chat's spacing and holds.
@@ -203,12 +184,6 @@ export interface CallHooks {
 export interface Delivered {
   messageId: number;
 }
-
-/**
- * Milliseconds added to the overall line's second: a request counts when it reaches Telegram, a few ms
- * after it took its moment (the store's answer, the fetch), and not always the same few.
- */
-export const OVERALL_SLACK_MS = 20;
 
 /** Milliseconds added to the per-chat interval: two requests leave 1 000 ms apart, but may arrive 995 ms apart. */
 const CHAT_SLACK_MS = 20;
@@ -407,13 +382,6 @@ export class TelegramGateway {
     this.shared = opts.chatSlots;
     // The burst is the shared lines' alone: this process's own spacing (the fallback) keeps one an interval.
     if (this.shared) this.shared.spacing = { ...spacing, perChatBurst: opts.perChatBurst ?? TELEGRAM_LIMITS.perChatBurst };
-    const perSecond = opts.globalPerSecond ?? TELEGRAM_LIMITS.globalPerSecond;
-    if (this.shared?.takeOverall && perSecond > 0) {
-      // One place of the second is never given out: a request whose way to Telegram ran later than the slack
-      // (a stalled event loop on a loaded machine) still finds the second one short of full.
-      const line = Math.max(1, perSecond - 1);
-      this.shared.overall = { perSecond: line, routine: Math.max(1, Math.min(line, opts.routinePerSecond ?? TELEGRAM_LIMITS.routinePerSecond)), windowMs: 1_000 + OVERALL_SLACK_MS };
-    }
     // A sliding second, counted from each request's answer (Telegram had it by then).
     this.pacer = new SendPacer(opts.globalPerSecond ?? TELEGRAM_LIMITS.globalPerSecond, 1_000);
     this.doFetch = opts.fetch ?? fetch;
@@ -557,7 +525,7 @@ export class TelegramGateway {
     if (at > Date.now()) await pause(at - Date.now(), signal);
     const replacement = call.mode === 'bulk' ? await call.beforeRequest?.() : undefined;
     const start = Math.max(at, Date.now());
-    let leavesAt = await this.overallMoment(chatId, at, start, method, call);
+    let leavesAt = start + this.pacer.reserve(start);
     /** The moment the line holds for this send: the take's, or the retake's. */
     let moment = at;
     if (leavesAt - at > SHARED_LATE_MS) {
@@ -578,31 +546,6 @@ export class TelegramGateway {
       // Telegram counts a message when it arrives, somewhere before the answer: a slow answer moves the chat's next moment.
       if (answeredAt - leavesAt > SHARED_LATE_MS) void this.sharedDo((s) => s.answered(chatId, answeredAt, moment));
     });
-  }
-
-  /**
-   * When a message that has its chat's moment `at` may leave, from `start`, on the bot's overall line:
-   * a message-creating call takes its moment there (a reply or an urgent notice with all of the second,
-   * a routine one with its share); a keyed send that would wait longer than a moment gives its chat
-   * moment back and is told to come back at the overall moment reserved for it. Edits are not counted
-   * (Telegram's limit is for messages). Without the shared line, this process's pacer.
-   */
-  private async overallMoment(chatId: number, at: number, start: number, method: string, call: CallOptions): Promise<number> {
-    const overall = this.shared?.overall;
-    if (!overall || !this.shared?.takeOverall) return start + this.pacer.reserve(start);
-    if (!method.startsWith('send')) return start;
-    const key = call.mode === 'bulk' ? call.spacingKey : undefined;
-    const maxWaitMs = call.mode !== 'bulk' ? this.interactiveMaxWaitMs : key !== undefined ? this.maxInlineWaitMs : UNKEYED_MAX_WAIT_MS;
-    const urgent = call.mode !== 'bulk' || call.urgent === true;
-    const r = await this.sharedDo((s) => s.takeOverall!({ key, urgent, now: start, maxWaitMs }));
-    if (r === undefined) return start + this.pacer.reserve(start);
-    if (r.taken) return Math.max(start, r.at);
-    if (key !== undefined) {
-      void this.sharedDo((s) => s.untake?.(chatId, at) ?? Promise.resolve());
-      throw new ChatSlotAhead(chatId, r.at);
-    }
-    // Longer than worth waiting: the call is tried now, and a refusal goes to the caller.
-    return start;
   }
 
   /** A shared-line operation; undefined (and told, once a minute at most) when it failed. */
