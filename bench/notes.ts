@@ -159,4 +159,13 @@ From the full runs of 2026-11-29, before and after the fixes made that day:
   pending timer key in memory; it pages both sides now.
 - P5 idled at 174–187 MB under the tsx loader (its own worker thread and isolate); production runs the
   bundle under Node alone since.
-- P6 was 63–114 updates/s at 10.9–13.9 ms of CPU per update before those round trips were cut.`;
+- P6 was 63–114 updates/s at 10.9–13.9 ms of CPU per update before those round trips were cut.
+
+From the full run of 2026-12-02 04:55 UTC (load average 2.7–3.6), taken while that session's changes were
+still landing, before the shared send lines and the two-round-trip update gate:
+
+- P1 median 12.6 ms (6.99× the echo bot), p99 432 ms; P6 19 updates/s, p99 51 s.
+- P2 1.23–1.26× its floor on one worker; on two, 1–23 answers of 429 (each worker kept its own per-chat
+  spacing), and the 20 chats × 5 case at 12–15× its floor.
+- P3 p99 2.80 s with 10,000 pending, and 10.68 s for the burst during the P6 load.
+- P4 at 100,000 pending 13.07 s; P5 at 100,000 up to 305 MB.`;
