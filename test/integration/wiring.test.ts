@@ -86,7 +86,10 @@ describe('wiring, in order', { shuffle: false }, () => {
       const directorCard = await h.api.waitForBotMessage(TG.director, (m) => (m.text ?? '').includes(incident.number) && m.reply_to_message_id === undefined, { after: 0, timeoutMs: 8_000 });
       await acknowledgeIncident(h.deps, h.org.actor('section'), incident.id);
       const rows = await h.t.db.select().from(outbox).where(and(eq(outbox.incidentId, incident.id), eq(outbox.kind, 'incident_acknowledged'), eq(outbox.recipientStaffId, h.org.staff.director)));
-      expect(rows).toHaveLength(0); // the acknowledgement found no card of the director's to redraw
+      // Mostly the acknowledgement finds no card of the director's to redraw yet (its answer is delayed). On a
+      // loaded machine the delay can fall on another send and the card be recorded first: then the director's
+      // row may only redraw the card. Either way the card must end current, with the event replying to it.
+      for (const row of rows) expect(row.params).toMatchObject({ cardOnly: true });
       await waitFor(() => !hasAckButton(h, TG.director, directorCard.message_id) || undefined, { timeoutMs: 8_000, what: 'the director’s card to lose 签收' });
       const event = await h.api.waitForBotMessage(TG.director, about, { after: 0, timeoutMs: 8_000 });
       expect(event.reply_to_message_id).toBe(directorCard.message_id);
