@@ -25,6 +25,11 @@ export interface UpdateGateRequest {
   updateId: number;
   /** Told when the handled record (with the unlock) failed; the update was handled all the same. */
   onRecordFailed?(err: unknown): void;
+  /**
+   * Awaited in the chat's turn before a connection is taken for the lock: a wait that needs no lock (the
+   * chat's next moment to send a reply) then holds none that other chats' updates need.
+   */
+  beforeLock?(): Promise<void>;
 }
 
 export interface UpdateGate {
@@ -140,8 +145,9 @@ export function createPgChatLocks(sql: postgres.Sql, opts: PgChatLocksOptions = 
     withUpdateGate<T>(request: UpdateGateRequest, fn: (gate: UpdateGate) => Promise<T>): Promise<T> {
       const { chatId, updateId } = request;
       let recordAt: Date | undefined;
-      return inTurn(chatId, () =>
-        lockAcrossProcesses(
+      return inTurn(chatId, async () => {
+        await request.beforeLock?.();
+        return lockAcrossProcesses(
           chatId,
           gateReads(chatId, updateId),
           (rows) => {
@@ -157,8 +163,8 @@ export function createPgChatLocks(sql: postgres.Sql, opts: PgChatLocksOptions = 
           },
           () => (recordAt ? recordHandledStatement(updateId, recordAt) : undefined),
           request.onRecordFailed,
-        ),
-      );
+        );
+      });
     },
   };
 }

@@ -102,6 +102,16 @@ export function noticeShape(kind: string): NoticeShape {
 }
 
 /**
+ * Messages a notice takes in its chat's line: an event about an incident whose card the chat does not hold
+ * drawn at its latest version first brings the card up to date (sent, or edited in place), then replies to
+ * it; everything else is one message.
+ */
+export function chatMessagesOfNotice(n: { kind: string; aboutIncident: boolean; holdsCurrentCard: boolean }): 1 | 2 {
+  if (!n.aboutIncident || n.kind === 'timer_overdue_alert') return 1;
+  return noticeShape(n.kind) === 'event' && !n.holdsCurrentCard ? 2 : 1;
+}
+
+/**
  * A notice a deadline sent — an escalation, a reminder, an overdue-timer alert — goes out before routine
  * notices (a new report's fan-out, a digest) already waiting: a missed deadline must not queue behind them.
  */

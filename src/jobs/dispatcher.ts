@@ -1,8 +1,9 @@
 /**
- * The Dispatcher the services call after they commit: a created timer gets a delayed job whose id is
- * the timer's dedupe key, a cancelled timer's job is removed, a new outbox row gets a send job whose id is
- * the outbox id. A queue outage never reaches the user: PostgreSQL already has the rows, and the outbox
- * relay and the reconciler (woken here) catch up.
+ * The Dispatcher the services call after they commit: a created timer due within the horizon gets a
+ * delayed job whose id is the timer's dedupe key (a later one is left to the reconciler), a cancelled
+ * timer's job is removed, a new outbox row gets a send job whose id is the outbox id. A queue outage never
+ * reaches the user: PostgreSQL already has the rows, and the outbox relay and the reconciler (woken here)
+ * catch up.
  */
 import type { Logger } from '../logger.js';
 import { isUrgentNotice, type Clock } from '../domain/index.js';
@@ -11,9 +12,26 @@ import { JOB_OPTIONS, jobIdOf } from './catalogue.js';
 import type { JobCounters } from './metrics.js';
 import type { AnyQueue } from './queue-backend.js';
 
+/**
+ * How far ahead a pending timer has its job in the queue, in ms: an hour. PostgreSQL holds every pending
+ * timer; the queue holds only those due within the hour, and each reconciliation pass (every minute, at
+ * start, and at once after a wipe) adds the ones that have come this near. So a wiped store is rebuilt, and
+ * the queue's memory held, in proportion to what falls due within the hour, not to everything pending. An
+ * hour is sixty passes: a timer cannot be late for want of one (the reconciler refuses a horizon that is
+ * not several passes long).
+ */
+export const TIMER_QUEUE_HORIZON_MS = 3_600_000;
+
+/** Whether a timer is near enough to have its job now: its delay, counted from `now`, is shorter than the horizon. */
+export function withinHorizon(dueAt: Date, now: Date, horizonMs: number): boolean {
+  return dueAt.getTime() - now.getTime() < horizonMs;
+}
+
 export interface DispatcherContext {
   queues: { timers: AnyQueue; send: AnyQueue };
   clock: Clock;
+  /** Timers due within this many ms get their job at once; later ones at a reconciliation pass. Default TIMER_QUEUE_HORIZON_MS. */
+  horizonMs?: number;
   logger: Logger;
   counters: JobCounters;
   /** Milliseconds an enqueue may take before the user's request moves on without it. Default 3 000. */
@@ -83,10 +101,14 @@ export class QueueDispatcher implements Dispatcher {
     ]);
   }
 
+  /** Jobs for the timers due within the horizon; the others are the reconciler's to add when they come near. */
   async scheduleTimers(timers: ReadonlyArray<TimerJobSpec>): Promise<void> {
-    if (timers.length === 0) return;
+    // The same instant for the cut and the delays: a timer left out here is due at least a horizon away.
     const now = this.ctx.clock.now();
-    await this.ctx.queues.timers.addBulk(timers.map((t) => timerJob(t, now)));
+    const horizonMs = this.ctx.horizonMs ?? TIMER_QUEUE_HORIZON_MS;
+    const near = timers.filter((t) => withinHorizon(t.dueAt, now, horizonMs));
+    if (near.length === 0) return;
+    await this.ctx.queues.timers.addBulk(near.map((t) => timerJob(t, now)));
   }
 
   /** Removes the jobs of closed timers; a job that is running or already gone is left alone (it will find the row closed). */

@@ -12,12 +12,12 @@ import type { NotificationDeps } from '../services/notification.service.js';
 import type { ServiceDeps } from '../services/ports.js';
 import { alertOverdueTimers } from '../services/timer.service.js';
 import { assertEveryJobHasProcessor, isJobName, JOB_QUEUE, parsePayload, QUEUE_KEYS, type JobName, type QueueKey } from './catalogue.js';
-import { QueueDispatcher } from './dispatcher.js';
+import { QueueDispatcher, TIMER_QUEUE_HORIZON_MS } from './dispatcher.js';
 import { createJobCounters, type JobCounters, type JobMetricsHook } from './metrics.js';
 import { OutboxRelay } from './outbox-relay.js';
 import { PROCESSORS, type Processor, type ProcessorContext, type ProcessorMap } from './processors.js';
 import type { AnyJob, AnyQueue, AnyWorker, QueueBackend, WorkerTuning } from './queue-backend.js';
-import { TimerReconciler, type ReconcileReport } from './reconciler.js';
+import { assertHorizonSpansPasses, TimerReconciler, type ReconcileReport } from './reconciler.js';
 import { SendScheduler } from './send-scheduler.js';
 import type { ChatSendSlots } from './send-slots.js';
 import { ensureDailySchedulers } from './schedulers.js';
@@ -34,8 +34,10 @@ export interface JobTuning {
   /** Milliseconds between stalled-job checks. */
   stalledIntervalMs: number;
   relayEveryMs: number;
-  /** 0: reconcile at start only (and when asked). */
+  /** 0: reconcile at start only (and when asked); timers beyond the horizon then get no job until a pass is asked for. */
   reconcileEveryMs: number;
+  /** Milliseconds ahead within which a pending timer has its job in the queue; at least a few reconcile intervals (the reconciler refuses less). */
+  timerHorizonMs: number;
   /** Milliseconds between looks for a wiped Redis (its reconciliation mark gone); 0: none. */
   wipeCheckEveryMs: number;
   overdueAlertAfterMs: number;
@@ -55,6 +57,7 @@ export const DEFAULT_TUNING: JobTuning = {
   stalledIntervalMs: 30_000,
   relayEveryMs: 5_000,
   reconcileEveryMs: 60_000,
+  timerHorizonMs: TIMER_QUEUE_HORIZON_MS,
   wipeCheckEveryMs: 1_000,
   overdueAlertAfterMs: 60_000,
   earlyToleranceMs: 1_000,
@@ -118,6 +121,8 @@ const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms).unref()
 
 export function createJobSystem(base: BaseServiceDeps, opts: JobSystemOptions): JobSystem {
   const tuning: JobTuning = { ...DEFAULT_TUNING, ...opts.tuning };
+  // Before any connection is opened: a horizon shorter than a few passes could let a timer fall due without its job.
+  assertHorizonSpansPasses(tuning.timerHorizonMs, tuning.reconcileEveryMs);
   const { backend, logger } = opts;
   const counters = createJobCounters();
   const queues = Object.fromEntries(QUEUE_KEYS.map((k) => [k, backend.createQueue(k)])) as Record<QueueKey, AnyQueue>;
@@ -137,6 +142,7 @@ export function createJobSystem(base: BaseServiceDeps, opts: JobSystemOptions): 
     clock: base.clock,
     logger,
     counters,
+    horizonMs: tuning.timerHorizonMs,
     enqueueTimeoutMs: tuning.enqueueTimeoutMs,
     onEnqueueFailed: (what) => (what === 'send' ? relay?.wake() : undefined),
     ...(scheduleSends ? { scheduleSends } : {}),
@@ -147,6 +153,8 @@ export function createJobSystem(base: BaseServiceDeps, opts: JobSystemOptions): 
     channel: opts.channel,
     ...(opts.channels ? { channels: opts.channels } : {}),
     ...(tuning.sendInFlightGuardMs !== undefined ? { sendInFlightGuardMs: tuning.sendInFlightGuardMs } : {}),
+    // The send queue's limiter, shared by every worker, is the messenger's overall rate: one message a run.
+    oneMessagePerRun: true,
   };
   const processors: ProcessorMap = { ...PROCESSORS, ...opts.processors } as ProcessorMap;
   assertEveryJobHasProcessor(processors);
@@ -169,6 +177,7 @@ export function createJobSystem(base: BaseServiceDeps, opts: JobSystemOptions): 
     counters,
     ...(opts.metrics ? { metrics: opts.metrics } : {}),
     everyMs: tuning.reconcileEveryMs,
+    horizonMs: tuning.timerHorizonMs,
     overdueAlertAfterMs: tuning.overdueAlertAfterMs,
     lockName: `${backend.namespace}:reconcile`,
     ...(wipeMark ? { wipeCheck: { mark: wipeMark, everyMs: tuning.wipeCheckEveryMs } } : {}),

@@ -1,11 +1,20 @@
 /**
- * The reconciler and auditor. PostgreSQL says which timers are pending; the timers queue should hold one
- * delayed job per pending timer, with the timer's dedupe key as its id. At start and every minute:
- * - a pending timer without a job gets one again (same deterministic id) — e.g. after Redis lost its
- *   data (FLUSHALL, a restart without persistence) or the dispatcher could not enqueue;
- * - a job without a pending timer is removed (its timer was cancelled while the queue was away);
- * - the drift is counted, logged and passed to the metrics hook;
- * - a timer more than a minute past due is the dead man's switch: the section is alerted, once per timer.
+ * The reconciler and auditor. PostgreSQL holds every pending timer; the timers queue holds the near future:
+ * one delayed job, with the timer's dedupe key as its id, per pending timer due within the horizon
+ * (TIMER_QUEUE_HORIZON_MS, an hour). Timers due later wait in PostgreSQL and get their job at the pass that
+ * finds them within the hour, a pass running at start and every minute. So a wiped store rebuilds only what
+ * is near, and neither the rebuild nor the queue's memory grows with the number pending. An hour is many
+ * passes: a timer is never late for want of one (the constructor refuses a horizon shorter than a few).
+ * Each pass:
+ * - a pending timer due within the horizon without a job gets one (same deterministic id) — one that has
+ *   come within the horizon, or one whose job Redis lost (FLUSHALL, a restart without persistence), or
+ *   one the dispatcher could not enqueue;
+ * - a job without a pending timer is removed (its timer was cancelled while the queue was away); a job
+ *   whose timer is pending but beyond the horizon (added earlier, or by a longer horizon) is kept;
+ * - the drift is counted, logged and passed to the metrics hook: "pending" and "missing" count the timers
+ *   within the horizon;
+ * - a timer more than a minute past due is the dead man's switch: the section is alerted, once per timer
+ *   (it is due already, so within any horizon).
  * It also puts back the daily job schedulers, which a wiped Redis loses too. One process at a time does
  * this (a PostgreSQL advisory lock); the others skip the run. A pass pages through both sides, a thousand
  * timers (soonest due first) and a thousand job ids at a time, each page in statements of its own: no
@@ -22,7 +31,7 @@ import { pendingTimerPage, pendingTimersById, stillPendingTimerIds, stillPending
 import type { Clock } from '../domain/index.js';
 import type { Logger } from '../logger.js';
 import { jobIdOf } from './catalogue.js';
-import { timerJob } from './dispatcher.js';
+import { TIMER_QUEUE_HORIZON_MS, timerJob } from './dispatcher.js';
 import type { JobCounters, JobMetricsHook, ReconcileDrift } from './metrics.js';
 import type { AnyQueue, StoreMark } from './queue-backend.js';
 
@@ -38,6 +47,28 @@ const ADDS_IN_FLIGHT = 2;
 
 /** Where an orphan can wait: a job already running is left to find its timer closed. */
 const ORPHAN_STATES = ['delayed', 'wait', 'prioritized'] as const;
+
+/**
+ * The horizon must span at least this many reconciliation intervals: a timer comes within it several passes
+ * before it is due, so one or two passes that fail or run long still leave one in time.
+ */
+export const HORIZON_MIN_PASSES = 3;
+
+/** A horizon too short for the passes that bring timers into it: timers could fall due before their job is added. */
+export class TimerHorizonTooShort extends Error {
+  override readonly name = 'TimerHorizonTooShort';
+  constructor(
+    readonly horizonMs: number,
+    readonly reconcileEveryMs: number,
+  ) {
+    super(`the timer queue horizon (${horizonMs} ms) must be positive and at least ${HORIZON_MIN_PASSES} reconciliation intervals (${reconcileEveryMs} ms each)`);
+  }
+}
+
+/** Refuses a horizon that is not positive, or shorter than HORIZON_MIN_PASSES passes (everyMs 0: passes only when asked). */
+export function assertHorizonSpansPasses(horizonMs: number, everyMs: number): void {
+  if (!(Number.isFinite(horizonMs) && horizonMs > 0) || (everyMs > 0 && horizonMs < HORIZON_MIN_PASSES * everyMs)) throw new TimerHorizonTooShort(horizonMs, everyMs);
+}
 
 /** A job id's standing: live (waiting, delayed, running), finished (kept after it ran: an add would be swallowed), or none. */
 type JobPresence = 'live' | 'finished' | 'absent';
@@ -128,6 +159,8 @@ export interface ReconcilerContext {
   onWipe?: () => void;
   /** Pending timers read per page (default 1 000). */
   pageSize?: number;
+  /** Only timers due within this many ms have a job (default TIMER_QUEUE_HORIZON_MS); at least HORIZON_MIN_PASSES × everyMs. */
+  horizonMs?: number;
 }
 
 export type ReconcileReport = ReconcileDrift & { skipped?: 'locked' };
@@ -139,7 +172,12 @@ export class TimerReconciler {
   private running: Promise<ReconcileReport> | undefined;
   private stopped = true;
 
-  constructor(private readonly ctx: ReconcilerContext) {}
+  private readonly horizonMs: number;
+
+  constructor(private readonly ctx: ReconcilerContext) {
+    this.horizonMs = ctx.horizonMs ?? TIMER_QUEUE_HORIZON_MS;
+    assertHorizonSpansPasses(this.horizonMs, ctx.everyMs);
+  }
 
   start(): void {
     if (!this.stopped) return;
@@ -221,17 +259,20 @@ export class TimerReconciler {
     if (this.ctx.ensureSchedulers) await this.ctx.ensureSchedulers().catch((err: unknown) => this.ctx.logger.warn({ err }, 'could not restore job schedulers'));
     const pageSize = Math.max(1, this.ctx.pageSize ?? PENDING_PAGE);
 
-    // 1. Missing: a pending timer whose job is not live, soonest due first: after a wipe the timers about to
-    // fall due have their jobs back first. The next page is read while this one is looked up and its jobs
-    // added, and up to ADDS_IN_FLIGHT pages of adds are on their way: PostgreSQL, this process and Redis
-    // work at once. Memory holds those few pages, whatever the number pending.
+    // 1. Missing: a pending timer due within the horizon whose job is not live, soonest due first: after a
+    // wipe the timers about to fall due have their jobs back first. The horizon is counted from the pass's
+    // start; a timer that comes within it during the pass is the next pass's. The next page is read while
+    // this one is looked up and its jobs added, and up to ADDS_IN_FLIGHT pages of adds are on their way:
+    // PostgreSQL, this process and Redis work at once. Memory holds those few pages, whatever the number
+    // pending.
     let pending = 0;
     let missingCount = 0;
     let overdue = 0;
     let alerted = 0;
     const overdueBefore = new Date(now.getTime() - this.ctx.overdueAlertAfterMs);
+    const dueBefore = new Date(now.getTime() + this.horizonMs);
     const readPage = (after: PendingTimerRef | undefined) => {
-      const read = pendingTimerPage(db, after, pageSize, overdueBefore);
+      const read = pendingTimerPage(db, after, pageSize, overdueBefore, dueBefore);
       // Awaited in its turn; until then a failure must not count as an unhandled rejection.
       read.catch(() => undefined);
       return read;
@@ -293,8 +334,10 @@ export class TimerReconciler {
     await Promise.all(adding);
 
     // 2. Orphans: a waiting or delayed job whose timer is no longer pending (cancelled while the queue was
-    // away), a page of job ids at a time, each page checked against PostgreSQL. Jobs added or fired meanwhile
-    // shift the ranges: an orphan missed here is found by the next pass, and a job seen twice is harmless.
+    // away), a page of job ids at a time, each page checked against PostgreSQL. A pending timer's job is kept
+    // wherever its due time lies: one beyond the horizon only came early, and fires on time. Jobs added or
+    // fired meanwhile shift the ranges: an orphan missed here is found by the next pass, and a job seen
+    // twice is harmless.
     let orphaned = 0;
     for (const state of ORPHAN_STATES) {
       for (let start = 0; ; ) {

@@ -9,11 +9,11 @@
  */
 import type { Database } from '../db/client.js';
 import { sendChatsOf } from '../db/repositories/chat-send-slot.repository.js';
-import type { Clock } from '../domain/index.js';
+import { chatMessagesOfNotice, type Clock } from '../domain/index.js';
 import type { Logger } from '../logger.js';
 import { sendJob, sendPriorityOf, SEND_PRIORITY, type SendSpec } from './dispatcher.js';
 import type { AnyQueue } from './queue-backend.js';
-import type { ChatSendSlots } from './send-slots.js';
+import { SECOND_MESSAGE, type ChatSendSlots } from './send-slots.js';
 
 export interface SendSchedulerContext {
   db: Database;
@@ -42,11 +42,24 @@ export class SendScheduler {
     }
     const chats = new Map((await sendChatsOf(this.ctx.db, rows.map((r) => r.id))).map((c) => [c.outboxId, c]));
     const byChat = new Map<number, number[]>();
+    /** Messages each row takes in its chat: the first event of an incident to a chat without its current card brings the card first. */
+    const messages = new Map<string, 1 | 2>();
+    const cardComing = new Set<string>();
     rows.forEach((r, i) => {
       const c = chats.get(r.id);
       if (!c || c.chatId === null || (this.ctx.wecom && c.prefersWecom)) return;
       byChat.set(c.chatId, [...(byChat.get(c.chatId) ?? []), i]);
     });
+    for (const indexes of byChat.values()) {
+      for (const i of [...indexes].sort((a, b) => sendPriorityOf(rows[a]!) - sendPriorityOf(rows[b]!))) {
+        const c = chats.get(rows[i]!.id)!;
+        // One card per incident and chat: the notices after the first find it current.
+        const incidentChat = `${c.chatId}:${c.incidentId ?? ''}`;
+        const n = chatMessagesOfNotice({ ...c, holdsCurrentCard: c.holdsCurrentCard || cardComing.has(incidentChat) });
+        if (n === 2) cardComing.add(incidentChat);
+        messages.set(rows[i]!.id, n);
+      }
+    }
     const realNow = Date.now();
     const moved: Array<{ key: string; at: number }> = [];
     // One chat's slots in turn (urgent first: it is placed without moving these), the chats side by side.
@@ -58,10 +71,13 @@ export class SendScheduler {
           const job = jobs[i]!;
           // notBefore is on the services' clock; slots and delays are on real time, as the queue's are.
           const earliest = realNow + (job.opts.delay ?? 0);
-          const r = await slots.reserve(chatId, { key: row.id, earliest, urgent: job.opts.priority === SEND_PRIORITY.urgent, now: realNow });
+          const urgent = job.opts.priority === SEND_PRIORITY.urgent;
+          const r = await slots.reserve(chatId, { key: row.id, earliest, urgent, now: realNow });
           const delay = Math.max(0, r.at - realNow);
           jobs[i] = { ...job, opts: { ...job.opts, ...(delay > 0 ? { delay } : {}) } };
           moved.push(...r.moved);
+          // Its second message's moment, right after the first as the bucket allows.
+          if (messages.get(row.id) === 2) moved.push(...(await slots.reserve(chatId, { key: row.id + SECOND_MESSAGE, earliest: r.at, urgent, now: realNow })).moved);
         }
       }),
     );
@@ -71,6 +87,8 @@ export class SendScheduler {
 
   /** A routine send whose slot an urgent one took waits for its new slot. */
   private async delayAgain(jobId: string, at: number): Promise<void> {
+    // A second message's moment has no job of its own: its job follows its first.
+    if (jobId.endsWith(SECOND_MESSAGE)) return;
     try {
       const job = await this.ctx.queue.getJob(jobId);
       if (job && (await job.isDelayed())) await job.changeDelay(Math.max(0, at - Date.now()));

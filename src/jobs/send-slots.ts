@@ -87,6 +87,13 @@ export interface ReserveResult {
 }
 
 /**
+ * The second moment of a notice that takes two messages in its chat (a card brought up to date, then the
+ * event that replies to it) is reserved under its key with this suffix; a keyed take whose own slot was
+ * used takes this one.
+ */
+export const SECOND_MESSAGE = '~2';
+
+/**
  * Slots due this soon are spoken for: their jobs may be leaving now, so an urgent slot lines up after
  * them rather than moving them (milliseconds).
  */
@@ -261,6 +268,9 @@ function relayRoutine(line: ChatLine, now: number, pace: ChatPace): Array<{ key:
  */
 export function takeIn(line: ChatLine, req: TakeRequest, pace: ChatPace): TakeResult {
   prune(line, req.now, pace);
+  // The key's first slot, else (its first message went) its second.
+  const key = req.key !== undefined && !line.slots[req.key] && line.slots[req.key + SECOND_MESSAGE] ? req.key + SECOND_MESSAGE : req.key;
+  req = { ...req, key };
   const own = req.key !== undefined ? line.slots[req.key] : undefined;
   const start = own && own.at > req.now ? own.at : req.now;
   const obstacles =
@@ -320,6 +330,16 @@ export function holdIn(line: ChatLine, until: number, pace: ChatPace): void {
   line.tat = Math.max(line.tat, until + toleranceOf(pace));
 }
 
+/**
+ * Milliseconds until a reply could take the chat (a reply yields to nothing but the chat's sends), without
+ * taking it: what a reply would wait in place. Reads a copy; `line` is not changed.
+ */
+export function replyQuietIn(line: ChatLine, now: number, pace: ChatPace): number {
+  const copy: ChatLine = { tat: line.tat, sent: [...line.sent], slots: {} };
+  foldUntil(copy, now - FOLD_AFTER_MS, pace);
+  return Math.max(0, fit(copy.tat, copy.sent, now, pace) - now);
+}
+
 /** Gives up a key's slot without sending. */
 export function releaseIn(line: ChatLine, key: string): void {
   delete line.slots[key];
@@ -349,6 +369,8 @@ export interface ChatSendSlots {
   answered(chatId: number, at: number, from?: number): Promise<void>;
   hold(chatId: number, until: number): Promise<void>;
   release(chatId: number, key: string): Promise<void>;
+  /** Milliseconds a reply to the chat would wait now (nothing is taken). */
+  quietIn(chatId: number, now: number): Promise<number>;
   close(): Promise<void>;
 }
 
@@ -399,6 +421,11 @@ export function sharedChatSendSlots(kind: ChatSendSlots['kind'], store: LineStor
     },
     release: async (chatId, key) => {
       if (!unspaced()) await change(chatId, Date.now(), (l) => releaseIn(l, key));
+    },
+    quietIn: async (chatId, now) => {
+      if (unspaced()) return 0;
+      const { line } = await store.read(chatId);
+      return replyQuietIn(line, now, paceOf(chatId, slots.spacing!));
     },
     close: () => store.close(),
   };

@@ -88,6 +88,12 @@ const describeNetError = (err: unknown): string => {
   return msg === 'Read timeout expired' ? msg : `Connection error: ${msg}`;
 };
 
+/**
+ * Milliseconds after a poll handed out a chat's update during which the bot's messages to that chat answer
+ * it (over a webhook: while its request is open).
+ */
+export const ANSWER_WINDOW_MS = 2_000;
+
 export class UpdateChannel {
   private queue: Queued[] = [];
   private lastId = 0;
@@ -100,6 +106,8 @@ export class UpdateChannel {
   private poller: Poller | null = null;
   private flushScheduled = false;
   private readonly inFlight = new Set<Queued>();
+  /** When an update of each chat was last handed to the bot (over the webhook or a poll). */
+  private readonly handedOutAt = new Map<string, number>();
   private readonly backoff = new Map<string, NodeJS.Timeout>();
   private readonly httpAgent = new http.Agent({ keepAlive: true });
   private readonly httpsAgent = new https.Agent({ keepAlive: true, rejectUnauthorized: false });
@@ -218,7 +226,11 @@ export class UpdateChannel {
 
   private take(limit: number): TgUpdate[] {
     const items = this.queue.slice(0, limit);
-    for (const q of items) q.handedOut = true;
+    const now = Date.now();
+    for (const q of items) {
+      q.handedOut = true;
+      this.handedOutAt.set(q.chatKey, now);
+    }
     if (items.length > 0) this.hooks.onActivity();
     return items.map((q) => q.update);
   }
@@ -254,6 +266,20 @@ export class UpdateChannel {
     }
   }
 
+  /**
+   * Whether a message to the chat answers the person: an update of theirs is being handled (its webhook
+   * request is open), or was handed to a poller within ANSWER_WINDOW_MS.
+   */
+  answering(chatId: number, now = Date.now()): boolean {
+    const key = `chat:${chatId}`;
+    if (this.chatInFlight(key)) return true;
+    const at = this.handedOutAt.get(key);
+    if (at === undefined) return false;
+    if (now - at <= ANSWER_WINDOW_MS && this.pollerSeen && !this.webhook) return true;
+    if (now - at > ANSWER_WINDOW_MS) this.handedOutAt.delete(key);
+    return false;
+  }
+
   private chatInFlight(key: string): boolean {
     for (const q of this.inFlight) if (q.chatKey === key) return true;
     return false;
@@ -277,6 +303,7 @@ export class UpdateChannel {
     q.attempts += 1;
     q.handedOut = true;
     const now = Date.now();
+    this.handedOutAt.set(q.chatKey, now);
     let isNew = false;
     if (!q.record) {
       isNew = true;

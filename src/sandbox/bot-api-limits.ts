@@ -22,7 +22,10 @@ const wholeSeconds = (ms: number): number => Math.max(1, Math.ceil(ms / 1000));
 
 /**
  * Per bot: a sliding 1 s window globally, a token bucket per chat (capacity = burst, refill =
- * perChatPerSecond) and a sliding 60 s window for groups (negative chat ids).
+ * perChatPerSecond) and a sliding 60 s window for groups (negative chat ids). The overall window is
+ * Telegram's limit on bulk notifications (Bots FAQ: "If you're sending bulk notifications to multiple
+ * users, the API will not allow more than 30 messages per second or so"): a message that answers the
+ * person's own update (`answer`) is held to its chat's limits only.
  */
 export class RateLimiter {
   private readonly global: number[] = [];
@@ -32,16 +35,16 @@ export class RateLimiter {
   constructor(private readonly cfg: LimitsConfig) {}
 
   /** Returns a verdict if the send must be refused; otherwise records it (consumes a slot). */
-  take(chatId: number, now: number = Date.now()): LimitVerdict | null {
-    const verdict = this.check(chatId, now);
+  take(chatId: number, now: number = Date.now(), opts: { answer?: boolean } = {}): LimitVerdict | null {
+    const verdict = this.check(chatId, now, opts);
     if (verdict) return verdict;
-    this.consume(chatId, now);
+    this.consume(chatId, now, opts);
     return null;
   }
 
-  check(chatId: number, now: number): LimitVerdict | null {
+  check(chatId: number, now: number, opts: { answer?: boolean } = {}): LimitVerdict | null {
     const { globalPerSecond, perChatPerSecond, perGroupPerMinute } = this.cfg;
-    if (globalPerSecond !== undefined) {
+    if (globalPerSecond !== undefined && !opts.answer) {
       prune(this.global, now - 1000);
       if (this.global.length >= globalPerSecond) {
         const oldest = this.global[this.global.length - globalPerSecond] ?? now;
@@ -66,8 +69,8 @@ export class RateLimiter {
     return null;
   }
 
-  private consume(chatId: number, now: number): void {
-    if (this.cfg.globalPerSecond !== undefined) this.global.push(now);
+  private consume(chatId: number, now: number, opts: { answer?: boolean }): void {
+    if (this.cfg.globalPerSecond !== undefined && !opts.answer) this.global.push(now);
     if (this.cfg.perChatPerSecond !== undefined && this.cfg.perChatPerSecond > 0) this.bucket(chatId, now).tokens -= 1;
     if (this.cfg.perGroupPerMinute !== undefined && chatId < 0) {
       const list = this.groups.get(chatId) ?? [];

@@ -352,7 +352,9 @@ export class BotApiMethods {
     const markup = parseReplyMarkup(markupRaw);
     const reply = this.replyArg(rec, a);
     if (bot.limiter) {
-      const verdict = bot.limiter.take(rec.chat.id);
+      // A private chat's answer to the person's own update is not a bulk notification (RateLimiter).
+      const answer = rec.chat.id > 0 && bot.channel.answering(rec.chat.id);
+      const verdict = bot.limiter.take(rec.chat.id, Date.now(), { answer });
       if (verdict) {
         this.world.recordRateLimit(bot, method, rec.chat.id, verdict.retryAfter, verdict.scope);
         throw new ApiError(429, `Too Many Requests: retry after ${verdict.retryAfter}`, { retry_after: verdict.retryAfter });

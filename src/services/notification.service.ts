@@ -75,6 +75,12 @@ export interface NotificationDeps extends ServiceDeps {
   channels?: Partial<Record<ChannelName, NoticeChannel>>;
   /** Milliseconds an attempt may still be in flight after its stamp. Default: the channel's timeout + 5 s. */
   sendInFlightGuardMs?: number;
+  /**
+   * One new message per call: an event whose card had to be sent first is left for a call of its own
+   * (`deferred`, due now). The send queue sets it: its limiter, shared by every worker, then counts
+   * messages. A caller that sends a row in one call (a test's drain) leaves it unset.
+   */
+  oneMessagePerRun?: boolean;
 }
 
 export type SendOutcome =
@@ -169,6 +175,10 @@ export async function sendOutboxMessage(deps: NotificationDeps, outboxId: string
       };
       const brought = await bringCardUpToDate(deps, row.incidentId!, recipient, lang, chatId, card, cardHooks, chat);
       replyTo = brought.messageId;
+      // A card sent anew was this run's message: the event takes a run of its own, so that every run
+      // creates one message at most and the send queue's limiter, shared by every worker, is the
+      // messenger's overall rate. The next run finds the card current.
+      if (brought.sent && deps.oneMessagePerRun) return { status: 'deferred', until: new Date(Date.now()), outcome: 'deferred: the card went first' };
       // The card took this row's slot in the chat: the event waits for the next one.
       if (brought.called) {
         const next = deps.channel.reserve(chatId, row.id, { urgent });
@@ -258,18 +268,18 @@ async function bringCardUpToDate(
   held: { messageId: number; drawnVersion: number } | undefined,
   hooks: SendHooks,
   chat: ChatKind = 'private',
-): Promise<{ messageId: number | undefined; called: boolean }> {
+): Promise<{ messageId: number | undefined; called: boolean; sent: boolean }> {
   const version = await incidentVersion(deps.db, incidentId);
-  if (version === undefined) return { messageId: undefined, called: false };
-  if (held && held.drawnVersion >= version) return { messageId: held.messageId, called: false };
+  if (version === undefined) return { messageId: undefined, called: false, sent: false };
+  if (held && held.drawnVersion >= version) return { messageId: held.messageId, called: false, sent: false };
   const drawn = await deps.channel.drawCard(incidentId, recipient, lang, deps.clock.now(), chat);
-  if (!drawn || drawn.cardVersion === undefined) return { messageId: held?.messageId, called: false };
+  if (!drawn || drawn.cardVersion === undefined) return { messageId: held?.messageId, called: false, sent: false };
   if (held) {
     try {
       await deps.channel.edit(chatId, held.messageId, drawn, hooks);
       await recordCardMessage(deps.db, incidentId, chatId, held.messageId, drawn.cardVersion, deps.clock.now());
       await redrawIfChanged(deps, incidentId, recipient, lang, chatId, held.messageId, drawn.cardVersion, chat);
-      return { messageId: held.messageId, called: true };
+      return { messageId: held.messageId, called: true, sent: false };
     } catch (e) {
       if (!(e instanceof MessageGone)) throw e;
       await forgetCardMessage(deps.db, incidentId, chatId);
@@ -278,7 +288,7 @@ async function bringCardUpToDate(
   const sent = await deps.channel.send(chatId, drawn, hooks);
   await recordCardMessage(deps.db, incidentId, chatId, sent.messageId, drawn.cardVersion, deps.clock.now());
   await redrawIfChanged(deps, incidentId, recipient, lang, chatId, sent.messageId, drawn.cardVersion, chat);
-  return { messageId: sent.messageId, called: true };
+  return { messageId: sent.messageId, called: true, sent: true };
 }
 
 /**

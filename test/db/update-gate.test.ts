@@ -60,6 +60,25 @@ describe('the update gate', () => {
     expect(locks!.n).toBe(0);
   });
 
+  it('a wait before the lock holds no connection: other chats go on meanwhile, and the chat’s own next update waits its turn', async () => {
+    const locks = createPgChatLocks(processA, { maxHolders: 1 });
+    const order: string[] = [];
+    const slow = locks.withUpdateGate({ chatId: 60, updateId: 9300, beforeLock: () => sleep(300).then(() => void order.push('60 waited')) }, async (g) => {
+      order.push('60 ran');
+      g.recordHandled(now);
+    });
+    const next = locks.withUpdateGate({ chatId: 60, updateId: 9301 }, async (g) => {
+      order.push('60 next ran');
+      g.recordHandled(now);
+    });
+    const other = locks.withUpdateGate({ chatId: 61, updateId: 9302 }, async (g) => {
+      order.push('61 ran');
+      g.recordHandled(now);
+    });
+    await Promise.all([slow, next, other]);
+    expect(order).toEqual(['61 ran', '60 waited', '60 ran', '60 next ran']);
+  });
+
   it('the same update at once in two processes runs once: the second waits, then sees the first one recorded', async () => {
     const a = createPgChatLocks(processA, { dedicated: true });
     const b = createPgChatLocks(processB, { dedicated: true });

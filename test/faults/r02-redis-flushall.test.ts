@@ -2,7 +2,7 @@
  * R2: Redis loses everything (FLUSHALL on the case's own redis-server) in the middle of a run.
  * Must hold: every timer and daily reminder restored from PostgreSQL; 0 lost; the drift is reported.
  *
- * Before the wipe: escalations falling due one after another, timers due hours later, a daily contact
+ * Before the wipe: escalations falling due one after another, timers due later in the hour, a daily contact
  * check for a subject away from home, and the daily job schedulers (09:00 reminders, 18:00 digest). After
  * it, the reconciler must put every pending timer and both schedulers back, and every escalation due
  * around the wipe must still reach its recipient, once.
@@ -80,7 +80,8 @@ describe('R2 Redis FLUSHALL mid-run', () => {
     const tpl = await templateIncident(db, org);
     const first = Date.now() + 2_000;
     const due = await cloneOpenIncidents(db, tpl, { count: DUE, reporters: org.officers, dueAt: (i) => new Date(first + (i * WINDOW_MS) / DUE), numberPrefix: 'R2D-' });
-    const later = await cloneOpenIncidents(db, tpl, { count: LATER, reporters: org.officers, dueAt: (i) => new Date(Date.now() + 3_600_000 + i * 1_000), numberPrefix: 'R2L-' });
+    // Due later within the hour: the queue's horizon, so each has a job to lose (a later timer has none until it comes near).
+    const later = await cloneOpenIncidents(db, tpl, { count: LATER, reporters: org.officers, dueAt: (i) => new Date(Date.now() + 30 * 60_000 + ((i % 1_500) + 1) * 1_000), numberPrefix: 'R2L-' });
     // A subject away from home today, and the evening check on that day's contact, due in the window.
     const away = org.officers[0]!;
     const today = localDate(new Date(), 'Asia/Shanghai');

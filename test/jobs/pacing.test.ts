@@ -102,6 +102,32 @@ describe('per-chat slots', () => {
     expect(s.reserve(7, 0, { key: 'b', urgent: true })).toBe(5_000);
   });
 
+  it('a reply in a private chat is not a bulk notification: it does not wait for the overall second, and takes no place in it', async () => {
+    const answered: Array<{ chat: number; at: number }> = [];
+    const fetchOk = (async (_url: string, init: { body: string }) => {
+      answered.push({ chat: (JSON.parse(init.body) as { chat_id: number }).chat_id, at: Date.now() });
+      return new Response(JSON.stringify({ ok: true, result: { message_id: answered.length } }), { headers: { 'content-type': 'application/json' } });
+    }) as unknown as typeof fetch;
+    const gw = new TelegramGateway({ apiRoot: 'http://stand-in', token: '1:abc', fetch: fetchOk, globalPerSecond: 2 });
+    const t0 = Date.now();
+    await gw.sendMessage(1, { text: 'notice' });
+    await gw.sendMessage(2, { text: 'notice' });
+    // The second is full of notices; a person who wrote in is answered at once.
+    // As the bot's telegraf client calls it (useApiPipeline), through a transport of its own.
+    const reply = async (_method: string, payload: Record<string, unknown>) => {
+      answered.push({ chat: payload.chat_id as number, at: Date.now() });
+      return { ok: true as const, result: { message_id: answered.length } };
+    };
+    await gw.api.call(reply, 'sendMessage', { chat_id: 3, text: 'the form' }, undefined, { mode: 'interactive' });
+    expect(Date.now() - t0).toBeLessThan(500);
+    // The next notice waits for the second (the reply took no place in it): not before the first is a second old.
+    await gw.sendMessage(4, { text: 'notice' });
+    const fourth = answered.find((a) => a.chat === 4)!;
+    expect(fourth.at - answered[0]!.at).toBeGreaterThanOrEqual(990);
+    expect(fourth.at - answered[0]!.at).toBeLessThan(1_500);
+    expect(answered.map((a) => a.chat)).toEqual([1, 2, 3, 4]);
+  });
+
   it('the gateway tells a keyed caller to come back instead of sleeping; an unkeyed call waits in place', async () => {
     const answered: number[] = [];
     const fetchOk = (async () => {

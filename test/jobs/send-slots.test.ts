@@ -14,6 +14,7 @@ import {
   fit,
   holdIn,
   memoryChatSendSlots,
+  replyQuietIn,
   reserveIn,
   retakeIn,
   runBucket,
@@ -70,6 +71,22 @@ describe('reserving a slot when the send is scheduled', () => {
     reserveIn(line, routine('r1', 0), ONE); // 1 000
     expect(reserveIn(line, urgent('u', 1_000 - COMMITTED_MS), ONE).at).toBe(2_000);
     expect(line.slots.r1!.at).toBe(1_000);
+  });
+});
+
+describe('how long a reply would wait, asked before its update takes the chat’s lock', () => {
+  it('is what a reply’s take would wait, and takes nothing', () => {
+    const line = emptyLine();
+    takeIn(line, { urgent: false, now: 0, maxWaitMs: 100 }, ONE);
+    reserveIn(line, routine('later', 0, 5_000), ONE);
+    const before = JSON.stringify(line);
+    expect(replyQuietIn(line, 300, ONE)).toBe(700);
+    // A routine slot ahead does not hold a reply back; a burst lets it go at once.
+    expect(replyQuietIn(line, 1_200, ONE)).toBe(0);
+    expect(replyQuietIn(line, 300, BURST)).toBe(0);
+    expect(JSON.stringify(line)).toBe(before);
+    const take = takeIn(line, { urgent: false, now: 300, maxWaitMs: 5_000 }, ONE);
+    expect(take).toEqual({ taken: true, at: 1_000 });
   });
 });
 

@@ -274,6 +274,23 @@ describe('flood limits', () => {
     expect((err as TelegramError).parameters?.retry_after).toBeGreaterThanOrEqual(1);
   });
 
+  it('holds an answer to the person’s own update to its chat’s limit only: the overall 30 a second is for bulk notifications', async () => {
+    const server = await start({ limits: { globalPerSecond: 30, perChatPerSecond: 1 } });
+    for (let id = 1; id <= 32; id++) server.addUser({ id, first_name: `U${id}` });
+    const bulk = await Promise.all(Array.from({ length: 30 }, (_, i) => call(server, 'sendMessage', { chat_id: i + 1, text: 'broadcast' })));
+    expect(bulk.every((a) => a.status === 200)).toBe(true);
+    // The overall second is full: one more notice is refused…
+    expect((await call(server, 'sendMessage', { chat_id: 31, text: 'one more' })).status).toBe(429);
+    // …but a person who just wrote is answered (the poll handed their update out a moment ago).
+    server.sendText(32, '/report');
+    expect((await call(server, 'getUpdates')).body.result).toHaveLength(1);
+    expect((await call(server, 'sendMessage', { chat_id: 32, text: 'the form' })).status).toBe(200);
+    // Their chat's own limit still holds for the answer.
+    const second = await call(server, 'sendMessage', { chat_id: 32, text: 'and again' });
+    expect(second.status).toBe(429);
+    expect(server.rateLimitHits.map((h) => h.scope)).toEqual(['global', 'chat']);
+  });
+
   it('limits groups per minute', async () => {
     const server = await start({ limits: { perGroupPerMinute: 2 } });
     server.addUser(ALICE);

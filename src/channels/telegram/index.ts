@@ -44,7 +44,8 @@ export function createBot(deps: BotDeps): Telegraf<BotContext> {
   bot.context.lang = 'zh';
   // One pipeline for every Bot API call (api-pipeline.ts): the bot's own client here, each update's in
   // the middleware below. Shared with the jobs' gateway when this process runs both.
-  const api = (deps.gateway ?? createTelegramGateway({ apiRoot: deps.telegramApiRoot, token: deps.botToken })).api;
+  const gateway = deps.gateway ?? createTelegramGateway({ apiRoot: deps.telegramApiRoot, token: deps.botToken });
+  const api = gateway.api;
   const metrics = deps.opsMetrics === false ? undefined : (deps.opsMetrics ?? processMetrics);
   installApiPipeline(bot.telegram, api, { mode: 'interactive', counter: metrics, logger: deps.logger });
   const locks = deps.chatLocks ?? createPgChatLocks(sqlClientOf(deps));
@@ -85,7 +86,7 @@ export function createBot(deps: BotDeps): Telegraf<BotContext> {
   // jobs' notices, and a reply that meets a 429 waits as told instead of being lost.
   bot.use(useApiPipeline(api, { logger: deps.logger, counter: metrics }));
   // The chat's lock with the duplicate check under it: a duplicate waits for the first delivery to finish.
-  bot.use(clientLanguage, gateUpdates(locks), trackReachability, ignoreGroupChatter, identifyStaff(identities), guardSize, bindGroupCommand);
+  bot.use(clientLanguage, gateUpdates(locks, { waitForReplyTurn: (chatId) => gateway.waitForReplyTurn(chatId) }), trackReachability, ignoreGroupChatter, identifyStaff(identities), guardSize, bindGroupCommand);
 
   // Telegram-level extensions (middleware), then the desk: every command, press and message.
   const deskPlugins: DeskPlugin[] = [];

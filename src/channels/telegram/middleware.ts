@@ -37,7 +37,16 @@ function chatKeyOf(ctx: BotContext): number | undefined {
  * finished, so an update whose handling failed — the database went away mid-way — is handled in full
  * when Telegram delivers it again (bot.catch asks for that).
  */
-export function gateUpdates(locks: ChatLocks): MiddlewareFn<BotContext> {
+export interface GateOptions {
+  /**
+   * Waits until a reply could go to the chat. A person's message in a private chat is answered with a new
+   * message, which waits for the chat's line: that wait is made first, before the chat's lock takes a
+   * connection, so one chat's wait does not hold up the others.
+   */
+  waitForReplyTurn?(chatId: number): Promise<void>;
+}
+
+export function gateUpdates(locks: ChatLocks, opts: GateOptions = {}): MiddlewareFn<BotContext> {
   return async (ctx, next) => {
     const { db, clock, logger } = ctx.deps;
     const updateId = ctx.update.update_id;
@@ -51,7 +60,9 @@ export function gateUpdates(locks: ChatLocks): MiddlewareFn<BotContext> {
     // again would apply it twice (a form's text to the step after), so a failed record is only logged.
     let handled = false;
     const onRecordFailed = (err: unknown) => void logger.warn({ err: loggableError(err), updateId }, 'handled update not recorded');
-    await locks.withUpdateGate({ chatId: key, updateId, onRecordFailed }, async (gate) => {
+    const wait = opts.waitForReplyTurn;
+    const beforeLock = wait && ctx.message && ctx.chat?.type === 'private' ? () => wait(key) : undefined;
+    await locks.withUpdateGate({ chatId: key, updateId, onRecordFailed, ...(beforeLock ? { beforeLock } : {}) }, async (gate) => {
       if (gate.handled) return void logger.info({ updateId }, 'duplicate update dropped');
       ctx.identityVersion = gate.identityVersion;
       await withKnownFlowState(key, gate.flowState, () => next());

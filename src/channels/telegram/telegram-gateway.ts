@@ -3,11 +3,13 @@
  * the API pipeline (api-pipeline.ts) that every Bot API call goes through — the jobs' sends from here,
  * and the handlers' replies, whose telegraf client the bot points at the same pipeline — so both share
  * one per-chat spacing, one pacer, one reading of `retry_after` and one set of error classes:
- * - about 30 messages a second overall: the send queue's BullMQ limiter (`SEND_QUEUE_LIMITER`), which
- *   holds across every worker process. BullMQ counts a fixed window and Telegram a sliding second, so the
- *   limiter lets one job start every 34 ms rather than 30 at the top of each second; a per-process
- *   sliding-window pacer here absorbs the jitter between a job's start and its request, and counts the
- *   replies too;
+ * - about 30 bulk notifications a second overall (the Bots FAQ: "If you're sending bulk notifications to
+ *   multiple users, the API will not allow more than 30 messages per second or so"): the send queue's
+ *   BullMQ limiter (`SEND_QUEUE_LIMITER`), which holds across every worker process. BullMQ counts a fixed
+ *   window and Telegram a sliding second, so the limiter lets one job start every 34 ms rather than 30 at
+ *   the top of each second; a per-process sliding-window pacer here absorbs the jitter between a job's
+ *   start and its request. A reply in a private chat answers the person's own update: it is not a bulk
+ *   notification, and is held to its chat's limit only (in a group it takes its place in the second too);
  * - 1 a second to one chat and 20 a minute to one group (BullMQ's per-group limits are a paid feature):
  *   with `chatSlots` (the deployment's shared send lines, next to the queue: Redis or PostgreSQL) every
  *   bot and worker process takes each message's moment from the same line of its chat, the jobs' sends
@@ -65,11 +67,10 @@ export const TELEGRAM_LIMITS = {
    * Messages one private chat may get at once before that rate holds: the Bots FAQ asks for no more than
    * one a second in a chat but "may allow short bursts that go over this limit". The shared send lines keep
    * a token bucket of this size per private chat (src/jobs/send-slots.ts), the bucket the Bot API stand-in
-   * enforces; groups get none (Telegram documents no burst there). Kept at 1 (no burst) by default: the
-   * overall 30 a second is not yet one line shared by every process, and with a burst two bot processes'
-   * replies met Telegram's overall limit (the quick R10: 8 answers of 429).
+   * enforces; groups get none (Telegram documents no burst there). Three: a reply, its follow-up and a
+   * card in the same moment, which a person filling in a form meets all the time.
    */
-  perChatBurst: 1,
+  perChatBurst: 3,
   /** Milliseconds between two messages to one group (20 a minute). */
   perGroupIntervalMs: 3000,
   /** Characters in one message text. */
@@ -112,6 +113,8 @@ export interface ChatSlotStore {
   /** The send the line gave the moment `from` was answered at `at`: it counts from then. */
   answered(chatId: number, at: number, from?: number): Promise<void>;
   hold(chatId: number, until: number): Promise<void>;
+  /** Milliseconds a reply to the chat would wait now; nothing is taken. */
+  quietIn(chatId: number, now: number): Promise<number>;
 }
 
 /**
@@ -419,6 +422,19 @@ export class TelegramGateway {
     return { messageId };
   }
 
+  /**
+   * Waits until a reply could go to the chat (its line's next moment, when a reply would wait that long
+   * in place), without taking it: a person's message is answered with a new message, and waiting for
+   * it here, before the update takes its chat's lock, holds no connection other chats need.
+   */
+  async waitForReplyTurn(chatId: number): Promise<void> {
+    const now = Date.now();
+    const shared = await this.sharedDo((s) => s.quietIn(chatId, now));
+    const quiet = shared ?? this.spacer.quietIn(chatId, now);
+    // Longer (a 429's long hold): the reply would not wait for it either, but be tried and refused.
+    if (quiet > 0 && quiet <= this.interactiveMaxWaitMs) await pause(quiet);
+  }
+
   /** After a 429, keep this chat quiet for the time Telegram asked. */
   holdChat(chatId: number, ms: number): void {
     this.spacer.hold(chatId, ms);
@@ -498,12 +514,18 @@ export class TelegramGateway {
     // the interval the chat keeps after its last new message.
     const quiet = chatId === undefined ? 0 : method.startsWith('send') ? this.spacer.quietIn(chatId, start) : this.spacer.heldIn(chatId, start);
     if (quiet > 0 && quiet <= this.interactiveMaxWaitMs) start += quiet;
-    const leavesAt = start + this.pacer.reserve(start);
+    const paced = this.pacedOverall(chatId, call);
+    const leavesAt = paced ? start + this.pacer.reserve(start) : start;
     const replied = (at: number) => {
       if (chatId !== undefined) this.spacer.replying(chatId, at);
     };
     replied(leavesAt);
-    return this.leave(prev, chatId, leavesAt, method, payload, signal, call, replied);
+    return this.leave(prev, chatId, leavesAt, method, payload, signal, call, replied, paced);
+  }
+
+  /** Whether a call takes its place in the overall second: a bulk send, or anything but a reply in a private chat. */
+  private pacedOverall(chatId: number | undefined, call: CallOptions): boolean {
+    return call.mode === 'bulk' || chatId === undefined || chatId < 0;
   }
 
   /**
@@ -527,7 +549,8 @@ export class TelegramGateway {
     if (at > Date.now()) await pause(at - Date.now(), signal);
     const replacement = call.mode === 'bulk' ? await call.beforeRequest?.() : undefined;
     const start = Math.max(at, Date.now());
-    let leavesAt = start + this.pacer.reserve(start);
+    const paced = this.pacedOverall(chatId, call);
+    let leavesAt = paced ? start + this.pacer.reserve(start) : start;
     /** The moment the line holds for this send: the take's, or the retake's. */
     let moment = at;
     if (leavesAt - at > SHARED_LATE_MS) {
@@ -547,7 +570,7 @@ export class TelegramGateway {
       this.spacer.sending(chatId, undefined, answeredAt);
       // Telegram counts a message when it arrives, somewhere before the answer: a slow answer moves the chat's next moment.
       if (answeredAt - leavesAt > SHARED_LATE_MS) void this.sharedDo((s) => s.answered(chatId, answeredAt, moment));
-    });
+    }, paced);
   }
 
   /** A shared-line operation; undefined (and told, once a minute at most) when it failed. */
@@ -587,7 +610,7 @@ export class TelegramGateway {
     const start = Date.now() + Math.max(0, wait);
     const leavesAt = start + this.pacer.reserve(start);
     this.spacer.sending(chatId, key, leavesAt);
-    return this.leave(prev, chatId, leavesAt, method, replacement ?? payload, signal, call, (at) => this.spacer.sending(chatId, undefined, at));
+    return this.leave(prev, chatId, leavesAt, method, replacement ?? payload, signal, call, (at) => this.spacer.sending(chatId, undefined, at), true);
   }
 
   /** Waits until `leavesAt`, makes the call, holds the chat after a 429, and counts the request from its answer. */
@@ -600,6 +623,8 @@ export class TelegramGateway {
     signal: AbortSignal | undefined,
     call: CallOptions,
     answeredAt: (at: number) => void,
+    /** Whether the call took a place in the overall second (`pacer`). */
+    paced: boolean,
   ): Promise<ApiResponse> {
     if (leavesAt > Date.now()) await pause(leavesAt - Date.now(), signal);
     try {
@@ -610,7 +635,7 @@ export class TelegramGateway {
     } finally {
       // Telegram had it by the time it answered: count from then, for the chat and for the second.
       const at = Date.now();
-      this.pacer.answered(leavesAt, at);
+      if (paced) this.pacer.answered(leavesAt, at);
       answeredAt(at);
     }
   }

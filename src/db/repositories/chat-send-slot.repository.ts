@@ -5,7 +5,7 @@
  */
 import { and, eq, inArray, lt, sql } from 'drizzle-orm';
 import type { Executor } from '../client.js';
-import { chatSendSlots, dutyGroups, outbox, staff, wecomUsers } from '../schema.js';
+import { chatSendSlots, dutyGroups, incidentCards, incidents, outbox, staff, wecomUsers } from '../schema.js';
 
 export interface StoredChatLine {
   line: unknown;
@@ -58,6 +58,12 @@ export interface SendChat {
   chatId: number | null;
   /** Bound on WeCom and preferring it: a deployment with WeCom reaches them there. */
   prefersWecom: boolean;
+  /** The row's kind, and whether it is about an incident. */
+  kind: string;
+  aboutIncident: boolean;
+  incidentId: string | null;
+  /** The chat holds the incident's card drawn at its latest version (nothing to bring up to date first). */
+  holdsCurrentCard: boolean;
 }
 
 export async function sendChatsOf(db: Executor, outboxIds: readonly string[]): Promise<SendChat[]> {
@@ -68,11 +74,25 @@ export async function sendChatsOf(db: Executor, outboxIds: readonly string[]): P
       // A duty group's row goes to the group's chat (negative: the per-group interval applies).
       chatId: sql<number | null>`coalesce(${dutyGroups.chatId}, ${staff.chatId})`,
       prefersWecom: sql<boolean>`${dutyGroups.id} is null and ${staff.preferredChannel} = 'wecom' and ${wecomUsers.staffId} is not null`,
+      kind: outbox.kind,
+      incidentId: outbox.incidentId,
+      aboutIncident: sql<boolean>`${outbox.incidentId} is not null`,
+      holdsCurrentCard: sql<boolean>`exists (select 1 from ${incidentCards} join ${incidents} on ${incidents.id} = ${incidentCards.incidentId}
+        where ${incidentCards.incidentId} = ${outbox.incidentId} and ${incidentCards.chatId} = coalesce(${dutyGroups.chatId}, ${staff.chatId})
+          and ${incidentCards.drawnVersion} >= ${incidents.version})`,
     })
     .from(outbox)
     .innerJoin(staff, eq(staff.id, outbox.recipientStaffId))
     .leftJoin(dutyGroups, eq(dutyGroups.id, outbox.recipientGroupId))
     .leftJoin(wecomUsers, eq(wecomUsers.staffId, staff.id))
     .where(inArray(outbox.id, [...outboxIds]));
-  return rows.map((r) => ({ outboxId: r.outboxId, chatId: r.chatId === null ? null : Number(r.chatId), prefersWecom: r.prefersWecom === true }));
+  return rows.map((r) => ({
+    outboxId: r.outboxId,
+    chatId: r.chatId === null ? null : Number(r.chatId),
+    prefersWecom: r.prefersWecom === true,
+    kind: r.kind,
+    incidentId: r.incidentId,
+    aboutIncident: r.aboutIncident === true,
+    holdsCurrentCard: r.holdsCurrentCard === true,
+  }));
 }

@@ -1,4 +1,4 @@
-import { and, eq, gt, inArray, lte, sql } from 'drizzle-orm';
+import { and, eq, gt, inArray, lt, lte, sql } from 'drizzle-orm';
 import type { TimerKind, TimerSpec } from '../../domain/index.js';
 import type { Database, Executor } from '../client.js';
 import { timers } from '../schema.js';
@@ -89,8 +89,8 @@ const PENDING_COLUMNS = {
 export type PendingTimer = Pick<TimerRow, keyof typeof PENDING_COLUMNS>;
 
 /**
- * What a reconciliation pass reads of every pending timer: its job (id, key, due) and whether it is
- * overdue. The rest of the row is read for the overdue ones only (`pendingTimersById`).
+ * What a reconciliation pass reads of every pending timer within the horizon: its job (id, key, due) and
+ * whether it is overdue. The rest of the row is read for the overdue ones only (`pendingTimersById`).
  */
 export interface PendingTimerRef {
   id: string;
@@ -102,11 +102,18 @@ export interface PendingTimerRef {
 
 /**
  * One page of pending timers, soonest due first (ties by id), after the timer `after` (from the start when
- * undefined). The page goes on from that timer's own due time, read again here to the microsecond (a Date
- * holds milliseconds: a cursor rounded to them could read the same rows again, or never get past a page of
- * timers due at one instant). Served by the partial index on pending due times.
+ * undefined), and due before `dueBefore` when given (the queue's horizon). The page goes on from that timer's
+ * own due time, read again here to the microsecond (a Date holds milliseconds: a cursor rounded to them could
+ * read the same rows again, or never get past a page of timers due at one instant). Served by the partial
+ * index on pending due times (timers_pending_due_idx), which also bounds the range.
  */
-export async function pendingTimerPage(db: Executor, after: Pick<PendingTimerRef, 'id' | 'dueAt'> | undefined, limit: number, overdueBefore: Date): Promise<PendingTimerRef[]> {
+export async function pendingTimerPage(
+  db: Executor,
+  after: Pick<PendingTimerRef, 'id' | 'dueAt'> | undefined,
+  limit: number,
+  overdueBefore: Date,
+  dueBefore?: Date,
+): Promise<PendingTimerRef[]> {
   // Should the row be gone (timers are not deleted today), its due time to the millisecond.
   const from =
     after === undefined
@@ -120,7 +127,7 @@ export async function pendingTimerPage(db: Executor, after: Pick<PendingTimerRef
       overdue: sql<boolean>`greatest(${timers.dueAt}, ${timers.createdAt}) < ${overdueBefore.toISOString()}::timestamptz`,
     })
     .from(timers)
-    .where(and(eq(timers.state, 'pending'), from))
+    .where(and(eq(timers.state, 'pending'), dueBefore === undefined ? undefined : lt(timers.dueAt, dueBefore), from))
     .orderBy(timers.dueAt, timers.id)
     .limit(limit);
 }
