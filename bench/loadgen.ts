@@ -30,6 +30,8 @@ export interface RunCommand {
   ratePerSecond?: number;
   /** Longest wait for the bot to handle one update, ms. */
   stepTimeoutMs?: number;
+  /** Closed loop: a pause before each form after the first (ms), as a person takes between two reports. */
+  pauseBetweenFormsMs?: number;
 }
 
 export interface RunResult {
@@ -209,7 +211,9 @@ async function closedLoop(cmd: RunCommand, result: RunResult): Promise<void> {
         } catch (err) {
           fail(result, run, err);
         }
+        const form = run.iteration;
         if (!advance(cmd, run, result)) return;
+        if (run.iteration !== form && cmd.pauseBetweenFormsMs) await new Promise((r) => setTimeout(r, cmd.pauseBetweenFormsMs));
       }
     }),
   );

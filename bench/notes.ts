@@ -6,6 +6,7 @@
  */
 import { TARGETS, TELEGRAM_LIMITS, type Measured, type Sizes } from './lib/context.js';
 import { mb, ms, type Summary } from './lib/stats.js';
+import { P1_PAUSE_BETWEEN_FORMS_MS } from './segments/product.js';
 
 const n = (v: number) => v.toLocaleString('en');
 const verdictWord = (r: Measured) => (r.verdict === 'met' ? 'met' : r.verdict === 'missed' ? 'missed' : r.verdict === 'error' ? 'not measured (error)' : 'n/a');
@@ -23,7 +24,8 @@ against the same stand-in. Real PostgreSQL (a fresh database) and a throwaway \`
 segment (P4 wipes it; the shared Redis on 6379 is never touched). Sizes below are this run's.
 
 - **P1** — one staff member fills in the report form (ten steps), one step at a time, ${s.p1Forms} forms in
-  each of ${s.p1Blocks} blocks alternating with the baseline: a bare telegraf bot in webhook mode that echoes
+  each of ${s.p1Blocks} blocks, ${ms(P1_PAUSE_BETWEEN_FORMS_MS)} between two forms (the chat's bucket full again, as between a person's two
+  reports; back to back, each form's first message would wait for the chat's line), alternating with the baseline: a bare telegraf bot in webhook mode that echoes
   a text and edits on a button press, driven the same way. Latency = the stand-in has the update → the
   first message or edit the bot hands back in that chat. CPU per update = CPU of the product process +
   its PostgreSQL backends + Redis over the block, from /proc.

@@ -25,7 +25,7 @@ import { buildImage } from '../lib/bundle.js';
 import { cpuWindow } from '../lib/cpu.js';
 import { startCountingProxy, type CountingProxy } from '../lib/pg-count-proxy.js';
 import type { BenchContext, Measured } from '../lib/context.js';
-import { TARGETS, wants } from '../lib/context.js';
+import { TARGETS, TELEGRAM_LIMITS, wants } from '../lib/context.js';
 import { startEchoBot } from '../lib/echo-baseline.js';
 import { cloneOpenIncidents, templateIncident, type ClonedIncident } from '../lib/incidents.js';
 import { runLoad, startLoadGenerator } from '../lib/loadgen-client.js';
@@ -39,6 +39,9 @@ import { startSut, type Sut } from '../lib/sut.js';
 import { BENCH_BOT, startTelegramSide, type UpdateTracker } from '../lib/telegram-side.js';
 import { pointWebhook } from '../lib/webhook.js';
 import type { BotApiServer } from '../../src/sandbox/bot-api-server.js';
+
+/** P1's pause between two forms of its one person: the chat's bucket (3 messages, one a second) is full again. */
+export const P1_PAUSE_BETWEEN_FORMS_MS = (TELEGRAM_LIMITS.perChatBurst / TELEGRAM_LIMITS.perChatPerSecond) * 1_000;
 
 const BASELINE_WORKER = fileURLToPath(new URL('../baselines/bullmq-delayed.ts', import.meta.url));
 const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
@@ -267,6 +270,9 @@ async function measureP1(env: Env): Promise<Measured> {
         scenario: 'report-form',
         users: [{ userId: officer.telegramId, chatId: officer.telegramId, subjectQuery: officer.subjectCode }],
         iterations: ctx.sizes.p1Forms,
+        // A person files one report, not one every tenth of a second: without a pause each form's first
+        // step would measure the chat's own line (its burst used up by the last form), not the step.
+        pauseBetweenFormsMs: P1_PAUSE_BETWEEN_FORMS_MS,
       });
       server.off('update', onUpdate);
       server.off('webhook_delivery', onDelivery);

@@ -39,9 +39,9 @@ function chatKeyOf(ctx: BotContext): number | undefined {
  */
 export interface GateOptions {
   /**
-   * Waits until a reply could go to the chat. A person's message in a private chat is answered with a new
-   * message, which waits for the chat's line: that wait is made first, before the chat's lock takes a
-   * connection, so one chat's wait does not hold up the others.
+   * Waits until a reply could go to the chat. A command in a private chat is answered with a new message,
+   * which waits for the chat's line: that wait is made first, before the chat's lock takes a connection,
+   * so one chat's wait does not hold up the others.
    */
   waitForReplyTurn?(chatId: number): Promise<void>;
 }
@@ -61,7 +61,9 @@ export function gateUpdates(locks: ChatLocks, opts: GateOptions = {}): Middlewar
     let handled = false;
     const onRecordFailed = (err: unknown) => void logger.warn({ err: loggableError(err), updateId }, 'handled update not recorded');
     const wait = opts.waitForReplyTurn;
-    const beforeLock = wait && ctx.message && ctx.chat?.type === 'private' ? () => wait(key) : undefined;
+    // A command is answered with a new message (a form, a list); text inside a form edits its message.
+    const text = ctx.message && 'text' in ctx.message ? ctx.message.text : undefined;
+    const beforeLock = wait && ctx.chat?.type === 'private' && text?.startsWith('/') ? () => wait(key) : undefined;
     await locks.withUpdateGate({ chatId: key, updateId, onRecordFailed, ...(beforeLock ? { beforeLock } : {}) }, async (gate) => {
       if (gate.handled) return void logger.info({ updateId }, 'duplicate update dropped');
       ctx.identityVersion = gate.identityVersion;
