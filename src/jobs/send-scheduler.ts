@@ -42,30 +42,19 @@ export class SendScheduler {
     }
     const chats = new Map((await sendChatsOf(this.ctx.db, rows.map((r) => r.id))).map((c) => [c.outboxId, c]));
     const byChat = new Map<number, number[]>();
-    /** Messages each row takes in its chat: the first event of an incident to a chat without its current card brings the card first. */
-    const messages = new Map<string, 1 | 2>();
-    const cardComing = new Set<string>();
     rows.forEach((r, i) => {
       const c = chats.get(r.id);
       if (!c || c.chatId === null || (this.ctx.wecom && c.prefersWecom)) return;
       byChat.set(c.chatId, [...(byChat.get(c.chatId) ?? []), i]);
     });
-    for (const indexes of byChat.values()) {
-      for (const i of [...indexes].sort((a, b) => sendPriorityOf(rows[a]!) - sendPriorityOf(rows[b]!))) {
-        const c = chats.get(rows[i]!.id)!;
-        // One card per incident and chat: the notices after the first find it current.
-        const incidentChat = `${c.chatId}:${c.incidentId ?? ''}`;
-        const n = chatMessagesOfNotice({ ...c, holdsCurrentCard: c.holdsCurrentCard || cardComing.has(incidentChat) });
-        if (n === 2) cardComing.add(incidentChat);
-        messages.set(rows[i]!.id, n);
-      }
-    }
     const realNow = Date.now();
     const moved: Array<{ key: string; at: number }> = [];
     // One chat's slots in turn (urgent first: it is placed without moving these), the chats side by side.
     await Promise.all(
       [...byChat].map(async ([chatId, indexes]) => {
         const ordered = [...indexes].sort((a, b) => sendPriorityOf(rows[a]!) - sendPriorityOf(rows[b]!));
+        /** Incidents whose card an earlier row of this chat brings: the notices after it find it current. */
+        const cardComing = new Set<string | null>();
         for (const i of ordered) {
           const row = rows[i]!;
           const job = jobs[i]!;
@@ -76,8 +65,13 @@ export class SendScheduler {
           const delay = Math.max(0, r.at - realNow);
           jobs[i] = { ...job, opts: { ...job.opts, ...(delay > 0 ? { delay } : {}) } };
           moved.push(...r.moved);
-          // Its second message's moment, right after the first as the bucket allows.
-          if (messages.get(row.id) === 2) moved.push(...(await slots.reserve(chatId, { key: row.id + SECOND_MESSAGE, earliest: r.at, urgent, now: realNow })).moved);
+          // An event to a chat without the incident's current card brings the card first: a second moment, right after.
+          const c = chats.get(row.id)!;
+          const messages = chatMessagesOfNotice({ ...c, holdsCurrentCard: c.holdsCurrentCard || cardComing.has(c.incidentId) });
+          if (messages === 2) {
+            cardComing.add(c.incidentId);
+            moved.push(...(await slots.reserve(chatId, { key: row.id + SECOND_MESSAGE, earliest: r.at, urgent, now: realNow })).moved);
+          }
         }
       }),
     );
