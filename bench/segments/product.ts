@@ -525,7 +525,7 @@ async function measureP3(env: Env): Promise<Measured> {
       where t.id in ${db.sql(measured.map((m) => m.timerId))}`;
     const stage = (k: 'fired' | 'written' | 'sent') => summarize(stages.flatMap((r) => (r[k] === null ? [] : [Number(r[k])])).filter(Number.isFinite));
     const breakdown = `timer job ran ${ms(stage('fired').median)} after due (median), notice sent ${ms(stage('sent').median)} after due`;
-    ctx.log(`P3 breakdown: ${breakdown}; p99 ran ${ms(stage('fired').p99)}, sent ${ms(stage('sent').p99)}`);
+    ctx.log(`P3 breakdown: ${breakdown}; written ${ms(stage('written').median)} (p99 ${ms(stage('written').p99)}); p99 ran ${ms(stage('fired').p99)}, sent ${ms(stage('sent').p99)}`);
     const lat = summarize([...lateness.values()]);
     const base = summarize([...baseLateness.values()]);
     const lost = measured.length - lateness.size;
@@ -570,17 +570,21 @@ async function wipeAndRebuild(env: Env): Promise<{ expected: number; pending: nu
   // Lost: a timer within the horizon, still pending, whose job is not there.
   const lost = r.missing.length;
   const total = r.at === undefined ? Number.NaN : r.at - wipedAt;
-  // The pass that rebuilt them: its log line carries the time it started (drift.at).
-  const passAt = sut.child.output
-    .map((l) => {
-      try {
-        return JSON.parse(l) as { msg?: string; drift?: { at: string; missing: number } };
-      } catch {
-        return {};
-      }
-    })
-    .filter((l) => l.msg === 'timer reconciliation' && l.drift && l.drift.missing > 0 && Date.parse(l.drift.at) >= wipedWall - 1_000)
-    .map((l) => Date.parse(l.drift!.at))[0];
+  // The pass that rebuilt them: its log line carries the time it started (drift.at). It is written when
+  // the pass ends, after its orphan sweep, which can come after the jobs are back: wait for it a while.
+  const passBeganAt = () =>
+    sut.child.output
+      .map((l) => {
+        try {
+          return JSON.parse(l) as { msg?: string; drift?: { at: string; missing: number } };
+        } catch {
+          return {};
+        }
+      })
+      .filter((l) => l.msg === 'timer reconciliation' && l.drift && l.drift.missing > 0 && Date.parse(l.drift.at) >= wipedWall - 1_000)
+      .map((l) => Date.parse(l.drift!.at))[0];
+  let passAt = passBeganAt();
+  for (const until = Date.now() + 60_000; passAt === undefined && Date.now() < until; passAt = passBeganAt()) await new Promise((res) => setTimeout(res, 250));
   const detection = passAt !== undefined ? Math.max(0, passAt - wipedWall) : Number.NaN;
   return { expected: within.length, pending, total, detection, lost, before };
 }

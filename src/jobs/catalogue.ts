@@ -5,7 +5,7 @@
  */
 import { z } from 'zod';
 
-/** The queues. `send` carries Telegram's overall limit; `timers` holds one delayed job per pending timer. */
+/** The queues. `send` carries Telegram's overall limit; `timers` holds one delayed job per pending timer due within the horizon (dispatcher.ts). */
 export const QUEUE_KEYS = ['timers', 'send', 'daily'] as const;
 export type QueueKey = (typeof QUEUE_KEYS)[number];
 

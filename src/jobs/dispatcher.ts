@@ -68,6 +68,15 @@ export function timerJob(t: TimerJobSpec, now: Date) {
  */
 export const SEND_PRIORITY = { urgent: 1, routine: 10 } as const;
 
+/**
+ * The priority of a notice's second message (the event that replies to the card it had to send first):
+ * after the first messages of its own class. The card rings the phone and shows the incident; during a
+ * burst of escalations the next person's card must not wait behind this one's reply.
+ */
+export function followUpPriority(priority: number | undefined): number {
+  return (priority ?? SEND_PRIORITY.routine) + 1;
+}
+
 /** An outbox row to send; without its kind it counts as routine. */
 export interface SendSpec {
   id: string;

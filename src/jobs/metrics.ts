@@ -16,9 +16,9 @@ export interface JobMetricsHook {
 
 export interface ReconcileDrift {
   at: Date;
-  /** Pending timers in PostgreSQL. */
+  /** Pending timers in PostgreSQL due within the queue's horizon (those further ahead have no job yet). */
   pending: number;
-  /** Pending timers that had no job: re-created. */
+  /** Of those, the ones that had no job: re-created. */
   missing: number;
   /** Jobs with no pending timer: removed. */
   orphaned: number;

@@ -14,6 +14,7 @@ import { sendOutboxMessage, type NotificationDeps } from '../services/notificati
 import type { IncidentRef } from '../services/ports.js';
 import { fireTimer } from '../services/timer.service.js';
 import type { JobName, JobPayload } from './catalogue.js';
+import { followUpPriority } from './dispatcher.js';
 import type { JobCounters, JobMetricsHook, SendResult } from './metrics.js';
 import type { AnyJob } from './queue-backend.js';
 import { ChannelRateLimited, ChannelTransient, MessageGone, RecipientBlocked, RecipientNotFound, RequestRefused } from '../services/channel-port.js';
@@ -37,6 +38,16 @@ export type ProcessorMap = { [N in JobName]: Processor<N> };
 async function waitUntil(job: AnyJob, token: string | undefined, until: Date): Promise<never> {
   await job.moveToDelayed(until.getTime(), token);
   throw new DelayedError();
+}
+
+/** The event after its card waits behind the first messages of its class (dispatcher.ts, followUpPriority). */
+async function lowerToFollowUp(job: AnyJob, logger: Logger): Promise<void> {
+  try {
+    await job.changePriority({ priority: followUpPriority(job.opts.priority) });
+  } catch (err) {
+    // Only the order suffers: the event still goes, at the card's priority.
+    logger.debug({ jobId: job.id, err: (err as Error).message }, 'could not lower a follow-up send');
+  }
 }
 
 /** Log fields naming an incident: its id and its number, never a person. */
@@ -76,6 +87,7 @@ export const handleOutboxSend: Processor<'outbox.send'> = async ({ outboxId }, j
     const r = await sendOutboxMessage(ctx.deps, outboxId);
     switch (r.status) {
       case 'deferred':
+        if (r.followUp) await lowerToFollowUp(job, ctx.logger);
         return waitUntil(job, token, r.until);
       case 'rerouted':
         count(r.reason === 'blocked' ? '403' : 'error');

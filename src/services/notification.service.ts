@@ -86,8 +86,11 @@ export interface NotificationDeps extends ServiceDeps {
 export type SendOutcome =
   | { status: 'sent'; messageId: number; mode: 'new' | 'edit'; resent: boolean; outcome: string; incident?: IncidentRef }
   | { status: 'skipped'; reason: string; outcome: string }
-  /** Not yet: `notBefore` is ahead, or another attempt may still be in flight. */
-  | { status: 'deferred'; until: Date; outcome: string }
+  /**
+   * Not yet: `notBefore` is ahead, another attempt may still be in flight, or (`followUp`) the card went
+   * first and the event is the notice's second message.
+   */
+  | { status: 'deferred'; until: Date; outcome: string; followUp?: true }
   /** The recipient cannot be reached: the row is closed and the message moved to who stands in. */
   | { status: 'rerouted'; reason: RerouteReason; to: string[]; outcome: string; incident?: IncidentRef }
   /**
@@ -178,7 +181,7 @@ export async function sendOutboxMessage(deps: NotificationDeps, outboxId: string
       // A card sent anew was this run's message: the event takes a run of its own, so that every run
       // creates one message at most and the send queue's limiter, shared by every worker, is the
       // messenger's overall rate. The next run finds the card current.
-      if (brought.sent && deps.oneMessagePerRun) return { status: 'deferred', until: new Date(Date.now()), outcome: 'deferred: the card went first' };
+      if (brought.sent && deps.oneMessagePerRun) return { status: 'deferred', until: new Date(Date.now()), outcome: 'deferred: the card went first', followUp: true };
       // The card took this row's slot in the chat: the event waits for the next one.
       if (brought.called) {
         const next = deps.channel.reserve(chatId, row.id, { urgent });

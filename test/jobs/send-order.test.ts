@@ -4,7 +4,9 @@
  * - a fan-out to many people goes out at the limit without a single 429;
  * - a deadline's notice overtakes routine notices already waiting;
  * - a chat with a backlog does not hold the worker: its jobs wait off the worker for their slot, everyone
- *   else is served meanwhile, and that chat still keeps its bucket (3 at once, then one a second).
+ *   else is served meanwhile, and that chat still keeps its bucket (3 at once, then one a second);
+ * - in a burst of escalations to people who hold no card, every card (it rings the phone) goes before the
+ *   events that reply to them: a reply waits behind the next person's card.
  */
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -15,7 +17,7 @@ import { startBotApiServer, type BotApiServer } from '../../src/sandbox/bot-api-
 import { emptyChange } from '../../src/services/ports.js';
 import { createTestDatabase, type TestDatabase } from '../helpers/db.js';
 import { seedOrg, TG, type SeededOrg } from '../helpers/fixtures.js';
-import { startHarness, waitFor, type Harness } from './harness.js';
+import { reportViolentCrime, sleep, startHarness, waitFor, type Harness } from './harness.js';
 
 const EXTRA = 60;
 let t: TestDatabase;
@@ -136,6 +138,32 @@ describe('the send queue under Telegram’s limits', { shuffle: false }, () => {
     // Three at once, then one a second: any four messages span a second.
     const B = TELEGRAM_LIMITS.perChatBurst;
     for (let i = B; i < section.length; i++) expect(section[i]!.at - section[i - B]!.at).toBeGreaterThanOrEqual(950);
+    expect(api.rateLimitHits).toHaveLength(0);
+  }, 40_000);
+
+  it('a burst of escalations to people without the card: every card goes before the events that reply to them', async () => {
+    await startWorkers();
+    const { incident } = await reportViolentCrime(h, '升级顺序测试');
+    await waitFor(async () => ((await t.sql`select count(*)::int as n from outbox where status not in ('sent', 'dead')`)[0]!.n === 0 ? true : undefined), { timeoutMs: 15_000, what: 'the report’s own notices' });
+    const timerId = await firedTimer();
+    const burst = people.slice(20, 52);
+    const cardAt = new Map<number, number>();
+    const eventAt = new Map<number, number>();
+    api.on('message', (m: { chat_id: number; from_bot: boolean; reply_to_message_id?: number }) => {
+      if (!m.from_bot || !burst.some((p) => p.chat === m.chat_id)) return;
+      (m.reply_to_message_id === undefined ? cardAt : eventAt).set(m.chat_id, Date.now());
+    });
+    // Eight groups of four, 40 ms apart: they come faster than the queue's limiter lets the cards out,
+    // so there are always cards waiting while the first events are ready.
+    for (let g = 0; g < 8; g++) {
+      const drafts: NoticeDraft[] = burst.slice(g * 4, g * 4 + 4).map((p) => ({ recipientStaffId: p.id, kind: 'incident_reported', incidentId: incident.id, timerId, dedupeKey: `burst-${p.chat}-${randomUUID()}` }));
+      const rows = await enqueueNotices(t.db, drafts);
+      await h.jobs.dispatcher.afterCommit({ ...emptyChange(), outboxCreated: rows });
+      await sleep(40);
+    }
+    await waitFor(() => (eventAt.size === burst.length ? true : undefined), { timeoutMs: 20_000, what: 'every event of the burst' });
+    expect(cardAt.size).toBe(burst.length);
+    expect(Math.max(...cardAt.values())).toBeLessThanOrEqual(Math.min(...eventAt.values()));
     expect(api.rateLimitHits).toHaveLength(0);
   }, 40_000);
 });
