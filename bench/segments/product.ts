@@ -328,7 +328,14 @@ async function measureP1(env: Env): Promise<Measured> {
 
 /** compose.yaml's app processes: `--role bot` (webhook) and two `--role worker`, as the image runs them. */
 async function startComposeShape(env: Pick<Env, 'ctx' | 'db' | 'org' | 'redis' | 'server'>): Promise<Sut[]> {
-  const common = { databaseUrl: env.db.url, redisUrl: env.redis.url, server: env.server, piiKeyHex: env.org.piiKeyHex, ...(productImage ? { image: productImage } : { queueNamespace: 'cc' }) };
+  const common = {
+    databaseUrl: env.db.url,
+    redisUrl: env.redis.url,
+    server: env.server,
+    piiKeyHex: env.org.piiKeyHex,
+    ...(productImage ? { image: productImage } : { queueNamespace: 'cc' }),
+    ...(process.env.BENCH_PROFILE ? { nodeArgs: ['--cpu-prof', `--cpu-prof-dir=${process.env.BENCH_PROFILE}`] } : {}),
+  };
   const bot = await startSut({ ...common, role: 'bot', label: 'bot', ...(env.ctx.echo ? { echo: 'bot' } : {}) });
   const workers: Sut[] = [];
   try {
