@@ -3,10 +3,14 @@
  * written by a small compare-and-set script; on the Redis-less backend one row per chat in PostgreSQL
  * (chat_send_slots), written by a conditional UPDATE. Either way a write lands only on the version that
  * was read, so processes never hold a lock while they decide.
+ * The overall line (overall-line.ts) sits next to them: on Redis a sorted set changed by one script per
+ * operation, on PostgreSQL the row of chat 0 under a row lock: every sender meets on that one key or
+ * row, where compare-and-set would mostly retry.
  */
 import { Redis } from 'ioredis';
 import { connectDatabase } from '../db/client.js';
-import { pruneChatLines, readChatLine, writeChatLine } from '../db/repositories/chat-send-slot.repository.js';
+import { changeOverallLine, pruneChatLines, readChatLine, writeChatLine } from '../db/repositories/chat-send-slot.repository.js';
+import { overallLineOn, parseOverall, type OverallSendLine } from './overall-line.js';
 import { parseLine, sharedChatSendSlots, type ChatLine, type ChatSendSlots } from './send-slots.js';
 
 /** Sets KEYS[1] to ARGV[2] (expiring in ARGV[3] ms) only if it still holds ARGV[1] ('' = absent). */
@@ -18,7 +22,73 @@ if (cur == false and ARGV[1] == '') or cur == ARGV[1] then
 end
 return 0`;
 
-type CasRedis = Redis & { chatLineCas(key: string, expected: string, next: string, ttlMs: string): Promise<number> };
+/**
+ * overallTakeIn (overall-line.ts) on the sorted set KEYS[1] of moments: drops those ≤ now − window,
+ * reserves notBefore while fewer than max remain, else no earlier than a window after the max-th latest;
+ * adds it under the unique member ARGV[5] and keeps the set until its latest moment is a window old.
+ * Returns the moment. ARGV: now, notBefore (≥ now), max, windowMs, member.
+ */
+const OVERALL_TAKE = `
+local now = tonumber(ARGV[1])
+local max = tonumber(ARGV[3])
+local w = tonumber(ARGV[4])
+redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now - w)
+local n = redis.call('ZCARD', KEYS[1])
+local at = tonumber(ARGV[2])
+if n >= max then
+  local e = redis.call('ZRANGE', KEYS[1], n - max, n - max, 'WITHSCORES')
+  at = math.max(at, tonumber(e[2]) + w)
+end
+redis.call('ZADD', KEYS[1], at, ARGV[5])
+local last = redis.call('ZRANGE', KEYS[1], -1, -1, 'WITHSCORES')
+redis.call('PEXPIRE', KEYS[1], math.max(1, math.ceil(tonumber(last[2]) - now + w)))
+return at`;
+
+/**
+ * overallRetakeIn: drops the moments ≤ now − window and one member at ARGV[1] (its own), then from now
+ * passes the oldest moments of the window ending there until fewer than max are left in it; the member
+ * (the one found, else ARGV[5]) is added there. Returns the moment. ARGV: from, now, max, windowMs, member.
+ */
+const OVERALL_RETAKE = `
+local now = tonumber(ARGV[2])
+local max = tonumber(ARGV[3])
+local w = tonumber(ARGV[4])
+redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now - w)
+local own = redis.call('ZRANGEBYSCORE', KEYS[1], ARGV[1], ARGV[1], 'LIMIT', 0, 1)[1]
+if own then redis.call('ZREM', KEYS[1], own) else own = ARGV[5] end
+local at = now
+for round = 0, redis.call('ZCARD', KEYS[1]) do
+  local win = redis.call('ZRANGEBYSCORE', KEYS[1], '(' .. string.format('%d', at - w), string.format('%d', at), 'WITHSCORES')
+  local n = #win / 2
+  if n < max then break end
+  at = tonumber(win[2 * (n - max + 1)]) + w
+end
+redis.call('ZADD', KEYS[1], at, own)
+local last = redis.call('ZRANGE', KEYS[1], -1, -1, 'WITHSCORES')
+redis.call('PEXPIRE', KEYS[1], math.max(1, math.ceil(tonumber(last[2]) - now + w)))
+return at`;
+
+/**
+ * overallAnsweredIn: one member at moment ARGV[1] moves to ARGV[2] when that is later; the set is kept a
+ * window past its latest moment. Returns 1 when one moved. ARGV: at, answeredAt, windowMs.
+ */
+const OVERALL_ANSWERED = `
+local at = tonumber(ARGV[1])
+local answered = tonumber(ARGV[2])
+if answered <= at then return 0 end
+local m = redis.call('ZRANGEBYSCORE', KEYS[1], at, at, 'LIMIT', 0, 1)
+if m[1] == nil then return 0 end
+redis.call('ZADD', KEYS[1], answered, m[1])
+local last = redis.call('ZRANGE', KEYS[1], -1, -1, 'WITHSCORES')
+redis.call('PEXPIRE', KEYS[1], math.max(1, math.ceil(tonumber(last[2]) - answered + tonumber(ARGV[3]))))
+return 1`;
+
+type CasRedis = Redis & {
+  chatLineCas(key: string, expected: string, next: string, ttlMs: string): Promise<number>;
+  overallTake(key: string, now: string, notBefore: string, max: string, windowMs: string, member: string): Promise<number>;
+  overallRetake(key: string, from: string, now: string, max: string, windowMs: string, member: string): Promise<number>;
+  overallAnswered(key: string, at: string, answeredAt: string, windowMs: string): Promise<number>;
+};
 
 /** On Redis, under `<namespace>:chat-lines:<chat>` (outside every queue's keys: no queue has that name). */
 export function redisChatSendSlots(url: string, namespace: string): ChatSendSlots {
@@ -27,7 +97,27 @@ export function redisChatSendSlots(url: string, namespace: string): ChatSendSlot
   const client = new Redis(url, { maxRetriesPerRequest: 1, commandTimeout: 1_000, lazyConnect: false }) as CasRedis;
   client.on('error', () => undefined);
   client.defineCommand('chatLineCas', { numberOfKeys: 1, lua: COMPARE_AND_SET });
+  client.defineCommand('overallTake', { numberOfKeys: 1, lua: OVERALL_TAKE });
+  client.defineCommand('overallRetake', { numberOfKeys: 1, lua: OVERALL_RETAKE });
+  client.defineCommand('overallAnswered', { numberOfKeys: 1, lua: OVERALL_ANSWERED });
   const keyOf = (chatId: number) => `${namespace}:chat-lines:${chatId}`;
+  const overallKey = `${namespace}:overall-line`;
+  let members = 0;
+  // Members only need to differ: this process's id, a counter, and a random part for another process.
+  const memberPrefix = `${process.pid}-${Math.random().toString(36).slice(2, 10)}`;
+  const ms = (t: number) => String(Math.round(t));
+  const overall: OverallSendLine = {
+    take: async (req) => {
+      const notBefore = Math.max(req.now, req.notBefore ?? req.now);
+      if (req.max <= 0) return notBefore;
+      return Number(await client.overallTake(overallKey, ms(req.now), ms(notBefore), String(req.max), ms(req.windowMs), `${memberPrefix}-${++members}`));
+    },
+    retake: async (req) =>
+      req.max <= 0 ? req.now : Number(await client.overallRetake(overallKey, ms(req.from), ms(req.now), String(req.max), ms(req.windowMs), `${memberPrefix}-${++members}`)),
+    answered: async (at, answeredAt, windowMs) => {
+      if (answeredAt > at) await client.overallAnswered(overallKey, ms(at), ms(answeredAt), ms(windowMs));
+    },
+  };
   return sharedChatSendSlots('redis', {
     read: async (chatId) => {
       const text = await client.get(keyOf(chatId));
@@ -38,7 +128,7 @@ export function redisChatSendSlots(url: string, namespace: string): ChatSendSlot
     close: async () => {
       client.disconnect();
     },
-  });
+  }, overall);
 }
 
 /** Writes between two prunings of expired lines. */
@@ -58,5 +148,12 @@ export function postgresChatSendSlots(databaseUrl: string, namespace: string): C
       return writeChatLine(handle.db, chatId, typeof version === 'number' ? version : undefined, line, ttlMs);
     },
     close: () => handle.close(),
-  });
+  }, overallLineOn({
+    change: (decide) =>
+      changeOverallLine(handle.db, (stored) => {
+        const moments = parseOverall(stored);
+        const { result, changed, ttlMs } = decide(moments);
+        return { result, ttlMs, ...(changed ? { line: { moments } } : {}) };
+      }),
+  }));
 }

@@ -22,6 +22,7 @@
  * later to keep within the bucket with them, never earlier. All times are epoch milliseconds from the
  * caller's clock (the messenger's and the queue's real time).
  */
+import { memoryOverallLine, type OverallSendLine } from './overall-line.js';
 
 /** One reserved slot. */
 export interface ChatSlot {
@@ -371,6 +372,8 @@ export interface ChatSendSlots {
   release(chatId: number, key: string): Promise<void>;
   /** Milliseconds a reply to the chat would wait now (nothing is taken). */
   quietIn(chatId: number, now: number): Promise<number>;
+  /** The overall line (every chat together), in the same store. */
+  readonly overall: OverallSendLine;
   close(): Promise<void>;
 }
 
@@ -394,7 +397,7 @@ export class ChatSlotsContention extends Error {
 }
 
 /** Reads, decides and writes back, again while another process wrote the line in between. */
-export function sharedChatSendSlots(kind: ChatSendSlots['kind'], store: LineStore): ChatSendSlots {
+export function sharedChatSendSlots(kind: ChatSendSlots['kind'], store: LineStore, overall: OverallSendLine): ChatSendSlots {
   async function change<T>(chatId: number, now: number, decide: (line: ChatLine, pace: ChatPace) => T): Promise<T> {
     const pace = paceOf(chatId, slots.spacing ?? { perChatMs: 0, perGroupMs: 0 });
     for (let i = 0; i < 50; i++) {
@@ -427,6 +430,7 @@ export function sharedChatSendSlots(kind: ChatSendSlots['kind'], store: LineStor
       const { line } = await store.read(chatId);
       return replyQuietIn(line, now, paceOf(chatId, slots.spacing!));
     },
+    overall,
     close: () => store.close(),
   };
   return slots;
@@ -462,5 +466,5 @@ export function memoryChatSendSlots(): ChatSendSlots {
       return true;
     },
     close: async () => undefined,
-  });
+  }, memoryOverallLine());
 }

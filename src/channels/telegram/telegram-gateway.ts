@@ -7,9 +7,12 @@
  *   multiple users, the API will not allow more than 30 messages per second or so"): the send queue's
  *   BullMQ limiter (`SEND_QUEUE_LIMITER`), which holds across every worker process. BullMQ counts a fixed
  *   window and Telegram a sliding second, so the limiter lets one job start every 34 ms rather than 30 at
- *   the top of each second; a per-process sliding-window pacer here absorbs the jitter between a job's
- *   start and its request. A reply in a private chat answers the person's own update: it is not a bulk
- *   notification, and is held to its chat's limit only (in a group it takes its place in the second too);
+ *   the top of each second; right before each request the deployment's shared overall line
+ *   (`chatSlots.overall`, src/jobs/overall-line.ts: every process's requests in one sliding second)
+ *   absorbs the jitter between a job's start and its request. Without it, or should it fail, this
+ *   process's own sliding-window pacer holds, seeing only its own sends. A reply in a private chat
+ *   answers the person's own update: it is not a bulk notification, and is held to its chat's limit only
+ *   (in a group it takes its place in the second too);
  * - 1 a second to one chat and 20 a minute to one group (BullMQ's per-group limits are a paid feature):
  *   with `chatSlots` (the deployment's shared send lines, next to the queue: Redis or PostgreSQL) every
  *   bot and worker process takes each message's moment from the same line of its chat, the jobs' sends
@@ -98,6 +101,15 @@ export const MAX_INLINE_CHAT_WAIT_MS = 150;
  */
 const SHARED_LATE_MS = 10;
 
+/** The overall limit's sliding window (ms): Telegram's "30 messages per second". */
+const OVERALL_WINDOW_MS = 1_000;
+
+/** Times a request placed later than it asked asks the shared overall line again before it leaves, at most. */
+const MAX_OVERALL_RETAKES = 3;
+
+/** Which line a call took its place in the overall second on: the shared one, this process's pacer, or none. */
+type OverallPlace = 'shared' | 'own' | 'none';
+
 /** Milliseconds a send that names no message (a card redrawn after a change) waits for its chat at most. */
 const UNKEYED_MAX_WAIT_MS = 30_000;
 
@@ -115,6 +127,24 @@ export interface ChatSlotStore {
   hold(chatId: number, until: number): Promise<void>;
   /** Milliseconds a reply to the chat would wait now; nothing is taken. */
   quietIn(chatId: number, now: number): Promise<number>;
+  /** The overall second on the same shared lines; without it each process paces on its own. */
+  overall?: OverallLineStore | undefined;
+}
+
+/**
+ * Telegram's overall second shared by every process that sends with the bot's token
+ * (src/jobs/overall-line.ts): the moments of the requests that take their place in it.
+ */
+export interface OverallLineStore {
+  /** Reserves the moment a request may leave (epoch ms, ≥ `now` and `notBefore`): at most `max` per sliding `windowMs`. */
+  take(req: { now: number; notBefore?: number | undefined; max: number; windowMs: number }): Promise<number>;
+  /**
+   * Right before a request placed later than it asked leaves: its moment now, or a later one when answers
+   * since moved the moments it was placed after into its second.
+   */
+  retake(req: { from: number; now: number; max: number; windowMs: number }): Promise<number>;
+  /** The request that took `at` was answered at `answeredAt`: it counts from then when later. */
+  answered(at: number, answeredAt: number, windowMs: number): Promise<void>;
 }
 
 /**
@@ -308,7 +338,8 @@ export class ChatSpacer {
 }
 
 /**
- * At most `max` requests in any sliding `windowMs`, in this process. The queue's limiter spaces job
+ * At most `max` requests in any sliding `windowMs`, in this process: the fallback of the shared overall
+ * line (src/jobs/overall-line.ts keeps the same decisions for every process). The queue's limiter spaces job
  * starts 34 ms apart; a job's work before its request varies, and so does the time a request takes to
  * arrive (the first on a new connection can take 100 ms), so two requests can reach Telegram closer than
  * their jobs started — this waits the few milliseconds that keep a sliding second at Telegram's count.
@@ -327,12 +358,20 @@ export class SendPacer {
   /** Milliseconds to wait before the next request; reserves that moment. */
   reserve(now = Date.now()): number {
     if (this.max <= 0) return 0;
-    let k = 0;
-    while (k < this.sent.length && this.sent[k]! <= now - this.windowMs) k++;
-    if (k > 0) this.sent.splice(0, k);
+    this.prune(now);
     const at = this.sent.length < this.max ? now : Math.max(now, this.sent[this.sent.length - this.max]! + this.windowMs);
     this.insert(at);
     return at - now;
+  }
+
+  /**
+   * A moment the shared overall line gave (no wait here): counted, so that this pacer knows the process's
+   * own recent requests should it have to hold alone.
+   */
+  taken(at: number, now = Date.now()): void {
+    if (this.max <= 0) return;
+    this.prune(now);
+    this.insert(at);
   }
 
   /** The request that left at `leftAt` was answered at `answeredAt`: it counts from then. */
@@ -342,6 +381,12 @@ export class SendPacer {
     if (i < 0) return;
     this.sent.splice(i, 1);
     this.insert(answeredAt);
+  }
+
+  private prune(now: number): void {
+    let k = 0;
+    while (k < this.sent.length && this.sent[k]! <= now - this.windowMs) k++;
+    if (k > 0) this.sent.splice(0, k);
   }
 
   private insert(at: number): void {
@@ -370,6 +415,8 @@ export class TelegramGateway {
   private readonly shared: ChatSlotStore | undefined;
   private sharedErrorAt = 0;
   private readonly pacer: SendPacer;
+  /** Requests a sliding second, all chats together (0: no pacing). */
+  private readonly globalPerSecond: number;
   /** Milliseconds an interactive call waits in place for its chat's spacing or a 429's hold. */
   private readonly interactiveMaxWaitMs: number;
   private readonly doFetch: typeof fetch;
@@ -388,7 +435,8 @@ export class TelegramGateway {
     // The burst is the shared lines' alone: this process's own spacing (the fallback) keeps one an interval.
     if (this.shared) this.shared.spacing = { ...spacing, perChatBurst: opts.perChatBurst ?? TELEGRAM_LIMITS.perChatBurst };
     // A sliding second, counted from each request's answer (Telegram had it by then).
-    this.pacer = new SendPacer(opts.globalPerSecond ?? TELEGRAM_LIMITS.globalPerSecond, 1_000);
+    this.globalPerSecond = opts.globalPerSecond ?? TELEGRAM_LIMITS.globalPerSecond;
+    this.pacer = new SendPacer(this.globalPerSecond, OVERALL_WINDOW_MS);
     this.doFetch = opts.fetch ?? fetch;
     this.transport = (method, payload, signal) => this.request(method, payload, signal);
     // In the order a call meets them: a reply's 429 is waited out around the limits, so the call made
@@ -503,29 +551,80 @@ export class TelegramGateway {
     if (this.shared && chatId !== undefined && (call.mode === 'bulk' || method.startsWith('send'))) {
       const shared = await this.sharedMoment(chatId, call);
       if (shared !== undefined) return this.sharedCall(prev, chatId, shared, method, payload, signal, call);
+      // The shared lines failed just now: this call keeps this process's own limits, the second's too.
+      if (call.mode === 'bulk') return this.spacedBulk(prev, chatId, method, payload, signal, call);
+      return this.interactive(prev, chatId, method, payload, signal, call, false);
     }
     if (call.mode === 'bulk' && chatId !== undefined) return this.spacedBulk(prev, chatId, method, payload, signal, call);
+    return this.interactive(prev, chatId, method, payload, signal, call, this.shared !== undefined);
+  }
 
-    // Interactive (or a message with no chat to space): the person waits for this. The chat's spacing
-    // after a job's message, or a 429's hold, is waited out when short; a longer one is not waited in
-    // place: the call is tried, and a refusal goes to the caller.
+  /**
+   * Interactive (or a message with no chat to space): the person waits for this. The chat's spacing
+   * after a job's message, or a 429's hold, is waited out when short; a longer one is not waited in
+   * place: the call is tried, and a refusal goes to the caller.
+   */
+  private async interactive(
+    prev: ApiCall,
+    chatId: number | undefined,
+    method: string,
+    payload: ApiPayload,
+    signal: AbortSignal | undefined,
+    call: CallOptions,
+    /** Whether the shared overall line may be asked (false when the shared lines just failed). */
+    sharedOverall: boolean,
+  ): Promise<ApiResponse> {
     let start = Date.now();
     // An edit in place answers the person's press and adds no message: only a 429's hold delays it, not
     // the interval the chat keeps after its last new message.
     const quiet = chatId === undefined ? 0 : method.startsWith('send') ? this.spacer.quietIn(chatId, start) : this.spacer.heldIn(chatId, start);
     if (quiet > 0 && quiet <= this.interactiveMaxWaitMs) start += quiet;
-    const paced = this.pacedOverall(chatId, call);
-    const leavesAt = paced ? start + this.pacer.reserve(start) : start;
     const replied = (at: number) => {
       if (chatId !== undefined) this.spacer.replying(chatId, at);
     };
+    // The chat is marked before any await, so that this process's next reply to it keeps the interval.
+    replied(start);
+    const { at: leavesAt, place } = this.pacedOverall(chatId, call) ? await this.overallMoment(start, sharedOverall, signal) : { at: start, place: 'none' as const };
     replied(leavesAt);
-    return this.leave(prev, chatId, leavesAt, method, payload, signal, call, replied, paced);
+    return this.leave(prev, chatId, leavesAt, method, payload, signal, call, replied, place);
   }
 
   /** Whether a call takes its place in the overall second: a bulk send, or anything but a reply in a private chat. */
   private pacedOverall(chatId: number | undefined, call: CallOptions): boolean {
     return call.mode === 'bulk' || chatId === undefined || chatId < 0;
+  }
+
+  /**
+   * When a call that takes its place in the overall second may leave, not before `start`: its moment on
+   * the shared overall line (every process's requests), or this process's pacer's when there is no
+   * shared line or it failed. A moment on the shared line later than asked is waited for here and asked
+   * again then (`retake`): the requests it was placed after count from their answers by now.
+   */
+  private async overallMoment(start: number, sharedOverall: boolean, signal: AbortSignal | undefined): Promise<{ at: number; place: OverallPlace }> {
+    const line = sharedOverall && this.globalPerSecond > 0 ? this.shared?.overall : undefined;
+    const pace = { max: this.globalPerSecond, windowMs: OVERALL_WINDOW_MS };
+    if (line) {
+      let asked = Math.max(start, Date.now());
+      let at = await this.sharedDo(() => line.take({ now: Date.now(), notBefore: start, ...pace }));
+      if (at !== undefined) {
+        for (let round = 0; round < MAX_OVERALL_RETAKES; round++) {
+          const placedLater = at > asked;
+          if (at > Date.now()) await pause(at - Date.now(), signal);
+          const now = Date.now();
+          // Asked again when it was placed later than asked, or when the store's answer came so late
+          // that the moment has gone by: the line is to hold the moment it really leaves.
+          if (!placedLater && now - at <= SHARED_LATE_MS) break;
+          const from: number = at;
+          const again = await this.sharedDo(() => line.retake({ from, now, ...pace }));
+          if (again === undefined) break;
+          [at, asked] = [again, now];
+        }
+        this.pacer.taken(at);
+        // The moment as the line holds it (a few ms gone by at most): the answer moves that one.
+        return { at, place: 'shared' };
+      }
+    }
+    return { at: start + this.pacer.reserve(start), place: 'own' };
   }
 
   /**
@@ -549,8 +648,8 @@ export class TelegramGateway {
     if (at > Date.now()) await pause(at - Date.now(), signal);
     const replacement = call.mode === 'bulk' ? await call.beforeRequest?.() : undefined;
     const start = Math.max(at, Date.now());
-    const paced = this.pacedOverall(chatId, call);
-    let leavesAt = paced ? start + this.pacer.reserve(start) : start;
+    const overall = this.pacedOverall(chatId, call) ? await this.overallMoment(start, true, signal) : { at: start, place: 'none' as const };
+    let leavesAt = overall.at;
     /** The moment the line holds for this send: the take's, or the retake's. */
     let moment = at;
     if (leavesAt - at > SHARED_LATE_MS) {
@@ -570,7 +669,7 @@ export class TelegramGateway {
       this.spacer.sending(chatId, undefined, answeredAt);
       // Telegram counts a message when it arrives, somewhere before the answer: a slow answer moves the chat's next moment.
       if (answeredAt - leavesAt > SHARED_LATE_MS) void this.sharedDo((s) => s.answered(chatId, answeredAt, moment));
-    }, paced);
+    }, overall.place);
   }
 
   /** A shared-line operation; undefined (and told, once a minute at most) when it failed. */
@@ -605,12 +704,13 @@ export class TelegramGateway {
     }
     // Asked again after the caller's own await: another send may have taken the chat meanwhile. From here
     // to the request nothing awaits but the wait itself, so the chat and the pacer record when it leaves.
+    // This process's own pacer: here either there are no shared lines or they just failed for this call.
     const wait = slot();
     if (mayDefer && wait > this.maxInlineWaitMs) throw new ChatSlotAhead(chatId, Date.now() + wait);
     const start = Date.now() + Math.max(0, wait);
     const leavesAt = start + this.pacer.reserve(start);
     this.spacer.sending(chatId, key, leavesAt);
-    return this.leave(prev, chatId, leavesAt, method, replacement ?? payload, signal, call, (at) => this.spacer.sending(chatId, undefined, at), true);
+    return this.leave(prev, chatId, leavesAt, method, replacement ?? payload, signal, call, (at) => this.spacer.sending(chatId, undefined, at), 'own');
   }
 
   /** Waits until `leavesAt`, makes the call, holds the chat after a 429, and counts the request from its answer. */
@@ -623,8 +723,8 @@ export class TelegramGateway {
     signal: AbortSignal | undefined,
     call: CallOptions,
     answeredAt: (at: number) => void,
-    /** Whether the call took a place in the overall second (`pacer`). */
-    paced: boolean,
+    /** The line the call took its place in the overall second on. */
+    overall: OverallPlace,
   ): Promise<ApiResponse> {
     if (leavesAt > Date.now()) await pause(leavesAt - Date.now(), signal);
     try {
@@ -635,7 +735,8 @@ export class TelegramGateway {
     } finally {
       // Telegram had it by the time it answered: count from then, for the chat and for the second.
       const at = Date.now();
-      if (paced) this.pacer.answered(leavesAt, at);
+      if (overall !== 'none') this.pacer.answered(leavesAt, at);
+      if (overall === 'shared') void this.sharedDo((s) => s.overall!.answered(leavesAt, at, OVERALL_WINDOW_MS));
       answeredAt(at);
     }
   }

@@ -1,10 +1,11 @@
 /**
  * The chats' send lines on the Redis-less backend (src/jobs/send-slots.ts decides; this stores): one row
  * per chat, written by compare-and-set on `version` so that no transaction is held while a process
- * decides. And where each outbox row goes, for the send scheduler to reserve its chat's slot.
+ * decides; the overall line in the row of chat 0, under a row lock. And where each outbox row goes, for the send scheduler
+ * to reserve its chat's slot.
  */
 import { and, eq, inArray, lt, sql } from 'drizzle-orm';
-import type { Executor } from '../client.js';
+import type { Database, Executor } from '../client.js';
 import { chatSendSlots, dutyGroups, incidentCards, incidents, outbox, staff, wecomUsers } from '../schema.js';
 
 export interface StoredChatLine {
@@ -43,6 +44,49 @@ export async function writeChatLine(db: Executor, chatId: number, version: numbe
     .where(and(eq(chatSendSlots.chatId, chatId), eq(chatSendSlots.version, version)))
     .returning({ chatId: chatSendSlots.chatId });
   return updated.length === 1;
+}
+
+/**
+ * The overall send line (every chat together, src/jobs/overall-line.ts) is kept in the row of chat 0: no
+ * Telegram chat has id 0 (people's are positive, groups' and channels' negative).
+ */
+export const OVERALL_LINE_CHAT_ID = 0;
+
+/** What a change of the overall line decided: its result, and the line to store (none: unchanged). */
+export interface OverallLineChange<T> {
+  result: T;
+  line?: unknown;
+  /** How long the stored line is worth keeping (ms). */
+  ttlMs: number;
+}
+
+/**
+ * Runs `decide` on the overall line (null when it has none, or it expired) under a lock of its row, and
+ * stores what it decided. Every sender of the deployment meets on this one row, where compare-and-set
+ * would mostly retry; a lock held for one decision queues them instead. `decide` must not await.
+ */
+export async function changeOverallLine<T>(db: Database, decide: (line: unknown) => OverallLineChange<T>): Promise<T> {
+  const lockRow = (tx: Executor) =>
+    tx
+      .select({ line: chatSendSlots.line, live: sql<boolean>`${chatSendSlots.expiresAt} > now()` })
+      .from(chatSendSlots)
+      .where(eq(chatSendSlots.chatId, OVERALL_LINE_CHAT_ID))
+      .for('update');
+  return db.transaction(async (tx) => {
+    let [row] = await lockRow(tx);
+    if (!row) {
+      await tx.insert(chatSendSlots).values({ chatId: OVERALL_LINE_CHAT_ID, line: {}, version: 0, expiresAt: sql`now()` }).onConflictDoNothing({ target: chatSendSlots.chatId });
+      [row] = await lockRow(tx);
+    }
+    const change = decide(row?.live ? row.line : null);
+    if (change.line !== undefined) {
+      await tx
+        .update(chatSendSlots)
+        .set({ line: change.line, version: sql`${chatSendSlots.version} + 1`, expiresAt: sql`now() + ${`${Math.max(1, Math.ceil(change.ttlMs))} milliseconds`}::interval` })
+        .where(eq(chatSendSlots.chatId, OVERALL_LINE_CHAT_ID));
+    }
+    return change.result;
+  });
 }
 
 /** Deletes lines that expired; returns how many. */
