@@ -182,4 +182,13 @@ before replies left the overall line, the per-chat burst of 3, a run per message
   the events followed. On two workers, 11 answers of 429 for the overall limit (a job made two messages,
   the limiter counted one). 20 chats × 5 notices: 9.7–10.7× its floor.
 - P3 p99 2.78 s with 10,000 pending, and 10.38 s for the burst during the P6 load.
-- P4 at 100,000 pending 7.18 s; P5 at 100,000 286 MB after start, 314 MB at most.`;
+- P4 at 100,000 pending 7.18 s; P5 at 100,000 286 MB after start, 314 MB at most.
+
+From the full run of 2026-12-03 08:48 UTC (load average 0.3–1.1) on commit 93bf86a, before the wait for
+the chat's line was limited to commands, the shared overall line and the follow-up priority:
+
+- P1 median 15.9 ms (8.78× the echo bot), p99 1.02 s: every text step of a form waited for its chat's line.
+- P2 1.05–1.19× its floor on one worker with no 429; on two workers 1.17–1.51× with 1–8 answers of 429
+  for the overall limit (each worker paced its own share of the second).
+- P3 p99 2.79 s with 10,000 pending (each card queued behind other notices' replies), 10.9 s in the burst.
+- P5 idle 152 MB; P6 132 updates/s at 10.5 ms of CPU per update.`;
