@@ -13,6 +13,7 @@ import { createTelegramGateway, type TelegramGateway } from './channels/telegram
 import { connectDatabase, migrateDatabase, type DbHandle } from './db/client.js';
 import { isEmbeddedDatabaseUrl, startEmbeddedPostgres, type EmbeddedDatabase } from './db/embedded.js';
 import { loadPiiKey, PiiCipher } from './db/pii-crypto.js';
+import { enableOrgSnapshotCache } from './db/org-snapshot-cache.js';
 import type { Config } from './config.js';
 import { timeScaleLabel, type Clock } from './domain/index.js';
 import { createJobSystem, createQueueBackend, DEFAULT_TUNING, type JobSystem, type JobTuning } from './jobs/index.js';
@@ -119,6 +120,7 @@ export async function runApp(opts: RunAppOptions): Promise<AppHandle> {
   }
   const db = connectDatabase(databaseUrl, { applicationName: `corrections-${role}` });
   await migrateDatabase(db);
+  await enableOrgSnapshotCache(db.sql);
   // /metrics reads open incidents and pending timers from here when scraped.
   opsMetrics.useDatabase(db.db);
   const cipher = new PiiCipher(await loadPiiKey(config.piiKey, config.dataDir));

@@ -1,13 +1,18 @@
 import { and, eq, inArray, sql } from 'drizzle-orm';
 import { actorPositions, type Actor, type OrgSnapshot, type PositionKind, type PositionSeat, type StaffAvailability, type UnitKind } from '../../domain/index.js';
 import type { Executor } from '../client.js';
+import { keptOrgSnapshot } from '../org-snapshot-cache.js';
 import { positions, staff, units } from '../schema.js';
 
 export type StaffRow = typeof staff.$inferSelect;
 export type UnitRow = typeof units.$inferSelect;
 
-/** Everyone's seats and availability, for resolving who gets a message now. */
-export async function loadOrgSnapshot(db: Executor): Promise<OrgSnapshot> {
+/** Everyone's seats and availability, for resolving who gets a message now (kept in memory where enabled: org-snapshot-cache.ts). */
+export function loadOrgSnapshot(db: Executor): Promise<OrgSnapshot> {
+  return keptOrgSnapshot(db, readOrgSnapshot);
+}
+
+async function readOrgSnapshot(db: Executor): Promise<OrgSnapshot> {
   const [seatRows, staffRows] = await Promise.all([
     db.select().from(positions),
     db.select({ id: staff.id, active: staff.active, reachable: staff.reachable, away: staff.away }).from(staff),
