@@ -246,9 +246,11 @@ describe('two gateways sending bulk notices against the stand-in’s flood limit
       console.info(`[${name}] ${CHATS} notices from two gateways in ${took} ms`);
       expect(hits).toEqual([]);
       expect(failed).toBe(0);
-      // 80 at 30 a sliding second: the last ones go two seconds after the first, not much later.
+      // 80 at 30 a sliding second: the last ones go two seconds after the first. The upper bound only
+      // catches a line that lets far fewer through (one at a time would take 80 windows): on a shared
+      // machine, with other test files running, the PostgreSQL row lock alone has taken 4.5 s.
       expect(took).toBeGreaterThanOrEqual(2 * W);
-      expect(took).toBeLessThan(4 * W);
+      expect(took).toBeLessThan(10 * W);
     } finally {
       await Promise.all([...new Set(slots)].map((s) => s.close()));
     }
