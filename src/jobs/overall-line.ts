@@ -7,6 +7,12 @@
  * later than it asked asks again right before it leaves (`retake`), as those answers may have moved the
  * moments it was placed after.
  *
+ * A follow-up (an event replying to the card that went just before it: the card already rang the phone)
+ * yields: its moment, while still ahead, is not counted by a first message's take, so a card never
+ * queues behind follow-ups' reservations; a follow-up whose moment is ahead asks again right before it
+ * leaves, and a retake counts every moment up to it, the first messages' too, so no window holds more
+ * than `max`.
+ *
  * The decisions are pure functions over the list of moments, the same for every store: Redis keeps the
  * list as a sorted set changed by one small script per operation (send-slot-stores.ts mirrors these
  * functions in Lua), PostgreSQL as one row under a row lock, a test as a value in memory. All times are
@@ -18,6 +24,30 @@ function pruneWindow(moments: number[], now: number, windowMs: number): void {
   let k = 0;
   while (k < moments.length && moments[k]! <= now - windowMs) k++;
   if (k > 0) moments.splice(0, k);
+}
+
+/** Removes one occurrence of `at` (`moments` ascending; changed in place); false when there is none. */
+function removeOne(moments: number[], at: number): boolean {
+  const i = moments.indexOf(at);
+  if (i < 0) return false;
+  moments.splice(i, 1);
+  return true;
+}
+
+/** `moments` without the yielding ones still ahead of `after` (both ascending; neither changed). */
+function withoutYieldingAfter(moments: readonly number[], yielding: readonly number[], after: number): number[] {
+  const ahead = yielding.filter((m) => m > after);
+  if (ahead.length === 0) return [...moments];
+  const out: number[] = [];
+  let k = 0;
+  for (const m of moments) {
+    if (k < ahead.length && m === ahead[k]) {
+      k++;
+      continue;
+    }
+    out.push(m);
+  }
+  return out;
 }
 
 function insertSorted(moments: number[], at: number): void {
@@ -35,6 +65,8 @@ export interface OverallTake {
   /** Requests per window; ≤ 0: no limit. */
   max: number;
   windowMs: number;
+  /** A follow-up: it yields to first messages (see above). */
+  yields?: boolean | undefined;
 }
 
 /**
@@ -42,12 +74,16 @@ export interface OverallTake {
  * holds fewer than `max`, else no earlier than a window after the `max`-th latest moment, so that no
  * window ending at or after it holds more than `max`. `max` ≤ 0: no limit, nothing kept.
  */
-export function overallTakeIn(moments: number[], req: OverallTake): number {
+export function overallTakeIn(moments: number[], req: OverallTake, yielding: number[] = []): number {
   const earliest = Math.max(req.now, req.notBefore ?? req.now);
   if (req.max <= 0) return earliest;
   pruneWindow(moments, req.now, req.windowMs);
-  const at = moments.length < req.max ? earliest : Math.max(earliest, moments[moments.length - req.max]! + req.windowMs);
+  pruneWindow(yielding, req.now, req.windowMs);
+  // A first message does not count the follow-ups still ahead: they ask again before they leave.
+  const counted = req.yields ? moments : withoutYieldingAfter(moments, yielding, earliest);
+  const at = counted.length < req.max ? earliest : Math.max(earliest, counted[counted.length - req.max]! + req.windowMs);
   insertSorted(moments, at);
+  if (req.yields && at > req.now) insertSorted(yielding, at);
   return at;
 }
 
@@ -59,6 +95,8 @@ export interface OverallRetake {
   now: number;
   max: number;
   windowMs: number;
+  /** A follow-up: its moment stays yielding while it is still ahead. */
+  yields?: boolean | undefined;
 }
 
 /**
@@ -69,11 +107,14 @@ export interface OverallRetake {
  * others, else moves to the earliest moment after which one does, counting the moments up to it. Moments
  * after it are not looked at: each later request asks the same before it leaves.
  */
-export function overallRetakeIn(moments: number[], req: OverallRetake): number {
+export function overallRetakeIn(moments: number[], req: OverallRetake, yielding: number[] = []): number {
   if (req.max <= 0) return req.now;
   pruneWindow(moments, req.now, req.windowMs);
-  const own = moments.indexOf(req.from);
-  if (own >= 0) moments.splice(own, 1);
+  pruneWindow(yielding, req.now, req.windowMs);
+  removeOne(moments, req.from);
+  // Its own moment among the follow-ups' (or, where none is left of the other kind, the one that was).
+  const left = moments.filter((m) => m === req.from).length;
+  if (req.yields || yielding.filter((m) => m === req.from).length > left) removeOne(yielding, req.from);
   let at = req.now;
   // Each round passes at least one moment: no more rounds than moments.
   for (let round = 0; round <= moments.length; round++) {
@@ -87,6 +128,7 @@ export function overallRetakeIn(moments: number[], req: OverallRetake): number {
     at = moments[first + inWindow - req.max]! + req.windowMs;
   }
   insertSorted(moments, at);
+  if (req.yields && at > req.now) insertSorted(yielding, at);
   return at;
 }
 
@@ -97,9 +139,7 @@ export function overallRetakeIn(moments: number[], req: OverallRetake): number {
  */
 export function overallAnsweredIn(moments: number[], at: number, answeredAt: number): boolean {
   if (answeredAt <= at) return false;
-  const i = moments.indexOf(at);
-  if (i < 0) return false;
-  moments.splice(i, 1);
+  if (!removeOne(moments, at)) return false;
   insertSorted(moments, answeredAt);
   return true;
 }
@@ -109,11 +149,27 @@ export function overallExpiry(moments: readonly number[], now: number, windowMs:
   return Math.max(1, Math.ceil((moments[moments.length - 1] ?? now) - now + windowMs));
 }
 
-/** The parsed form of a stored list; anything unreadable is an empty line (soft state, like the chat lines). */
+/** The stored line: every moment, and those of them that are follow-ups' still ahead (a part of `moments`). */
+export interface OverallMoments {
+  moments: number[];
+  yielding: number[];
+}
+
+const numbersOf = (list: unknown): number[] =>
+  Array.isArray(list) ? list.filter((x): x is number => typeof x === 'number' && Number.isFinite(x)).sort((a, b) => a - b) : [];
+
+/** The parsed moments of a stored line; anything unreadable is an empty line (soft state, like the chat lines). */
 export function parseOverall(value: unknown): number[] {
-  const list = value && typeof value === 'object' ? (value as { moments?: unknown }).moments : undefined;
-  if (!Array.isArray(list)) return [];
-  return list.filter((x): x is number => typeof x === 'number' && Number.isFinite(x)).sort((a, b) => a - b);
+  return parseOverallLine(value).moments;
+}
+
+/** The parsed stored line; a yielding moment not among the moments is dropped. */
+export function parseOverallLine(value: unknown): OverallMoments {
+  const o = value && typeof value === 'object' ? (value as { moments?: unknown; yielding?: unknown }) : {};
+  const moments = numbersOf(o.moments);
+  const left = [...moments];
+  const yielding = numbersOf(o.yielding).filter((m) => removeOne(left, m));
+  return { moments, yielding };
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -134,34 +190,34 @@ export interface OverallSendLine {
  * thread), and what it leaves is stored, kept `ttlMs`, unless it says nothing changed. It does not await.
  */
 export interface OverallStore {
-  change<T>(decide: (moments: number[]) => { result: T; changed: boolean; ttlMs: number }): Promise<T>;
+  change<T>(decide: (line: OverallMoments) => { result: T; changed: boolean; ttlMs: number }): Promise<T>;
 }
 
 /** The line over a store that runs one decision at a time. */
 export function overallLineOn(store: OverallStore): OverallSendLine {
-  const run = <T>(now: number, windowMs: number, decide: (moments: number[]) => T, changed: (result: T) => boolean = () => true) =>
-    store.change((moments) => {
-      const result = decide(moments);
-      return { result, changed: changed(result), ttlMs: overallExpiry(moments, now, windowMs) };
+  const run = <T>(now: number, windowMs: number, decide: (line: OverallMoments) => T, changed: (result: T) => boolean = () => true) =>
+    store.change((line) => {
+      const result = decide(line);
+      return { result, changed: changed(result), ttlMs: overallExpiry(line.moments, now, windowMs) };
     });
   return {
-    take: (req) => (req.max <= 0 ? Promise.resolve(overallTakeIn([], req)) : run(req.now, req.windowMs, (m) => overallTakeIn(m, req))),
-    retake: (req) => (req.max <= 0 ? Promise.resolve(req.now) : run(req.now, req.windowMs, (m) => overallRetakeIn(m, req))),
+    take: (req) => (req.max <= 0 ? Promise.resolve(overallTakeIn([], req)) : run(req.now, req.windowMs, (l) => overallTakeIn(l.moments, req, l.yielding))),
+    retake: (req) => (req.max <= 0 ? Promise.resolve(req.now) : run(req.now, req.windowMs, (l) => overallRetakeIn(l.moments, req, l.yielding))),
     answered: async (at, answeredAt, windowMs) => {
-      if (answeredAt > at) await run(answeredAt, windowMs, (m) => overallAnsweredIn(m, at, answeredAt), (moved) => moved);
+      if (answeredAt > at) await run(answeredAt, windowMs, (l) => overallAnsweredIn(l.moments, at, answeredAt), (moved) => moved);
     },
   };
 }
 
 /** In this process only: for tests, and for a deployment with one process. */
 export function memoryOverallLine(): OverallSendLine {
-  let moments: number[] = [];
+  let line: OverallMoments = { moments: [], yielding: [] };
   return overallLineOn({
     // One thread and no await inside: nobody changes the list meanwhile.
     change: async (decide) => {
-      const next = [...moments];
+      const next = { moments: [...line.moments], yielding: [...line.yielding] };
       const { result, changed } = decide(next);
-      if (changed) moments = next;
+      if (changed) line = next;
       return result;
     },
   });

@@ -10,7 +10,7 @@
 import { Redis } from 'ioredis';
 import { connectDatabase } from '../db/client.js';
 import { changeOverallLine, pruneChatLines, readChatLine, writeChatLine } from '../db/repositories/chat-send-slot.repository.js';
-import { overallLineOn, parseOverall, type OverallSendLine } from './overall-line.js';
+import { overallLineOn, parseOverallLine, type OverallSendLine } from './overall-line.js';
 import { parseLine, sharedChatSendSlots, type ChatLine, type ChatSendSlots } from './send-slots.js';
 
 /** Sets KEYS[1] to ARGV[2] (expiring in ARGV[3] ms) only if it still holds ARGV[1] ('' = absent). */
@@ -24,38 +24,52 @@ return 0`;
 
 /**
  * overallTakeIn (overall-line.ts) on the sorted set KEYS[1] of moments: drops those ≤ now − window,
- * reserves notBefore while fewer than max remain, else no earlier than a window after the max-th latest;
- * adds it under the unique member ARGV[5] and keeps the set until its latest moment is a window old.
- * Returns the moment. ARGV: now, notBefore (≥ now), max, windowMs, member.
+ * counts them all but, for a first message, a follow-up's still ahead of notBefore (members named 'y:…'),
+ * reserves notBefore while fewer than max are counted, else no earlier than a window after the max-th
+ * latest counted; adds it under the unique member ARGV[5] ('y:' before it for a follow-up's moment ahead
+ * of now) and keeps the set until its latest moment is a window old. Returns the moment.
+ * ARGV: now, notBefore (≥ now), max, windowMs, member, yields ('1' for a follow-up).
  */
 const OVERALL_TAKE = `
 local now = tonumber(ARGV[1])
+local earliest = tonumber(ARGV[2])
 local max = tonumber(ARGV[3])
 local w = tonumber(ARGV[4])
+local yields = ARGV[6] == '1'
 redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now - w)
-local n = redis.call('ZCARD', KEYS[1])
-local at = tonumber(ARGV[2])
-if n >= max then
-  local e = redis.call('ZRANGE', KEYS[1], n - max, n - max, 'WITHSCORES')
-  at = math.max(at, tonumber(e[2]) + w)
+local all = redis.call('ZRANGE', KEYS[1], 0, -1, 'WITHSCORES')
+local counted = {}
+for i = 1, #all, 2 do
+  local at = tonumber(all[i + 1])
+  if yields or string.sub(all[i], 1, 2) ~= 'y:' or at <= earliest then counted[#counted + 1] = at end
 end
-redis.call('ZADD', KEYS[1], at, ARGV[5])
+local at = earliest
+if #counted >= max then at = math.max(earliest, counted[#counted - max + 1] + w) end
+local member = ARGV[5]
+if yields and at > now then member = 'y:' .. member end
+redis.call('ZADD', KEYS[1], at, member)
 local last = redis.call('ZRANGE', KEYS[1], -1, -1, 'WITHSCORES')
 redis.call('PEXPIRE', KEYS[1], math.max(1, math.ceil(tonumber(last[2]) - now + w)))
 return at`;
 
 /**
- * overallRetakeIn: drops the moments ≤ now − window and one member at ARGV[1] (its own), then from now
- * passes the oldest moments of the window ending there until fewer than max are left in it; the member
- * (the one found, else ARGV[5]) is added there. Returns the moment. ARGV: from, now, max, windowMs, member.
+ * overallRetakeIn: drops the moments ≤ now − window and one member at ARGV[1] (its own: a follow-up's
+ * named 'y:…', another's not), then from now passes the oldest moments of the window ending there until
+ * fewer than max are left in it; the member is added there anew ('y:' before it for a follow-up's moment
+ * still ahead of now). Returns the moment. ARGV: from, now, max, windowMs, member, yields ('1').
  */
 const OVERALL_RETAKE = `
 local now = tonumber(ARGV[2])
 local max = tonumber(ARGV[3])
 local w = tonumber(ARGV[4])
+local yields = ARGV[6] == '1'
 redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now - w)
-local own = redis.call('ZRANGEBYSCORE', KEYS[1], ARGV[1], ARGV[1], 'LIMIT', 0, 1)[1]
-if own then redis.call('ZREM', KEYS[1], own) else own = ARGV[5] end
+local fallback = nil
+for _, m in ipairs(redis.call('ZRANGEBYSCORE', KEYS[1], ARGV[1], ARGV[1])) do
+  if (string.sub(m, 1, 2) == 'y:') == yields then fallback = nil redis.call('ZREM', KEYS[1], m) break end
+  fallback = fallback or m
+end
+if fallback then redis.call('ZREM', KEYS[1], fallback) end
 local at = now
 for round = 0, redis.call('ZCARD', KEYS[1]) do
   local win = redis.call('ZRANGEBYSCORE', KEYS[1], '(' .. string.format('%d', at - w), string.format('%d', at), 'WITHSCORES')
@@ -63,7 +77,9 @@ for round = 0, redis.call('ZCARD', KEYS[1]) do
   if n < max then break end
   at = tonumber(win[2 * (n - max + 1)]) + w
 end
-redis.call('ZADD', KEYS[1], at, own)
+local member = ARGV[5]
+if yields and at > now then member = 'y:' .. member end
+redis.call('ZADD', KEYS[1], at, member)
 local last = redis.call('ZRANGE', KEYS[1], -1, -1, 'WITHSCORES')
 redis.call('PEXPIRE', KEYS[1], math.max(1, math.ceil(tonumber(last[2]) - now + w)))
 return at`;
@@ -85,8 +101,8 @@ return 1`;
 
 type CasRedis = Redis & {
   chatLineCas(key: string, expected: string, next: string, ttlMs: string): Promise<number>;
-  overallTake(key: string, now: string, notBefore: string, max: string, windowMs: string, member: string): Promise<number>;
-  overallRetake(key: string, from: string, now: string, max: string, windowMs: string, member: string): Promise<number>;
+  overallTake(key: string, now: string, notBefore: string, max: string, windowMs: string, member: string, yields: string): Promise<number>;
+  overallRetake(key: string, from: string, now: string, max: string, windowMs: string, member: string, yields: string): Promise<number>;
   overallAnswered(key: string, at: string, answeredAt: string, windowMs: string): Promise<number>;
 };
 
@@ -110,10 +126,10 @@ export function redisChatSendSlots(url: string, namespace: string): ChatSendSlot
     take: async (req) => {
       const notBefore = Math.max(req.now, req.notBefore ?? req.now);
       if (req.max <= 0) return notBefore;
-      return Number(await client.overallTake(overallKey, ms(req.now), ms(notBefore), String(req.max), ms(req.windowMs), `${memberPrefix}-${++members}`));
+      return Number(await client.overallTake(overallKey, ms(req.now), ms(notBefore), String(req.max), ms(req.windowMs), `${memberPrefix}-${++members}`, req.yields ? '1' : '0'));
     },
     retake: async (req) =>
-      req.max <= 0 ? req.now : Number(await client.overallRetake(overallKey, ms(req.from), ms(req.now), String(req.max), ms(req.windowMs), `${memberPrefix}-${++members}`)),
+      req.max <= 0 ? req.now : Number(await client.overallRetake(overallKey, ms(req.from), ms(req.now), String(req.max), ms(req.windowMs), `${memberPrefix}-${++members}`, req.yields ? '1' : '0')),
     answered: async (at, answeredAt, windowMs) => {
       if (answeredAt > at) await client.overallAnswered(overallKey, ms(at), ms(answeredAt), ms(windowMs));
     },
@@ -151,9 +167,9 @@ export function postgresChatSendSlots(databaseUrl: string, namespace: string): C
   }, overallLineOn({
     change: (decide) =>
       changeOverallLine(handle.db, (stored) => {
-        const moments = parseOverall(stored);
-        const { result, changed, ttlMs } = decide(moments);
-        return { result, ttlMs, ...(changed ? { line: { moments } } : {}) };
+        const line = parseOverallLine(stored);
+        const { result, changed, ttlMs } = decide(line);
+        return { result, ttlMs, ...(changed ? { line } : {}) };
       }),
   }));
 }

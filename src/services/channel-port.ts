@@ -62,6 +62,11 @@ export interface SendHooks {
   /** Escalations and deadlines: ahead of routine notices at every stage. */
   urgent: boolean;
   /**
+   * The event that follows the card an earlier run of the same notice sent: the card already rang the
+   * phone, so this one gives way to other people's first messages where the messenger has an overall rate.
+   */
+  followUp?: boolean;
+  /**
    * Called right before the request leaves (after any wait for a slot): the service claims its row here.
    * `resent`: an earlier attempt may have been delivered, so the message says it is sent again.
    */

@@ -200,9 +200,12 @@ export async function sendOutboxMessage(deps: NotificationDeps, outboxId: string
   let mode: 'new' | 'edit' = card && shape === 'card' ? 'edit' : 'new';
 
   let claim: Claim | undefined;
+  // The event after the card this notice's earlier run sent (cardAttempt, and the card is in the chat now).
+  const followUp = shape === 'event' && replyTo !== undefined && rowParams(row).cardAttempt === true;
   const hooks: SendHooks = {
     spacingKey: row.id,
     urgent,
+    ...(followUp ? { followUp } : {}),
     beforeRequest: async () => {
       claim ??= await claimForSending(deps.db, row.id, deps.clock.now(), guardOf(deps));
       return { resent: claim.maybeDelivered && mode === 'new' };

@@ -107,6 +107,80 @@ describe('the overall window, as a list of moments', () => {
     expect(busiest(final)).toBe(MAX);
   });
 
+  it('a first message does not queue behind follow-ups still ahead; they ask again and go after it', () => {
+    const m: number[] = [];
+    const y: number[] = [];
+    for (let i = 0; i < 3; i++) overallTakeIn(m, { now: 0, max: 3, windowMs: W }, y);
+    // Three follow-ups find the second full: a window later, yielding.
+    const follow = [10, 11, 12].map((now) => overallTakeIn(m, { now, max: 3, windowMs: W, yields: true }, y));
+    expect(follow).toEqual([1_000, 1_000, 1_000]);
+    expect(y).toEqual([1_000, 1_000, 1_000]);
+    // A card: as early as the three that went allow, not behind the follow-ups.
+    expect(overallTakeIn(m, { now: 20, max: 3, windowMs: W }, y)).toBe(1_000);
+    // Without yielding, the same card would have waited for the follow-ups' second.
+    const plain: number[] = [0, 0, 0, 1_000, 1_000, 1_000];
+    expect(overallTakeIn(plain, { now: 20, max: 3, windowMs: W })).toBe(2_000);
+    // Right before leaving, each follow-up asks again and counts the card: one of them moves on.
+    const left = [0, 0, 0, 1_000];
+    for (const from of follow) {
+      let [at, now] = [overallRetakeIn(m, { from, now: 1_000, max: 3, windowMs: W, yields: true }, y), 1_000];
+      // Still ahead: it waits for that moment and asks again then, until one finds room at once.
+      for (let round = 0; at > now && round < 10; round++) [at, now] = [overallRetakeIn(m, { from: at, now: at, max: 3, windowMs: W, yields: true }, y), at];
+      left.push(at);
+    }
+    expect(left.sort((a, b) => a - b)).toEqual([0, 0, 0, 1_000, 1_000, 1_000, 2_000]);
+    expect(busiest(left)).toBeLessThanOrEqual(3);
+    // Gone: none of them is still ahead as a follow-up.
+    expect(y).toEqual([]);
+  });
+
+  it('first messages and follow-ups together, each asking again at its moment until one finds room: no window holds more than `max`, and first messages wait less', () => {
+    /** A seeded walk; `yielding` false: the follow-ups are counted like any request. First messages' total wait. */
+    const walk = (yielding: boolean) => {
+      let seed = 11;
+      const rnd = () => ((seed = (seed * 1_103_515_245 + 12_345) % 2 ** 31) / 2 ** 31);
+      const m: number[] = [];
+      const y: number[] = [];
+      const left: number[] = [];
+      /** Requests placed later than they asked: each asks again at its moment, in the order of the moments. */
+      let waiting: Array<{ at: number; yields: boolean; since: number; first: boolean }> = [];
+      let now = 0;
+      let firstWaits = 0;
+      const leave = (r: { at: number; since: number; first: boolean }) => {
+        left.push(r.at);
+        if (r.first) firstWaits += r.at - r.since;
+      };
+      for (let i = 0; i < 3_000; i++) {
+        now += rnd() < 0.6 ? 0 : Math.floor(rnd() * 60);
+        for (;;) {
+          waiting.sort((p, q) => p.at - q.at);
+          const next = waiting[0];
+          if (!next || next.at > now) break;
+          waiting = waiting.slice(1);
+          const at = overallRetakeIn(m, { from: next.at, now: next.at, max: MAX, windowMs: W, yields: next.yields }, y);
+          if (at > next.at) waiting.push({ ...next, at });
+          else leave({ ...next, at });
+        }
+        // About 80 requests a second, a quarter of them first messages: those alone would fit in the second.
+        const first = rnd() < 0.25;
+        const yields = yielding && !first;
+        const at = overallTakeIn(m, { now, max: MAX, windowMs: W, yields }, y);
+        if (at > now) waiting.push({ at, yields, since: now, first });
+        else leave({ at, since: now, first });
+      }
+      return { left, firstWaits, y, waiting };
+    };
+    const yielding = walk(true);
+    expect(busiest(yielding.left)).toBeLessThanOrEqual(MAX);
+    expect(busiest(yielding.left)).toBe(MAX);
+    // Only the follow-ups still waiting are ahead as follow-ups.
+    expect(yielding.y.length).toBeLessThanOrEqual(yielding.waiting.filter((w) => w.yields).length);
+    const plain = walk(false);
+    expect(busiest(plain.left)).toBeLessThanOrEqual(MAX);
+    console.info(`first messages waited ${yielding.firstWaits} ms in all with follow-ups yielding, ${plain.firstWaits} ms without`);
+    expect(yielding.firstWaits).toBeLessThan(plain.firstWaits / 2);
+  });
+
   it('an unreadable stored list is an empty one', () => {
     expect(parseOverall(null)).toEqual([]);
     expect(parseOverall({ moments: 'x' })).toEqual([]);
@@ -174,6 +248,26 @@ describe.each(stores)('the overall line on %s', (name, line) => {
       expect(await b.overall.retake({ from: base + 1_040, now: base + 1_045, max: 3, windowMs: W })).toBe(base + 1_045);
       // The next takes its place a window after the second of them (at 50): the list holds 50, 60, 1 045.
       expect(await take(a)).toBe(base + 1_050);
+    } finally {
+      await Promise.all([a.close(), b.close()]);
+    }
+  }, 30_000);
+
+  it('a first message is not counted behind follow-ups still ahead, on this store as in the decisions', async () => {
+    const make = await line();
+    const [a, b] = [make(), make()];
+    try {
+      const base = Date.now() + 180_000;
+      for (let i = 0; i < 3; i++) await (i % 2 ? a : b).overall.take({ now: base, max: 3, windowMs: W });
+      const follow = await Promise.all([a, b, a].map((s, i) => s.overall.take({ now: base + 10 + i, max: 3, windowMs: W, yields: true })));
+      expect(follow).toEqual([base + 1_000, base + 1_000, base + 1_000]);
+      expect(await b.overall.take({ now: base + 20, max: 3, windowMs: W })).toBe(base + 1_000);
+      // The follow-ups ask again at their moment: two find room, the third goes a window later.
+      const again = [];
+      for (const s of [a, b, a]) again.push(await s.overall.retake({ from: base + 1_000, now: base + 1_000, max: 3, windowMs: W, yields: true }));
+      expect(again.sort((x, y) => x - y)).toEqual([base + 1_000, base + 1_000, base + 2_000]);
+      // The one that went on is a follow-up still: the next card is not counted behind it.
+      expect(await a.overall.take({ now: base + 1_500, max: 3, windowMs: W })).toBe(base + 2_000);
     } finally {
       await Promise.all([a.close(), b.close()]);
     }
@@ -302,6 +396,25 @@ describe('the gateway on the shared overall line', () => {
     await gw.api.call(reply, 'sendMessage', { chat_id: -5, text: 'in the group' }, undefined, { mode: 'interactive' });
     expect(state.takes).toBe(2);
   });
+
+  it('a first message asked after the second is full goes before the follow-ups that asked earlier', async () => {
+    const { fetchOk, answered } = stubApi();
+    const slots = memoryChatSendSlots();
+    const gw = new TelegramGateway({ apiRoot: 'http://stand-in', token: '1:abc', fetch: fetchOk, chatSlots: slots });
+    const base = 700_000 + Math.floor(Math.random() * 10_000) * 100;
+    // The second is full: 30 to 30 chats.
+    await Promise.all(Array.from({ length: MAX }, (_, i) => gw.sendMessage(base + i, { text: `first-${i}` })));
+    const t0 = Math.min(...answered.map((a) => a.at));
+    // A second's worth of follow-ups ask, then a card: the card goes in the next second, not the one after.
+    const followUps = Array.from({ length: MAX }, (_, i) => gw.sendMessage(base + 100 + i, { text: `follow-${i}` }, { followUp: true }));
+    await new Promise((r) => setTimeout(r, 50));
+    const card = gw.sendMessage(base + 200, { text: 'card' });
+    await Promise.all([...followUps, card]);
+    const cardAt = answered.find((a) => a.chat === base + 200)!.at;
+    expect(cardAt - t0).toBeLessThan(1.5 * W);
+    expect(Math.max(...answered.map((a) => a.at)) - t0).toBeGreaterThanOrEqual(2 * W);
+    expect(busiest(answered.map((a) => a.at))).toBeLessThanOrEqual(MAX);
+  }, 30_000);
 
   it('when the shared line fails, this process’s own pacer holds, knowing the moments the shared line gave', async () => {
     const { answered, fetchOk } = stubApi();

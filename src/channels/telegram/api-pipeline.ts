@@ -37,6 +37,8 @@ export interface CallOptions {
   spacingKey?: string | undefined;
   /** An escalation or reminder: takes the chat's next free slot ahead of routine messages. */
   urgent?: boolean | undefined;
+  /** Bulk: a follow-up to a message that just went (the event after its card): it yields the overall second to first messages. */
+  followUp?: boolean | undefined;
   /**
    * Bulk: runs once the chat's slot is at hand, right before the request; may return a replacement
    * payload. Throwing cancels the call.

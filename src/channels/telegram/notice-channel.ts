@@ -59,6 +59,7 @@ export function telegramNoticeChannel(gateway: TelegramGateway, deps: DrawDeps):
       ? {
           spacingKey: hooks.spacingKey,
           urgent: hooks.urgent,
+          ...(hooks.followUp ? { followUp: true } : {}),
           beforeRequest: async () => {
             const { resent } = await hooks.beforeRequest();
             if (resent) return withNote(drawn.message, t(drawn.lang, 'notice.resent'));

@@ -106,6 +106,11 @@ const OVERALL_WINDOW_MS = 1_000;
 
 /** Times a request placed later than it asked asks the shared overall line again before it leaves, at most. */
 const MAX_OVERALL_RETAKES = 3;
+/**
+ * Times a follow-up asks again while first messages keep taking the moments it was given: it leaves only
+ * once a retake finds room at once (a moment still ahead is not counted by first messages).
+ */
+const MAX_FOLLOW_UP_RETAKES = 200;
 
 /** Which line a call took its place in the overall second on: the shared one, this process's pacer, or none. */
 type OverallPlace = 'shared' | 'own' | 'none';
@@ -137,12 +142,12 @@ export interface ChatSlotStore {
  */
 export interface OverallLineStore {
   /** Reserves the moment a request may leave (epoch ms, ≥ `now` and `notBefore`): at most `max` per sliding `windowMs`. */
-  take(req: { now: number; notBefore?: number | undefined; max: number; windowMs: number }): Promise<number>;
+  take(req: { now: number; notBefore?: number | undefined; max: number; windowMs: number; yields?: boolean | undefined }): Promise<number>;
   /**
    * Right before a request placed later than it asked leaves: its moment now, or a later one when answers
    * since moved the moments it was placed after into its second.
    */
-  retake(req: { from: number; now: number; max: number; windowMs: number }): Promise<number>;
+  retake(req: { from: number; now: number; max: number; windowMs: number; yields?: boolean | undefined }): Promise<number>;
   /** The request that took `at` was answered at `answeredAt`: it counts from then when later. */
   answered(at: number, answeredAt: number, windowMs: number): Promise<void>;
 }
@@ -213,6 +218,8 @@ export interface CallHooks {
   spacingKey?: string;
   /** An escalation or reminder: takes the chat's next free slot ahead of routine messages already queued for it. */
   urgent?: boolean;
+  /** The event after the card that just went: it yields the overall second to first messages (src/jobs/overall-line.ts). */
+  followUp?: boolean;
 }
 
 /** Sent, with the id Telegram gave the message. */
@@ -527,6 +534,7 @@ export class TelegramGateway {
       mode: 'bulk',
       spacingKey: hooks.spacingKey,
       urgent: hooks.urgent,
+      ...(hooks.followUp ? { followUp: true } : {}),
       ...(before
         ? {
             beforeRequest: async () => {
@@ -600,14 +608,16 @@ export class TelegramGateway {
    * shared line or it failed. A moment on the shared line later than asked is waited for here and asked
    * again then (`retake`): the requests it was placed after count from their answers by now.
    */
-  private async overallMoment(start: number, sharedOverall: boolean, signal: AbortSignal | undefined): Promise<{ at: number; place: OverallPlace }> {
+  private async overallMoment(start: number, sharedOverall: boolean, signal: AbortSignal | undefined, yields = false): Promise<{ at: number; place: OverallPlace }> {
     const line = sharedOverall && this.globalPerSecond > 0 ? this.shared?.overall : undefined;
-    const pace = { max: this.globalPerSecond, windowMs: OVERALL_WINDOW_MS };
+    const pace = { max: this.globalPerSecond, windowMs: OVERALL_WINDOW_MS, ...(yields ? { yields } : {}) };
     if (line) {
-      let asked = Math.max(start, Date.now());
-      let at = await this.sharedDo(() => line.take({ now: Date.now(), notBefore: start, ...pace }));
+      const takenAt = Date.now();
+      // A follow-up's moment ahead of now is not counted by first messages: it must always ask again.
+      let asked = yields ? takenAt : Math.max(start, takenAt);
+      let at = await this.sharedDo(() => line.take({ now: takenAt, notBefore: start, ...pace }));
       if (at !== undefined) {
-        for (let round = 0; round < MAX_OVERALL_RETAKES; round++) {
+        for (let round = 0; round < (yields ? MAX_FOLLOW_UP_RETAKES : MAX_OVERALL_RETAKES); round++) {
           const placedLater = at > asked;
           if (at > Date.now()) await pause(at - Date.now(), signal);
           const now = Date.now();
@@ -648,7 +658,7 @@ export class TelegramGateway {
     if (at > Date.now()) await pause(at - Date.now(), signal);
     const replacement = call.mode === 'bulk' ? await call.beforeRequest?.() : undefined;
     const start = Math.max(at, Date.now());
-    const overall = this.pacedOverall(chatId, call) ? await this.overallMoment(start, true, signal) : { at: start, place: 'none' as const };
+    const overall = this.pacedOverall(chatId, call) ? await this.overallMoment(start, true, signal, call.followUp === true) : { at: start, place: 'none' as const };
     let leavesAt = overall.at;
     /** The moment the line holds for this send: the take's, or the retake's. */
     let moment = at;
