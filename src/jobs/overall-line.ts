@@ -8,10 +8,10 @@
  * moments it was placed after.
  *
  * A follow-up (an event replying to the card that went just before it: the card already rang the phone)
- * yields: its moment, while still ahead, is not counted by a first message's take, so a card never
- * queues behind follow-ups' reservations; a follow-up whose moment is ahead asks again right before it
- * leaves, and a retake counts every moment up to it, the first messages' too, so no window holds more
- * than `max`.
+ * yields: while it waits for its moment, first messages do not count it, so a card never queues behind
+ * follow-ups' reservations. A follow-up placed ahead of now asks again at its moment, counting every
+ * first message (those still ahead too) and every request that left, and leaves only once that finds
+ * room at once; it is then a moment like any other. So no window holds more than `max`.
  *
  * The decisions are pure functions over the list of moments, the same for every store: Redis keeps the
  * list as a sorted set changed by one small script per operation (send-slot-stores.ts mirrors these
@@ -34,9 +34,9 @@ function removeOne(moments: number[], at: number): boolean {
   return true;
 }
 
-/** `moments` without the yielding ones still ahead of `after` (both ascending; neither changed). */
-function withoutYieldingAfter(moments: readonly number[], yielding: readonly number[], after: number): number[] {
-  const ahead = yielding.filter((m) => m > after);
+/** `moments` without the follow-ups' still waiting (both ascending; neither changed). */
+function withoutYielding(moments: readonly number[], yielding: readonly number[]): number[] {
+  const ahead = yielding;
   if (ahead.length === 0) return [...moments];
   const out: number[] = [];
   let k = 0;
@@ -79,8 +79,8 @@ export function overallTakeIn(moments: number[], req: OverallTake, yielding: num
   if (req.max <= 0) return earliest;
   pruneWindow(moments, req.now, req.windowMs);
   pruneWindow(yielding, req.now, req.windowMs);
-  // A first message does not count the follow-ups still ahead: they ask again before they leave.
-  const counted = req.yields ? moments : withoutYieldingAfter(moments, yielding, earliest);
+  // A first message does not count the follow-ups still waiting: they ask again before they leave.
+  const counted = req.yields ? moments : withoutYielding(moments, yielding);
   const at = counted.length < req.max ? earliest : Math.max(earliest, counted[counted.length - req.max]! + req.windowMs);
   insertSorted(moments, at);
   if (req.yields && at > req.now) insertSorted(yielding, at);
@@ -115,17 +115,25 @@ export function overallRetakeIn(moments: number[], req: OverallRetake, yielding:
   // Its own moment among the follow-ups' (or, where none is left of the other kind, the one that was).
   const left = moments.filter((m) => m === req.from).length;
   if (req.yields || yielding.filter((m) => m === req.from).length > left) removeOne(yielding, req.from);
+  // Follow-ups still waiting have not left: each asks again before it does, and counts this one then.
+  const counted = withoutYielding(moments, yielding);
   let at = req.now;
-  // Each round passes at least one moment: no more rounds than moments.
-  for (let round = 0; round <= moments.length; round++) {
-    let first = 0;
-    while (first < moments.length && moments[first]! <= at - req.windowMs) first++;
-    let end = first;
-    while (end < moments.length && moments[end]! <= at) end++;
-    const inWindow = end - first;
-    if (inWindow < req.max) break;
-    // Past the oldest moments until fewer than `max` are left in the window.
-    at = moments[first + inWindow - req.max]! + req.windowMs;
+  if (req.yields) {
+    // A follow-up keeps every window it falls in below `max` with the first messages still ahead in it
+    // too: none of them counted it.
+    if (counted.length >= req.max) at = Math.max(req.now, counted[counted.length - req.max]! + req.windowMs);
+  } else {
+    // Each round passes at least one moment: no more rounds than moments.
+    for (let round = 0; round <= counted.length; round++) {
+      let first = 0;
+      while (first < counted.length && counted[first]! <= at - req.windowMs) first++;
+      let end = first;
+      while (end < counted.length && counted[end]! <= at) end++;
+      const inWindow = end - first;
+      if (inWindow < req.max) break;
+      // Past the oldest moments until fewer than `max` are left in the window.
+      at = counted[first + inWindow - req.max]! + req.windowMs;
+    }
   }
   insertSorted(moments, at);
   if (req.yields && at > req.now) insertSorted(yielding, at);

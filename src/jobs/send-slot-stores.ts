@@ -24,7 +24,7 @@ return 0`;
 
 /**
  * overallTakeIn (overall-line.ts) on the sorted set KEYS[1] of moments: drops those ≤ now − window,
- * counts them all but, for a first message, a follow-up's still ahead of notBefore (members named 'y:…'),
+ * counts them all but, for a first message, the follow-ups' still waiting (members named 'y:…'),
  * reserves notBefore while fewer than max are counted, else no earlier than a window after the max-th
  * latest counted; adds it under the unique member ARGV[5] ('y:' before it for a follow-up's moment ahead
  * of now) and keeps the set until its latest moment is a window old. Returns the moment.
@@ -41,7 +41,7 @@ local all = redis.call('ZRANGE', KEYS[1], 0, -1, 'WITHSCORES')
 local counted = {}
 for i = 1, #all, 2 do
   local at = tonumber(all[i + 1])
-  if yields or string.sub(all[i], 1, 2) ~= 'y:' or at <= earliest then counted[#counted + 1] = at end
+  if yields or string.sub(all[i], 1, 2) ~= 'y:' then counted[#counted + 1] = at end
 end
 local at = earliest
 if #counted >= max then at = math.max(earliest, counted[#counted - max + 1] + w) end
@@ -54,9 +54,11 @@ return at`;
 
 /**
  * overallRetakeIn: drops the moments ≤ now − window and one member at ARGV[1] (its own: a follow-up's
- * named 'y:…', another's not), then from now passes the oldest moments of the window ending there until
- * fewer than max are left in it; the member is added there anew ('y:' before it for a follow-up's moment
- * still ahead of now). Returns the moment. ARGV: from, now, max, windowMs, member, yields ('1').
+ * named 'y:…', another's not) and counts the rest but the follow-ups still waiting. A first message then
+ * passes, from now, the oldest moments of the window ending there until fewer than max are left in it; a
+ * follow-up goes no earlier than a window after the max-th latest (first messages still ahead count). The
+ * member is added there anew ('y:' before it for a follow-up's moment still ahead of now). Returns the
+ * moment. ARGV: from, now, max, windowMs, member, yields ('1').
  */
 const OVERALL_RETAKE = `
 local now = tonumber(ARGV[2])
@@ -70,12 +72,24 @@ for _, m in ipairs(redis.call('ZRANGEBYSCORE', KEYS[1], ARGV[1], ARGV[1])) do
   fallback = fallback or m
 end
 if fallback then redis.call('ZREM', KEYS[1], fallback) end
+local all = redis.call('ZRANGE', KEYS[1], 0, -1, 'WITHSCORES')
+local counted = {}
+for i = 1, #all, 2 do
+  if string.sub(all[i], 1, 2) ~= 'y:' then counted[#counted + 1] = tonumber(all[i + 1]) end
+end
 local at = now
-for round = 0, redis.call('ZCARD', KEYS[1]) do
-  local win = redis.call('ZRANGEBYSCORE', KEYS[1], '(' .. string.format('%d', at - w), string.format('%d', at), 'WITHSCORES')
-  local n = #win / 2
-  if n < max then break end
-  at = tonumber(win[2 * (n - max + 1)]) + w
+if yields then
+  if #counted >= max then at = math.max(now, counted[#counted - max + 1] + w) end
+else
+  for round = 0, #counted do
+    local first = 1
+    while first <= #counted and counted[first] <= at - w do first = first + 1 end
+    local last = first
+    while last <= #counted and counted[last] <= at do last = last + 1 end
+    local n = last - first
+    if n < max then break end
+    at = counted[first + n - max] + w
+  end
 end
 local member = ARGV[5]
 if yields and at > now then member = 'y:' .. member end
