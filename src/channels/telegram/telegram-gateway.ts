@@ -106,6 +106,8 @@ const OVERALL_WINDOW_MS = 1_000;
 
 /** Times a request placed later than it asked asks the shared overall line again before it leaves, at most. */
 const MAX_OVERALL_RETAKES = 3;
+/** Longest lead a retake asks for to cover the store's own answer time (ms). */
+const MAX_STORE_LEAD_MS = 250;
 /**
  * Times a follow-up asks again while first messages keep taking the moments it was given: it leaves only
  * once a retake finds room at once (a moment still ahead is not counted by first messages).
@@ -616,6 +618,7 @@ export class TelegramGateway {
       // A follow-up's moment ahead of now is not counted by first messages: it must always ask again.
       let asked = yields ? takenAt : Math.max(start, takenAt);
       let at = await this.sharedDo(() => line.take({ now: takenAt, notBefore: start, ...pace }));
+      let storeLatency = Math.min(MAX_STORE_LEAD_MS, Date.now() - takenAt);
       if (at !== undefined) {
         for (let round = 0; round < (yields ? MAX_FOLLOW_UP_RETAKES : MAX_OVERALL_RETAKES); round++) {
           const placedLater = at > asked;
@@ -625,9 +628,14 @@ export class TelegramGateway {
           // that the moment has gone by: the line is to hold the moment it really leaves.
           if (!placedLater && now - at <= SHARED_LATE_MS) break;
           const from: number = at;
-          const again = await this.sharedDo(() => line.retake({ from, now, ...pace }));
+          // A slow store (PostgreSQL's row lock under load) answers after the moment it gave: the moment
+          // asked for is as far ahead as its last answer took, so the request leaves at the moment held.
+          const leaveAt = now + storeLatency;
+          const askedAt = Date.now();
+          const again = await this.sharedDo(() => line.retake({ from, now: leaveAt, ...pace }));
           if (again === undefined) break;
-          [at, asked] = [again, now];
+          storeLatency = Math.min(MAX_STORE_LEAD_MS, Date.now() - askedAt);
+          [at, asked] = [again, leaveAt];
         }
         this.pacer.taken(at);
         // The moment as the line holds it (a few ms gone by at most): the answer moves that one.
