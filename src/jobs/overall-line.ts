@@ -36,18 +36,22 @@ function removeOne(moments: number[], at: number): boolean {
 
 /** `moments` without the follow-ups' still waiting (both ascending; neither changed). */
 function withoutYielding(moments: readonly number[], yielding: readonly number[]): number[] {
-  const ahead = yielding;
-  if (ahead.length === 0) return [...moments];
+  if (yielding.length === 0) return [...moments];
   const out: number[] = [];
   let k = 0;
   for (const m of moments) {
-    if (k < ahead.length && m === ahead[k]) {
+    if (k < yielding.length && m === yielding[k]) {
       k++;
       continue;
     }
     out.push(m);
   }
   return out;
+}
+
+/** No earlier than `earliest`, and a window after the `max`-th latest of `counted` once it holds `max`: no window with it then holds more. */
+function aWindowAfterMaxthLatest(counted: readonly number[], earliest: number, max: number, windowMs: number): number {
+  return counted.length < max ? earliest : Math.max(earliest, counted[counted.length - max]! + windowMs);
 }
 
 function insertSorted(moments: number[], at: number): void {
@@ -81,7 +85,7 @@ export function overallTakeIn(moments: number[], req: OverallTake, yielding: num
   pruneWindow(yielding, req.now, req.windowMs);
   // A first message does not count the follow-ups still waiting: they ask again before they leave.
   const counted = req.yields ? moments : withoutYielding(moments, yielding);
-  const at = counted.length < req.max ? earliest : Math.max(earliest, counted[counted.length - req.max]! + req.windowMs);
+  const at = aWindowAfterMaxthLatest(counted, earliest, req.max, req.windowMs);
   insertSorted(moments, at);
   if (req.yields && at > req.now) insertSorted(yielding, at);
   return at;
@@ -121,7 +125,7 @@ export function overallRetakeIn(moments: number[], req: OverallRetake, yielding:
   if (req.yields) {
     // A follow-up keeps every window it falls in below `max` with the first messages still ahead in it
     // too: none of them counted it.
-    if (counted.length >= req.max) at = Math.max(req.now, counted[counted.length - req.max]! + req.windowMs);
+    at = aWindowAfterMaxthLatest(counted, req.now, req.max, req.windowMs);
   } else {
     // Each round passes at least one moment: no more rounds than moments.
     for (let round = 0; round <= counted.length; round++) {

@@ -22,6 +22,23 @@ if (cur == false and ARGV[1] == '') or cur == ARGV[1] then
 end
 return 0`;
 
+/** Lua: `counted`, the ascending moments of KEYS[1] a decision counts (the follow-ups' still waiting, 'y:…', only when `countsWaiting`). */
+const COUNTED_LUA = `
+local all = redis.call('ZRANGE', KEYS[1], 0, -1, 'WITHSCORES')
+local counted = {}
+for i = 1, #all, 2 do
+  if countsWaiting or string.sub(all[i], 1, 2) ~= 'y:' then counted[#counted + 1] = tonumber(all[i + 1]) end
+end`;
+
+/** Lua: adds member ARGV[5] at `at` ('y:' before it for a follow-up's moment ahead of now), keeps the set a window past its latest moment, returns `at`. */
+const ADD_AT_LUA = `
+local member = ARGV[5]
+if yields and at > now then member = 'y:' .. member end
+redis.call('ZADD', KEYS[1], at, member)
+local last = redis.call('ZRANGE', KEYS[1], -1, -1, 'WITHSCORES')
+redis.call('PEXPIRE', KEYS[1], math.max(1, math.ceil(tonumber(last[2]) - now + w)))
+return at`;
+
 /**
  * overallTakeIn (overall-line.ts) on the sorted set KEYS[1] of moments: drops those ≤ now − window,
  * counts them all but, for a first message, the follow-ups' still waiting (members named 'y:…'),
@@ -37,20 +54,11 @@ local max = tonumber(ARGV[3])
 local w = tonumber(ARGV[4])
 local yields = ARGV[6] == '1'
 redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now - w)
-local all = redis.call('ZRANGE', KEYS[1], 0, -1, 'WITHSCORES')
-local counted = {}
-for i = 1, #all, 2 do
-  local at = tonumber(all[i + 1])
-  if yields or string.sub(all[i], 1, 2) ~= 'y:' then counted[#counted + 1] = at end
-end
+local countsWaiting = yields
+${COUNTED_LUA}
 local at = earliest
 if #counted >= max then at = math.max(earliest, counted[#counted - max + 1] + w) end
-local member = ARGV[5]
-if yields and at > now then member = 'y:' .. member end
-redis.call('ZADD', KEYS[1], at, member)
-local last = redis.call('ZRANGE', KEYS[1], -1, -1, 'WITHSCORES')
-redis.call('PEXPIRE', KEYS[1], math.max(1, math.ceil(tonumber(last[2]) - now + w)))
-return at`;
+${ADD_AT_LUA}`;
 
 /**
  * overallRetakeIn: drops the moments ≤ now − window and one member at ARGV[1] (its own: a follow-up's
@@ -66,17 +74,15 @@ local max = tonumber(ARGV[3])
 local w = tonumber(ARGV[4])
 local yields = ARGV[6] == '1'
 redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now - w)
-local fallback = nil
+local own, other = nil, nil
 for _, m in ipairs(redis.call('ZRANGEBYSCORE', KEYS[1], ARGV[1], ARGV[1])) do
-  if (string.sub(m, 1, 2) == 'y:') == yields then fallback = nil redis.call('ZREM', KEYS[1], m) break end
-  fallback = fallback or m
+  if (string.sub(m, 1, 2) == 'y:') == yields then own = m break end
+  other = other or m
 end
-if fallback then redis.call('ZREM', KEYS[1], fallback) end
-local all = redis.call('ZRANGE', KEYS[1], 0, -1, 'WITHSCORES')
-local counted = {}
-for i = 1, #all, 2 do
-  if string.sub(all[i], 1, 2) ~= 'y:' then counted[#counted + 1] = tonumber(all[i + 1]) end
-end
+own = own or other
+if own then redis.call('ZREM', KEYS[1], own) end
+local countsWaiting = false
+${COUNTED_LUA}
 local at = now
 if yields then
   if #counted >= max then at = math.max(now, counted[#counted - max + 1] + w) end
@@ -91,12 +97,7 @@ else
     at = counted[first + n - max] + w
   end
 end
-local member = ARGV[5]
-if yields and at > now then member = 'y:' .. member end
-redis.call('ZADD', KEYS[1], at, member)
-local last = redis.call('ZRANGE', KEYS[1], -1, -1, 'WITHSCORES')
-redis.call('PEXPIRE', KEYS[1], math.max(1, math.ceil(tonumber(last[2]) - now + w)))
-return at`;
+${ADD_AT_LUA}`;
 
 /**
  * overallAnsweredIn: one member at moment ARGV[1] moves to ARGV[2] when that is later; the set is kept a
