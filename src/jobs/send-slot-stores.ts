@@ -10,7 +10,7 @@
 import { Redis } from 'ioredis';
 import { connectDatabase } from '../db/client.js';
 import { changeOverallLine, pruneChatLines, readChatLine, writeChatLine } from '../db/repositories/chat-send-slot.repository.js';
-import { overallLineOn, parseOverallLine, type OverallSendLine } from './overall-line.js';
+import { OVERALL_KEPT_PAST_WINDOW_MS, overallLineOn, parseOverallLine, type OverallSendLine } from './overall-line.js';
 import { parseLine, sharedChatSendSlots, type ChatLine, type ChatSendSlots } from './send-slots.js';
 
 /** Sets KEYS[1] to ARGV[2] (expiring in ARGV[3] ms) only if it still holds ARGV[1] ('' = absent). */
@@ -22,38 +22,51 @@ if (cur == false and ARGV[1] == '') or cur == ARGV[1] then
 end
 return 0`;
 
-/** Lua: `counted`, the ascending moments of KEYS[1] a decision counts (the follow-ups' still waiting, 'y:…', only when `countsWaiting`). */
+/**
+ * Lua: drops the moments no decision near `now` counts any more (a window and OVERALL_KEPT_PAST_WINDOW_MS
+ * old), and sets `counted` to the ascending moments of KEYS[1] in the window ending at `now` or later that a
+ * decision counts: the follow-ups' still waiting ('y:…') only when `countsWaiting`; `ahead[i]` tells
+ * whether `counted[i]` is a first message's placed later than it asked ('a:…').
+ */
 const COUNTED_LUA = `
-local all = redis.call('ZRANGE', KEYS[1], 0, -1, 'WITHSCORES')
-local counted = {}
+redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now - w - ${OVERALL_KEPT_PAST_WINDOW_MS})
+local all = redis.call('ZRANGEBYSCORE', KEYS[1], '(' .. (now - w), '+inf', 'WITHSCORES')
+local counted, ahead = {}, {}
 for i = 1, #all, 2 do
-  if countsWaiting or string.sub(all[i], 1, 2) ~= 'y:' then counted[#counted + 1] = tonumber(all[i + 1]) end
+  local kind = string.sub(all[i], 1, 2)
+  if countsWaiting or kind ~= 'y:' then
+    counted[#counted + 1] = tonumber(all[i + 1])
+    ahead[#ahead + 1] = kind == 'a:'
+  end
 end`;
 
-/** Lua: adds member ARGV[5] at `at` ('y:' before it for a follow-up's moment ahead of now), keeps the set a window past its latest moment, returns `at`. */
+/**
+ * Lua: adds member ARGV[5] at `at` ('y:' before it for a follow-up's moment ahead of now, 'a:' for a first
+ * message's placed later than `asked`), keeps the set a while past its latest moment, returns `at`.
+ */
 const ADD_AT_LUA = `
 local member = ARGV[5]
-if yields and at > now then member = 'y:' .. member end
+if yields and at > now then member = 'y:' .. member elseif not yields and at > asked then member = 'a:' .. member end
 redis.call('ZADD', KEYS[1], at, member)
 local last = redis.call('ZRANGE', KEYS[1], -1, -1, 'WITHSCORES')
-redis.call('PEXPIRE', KEYS[1], math.max(1, math.ceil(tonumber(last[2]) - now + w)))
+redis.call('PEXPIRE', KEYS[1], math.max(1, math.ceil(tonumber(last[2]) - now + w + ${OVERALL_KEPT_PAST_WINDOW_MS})))
 return at`;
 
 /**
- * overallTakeIn (overall-line.ts) on the sorted set KEYS[1] of moments: drops those ≤ now − window,
- * counts them all but, for a first message, the follow-ups' still waiting (members named 'y:…'),
- * reserves notBefore while fewer than max are counted, else no earlier than a window after the max-th
- * latest counted; adds it under the unique member ARGV[5] ('y:' before it for a follow-up's moment ahead
- * of now) and keeps the set until its latest moment is a window old. Returns the moment.
+ * overallTakeIn (overall-line.ts) on the sorted set KEYS[1] of moments: counts those in the window ending
+ * now but, for a first message, the follow-ups' still waiting (members named 'y:…'), reserves notBefore
+ * while fewer than max are counted, else no earlier than a window after the max-th latest counted; adds
+ * it under the unique member ARGV[5] ('y:' before it for a follow-up's moment ahead of now, 'a:' for a
+ * first message's placed later than asked). Returns the moment.
  * ARGV: now, notBefore (≥ now), max, windowMs, member, yields ('1' for a follow-up).
  */
 const OVERALL_TAKE = `
 local now = tonumber(ARGV[1])
 local earliest = tonumber(ARGV[2])
+local asked = earliest
 local max = tonumber(ARGV[3])
 local w = tonumber(ARGV[4])
 local yields = ARGV[6] == '1'
-redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now - w)
 local countsWaiting = yields
 ${COUNTED_LUA}
 local at = earliest
@@ -61,25 +74,30 @@ if #counted >= max then at = math.max(earliest, counted[#counted - max + 1] + w)
 ${ADD_AT_LUA}`;
 
 /**
- * overallRetakeIn: drops the moments ≤ now − window and one member at ARGV[1] (its own: a follow-up's
- * named 'y:…', another's not) and counts the rest but the follow-ups still waiting. A first message then
- * passes, from now, the oldest moments of the window ending there until fewer than max are left in it; a
- * follow-up goes no earlier than a window after the max-th latest (first messages still ahead count). The
- * member is added there anew ('y:' before it for a follow-up's moment still ahead of now). Returns the
- * moment. ARGV: from, now, max, windowMs, member, yields ('1').
+ * overallRetakeIn: drops one member at ARGV[1] (its own: of its kind first — a follow-up's 'y:…', a first
+ * message's 'a:…' then one unmarked — else another), counts the rest in the window ending now but the
+ * follow-ups still waiting. A follow-up goes no earlier than a window after the max-th latest (first
+ * messages still ahead count). A first message goes at the earliest moment from now where every window it
+ * falls in holds fewer than max, not counting first messages' 'a:…' later than it. The member is added
+ * there anew. Returns the moment. ARGV: from, now, max, windowMs, member, yields ('1').
  */
 const OVERALL_RETAKE = `
 local now = tonumber(ARGV[2])
+local asked = now
 local max = tonumber(ARGV[3])
 local w = tonumber(ARGV[4])
 local yields = ARGV[6] == '1'
-redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now - w)
-local own, other = nil, nil
+local own, rank = nil, 9
 for _, m in ipairs(redis.call('ZRANGEBYSCORE', KEYS[1], ARGV[1], ARGV[1])) do
-  if (string.sub(m, 1, 2) == 'y:') == yields then own = m break end
-  other = other or m
+  local kind = string.sub(m, 1, 2)
+  local r
+  if yields then
+    if kind == 'y:' then r = 1 elseif kind == 'a:' then r = 3 else r = 2 end
+  else
+    if kind == 'a:' then r = 1 elseif kind == 'y:' then r = 3 else r = 2 end
+  end
+  if r < rank then own, rank = m, r end
 end
-own = own or other
 if own then redis.call('ZREM', KEYS[1], own) end
 local countsWaiting = false
 ${COUNTED_LUA}
@@ -88,30 +106,59 @@ if yields then
   if #counted >= max then at = math.max(now, counted[#counted - max + 1] + w) end
 else
   for round = 0, #counted do
-    local first = 1
-    while first <= #counted and counted[first] <= at - w do first = first + 1 end
-    local last = first
-    while last <= #counted and counted[last] <= at do last = last + 1 end
-    local n = last - first
-    if n < max then break end
-    at = counted[first + n - max] + w
+    local near = {}
+    for i = 1, #counted do
+      local m = counted[i]
+      if m < at + w and not (ahead[i] and m > at) then near[#near + 1] = m end
+    end
+    local function within(e)
+      local first = 1
+      while first <= #near and near[first] <= e - w do first = first + 1 end
+      local last = first
+      while last <= #near and near[last] <= e do last = last + 1 end
+      return first, last - first
+    end
+    local first, n = within(at)
+    if n >= max then
+      at = near[first + n - max] + w
+    else
+      local full = nil
+      for i = 1, #near do
+        if near[i] > at then
+          local _, k = within(near[i])
+          if k >= max then full = near[i] break end
+        end
+      end
+      if full == nil then break end
+      at = full + 1
+    end
   end
 end
 ${ADD_AT_LUA}`;
 
 /**
- * overallAnsweredIn: one member at moment ARGV[1] moves to ARGV[2] when that is later; the set is kept a
- * window past its latest moment. Returns 1 when one moved. ARGV: at, answeredAt, windowMs.
+ * overallAnsweredIn: one member at moment ARGV[1] (an unmarked one first, then 'a:…', then 'y:…') moves
+ * unmarked to ARGV[2] when that is later; the set is kept a while past its latest moment. Returns 1 when
+ * one moved. ARGV: at, answeredAt, windowMs.
  */
 const OVERALL_ANSWERED = `
 local at = tonumber(ARGV[1])
 local answered = tonumber(ARGV[2])
 if answered <= at then return 0 end
-local m = redis.call('ZRANGEBYSCORE', KEYS[1], at, at, 'LIMIT', 0, 1)
-if m[1] == nil then return 0 end
-redis.call('ZADD', KEYS[1], answered, m[1])
+local chosen, rank = nil, 9
+for _, m in ipairs(redis.call('ZRANGEBYSCORE', KEYS[1], at, at)) do
+  local kind = string.sub(m, 1, 2)
+  local r
+  if kind == 'a:' then r = 2 elseif kind == 'y:' then r = 3 else r = 1 end
+  if r < rank then chosen, rank = m, r end
+end
+if chosen == nil then return 0 end
+redis.call('ZREM', KEYS[1], chosen)
+local name = chosen
+if rank > 1 then name = string.sub(chosen, 3) end
+redis.call('ZADD', KEYS[1], answered, name)
 local last = redis.call('ZRANGE', KEYS[1], -1, -1, 'WITHSCORES')
-redis.call('PEXPIRE', KEYS[1], math.max(1, math.ceil(tonumber(last[2]) - answered + tonumber(ARGV[3]))))
+redis.call('PEXPIRE', KEYS[1], math.max(1, math.ceil(tonumber(last[2]) - answered + tonumber(ARGV[3]) + ${OVERALL_KEPT_PAST_WINDOW_MS})))
 return 1`;
 
 type CasRedis = Redis & {

@@ -35,9 +35,10 @@ describe('the overall window, as a list of moments', () => {
     expect([take(m, 0), take(m, 10), take(m, 20)]).toEqual([0, 10, 20]);
     expect(take(m, 30)).toBe(1_000); // the 4th waits until the 1st is a window old
     expect(take(m, 40)).toBe(1_010);
-    // Moments a window old are dropped: at 1 005 the 1st (0) is gone, the 4th is still ahead.
+    // Moments a window old no longer count: at 1 005 the 1st (0) is out, the 4th is still ahead. They
+    // are kept a while longer, for a decision asked for an earlier moment that comes after this one.
     expect(take(m, 1_005)).toBe(1_020);
-    expect(m).toEqual([10, 20, 1_000, 1_010, 1_020]);
+    expect(m).toEqual([0, 10, 20, 1_000, 1_010, 1_020]);
     expect(take(m, 5_000)).toBe(5_000);
     expect(m).toEqual([5_000]);
   });
@@ -52,7 +53,7 @@ describe('the overall window, as a list of moments', () => {
     // An answer no later than the moment, or for a moment no longer kept, changes nothing.
     expect(overallAnsweredIn(m, 1_010, 1_010)).toBe(false);
     expect(overallAnsweredIn(m, 7, 900)).toBe(false);
-    expect(m).toEqual([150, 1_010, 1_150]);
+    expect(m).toEqual([10, 150, 1_010, 1_150]);
   });
 
   it('right before it leaves, a request placed a window after others moves past their answers', () => {
@@ -64,15 +65,56 @@ describe('the overall window, as a list of moments', () => {
     expect(overallRetakeIn(m, { from: 1_000, now: 1_000, max: 3, windowMs: W })).toBe(1_040);
     expect(m).toEqual([40, 50, 60, 1_040]);
     // With room in the window ending now it keeps now (a few ms late is now, not its old moment).
-    // (40 is a window old by then, and dropped.)
+    // (40 is a window old by then, and no longer counted.)
     expect(overallRetakeIn(m, { from: 1_040, now: 1_045, max: 3, windowMs: W })).toBe(1_045);
-    expect(m).toEqual([50, 60, 1_045]);
+    expect(m).toEqual([40, 50, 60, 1_045]);
   });
 
-  it('a retake counts only the moments up to it: later requests ask for themselves', () => {
-    const m = [0, 10, 2_000, 2_000];
-    expect(overallRetakeIn(m, { from: 500, now: 500, max: 2, windowMs: W })).toBe(1_000);
-    expect(m).toEqual([0, 10, 1_000, 2_000, 2_000]);
+  it('a retake does not count later requests placed later than they asked: they ask for themselves', () => {
+    const m = [0, 10, 1_500, 1_500];
+    const ahead = [1_500, 1_500];
+    expect(overallRetakeIn(m, { from: 500, now: 500, max: 2, windowMs: W }, [], ahead)).toBe(1_000);
+    expect(m).toEqual([0, 10, 1_000, 1_500, 1_500]);
+    expect(ahead).toEqual([1_000, 1_500, 1_500]);
+  });
+
+  it('a retake counts a later request that leaves at its moment: a retake asked for a little ahead of now is not asked again', () => {
+    // One request asked for 80 ms ahead (its store's answer time) and leaves then; one asked after it
+    // for 5 ms ahead is decided after it, at an earlier moment.
+    const m = [100, 1_000, 1_080];
+    const ahead: number[] = [];
+    // The window ending at 1 080 holds 100 and 1 080: at 1 005 there would be three in it.
+    expect(overallRetakeIn(m, { from: 1_000, now: 1_005, max: 2, windowMs: W }, [], ahead)).toBe(1_100);
+    expect(m).toEqual([100, 1_080, 1_100]);
+    expect(ahead).toEqual([1_100]);
+  });
+
+  it('whatever lead each retake asks for, and in whatever order they are decided, no window holds more than `max`', () => {
+    let seed = 5;
+    const rnd = () => ((seed = (seed * 1_103_515_245 + 12_345) % 2 ** 31) / 2 ** 31);
+    const m: number[] = [];
+    const ahead: number[] = [];
+    const left: number[] = [];
+    let waiting: number[] = [];
+    let now = 0;
+    for (let i = 0; i < 3_000; i++) {
+      now += rnd() < 0.5 ? 0 : Math.floor(rnd() * 160);
+      // Those due ask again in any order, each for a moment its own lead ahead (0 to 120 ms).
+      const due = waiting.filter((at) => at <= now).sort(() => rnd() - 0.5);
+      waiting = waiting.filter((at) => at > now);
+      for (const from of due) {
+        const asked = now + Math.floor(rnd() * 120);
+        const at = overallRetakeIn(m, { from, now: asked, max: MAX, windowMs: W }, [], ahead);
+        if (at > asked) waiting.push(at);
+        else left.push(at);
+      }
+      const at = overallTakeIn(m, { now, max: MAX, windowMs: W }, [], ahead);
+      if (at > now) waiting.push(at);
+      else left.push(at);
+    }
+    expect(left.length).toBeGreaterThan(2_000);
+    expect(busiest(left)).toBeLessThanOrEqual(MAX);
+    expect(busiest(left)).toBe(MAX);
   });
 
   it('a call that must wait for its chat first takes its place no earlier than that', () => {
@@ -141,6 +183,7 @@ describe('the overall window, as a list of moments', () => {
       const rnd = () => ((seed = (seed * 1_103_515_245 + 12_345) % 2 ** 31) / 2 ** 31);
       const m: number[] = [];
       const y: number[] = [];
+      const ahead: number[] = [];
       const left: number[] = [];
       /** Requests placed later than they asked: each asks again at its moment, in the order of the moments. */
       let waiting: Array<{ at: number; yields: boolean; since: number; first: boolean }> = [];
@@ -157,14 +200,14 @@ describe('the overall window, as a list of moments', () => {
           const next = waiting[0];
           if (!next || next.at > now) break;
           waiting = waiting.slice(1);
-          const at = overallRetakeIn(m, { from: next.at, now: next.at, max: MAX, windowMs: W, yields: next.yields }, y);
+          const at = overallRetakeIn(m, { from: next.at, now: next.at, max: MAX, windowMs: W, yields: next.yields }, y, ahead);
           if (at > next.at) waiting.push({ ...next, at });
           else leave({ ...next, at });
         }
         // About 80 requests a second, a quarter of them first messages: those alone would fit in the second.
         const first = rnd() < 0.25;
         const yields = yielding && !first;
-        const at = overallTakeIn(m, { now, max: MAX, windowMs: W, yields }, y);
+        const at = overallTakeIn(m, { now, max: MAX, windowMs: W, yields }, y, ahead);
         if (at > now) waiting.push({ at, yields, since: now, first });
         else leave({ at, since: now, first });
       }
@@ -248,6 +291,31 @@ describe.each(stores)('the overall line on %s', (name, line) => {
       expect(await b.overall.retake({ from: base + 1_040, now: base + 1_045, max: 3, windowMs: W })).toBe(base + 1_045);
       // The next takes its place a window after the second of them (at 50): the list holds 50, 60, 1 045.
       expect(await take(a)).toBe(base + 1_050);
+    } finally {
+      await Promise.all([a.close(), b.close()]);
+    }
+  }, 30_000);
+
+  it('a retake counts a later request that leaves at its moment, on this store as in the decisions', async () => {
+    const make = await line();
+    const [a, b] = [make(), make()];
+    try {
+      const base = Date.now() + 240_000;
+      const pace = { max: 2, windowMs: W };
+      expect(await a.overall.take({ now: base, ...pace })).toBe(base);
+      // One that waited for its chat leaves at 1 080, as it asked; one placed later asks again.
+      expect(await b.overall.take({ now: base, notBefore: base + 1_080, ...pace })).toBe(base + 1_080);
+      expect(await a.overall.take({ now: base, ...pace })).toBe(base + 1_000);
+      await a.overall.answered(base, base + 100, W);
+      // The window ending at 1 080 holds 100 and 1 080: the retake goes past it, to a window after 100.
+      expect(await b.overall.retake({ from: base + 1_000, now: base + 1_005, ...pace })).toBe(base + 1_100);
+      // The same decisions on a plain list.
+      const [m, ahead] = [[] as number[], [] as number[]];
+      overallTakeIn(m, { now: base, ...pace }, [], ahead);
+      overallTakeIn(m, { now: base, notBefore: base + 1_080, ...pace }, [], ahead);
+      overallTakeIn(m, { now: base, ...pace }, [], ahead);
+      overallAnsweredIn(m, base, base + 100, [], ahead);
+      expect(overallRetakeIn(m, { from: base + 1_000, now: base + 1_005, ...pace }, [], ahead)).toBe(base + 1_100);
     } finally {
       await Promise.all([a.close(), b.close()]);
     }

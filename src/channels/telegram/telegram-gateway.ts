@@ -104,10 +104,18 @@ const SHARED_LATE_MS = 10;
 /** The overall limit's sliding window (ms): Telegram's "30 messages per second". */
 const OVERALL_WINDOW_MS = 1_000;
 
-/** Times a request placed later than it asked asks the shared overall line again before it leaves, at most. */
-const MAX_OVERALL_RETAKES = 3;
+/**
+ * Times a request asks the shared overall line again before it leaves, at most: placed later than it
+ * asked, or answered by the store after the moment it gave. A slow store is asked with a longer lead
+ * each time, so a few rounds settle it.
+ */
+const MAX_OVERALL_RETAKES = 8;
 /** Longest lead a retake asks for to cover the store's own answer time (ms). */
-const MAX_STORE_LEAD_MS = 250;
+const MAX_STORE_LEAD_MS = 1_000;
+/** The lead a retake asks for after the store took `ms` to answer: half again, so a store as slow as last time is in time. */
+const storeLead = (ms: number): number => Math.min(MAX_STORE_LEAD_MS, Math.ceil(ms * 1.5));
+/** Times a send asks its chat's line and the overall line again before it leaves, at most. */
+const MAX_LINE_ROUNDS = 8;
 /**
  * Times a follow-up asks again while first messages keep taking the moments it was given: it leaves only
  * once a retake finds room at once (a moment still ahead is not counted by first messages).
@@ -423,6 +431,8 @@ export class TelegramGateway {
   private readonly spacer: ChatSpacer;
   private readonly shared: ChatSlotStore | undefined;
   private sharedErrorAt = 0;
+  /** How long the shared overall line last took to answer a retake (ms): the lead the next one asks for. */
+  private overallStoreMs = 0;
   private readonly pacer: SendPacer;
   /** Requests a sliding second, all chats together (0: no pacing). */
   private readonly globalPerSecond: number;
@@ -612,37 +622,49 @@ export class TelegramGateway {
    */
   private async overallMoment(start: number, sharedOverall: boolean, signal: AbortSignal | undefined, yields = false): Promise<{ at: number; place: OverallPlace }> {
     const line = sharedOverall && this.globalPerSecond > 0 ? this.shared?.overall : undefined;
-    const pace = { max: this.globalPerSecond, windowMs: OVERALL_WINDOW_MS, ...(yields ? { yields } : {}) };
     if (line) {
       const takenAt = Date.now();
       // A follow-up's moment ahead of now is not counted by first messages: it must always ask again.
-      let asked = yields ? takenAt : Math.max(start, takenAt);
-      let at = await this.sharedDo(() => line.take({ now: takenAt, notBefore: start, ...pace }));
-      let storeLatency = Math.min(MAX_STORE_LEAD_MS, Date.now() - takenAt);
-      if (at !== undefined) {
-        for (let round = 0; round < (yields ? MAX_FOLLOW_UP_RETAKES : MAX_OVERALL_RETAKES); round++) {
-          const placedLater = at > asked;
-          if (at > Date.now()) await pause(at - Date.now(), signal);
-          const now = Date.now();
-          // Asked again when it was placed later than asked, or when the store's answer came so late
-          // that the moment has gone by: the line is to hold the moment it really leaves.
-          if (!placedLater && now - at <= SHARED_LATE_MS) break;
-          const from: number = at;
-          // A slow store (PostgreSQL's row lock under load) answers after the moment it gave: the moment
-          // asked for is as far ahead as its last answer took, so the request leaves at the moment held.
-          const leaveAt = now + storeLatency;
-          const askedAt = Date.now();
-          const again = await this.sharedDo(() => line.retake({ from, now: leaveAt, ...pace }));
-          if (again === undefined) break;
-          storeLatency = Math.min(MAX_STORE_LEAD_MS, Date.now() - askedAt);
-          [at, asked] = [again, leaveAt];
-        }
-        this.pacer.taken(at);
-        // The moment as the line holds it (a few ms gone by at most): the answer moves that one.
-        return { at, place: 'shared' };
-      }
+      const asked = yields ? takenAt : Math.max(start, takenAt);
+      const at = await this.sharedDo(() => line.take({ now: takenAt, notBefore: start, ...this.overallPace(yields) }));
+      if (at !== undefined) return { at: await this.keepOverallMoment(line, at, asked, Date.now() - takenAt, yields, signal), place: 'shared' };
     }
     return { at: start + this.pacer.reserve(start), place: 'own' };
+  }
+
+  private overallPace(yields: boolean) {
+    return { max: this.globalPerSecond, windowMs: OVERALL_WINDOW_MS, ...(yields ? { yields } : {}) };
+  }
+
+  /**
+   * Waits for the moment `at` the shared overall line gave (asked for `asked`), and returns the moment
+   * the request leaves at as the line holds it: a moment later than asked is asked again once it comes
+   * (`retake`: the requests it was placed after count from their answers by now), and so is one that has
+   * gone by more than a few ms. A request that leaves later than the moment held would reach Telegram
+   * inside the second of the request placed a window after it.
+   */
+  private async keepOverallMoment(line: OverallLineStore, at: number, asked: number, storeMs: number, yields: boolean, signal: AbortSignal | undefined): Promise<number> {
+    let lead = storeLead(storeMs);
+    for (let round = 0; round < (yields ? MAX_FOLLOW_UP_RETAKES : MAX_OVERALL_RETAKES); round++) {
+      const placedLater = at > asked;
+      if (at > Date.now()) await pause(at - Date.now(), signal);
+      const now = Date.now();
+      if (!placedLater && now - at <= SHARED_LATE_MS) break;
+      const from: number = at;
+      // A slow store (PostgreSQL's row lock under load) answers after the moment it gave: the moment
+      // asked for is as far ahead as its last answer took, so the request leaves at the moment held.
+      const leaveAt = Math.max(now + lead, asked);
+      const askedAt = Date.now();
+      const again = await this.sharedDo(() => line.retake({ from, now: leaveAt, ...this.overallPace(yields) }));
+      if (again === undefined) break;
+      this.overallStoreMs = Date.now() - askedAt;
+      // Answered after the moment it gave: the next round asks twice as far ahead at least.
+      lead = Math.min(MAX_STORE_LEAD_MS, Math.max(storeLead(this.overallStoreMs), Date.now() > again ? 2 * lead : 0));
+      [at, asked] = [again, leaveAt];
+    }
+    this.pacer.taken(at);
+    // The moment as the line holds it (a few ms gone by at most): the answer moves that one.
+    return at;
   }
 
   /**
@@ -667,18 +689,44 @@ export class TelegramGateway {
     const replacement = call.mode === 'bulk' ? await call.beforeRequest?.() : undefined;
     const start = Math.max(at, Date.now());
     const overall = this.pacedOverall(chatId, call) ? await this.overallMoment(start, true, signal, call.followUp === true) : { at: start, place: 'none' as const };
-    let leavesAt = overall.at;
-    /** The moment the line holds for this send: the take's, or the retake's. */
+    /** The moments the lines hold for this send: the chat's and the overall second's. */
     let moment = at;
-    if (leavesAt - at > SHARED_LATE_MS) {
-      // Getting ready (the row's claim) or this process's share of the second took a while: the line
-      // learns the real moment, so the chat's next send keeps its interval from this one.
-      const again = await this.sharedDo((s) => s.retake(chatId, { from: at, now: leavesAt, maxWaitMs: call.mode === 'bulk' ? this.maxInlineWaitMs : this.interactiveMaxWaitMs }));
+    let overallAt = overall.at;
+    const line = overall.place === 'shared' ? this.shared?.overall : undefined;
+    const yields = call.followUp === true;
+    let leavesAt = Math.max(moment, overallAt);
+    // Both lines are to hold the moment the request really leaves, within a few ms: one that holds an
+    // earlier moment is asked for the later one (a chat's next send keeps its interval from this one, and
+    // the second's count holds), the overall line with a lead as long as its store's answer has taken,
+    // as often as one of them moves it later still.
+    let lead = storeLead(this.overallStoreMs);
+    for (let round = 0; round < (yields ? MAX_FOLLOW_UP_RETAKES : MAX_LINE_ROUNDS); round++) {
+      if (leavesAt > Date.now()) await pause(leavesAt - Date.now(), signal);
+      leavesAt = Math.max(leavesAt, Date.now());
+      const chatBehind = leavesAt - moment > SHARED_LATE_MS;
+      const overallBehind = line !== undefined && leavesAt - overallAt > SHARED_LATE_MS;
+      if (!chatBehind && !overallBehind) break;
+      // Only the overall line is asked with a lead: the chat's line alone keeps the moment it is given.
+      const asked = overallBehind ? leavesAt + lead : leavesAt;
+      const [from, overallFrom] = [moment, overallAt];
+      const chatAsked = asked - from > SHARED_LATE_MS;
+      const overallAsked = line !== undefined && asked - overallFrom > SHARED_LATE_MS;
+      const askedAt = Date.now();
+      const [again, overallAgain] = await Promise.all([
+        chatAsked ? this.sharedDo((s) => s.retake(chatId, { from, now: asked, maxWaitMs: call.mode === 'bulk' ? this.maxInlineWaitMs : this.interactiveMaxWaitMs })) : undefined,
+        overallAsked ? this.sharedDo(() => line.retake({ from: overallFrom, now: asked, ...this.overallPace(yields) })) : undefined,
+      ]);
       if (again && !again.taken && call.mode === 'bulk' && call.spacingKey !== undefined) throw new ChatSlotAhead(chatId, again.at);
-      if (again?.taken) {
-        leavesAt = Math.max(leavesAt, again.at);
-        moment = again.at;
+      // A line that could not be reached, or a chat another reply took meanwhile, is not asked again:
+      // this process's own spacing follows below.
+      if (chatAsked) moment = again?.taken ? again.at : asked;
+      if (overallAsked) {
+        overallAt = overallAgain ?? asked;
+        if (overallAgain !== undefined) this.overallStoreMs = Date.now() - askedAt;
+        // Answered after the moment asked for: the next round asks twice as far ahead at least.
+        lead = Math.min(MAX_STORE_LEAD_MS, Math.max(storeLead(Date.now() - askedAt), Date.now() > asked ? 2 * lead : 0));
       }
+      leavesAt = Math.max(leavesAt, moment, line ? overallAt : 0);
     }
     // The process's own line follows too, so that it is current should the shared one fail.
     if (call.mode === 'bulk') this.spacer.sending(chatId, call.spacingKey, leavesAt);
@@ -687,7 +735,7 @@ export class TelegramGateway {
       this.spacer.sending(chatId, undefined, answeredAt);
       // Telegram counts a message when it arrives, somewhere before the answer: a slow answer moves the chat's next moment.
       if (answeredAt - leavesAt > SHARED_LATE_MS) void this.sharedDo((s) => s.answered(chatId, answeredAt, moment));
-    }, overall.place);
+    }, overall.place, overallAt);
   }
 
   /** A shared-line operation; undefined (and told, once a minute at most) when it failed. */
@@ -743,6 +791,8 @@ export class TelegramGateway {
     answeredAt: (at: number) => void,
     /** The line the call took its place in the overall second on. */
     overall: OverallPlace,
+    /** The moment the overall line holds for this call, when not `leavesAt`. */
+    overallAt = leavesAt,
   ): Promise<ApiResponse> {
     if (leavesAt > Date.now()) await pause(leavesAt - Date.now(), signal);
     try {
@@ -753,8 +803,8 @@ export class TelegramGateway {
     } finally {
       // Telegram had it by the time it answered: count from then, for the chat and for the second.
       const at = Date.now();
-      if (overall !== 'none') this.pacer.answered(leavesAt, at);
-      if (overall === 'shared') void this.sharedDo((s) => s.overall!.answered(leavesAt, at, OVERALL_WINDOW_MS));
+      if (overall !== 'none') this.pacer.answered(overallAt, at);
+      if (overall === 'shared') void this.sharedDo((s) => s.overall!.answered(overallAt, at, OVERALL_WINDOW_MS));
       answeredAt(at);
     }
   }
