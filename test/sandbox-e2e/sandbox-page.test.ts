@@ -128,7 +128,11 @@ describe('the sandbox page in a browser', { shuffle: false }, () => {
     await tap(officer, shown('button.submit'));
     await expect.poll(async () => (await cardIn(deputy).textContent()) ?? '', { timeout: 15_000 }).toContain('民警已到对象家中');
 
-    // A step done from the officer's card (the first the office does): the deputy's card ticks it.
+    // A step done from the officer's card (the first the office does): the deputy's card ticks it. The
+    // officer's card is sent anew below the form once the 续报 is in, and the old one becomes a pointer to
+    // it with no buttons: the new one may come after the deputy's edit, so the card pressed is the one
+    // that shows the 续报.
+    await expect.poll(async () => (await cardIn(officer).last().textContent()) ?? '', { timeout: 15_000 }).toContain('民警已到对象家中');
     const officerCardId = await cardIn(officer).last().getAttribute('data-message-id');
     const officerCard = officer.locator(`[data-testid="bot-message"][data-message-id="${officerCardId}"]`);
     const stepButton = officerCard.locator('[data-testid="inline-button"]', { hasText: /^⬜ \d+\./ }).first();

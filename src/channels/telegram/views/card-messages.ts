@@ -19,12 +19,12 @@ export function isNotModified(err: unknown): boolean {
   return /message is not modified/i.test(String((err as { description?: string }).description ?? (err as Error).message ?? ''));
 }
 
-/** Sends the card as a new message; the previous card in this chat becomes a pointer to it. */
 /** Shows an incident's card in a chat from outside an update (the trainer's drill): a client of its own for the call. */
 export function sendCardFromOutside(deps: BotDeps, chatId: number, incidentId: string, viewer: { actor: Actor; chatKind?: 'private' | 'group' }, lang: Lang): Promise<number | undefined> {
   return sendCard(new Telegram(deps.botToken, { apiRoot: deps.telegramApiRoot }), deps, chatId, incidentId, viewer, lang);
 }
 
+/** Sends the card as a new message; the previous card in this chat becomes a pointer to it. */
 export async function sendCard(
   telegram: Telegram,
   deps: BotDeps,
