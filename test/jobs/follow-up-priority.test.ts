@@ -1,7 +1,8 @@
 /**
  * An event to someone without the incident's card is two runs of its send job: the card, then the event
  * replying to it. The second run waits at the follow-up priority, behind the first messages of its class
- * (the ordering itself under load is in send-order.test.ts), on both queue backends.
+ * (the ordering itself under load is in send-order.test.ts), and asks the channel for a follow-up's place
+ * in the overall second, on both queue backends.
  */
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -40,15 +41,30 @@ describe.each<BackendKind>(['redis', 'postgres'])('the follow-up of a card sent 
       return job;
     };
 
-    const first = await done(await notify());
-    const messages = h.api.botMessages(61_000);
-    expect(messages).toHaveLength(2);
-    expect(messages[1]!.reply_to_message_id).toBe(messages[0]!.message_id);
-    expect(first.priority).toBe(followUpPriority(SEND_PRIORITY.urgent));
+    // What each run asks of the channel for this person: the event after its card is marked a follow-up
+    // (it yields in the overall second), the card and a notice to a card holder are not.
+    const channel = h.jobs.notificationDeps.channel;
+    const send = channel.send.bind(channel);
+    const asked: Array<{ followUp: boolean }> = [];
+    channel.send = (chatId, drawn, hooks, opts) => {
+      if (chatId === 61_000) asked.push({ followUp: hooks.followUp === true });
+      return send(chatId, drawn, hooks, opts);
+    };
+    try {
+      const first = await done(await notify());
+      const messages = h.api.botMessages(61_000);
+      expect(messages).toHaveLength(2);
+      expect(messages[1]!.reply_to_message_id).toBe(messages[0]!.message_id);
+      expect(first.priority).toBe(followUpPriority(SEND_PRIORITY.urgent));
+      expect(asked).toEqual([{ followUp: false }, { followUp: true }]);
 
-    // Now the person holds the current card: one message, one run, at the notice's own priority.
-    const second = await done(await notify());
-    expect(h.api.botMessages(61_000)).toHaveLength(3);
-    expect(second.priority).toBe(SEND_PRIORITY.urgent);
+      // Now the person holds the current card: one message, one run, at the notice's own priority.
+      const second = await done(await notify());
+      expect(h.api.botMessages(61_000)).toHaveLength(3);
+      expect(second.priority).toBe(SEND_PRIORITY.urgent);
+      expect(asked).toEqual([{ followUp: false }, { followUp: true }, { followUp: false }]);
+    } finally {
+      channel.send = send;
+    }
   }, 30_000);
 });
