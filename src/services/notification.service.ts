@@ -176,7 +176,12 @@ export async function sendOutboxMessage(deps: NotificationDeps, outboxId: string
           return { resent: earlierCardAttempt };
         },
       };
-      const brought = await bringCardUpToDate(deps, row.incidentId!, recipient, lang, chatId, card, cardHooks, chat);
+      // One card at a time per incident and chat in this process: two notices of the same incident to the
+      // same person (a stand-in's and their own) would otherwise both find no card and both send one.
+      const incidentId = row.incidentId!;
+      const brought = await inCardTurn(`${incidentId}:${chatId}`, async () =>
+        bringCardUpToDate(deps, incidentId, recipient, lang, chatId, await cardMessageOf(deps.db, incidentId, chatId), cardHooks, chat),
+      );
       replyTo = brought.messageId;
       // A card sent anew was this run's message: the event takes a run of its own, so that every run
       // creates one message at most and the send queue's limiter, shared by every worker, is the
@@ -265,6 +270,19 @@ export async function sendOutboxMessage(deps: NotificationDeps, outboxId: string
  * The person's card of the incident, current: redrawn in place when it shows an older version, sent when
  * they hold none (or it is gone). Its message id, for the event to reply to.
  */
+/** Turns per incident and chat in this process: each waits for the one before it, whatever its outcome. */
+const cardTurns = new Map<string, Promise<unknown>>();
+
+function inCardTurn<T>(key: string, run: () => Promise<T>): Promise<T> {
+  const turn = (cardTurns.get(key) ?? Promise.resolve()).catch(() => {}).then(run);
+  const tail = turn.catch(() => {});
+  cardTurns.set(key, tail);
+  void tail.then(() => {
+    if (cardTurns.get(key) === tail) cardTurns.delete(key);
+  });
+  return turn;
+}
+
 async function bringCardUpToDate(
   deps: NotificationDeps,
   incidentId: string,
