@@ -33,6 +33,11 @@ function pruneWindow(moments: number[], now: number, windowMs: number): void {
   if (k > 0) moments.splice(0, k);
 }
 
+/** `pruneWindow` on every list of a stored line. */
+function pruneLine(lists: number[][], now: number, windowMs: number): void {
+  for (const list of lists) pruneWindow(list, now, windowMs);
+}
+
 /** The moments in the window ending at or after `now`: those a window old at `now` no longer count. */
 const fromWindowOf = (moments: readonly number[], now: number, windowMs: number): number[] => moments.filter((m) => m > now - windowMs);
 
@@ -91,9 +96,7 @@ export interface OverallTake {
 export function overallTakeIn(moments: number[], req: OverallTake, yielding: number[] = [], ahead: number[] = []): number {
   const earliest = Math.max(req.now, req.notBefore ?? req.now);
   if (req.max <= 0) return earliest;
-  pruneWindow(moments, req.now, req.windowMs);
-  pruneWindow(yielding, req.now, req.windowMs);
-  pruneWindow(ahead, req.now, req.windowMs);
+  pruneLine([moments, yielding, ahead], req.now, req.windowMs);
   // A first message does not count the follow-ups still waiting: they ask again before they leave.
   const counted = fromWindowOf(req.yields ? moments : without(moments, yielding), req.now, req.windowMs);
   const at = aWindowAfterMaxthLatest(counted, earliest, req.max, req.windowMs);
@@ -128,9 +131,7 @@ export interface OverallRetake {
  */
 export function overallRetakeIn(moments: number[], req: OverallRetake, yielding: number[] = [], ahead: number[] = []): number {
   if (req.max <= 0) return req.now;
-  pruneWindow(moments, req.now, req.windowMs);
-  pruneWindow(yielding, req.now, req.windowMs);
-  pruneWindow(ahead, req.now, req.windowMs);
+  pruneLine([moments, yielding, ahead], req.now, req.windowMs);
   removeOne(moments, req.from);
   // Its own moment among its kind's (or, where none is left of its kind, another's): where it is not
   // known whose it was, the mark that goes is the one that counts less.

@@ -16,6 +16,11 @@ import { SHARED_REDIS, wipeRedisPrefix } from './harness.js';
 const W = 1_000;
 const MAX = 30;
 
+/** A seeded generator of numbers in [0, 1): the walks below are the same on every run. */
+function seeded(seed: number): () => number {
+  return () => ((seed = (seed * 1_103_515_245 + 12_345) % 2 ** 31) / 2 ** 31);
+}
+
 /** The most moments in any sliding window (t − w, t], the stand-in's count. */
 function busiest(moments: readonly number[], windowMs = W): number {
   const sorted = [...moments].sort((a, b) => a - b);
@@ -90,8 +95,7 @@ describe('the overall window, as a list of moments', () => {
   });
 
   it('whatever lead each retake asks for, and in whatever order they are decided, no window holds more than `max`', () => {
-    let seed = 5;
-    const rnd = () => ((seed = (seed * 1_103_515_245 + 12_345) % 2 ** 31) / 2 ** 31);
+    const rnd = seeded(5);
     const m: number[] = [];
     const ahead: number[] = [];
     const left: number[] = [];
@@ -132,8 +136,7 @@ describe('the overall window, as a list of moments', () => {
 
   it('whatever the order and timing of the requests, no window holds more than `max`', () => {
     // A seeded walk: bursts and lulls, answers a few ms to 300 ms after the moment.
-    let seed = 7;
-    const rnd = () => ((seed = (seed * 1_103_515_245 + 12_345) % 2 ** 31) / 2 ** 31);
+    const rnd = seeded(7);
     const m: number[] = [];
     const final: number[] = [];
     let now = 0;
@@ -179,8 +182,7 @@ describe('the overall window, as a list of moments', () => {
   it('first messages and follow-ups together, each asking again at its moment until one finds room: no window holds more than `max`, and first messages wait less', () => {
     /** A seeded walk; `yielding` false: the follow-ups are counted like any request. First messages' total wait. */
     const walk = (yielding: boolean) => {
-      let seed = 11;
-      const rnd = () => ((seed = (seed * 1_103_515_245 + 12_345) % 2 ** 31) / 2 ** 31);
+      const rnd = seeded(11);
       const m: number[] = [];
       const y: number[] = [];
       const ahead: number[] = [];

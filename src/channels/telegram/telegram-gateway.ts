@@ -114,6 +114,8 @@ const MAX_OVERALL_RETAKES = 8;
 const MAX_STORE_LEAD_MS = 1_000;
 /** The lead a retake asks for after the store took `ms` to answer: half again, so a store as slow as last time is in time. */
 const storeLead = (ms: number): number => Math.min(MAX_STORE_LEAD_MS, Math.ceil(ms * 1.5));
+/** The lead after a retake that took `ms`: twice the last at least when the answer came after the moment it gave (`late`). */
+const nextLead = (lead: number, ms: number, late: boolean): number => Math.min(MAX_STORE_LEAD_MS, Math.max(storeLead(ms), late ? 2 * lead : 0));
 /** Times a send asks its chat's line and the overall line again before it leaves, at most. */
 const MAX_LINE_ROUNDS = 8;
 /**
@@ -659,7 +661,7 @@ export class TelegramGateway {
       if (again === undefined) break;
       this.overallStoreMs = Date.now() - askedAt;
       // Answered after the moment it gave: the next round asks twice as far ahead at least.
-      lead = Math.min(MAX_STORE_LEAD_MS, Math.max(storeLead(this.overallStoreMs), Date.now() > again ? 2 * lead : 0));
+      lead = nextLead(lead, this.overallStoreMs, Date.now() > again);
       [at, asked] = [again, leaveAt];
     }
     this.pacer.taken(at);
@@ -724,7 +726,7 @@ export class TelegramGateway {
         overallAt = overallAgain ?? asked;
         if (overallAgain !== undefined) this.overallStoreMs = Date.now() - askedAt;
         // Answered after the moment asked for: the next round asks twice as far ahead at least.
-        lead = Math.min(MAX_STORE_LEAD_MS, Math.max(storeLead(Date.now() - askedAt), Date.now() > asked ? 2 * lead : 0));
+        lead = nextLead(lead, Date.now() - askedAt, Date.now() > asked);
       }
       leavesAt = Math.max(leavesAt, moment, line ? overallAt : 0);
     }
